@@ -1,0 +1,179 @@
+/**
+ * The only reader of the environment. One zod schema; every other module receives what it
+ * needs as arguments. `describeConfig()` feeds the README table (a test keeps them in step).
+ */
+import { z } from 'zod';
+
+const secret = (description: string) => z.string().min(1).optional().describe(`secret: ${description}`);
+const optionalUrl = (description: string) => z.url().optional().describe(description);
+const positiveInt = (fallback: number, description: string) =>
+  z.coerce.number().int().positive().default(fallback).describe(description);
+const optionalPositiveInt = (description: string) =>
+  z.coerce.number().int().positive().optional().describe(description);
+const flag = (description: string) =>
+  z.enum(['true', 'false', '1', '0']).default('false').transform((v) => v === 'true' || v === '1').describe(description);
+
+const bootstrapAdmin = z
+  .string()
+  .regex(/^(slack|teams|console):[^:\s]+:[^:\s]+$/, 'expected platform:workspace:user, e.g. slack:T0123:U0456');
+
+const encryptionKey = z
+  .string()
+  .refine((v) => Buffer.from(v, 'base64').length === 32, 'must be 32 bytes, base64-encoded (openssl rand -base64 32)')
+  .optional()
+  .describe('secret: 32 bytes, base64; encrypts stored platform tokens. Unset in development: generated once into DATA_DIR');
+
+export const configSchema = z.object({
+  NODE_ENV: z.enum(['development', 'production', 'test']).default('development').describe('production turns off the console and requires real credentials'),
+  PORT: z.coerce.number().int().min(0).max(65535).default(3000).describe('HTTP port for everything (console, /slack/events, /api/messages, /healthz, /readyz, /metrics)'),
+  HOST: z.string().min(1).default('127.0.0.1').describe('interface to listen on'),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info').describe('pino log level'),
+  DATABASE_URL: optionalUrl('PostgreSQL URL; unset: embedded PGlite in DATA_DIR'),
+  DATA_DIR: z.string().min(1).default('./.quorum').describe('folder for the embedded database and the development key'),
+  REDIS_URL: optionalUrl('Redis URL; set it to share model limits across instances'),
+  QUORUM_ENCRYPTION_KEY: encryptionKey,
+  QUORUM_ADMINS: z
+    .string()
+    .default('')
+    .transform((v, ctx) => {
+      const entries = v.split(',').map((s) => s.trim()).filter(Boolean);
+      for (const entry of entries) {
+        const parsed = bootstrapAdmin.safeParse(entry);
+        if (!parsed.success) ctx.addIssue({ code: 'custom', message: `"${entry}": ${parsed.error.issues[0]?.message}` });
+      }
+      return entries.map((entry) => {
+        const [platform, workspace, user] = entry.split(':') as ['slack' | 'teams' | 'console', string, string];
+        return { platform, workspace, user };
+      });
+    })
+    .describe('bootstrap admins, comma-separated platform:workspace:user (e.g. slack:T0123:U0456)'),
+
+  MODEL_PROVIDER: z.enum(['offline', 'openai', 'anthropic']).default('offline').describe('offline (local stand-in, no network) | openai (any OpenAI-compatible endpoint) | anthropic'),
+  MODEL_BASE_URL: optionalUrl('provider base URL (e.g. http://localhost:11434/v1 for Ollama)'),
+  MODEL_API_KEY: secret('provider API key'),
+  MODEL_NAME: z.string().min(1).optional().describe('model for answers (default: provider-specific)'),
+  MODEL_SMALL_NAME: z.string().min(1).optional().describe('cheaper model for simple steps (default: MODEL_NAME)'),
+  MODEL_FALLBACK_NAME: z.string().min(1).optional().describe('fallback model when the main one fails or its breaker is open'),
+  MODEL_TIMEOUT_MS: positiveInt(60_000, 'timeout per model call'),
+  MODEL_RPM: optionalPositiveInt('provider account requests per minute, shared by all workspaces'),
+  MODEL_CONCURRENCY: optionalPositiveInt('provider account concurrent calls, shared by all workspaces'),
+  WORKSPACE_RPM: positiveInt(60, 'default requests per minute per workspace'),
+  WORKSPACE_CONCURRENCY: positiveInt(4, 'default concurrent model calls per workspace'),
+  WORKSPACE_DAILY_TOKENS: optionalPositiveInt('default token budget per workspace per day; unset: unlimited'),
+  MODEL_PRICES: z
+    .string()
+    .default('{}')
+    .transform((v, ctx) => {
+      try {
+        return z.record(z.string(), z.object({ input: z.number().nonnegative(), output: z.number().nonnegative() })).parse(JSON.parse(v));
+      } catch {
+        ctx.addIssue({ code: 'custom', message: 'must be JSON like {"gpt-4o":{"input":2.5,"output":10}} (USD per million tokens)' });
+        return z.NEVER;
+      }
+    })
+    .describe('price table, USD per million tokens: {"model":{"input":N,"output":N}}'),
+
+  INBOX_MAX_ATTEMPTS: positiveInt(5, 'attempts before an inbox row is dead-lettered and the user told'),
+  INBOX_LEASE_MS: positiveInt(120_000, 'how long a worker holds a claimed inbox row'),
+  WORKER_CONCURRENCY: positiveInt(8, 'turns one instance works on at once'),
+  SHUTDOWN_GRACE_MS: positiveInt(10_000, 'time to finish claimed work on SIGTERM'),
+  UNINSTALL_GRACE_DAYS: positiveInt(30, 'days a removed workspace keeps its data before deletion'),
+
+  SLACK_SIGNING_SECRET: secret('Slack signing secret'),
+  SLACK_BOT_TOKEN: secret('Slack bot token (single workspace)'),
+  SLACK_APP_TOKEN: secret('Slack app-level token; set it for Socket Mode'),
+  SLACK_CLIENT_ID: z.string().min(1).optional().describe('Slack OAuth client id (many workspaces)'),
+  SLACK_CLIENT_SECRET: secret('Slack OAuth client secret'),
+  SLACK_STATE_SECRET: secret('Slack OAuth state secret'),
+  SLACK_API_URL: z.url().default('https://slack.com/api/').describe('Slack Web API base (GovSlack, tests)'),
+
+  MICROSOFT_APP_ID: z.string().min(1).optional().describe('Azure Bot app id; unset: Teams auth off (not allowed in production)'),
+  MICROSOFT_APP_PASSWORD: secret('Azure Bot client secret'),
+  MICROSOFT_APP_TENANT_ID: z.string().min(1).optional().describe('tenant of a SingleTenant bot'),
+  MICROSOFT_APP_TYPE: z.enum(['SingleTenant', 'MultiTenant', 'UserAssignedMSI']).default('SingleTenant').describe('Azure Bot type'),
+});
+
+export type Config = z.infer<typeof configSchema>;
+
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`Invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+/** Parses the environment once. Every bad variable is named in one error; values are never echoed. */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const blanksRemoved = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ''));
+  const result = configSchema.safeParse(blanksRemoved);
+  const problems: string[] = [];
+  if (!result.success) {
+    for (const issue of result.error.issues) problems.push(`${String(issue.path[0] ?? '?')}: ${describeIssue(issue)}`);
+  } else {
+    problems.push(...crossFieldProblems(result.data));
+  }
+  if (problems.length > 0 || !result.success) throw new ConfigError(problems);
+  return result.data;
+}
+
+function crossFieldProblems(c: Config): string[] {
+  const problems: string[] = [];
+  if (c.MODEL_PROVIDER === 'anthropic' && !c.MODEL_API_KEY)
+    problems.push('MODEL_API_KEY: required when MODEL_PROVIDER is anthropic');
+  if (c.MODEL_PROVIDER === 'openai' && !c.MODEL_BASE_URL && !c.MODEL_API_KEY)
+    problems.push('MODEL_API_KEY: required for the OpenAI API (or set MODEL_BASE_URL for a local OpenAI-compatible server)');
+  if (c.NODE_ENV === 'production' && !c.QUORUM_ENCRYPTION_KEY)
+    problems.push('QUORUM_ENCRYPTION_KEY: required when NODE_ENV is production');
+  const slackOAuth = [c.SLACK_CLIENT_ID, c.SLACK_CLIENT_SECRET, c.SLACK_STATE_SECRET].filter(Boolean).length;
+  if (slackOAuth > 0 && slackOAuth < 3)
+    problems.push('SLACK_CLIENT_ID, SLACK_CLIENT_SECRET, SLACK_STATE_SECRET: set all three for multi-workspace installs');
+  if ((c.SLACK_BOT_TOKEN || slackOAuth === 3 || c.SLACK_APP_TOKEN) && !c.SLACK_SIGNING_SECRET && !c.SLACK_APP_TOKEN)
+    problems.push('SLACK_SIGNING_SECRET: required to verify Slack requests');
+  if (c.MICROSOFT_APP_ID && !c.MICROSOFT_APP_PASSWORD && c.MICROSOFT_APP_TYPE !== 'UserAssignedMSI')
+    problems.push('MICROSOFT_APP_PASSWORD: required with MICROSOFT_APP_ID');
+  if (c.MICROSOFT_APP_ID && c.MICROSOFT_APP_TYPE === 'SingleTenant' && !c.MICROSOFT_APP_TENANT_ID)
+    problems.push('MICROSOFT_APP_TENANT_ID: required for a SingleTenant bot');
+  return problems;
+}
+
+// Messages are built from the issue's kind only: zod's own messages can quote the received value.
+function describeIssue(issue: z.core.$ZodIssue): string {
+  switch (issue.code) {
+    case 'invalid_type':
+      return `expected ${issue.expected}`;
+    case 'invalid_value':
+      return `must be one of ${issue.values.map(String).join(', ')}`;
+    case 'invalid_format':
+      return issue.format === 'url' ? 'must be a URL' : `must be ${issue.format}`;
+    case 'too_small':
+      return `must be at least ${String(issue.minimum)}`;
+    case 'too_big':
+      return `must be at most ${String(issue.maximum)}`;
+    case 'custom':
+      return issue.message;
+    default:
+      return 'invalid value';
+  }
+}
+
+export interface ConfigEntry {
+  name: string;
+  default: string;
+  secret: boolean;
+  description: string;
+}
+
+/** The variables, their defaults and meaning, read from the schema itself (for the README). */
+export function describeConfig(): ConfigEntry[] {
+  return Object.entries(configSchema.shape).map(([name, schema]) => {
+    const description = schema.description ?? '';
+    const parsed = (schema as z.ZodType).safeParse(undefined);
+    const fallback = parsed.success && parsed.data !== undefined ? JSON.stringify(parsed.data) : '';
+    return {
+      name,
+      default: name === 'QUORUM_ADMINS' || name === 'MODEL_PRICES' ? '' : fallback.replace(/^"|"$/g, ''),
+      secret: description.startsWith('secret: '),
+      description: description.replace(/^secret: /, ''),
+    };
+  });
+}

@@ -1,0 +1,62 @@
+/**
+ * The one shape every platform's input takes on its way into the core. Adapters build it from
+ * a verified platform payload; identity comes from there, never from message text.
+ */
+import { z } from 'zod';
+
+export const platformSchema = z.enum(['slack', 'teams', 'console']);
+export type Platform = z.infer<typeof platformSchema>;
+
+const id = z.string().min(1).max(256);
+
+/** A workspace as the platform names it: Slack team id (or enterprise id for org installs), Teams tenant id. */
+export const workspaceRefSchema = z.object({
+  platform: platformSchema,
+  externalId: id,
+  enterpriseId: id.optional(),
+});
+export type WorkspaceRef = z.infer<typeof workspaceRefSchema>;
+
+/** The author of a message. `homeWorkspaceId` differs from the workspace for Slack Connect users and Teams guests. */
+export const userRefSchema = z.object({
+  id,
+  homeWorkspaceId: id.optional(),
+  displayName: z.string().max(256).optional(),
+});
+export type UserRef = z.infer<typeof userRefSchema>;
+
+/** dm: one user and the bot; group: a group DM or group chat; channel: a channel or team channel. */
+export const channelKindSchema = z.enum(['dm', 'group', 'channel']);
+export type ChannelKind = z.infer<typeof channelKindSchema>;
+
+export const channelRefSchema = z.object({
+  id,
+  kind: channelKindSchema,
+  name: z.string().max(256).optional(),
+});
+export type ChannelRef = z.infer<typeof channelRefSchema>;
+
+export const envelopeKindSchema = z.enum(['mention', 'direct', 'command', 'unsupported']);
+export type EnvelopeKind = z.infer<typeof envelopeKindSchema>;
+
+export const envelopeSchema = z.object({
+  kind: envelopeKindSchema,
+  /** The platform's own delivery id (Slack event_id or trigger_id, Teams activity id): retries share it. */
+  idempotencyKey: id,
+  workspace: workspaceRefSchema,
+  user: userRefSchema,
+  channel: channelRefSchema,
+  /** The thread the message belongs to (Slack thread_ts or ts, Teams reply-chain root); absent in DMs. */
+  threadId: id.optional(),
+  messageId: id,
+  text: z.string().max(40_000),
+  receivedAt: z.coerce.date(),
+  /** Whatever the adapter needs to answer later (response_url, service URL); opaque to the core. */
+  replyRoute: z.record(z.string(), z.unknown()).default({}),
+});
+export type Envelope = z.infer<typeof envelopeSchema>;
+export type EnvelopeInput = z.input<typeof envelopeSchema>;
+
+export function workspaceKey(ref: WorkspaceRef): string {
+  return `${ref.platform}:${ref.externalId}`;
+}

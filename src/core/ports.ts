@@ -1,0 +1,202 @@
+/**
+ * The interfaces the core needs from the outside world. Adapters implement the platform ports
+ * (membership, directory, replies); src/db implements the stores; src/model implements the gate.
+ */
+import type { ChannelKind, ChannelRef, Envelope, Platform, UserRef, WorkspaceRef } from './envelope.js';
+import type { Principal, Role, Scope, UserFacts } from './identity.js';
+
+// ---------------------------------------------------------------- logging
+
+/** Structured logging (pino satisfies it). Never pass tokens, secrets or message content. */
+export interface Logger {
+  debug(obj: object, msg?: string): void;
+  info(obj: object, msg?: string): void;
+  warn(obj: object, msg?: string): void;
+  error(obj: object, msg?: string): void;
+}
+
+// ---------------------------------------------------------------- platform ports
+
+/** Who is in a channel, as the platform says. Implementations cache, bound, and fail with MEMBERSHIP_UNAVAILABLE. */
+export interface MembershipSource {
+  isMember(workspace: WorkspaceRef, channel: ChannelRef, userId: string): Promise<boolean>;
+}
+
+/** Who a user is, as the platform says (role facts). Fails with DIRECTORY_UNAVAILABLE. */
+export interface UserDirectory {
+  lookup(workspace: WorkspaceRef, user: UserRef): Promise<UserFacts>;
+}
+
+/** Where a reply goes: enough of the envelope for the adapter to find the thread again. */
+export type ReplyTarget = Pick<
+  Envelope,
+  'workspace' | 'user' | 'channel' | 'threadId' | 'messageId' | 'idempotencyKey' | 'replyRoute'
+>;
+
+export interface OutgoingReply {
+  /** answer: the agent's reply; error/notice: a short message from Quorum itself. */
+  kind: 'answer' | 'error' | 'notice';
+  text: string;
+  /** Only the requester should see it (Slack ephemeral); adapters fall back to a DM-visible reply. */
+  private?: boolean;
+}
+
+/** Posts replies on one platform. */
+export interface ReplySink {
+  post(target: ReplyTarget, reply: OutgoingReply): Promise<{ platformMessageId: string }>;
+  /** A visible sign of work while the model runs (status message, typing indicator). Best effort. */
+  progress?(target: ReplyTarget, status: string): Promise<void>;
+}
+
+/** Everything one platform adapter supplies to the core. */
+export interface PlatformPorts {
+  membership: MembershipSource;
+  directory: UserDirectory;
+  replies: ReplySink;
+}
+
+// ---------------------------------------------------------------- model gate
+
+export interface PromptMessage {
+  role: 'system' | 'user' | 'assistant';
+  content: string;
+}
+
+export interface ModelCall {
+  scope: Scope;
+  principalId: string;
+  messages: PromptMessage[];
+  /** 'answer' uses MODEL_NAME; 'small' uses MODEL_SMALL_NAME. */
+  tier?: 'answer' | 'small';
+  /** Called when the call waits in a queue, with its position. */
+  onQueued?: (position: number) => void;
+  signal?: AbortSignal;
+}
+
+export interface TokenUsage {
+  inputTokens: number;
+  outputTokens: number;
+}
+
+export type ModelOutcome =
+  | { kind: 'answer'; text: string; model: string; usage: TokenUsage; latencyMs: number }
+  | { kind: 'refused'; reason: 'budget' | 'unavailable' | 'timeout'; message: string; model?: string; latencyMs: number };
+
+/** The only way anything in Quorum calls a model. Never throws for provider trouble: it answers with an outcome. */
+export interface ModelGate {
+  generate(call: ModelCall): Promise<ModelOutcome>;
+}
+
+// ---------------------------------------------------------------- stores
+
+export interface WorkspaceSettings {
+  storeContent: boolean;
+  rpm: number | null;
+  concurrency: number | null;
+  dailyTokens: number | null;
+  retentionDays: number | null;
+  guestsEnabled: boolean;
+}
+
+export interface Conversation {
+  id: string;
+  kind: ChannelKind;
+  channelExternalId: string;
+  /** For a DM, the one principal who may read it. */
+  ownerPrincipalId: string | null;
+  /** Admins can switch the agent off per channel. */
+  agentEnabled: boolean;
+}
+
+export interface StoredMessage {
+  id: string;
+  conversationId: string;
+  principalId: string | null;
+  role: 'user' | 'assistant';
+  content: string;
+  createdAt: Date;
+}
+
+export interface AuditEntryInput {
+  action: 'turn' | 'model_call' | 'tool_call' | 'command' | 'admin_change' | 'denial' | 'erasure' | 'error';
+  outcome: 'ok' | 'denied' | 'refused' | 'error';
+  actorPrincipalId?: string | null;
+  channelExternalId?: string | null;
+  model?: string | null;
+  inputTokens?: number | null;
+  outputTokens?: number | null;
+  latencyMs?: number | null;
+  /** Message content: stored as SHA-256 unless the workspace opted in to keep content. */
+  content?: string | null;
+  detail?: Record<string, unknown>;
+}
+
+export interface AuditEntry {
+  seq: number;
+  at: Date;
+  action: AuditEntryInput['action'];
+  outcome: AuditEntryInput['outcome'];
+  actorPrincipalId: string | null;
+  channelExternalId: string | null;
+  model: string | null;
+  inputTokens: number | null;
+  outputTokens: number | null;
+  latencyMs: number | null;
+  contentHash: string | null;
+  content: string | null;
+  detail: Record<string, unknown>;
+  prevHash: string;
+  hash: string;
+}
+
+/** One finished turn, written in one transaction so nothing is half-written. */
+export interface TurnRecord {
+  conversationId: string;
+  principalId: string;
+  idempotencyKey: string;
+  channelExternalId: string;
+  userText: string;
+  answerText: string;
+  model: string;
+  usage: TokenUsage;
+  latencyMs: number;
+}
+
+export interface TurnStore {
+  resolveWorkspace(ref: WorkspaceRef): Promise<Scope>;
+  resolvePrincipal(scope: Scope, user: UserRef, facts: UserFacts): Promise<Principal>;
+  resolveConversation(
+    scope: Scope,
+    input: { channel: ChannelRef; threadKey: string; ownerPrincipalId: string | null },
+  ): Promise<Conversation>;
+  listHistory(scope: Scope, conversationId: string, limit: number): Promise<StoredMessage[]>;
+  /** The answer already stored for this delivery, if a previous attempt got that far. */
+  findAnswer(scope: Scope, idempotencyKey: string): Promise<string | null>;
+  recordTurn(scope: Scope, turn: TurnRecord): Promise<void>;
+  settings(scope: Scope): Promise<WorkspaceSettings>;
+}
+
+export interface AuditLog {
+  append(scope: Scope, entry: AuditEntryInput): Promise<void>;
+  list(scope: Scope, filter: { actorPrincipalId?: string; since?: Date; limit: number }): Promise<AuditEntry[]>;
+}
+
+export type InboxStatus = 'pending' | 'working' | 'done' | 'dead';
+
+export interface InboxItem {
+  id: string;
+  envelope: Envelope;
+  attempts: number;
+}
+
+/** Durable intake: rows keyed by the platform's idempotency key, claimed by workers with a lease. */
+export interface InboxStore {
+  enqueue(envelope: Envelope): Promise<'accepted' | 'duplicate'>;
+  claim(workerId: string, limit: number, leaseMs: number): Promise<InboxItem[]>;
+  complete(id: string, workerId: string, platformMessageId: string | null): Promise<void>;
+  /** Gives a row back (shutdown, transient failure); dead-letters it after maxAttempts. */
+  release(id: string, workerId: string, error: string, maxAttempts: number): Promise<InboxStatus>;
+  depth(): Promise<{ pending: number; oldestPendingAgeMs: number | null }>;
+}
+
+export type { Platform, Role };

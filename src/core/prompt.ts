@@ -1,0 +1,69 @@
+/**
+ * Builds what the model sees, applying the audience rule: context may be used only if the
+ * requester may see it AND everyone who will read the reply may see it.
+ */
+import type { ChannelKind } from './envelope.js';
+import type { PromptMessage, StoredMessage } from './ports.js';
+
+/** Who will read a reply. */
+export type Audience =
+  | { kind: 'dm'; principalId: string }
+  | { kind: 'group' | 'channel'; channelExternalId: string };
+
+/** Where a piece of context came from, and so who may see it. */
+export type Visibility =
+  | { kind: 'dm'; ownerPrincipalId: string }
+  | { kind: 'group' | 'channel'; channelExternalId: string }
+  | { kind: 'memory'; ownerPrincipalId: string };
+
+export interface ContextItem {
+  visibility: Visibility;
+  message: StoredMessage;
+}
+
+export function audienceFor(kind: ChannelKind, channelExternalId: string, requesterId: string): Audience {
+  return kind === 'dm' ? { kind: 'dm', principalId: requesterId } : { kind, channelExternalId };
+}
+
+/**
+ * Membership of other channels is checked by the caller (it needs the platform); this function
+ * holds the structural part of the rule: DMs and personal memory only ever reach their owner's
+ * DM, and a channel's content reaches a channel audience only in that same channel.
+ */
+export function audienceMaySee(
+  audience: Audience,
+  item: Visibility,
+  requesterMaySeeChannel: (channelExternalId: string) => boolean = () => false,
+): boolean {
+  switch (item.kind) {
+    case 'dm':
+    case 'memory':
+      return audience.kind === 'dm' && audience.principalId === item.ownerPrincipalId;
+    case 'group':
+    case 'channel':
+      if (audience.kind === 'dm') return requesterMaySeeChannel(item.channelExternalId);
+      return audience.channelExternalId === item.channelExternalId;
+    default: {
+      const unreachable: never = item;
+      return unreachable;
+    }
+  }
+}
+
+export const SYSTEM_PROMPT =
+  'You are Quorum, an assistant inside a team chat. Answer briefly and helpfully. ' +
+  'You only know the conversation shown to you; say so when something is outside it.';
+
+export function buildPrompt(input: {
+  audience: Audience;
+  context: ContextItem[];
+  text: string;
+  requesterMaySeeChannel?: (channelExternalId: string) => boolean;
+}): PromptMessage[] {
+  const allowed = input.context.filter((item) => audienceMaySee(input.audience, item.visibility, input.requesterMaySeeChannel));
+  return [
+    { role: 'system', content: SYSTEM_PROMPT },
+    ...allowed.map((item) => ({ role: item.message.role, content: item.message.content }) satisfies PromptMessage),
+    { role: 'user', content: input.text },
+  ];
+}

@@ -1,0 +1,196 @@
+/**
+ * One accepted delivery in, one reply out: resolve who and where, decide, build the prompt
+ * under the audience rule, call the model through the gate, record, reply. Runs in a worker,
+ * after the platform has been acked.
+ */
+import { decide, denyExplanation } from './access/policy.js';
+import { runCommand } from './commands.js';
+import type { Envelope, Platform } from './envelope.js';
+import { QuorumError, isQuorumError } from './errors.js';
+import { effectiveRole, type Principal, type Scope } from './identity.js';
+import type {
+  AuditLog,
+  Conversation,
+  Logger,
+  ModelGate,
+  OutgoingReply,
+  PlatformPorts,
+  ReplyTarget,
+  TurnStore,
+} from './ports.js';
+import { audienceFor, buildPrompt, type ContextItem, type Visibility } from './prompt.js';
+
+export interface CoreDeps {
+  turns: TurnStore;
+  audit: AuditLog;
+  model: ModelGate;
+  /** The model name shown in `status`. */
+  modelName: string;
+  platforms: Partial<Record<Platform, PlatformPorts>>;
+  log: Logger;
+  /** How many earlier messages of the conversation the prompt may hold. */
+  historyLimit?: number;
+}
+
+export interface TurnResult {
+  /** The platform's id of the posted reply; null when nothing was posted (a deleted user). */
+  platformMessageId: string | null;
+}
+
+const STATUS_WORKING = 'Working on it…';
+
+export function portsFor(deps: CoreDeps, platform: Platform): PlatformPorts {
+  const ports = deps.platforms[platform];
+  if (!ports) throw new QuorumError('NO_PLATFORM', `no adapter is running for ${platform}`);
+  return ports;
+}
+
+export function replyTargetOf(envelope: Envelope): ReplyTarget {
+  const { workspace, user, channel, threadId, messageId, idempotencyKey, replyRoute } = envelope;
+  return { workspace, user, channel, threadId, messageId, idempotencyKey, replyRoute };
+}
+
+/** Resolves the workspace and the author, with the platform's facts about them. */
+export async function resolveRequester(
+  deps: CoreDeps,
+  envelope: Envelope,
+): Promise<{ scope: Scope; principal: Principal; deleted: boolean }> {
+  const ports = portsFor(deps, envelope.workspace.platform);
+  const scope = await deps.turns.resolveWorkspace(envelope.workspace);
+  const facts = await ports.directory.lookup(envelope.workspace, envelope.user);
+  const principal = await deps.turns.resolvePrincipal(scope, envelope.user, facts);
+  return { scope, principal, deleted: facts.deleted };
+}
+
+export async function runTurn(deps: CoreDeps, envelope: Envelope): Promise<TurnResult> {
+  const ports = portsFor(deps, envelope.workspace.platform);
+  const target = replyTargetOf(envelope);
+  const post = async (reply: OutgoingReply) => ({
+    platformMessageId: (await ports.replies.post(target, reply)).platformMessageId,
+  });
+
+  const { scope, principal, deleted } = await resolveRequester(deps, envelope);
+  if (deleted) {
+    deps.log.warn({ event: 'turn.deleted_user', workspace: scope.workspaceId }, 'message from a deactivated user ignored');
+    return { platformMessageId: null };
+  }
+  const role = effectiveRole(principal);
+
+  if (envelope.kind === 'command') {
+    const answer = await runCommand(deps, { scope, principal, role, envelope });
+    return post({ kind: 'notice', text: answer, private: true });
+  }
+
+  const conversation = await deps.turns.resolveConversation(scope, {
+    channel: envelope.channel,
+    threadKey: threadKeyOf(envelope, principal),
+    ownerPrincipalId: envelope.channel.kind === 'dm' ? principal.id : null,
+  });
+  const settings = await deps.turns.settings(scope);
+  const isMember = envelope.channel.kind === 'dm' ? true : await membershipOrNull(deps, ports, envelope);
+  const decision = decide(
+    { principalId: principal.id, role },
+    { kind: 'talk' },
+    {
+      kind: 'channel',
+      channelKind: envelope.channel.kind,
+      agentEnabled: conversation.agentEnabled,
+      guestsEnabled: settings.guestsEnabled,
+      isMember,
+    },
+  );
+  if (!decision.allow) {
+    await deps.audit.append(scope, {
+      action: 'denial',
+      outcome: 'denied',
+      actorPrincipalId: principal.id,
+      channelExternalId: envelope.channel.id,
+      detail: { reason: decision.reason, action: 'talk' },
+    });
+    return post({ kind: 'error', text: denyExplanation[decision.reason], private: true });
+  }
+
+  // A re-run of a delivery whose answer was recorded (a crash before the ack of the reply) posts that answer again.
+  const recorded = await deps.turns.findAnswer(scope, envelope.idempotencyKey);
+  if (recorded !== null) return post({ kind: 'answer', text: recorded });
+
+  const history = await deps.turns.listHistory(scope, conversation.id, deps.historyLimit ?? 20);
+  const visibility = visibilityOf(conversation);
+  const context: ContextItem[] = history.map((message) => ({ visibility, message }));
+  const messages = buildPrompt({
+    audience: audienceFor(envelope.channel.kind, envelope.channel.id, principal.id),
+    context,
+    text: envelope.text,
+  });
+
+  void bestEffort(deps, () => ports.replies.progress?.(target, STATUS_WORKING));
+  const outcome = await deps.model.generate({
+    scope,
+    principalId: principal.id,
+    messages,
+    onQueued: (position) =>
+      void bestEffort(deps, () =>
+        ports.replies.progress?.(target, `Busy right now: you are number ${position} in the queue.`),
+      ),
+  });
+
+  if (outcome.kind === 'refused') {
+    await deps.audit.append(scope, {
+      action: 'model_call',
+      outcome: 'refused',
+      actorPrincipalId: principal.id,
+      channelExternalId: envelope.channel.id,
+      model: outcome.model ?? null,
+      latencyMs: outcome.latencyMs,
+      detail: { reason: outcome.reason },
+    });
+    return post({ kind: 'error', text: outcome.message });
+  }
+
+  await deps.turns.recordTurn(scope, {
+    conversationId: conversation.id,
+    principalId: principal.id,
+    idempotencyKey: envelope.idempotencyKey,
+    channelExternalId: envelope.channel.id,
+    userText: envelope.text,
+    answerText: outcome.text,
+    model: outcome.model,
+    usage: outcome.usage,
+    latencyMs: outcome.latencyMs,
+  });
+  return post({ kind: 'answer', text: outcome.text });
+}
+
+/** DM: one conversation per owner; group and channel: the thread (or the message that starts one). */
+function threadKeyOf(envelope: Envelope, principal: Principal): string {
+  if (envelope.channel.kind === 'dm') return `dm:${principal.id}`;
+  return envelope.threadId ?? envelope.messageId;
+}
+
+function visibilityOf(conversation: Conversation): Visibility {
+  if (conversation.kind === 'dm') {
+    if (!conversation.ownerPrincipalId) throw new Error('a DM conversation without an owner');
+    return { kind: 'dm', ownerPrincipalId: conversation.ownerPrincipalId };
+  }
+  return { kind: conversation.kind, channelExternalId: conversation.channelExternalId };
+}
+
+/** Fail closed: a platform that cannot be asked yields `null`, which decide() denies. */
+async function membershipOrNull(deps: CoreDeps, ports: PlatformPorts, envelope: Envelope): Promise<boolean | null> {
+  try {
+    return await ports.membership.isMember(envelope.workspace, envelope.channel, envelope.user.id);
+  } catch (err) {
+    if (!isQuorumError(err, 'MEMBERSHIP_UNAVAILABLE')) throw err;
+    deps.log.warn({ event: 'membership.unavailable', platform: envelope.workspace.platform }, 'membership check failed');
+    return null;
+  }
+}
+
+async function bestEffort(deps: CoreDeps, fn: () => Promise<void> | undefined): Promise<void> {
+  try {
+    await fn();
+  } catch (err) {
+    deps.log.debug({ event: 'reply.progress_failed', err: (err as Error).message }, 'progress update failed');
+  }
+}
+

@@ -1,0 +1,146 @@
+/**
+ * The audit log: append-only and hash-chained per workspace. Each entry's hash covers its
+ * fields and the previous entry's hash, so editing or deleting a row breaks the chain.
+ */
+import { createHash } from 'node:crypto';
+import { and, desc, eq, gte, sql } from 'drizzle-orm';
+import type { Scope } from '../core/identity.js';
+import type { AuditEntry, AuditEntryInput, AuditLog } from '../core/ports.js';
+import type { Db } from './client.js';
+import { auditHeads, auditLog, workspaceSettings } from './schema.js';
+
+type Tx = Parameters<Parameters<Db['transaction']>[0]>[0];
+
+export const GENESIS_HASH = '0'.repeat(64);
+
+export function sha256(text: string): string {
+  return createHash('sha256').update(text).digest('hex');
+}
+
+type HashedFields = Omit<AuditEntry, 'hash' | 'prevHash'> & { workspaceId: string };
+
+/** Canonical form: fixed key order, dates as ISO strings. */
+export function entryHash(prevHash: string, e: HashedFields): string {
+  const canonical = JSON.stringify([
+    e.workspaceId,
+    e.seq,
+    e.at.toISOString(),
+    e.action,
+    e.outcome,
+    e.actorPrincipalId,
+    e.channelExternalId,
+    e.model,
+    e.inputTokens,
+    e.outputTokens,
+    e.latencyMs,
+    e.contentHash,
+    e.content,
+    sortKeys(e.detail),
+  ]);
+  return sha256(`${prevHash}\n${canonical}`);
+}
+
+function sortKeys(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(sortKeys);
+  if (value && typeof value === 'object' && !(value instanceof Date)) {
+    return Object.fromEntries(Object.entries(value as Record<string, unknown>).sort(([a], [b]) => a.localeCompare(b)).map(([k, v]) => [k, sortKeys(v)]));
+  }
+  return value;
+}
+
+/** Appends inside the caller's transaction; the head row's lock orders concurrent appends. */
+export async function appendAudit(tx: Tx, scope: Scope, input: AuditEntryInput): Promise<void> {
+  const [head] = await tx
+    .insert(auditHeads)
+    .values({ workspaceId: scope.workspaceId, seq: 1, hash: GENESIS_HASH })
+    .onConflictDoUpdate({ target: auditHeads.workspaceId, set: { seq: sql`${auditHeads.seq} + 1` } })
+    .returning({ seq: auditHeads.seq, prevHash: auditHeads.hash });
+  if (!head) throw new Error('audit head upsert returned no row');
+  const [settings] = await tx
+    .select({ storeContent: workspaceSettings.storeContent })
+    .from(workspaceSettings)
+    .where(eq(workspaceSettings.workspaceId, scope.workspaceId));
+  const keepContent = settings?.storeContent ?? false;
+  // Millisecond precision: what PostgreSQL stores (microseconds) must hash the same when read back.
+  const at = new Date(Math.floor(Date.now()));
+  const fields: HashedFields = {
+    workspaceId: scope.workspaceId,
+    seq: head.seq,
+    at,
+    action: input.action,
+    outcome: input.outcome,
+    actorPrincipalId: input.actorPrincipalId ?? null,
+    channelExternalId: input.channelExternalId ?? null,
+    model: input.model ?? null,
+    inputTokens: input.inputTokens ?? null,
+    outputTokens: input.outputTokens ?? null,
+    latencyMs: input.latencyMs === undefined || input.latencyMs === null ? null : Math.round(input.latencyMs),
+    contentHash: input.content == null ? null : sha256(input.content),
+    content: input.content != null && keepContent ? input.content : null,
+    detail: input.detail ?? {},
+  };
+  const hash = entryHash(head.prevHash, fields);
+  await tx.insert(auditLog).values({ ...fields, prevHash: head.prevHash, hash });
+  await tx.update(auditHeads).set({ hash }).where(eq(auditHeads.workspaceId, scope.workspaceId));
+}
+
+const entryColumns = {
+  seq: auditLog.seq,
+  at: auditLog.at,
+  action: auditLog.action,
+  outcome: auditLog.outcome,
+  actorPrincipalId: auditLog.actorPrincipalId,
+  channelExternalId: auditLog.channelExternalId,
+  model: auditLog.model,
+  inputTokens: auditLog.inputTokens,
+  outputTokens: auditLog.outputTokens,
+  latencyMs: auditLog.latencyMs,
+  contentHash: auditLog.contentHash,
+  content: auditLog.content,
+  detail: auditLog.detail,
+  prevHash: auditLog.prevHash,
+  hash: auditLog.hash,
+};
+
+export function createAuditLog(db: Db): AuditLog {
+  return {
+    append: (scope, entry) => db.transaction((tx) => appendAudit(tx, scope, entry)),
+    async list(scope, filter) {
+      const rows = await db
+        .select(entryColumns)
+        .from(auditLog)
+        .where(
+          and(
+            eq(auditLog.workspaceId, scope.workspaceId),
+            filter.actorPrincipalId ? eq(auditLog.actorPrincipalId, filter.actorPrincipalId) : undefined,
+            filter.since ? gte(auditLog.at, filter.since) : undefined,
+          ),
+        )
+        .orderBy(desc(auditLog.seq))
+        .limit(filter.limit);
+      return rows as AuditEntry[];
+    },
+  };
+}
+
+export type ChainCheck = { ok: true; entries: number } | { ok: false; entries: number; brokenAtSeq: number; reason: string };
+
+/** Walks one workspace's chain in order and reports the first link that does not hold. */
+export async function verifyAuditChain(db: Db, scope: Scope): Promise<ChainCheck> {
+  const rows = await db
+    .select(entryColumns)
+    .from(auditLog)
+    .where(eq(auditLog.workspaceId, scope.workspaceId))
+    .orderBy(auditLog.seq);
+  let prev = GENESIS_HASH;
+  let expectedSeq = 1;
+  for (const row of rows as AuditEntry[]) {
+    if (row.seq !== expectedSeq) return { ok: false, entries: rows.length, brokenAtSeq: expectedSeq, reason: 'entry missing' };
+    if (row.prevHash !== prev) return { ok: false, entries: rows.length, brokenAtSeq: row.seq, reason: 'previous hash does not match' };
+    if (entryHash(prev, { ...row, workspaceId: scope.workspaceId }) !== row.hash)
+      return { ok: false, entries: rows.length, brokenAtSeq: row.seq, reason: 'entry was changed' };
+    prev = row.hash;
+    expectedSeq++;
+  }
+  return { ok: true, entries: rows.length };
+}

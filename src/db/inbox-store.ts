@@ -1,0 +1,98 @@
+/** The inbox on drizzle: one row per platform delivery, claimed with FOR UPDATE SKIP LOCKED and a lease. */
+import { and, count, eq, inArray, lt, min, or, sql } from 'drizzle-orm';
+import { envelopeSchema, workspaceKey, type Envelope } from '../core/envelope.js';
+import type { InboxItem, InboxStatus, InboxStore } from '../core/ports.js';
+import type { Db } from './client.js';
+import { inbox } from './schema.js';
+import { upsertWorkspace } from './turn-store.js';
+
+/** Workspace ids never change once created, so intake resolves each one from the database once. */
+const WORKSPACE_CACHE_LIMIT = 10_000;
+
+export function createInboxStore(db: Db): InboxStore {
+  const workspaceIds = new Map<string, string>();
+
+  async function workspaceIdFor(envelope: Envelope): Promise<string> {
+    const key = workspaceKey(envelope.workspace);
+    const cached = workspaceIds.get(key);
+    if (cached) return cached;
+    const scope = await upsertWorkspace(db, envelope.workspace);
+    if (workspaceIds.size >= WORKSPACE_CACHE_LIMIT) workspaceIds.delete(workspaceIds.keys().next().value as string);
+    workspaceIds.set(key, scope.workspaceId);
+    return scope.workspaceId;
+  }
+
+  return {
+    async enqueue(envelope) {
+      const workspaceId = await workspaceIdFor(envelope);
+      const inserted = await db
+        .insert(inbox)
+        .values({
+          workspaceId,
+          platform: envelope.workspace.platform,
+          idempotencyKey: envelope.idempotencyKey,
+          envelope,
+        })
+        .onConflictDoNothing({ target: [inbox.platform, inbox.idempotencyKey] })
+        .returning({ id: inbox.id });
+      return inserted.length > 0 ? 'accepted' : 'duplicate';
+    },
+
+    async claim(workerId, limit, leaseMs): Promise<InboxItem[]> {
+      const claimable = db
+        .select({ id: inbox.id })
+        .from(inbox)
+        .where(or(eq(inbox.status, 'pending'), and(eq(inbox.status, 'working'), lt(inbox.leaseUntil, sql`now()`))))
+        .orderBy(inbox.id)
+        .limit(limit)
+        .for('update', { skipLocked: true });
+      const rows = await db
+        .update(inbox)
+        .set({
+          status: 'working',
+          claimedBy: workerId,
+          attempts: sql`${inbox.attempts} + 1`,
+          leaseUntil: sql`now() + ${`${leaseMs} milliseconds`}::interval`,
+          updatedAt: sql`now()`,
+        })
+        .where(inArray(inbox.id, claimable))
+        .returning({ id: inbox.id, envelope: inbox.envelope, attempts: inbox.attempts });
+      return rows
+        .sort((a, b) => a.id - b.id)
+        .map((r) => ({ id: String(r.id), envelope: envelopeSchema.parse(r.envelope), attempts: r.attempts }));
+    },
+
+    async complete(id, workerId, platformMessageId) {
+      await db
+        .update(inbox)
+        .set({ status: 'done', leaseUntil: null, platformMessageId, updatedAt: sql`now()` })
+        .where(and(eq(inbox.id, Number(id)), eq(inbox.claimedBy, workerId)));
+    },
+
+    async release(id, workerId, error, maxAttempts): Promise<InboxStatus> {
+      const [row] = await db
+        .update(inbox)
+        .set({
+          status: sql`case when ${inbox.attempts} >= ${maxAttempts} then 'dead' else 'pending' end`,
+          leaseUntil: null,
+          claimedBy: null,
+          lastError: error.slice(0, 500),
+          updatedAt: sql`now()`,
+        })
+        .where(and(eq(inbox.id, Number(id)), eq(inbox.claimedBy, workerId)))
+        .returning({ status: inbox.status });
+      return row?.status ?? 'pending';
+    },
+
+    async depth() {
+      const [row] = await db
+        .select({ pending: count(), oldest: min(inbox.createdAt) })
+        .from(inbox)
+        .where(inArray(inbox.status, ['pending', 'working']));
+      return {
+        pending: Number(row?.pending ?? 0),
+        oldestPendingAgeMs: row?.oldest ? Math.max(0, Date.now() - new Date(row.oldest).getTime()) : null,
+      };
+    },
+  };
+}

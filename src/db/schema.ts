@@ -1,0 +1,250 @@
+/**
+ * The one drizzle schema. drizzle-kit generates drizzle/ from it (`npm run db:generate`).
+ * Every table that holds user data carries workspace_id.
+ */
+import { sql } from 'drizzle-orm';
+import {
+  bigint,
+  bigserial,
+  boolean,
+  date,
+  index,
+  integer,
+  jsonb,
+  pgTable,
+  primaryKey,
+  text,
+  timestamp,
+  uniqueIndex,
+  uuid,
+} from 'drizzle-orm/pg-core';
+
+const createdAt = () => timestamp('created_at', { withTimezone: true }).notNull().defaultNow();
+const updatedAt = () => timestamp('updated_at', { withTimezone: true }).notNull().defaultNow();
+
+export const workspaces = pgTable(
+  'workspaces',
+  {
+    id: uuid('id').primaryKey().defaultRandom(),
+    platform: text('platform', { enum: ['slack', 'teams', 'console'] }).notNull(),
+    externalId: text('external_id').notNull(),
+    enterpriseId: text('enterprise_id'),
+    name: text('name'),
+    /** Set when the app is removed; data is deleted after UNINSTALL_GRACE_DAYS. */
+    uninstalledAt: timestamp('uninstalled_at', { withTimezone: true }),
+    createdAt: createdAt(),
+  },
+  (t) => [uniqueIndex('workspaces_platform_external').on(t.platform, t.externalId)],
+);
+
+export const workspaceSettings = pgTable('workspace_settings', {
+  workspaceId: uuid('workspace_id').primaryKey().references(() => workspaces.id, { onDelete: 'cascade' }),
+  storeContent: boolean('store_content').notNull().default(false),
+  rpm: integer('rpm'),
+  concurrency: integer('concurrency'),
+  dailyTokens: bigint('daily_tokens', { mode: 'number' }),
+  retentionDays: integer('retention_days'),
+  guestsEnabled: boolean('guests_enabled').notNull().default(true),
+  updatedAt: updatedAt(),
+});
+
+export const principals = pgTable(
+  'principals',
+  {
+    id: uuid('id').primaryKey().defaultRandom(),
+    workspaceId: uuid('workspace_id').notNull().references(() => workspaces.id, { onDelete: 'cascade' }),
+    platformUserId: text('platform_user_id').notNull(),
+    homeWorkspaceId: text('home_workspace_id'),
+    displayName: text('display_name'),
+    platformRole: text('platform_role', { enum: ['owner', 'admin', 'member', 'guest', 'external'] }).notNull(),
+    createdAt: createdAt(),
+    updatedAt: updatedAt(),
+  },
+  (t) => [uniqueIndex('principals_workspace_user').on(t.workspaceId, t.platformUserId)],
+);
+
+/** Roles set by workspace admins; they override the platform's role. */
+export const grants = pgTable(
+  'grants',
+  {
+    workspaceId: uuid('workspace_id').notNull().references(() => workspaces.id, { onDelete: 'cascade' }),
+    principalId: uuid('principal_id').notNull().references(() => principals.id, { onDelete: 'cascade' }),
+    role: text('role', { enum: ['owner', 'admin', 'member', 'guest', 'external'] }).notNull(),
+    grantedBy: uuid('granted_by'),
+    updatedAt: updatedAt(),
+  },
+  (t) => [primaryKey({ columns: [t.workspaceId, t.principalId] })],
+);
+
+export const channels = pgTable(
+  'channels',
+  {
+    id: uuid('id').primaryKey().defaultRandom(),
+    workspaceId: uuid('workspace_id').notNull().references(() => workspaces.id, { onDelete: 'cascade' }),
+    externalId: text('external_id').notNull(),
+    kind: text('kind', { enum: ['dm', 'group', 'channel'] }).notNull(),
+    name: text('name'),
+    agentEnabled: boolean('agent_enabled').notNull().default(true),
+    createdAt: createdAt(),
+  },
+  (t) => [uniqueIndex('channels_workspace_external').on(t.workspaceId, t.externalId)],
+);
+
+/** Per-channel tool rules set with `/agent tools #channel allow|deny NAME`. */
+export const channelTools = pgTable(
+  'channel_tools',
+  {
+    workspaceId: uuid('workspace_id').notNull().references(() => workspaces.id, { onDelete: 'cascade' }),
+    channelId: uuid('channel_id').notNull().references(() => channels.id, { onDelete: 'cascade' }),
+    tool: text('tool').notNull(),
+    allowed: boolean('allowed').notNull(),
+    updatedAt: updatedAt(),
+  },
+  (t) => [primaryKey({ columns: [t.workspaceId, t.channelId, t.tool] })],
+);
+
+export const conversations = pgTable(
+  'conversations',
+  {
+    id: uuid('id').primaryKey().defaultRandom(),
+    workspaceId: uuid('workspace_id').notNull().references(() => workspaces.id, { onDelete: 'cascade' }),
+    channelId: uuid('channel_id').notNull().references(() => channels.id, { onDelete: 'cascade' }),
+    kind: text('kind', { enum: ['dm', 'group', 'channel'] }).notNull(),
+    /** The thread (channel), or `dm:<principal>` so that a DM conversation can only ever be its owner's. */
+    threadKey: text('thread_key').notNull(),
+    ownerPrincipalId: uuid('owner_principal_id').references(() => principals.id, { onDelete: 'cascade' }),
+    createdAt: createdAt(),
+  },
+  (t) => [uniqueIndex('conversations_workspace_channel_thread').on(t.workspaceId, t.channelId, t.threadKey)],
+);
+
+export const messages = pgTable(
+  'messages',
+  {
+    id: uuid('id').primaryKey().defaultRandom(),
+    workspaceId: uuid('workspace_id').notNull().references(() => workspaces.id, { onDelete: 'cascade' }),
+    conversationId: uuid('conversation_id').notNull().references(() => conversations.id, { onDelete: 'cascade' }),
+    /** The author (user messages) or the requester (assistant messages). */
+    principalId: uuid('principal_id').references(() => principals.id, { onDelete: 'cascade' }),
+    role: text('role', { enum: ['user', 'assistant'] }).notNull(),
+    content: text('content').notNull(),
+    /** The platform delivery this message came from or answered: a retried delivery writes nothing new. */
+    idempotencyKey: text('idempotency_key').notNull(),
+    createdAt: createdAt(),
+  },
+  (t) => [
+    uniqueIndex('messages_workspace_delivery_role').on(t.workspaceId, t.idempotencyKey, t.role),
+    index('messages_conversation_created').on(t.conversationId, t.createdAt),
+    index('messages_workspace_created').on(t.workspaceId, t.createdAt),
+  ],
+);
+
+/** Personal notes (`remember` / `recall`), readable only in their owner's DMs. */
+export const memories = pgTable(
+  'memories',
+  {
+    id: uuid('id').primaryKey().defaultRandom(),
+    workspaceId: uuid('workspace_id').notNull().references(() => workspaces.id, { onDelete: 'cascade' }),
+    principalId: uuid('principal_id').notNull().references(() => principals.id, { onDelete: 'cascade' }),
+    content: text('content').notNull(),
+    createdAt: createdAt(),
+  },
+  (t) => [index('memories_workspace_principal').on(t.workspaceId, t.principalId)],
+);
+
+/** Tokens and cost per workspace, user, model and day. */
+export const usage = pgTable(
+  'usage',
+  {
+    workspaceId: uuid('workspace_id').notNull().references(() => workspaces.id, { onDelete: 'cascade' }),
+    principalId: uuid('principal_id').notNull().references(() => principals.id, { onDelete: 'cascade' }),
+    day: date('day', { mode: 'string' }).notNull(),
+    model: text('model').notNull(),
+    calls: integer('calls').notNull().default(0),
+    inputTokens: bigint('input_tokens', { mode: 'number' }).notNull().default(0),
+    outputTokens: bigint('output_tokens', { mode: 'number' }).notNull().default(0),
+    costMicroUsd: bigint('cost_micro_usd', { mode: 'number' }).notNull().default(0),
+  },
+  (t) => [primaryKey({ columns: [t.workspaceId, t.principalId, t.day, t.model] })],
+);
+
+/** Append-only, hash-chained per workspace: each entry holds the previous entry's hash. */
+export const auditLog = pgTable(
+  'audit_log',
+  {
+    id: bigserial('id', { mode: 'number' }).primaryKey(),
+    workspaceId: uuid('workspace_id').notNull().references(() => workspaces.id, { onDelete: 'cascade' }),
+    seq: bigint('seq', { mode: 'number' }).notNull(),
+    at: timestamp('at', { withTimezone: true }).notNull().defaultNow(),
+    action: text('action').notNull(),
+    outcome: text('outcome').notNull(),
+    actorPrincipalId: uuid('actor_principal_id'),
+    channelExternalId: text('channel_external_id'),
+    model: text('model'),
+    inputTokens: integer('input_tokens'),
+    outputTokens: integer('output_tokens'),
+    latencyMs: integer('latency_ms'),
+    contentHash: text('content_hash'),
+    content: text('content'),
+    detail: jsonb('detail').$type<Record<string, unknown>>().notNull().default({}),
+    prevHash: text('prev_hash').notNull(),
+    hash: text('hash').notNull(),
+  },
+  (t) => [uniqueIndex('audit_workspace_seq').on(t.workspaceId, t.seq)],
+);
+
+/** The newest link of each workspace's audit chain; its row lock serializes appends. */
+export const auditHeads = pgTable('audit_heads', {
+  workspaceId: uuid('workspace_id').primaryKey().references(() => workspaces.id, { onDelete: 'cascade' }),
+  seq: bigint('seq', { mode: 'number' }).notNull(),
+  hash: text('hash').notNull(),
+});
+
+/** Every accepted platform delivery, written before the ack. */
+export const inbox = pgTable(
+  'inbox',
+  {
+    id: bigserial('id', { mode: 'number' }).primaryKey(),
+    workspaceId: uuid('workspace_id').notNull().references(() => workspaces.id, { onDelete: 'cascade' }),
+    platform: text('platform', { enum: ['slack', 'teams', 'console'] }).notNull(),
+    idempotencyKey: text('idempotency_key').notNull(),
+    envelope: jsonb('envelope').notNull(),
+    status: text('status', { enum: ['pending', 'working', 'done', 'dead'] }).notNull().default('pending'),
+    attempts: integer('attempts').notNull().default(0),
+    leaseUntil: timestamp('lease_until', { withTimezone: true }),
+    claimedBy: text('claimed_by'),
+    lastError: text('last_error'),
+    platformMessageId: text('platform_message_id'),
+    createdAt: createdAt(),
+    updatedAt: updatedAt(),
+  },
+  (t) => [
+    uniqueIndex('inbox_platform_key').on(t.platform, t.idempotencyKey),
+    index('inbox_claimable').on(t.status, t.id).where(sql`status in ('pending', 'working')`),
+  ],
+);
+
+/** Platform installations (Slack OAuth installs, Teams conversation references); secrets encrypted at rest. */
+export const installations = pgTable(
+  'installations',
+  {
+    id: uuid('id').primaryKey().defaultRandom(),
+    workspaceId: uuid('workspace_id').references(() => workspaces.id, { onDelete: 'cascade' }),
+    platform: text('platform', { enum: ['slack', 'teams', 'console'] }).notNull(),
+    /** team id, `enterprise:<id>` for org-wide installs, or a Teams conversation id. */
+    installKey: text('install_key').notNull(),
+    /** AES-256-GCM ciphertext of the platform's installation object. */
+    secretData: text('secret_data'),
+    data: jsonb('data').$type<Record<string, unknown>>().notNull().default({}),
+    createdAt: createdAt(),
+    updatedAt: updatedAt(),
+  },
+  (t) => [uniqueIndex('installations_platform_key').on(t.platform, t.installKey)],
+);
+
+/** Jobs that must survive restarts (retention sweeps, uninstall purges). */
+export const scheduledJobs = pgTable('scheduled_jobs', {
+  name: text('name').primaryKey(),
+  nextRunAt: timestamp('next_run_at', { withTimezone: true }).notNull(),
+  lastRunAt: timestamp('last_run_at', { withTimezone: true }),
+});

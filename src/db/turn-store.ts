@@ -1,0 +1,242 @@
+/** TurnStore on drizzle: workspaces, principals, conversations and messages, always scoped. */
+import { and, desc, eq, sql } from 'drizzle-orm';
+import type { ChannelRef, UserRef, WorkspaceRef } from '../core/envelope.js';
+import type { Principal, Scope, UserFacts } from '../core/identity.js';
+import type { Conversation, StoredMessage, TurnRecord, TurnStore, WorkspaceSettings } from '../core/ports.js';
+import type { Db } from './client.js';
+import { appendAudit } from './audit-store.js';
+import { channels, conversations, grants, messages, principals, usage, workspaceSettings, workspaces } from './schema.js';
+
+type Tx = Parameters<Parameters<Db['transaction']>[0]>[0];
+type Executor = Db | Tx;
+
+export function scopeOf(row: { id: string; platform: Scope['platform'] }): Scope {
+  return { workspaceId: row.id, platform: row.platform } as Scope;
+}
+
+/** Upserts the workspace in one statement. Safe under concurrent first messages. */
+export async function upsertWorkspace(db: Executor, ref: WorkspaceRef): Promise<Scope> {
+  const [row] = await db
+    .insert(workspaces)
+    .values({ platform: ref.platform, externalId: ref.externalId, enterpriseId: ref.enterpriseId ?? null })
+    // A no-op update so that RETURNING yields the existing row too.
+    .onConflictDoUpdate({ target: [workspaces.platform, workspaces.externalId], set: { platform: sql`excluded.platform` } })
+    .returning({ id: workspaces.id, platform: workspaces.platform });
+  if (!row) throw new Error('workspace upsert returned no row');
+  return scopeOf(row);
+}
+
+export async function upsertChannel(db: Executor, scope: Scope, channel: ChannelRef): Promise<{ id: string; agentEnabled: boolean }> {
+  const [row] = await db
+    .insert(channels)
+    .values({ workspaceId: scope.workspaceId, externalId: channel.id, kind: channel.kind, name: channel.name ?? null })
+    .onConflictDoUpdate({
+      target: [channels.workspaceId, channels.externalId],
+      set: { name: sql`coalesce(excluded.name, ${channels.name})` },
+    })
+    .returning({ id: channels.id, agentEnabled: channels.agentEnabled });
+  if (!row) throw new Error('channel upsert returned no row');
+  return row;
+}
+
+export async function findPrincipalByUserId(db: Executor, scope: Scope, platformUserId: string): Promise<Principal | null> {
+  const [row] = await db
+    .select({
+      id: principals.id,
+      workspaceId: principals.workspaceId,
+      platformUserId: principals.platformUserId,
+      displayName: principals.displayName,
+      platformRole: principals.platformRole,
+      grantedRole: grants.role,
+    })
+    .from(principals)
+    .leftJoin(grants, and(eq(grants.principalId, principals.id), eq(grants.workspaceId, principals.workspaceId)))
+    .where(and(eq(principals.workspaceId, scope.workspaceId), eq(principals.platformUserId, platformUserId)));
+  return row ?? null;
+}
+
+export function createTurnStore(db: Db): TurnStore {
+  return {
+    resolveWorkspace: (ref) => upsertWorkspace(db, ref),
+
+    async resolvePrincipal(scope, user: UserRef, facts: UserFacts) {
+      const [row] = await db
+        .insert(principals)
+        .values({
+          workspaceId: scope.workspaceId,
+          platformUserId: user.id,
+          homeWorkspaceId: user.homeWorkspaceId ?? null,
+          displayName: facts.displayName ?? user.displayName ?? null,
+          platformRole: facts.platformRole,
+        })
+        .onConflictDoUpdate({
+          target: [principals.workspaceId, principals.platformUserId],
+          set: {
+            platformRole: facts.platformRole,
+            displayName: sql`coalesce(excluded.display_name, ${principals.displayName})`,
+            homeWorkspaceId: sql`excluded.home_workspace_id`,
+            updatedAt: sql`now()`,
+          },
+        })
+        .returning({ id: principals.id });
+      if (!row) throw new Error('principal upsert returned no row');
+      const principal = await findPrincipalByUserId(db, scope, user.id);
+      if (!principal) throw new Error('principal vanished after upsert');
+      return principal;
+    },
+
+    async resolveConversation(scope, input): Promise<Conversation> {
+      const channel = await upsertChannel(db, scope, input.channel);
+      const [row] = await db
+        .insert(conversations)
+        .values({
+          workspaceId: scope.workspaceId,
+          channelId: channel.id,
+          kind: input.channel.kind,
+          threadKey: input.threadKey,
+          ownerPrincipalId: input.ownerPrincipalId,
+        })
+        .onConflictDoUpdate({
+          target: [conversations.workspaceId, conversations.channelId, conversations.threadKey],
+          set: { kind: sql`excluded.kind` },
+        })
+        .returning({ id: conversations.id, kind: conversations.kind, ownerPrincipalId: conversations.ownerPrincipalId });
+      if (!row) throw new Error('conversation upsert returned no row');
+      return { ...row, channelExternalId: input.channel.id, agentEnabled: channel.agentEnabled };
+    },
+
+    async listHistory(scope, conversationId, limit): Promise<StoredMessage[]> {
+      const rows = await db
+        .select({
+          id: messages.id,
+          conversationId: messages.conversationId,
+          principalId: messages.principalId,
+          role: messages.role,
+          content: messages.content,
+          createdAt: messages.createdAt,
+        })
+        .from(messages)
+        .where(and(eq(messages.workspaceId, scope.workspaceId), eq(messages.conversationId, conversationId)))
+        .orderBy(desc(messages.createdAt))
+        .limit(limit);
+      return rows.reverse();
+    },
+
+    async findAnswer(scope, idempotencyKey) {
+      const [row] = await db
+        .select({ content: messages.content })
+        .from(messages)
+        .where(
+          and(
+            eq(messages.workspaceId, scope.workspaceId),
+            eq(messages.idempotencyKey, idempotencyKey),
+            eq(messages.role, 'assistant'),
+          ),
+        );
+      return row?.content ?? null;
+    },
+
+    async recordTurn(scope, turn: TurnRecord) {
+      await db.transaction(async (tx) => {
+        const inserted = await tx
+          .insert(messages)
+          .values([
+            {
+              workspaceId: scope.workspaceId,
+              conversationId: turn.conversationId,
+              principalId: turn.principalId,
+              role: 'user',
+              content: turn.userText,
+              idempotencyKey: turn.idempotencyKey,
+            },
+            {
+              workspaceId: scope.workspaceId,
+              conversationId: turn.conversationId,
+              principalId: turn.principalId,
+              role: 'assistant',
+              content: turn.answerText,
+              idempotencyKey: turn.idempotencyKey,
+              // One millisecond later keeps question-then-answer order stable in history.
+              createdAt: sql`now() + interval '1 millisecond'`,
+            },
+          ])
+          .onConflictDoNothing()
+          .returning({ id: messages.id });
+        // A re-run of a delivery that was already recorded changes nothing.
+        if (inserted.length === 0) return;
+        await addUsage(tx, scope, turn.principalId, turn.model, turn.usage.inputTokens, turn.usage.outputTokens);
+        await appendAudit(tx, scope, {
+          action: 'turn',
+          outcome: 'ok',
+          actorPrincipalId: turn.principalId,
+          channelExternalId: turn.channelExternalId,
+          model: turn.model,
+          inputTokens: turn.usage.inputTokens,
+          outputTokens: turn.usage.outputTokens,
+          latencyMs: turn.latencyMs,
+          content: turn.userText,
+          detail: { idempotencyKey: turn.idempotencyKey },
+        });
+      });
+    },
+
+    settings: (scope) => readSettings(db, scope),
+  };
+}
+
+export async function addUsage(
+  db: Executor,
+  scope: Scope,
+  principalId: string,
+  model: string,
+  inputTokens: number,
+  outputTokens: number,
+  costMicroUsd = 0,
+): Promise<void> {
+  await db
+    .insert(usage)
+    .values({
+      workspaceId: scope.workspaceId,
+      principalId,
+      day: sql`current_date`,
+      model,
+      calls: 1,
+      inputTokens,
+      outputTokens,
+      costMicroUsd,
+    })
+    .onConflictDoUpdate({
+      target: [usage.workspaceId, usage.principalId, usage.day, usage.model],
+      set: {
+        calls: sql`${usage.calls} + 1`,
+        inputTokens: sql`${usage.inputTokens} + excluded.input_tokens`,
+        outputTokens: sql`${usage.outputTokens} + excluded.output_tokens`,
+        costMicroUsd: sql`${usage.costMicroUsd} + excluded.cost_micro_usd`,
+      },
+    });
+}
+
+const defaultSettings: WorkspaceSettings = {
+  storeContent: false,
+  rpm: null,
+  concurrency: null,
+  dailyTokens: null,
+  retentionDays: null,
+  guestsEnabled: true,
+};
+
+export async function readSettings(db: Executor, scope: Scope): Promise<WorkspaceSettings> {
+  const [row] = await db
+    .select({
+      storeContent: workspaceSettings.storeContent,
+      rpm: workspaceSettings.rpm,
+      concurrency: workspaceSettings.concurrency,
+      dailyTokens: workspaceSettings.dailyTokens,
+      retentionDays: workspaceSettings.retentionDays,
+      guestsEnabled: workspaceSettings.guestsEnabled,
+    })
+    .from(workspaceSettings)
+    .where(eq(workspaceSettings.workspaceId, scope.workspaceId));
+  return row ?? defaultSettings;
+}
+

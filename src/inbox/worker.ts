@@ -1,0 +1,131 @@
+/**
+ * Workers claim inbox rows with a lease and run the turn pipeline on them. A crashed worker's
+ * rows are claimed again when the lease runs out; a row that keeps failing is dead-lettered and
+ * its sender told once.
+ */
+import { randomUUID } from 'node:crypto';
+import type { Envelope } from '../core/envelope.js';
+import type { InboxItem, InboxStore, Logger } from '../core/ports.js';
+import type { TurnResult } from '../core/turn.js';
+
+export interface WorkerOptions {
+  inbox: InboxStore;
+  runTurn: (envelope: Envelope) => Promise<TurnResult>;
+  /** Tells the sender that their request failed for good. */
+  notifyDead: (envelope: Envelope) => Promise<void>;
+  log: Logger;
+  concurrency: number;
+  leaseMs: number;
+  maxAttempts: number;
+  /** How often an idle worker looks for work that other instances accepted. */
+  pollMs?: number;
+  /** Delay before claiming again after a database error. */
+  errorBackoffMs?: number;
+}
+
+export interface Worker {
+  /** Look for work now (called after an accepted intake). */
+  wake(): void;
+  start(): void;
+  /** Stops claiming, waits for running turns up to graceMs, then gives the rest back. */
+  stop(graceMs: number): Promise<void>;
+  readonly inFlight: number;
+}
+
+export function createWorker(options: WorkerOptions): Worker {
+  const workerId = `w-${randomUUID()}`;
+  const running = new Map<string, { item: InboxItem; done: Promise<void>; abort: AbortController }>();
+  const pollMs = options.pollMs ?? 250;
+  const errorBackoffMs = options.errorBackoffMs ?? 1_000;
+  let stopped = true;
+  let timer: NodeJS.Timeout | undefined;
+  let claiming = false;
+  let wakeRequested = false;
+
+  function schedule(ms: number) {
+    if (stopped) return;
+    clearTimeout(timer);
+    timer = setTimeout(() => void claimLoop(), ms);
+  }
+
+  async function claimLoop(): Promise<void> {
+    if (stopped) return;
+    if (claiming) {
+      wakeRequested = true;
+      return;
+    }
+    claiming = true;
+    let next = pollMs;
+    try {
+      const free = options.concurrency - running.size;
+      if (free > 0) {
+        const items = await options.inbox.claim(workerId, free, options.leaseMs);
+        for (const item of items) launch(item);
+        // A full batch suggests more is waiting.
+        if (items.length === free) next = 0;
+      }
+    } catch (err) {
+      options.log.warn({ event: 'inbox.claim_failed', err: (err as Error).message }, 'could not claim work; retrying');
+      next = errorBackoffMs;
+    } finally {
+      claiming = false;
+    }
+    if (wakeRequested) {
+      wakeRequested = false;
+      next = 0;
+    }
+    schedule(next);
+  }
+
+  function launch(item: InboxItem) {
+    const abort = new AbortController();
+    const done = process(item).finally(() => {
+      running.delete(item.id);
+      schedule(0);
+    });
+    running.set(item.id, { item, done, abort });
+  }
+
+  async function process(item: InboxItem): Promise<void> {
+    const started = performance.now();
+    const context = { workspace: item.envelope.workspace.externalId, platform: item.envelope.workspace.platform, kind: item.envelope.kind };
+    try {
+      const result = await options.runTurn(item.envelope);
+      await options.inbox.complete(item.id, workerId, result.platformMessageId);
+      options.log.info({ event: 'turn.done', ...context, ms: Math.round(performance.now() - started) }, 'turn done');
+    } catch (err) {
+      const message = err instanceof Error ? `${err.name}: ${err.message}` : 'unknown error';
+      options.log.error({ event: 'turn.failed', ...context, attempt: item.attempts, err: message }, 'turn failed');
+      try {
+        const status = await options.inbox.release(item.id, workerId, message, options.maxAttempts);
+        if (status === 'dead') await options.notifyDead(item.envelope);
+      } catch (releaseErr) {
+        // The lease will run out and another worker will take the row.
+        options.log.warn({ event: 'inbox.release_failed', err: (releaseErr as Error).message }, 'could not release row');
+      }
+    }
+  }
+
+  return {
+    wake() {
+      if (!stopped) schedule(0);
+    },
+    start() {
+      stopped = false;
+      schedule(0);
+    },
+    async stop(graceMs) {
+      stopped = true;
+      clearTimeout(timer);
+      const all = Promise.all([...running.values()].map((r) => r.done));
+      await Promise.race([all, new Promise((resolve) => setTimeout(resolve, graceMs).unref())]);
+      for (const { item, abort } of running.values()) {
+        abort.abort();
+        await options.inbox.release(item.id, workerId, 'released at shutdown', Number.MAX_SAFE_INTEGER).catch(() => {});
+      }
+    },
+    get inFlight() {
+      return running.size;
+    },
+  };
+}

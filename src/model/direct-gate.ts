@@ -1,0 +1,69 @@
+/**
+ * The simplest ModelGate: one call, a timeout, and every failure turned into a short answer for
+ * the user. The throttling gate (limits, budgets, retries, breakers) wraps the same call.
+ */
+import type { LanguageModelV3 } from '@ai-sdk/provider';
+import { generateText } from 'ai';
+import type { Logger, ModelCall, ModelGate, ModelOutcome } from '../core/ports.js';
+
+export const UNREACHABLE_MESSAGE = 'The model is not reachable right now. Please try again in a few minutes.';
+export const TIMEOUT_MESSAGE = 'The model took too long to answer. Please try again in a few minutes.';
+
+export interface DirectGateOptions {
+  model: (modelId: string) => LanguageModelV3;
+  modelName: (tier: 'answer' | 'small') => string;
+  timeoutMs: number;
+  log: Logger;
+}
+
+/** One attempt against one model; throws what the provider threw. */
+export async function callModel(
+  model: LanguageModelV3,
+  call: Pick<ModelCall, 'messages' | 'signal'>,
+  timeoutMs: number,
+): Promise<Extract<ModelOutcome, { kind: 'answer' }>> {
+  const started = performance.now();
+  const signals = [AbortSignal.timeout(timeoutMs), ...(call.signal ? [call.signal] : [])];
+  const system = call.messages.filter((m) => m.role === 'system').map((m) => m.content).join('\n\n');
+  const result = await generateText({
+    model,
+    ...(system ? { system } : {}),
+    messages: call.messages.filter((m) => m.role !== 'system') as Array<{ role: 'user' | 'assistant'; content: string }>,
+    maxRetries: 0,
+    abortSignal: AbortSignal.any(signals),
+  });
+  return {
+    kind: 'answer',
+    text: result.text.trim() || '(The model returned an empty answer.)',
+    model: model.modelId,
+    usage: { inputTokens: result.usage.inputTokens ?? 0, outputTokens: result.usage.outputTokens ?? 0 },
+    latencyMs: Math.round(performance.now() - started),
+  };
+}
+
+export function isTimeout(err: unknown): boolean {
+  const name = (err as { name?: string } | null)?.name;
+  return name === 'TimeoutError' || (name === 'AbortError' && /timeout/i.test(String((err as Error).message)));
+}
+
+export function createDirectGate(options: DirectGateOptions): ModelGate {
+  return {
+    async generate(call): Promise<ModelOutcome> {
+      const modelId = options.modelName(call.tier ?? 'answer');
+      const started = performance.now();
+      try {
+        return await callModel(options.model(modelId), call, options.timeoutMs);
+      } catch (err) {
+        const latencyMs = Math.round(performance.now() - started);
+        const timeout = isTimeout(err);
+        options.log.warn(
+          { event: 'model.failed', model: modelId, kind: timeout ? 'timeout' : (err as Error).name, latencyMs },
+          'model call failed',
+        );
+        return timeout
+          ? { kind: 'refused', reason: 'timeout', message: TIMEOUT_MESSAGE, model: modelId, latencyMs }
+          : { kind: 'refused', reason: 'unavailable', message: UNREACHABLE_MESSAGE, model: modelId, latencyMs };
+      }
+    },
+  };
+}

@@ -1,0 +1,85 @@
+/**
+ * The `offline` provider: a deterministic stand-in that needs no network. It says plainly that
+ * no AI was called and reflects what it was asked, so the product can be tried and tested.
+ */
+import type { LanguageModelV3, LanguageModelV3CallOptions, LanguageModelV3GenerateResult, LanguageModelV3Usage } from '@ai-sdk/provider';
+
+export const OFFLINE_MODEL_ID = 'quorum-offline-1';
+
+/** Rough token count (≈4 characters a token), used for budgets and usage with the offline model. */
+export function estimateTokens(text: string): number {
+  return Math.max(1, Math.ceil(text.length / 4));
+}
+
+function promptText(options: LanguageModelV3CallOptions): { system: string[]; turns: { role: string; text: string }[] } {
+  const system: string[] = [];
+  const turns: { role: string; text: string }[] = [];
+  for (const message of options.prompt) {
+    if (message.role === 'system') {
+      system.push(message.content);
+      continue;
+    }
+    const text = message.content
+      .map((part) => (part.type === 'text' ? part.text : ''))
+      .join('');
+    turns.push({ role: message.role, text });
+  }
+  return { system, turns };
+}
+
+export function offlineAnswer(options: LanguageModelV3CallOptions): string {
+  const { turns } = promptText(options);
+  const question = [...turns].reverse().find((t) => t.role === 'user')?.text.trim() ?? '';
+  const earlier = turns.length - 1;
+  const quoted = question.length > 300 ? `${question.slice(0, 300)}…` : question;
+  return [
+    `(Offline model: a local stand-in, no AI was called.) You asked: "${quoted}".`,
+    earlier > 0
+      ? `I can see ${earlier} earlier message${earlier === 1 ? '' : 's'} in this conversation.`
+      : 'This is the start of our conversation.',
+    'Set MODEL_PROVIDER to openai or anthropic for real answers.',
+  ].join(' ');
+}
+
+function usageOf(options: LanguageModelV3CallOptions, answer: string): LanguageModelV3Usage {
+  const { system, turns } = promptText(options);
+  const input = estimateTokens([...system, ...turns.map((t) => t.text)].join('\n'));
+  const output = estimateTokens(answer);
+  return {
+    inputTokens: { total: input, noCache: input, cacheRead: 0, cacheWrite: 0 },
+    outputTokens: { total: output, text: output, reasoning: 0 },
+  };
+}
+
+export function createOfflineModel(modelId = OFFLINE_MODEL_ID): LanguageModelV3 {
+  return {
+    specificationVersion: 'v3',
+    provider: 'offline',
+    modelId,
+    supportedUrls: {},
+    async doGenerate(options): Promise<LanguageModelV3GenerateResult> {
+      const text = offlineAnswer(options);
+      return {
+        content: [{ type: 'text', text }],
+        finishReason: { unified: 'stop', raw: 'stop' },
+        usage: usageOf(options, text),
+        warnings: [],
+      };
+    },
+    async doStream(options) {
+      const text = offlineAnswer(options);
+      const usage = usageOf(options, text);
+      const stream = new ReadableStream({
+        start(controller) {
+          controller.enqueue({ type: 'stream-start', warnings: [] });
+          controller.enqueue({ type: 'text-start', id: 't0' });
+          for (const word of text.split(/(?<= )/)) controller.enqueue({ type: 'text-delta', id: 't0', delta: word });
+          controller.enqueue({ type: 'text-end', id: 't0' });
+          controller.enqueue({ type: 'finish', finishReason: { unified: 'stop', raw: 'stop' }, usage });
+          controller.close();
+        },
+      });
+      return { stream };
+    },
+  };
+}

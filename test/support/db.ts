@@ -1,0 +1,81 @@
+/**
+ * A fresh database per test file: PGlite from the migrated snapshot always, and PostgreSQL
+ * (a clone of the migrated template) as well when DATABASE_URL is set.
+ */
+import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { PGlite } from '@electric-sql/pglite';
+import postgres from 'postgres';
+import { inject } from 'vitest';
+import { openDatabase, type Database } from '../../src/db/client.js';
+import { withDatabase } from './global-setup.js';
+
+export type Driver = 'pglite' | 'postgres';
+
+/** The drivers this run covers: PGlite always, PostgreSQL when DATABASE_URL is set. */
+export const drivers: Driver[] = process.env.DATABASE_URL ? ['pglite', 'postgres'] : ['pglite'];
+
+export interface TestDatabase extends Database {
+  /** PostgreSQL URL of this file's own database (null on PGlite). */
+  url: string | null;
+  pglite: PGlite | null;
+}
+
+export async function openPgliteFromSnapshot(): Promise<PGlite> {
+  const snapshot = readFileSync(inject('pgliteSnapshot'));
+  return PGlite.create({ loadDataDir: new Blob([snapshot]) });
+}
+
+export async function createPostgresDatabase(): Promise<string> {
+  const base = process.env.DATABASE_URL;
+  const template = inject('postgresTemplate');
+  if (!base || !template) throw new Error('DATABASE_URL is not set');
+  const name = `quorum_t_${randomBytes(6).toString('hex')}`;
+  const admin = postgres(base, { max: 1, onnotice: () => {} });
+  try {
+    await admin.unsafe(`create database ${name} template ${template}`);
+  } finally {
+    await admin.end();
+  }
+  return withDatabase(base, name);
+}
+
+export async function dropPostgresDatabase(url: string): Promise<void> {
+  const base = process.env.DATABASE_URL;
+  if (!base) return;
+  const name = new URL(url).pathname.slice(1);
+  const admin = postgres(base, { max: 1, onnotice: () => {} });
+  try {
+    await admin.unsafe(`drop database if exists ${name} with (force)`);
+  } finally {
+    await admin.end();
+  }
+}
+
+export async function openTestDatabase(driver: Driver): Promise<TestDatabase> {
+  if (driver === 'pglite') {
+    const pglite = await openPgliteFromSnapshot();
+    const db = await openDatabase({ dataDir: tmpdir(), pglite });
+    return {
+      ...db,
+      url: null,
+      pglite,
+      close: async () => {
+        await db.close();
+        await pglite.close();
+      },
+    };
+  }
+  const url = await createPostgresDatabase();
+  const db = await openDatabase({ databaseUrl: url, dataDir: tmpdir(), poolSize: 5 });
+  return {
+    ...db,
+    url,
+    pglite: null,
+    close: async () => {
+      await db.close();
+      await dropPostgresDatabase(url);
+    },
+  };
+}

@@ -1,0 +1,62 @@
+/**
+ * Runs once before all test files: a migrated PGlite snapshot (booting and migrating PGlite
+ * takes seconds, loading a snapshot a fraction of that), and, when DATABASE_URL is set, a
+ * migrated PostgreSQL template database that each test file clones.
+ */
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { PGlite } from '@electric-sql/pglite';
+import postgres from 'postgres';
+import type { TestProject } from 'vitest/node';
+import { openDatabase } from '../../src/db/client.js';
+
+declare module 'vitest' {
+  export interface ProvidedContext {
+    pgliteSnapshot: string;
+    postgresTemplate: string | null;
+  }
+}
+
+export const TEMPLATE_DB = `quorum_template_${process.pid}`;
+
+export default async function setup(project: TestProject) {
+  const dir = mkdtempSync(join(tmpdir(), 'quorum-test-'));
+  const pglite = await PGlite.create();
+  const migrated = await openDatabase({ dataDir: dir, pglite });
+  await migrated.close();
+  const dump = await pglite.dumpDataDir('none');
+  const file = join(dir, 'snapshot.tar');
+  writeFileSync(file, Buffer.from(await dump.arrayBuffer()));
+  await pglite.close();
+  project.provide('pgliteSnapshot', file);
+
+  let template: string | null = null;
+  const url = process.env.DATABASE_URL;
+  if (url) {
+    const admin = postgres(url, { max: 1, onnotice: () => {} });
+    await admin.unsafe(`drop database if exists ${TEMPLATE_DB}`);
+    await admin.unsafe(`create database ${TEMPLATE_DB}`);
+    const templateUrl = withDatabase(url, TEMPLATE_DB);
+    const db = await openDatabase({ databaseUrl: templateUrl, dataDir: dir, poolSize: 1 });
+    await db.close();
+    template = TEMPLATE_DB;
+    await admin.end();
+  }
+  project.provide('postgresTemplate', template);
+
+  return async () => {
+    rmSync(dir, { recursive: true, force: true });
+    if (url && template) {
+      const admin = postgres(url, { max: 1, onnotice: () => {} });
+      await admin.unsafe(`drop database if exists ${template} with (force)`).catch(() => {});
+      await admin.end();
+    }
+  };
+}
+
+export function withDatabase(url: string, database: string): string {
+  const u = new URL(url);
+  u.pathname = `/${database}`;
+  return u.toString();
+}
