@@ -62,6 +62,15 @@ export async function resolveRequester(
   return { scope, principal, deleted: facts.deleted };
 }
 
+/**
+ * Answers an `/agent` command at once (Slack wants the answer inside its 3 s ack). The same
+ * command arriving through the inbox is answered by runTurn instead.
+ */
+export async function answerCommand(deps: CoreDeps, envelope: Envelope): Promise<string> {
+  const { scope, principal } = await resolveRequester(deps, envelope);
+  return runCommand(deps, { scope, principal, role: effectiveRole(principal), envelope });
+}
+
 export async function runTurn(deps: CoreDeps, envelope: Envelope): Promise<TurnResult> {
   const ports = portsFor(deps, envelope.workspace.platform);
   const target = replyTargetOf(envelope);
