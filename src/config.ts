@@ -10,8 +10,6 @@ const positiveInt = (fallback: number, description: string) =>
   z.coerce.number().int().positive().default(fallback).describe(description);
 const optionalPositiveInt = (description: string) =>
   z.coerce.number().int().positive().optional().describe(description);
-const flag = (description: string) =>
-  z.enum(['true', 'false', '1', '0']).default('false').transform((v) => v === 'true' || v === '1').describe(description);
 
 const bootstrapAdmin = z
   .string()

@@ -14,7 +14,7 @@ import { portsFor, replyTargetOf, runTurn, type CoreDeps } from './core/turn.js'
 import { createAuditLog } from './db/audit-store.js';
 import { openDatabase, type Database, type OpenOptions } from './db/client.js';
 import { createInboxStore } from './db/inbox-store.js';
-import { createTurnStore } from './db/turn-store.js';
+import { createTurnStore, createWorkspaceCache } from './db/turn-store.js';
 import { createHttpServer, healthRoutes, type Route } from './http/server.js';
 import { createWorker, type Worker } from './inbox/worker.js';
 import { createLogger } from './log.js';
@@ -60,10 +60,11 @@ export async function startQuorum(config: Config, options: StartOptions = {}): P
         log,
       });
 
-    const inbox = createInboxStore(database.db);
+    const workspaces = createWorkspaceCache(database.db);
+    const inbox = createInboxStore(database.db, workspaces);
     const platforms: CoreDeps['platforms'] = { ...options.platforms };
     const deps: CoreDeps = {
-      turns: createTurnStore(database.db),
+      turns: createTurnStore(database.db, workspaces),
       audit: createAuditLog(database.db),
       model,
       modelName: modelNameFor(config),
