@@ -18,7 +18,7 @@ describe('one process per DATA_DIR', () => {
     rmSync(dir, { recursive: true, force: true });
   });
 
-  it('refuses a second process with a clear message, and the first keeps serving', async () => {
+  it('refuses a second process with a clear message, and the first keeps serving', { timeout: 180_000 }, async () => {
     const first = startChild({ DATA_DIR: dir });
     children.push(first);
     const url = await first.ready();

@@ -29,7 +29,7 @@ export function startChild(env: Record<string, string>): Child {
     process: child,
     output: () => out,
     exited,
-    ready: (timeoutMs = 30_000) =>
+    ready: (timeoutMs = 90_000) =>
       new Promise((resolveReady, reject) => {
         const timer = setTimeout(() => reject(new Error(`not ready in ${timeoutMs} ms:\n${out}`)), timeoutMs);
         const check = () => {
