@@ -1,9 +1,8 @@
-/** Runs the real service as a child process (`tsx src/main.ts`), as an operator would. */
+/** Runs the real service as a child process (what `npm start` runs), as an operator would. */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { resolve } from 'node:path';
 
 export const repoRoot = resolve(import.meta.dirname, '../..');
-const tsxCli = resolve(repoRoot, 'node_modules/tsx/dist/cli.mjs');
 
 export interface Child {
   process: ChildProcess;
@@ -16,7 +15,7 @@ export interface Child {
 }
 
 export function startChild(env: Record<string, string>): Child {
-  const child = spawn(process.execPath, [tsxCli, 'src/main.ts'], {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
     cwd: repoRoot,
     env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', NODE_ENV: 'development', LOG_LEVEL: 'info', HOST: '127.0.0.1', PORT: '0', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
