@@ -90,4 +90,15 @@ describe.each(drivers)('inbox (%s)', (driver) => {
     const [row] = (await store.claim('w', 10, 60_000)).filter((i) => i.envelope.idempotencyKey === 'evt-dead');
     expect(await store.release(row!.id, 'w', 'boom', 1)).toBe('dead');
   });
+
+  it('prunes done rows once platforms can no longer retry them, and keeps recent ones', async () => {
+    const store = createInboxStore(db.db);
+    await db.db.update(inbox).set({ updatedAt: new Date(Date.now() - 2 * 3_600_000) }).where(eq(inbox.idempotencyKey, 'evt-dup'));
+    const removed = await store.prune(3_600_000, 7 * 24 * 3_600_000);
+    expect(removed).toBe(1);
+    const keys = (await db.db.select().from(inbox)).map((r) => r.idempotencyKey);
+    expect(keys).not.toContain('evt-dup');
+    expect(keys).toContain('evt-race');
+    expect(keys).toContain('evt-dead');
+  });
 });

@@ -70,6 +70,19 @@ export function createInboxStore(db: Db, resolveWorkspace = createWorkspaceCache
       return row?.status ?? 'pending';
     },
 
+    async prune(doneMs, deadMs) {
+      const deleted = await db
+        .delete(inbox)
+        .where(
+          or(
+            and(eq(inbox.status, 'done'), lt(inbox.updatedAt, sql`now() - ${`${doneMs} milliseconds`}::interval`)),
+            and(eq(inbox.status, 'dead'), lt(inbox.updatedAt, sql`now() - ${`${deadMs} milliseconds`}::interval`)),
+          ),
+        )
+        .returning({ id: inbox.id });
+      return deleted.length;
+    },
+
     async depth() {
       const [row] = await db
         .select({ pending: count(), oldest: min(inbox.createdAt) })
