@@ -122,7 +122,13 @@ export function createConsoleAdapter(options: { demo: Demo; intake: Intake; repl
         text: body.text,
         receivedAt: new Date(),
       };
-      const result = await intake.submit(envelope);
+      let result: Awaited<ReturnType<Intake['submit']>>;
+      try {
+        result = await intake.submit(envelope);
+      } catch {
+        // Nothing was stored: the client may send the same message again.
+        throw new HttpError(503, 'Quorum could not store your message right now; please send it again in a moment.');
+      }
       if (result.status === 'invalid') throw new HttpError(400, `invalid message: ${result.problems.join('; ')}`);
       if (result.status === 'ignored') throw new HttpError(400, 'nothing to answer');
       const reply = await waitForReply(idempotencyKey, options.replyTimeoutMs ?? 30_000);
