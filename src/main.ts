@@ -120,8 +120,11 @@ export async function startQuorum(config: Config, options: StartOptions = {}): P
       async stop() {
         if (shuttingDown) return;
         shuttingDown = true;
-        await http.close();
+        // Stop taking new work first; requests already inside may still be waiting on a worker.
+        const httpClosed = http.close();
         await worker.stop(config.SHUTDOWN_GRACE_MS);
+        await Promise.race([httpClosed, new Promise((r) => setTimeout(r, 1_000).unref())]);
+        http.server.closeAllConnections();
         await database.close();
         log.info({ event: 'service.stopped' }, 'Quorum stopped');
       },

@@ -134,6 +134,7 @@ export function createConsoleAdapter(options: { demo: Demo; intake: Intake; repl
       const reply = await waitForReply(idempotencyKey, options.replyTimeoutMs ?? 30_000);
       sendJson(res, reply ? 200 : 202, {
         status: result.status,
+        key: idempotencyKey,
         threadId: envelope.threadId ?? null,
         reply: reply ? { kind: reply.kind, text: reply.text, private: reply.private ?? false } : null,
       });
@@ -161,6 +162,22 @@ export function createConsoleAdapter(options: { demo: Demo; intake: Intake; repl
         }),
     },
     postMessage,
+    {
+      // Answers that came after the POST returned (a slow model, a restart): the page polls this.
+      method: 'GET',
+      path: '/console/api/replies',
+      handler: (req, res) => {
+        const query = new URL(req.url ?? '/', 'http://localhost').searchParams;
+        const user = query.get('user');
+        if (!user || !users.has(user)) throw new HttpError(400, 'user is required');
+        const key = query.get('key');
+        sendJson(res, 200, {
+          replies: kept
+            .filter((r) => r.user === user && (!key || r.idempotencyKey === key))
+            .map(({ idempotencyKey, kind, text, channel, at }) => ({ idempotencyKey, kind, text, channel, at })),
+        });
+      },
+    },
   ];
 
   return { ports, routes, replies: () => [...kept] };
