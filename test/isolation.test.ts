@@ -1,10 +1,10 @@
 /** Isolation and the audience rule, asserted on the prompts the model actually receives. */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { EnvelopeInput } from '../src/core/envelope.js';
 import { RecordingModelGate } from './fakes/recording-model.js';
 import { FakePlatform } from './fakes/platform.js';
-import { startTestApp, type TestApp } from './support/app.js';
-import { drivers, openTestDatabase, type TestDatabase } from './support/db.js';
+import { useTestApp } from './support/app.js';
+import { drivers } from './support/db.js';
 import { waitFor } from './support/wait.js';
 
 let seq = 0;
@@ -24,26 +24,16 @@ function say(workspace: string, user: string, channel: { id: string; kind: 'dm' 
 }
 
 describe.each(drivers)('isolation (%s)', (driver) => {
-  let db: TestDatabase;
-  let app: TestApp;
   const platform = new FakePlatform().join('C-GEN', 'U-ANA', 'U-BO').join('C-GEN-B', 'U-ANA');
   const model = new RecordingModelGate();
+  const t = useTestApp(driver, () => ({ model, platforms: { slack: platform } }));
 
   async function turn(envelope: EnvelopeInput): Promise<string> {
-    await app.running.intake.submit(envelope);
+    await t.app.running.intake.submit(envelope);
     await waitFor(() => platform.posted.some((p) => p.target.idempotencyKey === envelope.idempotencyKey));
     const call = model.calls.find((c) => c.messages.at(-1)?.content === envelope.text);
     return call?.messages.map((m) => m.content).join('\n') ?? '';
   }
-
-  beforeAll(async () => {
-    db = await openTestDatabase(driver);
-    app = await startTestApp(db, { model, platforms: { slack: platform } });
-  });
-  afterAll(async () => {
-    await app?.stop();
-    await db?.close();
-  });
 
   it('keeps two users’ DMs apart', async () => {
     await turn(say('T-A', 'U-ANA', { id: 'D-ANA', kind: 'dm' }, 'canary-ana-dm: my salary is 100'));
@@ -79,7 +69,7 @@ describe.each(drivers)('isolation (%s)', (driver) => {
   it('answers a non-member with a denial and no model call', async () => {
     const calls = model.calls.length;
     const envelope = say('T-A', 'U-BO', { id: 'C-GEN-B', kind: 'channel' }, 'let me in', 'thread-5');
-    await app.running.intake.submit(envelope);
+    await t.app.running.intake.submit(envelope);
     const posted = await waitFor(() => platform.posted.find((p) => p.target.idempotencyKey === envelope.idempotencyKey));
     expect(posted.reply).toMatchObject({ kind: 'error', private: true });
     expect(posted.reply.text).toMatch(/member of this channel/);

@@ -1,6 +1,6 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startTestApp, postJson, type TestApp } from './support/app.js';
-import { drivers, openTestDatabase, type TestDatabase } from './support/db.js';
+import { describe, expect, it } from 'vitest';
+import { postJson, useTestApp } from './support/app.js';
+import { drivers } from './support/db.js';
 
 /** Parses the Prometheus text format strictly enough to catch a malformed exposition. */
 function parseExposition(text: string): Map<string, number> {
@@ -15,22 +15,13 @@ function parseExposition(text: string): Map<string, number> {
 }
 
 describe.each(drivers)('GET /metrics (%s)', (driver) => {
-  let db: TestDatabase;
-  let app: TestApp;
-  beforeAll(async () => {
-    db = await openTestDatabase(driver);
-    app = await startTestApp(db);
-  });
-  afterAll(async () => {
-    await app?.stop();
-    await db?.close();
-  });
+  const t = useTestApp(driver);
 
   it('parses and carries the named series after a turn and a denial', async () => {
-    await postJson(`${app.baseUrl}/console/api/messages`, { user: 'cleo', channel: 'general', text: 'count me' });
+    await postJson(`${t.app.baseUrl}/console/api/messages`, { user: 'cleo', channel: 'general', text: 'count me' });
     // Dev is not in #engineering: a denial.
-    await postJson(`${app.baseUrl}/console/api/messages`, { user: 'dev', channel: 'engineering', text: 'let me in' });
-    const res = await fetch(`${app.baseUrl}/metrics`);
+    await postJson(`${t.app.baseUrl}/console/api/messages`, { user: 'dev', channel: 'engineering', text: 'let me in' });
+    const res = await fetch(`${t.app.baseUrl}/metrics`);
     expect(res.status).toBe(200);
     const samples = parseExposition(await res.text());
     expect(samples.get('quorum_intake_total{platform="console",outcome="accepted"}')).toBe(2);
