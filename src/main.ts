@@ -5,15 +5,17 @@
 import { pathToFileURL } from 'node:url';
 import { createConsoleAdapter } from '../adapters/console/index.js';
 import { loadDemo, type Demo } from '../adapters/console/demo.js';
+import { createSlackAdapter, slackConfigured, type SlackAdapter } from '../adapters/slack/index.js';
 import { ConfigError, loadConfig, type Config } from './config.js';
 import type { Envelope } from './core/envelope.js';
 import { isQuorumError } from './core/errors.js';
 import { createIntake, type Intake } from './core/intake.js';
 import type { Logger, ModelGate } from './core/ports.js';
-import { portsFor, replyTargetOf, runTurn, type CoreDeps } from './core/turn.js';
+import { answerCommand, portsFor, replyTargetOf, runTurn, type CoreDeps } from './core/turn.js';
 import { createAuditLog } from './db/audit-store.js';
 import { openDatabase, type Database, type OpenOptions } from './db/client.js';
 import { createInboxStore } from './db/inbox-store.js';
+import { createInstallationStore } from './db/installation-store.js';
 import { createTurnStore } from './db/turn-store.js';
 import { createHttpServer, healthRoutes, type Route } from './http/server.js';
 import { createWorker, type Worker } from './inbox/worker.js';
@@ -50,7 +52,6 @@ export async function startQuorum(config: Config, options: StartOptions = {}): P
   const database = await openDatabase({ databaseUrl: config.DATABASE_URL, dataDir: config.DATA_DIR, pglite: options.pglite });
   try {
     const secrets = createSecretBox(loadEncryptionKey({ key: config.QUORUM_ENCRYPTION_KEY, dataDir: config.DATA_DIR, log }));
-    void secrets; // used by the platform installation stores
     const model =
       options.model ??
       createDirectGate({
@@ -89,11 +90,25 @@ export async function startQuorum(config: Config, options: StartOptions = {}): P
       routes.push(...consoleAdapter.routes);
     }
 
+    let slack: SlackAdapter | null = null;
+    if (slackConfigured(config)) {
+      slack = createSlackAdapter({
+        config,
+        intake,
+        answerCommand: (envelope) => answerCommand(deps, envelope),
+        installations: createInstallationStore(database.db, secrets),
+        log,
+      });
+      platforms.slack ??= slack.ports;
+      routes.push(...slack.routes);
+    }
+
     let shuttingDown = false;
     routes.push(...healthRoutes([{ name: 'database', check: () => database.ping() }], () => shuttingDown));
     const http = createHttpServer(routes, log);
     const { port } = await http.listen(config.PORT, config.HOST);
     worker.start();
+    await slack?.start();
     log.info({ event: 'service.started', port, host: config.HOST, database: database.driver, model: deps.modelName }, 'Quorum is up');
 
     return {
@@ -105,6 +120,7 @@ export async function startQuorum(config: Config, options: StartOptions = {}): P
       async stop() {
         if (shuttingDown) return;
         shuttingDown = true;
+        await slack?.stop();
         await http.close();
         await worker.stop(config.SHUTDOWN_GRACE_MS);
         await database.close();
