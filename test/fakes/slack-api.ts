@@ -33,6 +33,8 @@ export class FakeSlackApi {
   readonly bots = new Map<string, { team_id: string; user_id: string; bot_id: string; enterprise_id?: string }>();
   /** channel → roster (single page); #general serves the two fixture pages. */
   readonly rosters = new Map<string, string[]>();
+  /** OAuth code → oauth.v2.access answer. */
+  readonly grants = new Map<string, Record<string, unknown>>();
   /** method → how many times to answer 429 next, with this Retry-After. */
   readonly rateLimits = new Map<string, { times: number; retryAfter: number }>();
   private server: Server | null = null;
@@ -114,6 +116,10 @@ export class FakeSlackApi {
       case 'chat.postEphemeral': {
         const ts = `${this.nextTs++}.000100`;
         return { ok: true, channel: params.channel, ts, message_ts: ts, message: { type: 'message', text: params.text, ts, thread_ts: params.thread_ts } };
+      }
+      case 'oauth.v2.access': {
+        const grant = this.grants.get(params.code ?? '');
+        return grant ? { ok: true, ...grant } : { ok: false, error: 'invalid_code' };
       }
       case 'chat.update':
         return { ok: true, channel: params.channel, ts: params.ts, text: params.text };
