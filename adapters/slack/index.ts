@@ -54,7 +54,8 @@ export function slackConfigured(c: SlackConfig): boolean {
 export function createSlackAdapter(options: SlackAdapterOptions): SlackAdapter {
   const { config, log } = options;
   const oauth = Boolean(config.SLACK_CLIENT_ID && config.SLACK_CLIENT_SECRET && config.SLACK_STATE_SECRET);
-  const clientOptions = { slackApiUrl: config.SLACK_API_URL, timeout: 10_000 };
+  const logger = boltLogger(log);
+  const clientOptions = { slackApiUrl: config.SLACK_API_URL, timeout: 10_000, logger };
   // Reads may retry (twice, quickly); posts retry only rate limits (WebClient waits Retry-After).
   const readClient = new webApi.WebClient(undefined, { ...clientOptions, retryConfig: { retries: 2, minTimeout: 100, maxTimeout: 1_000 } });
   const postClient = new webApi.WebClient(undefined, {
@@ -64,7 +65,8 @@ export function createSlackAdapter(options: SlackAdapterOptions): SlackAdapter {
       minTimeout: 0,
       maxTimeout: 0,
       onFailedAttempt: (err: Error) => {
-        if (!err.message.startsWith('A rate limit was exceeded')) throw err;
+        // WebClient wraps its own rate-limit signal in a WebAPIRequestError: match the text.
+        if (!err.message.includes('A rate limit was exceeded')) throw err;
       },
     } as webApi.RetryOptions, // p-retry's onFailedAttempt: throwing ends the retries
   });
@@ -74,7 +76,6 @@ export function createSlackAdapter(options: SlackAdapterOptions): SlackAdapter {
   const membership = createMembership({ client: readClient, tokens });
   const replies = createReplySink({ client: postClient, tokens, log });
   const installationStore = createBoltInstallationStore(options.installations, log);
-  const logger = boltLogger(log);
 
   let receiver: Receiver;
   let http: HTTPReceiver | null = null;
