@@ -14,6 +14,7 @@ import type { Logger, ModelGate } from './core/ports.js';
 import { answerCommand, portsFor, replyTargetOf, runTurn, type CoreDeps } from './core/turn.js';
 import { createAuditLog } from './db/audit-store.js';
 import { openDatabase, type Database, type OpenOptions } from './db/client.js';
+import { withBatchedEnqueue } from './db/inbox-batch.js';
 import { createInboxStore } from './db/inbox-store.js';
 import { createInstallationStore } from './db/installation-store.js';
 import { createTurnStore } from './db/turn-store.js';
@@ -61,7 +62,7 @@ export async function startQuorum(config: Config, options: StartOptions = {}): P
         log,
       });
 
-    const inbox = createInboxStore(database.db);
+    const inbox = withBatchedEnqueue(database.db, createInboxStore(database.db));
     const platforms: CoreDeps['platforms'] = { ...options.platforms };
     const deps: CoreDeps = {
       turns: createTurnStore(database.db),

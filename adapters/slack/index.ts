@@ -3,7 +3,7 @@
  * (`/slack/events`, and `/slack/install` + `/slack/oauth_redirect` with OAuth); Socket Mode when
  * an app token is set. Every event is written to the core's inbox before Slack gets its ack.
  */
-import { App, HTTPReceiver, SocketModeReceiver, webApi, type Authorize, type Receiver } from '@slack/bolt';
+import { App, HTTPReceiver, SocketModeReceiver, webApi, type Authorize, type Receiver, type ReceiverEvent } from '@slack/bolt';
 import type { Config } from '../../src/config.js';
 import { envelopeSchema, type Envelope } from '../../src/core/envelope.js';
 import type { Intake } from '../../src/core/intake.js';
@@ -101,8 +101,11 @@ export function createSlackAdapter(options: SlackAdapterOptions): SlackAdapter {
     receiver,
     logger,
     clientOptions,
+    // Bolt's in-memory conversation store is unused here and costs on every event.
+    convoStore: false,
     ...(oauth ? {} : { authorize: singleWorkspaceAuthorize(readClient, config.SLACK_BOT_TOKEN!, log) }),
   });
+  if (receiver instanceof SocketModeReceiver) ackAfterProcessing(receiver, app);
   app.error(async (err) => {
     log.error({ event: 'slack.listener_failed', code: err.code, err: err.message.slice(0, 200) }, 'Slack event not processed');
     throw err;
@@ -146,6 +149,27 @@ export function createSlackAdapter(options: SlackAdapterOptions): SlackAdapter {
       if (config.SLACK_APP_TOKEN) await app.stop();
     },
   };
+}
+
+/**
+ * Bolt acks Events API deliveries before the listeners run. Over Socket Mode that would ack an
+ * event the inbox never stored: hold the ack until processing is done (what processBeforeResponse
+ * does over HTTP); an event that failed is not acked, so Slack delivers it again.
+ */
+function ackAfterProcessing(receiver: SocketModeReceiver, app: App): void {
+  receiver.init({
+    processEvent: async (event: ReceiverEvent) => {
+      let held: { response?: unknown } | null = null;
+      await app.processEvent({
+        ...event,
+        ack: async (response?: unknown) => {
+          held = { response };
+        },
+      });
+      const ack = held as { response?: unknown } | null;
+      if (ack) await event.ack(ack.response as never);
+    },
+  } as unknown as App);
 }
 
 function oauthOptions(config: SlackConfig, installationStore: ReturnType<typeof createBoltInstallationStore>) {
