@@ -83,7 +83,8 @@ export function createSlackAdapter(options: SlackAdapterOptions): SlackAdapter {
     receiver = new SocketModeReceiver({
       appToken: config.SLACK_APP_TOKEN,
       logger,
-      ...(oauth ? oauthOptions(config, installationStore) : {}),
+      // The socket client (apps.connections.open) reads its Web API URL from here.
+      ...(oauth ? oauthOptions(config, installationStore) : { installerOptions: { clientOptions: { slackApiUrl: config.SLACK_API_URL } } }),
     });
   } else {
     http = new HTTPReceiver({
