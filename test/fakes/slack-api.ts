@@ -37,6 +37,8 @@ export class FakeSlackApi {
   readonly grants = new Map<string, Record<string, unknown>>();
   /** method → how many times to answer 429 next, with this Retry-After. */
   readonly rateLimits = new Map<string, { times: number; retryAfter: number }>();
+  /** What apps.connections.open answers (Socket Mode). */
+  socketUrl = '';
   private server: Server | null = null;
   private nextTs = 1767258600;
   url = '';
@@ -117,6 +119,8 @@ export class FakeSlackApi {
         const ts = `${this.nextTs++}.000100`;
         return { ok: true, channel: params.channel, ts, message_ts: ts, message: { type: 'message', text: params.text, ts, thread_ts: params.thread_ts } };
       }
+      case 'apps.connections.open':
+        return this.socketUrl ? { ok: true, url: this.socketUrl } : { ok: false, error: 'invalid_auth' };
       case 'oauth.v2.access': {
         const grant = this.grants.get(params.code ?? '');
         return grant ? { ok: true, ...grant } : { ok: false, error: 'invalid_code' };
