@@ -37,6 +37,10 @@ export class FakeSlackApi {
   readonly grants = new Map<string, Record<string, unknown>>();
   /** method → how many times to answer 429 next, with this Retry-After. */
   readonly rateLimits = new Map<string, { times: number; retryAfter: number }>();
+  /** Bodies POSTed outside /api/ (response_url hooks), by path. */
+  readonly hooks: { path: string; body: any }[] = [];
+  /** method → milliseconds to wait before answering (a slow Slack). */
+  readonly delays = new Map<string, number>();
   /** What apps.connections.open answers (Socket Mode). */
   socketUrl = '';
   private server: Server | null = null;
@@ -48,8 +52,13 @@ export class FakeSlackApi {
       const chunks: Buffer[] = [];
       req.on('data', (c: Buffer) => chunks.push(c));
       req.on('end', () => {
-        const method = (req.url ?? '').replace(/^\/api\//, '').split('?')[0]!;
         const raw = Buffer.concat(chunks).toString('utf8');
+        if (!(req.url ?? '').startsWith('/api/')) {
+          this.hooks.push({ path: req.url ?? '', body: JSON.parse(raw || '{}') });
+          res.writeHead(200, { 'content-type': 'text/plain' }).end('ok');
+          return;
+        }
+        const method = (req.url ?? '').replace(/^\/api\//, '').split('?')[0]!;
         const params: Record<string, string> = (req.headers['content-type'] ?? '').includes('json')
           ? (JSON.parse(raw || '{}') as Record<string, string>)
           : Object.fromEntries(new URLSearchParams(raw));
@@ -64,8 +73,10 @@ export class FakeSlackApi {
           return;
         }
         const body = this.answer(method, token, params);
-        res.writeHead(200, { 'content-type': 'application/json' });
-        res.end(JSON.stringify(body));
+        setTimeout(() => {
+          res.writeHead(200, { 'content-type': 'application/json' });
+          res.end(JSON.stringify(body));
+        }, this.delays.get(method) ?? 0);
       });
     });
     await new Promise<void>((resolve) => this.server!.listen(0, '127.0.0.1', resolve));

@@ -10,7 +10,7 @@ import { RecordingModelGate } from '../fakes/recording-model.js';
 import type { TestApp } from '../support/app.js';
 import { drivers, openTestDatabase, type TestDatabase } from '../support/db.js';
 import { waitFor } from '../support/wait.js';
-import { freshEvent, postSlack, startSlackApp } from './support.js';
+import { commandFixture, freshEvent, postSlack, startSlackApp } from './support.js';
 
 const LONG = Array.from({ length: 120 }, (_, i) => `Paragraph ${i}: ${'lorem ipsum '.repeat(6)}`).join('\n\n');
 
@@ -50,6 +50,25 @@ describe.each(drivers)('Slack replies (%s)', (driver) => {
     expect(attempts).toHaveLength(2);
     const updates = api.called('chat.update').filter((c) => c.params.channel === 'C0ACMEGEN1');
     expect(updates.at(-1)!.params.text).toContain('*Answer* to: rate limited question');
+  });
+
+  it('acks a slow /agent command at once and posts its answer once to response_url', async () => {
+    // users.info is slow, so the core's answer misses the 3 s ack window.
+    api.delays.set('users.info', 3_500);
+    const form = commandFixture('agent_help')
+      .replace('user_id=U0ACMEMEM1', 'user_id=U0ACMESCG1')
+      .replace(/response_url=[^&]+/, `response_url=${encodeURIComponent(api.url.replace('/api/', '/commands/T0ACME0001/slow'))}`);
+    try {
+      const res = await postSlack(app, form);
+      expect(res.status).toBe(200);
+      expect(JSON.parse(res.text)).toMatchObject({ response_type: 'ephemeral', text: 'Working on it…' });
+      const hook = await waitFor(() => api.hooks.find((h) => h.path === '/commands/T0ACME0001/slow'));
+      expect(hook.body).toMatchObject({ response_type: 'ephemeral' });
+      expect(hook.body.text).toMatch(/^Usage: \/agent/);
+      expect(api.hooks.filter((h) => h.path === '/commands/T0ACME0001/slow')).toHaveLength(1);
+    } finally {
+      api.delays.delete('users.info');
+    }
   });
 
   it('splits a long answer below Slack limits without losing text', async () => {
