@@ -109,7 +109,11 @@ export async function startQuorum(config: Config, options: StartOptions = {}): P
     const http = createHttpServer(routes, log);
     const { port } = await http.listen(config.PORT, config.HOST);
     worker.start();
-    await slack?.start();
+    await slack?.start().catch(async (err: unknown) => {
+      await worker.stop(0);
+      await http.close();
+      throw err;
+    });
     log.info({ event: 'service.started', port, host: config.HOST, database: database.driver, model: deps.modelName }, 'Quorum is up');
 
     return {
