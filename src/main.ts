@@ -5,15 +5,18 @@
 import { pathToFileURL } from 'node:url';
 import { createConsoleAdapter } from '../adapters/console/index.js';
 import { loadDemo, type Demo } from '../adapters/console/demo.js';
+import { createSlackAdapter, slackConfigured, type SlackAdapter } from '../adapters/slack/index.js';
 import { ConfigError, loadConfig, type Config } from './config.js';
 import type { Envelope } from './core/envelope.js';
 import { isQuorumError } from './core/errors.js';
 import { createIntake, type Intake } from './core/intake.js';
 import type { Logger, ModelGate } from './core/ports.js';
-import { portsFor, replyTargetOf, runTurn, type CoreDeps } from './core/turn.js';
+import { answerCommand, portsFor, replyTargetOf, runTurn, type CoreDeps } from './core/turn.js';
 import { createAuditLog } from './db/audit-store.js';
 import { openDatabase, type Database, type OpenOptions } from './db/client.js';
+import { withBatchedEnqueue } from './db/inbox-batch.js';
 import { createInboxStore } from './db/inbox-store.js';
+import { createInstallationStore } from './db/installation-store.js';
 import { createTurnStore, createWorkspaceCache } from './db/turn-store.js';
 import { createMetrics, instrumentAuditLog, type Metrics, instrumentIntake, instrumentModelGate } from './http/metrics.js';
 import { createHttpServer, healthRoutes, type Route } from './http/server.js';
@@ -52,7 +55,6 @@ export async function startQuorum(config: Config, options: StartOptions = {}): P
   const database = await openDatabase({ databaseUrl: config.DATABASE_URL, dataDir: config.DATA_DIR, pglite: options.pglite });
   try {
     const secrets = createSecretBox(loadEncryptionKey({ key: config.QUORUM_ENCRYPTION_KEY, dataDir: config.DATA_DIR, log }));
-    void secrets; // used by the platform installation stores
     const model =
       options.model ??
       createDirectGate({
@@ -63,7 +65,7 @@ export async function startQuorum(config: Config, options: StartOptions = {}): P
       });
 
     const workspaces = createWorkspaceCache(database.db);
-    const inbox = createInboxStore(database.db, workspaces);
+    const inbox = withBatchedEnqueue(database.db, createInboxStore(database.db, workspaces), workspaces);
     const metrics = createMetrics(inbox);
     const platforms: CoreDeps['platforms'] = { ...options.platforms };
     const deps: CoreDeps = {
@@ -103,11 +105,29 @@ export async function startQuorum(config: Config, options: StartOptions = {}): P
       routes.push(...consoleAdapter.routes);
     }
 
+    let slack: SlackAdapter | null = null;
+    if (slackConfigured(config)) {
+      slack = createSlackAdapter({
+        config,
+        intake,
+        answerCommand: (envelope) => answerCommand(deps, envelope),
+        installations: createInstallationStore(database.db, secrets),
+        log,
+      });
+      platforms.slack ??= slack.ports;
+      routes.push(...slack.routes);
+    }
+
     let shuttingDown = false;
     routes.push(metrics.route, ...healthRoutes([{ name: 'database', check: () => database.ping() }], () => shuttingDown));
     const http = createHttpServer(routes, log);
     const { port } = await http.listen(config.PORT, config.HOST);
     worker.start();
+    await slack?.start().catch(async (err: unknown) => {
+      await worker.stop(0);
+      await http.close();
+      throw err;
+    });
     log.info({ event: 'service.started', port, host: config.HOST, database: database.driver, model: deps.modelName }, 'Quorum is up');
 
     return {
@@ -121,6 +141,7 @@ export async function startQuorum(config: Config, options: StartOptions = {}): P
         if (shuttingDown) return;
         shuttingDown = true;
         // Stop taking new work first; requests already inside may still be waiting on a worker.
+        await slack?.stop();
         const httpClosed = http.close();
         await worker.stop(config.SHUTDOWN_GRACE_MS);
         await Promise.race([httpClosed, new Promise((r) => setTimeout(r, 1_000).unref())]);

@@ -202,3 +202,24 @@ export interface InboxStore {
 }
 
 export type { Platform, Role };
+
+// ---------------------------------------------------------------- installations
+
+/** One stored platform installation. `secret` is the platform's credentials (tokens), sealed at rest by the store. */
+export interface InstallationRecord {
+  secret: string;
+  /** Non-secret facts (ids, scopes) that may be read without opening the secret. */
+  data: Record<string, unknown>;
+}
+
+/**
+ * Platform installations (Slack OAuth installs), keyed by platform and install key (a team id,
+ * or `enterprise:<id>` for an org-wide install). Implemented in src/db; secrets never leave it unsealed on disk.
+ */
+export interface InstallationRecords {
+  save(input: { platform: Platform; installKey: string; workspace: WorkspaceRef | null } & InstallationRecord): Promise<void>;
+  find(platform: Platform, installKey: string): Promise<InstallationRecord | null>;
+  remove(platform: Platform, installKey: string): Promise<void>;
+  /** The app was removed from the workspace: stamp it uninstalled (its data is purged after the grace period). */
+  markUninstalled(workspace: WorkspaceRef): Promise<void>;
+}
