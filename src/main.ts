@@ -5,7 +5,7 @@
 import { pathToFileURL } from 'node:url';
 import { createConsoleAdapter } from '../adapters/console/index.js';
 import { loadDemo, type Demo } from '../adapters/console/demo.js';
-import { createSlackAdapter, slackConfigured, type SlackAdapter } from '../adapters/slack/index.js';
+import type { SlackAdapter } from '../adapters/slack/index.js';
 import { ConfigError, loadConfig, type Config } from './config.js';
 import type { Envelope } from './core/envelope.js';
 import { isQuorumError } from './core/errors.js';
@@ -106,8 +106,10 @@ export async function startQuorum(config: Config, options: StartOptions = {}): P
     }
 
     let slack: SlackAdapter | null = null;
-    if (slackConfigured(config)) {
-      slack = createSlackAdapter({
+    // Platform SDKs are loaded only for the platforms in use: Bolt alone is tens of MB of heap.
+    const slackModule = usesSlack(config) ? await import('../adapters/slack/index.js') : null;
+    if (slackModule?.slackConfigured(config)) {
+      slack = slackModule.createSlackAdapter({
         config,
         intake,
         answerCommand: (envelope) => answerCommand(deps, envelope),
@@ -154,6 +156,10 @@ export async function startQuorum(config: Config, options: StartOptions = {}): P
     await database.close();
     throw err;
   }
+}
+
+function usesSlack(config: Config): boolean {
+  return Boolean(config.SLACK_BOT_TOKEN || config.SLACK_CLIENT_ID || config.SLACK_APP_TOKEN);
 }
 
 async function notifyDead(deps: CoreDeps, envelope: Envelope): Promise<void> {
