@@ -18,8 +18,9 @@ import { createTurnStore } from './db/turn-store.js';
 import { createHttpServer, healthRoutes, type Route } from './http/server.js';
 import { createWorker, type Worker } from './inbox/worker.js';
 import { createLogger } from './log.js';
-import { createDirectGate } from './model/direct-gate.js';
-import { createModelFactory, modelNameFor } from './model/providers.js';
+import { createUsageLedger } from './db/usage-ledger.js';
+import { createGateFromConfig } from './model/from-config.js';
+import { modelNameFor } from './model/providers.js';
 import { createSecretBox, loadEncryptionKey } from './secrets.js';
 
 export interface StartOptions {
@@ -51,20 +52,19 @@ export async function startQuorum(config: Config, options: StartOptions = {}): P
   try {
     const secrets = createSecretBox(loadEncryptionKey({ key: config.QUORUM_ENCRYPTION_KEY, dataDir: config.DATA_DIR, log }));
     void secrets; // used by the platform installation stores
-    const model =
-      options.model ??
-      createDirectGate({
-        model: createModelFactory(config),
-        modelName: (tier) => modelNameFor(config, tier),
-        timeoutMs: config.MODEL_TIMEOUT_MS,
-        log,
-      });
+    const turns = createTurnStore(database.db);
+    const audit = createAuditLog(database.db);
+    // The one gate every model call passes: limits, budgets, retries, breakers, fallback.
+    const gate = options.model
+      ? null
+      : createGateFromConfig(config, { turns, ledger: createUsageLedger(database.db), audit, log });
+    const model = options.model ?? gate!;
 
     const inbox = createInboxStore(database.db);
     const platforms: CoreDeps['platforms'] = { ...options.platforms };
     const deps: CoreDeps = {
-      turns: createTurnStore(database.db),
-      audit: createAuditLog(database.db),
+      turns,
+      audit,
       model,
       modelName: modelNameFor(config),
       platforms,
@@ -107,6 +107,7 @@ export async function startQuorum(config: Config, options: StartOptions = {}): P
         shuttingDown = true;
         await http.close();
         await worker.stop(config.SHUTDOWN_GRACE_MS);
+        await gate?.close();
         await database.close();
         log.info({ event: 'service.stopped' }, 'Quorum stopped');
       },
