@@ -34,7 +34,7 @@ import {
   timeoutPolicy,
   type ResilienceOptions,
 } from './resilience.js';
-import { CircuitState, type CircuitBreakerPolicy } from 'cockatiel';
+import { CircuitState, TaskCancelledError, type CircuitBreakerPolicy } from 'cockatiel';
 
 export const BUDGET_MESSAGE =
   "Today's token budget for this workspace is used up. An admin can raise it with `/agent budget tokens N/day`; otherwise it resets tomorrow.";
@@ -169,14 +169,20 @@ export function createModelGate(options: ModelGateOptions): ThrottlingGate {
             return await limiters.schedule(ws, limits, () => {
               leave();
               count.n++;
-              return timeoutP.execute(({ signal }) =>
-                callModel(
-                  options.model(modelId),
-                  { messages: call.messages, signal: call.signal ? AbortSignal.any([signal, call.signal]) : signal },
-                  // The policy cuts the attempt; this only stops a socket that outlives it.
-                  resilience.timeoutMs + 1_000,
-                ),
-              );
+              return timeoutP.execute(async ({ signal }) => {
+                try {
+                  return await callModel(
+                    options.model(modelId),
+                    { messages: call.messages, signal: call.signal ? AbortSignal.any([signal, call.signal]) : signal },
+                    // The policy cuts the attempt; this only stops a socket that outlives it.
+                    resilience.timeoutMs + 1_000,
+                  );
+                } catch (err) {
+                  // The abort can surface as the provider's AbortError before the policy's own error.
+                  if (signal.aborted && !call.signal?.aborted) throw new TaskCancelledError();
+                  throw err;
+                }
+              });
             });
           } finally {
             leave();
@@ -185,7 +191,7 @@ export function createModelGate(options: ModelGateOptions): ThrottlingGate {
       );
     } catch (err) {
       const why = isTimeoutError(err) ? 'timeout' : isBrokenCircuitError(err) ? 'open' : isRetryable(err) ? 'exhausted' : 'fatal';
-      log.warn({ event: 'model.failed', model: modelId, why, err: (err as Error).name }, 'model call failed');
+      log.warn({ event: 'model.failed', model: modelId, why, err: (err as Error).name, msg: (err as Error).message }, 'model call failed');
       return { kind: 'failed', why };
     }
   }

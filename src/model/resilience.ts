@@ -10,7 +10,6 @@ import {
   ExponentialBackoff,
   handleWhen,
   isBrokenCircuitError,
-  isTaskCancelledError,
   retry,
   timeout,
   TimeoutStrategy,
@@ -38,7 +37,8 @@ export interface ResilienceOptions {
 }
 
 export function isTimeoutError(err: unknown): boolean {
-  if (isTaskCancelledError(err)) return true;
+  // cockatiel 3.2.1's isTaskCancelledError() tests the bulkhead flag by mistake; read the right one.
+  if ((err as { isTaskCancelledError?: boolean } | null)?.isTaskCancelledError === true) return true;
   const name = (err as { name?: string } | null)?.name;
   return name === 'TimeoutError' || (name === 'AbortError' && /timeout/i.test(String((err as Error).message)));
 }
