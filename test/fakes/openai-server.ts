@@ -39,6 +39,15 @@ export class FakeOpenAIServer {
     return `http://127.0.0.1:${this.port}/v1`;
   }
 
+  /** Forgets recorded requests and peaks (between tests). */
+  reset(): void {
+    this.requests.length = 0;
+    this.reported = { promptTokens: 0, completionTokens: 0, answers: 0 };
+    this.maxInFlight = 0;
+    this.maxInFlightByTag.clear();
+    this.script = () => ({ kind: 'answer' });
+  }
+
   requestsFor(model: string): FakeRequest[] {
     return this.requests.filter((r) => r.model === model);
   }
@@ -76,11 +85,19 @@ export class FakeOpenAIServer {
     const behaviour = this.script(request);
 
     this.enter(tag);
-    res.on('close', () => this.leave(tag));
+    // Leave before the answer is written: the client can start its next call as soon as it has
+    // the answer, and counting that as overlap would be the server's lag, not the gate's.
+    let left = false;
+    const leave = () => {
+      if (!left) this.leave(tag);
+      left = true;
+    };
+    res.on('close', leave);
     if (behaviour.kind === 'hang') return; // never answers; stop() cuts the socket
     if (behaviour.kind === 'status') {
       const headers: Record<string, string> = { 'content-type': 'application/json' };
       if (behaviour.retryAfter !== undefined) headers['retry-after'] = behaviour.retryAfter;
+      leave();
       res.writeHead(behaviour.status, headers).end(JSON.stringify({ error: { message: `scripted ${behaviour.status}`, type: 'fake' } }));
       return;
     }
@@ -90,6 +107,7 @@ export class FakeOpenAIServer {
     this.reported.promptTokens += promptTokens;
     this.reported.completionTokens += completionTokens;
     this.reported.answers++;
+    leave();
     res.writeHead(200, { 'content-type': 'application/json' }).end(
       JSON.stringify({
         id: `chatcmpl-${request.index}`,

@@ -15,8 +15,7 @@ describe('model gate resilience against a fake OpenAI-compatible server', () => 
   });
   afterEach(async () => {
     for (const gate of gates.splice(0)) await gate.close();
-    server.requests.length = 0;
-    server.script = () => ({ kind: 'answer' });
+    server.reset();
   });
   afterAll(async () => {
     await server.stop();
