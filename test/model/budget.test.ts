@@ -108,7 +108,7 @@ describe.each(drivers)('token budgets and usage (%s)', (driver) => {
   });
 
   it('gives a refused call its reservation back', async () => {
-    const { ws, gate, estimate } = await setup('giveback', { fallbackModel: null, resilience: { timeoutMs: 2_000, retries: 0 } });
+    const { ws, gate, estimate } = await setup('giveback', { fallbackModel: null, resilience: { timeoutMs: 15_000, retries: 0 } });
     await ws.setSettings({ dailyTokens: estimate });
     server.script = () => ({ kind: 'status', status: 500 });
     expect(await gate.generate(callOf(ws.scope, ws.principalId, 'giveback'))).toMatchObject({ kind: 'refused', reason: 'unavailable' });

@@ -72,7 +72,7 @@ export function gateFor(server: FakeOpenAIServer, options: Partial<ModelGateOpti
     ledger: new MemoryLedger(),
     defaults: { rpm: 1000, concurrency: 10 },
     global: {},
-    resilience: { timeoutMs: 2_000, retries: 2, backoffInitialMs: 10, backoffMaxMs: 50, breakerThreshold: 100, breakerCooldownMs: 200 },
+    resilience: { timeoutMs: 15_000, retries: 2, backoffInitialMs: 10, backoffMaxMs: 50, breakerThreshold: 100, breakerCooldownMs: 200 },
     log: new RecordingLogger(),
     // Limits per second instead of per minute keep the suite fast.
     windowMs: 1_000,

@@ -32,7 +32,7 @@ describe.each(drivers)('per-workspace limits from workspace_settings (%s)', (dri
 
   it('holds the workspace concurrency, and a changed settings row applies to the next call', async () => {
     const ws = await workspaceIn(db.db, 'conc');
-    server.script = () => ({ kind: 'answer', delayMs: 60 });
+    server.script = () => ({ kind: 'answer', delayMs: 150 });
     const gate = newGate({ settings: (scope) => ws.turns.settings(scope) });
 
     await ws.setSettings({ concurrency: 1 });
@@ -54,13 +54,14 @@ describe.each(drivers)('per-workspace limits from workspace_settings (%s)', (dri
     await gate.generate(callOf(ws.scope, ws.principalId, 'warm-up'));
     await Promise.all(Array.from({ length: 7 }, () => gate.generate(callOf(ws.scope, ws.principalId, 'rate-5'))));
     const slow = server.requests.filter((r) => r.tag === 'rate-5').map((r) => r.at);
-    // minTime spacing (200 ms): never more than 5 arrivals in a second, less 100 ms for network jitter.
-    expect(busiestWindow(slow, 900)).toBeLessThanOrEqual(5);
+    // minTime spacing (200 ms) means 6 arrivals span at least 1000 ms. The window is 300 ms shorter so
+    // that one arrival delayed by a busy event loop (the fake server shares the process) cannot fail it.
+    expect(busiestWindow(slow, 700)).toBeLessThanOrEqual(5);
 
     await ws.setSettings({ rpm: 1000 });
     await Promise.all(Array.from({ length: 7 }, () => gate.generate(callOf(ws.scope, ws.principalId, 'rate-1000'))));
     const fast = server.requests.filter((r) => r.tag === 'rate-1000').map((r) => r.at);
-    expect(busiestWindow(fast, 900)).toBe(7);
+    expect(busiestWindow(fast, 700)).toBeGreaterThan(5);
   });
 
   it('keeps a flooding workspace from pushing a quiet one behind its queue', async () => {

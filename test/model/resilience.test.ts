@@ -30,7 +30,7 @@ describe('model gate resilience against a fake OpenAI-compatible server', () => 
 
   it('honours Retry-After on 429 before trying again', async () => {
     server.script = (r) => (r.index === 0 ? { kind: 'status', status: 429, retryAfter: '1' } : { kind: 'answer' });
-    const gate = track(gateFor(server, { resilience: { timeoutMs: 2_000, retries: 2, backoffInitialMs: 5, backoffMaxMs: 10 } }));
+    const gate = track(gateFor(server, { resilience: { timeoutMs: 15_000, retries: 2, backoffInitialMs: 5, backoffMaxMs: 10 } }));
     const outcome = await gate.generate(callOf(fakeScope(), 'p1', 'r429'));
     expect(outcome).toMatchObject({ kind: 'answer', model: MAIN });
     expect(server.requests).toHaveLength(2);
@@ -40,7 +40,7 @@ describe('model gate resilience against a fake OpenAI-compatible server', () => 
 
   it('caps a long Retry-After', async () => {
     server.script = (r) => (r.index === 0 ? { kind: 'status', status: 429, retryAfter: '3600' } : { kind: 'answer' });
-    const gate = track(gateFor(server, { resilience: { timeoutMs: 2_000, retries: 1, retryAfterCapMs: 50 } }));
+    const gate = track(gateFor(server, { resilience: { timeoutMs: 15_000, retries: 1, retryAfterCapMs: 50 } }));
     expect(await gate.generate(callOf(fakeScope(), 'p1', 'cap'))).toMatchObject({ kind: 'answer' });
     expect(server.requests).toHaveLength(2);
   });
@@ -87,7 +87,7 @@ describe('model gate resilience against a fake OpenAI-compatible server', () => 
     const gate = track(
       gateFor(server, {
         log,
-        resilience: { timeoutMs: 2_000, retries: 0, breakerThreshold: 3, breakerCooldownMs: 300 },
+        resilience: { timeoutMs: 15_000, retries: 0, breakerThreshold: 3, breakerCooldownMs: 300 },
       }),
     );
     const scope = fakeScope();
