@@ -69,13 +69,16 @@ function makeSet(options: LimiterOptions, redis: SharedRedis | undefined): Limit
     timeout: options.idleMs,
     ...datastore,
   } as Bottleneck.ConstructorOptions);
+  // While Redis is away every heartbeat fails; the connection already logged the outage once.
+  const onError = (err: Error) =>
+    redis && !redis.isUp()
+      ? options.log.debug({ event: 'model.limiter_error', err: err.message }, 'limiter error while Redis is away')
+      : options.log.warn({ event: 'model.limiter_error', err: err.message }, 'limiter error');
   group.on('created', (limiter) => {
     limiter.chain(global);
-    limiter.on('error', (err: Error) =>
-      options.log.warn({ event: 'model.limiter_error', err: err.message }, 'limiter error'),
-    );
+    limiter.on('error', onError);
   });
-  global.on('error', (err: Error) => options.log.warn({ event: 'model.limiter_error', err: err.message }, 'limiter error'));
+  global.on('error', onError);
   return { group, global, applied: new WeakMap() };
 }
 

@@ -23,7 +23,25 @@ export function normalizeScriptError(err: Error): Error {
 type ScriptCallback = (err: Error | null, replies: unknown) => void;
 
 // The constructor is typed in bottleneck.d.ts; __scriptArgs__ is internal, hence the casts.
+interface ConnectionInternals {
+  terminated: boolean;
+  subscriber: Redis;
+  limiters: Record<string, unknown>;
+}
+
 class Redis7Connection extends Bottleneck.IORedisConnection {
+  /**
+   * Bottleneck unsubscribes without handling the promise; with Redis away (an idle workspace's
+   * limiter expiring, or shutdown) that is an unhandled rejection, which ends a Node process.
+   */
+  __removeLimiter__(instance: { channel(): string; channel_client(): string }): void {
+    const self = this as unknown as ConnectionInternals;
+    for (const channel of [instance.channel(), instance.channel_client()]) {
+      if (!self.terminated) self.subscriber.unsubscribe(channel).catch(() => {});
+      delete self.limiters[channel];
+    }
+  }
+
   __scriptArgs__(name: string, id: string, args: unknown[], cb: ScriptCallback): unknown[] {
     const base = Bottleneck.IORedisConnection.prototype as unknown as {
       __scriptArgs__(name: string, id: string, args: unknown[], cb: ScriptCallback): unknown[];
