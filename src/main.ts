@@ -20,6 +20,7 @@ import { createWorker, type Worker } from './inbox/worker.js';
 import { createLogger } from './log.js';
 import { createUsageLedger } from './db/usage-ledger.js';
 import { createGateFromConfig } from './model/from-config.js';
+import type { ThrottlingGate } from './model/gate.js';
 import { modelNameFor } from './model/providers.js';
 import { createSecretBox, loadEncryptionKey } from './secrets.js';
 
@@ -49,16 +50,15 @@ const DEAD_LETTER_MESSAGE = 'Sorry, I could not answer that request after severa
 export async function startQuorum(config: Config, options: StartOptions = {}): Promise<RunningQuorum> {
   const log = options.log ?? createLogger(config.LOG_LEVEL);
   const database = await openDatabase({ databaseUrl: config.DATABASE_URL, dataDir: config.DATA_DIR, pglite: options.pglite });
+  let gate: ThrottlingGate | null = null;
   try {
     const secrets = createSecretBox(loadEncryptionKey({ key: config.QUORUM_ENCRYPTION_KEY, dataDir: config.DATA_DIR, log }));
     void secrets; // used by the platform installation stores
     const turns = createTurnStore(database.db);
     const audit = createAuditLog(database.db);
     // The one gate every model call passes: limits, budgets, retries, breakers, fallback.
-    const gate = options.model
-      ? null
-      : createGateFromConfig(config, { turns, ledger: createUsageLedger(database.db), audit, log });
-    const model = options.model ?? gate!;
+    gate = options.model ? null : createGateFromConfig(config, { turns, ledger: createUsageLedger(database.db), audit, log });
+    const model: ModelGate = options.model ?? gate!;
 
     const inbox = createInboxStore(database.db);
     const platforms: CoreDeps['platforms'] = { ...options.platforms };
@@ -113,6 +113,7 @@ export async function startQuorum(config: Config, options: StartOptions = {}): P
       },
     };
   } catch (err) {
+    await gate?.close();
     await database.close();
     throw err;
   }

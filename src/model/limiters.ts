@@ -40,6 +40,8 @@ export interface Limiters {
   schedule<T>(workspaceId: string, limits: WorkspaceLimits, job: () => Promise<T>): Promise<T>;
   /** Which limiters the next call uses (for logs, tests and the bench). */
   mode(): 'local' | 'shared';
+  /** Workspace limiters this instance holds now (idle ones expire after idleMs). */
+  size(): number;
   close(): Promise<void>;
 }
 
@@ -123,6 +125,7 @@ export function createLimiters(options: LimiterOptions): Limiters {
 
   return {
     mode: () => (shared && redis?.isUp() ? 'shared' : 'local'),
+    size: () => local.group.keys().length + (shared?.group.keys().length ?? 0),
 
     async schedule<T>(workspaceId: string, limits: WorkspaceLimits, job: () => Promise<T>): Promise<T> {
       // The job runs at most once, whichever limiter lets it start first.

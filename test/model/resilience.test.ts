@@ -80,6 +80,13 @@ describe('model gate resilience against a fake OpenAI-compatible server', () => 
     expect(server.requests).toHaveLength(1);
   });
 
+  it('drops the limiters of idle workspaces', async () => {
+    const gate = track(gateFor(server, { idleMs: 200 }));
+    for (let i = 0; i < 5; i++) await gate.generate(callOf(fakeScope(), 'p1', 'idle'));
+    expect(gate.limiters.size()).toBe(5);
+    await waitFor(() => gate.limiters.size() === 0, { timeoutMs: 10_000, everyMs: 50 });
+  });
+
   it('opens the breaker after repeated failures and closes it after the cool-down', async () => {
     let mainHealthy = false;
     server.script = (r) => (r.model === MAIN && !mainHealthy ? { kind: 'status', status: 500 } : { kind: 'answer' });
