@@ -148,6 +148,31 @@ describe('model limits shared through Redis 7', () => {
     expect((await admin.keys(`b_${id}-*`)).length).toBeGreaterThan(0);
   });
 
+  it('moves calls queued in Redis to local limits when Redis goes away, running each once', async () => {
+    const proxy = new CuttableProxy();
+    await proxy.open();
+    const log = new RecordingLogger();
+    const gate = gateFor(server, {
+      redis: shared(`redis://127.0.0.1:${proxy.port}`, log),
+      prefix: prefix(),
+      log,
+      settings: async () => ({ ...noSettings, concurrency: 1 }),
+    });
+    gates.push(gate);
+    await waitFor(() => gate.limiters.mode() === 'shared');
+    server.script = () => ({ kind: 'answer', delayMs: 300 });
+    const scope = fakeScope();
+    const calls = Array.from({ length: 3 }, () => gate.generate(callOf(scope, 'p1', 'queued')));
+    await waitFor(() => server.requests.some((r) => r.tag === 'queued'));
+    await proxy.cut();
+    const outcomes = await Promise.all(calls);
+    expect(outcomes.every((o) => o.kind === 'answer')).toBe(true);
+    // Each call reached the provider exactly once. The local limiter does not know of the call
+    // still running under the shared limit, so at the switch one extra call may overlap it.
+    expect(server.requests.filter((r) => r.tag === 'queued')).toHaveLength(3);
+    expect(server.maxInFlightByTag.get('queued')).toBeLessThanOrEqual(2);
+  });
+
   it('falls back to local limits while Redis is away and returns to shared ones', async () => {
     const proxy = new CuttableProxy();
     await proxy.open();
