@@ -14,7 +14,8 @@ import { portsFor, replyTargetOf, runTurn, type CoreDeps } from './core/turn.js'
 import { createAuditLog } from './db/audit-store.js';
 import { openDatabase, type Database, type OpenOptions } from './db/client.js';
 import { createInboxStore } from './db/inbox-store.js';
-import { createTurnStore } from './db/turn-store.js';
+import { createTurnStore, createWorkspaceCache } from './db/turn-store.js';
+import { createMetrics, instrumentAuditLog, type Metrics, instrumentIntake, instrumentModelGate } from './http/metrics.js';
 import { createHttpServer, healthRoutes, type Route } from './http/server.js';
 import { createWorker, type Worker } from './inbox/worker.js';
 import { createLogger } from './log.js';
@@ -41,6 +42,7 @@ export interface RunningQuorum {
   intake: Intake;
   worker: Worker;
   deps: CoreDeps;
+  metrics: Metrics;
   /** Stop intake, finish or release claimed work, close the database. */
   stop(): Promise<void>;
 }
@@ -54,18 +56,20 @@ export async function startQuorum(config: Config, options: StartOptions = {}): P
   try {
     const secrets = createSecretBox(loadEncryptionKey({ key: config.QUORUM_ENCRYPTION_KEY, dataDir: config.DATA_DIR, log }));
     void secrets; // used by the platform installation stores
-    const turns = createTurnStore(database.db);
-    const audit = createAuditLog(database.db);
+    const workspaces = createWorkspaceCache(database.db);
+    const inbox = createInboxStore(database.db, workspaces);
+    const metrics = createMetrics(inbox);
+    const turns = createTurnStore(database.db, workspaces);
+    const audit = instrumentAuditLog(createAuditLog(database.db), metrics);
     // The one gate every model call passes: limits, budgets, retries, breakers, fallback.
     gate = options.model ? null : createGateFromConfig(config, { turns, ledger: createUsageLedger(database.db), audit, log });
     const model: ModelGate = options.model ?? gate!;
 
-    const inbox = createInboxStore(database.db);
     const platforms: CoreDeps['platforms'] = { ...options.platforms };
     const deps: CoreDeps = {
       turns,
       audit,
-      model,
+      model: instrumentModelGate(model, metrics),
       modelName: modelNameFor(config),
       platforms,
       log,
@@ -73,14 +77,24 @@ export async function startQuorum(config: Config, options: StartOptions = {}): P
 
     const worker = createWorker({
       inbox,
-      runTurn: (envelope) => runTurn(deps, envelope),
+      runTurn: async (envelope) => {
+        const stopTimer = metrics.turnSeconds.startTimer({ platform: envelope.workspace.platform });
+        try {
+          const result = await runTurn(deps, envelope);
+          stopTimer({ outcome: 'ok' });
+          return result;
+        } catch (err) {
+          stopTimer({ outcome: 'error' });
+          throw err;
+        }
+      },
       notifyDead: (envelope) => notifyDead(deps, envelope),
       log,
       concurrency: config.WORKER_CONCURRENCY,
       leaseMs: config.INBOX_LEASE_MS,
       maxAttempts: config.INBOX_MAX_ATTEMPTS,
     });
-    const intake = createIntake(inbox, () => worker.wake());
+    const intake = instrumentIntake(createIntake(inbox, () => worker.wake()), metrics);
 
     const routes: Route[] = [];
     if (config.NODE_ENV !== 'production') {
@@ -90,7 +104,7 @@ export async function startQuorum(config: Config, options: StartOptions = {}): P
     }
 
     let shuttingDown = false;
-    routes.push(...healthRoutes([{ name: 'database', check: () => database.ping() }], () => shuttingDown));
+    routes.push(metrics.route, ...healthRoutes([{ name: 'database', check: () => database.ping() }], () => shuttingDown));
     const http = createHttpServer(routes, log);
     const { port } = await http.listen(config.PORT, config.HOST);
     worker.start();
@@ -102,11 +116,15 @@ export async function startQuorum(config: Config, options: StartOptions = {}): P
       intake,
       worker,
       deps,
+      metrics,
       async stop() {
         if (shuttingDown) return;
         shuttingDown = true;
-        await http.close();
+        // Stop taking new work first; requests already inside may still be waiting on a worker.
+        const httpClosed = http.close();
         await worker.stop(config.SHUTDOWN_GRACE_MS);
+        await Promise.race([httpClosed, new Promise((r) => setTimeout(r, 1_000).unref())]);
+        http.server.closeAllConnections();
         await gate?.close();
         await database.close();
         log.info({ event: 'service.stopped' }, 'Quorum stopped');
