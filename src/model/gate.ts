@@ -30,6 +30,7 @@ import {
   isBrokenCircuitError,
   isRetryable,
   isTimeoutError,
+  statusOf,
   retryPolicy,
   timeoutPolicy,
   type ResilienceOptions,
@@ -184,6 +185,13 @@ export function createModelGate(options: ModelGateOptions): ThrottlingGate {
                 }
               });
             });
+          } catch (err) {
+            // One line per failed attempt; never the provider's message (it can quote the prompt).
+            log.warn(
+              { event: 'model.failed', model: modelId, status: statusOf(err), kind: isTimeoutError(err) ? 'timeout' : (err as Error).name },
+              'model attempt failed',
+            );
+            throw err;
           } finally {
             leave();
           }
@@ -191,7 +199,7 @@ export function createModelGate(options: ModelGateOptions): ThrottlingGate {
       );
     } catch (err) {
       const why = isTimeoutError(err) ? 'timeout' : isBrokenCircuitError(err) ? 'open' : isRetryable(err) ? 'exhausted' : 'fatal';
-      log.warn({ event: 'model.failed', model: modelId, why, err: (err as Error).name, msg: (err as Error).message }, 'model call failed');
+      log.warn({ event: 'model.gave_up', model: modelId, why, attempts: count.n }, 'model call failed');
       return { kind: 'failed', why };
     }
   }

@@ -43,7 +43,7 @@ export function isTimeoutError(err: unknown): boolean {
   return name === 'TimeoutError' || (name === 'AbortError' && /timeout/i.test(String((err as Error).message)));
 }
 
-function statusOf(err: unknown): number | undefined {
+export function statusOf(err: unknown): number | undefined {
   return APICallError.isInstance(err) ? err.statusCode : undefined;
 }
 

@@ -81,8 +81,8 @@ describe('model gate resilience against a fake OpenAI-compatible server', () => 
   });
 
   it('drops the limiters of idle workspaces', async () => {
-    const gate = track(gateFor(server, { idleMs: 200 }));
-    for (let i = 0; i < 5; i++) await gate.generate(callOf(fakeScope(), 'p1', 'idle'));
+    const gate = track(gateFor(server, { idleMs: 2_000 }));
+    await Promise.all(Array.from({ length: 5 }, () => gate.generate(callOf(fakeScope(), 'p1', 'idle'))));
     expect(gate.limiters.size()).toBe(5);
     await waitFor(() => gate.limiters.size() === 0, { timeoutMs: 10_000, everyMs: 50 });
   });
