@@ -62,7 +62,15 @@ export async function startQuorum(config: Config, options: StartOptions = {}): P
     const turns = createTurnStore(database.db, workspaces);
     const audit = instrumentAuditLog(createAuditLog(database.db), metrics);
     // The one gate every model call passes: limits, budgets, retries, breakers, fallback.
-    gate = options.model ? null : createGateFromConfig(config, { turns, ledger: createUsageLedger(database.db), audit, log });
+    gate = options.model
+      ? null
+      : createGateFromConfig(config, {
+          turns,
+          ledger: createUsageLedger(database.db),
+          audit,
+          log,
+          observer: { queueLength: (n) => metrics.limiterQueue.set(n), waited: (s) => metrics.limiterWait.observe(s) },
+        });
     const model: ModelGate = options.model ?? gate!;
 
     const platforms: CoreDeps['platforms'] = { ...options.platforms };

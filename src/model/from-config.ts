@@ -1,7 +1,7 @@
 /** Builds the throttling gate from the parsed config (used by main.ts). */
 import type { Config } from '../config.js';
 import type { AuditLog, BudgetAlertSink, Logger, TurnStore, UsageLedger } from '../core/ports.js';
-import { createModelGate, type ThrottlingGate } from './gate.js';
+import { createModelGate, type GateObserver, type ThrottlingGate } from './gate.js';
 import { createModelFactory, modelNameFor } from './providers.js';
 import { openSharedRedis } from './redis-connection.js';
 
@@ -10,6 +10,7 @@ export interface GateDeps {
   ledger: UsageLedger;
   audit: AuditLog;
   alerts?: BudgetAlertSink;
+  observer?: GateObserver;
   log: Logger;
 }
 
@@ -34,6 +35,7 @@ export function createGateFromConfig(config: Config, deps: GateDeps): Throttling
     prices: config.MODEL_PRICES,
     resilience: { timeoutMs: config.MODEL_TIMEOUT_MS },
     redis,
+    observer: deps.observer,
     log: deps.log,
   });
   return {

@@ -61,6 +61,8 @@ export interface ModelGateOptions {
   prices?: PriceTable | undefined;
   resilience: Partial<ResilienceOptions> & { timeoutMs: number };
   redis?: SharedRedis | undefined;
+  /** Feeds the limiter gauges (/metrics); optional so that src/model stays free of prom-client. */
+  observer?: GateObserver | undefined;
   log: Logger;
   /** Test and bench knobs. */
   windowMs?: number;
@@ -71,6 +73,13 @@ export interface ModelGateOptions {
   heartbeatMs?: number;
   /** Tokens reserved for the answer on top of the prompt's estimate. */
   outputReserveTokens?: number;
+}
+
+export interface GateObserver {
+  /** Calls of this instance now waiting for a limiter. */
+  queueLength(n: number): void;
+  /** How long one attempt waited in the limiters before it ran. */
+  waited(seconds: number): void;
 }
 
 export interface ThrottlingGate extends ModelGate {
@@ -146,6 +155,7 @@ export function createModelGate(options: ModelGateOptions): ThrottlingGate {
 
   // Calls of this instance waiting for a limiter, per workspace, in arrival order (for "number N in the queue").
   const waiting = new Map<string, Set<object>>();
+  let waitingTotal = 0;
 
   async function attempt(call: ModelCall, modelId: string, limits: WorkspaceLimits, notice: { sent: boolean }, count: { n: number }): Promise<Attempt> {
     const ws = call.scope.workspaceId;
@@ -156,12 +166,17 @@ export function createModelGate(options: ModelGateOptions): ThrottlingGate {
           const queue = waiting.get(ws) ?? new Set<object>();
           waiting.set(ws, queue);
           queue.add(ticket);
+          const enqueued = performance.now();
+          let left = false;
+          options.observer?.queueLength(++waitingTotal);
           const timer = setTimeout(() => {
             if (notice.sent || !queue.has(ticket)) return;
             notice.sent = true;
             call.onQueued?.([...queue].indexOf(ticket) + 1);
           }, queueNoticeMs);
           const leave = () => {
+            if (!left) options.observer?.queueLength(--waitingTotal);
+            left = true;
             clearTimeout(timer);
             queue.delete(ticket);
             if (queue.size === 0 && waiting.get(ws) === queue) waiting.delete(ws);
@@ -169,6 +184,7 @@ export function createModelGate(options: ModelGateOptions): ThrottlingGate {
           try {
             return await limiters.schedule(ws, limits, () => {
               leave();
+              options.observer?.waited((performance.now() - enqueued) / 1000);
               count.n++;
               return timeoutP.execute(async ({ signal }) => {
                 try {

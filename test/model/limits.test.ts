@@ -99,7 +99,10 @@ describe.each(drivers)('per-workspace limits from workspace_settings (%s)', (dri
     const ws = await workspaceIn(db.db, 'queue');
     await ws.setSettings({ concurrency: 1 });
     server.script = () => ({ kind: 'answer', delayMs: 400 });
-    const gate = newGate({ settings: (scope) => ws.turns.settings(scope), queueNoticeMs: 100 });
+    const lengths: number[] = [];
+    const waits: number[] = [];
+    const observer = { queueLength: (n: number) => lengths.push(n), waited: (s: number) => waits.push(s) };
+    const gate = newGate({ settings: (scope) => ws.turns.settings(scope), queueNoticeMs: 100, observer });
     const positions: number[] = [];
     await Promise.all(
       Array.from({ length: 3 }, () =>
@@ -109,5 +112,9 @@ describe.each(drivers)('per-workspace limits from workspace_settings (%s)', (dri
     // The two behind the first one are told their places (on a slow machine the first may be told too).
     expect(positions).toEqual(expect.arrayContaining([1, 2]));
     expect(new Set(positions).size).toBe(positions.length);
+    // The /metrics gauges are fed: a queue that grew to at least 2 and emptied, and 3 waits.
+    expect(Math.max(...lengths)).toBeGreaterThanOrEqual(2);
+    expect(lengths.at(-1)).toBe(0);
+    expect(waits).toHaveLength(3);
   });
 });
