@@ -22,8 +22,10 @@ import { createMetrics, instrumentAuditLog, type Metrics, instrumentIntake, inst
 import { createHttpServer, healthRoutes, type Route } from './http/server.js';
 import { createWorker, type Worker } from './inbox/worker.js';
 import { createLogger } from './log.js';
-import { createDirectGate } from './model/direct-gate.js';
-import { createModelFactory, modelNameFor } from './model/providers.js';
+import { createUsageLedger } from './db/usage-ledger.js';
+import { createGateFromConfig } from './model/from-config.js';
+import type { ThrottlingGate } from './model/gate.js';
+import { modelNameFor } from './model/providers.js';
 import { createSecretBox, loadEncryptionKey } from './secrets.js';
 
 export interface StartOptions {
@@ -53,24 +55,30 @@ const DEAD_LETTER_MESSAGE = 'Sorry, I could not answer that request after severa
 export async function startQuorum(config: Config, options: StartOptions = {}): Promise<RunningQuorum> {
   const log = options.log ?? createLogger(config.LOG_LEVEL);
   const database = await openDatabase({ databaseUrl: config.DATABASE_URL, dataDir: config.DATA_DIR, pglite: options.pglite });
+  let gate: ThrottlingGate | null = null;
   try {
     const secrets = createSecretBox(loadEncryptionKey({ key: config.QUORUM_ENCRYPTION_KEY, dataDir: config.DATA_DIR, log }));
-    const model =
-      options.model ??
-      createDirectGate({
-        model: createModelFactory(config),
-        modelName: (tier) => modelNameFor(config, tier),
-        timeoutMs: config.MODEL_TIMEOUT_MS,
-        log,
-      });
-
     const workspaces = createWorkspaceCache(database.db);
     const inbox = withBatchedEnqueue(database.db, createInboxStore(database.db, workspaces), workspaces);
     const metrics = createMetrics(inbox);
+    const turns = createTurnStore(database.db, workspaces);
+    const audit = instrumentAuditLog(createAuditLog(database.db), metrics);
+    // The one gate every model call passes: limits, budgets, retries, breakers, fallback.
+    gate = options.model
+      ? null
+      : createGateFromConfig(config, {
+          turns,
+          ledger: createUsageLedger(database.db),
+          audit,
+          log,
+          observer: { queueLength: (n) => metrics.limiterQueue.set(n), waited: (s) => metrics.limiterWait.observe(s) },
+        });
+    const model: ModelGate = options.model ?? gate!;
+
     const platforms: CoreDeps['platforms'] = { ...options.platforms };
     const deps: CoreDeps = {
-      turns: createTurnStore(database.db, workspaces),
-      audit: instrumentAuditLog(createAuditLog(database.db), metrics),
+      turns,
+      audit,
       model: instrumentModelGate(model, metrics),
       modelName: modelNameFor(config),
       platforms,
@@ -148,11 +156,13 @@ export async function startQuorum(config: Config, options: StartOptions = {}): P
         await worker.stop(config.SHUTDOWN_GRACE_MS);
         await Promise.race([httpClosed, new Promise((r) => setTimeout(r, 1_000).unref())]);
         http.server.closeAllConnections();
+        await gate?.close();
         await database.close();
         log.info({ event: 'service.stopped' }, 'Quorum stopped');
       },
     };
   } catch (err) {
+    await gate?.close();
     await database.close();
     throw err;
   }

@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createLogger } from '../src/log.js';
 import { startTestApp, postJson, type TestApp } from './support/app.js';
 import { drivers, openTestDatabase, type TestDatabase } from './support/db.js';
+import { waitFor } from './support/wait.js';
 
 const PLANTED = {
   MODEL_API_KEY: 'sk-planted-model-key-0123456789',
@@ -69,6 +70,8 @@ describe.each(drivers)('logs (%s)', (driver) => {
   it('carry no planted secret and no message content, and are JSON with an event name', async () => {
     await postJson(`${app.baseUrl}/console/api/messages`, { user: 'cleo', channel: 'general', text: `first ${CONTENT}` });
     await postJson(`${app.baseUrl}/console/api/messages`, { user: 'cleo', channel: 'dm', text: `second ${CONTENT}` });
+    // turn.done is logged after the reply is posted, so it can trail the HTTP answer a little.
+    await waitFor(() => lines.filter((l) => l.includes('"event":"turn.done"')).length >= 2);
     expect(lines.length).toBeGreaterThan(3);
     const all = lines.join('\n');
     for (const secret of Object.values(PLANTED)) expect(all).not.toContain(secret);

@@ -178,7 +178,8 @@ export function createTurnStore(db: Db, resolveWorkspace = createWorkspaceCache(
           .returning({ id: messages.id });
         // A re-run of a delivery that was already recorded changes nothing.
         if (inserted.length === 0) return;
-        await addUsage(tx, scope, turn.principalId, turn.model, turn.usage.inputTokens, turn.usage.outputTokens);
+        // Usage is not added here: the model gate settles it per call (usage-ledger.ts), so that
+        // retries, fallbacks and refused turns are counted once, where the tokens were spent.
         await appendAudit(tx, scope, {
           action: 'turn',
           outcome: 'ok',
