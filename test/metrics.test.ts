@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { postJson, useTestApp } from './support/app.js';
 import { drivers } from './support/db.js';
+import { waitFor } from './support/wait.js';
 
 /** Parses the Prometheus text format strictly enough to catch a malformed exposition. */
 function parseExposition(text: string): Map<string, number> {
@@ -21,9 +22,16 @@ describe.each(drivers)('GET /metrics (%s)', (driver) => {
     await postJson(`${t.app.baseUrl}/console/api/messages`, { user: 'cleo', channel: 'general', text: 'count me' });
     // Dev is not in #engineering: a denial.
     await postJson(`${t.app.baseUrl}/console/api/messages`, { user: 'dev', channel: 'engineering', text: 'let me in' });
-    const res = await fetch(`${t.app.baseUrl}/metrics`);
-    expect(res.status).toBe(200);
-    const samples = parseExposition(await res.text());
+    // The reply is posted just before its inbox row is marked done: scrape until the row is.
+    const samples = await waitFor(
+      async () => {
+        const res = await fetch(`${t.app.baseUrl}/metrics`);
+        expect(res.status).toBe(200);
+        const parsed = parseExposition(await res.text());
+        return parsed.get('quorum_inbox_depth') === 0 ? parsed : null;
+      },
+      { timeoutMs: 10_000, everyMs: 300 },
+    );
     expect(samples.get('quorum_intake_total{platform="console",outcome="accepted"}')).toBe(2);
     expect(samples.get('quorum_turn_duration_seconds_count{platform="console",outcome="ok"}')).toBe(2);
     expect(samples.get('quorum_model_calls_total{model="quorum-offline-1",outcome="answer"}')).toBe(1);
