@@ -15,6 +15,8 @@ export interface RecordedCall {
   /** The bearer token from the Authorization header. */
   token: string | null;
   params: Record<string, string>;
+  /** performance.now() when the call arrived. */
+  at: number;
 }
 
 /** Acme's people by id → users.info fixture. */
@@ -64,7 +66,7 @@ export class FakeSlackApi {
           : Object.fromEntries(new URLSearchParams(raw));
         const auth = req.headers.authorization;
         const token = auth?.startsWith('Bearer ') ? auth.slice(7) : (params.token ?? null);
-        this.calls.push({ method, token, params });
+        this.calls.push({ method, token, params, at: performance.now() });
         const limit = this.rateLimits.get(method);
         if (limit && limit.times > 0) {
           limit.times -= 1;
