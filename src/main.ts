@@ -5,6 +5,7 @@
 import { pathToFileURL } from 'node:url';
 import { createConsoleAdapter } from '../adapters/console/index.js';
 import { loadDemo, type Demo } from '../adapters/console/demo.js';
+import { createTeamsAdapter, type TeamsAuthOverrides } from '../adapters/teams/index.js';
 import { ConfigError, loadConfig, type Config } from './config.js';
 import type { Envelope } from './core/envelope.js';
 import { isQuorumError } from './core/errors.js';
@@ -12,6 +13,7 @@ import { createIntake, type Intake } from './core/intake.js';
 import type { Logger, ModelGate } from './core/ports.js';
 import { portsFor, replyTargetOf, runTurn, type CoreDeps } from './core/turn.js';
 import { createAuditLog } from './db/audit-store.js';
+import { createConversationRefStore } from './db/conversation-ref-store.js';
 import { openDatabase, type Database, type OpenOptions } from './db/client.js';
 import { createInboxStore } from './db/inbox-store.js';
 import { createTurnStore } from './db/turn-store.js';
@@ -31,6 +33,8 @@ export interface StartOptions {
   demo?: Demo;
   /** Extra platform ports (tests plug in fakes). */
   platforms?: Partial<CoreDeps['platforms']>;
+  /** Teams: OpenID metadata URLs and outbound credentials (tests verify real tokens offline). */
+  teams?: TeamsAuthOverrides & { maxReplyChars?: number };
 }
 
 export interface RunningQuorum {
@@ -87,6 +91,27 @@ export async function startQuorum(config: Config, options: StartOptions = {}): P
       const consoleAdapter = createConsoleAdapter({ demo: options.demo ?? loadDemo(), intake });
       platforms.console ??= consoleAdapter.ports;
       routes.push(...consoleAdapter.routes);
+    }
+
+    // Teams: verified with MICROSOFT_APP_ID; without it only outside production (auth off, warned).
+    if (config.MICROSOFT_APP_ID || config.NODE_ENV !== 'production') {
+      const { maxReplyChars, ...auth } = options.teams ?? {};
+      const teams = createTeamsAdapter({
+        app: {
+          appId: config.MICROSOFT_APP_ID,
+          password: config.MICROSOFT_APP_PASSWORD,
+          tenantId: config.MICROSOFT_APP_TENANT_ID,
+          appType: config.MICROSOFT_APP_TYPE,
+          production: config.NODE_ENV === 'production',
+        },
+        intake,
+        refs: createConversationRefStore(database.db),
+        log,
+        auth,
+        maxReplyChars,
+      });
+      platforms.teams ??= teams.ports;
+      routes.push(...teams.routes);
     }
 
     let shuttingDown = false;
