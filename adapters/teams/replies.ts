@@ -2,7 +2,7 @@
  * ReplySink for Teams: proactive posts into the stored conversation (the HTTP request that
  * brought the message ended long ago), into the right reply chain, as Markdown, split when long.
  */
-import { ActivityTypes, TextFormatTypes } from 'botbuilder';
+import { ActivityTypes, TextFormatTypes, TurnContext, type ConversationReference } from 'botbuilder';
 import { QuorumError } from '../../src/core/errors.js';
 import type { OutgoingReply, ReplySink, ReplyTarget } from '../../src/core/ports.js';
 import type { TeamsReplyRoute } from './activity.js';
@@ -77,7 +77,13 @@ export function createReplySink(runtime: TeamsRuntime, options: { maxChars?: num
         let id: string;
         try {
           id = await runtime.inConversation(reference, async (context) => {
-            const response = await context.sendActivity({ type: ActivityTypes.Message, text, textFormat: TextFormatTypes.Markdown });
+            // context.sendActivity would reply to the proactive turn's own (made-up) activity id;
+            // applying the stored reference keeps the reply in the original reply chain.
+            const activity = TurnContext.applyConversationReference(
+              { type: ActivityTypes.Message, text, textFormat: TextFormatTypes.Markdown },
+              reference as Partial<ConversationReference>,
+            );
+            const [response] = await context.adapter.sendActivities(context, [activity]);
             return response?.id ?? '';
           });
         } catch (err) {

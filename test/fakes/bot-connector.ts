@@ -34,7 +34,7 @@ export class FakeBotConnector {
   private server: Server | undefined;
   url = '';
 
-  /** The next `count` posts get 429 with `Retry-After: seconds`. */
+  /** The next `count` message posts get 429 with `Retry-After: seconds`. */
   throttle(count: number, seconds = 1): void {
     this.throttleNext = count;
     this.retryAfterSeconds = seconds;
@@ -64,11 +64,11 @@ export class FakeBotConnector {
         if (parts[0] !== 'v3' || parts[1] !== 'conversations' || !parts[2]) return json(404, { error: { code: 'NotFound' } });
         const conversationId = parts[2];
         if (req.method === 'POST' && parts[3] === 'activities') {
-          if (this.throttleNext > 0) {
+          const body = JSON.parse(Buffer.concat(chunks).toString('utf8') || '{}');
+          if (this.throttleNext > 0 && body.type === 'message') {
             this.throttleNext--;
             return json(429, { error: { code: 'TooManyRequests' } }, { 'retry-after': String(this.retryAfterSeconds) });
           }
-          const body = JSON.parse(Buffer.concat(chunks).toString('utf8') || '{}');
           this.posted.push({ conversationId, replyToId: parts[4], authorization: req.headers.authorization, body });
           const created = fixture('reply_created.json') as { id: string };
           return json(200, { id: `${created.id}-${this.posted.length}` });

@@ -24,7 +24,7 @@ describe.each(drivers)('Teams /api/messages authentication (%s)', (driver) => {
   });
 
   it.each([
-    ['expired', () => teams.identity.token({ serviceUrl: teams.connector.url, expiresIn: -600 })] // beyond botbuilder's 5-minute clock tolerance,
+    ['expired', () => teams.identity.token({ serviceUrl: teams.connector.url, expiresIn: -600 })], // beyond botbuilder's 5-minute clock tolerance
     ['wrong audience', () => teams.identity.token({ serviceUrl: teams.connector.url, aud: 'some-other-bot' })],
     ['wrong issuer', () => teams.identity.token({ serviceUrl: teams.connector.url, iss: 'https://evil.example.com' })],
     ['unknown key', () => teams.identity.token({ serviceUrl: teams.connector.url, kid: 'not-a-known-kid' })],
