@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { denyExplanation } from '../../src/core/access/policy.js';
 import { inbox } from '../../src/db/schema.js';
 import { OUTBOUND_TOKEN } from '../fakes/bot-openid.js';
 import { RecordingModelGate } from '../fakes/recording-model.js';
@@ -135,7 +136,7 @@ describe.each(drivers)('Teams conversations over /api/messages (%s)', (driver) =
     await teams.post(jordan);
     await settled();
     const reply = teams.connector.messages().find((p) => p.replyToId === '1767257400456' && p.body.text !== 'echo: which alerts fired first?');
-    expect(reply?.body.text).not.toContain('after leaving');
+    expect(reply?.body.text).toBe(denyExplanation.not_a_member);
     expect(teams.model.calls.length).toBe(calls);
   });
 
