@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { denyExplanation } from '../../src/core/access/policy.js';
-import { inbox } from '../../src/db/schema.js';
+import { eq } from 'drizzle-orm';
+import { inbox, principals } from '../../src/db/schema.js';
 import { OUTBOUND_TOKEN } from '../fakes/bot-openid.js';
 import { RecordingModelGate } from '../fakes/recording-model.js';
 import { drivers, openTestDatabase, type TestDatabase } from '../support/db.js';
@@ -207,6 +208,14 @@ describe.each(drivers)('Teams conversations over /api/messages (%s)', (driver) =
       }),
     );
     expect((await teams.post(riley)).status).toBe(403);
+  });
+
+  it('treats a B2B guest as a guest, from the member lookup', async () => {
+    const a = activity('guest_personal_message', teams.connector.url);
+    expect((await teams.post(a)).status).toBe(200);
+    await settled();
+    const [row] = await db.db.select().from(principals).where(eq(principals.platformUserId, '6f4d2b0e-8c7a-4e9f-b1d3-5e7a9c1e3f5b'));
+    expect(row?.platformRole).toBe('guest');
   });
 
   it('welcomes a conversation the bot is added to', async () => {

@@ -1,5 +1,6 @@
 /** Shared setup for the Teams tests: fixtures, a signed POST to /api/messages, the app with fakes. */
 import { readFileSync } from 'node:fs';
+import type { Logger } from '../../src/core/ports.js';
 import { RecordingModelGate } from '../fakes/recording-model.js';
 import { FakeBotConnector } from '../fakes/bot-connector.js';
 import { FakeBotIdentity } from '../fakes/bot-openid.js';
@@ -35,7 +36,7 @@ export interface TeamsHarness {
 
 export async function startTeams(
   db: TestDatabase,
-  options: { model?: RecordingModelGate; env?: Record<string, string>; auth?: boolean; maxReplyChars?: number } = {},
+  options: { model?: RecordingModelGate; env?: Record<string, string>; auth?: boolean; maxReplyChars?: number; log?: Logger } = {},
 ): Promise<TeamsHarness> {
   const connector = new FakeBotConnector();
   const identity = new FakeBotIdentity(APP_ID);
@@ -45,6 +46,7 @@ export async function startTeams(
   const auth = options.auth ?? true;
   const app = await startTestApp(db, {
     model,
+    ...(options.log ? { log: options.log } : {}),
     env: {
       ...(auth
         ? { MICROSOFT_APP_ID: APP_ID, MICROSOFT_APP_PASSWORD: 'test-password', MICROSOFT_APP_TYPE: 'MultiTenant', MICROSOFT_APP_TENANT_ID: CONTOSO }
