@@ -12,8 +12,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 // @ts-expect-error autocannon ships no types
 import autocannon from 'autocannon';
-import { CloudAdapter, ConfigurationBotFrameworkAuthentication } from 'botbuilder';
 import postgres from 'postgres';
+import { createCloudAdapter } from '../adapters/teams/auth.js';
 import { loadConfig } from '../src/config.js';
 import { startQuorum } from '../src/main.js';
 import { createLogger } from '../src/log.js';
@@ -56,7 +56,9 @@ function cannon(url: string, body: () => string, extra: Record<string, unknown> 
 
 /** The baseline: botbuilder's CloudAdapter behind node:http, with the minimal req/res an express host would give. */
 async function startPlainHandler(): Promise<{ url: string; close(): Promise<void> }> {
-  const adapter = new CloudAdapter(new ConfigurationBotFrameworkAuthentication({}));
+  // botbuilder's own CloudAdapter (auth off, as on the Quorum side); imported through adapters/teams
+  // so that every botbuilder import stays in that folder.
+  const adapter = createCloudAdapter({ appType: 'SingleTenant', production: false });
   const server = createServer((req, res) => {
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));

@@ -4,7 +4,9 @@
  */
 import { createHmac, createSign, generateKeyPairSync, type KeyObject } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
-import type { ServiceClientCredentialsFactory } from 'botframework-connector';
+import type { TeamsAuthOverrides } from '../../adapters/teams/index.js';
+
+type ServiceClientCredentialsFactory = NonNullable<TeamsAuthOverrides['credentialsFactory']>;
 
 export const ISSUER = 'https://api.botframework.com';
 export const OUTBOUND_TOKEN = 'quorum-test-outbound-token';

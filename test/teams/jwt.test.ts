@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { inbox } from '../../src/db/schema.js';
 import { drivers, openTestDatabase, type TestDatabase } from '../support/db.js';
+import { waitFor } from '../support/wait.js';
 import { activity, APP_ID, startTeams, type TeamsHarness } from './helpers.js';
 
 describe.each(drivers)('Teams /api/messages authentication (%s)', (driver) => {
@@ -19,8 +20,11 @@ describe.each(drivers)('Teams /api/messages authentication (%s)', (driver) => {
   const personal = () => activity('personal_message', teams.connector.url, (a) => (a.id = `jwt-${Math.random()}`));
 
   it('accepts a valid RS256 channel token', async () => {
-    const res = await teams.post(personal());
+    const a = personal();
+    const res = await teams.post(a);
     expect(res.status).toBe(200);
+    // Let the turn finish so that later tests count model calls from a settled state.
+    await waitFor(() => teams.connector.messages().some((p) => p.replyToId === a.id));
   });
 
   it.each([

@@ -1,14 +1,15 @@
 /**
  * `npm run teams:package`: writes the Teams app package (manifest.json with the bot's app id,
  * and the two icons) to upload in Teams admin center or Developer Portal.
- * Usage: MICROSOFT_APP_ID=… npm run teams:package [-- out.zip]
+ * Usage: npm run teams:package -- <Azure Bot app id> [out.zip]
+ * (An argument rather than MICROSOFT_APP_ID: src/config.ts stays the only reader of the
+ * environment, and adapters do not load the service's config.)
  */
 import { readFileSync, writeFileSync, mkdirSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import JSZip from 'jszip';
 import { z } from 'zod';
-import { loadConfig } from '../../../src/config.js';
 
 const here = new URL('./', import.meta.url);
 const appIdSchema = z.string().regex(/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i, 'must be the Azure Bot app id (a GUID)');
@@ -35,14 +36,15 @@ export async function buildPackage(appId: string): Promise<Buffer> {
 }
 
 async function main() {
-  const config = loadConfig();
-  if (!config.MICROSOFT_APP_ID) {
-    process.stderr.write('MICROSOFT_APP_ID is not set: the package names the bot by its Azure app id.\n');
+  const [appId, target] = process.argv.slice(2);
+  const parsed = appIdSchema.safeParse(appId);
+  if (!parsed.success) {
+    process.stderr.write('Usage: npm run teams:package -- <Azure Bot app id (GUID)> [out.zip]\n');
     process.exit(1);
   }
-  const out = resolve(process.argv[2] ?? 'dist/quorum-teams.zip');
+  const out = resolve(target ?? 'dist/quorum-teams.zip');
   mkdirSync(dirname(out), { recursive: true });
-  writeFileSync(out, await buildPackage(config.MICROSOFT_APP_ID));
+  writeFileSync(out, await buildPackage(parsed.data));
   process.stdout.write(`Teams app package written to ${out}\n`);
 }
 
