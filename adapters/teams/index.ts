@@ -81,11 +81,16 @@ export function createTeamsAdapter(options: TeamsAdapterOptions): TeamsAdapter {
     const authHeader = typeof req.headers.authorization === 'string' ? req.headers.authorization : '';
     let outcome: Outcome = { status: 200 };
     try {
-      // processActivity, not process(): the same verification, without process()'s console
-      // logging of errors and its 500 for jsonwebtoken errors.
-      await cloudAdapter.verifyAndRun(authHeader, body as never, async (context) => {
-        outcome = await onTurn(context, parsed.data);
-      });
+      // Not process(): it logs errors to the console and answers jsonwebtoken's errors with 500.
+      if (parsed.data.type === ActivityTypes.Message) {
+        // Messages are only queued here (answers are posted later, proactively): no turn needed.
+        await cloudAdapter.verify(authHeader, body as never);
+        outcome = await onTurn(parsed.data);
+      } else {
+        await cloudAdapter.verifyAndRun(authHeader, body as never, async (context) => {
+          outcome = await onTurn(parsed.data, context);
+        });
+      }
     } catch (err) {
       if (isAuthFailure(err)) {
         log.warn({ event: 'teams.unauthorized', reason: (err as Error).name }, 'Teams request refused: token not valid');
@@ -101,7 +106,7 @@ export function createTeamsAdapter(options: TeamsAdapterOptions): TeamsAdapter {
     sendJson(res, outcome.status, outcome.body ?? {});
   };
 
-  async function onTurn(context: TurnContext, activity: TeamsActivity): Promise<Outcome> {
+  async function onTurn(activity: TeamsActivity, context?: TurnContext): Promise<Outcome> {
     const tenantId = tenantOf(activity);
     if (!tenantId) return { status: 400, body: { error: 'activity without a tenant' } };
     const workspace = workspaceOf(tenantId);
@@ -116,7 +121,7 @@ export function createTeamsAdapter(options: TeamsAdapterOptions): TeamsAdapter {
       case ActivityTypes.Message:
         return onMessage(activity, workspace, tenantId);
       case ActivityTypes.ConversationUpdate:
-        await onConversationUpdate(context, activity, workspace);
+        if (context) await onConversationUpdate(context, activity, workspace);
         return { status: 200 };
       case ActivityTypes.InstallationUpdate:
         await onInstallationUpdate(activity, workspace);

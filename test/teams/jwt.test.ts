@@ -52,6 +52,13 @@ describe.each(drivers)('Teams /api/messages authentication (%s)', (driver) => {
     expect((await db.db.select().from(inbox)).length).toBe(before);
   });
 
+  it('refuses a forged token on a non-message activity too', async () => {
+    const added = activity('conversation_update_members_added', teams.connector.url);
+    const res = await teams.post(added, `Bearer ${teams.identity.token({ serviceUrl: teams.connector.url, forged: true })}`);
+    expect(res.status).toBe(401);
+    expect((await teams.post(added)).status).toBe(200);
+  });
+
   it('answers 400 at once to a body without type, or not JSON', async () => {
     const missing = activity('message_missing_type', teams.connector.url);
     expect((await teams.post(missing)).status).toBe(400);
