@@ -15,6 +15,8 @@ describe.each(drivers)('Teams conversations over /api/messages (%s)', (driver) =
   let db: TestDatabase;
   let teams: TeamsHarness;
   let seq = 0;
+  let release: () => void = () => {};
+  const blocked = new Promise<void>((resolve) => (release = resolve));
   const fresh = (a: Activity): Activity => ({ ...a, id: `${Date.now()}${String(++seq).padStart(4, '0')}` });
 
   /** Waits until every inbox row is done, then returns what the connector got. */
@@ -25,8 +27,9 @@ describe.each(drivers)('Teams conversations over /api/messages (%s)', (driver) =
 
   beforeAll(async () => {
     db = await openTestDatabase(driver);
-    const model = new RecordingModelGate((call) => {
+    const model = new RecordingModelGate(async (call) => {
       const last = call.messages[call.messages.length - 1]?.content ?? '';
+      if (last.includes('BLOCK')) await blocked;
       if (last.includes('LONG')) {
         const text = Array.from({ length: 12 }, (_, i) => `Paragraph ${i + 1}: ${'word '.repeat(15).trim()}.`).join('\n\n');
         return { kind: 'answer', text, model: 'fake-model', usage: { inputTokens: 1, outputTokens: 1 }, latencyMs: 1 };
@@ -216,6 +219,24 @@ describe.each(drivers)('Teams conversations over /api/messages (%s)', (driver) =
     await settled();
     const [row] = await db.db.select().from(principals).where(eq(principals.platformUserId, '6f4d2b0e-8c7a-4e9f-b1d3-5e7a9c1e3f5b'));
     expect(row?.platformRole).toBe('guest');
+  });
+
+  it('drops the pending reply of a conversation Quorum was removed from while it worked', async () => {
+    const chat = '19:7a5c3e1f9b2d4c6e8a0b2d4f6a8c0e2f@thread.v2';
+    const a = fresh(activity('group_chat_message', teams.connector.url, (x) => (x.text = '<at>Quorum</at> BLOCK until removed')));
+    expect((await teams.post(a)).status).toBe(200);
+    await waitFor(() => teams.model.promptsText().some((t) => t.includes('BLOCK until removed')));
+    const removed = activity('conversation_update_members_removed', teams.connector.url, (x) => {
+      x.id = 'f:bot-removed';
+      x.conversation = { isGroup: true, conversationType: 'groupChat', tenantId: x.conversation.tenantId, id: chat };
+      delete x.channelData.team;
+      delete x.channelData.eventType;
+      x.membersRemoved = [{ id: x.recipient.id }];
+    });
+    expect((await teams.post(removed)).status).toBe(200);
+    release();
+    await settled();
+    expect(teams.connector.messages().filter((p) => p.replyToId === a.id)).toHaveLength(0);
   });
 
   it('welcomes a conversation the bot is added to', async () => {
