@@ -80,15 +80,23 @@ export function createTeamsAdapter(options: TeamsAdapterOptions): TeamsAdapter {
     }
     const authHeader = typeof req.headers.authorization === 'string' ? req.headers.authorization : '';
     let outcome: Outcome = { status: 200 };
+    // Errors of Quorum's own handling, kept apart so that only verification failures become 401.
+    let handlingError: unknown;
     try {
       // Not process(): it logs errors to the console and answers jsonwebtoken's errors with 500.
       if (parsed.data.type === ActivityTypes.Message) {
         // Messages are only queued here (answers are posted later, proactively): no turn needed.
         await cloudAdapter.verify(authHeader, body as never);
-        outcome = await onTurn(parsed.data);
+        outcome = await onTurn(parsed.data).catch((err: unknown) => {
+          handlingError = err;
+          return { status: 500 };
+        });
       } else {
         await cloudAdapter.verifyAndRun(authHeader, body as never, async (context) => {
-          outcome = await onTurn(parsed.data, context);
+          outcome = await onTurn(parsed.data, context).catch((err: unknown) => {
+            handlingError = err;
+            return { status: 500 };
+          });
         });
       }
     } catch (err) {
@@ -97,8 +105,10 @@ export function createTeamsAdapter(options: TeamsAdapterOptions): TeamsAdapter {
         sendJson(res, 401, { error: 'unauthorized' });
         return;
       }
-      throw err; // the server answers 500; the Teams channel retries and the inbox dedupes
+      throw err;
     }
+    // A database that cannot store the activity: 500, the Teams channel retries and the inbox dedupes.
+    if (handlingError !== undefined) throw handlingError;
     if (outcome.status === 200 && outcome.body === undefined) {
       res.writeHead(200).end();
       return;

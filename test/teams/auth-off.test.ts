@@ -49,3 +49,18 @@ describe('Teams adapter in production', () => {
     ).toThrow(/MICROSOFT_APP_ID is required/);
   });
 });
+
+describe('Teams intake when the database is down', () => {
+  it('answers 5xx (never an ack) so that Teams delivers the activity again', async () => {
+    const db = await openTestDatabase('pglite');
+    const teams = await startTeams(db, { auth: false });
+    try {
+      await db.pglite!.close();
+      const res = await teams.post(activity('personal_message', teams.connector.url));
+      expect(res.status).toBeGreaterThanOrEqual(500);
+    } finally {
+      await teams.stop().catch(() => {});
+      await db.close().catch(() => {});
+    }
+  });
+});
