@@ -16,7 +16,8 @@ import { createAuditLog } from './db/audit-store.js';
 import { createConversationRefStore } from './db/conversation-ref-store.js';
 import { openDatabase, type Database, type OpenOptions } from './db/client.js';
 import { createInboxStore } from './db/inbox-store.js';
-import { createTurnStore } from './db/turn-store.js';
+import { createTurnStore, createWorkspaceCache } from './db/turn-store.js';
+import { createMetrics, instrumentAuditLog, type Metrics, instrumentIntake, instrumentModelGate } from './http/metrics.js';
 import { createHttpServer, healthRoutes, type Route } from './http/server.js';
 import { createWorker, type Worker } from './inbox/worker.js';
 import { createLogger } from './log.js';
@@ -43,6 +44,7 @@ export interface RunningQuorum {
   intake: Intake;
   worker: Worker;
   deps: CoreDeps;
+  metrics: Metrics;
   /** Stop intake, finish or release claimed work, close the database. */
   stop(): Promise<void>;
 }
@@ -64,12 +66,14 @@ export async function startQuorum(config: Config, options: StartOptions = {}): P
         log,
       });
 
-    const inbox = createInboxStore(database.db);
+    const workspaces = createWorkspaceCache(database.db);
+    const inbox = createInboxStore(database.db, workspaces);
+    const metrics = createMetrics(inbox);
     const platforms: CoreDeps['platforms'] = { ...options.platforms };
     const deps: CoreDeps = {
-      turns: createTurnStore(database.db),
-      audit: createAuditLog(database.db),
-      model,
+      turns: createTurnStore(database.db, workspaces),
+      audit: instrumentAuditLog(createAuditLog(database.db), metrics),
+      model: instrumentModelGate(model, metrics),
       modelName: modelNameFor(config),
       platforms,
       log,
@@ -77,14 +81,24 @@ export async function startQuorum(config: Config, options: StartOptions = {}): P
 
     const worker = createWorker({
       inbox,
-      runTurn: (envelope) => runTurn(deps, envelope),
+      runTurn: async (envelope) => {
+        const stopTimer = metrics.turnSeconds.startTimer({ platform: envelope.workspace.platform });
+        try {
+          const result = await runTurn(deps, envelope);
+          stopTimer({ outcome: 'ok' });
+          return result;
+        } catch (err) {
+          stopTimer({ outcome: 'error' });
+          throw err;
+        }
+      },
       notifyDead: (envelope) => notifyDead(deps, envelope),
       log,
       concurrency: config.WORKER_CONCURRENCY,
       leaseMs: config.INBOX_LEASE_MS,
       maxAttempts: config.INBOX_MAX_ATTEMPTS,
     });
-    const intake = createIntake(inbox, () => worker.wake());
+    const intake = instrumentIntake(createIntake(inbox, () => worker.wake()), metrics);
 
     const routes: Route[] = [];
     if (config.NODE_ENV !== 'production') {
@@ -115,7 +129,7 @@ export async function startQuorum(config: Config, options: StartOptions = {}): P
     }
 
     let shuttingDown = false;
-    routes.push(...healthRoutes([{ name: 'database', check: () => database.ping() }], () => shuttingDown));
+    routes.push(metrics.route, ...healthRoutes([{ name: 'database', check: () => database.ping() }], () => shuttingDown));
     const http = createHttpServer(routes, log);
     const { port } = await http.listen(config.PORT, config.HOST);
     worker.start();
@@ -127,11 +141,15 @@ export async function startQuorum(config: Config, options: StartOptions = {}): P
       intake,
       worker,
       deps,
+      metrics,
       async stop() {
         if (shuttingDown) return;
         shuttingDown = true;
-        await http.close();
+        // Stop taking new work first; requests already inside may still be waiting on a worker.
+        const httpClosed = http.close();
         await worker.stop(config.SHUTDOWN_GRACE_MS);
+        await Promise.race([httpClosed, new Promise((r) => setTimeout(r, 1_000).unref())]);
+        http.server.closeAllConnections();
         await database.close();
         log.info({ event: 'service.stopped' }, 'Quorum stopped');
       },

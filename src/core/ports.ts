@@ -197,6 +197,8 @@ export interface InboxStore {
   /** Gives a row back (shutdown, transient failure); dead-letters it after maxAttempts. */
   release(id: string, workerId: string, error: string, maxAttempts: number): Promise<InboxStatus>;
   depth(): Promise<{ pending: number; oldestPendingAgeMs: number | null }>;
+  /** Deletes done rows older than doneMs and dead rows older than deadMs; returns how many. */
+  prune(doneMs: number, deadMs: number): Promise<number>;
 }
 
 export type { Platform, Role };

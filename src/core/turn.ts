@@ -90,13 +90,17 @@ export async function runTurn(deps: CoreDeps, envelope: Envelope): Promise<TurnR
     return post({ kind: 'notice', text: answer, private: true });
   }
 
-  const conversation = await deps.turns.resolveConversation(scope, {
-    channel: envelope.channel,
-    threadKey: threadKeyOf(envelope, principal),
-    ownerPrincipalId: envelope.channel.kind === 'dm' ? principal.id : null,
-  });
-  const settings = await deps.turns.settings(scope);
-  const isMember = envelope.channel.kind === 'dm' ? true : await membershipOrNull(deps, ports, envelope);
+  // Independent reads run together: each is a round trip to the database or the platform.
+  const [conversation, settings, isMember, recorded] = await Promise.all([
+    deps.turns.resolveConversation(scope, {
+      channel: envelope.channel,
+      threadKey: threadKeyOf(envelope, principal),
+      ownerPrincipalId: envelope.channel.kind === 'dm' ? principal.id : null,
+    }),
+    deps.turns.settings(scope),
+    envelope.channel.kind === 'dm' ? Promise.resolve(true) : membershipOrNull(deps, ports, envelope),
+    deps.turns.findAnswer(scope, envelope.idempotencyKey),
+  ]);
   const decision = decide(
     { principalId: principal.id, role },
     { kind: 'talk' },
@@ -119,8 +123,7 @@ export async function runTurn(deps: CoreDeps, envelope: Envelope): Promise<TurnR
     return post({ kind: 'error', text: denyExplanation[decision.reason], private: true });
   }
 
-  // A re-run of a delivery whose answer was recorded (a crash before the ack of the reply) posts that answer again.
-  const recorded = await deps.turns.findAnswer(scope, envelope.idempotencyKey);
+  // A re-run of a delivery whose answer was recorded (a crash before the reply was posted) posts that answer.
   if (recorded !== null) return post({ kind: 'answer', text: recorded });
 
   const history = await deps.turns.listHistory(scope, conversation.id, deps.historyLimit ?? 20);

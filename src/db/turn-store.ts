@@ -55,9 +55,23 @@ export async function findPrincipalByUserId(db: Executor, scope: Scope, platform
   return row ?? null;
 }
 
-export function createTurnStore(db: Db): TurnStore {
+/** Workspace ids never change once created, so each process resolves a workspace from the database once. */
+export function createWorkspaceCache(db: Db, limit = 10_000): (ref: WorkspaceRef) => Promise<Scope> {
+  const cache = new Map<string, Scope>();
+  return async (ref) => {
+    const key = `${ref.platform}:${ref.externalId}`;
+    const hit = cache.get(key);
+    if (hit) return hit;
+    const scope = await upsertWorkspace(db, ref);
+    if (cache.size >= limit) cache.delete(cache.keys().next().value as string);
+    cache.set(key, scope);
+    return scope;
+  };
+}
+
+export function createTurnStore(db: Db, resolveWorkspace = createWorkspaceCache(db)): TurnStore {
   return {
-    resolveWorkspace: (ref) => upsertWorkspace(db, ref),
+    resolveWorkspace,
 
     async resolvePrincipal(scope, user: UserRef, facts: UserFacts) {
       const [row] = await db
