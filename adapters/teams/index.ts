@@ -107,8 +107,13 @@ export function createTeamsAdapter(options: TeamsAdapterOptions): TeamsAdapter {
       }
       throw err;
     }
-    // A database that cannot store the activity: 500, the Teams channel retries and the inbox dedupes.
-    if (handlingError !== undefined) throw handlingError;
+    // Nothing was stored (the database did not answer): 503, never an ack. The Teams channel
+    // delivers the activity again and the inbox dedupes it.
+    if (handlingError !== undefined) {
+      log.error({ event: 'teams.intake_failed', err: (handlingError as Error)?.name }, 'Teams activity not stored');
+      sendJson(res, 503, { error: 'could not store the activity; send it again' });
+      return;
+    }
     if (outcome.status === 200 && outcome.body === undefined) {
       res.writeHead(200).end();
       return;
