@@ -6,6 +6,7 @@ import { pathToFileURL } from 'node:url';
 import { createConsoleAdapter } from '../adapters/console/index.js';
 import { loadDemo, type Demo } from '../adapters/console/demo.js';
 import type { SlackAdapter } from '../adapters/slack/index.js';
+import type { TeamsAuthOverrides } from '../adapters/teams/index.js';
 import { ConfigError, loadConfig, type Config } from './config.js';
 import type { Envelope } from './core/envelope.js';
 import { isQuorumError } from './core/errors.js';
@@ -13,6 +14,7 @@ import { createIntake, type Intake } from './core/intake.js';
 import type { Logger, ModelGate } from './core/ports.js';
 import { answerCommand, portsFor, replyTargetOf, runTurn, type CoreDeps } from './core/turn.js';
 import { createAuditLog } from './db/audit-store.js';
+import { createConversationRefStore } from './db/conversation-ref-store.js';
 import { openDatabase, type Database, type OpenOptions } from './db/client.js';
 import { withBatchedEnqueue } from './db/inbox-batch.js';
 import { createInboxStore } from './db/inbox-store.js';
@@ -37,6 +39,8 @@ export interface StartOptions {
   demo?: Demo;
   /** Extra platform ports (tests plug in fakes). */
   platforms?: Partial<CoreDeps['platforms']>;
+  /** Teams: OpenID metadata URLs and outbound credentials (tests verify real tokens offline). */
+  teams?: TeamsAuthOverrides & { maxReplyChars?: number };
 }
 
 export interface RunningQuorum {
@@ -126,6 +130,28 @@ export async function startQuorum(config: Config, options: StartOptions = {}): P
       });
       platforms.slack ??= slack.ports;
       routes.push(...slack.routes);
+    }
+
+    // Teams: verified with MICROSOFT_APP_ID; without it only outside production (auth off, warned).
+    if (config.MICROSOFT_APP_ID || config.NODE_ENV !== 'production') {
+      const { maxReplyChars, ...auth } = options.teams ?? {};
+      const { createTeamsAdapter } = await import('../adapters/teams/index.js');
+      const teams = createTeamsAdapter({
+        app: {
+          appId: config.MICROSOFT_APP_ID,
+          password: config.MICROSOFT_APP_PASSWORD,
+          tenantId: config.MICROSOFT_APP_TENANT_ID,
+          appType: config.MICROSOFT_APP_TYPE,
+          production: config.NODE_ENV === 'production',
+        },
+        intake,
+        refs: createConversationRefStore(database.db),
+        log,
+        auth,
+        maxReplyChars,
+      });
+      platforms.teams ??= teams.ports;
+      routes.push(...teams.routes);
     }
 
     let shuttingDown = false;

@@ -256,3 +256,19 @@ export interface InstallationRecords {
   /** The app was removed from the workspace: stamp it uninstalled (its data is purged after the grace period). */
   markUninstalled(workspace: WorkspaceRef): Promise<void>;
 }
+
+// ---------------------------------------------------------------- conversation references
+
+/**
+ * Where an adapter can post later, outside the request that told it (Teams conversation
+ * references for proactive replies, installs that admit a tenant). Rows belong to one workspace;
+ * `data` is the platform's own routing object, opaque to the core, never a secret.
+ */
+export interface ConversationRefStore {
+  save(workspace: WorkspaceRef, key: string, data: Record<string, unknown>): Promise<void>;
+  load(workspace: WorkspaceRef, key: string): Promise<Record<string, unknown> | null>;
+  /** Whether any reference whose key starts with `prefix` is stored (no workspace is created). */
+  has(workspace: WorkspaceRef, prefix: string): Promise<boolean>;
+  /** Drops the references whose key starts with `prefix`; returns how many went. */
+  remove(workspace: WorkspaceRef, prefix: string): Promise<number>;
+}

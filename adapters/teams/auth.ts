@@ -1,0 +1,120 @@
+/**
+ * The botbuilder CloudAdapter with its authentication. Every botbuilder import of Quorum lives
+ * in adapters/teams (the Bot Framework SDK is archived; its successor @microsoft/agents-hosting
+ * has the same CloudAdapter shape, so moving is a change of this folder).
+ */
+import {
+  type Activity,
+  CloudAdapter,
+  type TurnContext,
+  ConfigurationBotFrameworkAuthentication,
+  type ConfigurationBotFrameworkAuthenticationOptions,
+} from 'botbuilder';
+import type { ConnectorClientOptions, ServiceClientCredentialsFactory } from 'botframework-connector';
+import { QuorumError } from '../../src/core/errors.js';
+
+export interface TeamsApp {
+  appId?: string | undefined;
+  password?: string | undefined;
+  tenantId?: string | undefined;
+  appType: 'SingleTenant' | 'MultiTenant' | 'UserAssignedMSI';
+  production: boolean;
+}
+
+/** What tests (or a sovereign cloud) replace: the OpenID metadata URLs and the outbound credentials. */
+export interface TeamsAuthOverrides {
+  /**
+   * ToChannelFromBotLoginUrl, ToChannelFromBotOAuthScope, ToBotFromChannelTokenIssuer, OAuthUrl,
+   * ToBotFromChannelOpenIdMetadataUrl, ToBotFromEmulatorOpenIdMetadataUrl, CallerId: once any is
+   * set botbuilder uses only the given values, so pass them all together.
+   */
+  settings?: Partial<ConfigurationBotFrameworkAuthenticationOptions>;
+  credentialsFactory?: ServiceClientCredentialsFactory;
+  connectorClientOptions?: ConnectorClientOptions;
+}
+
+/**
+ * The connector client's default retry policy honours 429 + Retry-After (wanted) but also resends
+ * after a 5xx or a dropped connection, when the activity may already be posted: a reply sent
+ * twice. This inner policy turns those into plain errors that the retry policy does not retry.
+ */
+type ConnectorResponse = { status: number; headers?: { get?(name: string): string | undefined } };
+
+const noAmbiguousRetries = {
+  create: (next: { sendRequest(r: unknown): Promise<ConnectorResponse> }) => ({
+    async sendRequest(request: unknown) {
+      let response: ConnectorResponse;
+      try {
+        response = await next.sendRequest(request);
+      } catch (err) {
+        throw new QuorumError('REPLY_FAILED', 'Bot Connector request failed', { cause: err });
+      }
+      const throttled = response.status === 503 && Boolean(response.headers?.get?.('retry-after'));
+      if (response.status >= 500 && !throttled) {
+        throw Object.assign(new QuorumError('REPLY_FAILED', `Bot Connector answered ${response.status}`), { statusCode: response.status });
+      }
+      return response;
+    },
+  }),
+};
+
+export function authEnabled(app: TeamsApp): boolean {
+  return Boolean(app.appId);
+}
+
+/** CloudAdapter with its verification step reachable without process() (see index.ts). */
+export class QuorumCloudAdapter extends CloudAdapter {
+  constructor(private readonly authentication: ConfigurationBotFrameworkAuthentication) {
+    super(authentication);
+  }
+
+  /**
+   * The same verification as a turn, without building the turn's connector and user-token
+   * clients (about 1.5 ms of CPU per request): enough for activities that are only queued.
+   */
+  async verify(authHeader: string, activity: Activity): Promise<void> {
+    await this.authentication.authenticateRequest(activity, authHeader);
+  }
+
+  /** Verifies the token (when auth is on) and runs `logic` in a turn; throws on a bad token. */
+  verifyAndRun(authHeader: string, activity: Activity, logic: (context: TurnContext) => Promise<void>) {
+    return this.processActivity(authHeader, activity, logic);
+  }
+}
+
+export function createCloudAdapter(app: TeamsApp, overrides: TeamsAuthOverrides = {}): QuorumCloudAdapter {
+  if (!authEnabled(app) && app.production) {
+    throw new QuorumError('CONFIG_INVALID', 'MICROSOFT_APP_ID is required for Teams in production: without it requests are not verified');
+  }
+  const options: ConfigurationBotFrameworkAuthenticationOptions = {
+    ...(app.appId
+      ? {
+          MicrosoftAppId: app.appId,
+          MicrosoftAppPassword: app.password,
+          MicrosoftAppType: app.appType,
+          MicrosoftAppTenantId: app.tenantId,
+        }
+      : {}),
+    ...overrides.settings,
+  };
+  const auth = new ConfigurationBotFrameworkAuthentication(
+    options,
+    overrides.credentialsFactory,
+    undefined,
+    undefined,
+    { requestPolicyFactories: [noAmbiguousRetries], ...overrides.connectorClientOptions } as ConnectorClientOptions,
+  );
+  return new QuorumCloudAdapter(auth);
+}
+
+/** jsonwebtoken's errors (forged signature, HS256, alg none, malformed) and botbuilder's AuthenticationError. */
+export function isAuthFailure(err: unknown): boolean {
+  if (!(err instanceof Error)) return false;
+  return (
+    err.name === 'JsonWebTokenError' ||
+    err.name === 'TokenExpiredError' ||
+    err.name === 'NotBeforeError' ||
+    err.name === 'AuthenticationError' ||
+    (err as { statusCode?: number }).statusCode === 401
+  );
+}

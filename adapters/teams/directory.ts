@@ -1,0 +1,49 @@
+/**
+ * UserDirectory for Teams: one member lookup in a conversation the user wrote in. Teams roles
+ * give guest (userRole guest, or a home tenant other than the workspace's: external) or member;
+ * admins come from QUORUM_ADMINS and grants, never from Teams.
+ */
+import { TeamsInfo } from 'botbuilder';
+import type { UserRef, WorkspaceRef } from '../../src/core/envelope.js';
+import { QuorumError } from '../../src/core/errors.js';
+import type { UserFacts } from '../../src/core/identity.js';
+import type { UserDirectory } from '../../src/core/ports.js';
+import { BoundedCache, keys, type TeamsRuntime } from './runtime.js';
+
+export function factsOf(member: { userRole?: string; tenantId?: string; name?: string }, workspace: WorkspaceRef): UserFacts {
+  const foreign = member.tenantId !== undefined && member.tenantId !== workspace.externalId;
+  const platformRole = foreign ? 'external' : member.userRole === 'guest' ? 'guest' : 'member';
+  return { platformRole, deleted: false, ...(member.name ? { displayName: member.name } : {}) };
+}
+
+export function createDirectory(runtime: TeamsRuntime, options: { ttlMs?: number } = {}): UserDirectory {
+  const cache = new BoundedCache<UserFacts>(10_000, options.ttlMs ?? 10 * 60_000);
+  return {
+    async lookup(workspace: WorkspaceRef, user: UserRef): Promise<UserFacts> {
+      const key = `${workspace.externalId}|${user.id}`;
+      const hit = cache.get(key);
+      if (hit) return hit;
+      const where = await runtime.refs.load(workspace, keys.user(user.id));
+      const conversationKey = typeof where?.conversationKey === 'string' ? where.conversationKey : null;
+      const stored = conversationKey ? await runtime.loadConversation(workspace, conversationKey) : null;
+      if (!stored || !conversationKey) throw new QuorumError('DIRECTORY_UNAVAILABLE', 'no Teams conversation known for this user');
+      let facts: UserFacts;
+      try {
+        const conversation = { ...(stored.reference.conversation as object), id: stored.teamId ?? conversationKey };
+        const member = await runtime.inConversation({ ...stored.reference, conversation }, (context) =>
+          TeamsInfo.getMember(context, user.id),
+        );
+        facts = factsOf(member as { userRole?: string; tenantId?: string; name?: string }, workspace);
+      } catch (err) {
+        if ((err as { statusCode?: number }).statusCode === 404) {
+          // Not in the conversation any more (left the team, account removed): nothing is answered.
+          facts = { platformRole: 'guest', deleted: true };
+        } else {
+          throw new QuorumError('DIRECTORY_UNAVAILABLE', 'Teams member lookup failed', { cause: err });
+        }
+      }
+      cache.set(key, facts);
+      return facts;
+    },
+  };
+}

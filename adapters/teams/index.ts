@@ -1,0 +1,254 @@
+/**
+ * The Teams adapter: `POST /api/messages` on the service's HTTP server, verified by botbuilder's
+ * CloudAdapter, mapped to envelopes for the core's inbox; and the Teams ports (membership,
+ * directory, replies). See README "Connect Teams".
+ */
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { ActivityTypes, type CloudAdapter, type TurnContext } from 'botbuilder';
+import type { WorkspaceRef } from '../../src/core/envelope.js';
+import type { Intake } from '../../src/core/intake.js';
+import type { ConversationRefStore, Logger, PlatformPorts } from '../../src/core/ports.js';
+import { readBody, sendJson, type Route } from '../../src/http/server.js';
+import {
+  activitySchema,
+  channelRefOf,
+  conversationKeyOf,
+  envelopeOf,
+  isClosedChannel,
+  tenantOf,
+  workspaceOf,
+  type TeamsActivity,
+} from './activity.js';
+import { authEnabled, createCloudAdapter, isAuthFailure, type TeamsApp, type TeamsAuthOverrides } from './auth.js';
+import { createDirectory } from './directory.js';
+import { createMembership, type TeamsMembership } from './membership.js';
+import { createReplySink } from './replies.js';
+import { BoundedCache, createRuntime, keys, storedConversationOf, type TeamsRuntime } from './runtime.js';
+
+export type { TeamsAuthOverrides } from './auth.js';
+
+export const WELCOME =
+  "Hi, I'm Quorum. Mention me in a channel to ask about the work there, or chat with me 1:1 for private work. Type `/agent help` for commands.";
+
+export interface TeamsAdapterOptions {
+  app: TeamsApp;
+  intake: Intake;
+  refs: ConversationRefStore;
+  log: Logger;
+  auth?: TeamsAuthOverrides;
+  /** Longest reply message before splitting (tests use a small one). */
+  maxReplyChars?: number;
+}
+
+export interface TeamsAdapter {
+  routes: Route[];
+  ports: PlatformPorts;
+  cloudAdapter: CloudAdapter;
+}
+
+type Outcome = { status: number; body?: unknown };
+
+export function createTeamsAdapter(options: TeamsAdapterOptions): TeamsAdapter {
+  const { app, intake, refs, log } = options;
+  const cloudAdapter = createCloudAdapter(app, options.auth);
+  if (!authEnabled(app)) {
+    log.warn({ event: 'teams.auth_off' }, 'MICROSOFT_APP_ID is not set: Teams requests are NOT verified (local use only)');
+  }
+  const runtime = createRuntime(cloudAdapter, app.appId ?? '', refs, log);
+  const membership = createMembership(runtime);
+  const ports: PlatformPorts = {
+    membership,
+    directory: createDirectory(runtime),
+    replies: createReplySink(runtime, { maxChars: options.maxReplyChars }),
+  };
+  const tenants = createTenantGate(app, refs);
+
+  const handler = async (req: IncomingMessage, res: ServerResponse) => {
+    const raw = await readBody(req);
+    let body: unknown;
+    try {
+      body = JSON.parse(raw.toString('utf8'));
+    } catch {
+      sendJson(res, 400, { error: 'body is not valid JSON' });
+      return;
+    }
+    // CloudAdapter.process() throws on a body without `type` and leaves the request hanging: check first.
+    const parsed = activitySchema.safeParse(body);
+    if (!parsed.success) {
+      sendJson(res, 400, { error: 'not an activity: type is missing' });
+      return;
+    }
+    const authHeader = typeof req.headers.authorization === 'string' ? req.headers.authorization : '';
+    let outcome: Outcome = { status: 200 };
+    // Errors of Quorum's own handling, kept apart so that only verification failures become 401.
+    let handlingError: unknown;
+    try {
+      // Not process(): it logs errors to the console and answers jsonwebtoken's errors with 500.
+      if (parsed.data.type === ActivityTypes.Message) {
+        // Messages are only queued here (answers are posted later, proactively): no turn needed.
+        await cloudAdapter.verify(authHeader, body as never);
+        outcome = await onTurn(parsed.data).catch((err: unknown) => {
+          handlingError = err;
+          return { status: 500 };
+        });
+      } else {
+        await cloudAdapter.verifyAndRun(authHeader, body as never, async (context) => {
+          outcome = await onTurn(parsed.data, context).catch((err: unknown) => {
+            handlingError = err;
+            return { status: 500 };
+          });
+        });
+      }
+    } catch (err) {
+      if (isAuthFailure(err)) {
+        log.warn({ event: 'teams.unauthorized', reason: (err as Error).name }, 'Teams request refused: token not valid');
+        sendJson(res, 401, { error: 'unauthorized' });
+        return;
+      }
+      throw err;
+    }
+    // Nothing was stored (the database did not answer): 503, never an ack. The Teams channel
+    // delivers the activity again and the inbox dedupes it.
+    if (handlingError !== undefined) {
+      log.error({ event: 'teams.intake_failed', err: (handlingError as Error)?.name }, 'Teams activity not stored');
+      sendJson(res, 503, { error: 'could not store the activity; send it again' });
+      return;
+    }
+    if (outcome.status === 200 && outcome.body === undefined) {
+      res.writeHead(200).end();
+      return;
+    }
+    sendJson(res, outcome.status, outcome.body ?? {});
+  };
+
+  async function onTurn(activity: TeamsActivity, context?: TurnContext): Promise<Outcome> {
+    const tenantId = tenantOf(activity);
+    if (!tenantId) return { status: 400, body: { error: 'activity without a tenant' } };
+    const workspace = workspaceOf(tenantId);
+    const isInstall =
+      (activity.type === ActivityTypes.InstallationUpdate && activity.action?.startsWith('add')) ||
+      (activity.type === ActivityTypes.ConversationUpdate && addsBot(activity));
+    if (!(await tenants.allowed(tenantId, isInstall))) {
+      log.warn({ event: 'teams.tenant_refused', tenant: tenantId, type: activity.type }, 'activity from a tenant that is not allowed');
+      return { status: 403, body: { error: 'tenant not allowed' } };
+    }
+    switch (activity.type) {
+      case ActivityTypes.Message:
+        return onMessage(activity, workspace, tenantId);
+      case ActivityTypes.ConversationUpdate:
+        if (context) await onConversationUpdate(context, activity, workspace);
+        return { status: 200 };
+      case ActivityTypes.InstallationUpdate:
+        await onInstallationUpdate(activity, workspace);
+        return { status: 200 };
+      default:
+        return { status: 200 };
+    }
+  }
+
+  async function onMessage(activity: TeamsActivity, workspace: WorkspaceRef, tenantId: string): Promise<Outcome> {
+    const envelope = envelopeOf(activity, tenantId, new Date());
+    if (envelope.kind === 'unsupported') return { status: 200 };
+    await saveRoutes(runtime, activity, workspace);
+    const result = await intake.submit(envelope);
+    if (result.status === 'invalid') {
+      log.warn({ event: 'teams.invalid_activity', problems: result.problems }, 'message activity could not be mapped');
+      return { status: 400, body: { error: 'invalid activity' } };
+    }
+    return { status: 200 };
+  }
+
+  function addsBot(activity: TeamsActivity): boolean {
+    return (activity.membersAdded ?? []).some((m) => m.id === activity.recipient?.id);
+  }
+
+  async function onConversationUpdate(context: TurnContext, activity: TeamsActivity, workspace: WorkspaceRef) {
+    const botId = activity.recipient?.id;
+    const rosterKey = conversationKeyOf(activity);
+    const added = (activity.membersAdded ?? []).filter((m) => m.id !== botId);
+    const removed = (activity.membersRemoved ?? []).filter((m) => m.id !== botId);
+    const ids = (list: typeof added) => list.map((m) => m.aadObjectId).filter((id): id is string => Boolean(id));
+    membership.applyChange(workspace, rosterKey, ids(added), ids(removed));
+    if ((activity.membersRemoved ?? []).some((m) => m.id === botId)) {
+      await uninstall(workspace, rosterKey, membership);
+      return;
+    }
+    if (addsBot(activity)) {
+      await install(activity, workspace);
+      await context.sendActivity({ type: ActivityTypes.Message, text: WELCOME, textFormat: 'markdown' });
+    }
+  }
+
+  async function onInstallationUpdate(activity: TeamsActivity, workspace: WorkspaceRef) {
+    if (activity.action?.startsWith('remove')) await uninstall(workspace, conversationKeyOf(activity), membership);
+    else if (activity.action?.startsWith('add')) await install(activity, workspace);
+  }
+
+  async function install(activity: TeamsActivity, workspace: WorkspaceRef) {
+    const key = conversationKeyOf(activity);
+    await refs.save(workspace, keys.install(key), { at: new Date().toISOString() });
+    runtime.forget(workspace, keys.conversation(key));
+    await saveRoutes(runtime, activity, workspace);
+    tenants.admit(workspace.externalId);
+    log.info({ event: 'teams.installed', tenant: workspace.externalId }, 'Quorum installed in a Teams conversation');
+  }
+
+  /** Drops the conversation's references: its pending replies are dropped, and nothing more is posted there. */
+  async function uninstall(workspace: WorkspaceRef, key: string, roster: TeamsMembership) {
+    const removed = (await refs.remove(workspace, keys.conversation(key))) + (await refs.remove(workspace, keys.install(key)));
+    runtime.forget(workspace, keys.conversation(key));
+    roster.drop(workspace, key);
+    if (!(await refs.has(workspace, 'install:'))) tenants.evict(workspace.externalId);
+    log.info({ event: 'teams.uninstalled', tenant: workspace.externalId, removed }, 'Quorum removed from a Teams conversation');
+  }
+
+  return {
+    routes: [{ method: 'POST', path: '/api/messages', handler }],
+    ports,
+    cloudAdapter,
+  };
+}
+
+/** Stores what replies, membership and lookups need later; each write is skipped when recently done. */
+async function saveRoutes(runtime: TeamsRuntime, activity: TeamsActivity, workspace: WorkspaceRef) {
+  const conversationKey = conversationKeyOf(activity);
+  const stored = storedConversationOf(activity, conversationKey);
+  await runtime.remember(workspace, keys.conversation(conversationKey), stored);
+  if (stored.kind === 'channel') {
+    const channel = channelRefOf(activity);
+    await runtime.remember(workspace, keys.channel(channel.id), { teamId: conversationKey, closed: isClosedChannel(activity) });
+  }
+  const aad = activity.from?.aadObjectId;
+  if (aad && activity.type === ActivityTypes.Message) {
+    await runtime.remember(workspace, keys.user(aad), { conversationKey });
+    if (stored.kind === 'personal') await runtime.remember(workspace, keys.personal(aad), { conversationKey });
+  }
+}
+
+/**
+ * Which tenants may talk to Quorum. Auth off (local use): any. Otherwise the bot's own tenant
+ * (MICROSOFT_APP_TENANT_ID) always; and for MultiTenant/MSI bots, tenants where Quorum was
+ * installed (installationUpdate add, or the bot added to a conversation). A SingleTenant bot
+ * admits no other tenant, installs included.
+ */
+function createTenantGate(app: TeamsApp, refs: ConversationRefStore) {
+  const known = new BoundedCache<true>(10_000, 5 * 60_000);
+  const homeOnly = app.appType === 'SingleTenant';
+  return {
+    async allowed(tenantId: string, isInstall: boolean): Promise<boolean> {
+      if (!authEnabled(app)) return true;
+      if (tenantId === app.tenantId) return true;
+      if (homeOnly) return false;
+      if (isInstall || known.get(tenantId)) return true;
+      const installed = await refs.has(workspaceOf(tenantId), 'install:');
+      if (installed) known.set(tenantId, true);
+      return installed;
+    },
+    admit(tenantId: string) {
+      known.set(tenantId, true);
+    },
+    evict(tenantId: string) {
+      known.delete(tenantId);
+    },
+  };
+}

@@ -1,0 +1,66 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createTeamsAdapter } from '../../adapters/teams/index.js';
+import { createIntake } from '../../src/core/intake.js';
+import type { Logger } from '../../src/core/ports.js';
+import { drivers, openTestDatabase, type TestDatabase } from '../support/db.js';
+import { waitFor } from '../support/wait.js';
+import { activity, startTeams, type TeamsHarness } from './helpers.js';
+
+function recordingLog() {
+  const warnings: { obj: object; msg?: string }[] = [];
+  const log: Logger = { debug() {}, info() {}, error() {}, warn: (obj, msg) => void warnings.push({ obj, msg }) };
+  return { log, warnings };
+}
+
+describe.each(drivers)('Teams with auth off, for local use (%s)', (driver) => {
+  let db: TestDatabase;
+  let teams: TeamsHarness;
+  const { log, warnings } = recordingLog();
+
+  beforeAll(async () => {
+    db = await openTestDatabase(driver);
+    teams = await startTeams(db, { auth: false, log });
+  });
+  afterAll(async () => {
+    await teams?.stop();
+    await db?.close();
+  });
+
+  it('warns at start-up, accepts unsigned requests and calls the connector without a token', async () => {
+    expect(warnings.some((w) => (w.obj as { event?: string }).event === 'teams.auth_off')).toBe(true);
+    const a = activity('personal_message', teams.connector.url);
+    expect((await teams.post(a)).status).toBe(200);
+    await waitFor(() => teams.connector.messages().some((p) => p.replyToId === a.id));
+    expect(teams.connector.messages().find((p) => p.replyToId === a.id)!.authorization).toBeUndefined();
+  });
+});
+
+describe('Teams adapter in production', () => {
+  it('refuses to run without MICROSOFT_APP_ID', () => {
+    const { log } = recordingLog();
+    const inbox = { enqueue: async () => 'accepted' as const } as never;
+    expect(() =>
+      createTeamsAdapter({
+        app: { appType: 'SingleTenant', production: true },
+        intake: createIntake(inbox),
+        refs: {} as never,
+        log,
+      }),
+    ).toThrow(/MICROSOFT_APP_ID is required/);
+  });
+});
+
+describe('Teams intake when the database is down', () => {
+  it('answers 503 (never an ack) so that Teams delivers the activity again', async () => {
+    const db = await openTestDatabase('pglite');
+    const teams = await startTeams(db, { auth: false });
+    try {
+      await db.pglite!.close();
+      const res = await teams.post(activity('personal_message', teams.connector.url));
+      expect(res.status).toBe(503);
+    } finally {
+      await teams.stop().catch(() => {});
+      await db.close().catch(() => {});
+    }
+  });
+});
