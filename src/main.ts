@@ -11,6 +11,7 @@ import { isQuorumError } from './core/errors.js';
 import { createIntake, type Intake } from './core/intake.js';
 import type { Logger, ModelGate } from './core/ports.js';
 import { portsFor, replyTargetOf, runTurn, type CoreDeps } from './core/turn.js';
+import { createAgentStore } from './db/agent-store.js';
 import { createAuditLog } from './db/audit-store.js';
 import { openDatabase, type Database, type OpenOptions } from './db/client.js';
 import { createInboxStore } from './db/inbox-store.js';
@@ -73,6 +74,7 @@ export async function startQuorum(config: Config, options: StartOptions = {}): P
       modelName: modelNameFor(config),
       platforms,
       log,
+      agent: { store: createAgentStore(database.db) },
     };
 
     const worker = createWorker({
