@@ -15,8 +15,14 @@ export function createAgentStore(db: Db): AgentStore {
       if (query.dmOwnerPrincipalId)
         sources.push(and(eq(conversations.kind, 'dm'), eq(conversations.ownerPrincipalId, query.dmOwnerPrincipalId)) as SQL);
       if (sources.length === 0) return [];
-      // 'simple' configuration: no language stemming, identical on PostgreSQL and PGlite.
-      const matches = sql`to_tsvector('simple', ${messages.content}) @@ plainto_tsquery('simple', ${query.text})`;
+      // Any of the words matches (a request in plain words rarely holds all of them), best first.
+      // 'simple' configuration: no stemming, identical on PostgreSQL and PGlite. Only letters
+      // and digits reach to_tsquery, so its operators cannot be injected.
+      const words = (query.text.toLowerCase().match(/[\p{L}\p{N}]+/gu) ?? []).slice(0, 20);
+      if (words.length === 0) return [];
+      const tsquery = sql`to_tsquery('simple', ${words.join(' | ')})`;
+      const vector = sql`to_tsvector('simple', ${messages.content})`;
+      const matches = sql`${vector} @@ ${tsquery}`;
       const rows = await db
         .select({
           content: messages.content,
@@ -37,7 +43,7 @@ export function createAgentStore(db: Db): AgentStore {
             ...(query.since ? [gte(messages.createdAt, query.since)] : []),
           ),
         )
-        .orderBy(desc(messages.createdAt))
+        .orderBy(desc(sql`ts_rank(${vector}, ${tsquery})`), desc(messages.createdAt))
         .limit(query.limit);
       return rows;
     },

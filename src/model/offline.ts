@@ -55,9 +55,12 @@ export function offlineToolCalls(options: LanguageModelV3CallOptions): { toolNam
     if (!word) continue;
     const match = tools.find((t) => `${t.name} ${t.description ?? ''}`.toLowerCase().includes(word));
     if (!match) continue;
-    const properties = (match.inputSchema as { properties?: Record<string, { type?: string }> }).properties ?? {};
+    const schema = match.inputSchema as { properties?: Record<string, { type?: string }>; required?: string[] };
+    // A tool named for the word (search_history for "search") gets the rest of the request as
+    // its input; a delegate chosen by its description gets the whole part, trigger word included.
+    const value = match.name.toLowerCase().split('_').includes(word) ? part.replace(new RegExp(word, 'i'), '').trim() || part.trim() : part.trim();
     const input: Record<string, string> = {};
-    for (const [key, prop] of Object.entries(properties)) if (prop.type === 'string') input[key] = part.trim();
+    for (const key of schema.required ?? []) if (schema.properties?.[key]?.type === 'string') input[key] = value;
     calls.push({ toolName: match.name, input });
   }
   return calls;
