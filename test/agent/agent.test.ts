@@ -220,6 +220,20 @@ describe.each(drivers)('multi-step turns (%s)', (driver) => {
     expect(gate.promptsText()).not.toContain('canary-note');
   });
 
+  it('the store’s full-text search returns only the named channels and the one owner’s DMs', async () => {
+    const store = createAgentStore(db.db);
+    const scope = await deps.turns.resolveWorkspace(WS);
+    const inChannel = await store.searchMessages(scope, { text: 'canary', channelExternalIds: ['C-LAUNCH'], dmOwnerPrincipalId: null, limit: 50 });
+    expect(inChannel.length).toBeGreaterThan(0);
+    expect(inChannel.every((m) => m.channelExternalId === 'C-LAUNCH' && m.conversationKind === 'channel')).toBe(true);
+    const ana = await deps.turns.resolvePrincipal(scope, { id: 'U-ANA' }, { platformRole: 'member', deleted: false });
+    const dmOnly = await store.searchMessages(scope, { text: 'private reminder', channelExternalIds: [], dmOwnerPrincipalId: ana.id, limit: 50 });
+    expect(dmOnly.map((m) => m.content)).toContain('canary-dm: my private reminder');
+    expect(dmOnly.every((m) => m.conversationKind === 'dm' && m.ownerPrincipalId === ana.id)).toBe(true);
+    expect(await store.searchMessages(scope, { text: 'zzqxv', channelExternalIds: ['C-LAUNCH'], dmOwnerPrincipalId: ana.id, limit: 50 })).toEqual([]);
+    expect(await store.searchMessages(scope, { text: 'canary', channelExternalIds: [], dmOwnerPrincipalId: null, limit: 50 })).toEqual([]);
+  });
+
   describe('search_history and the audience rule', () => {
     const searchScript: AgentScript = (step, call, withResults) => {
       if (step === 'orchestrator') return answer('', [{ toolName: 'researcher', input: { task: 'search canary' } }]);

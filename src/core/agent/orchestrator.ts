@@ -27,6 +27,7 @@ import { audienceFor } from '../prompt.js';
 import { RESULTS_MARKER } from './markers.js';
 import { explainToolDenial, TOOL_NAMES, toolAllowed, type ToolName } from './permissions.js';
 import { AGGREGATOR_INSTRUCTIONS, ORCHESTRATOR_INSTRUCTIONS, specialists, type Specialist } from './specialists.js';
+import { mapBounded } from './bounded.js';
 import { builtinTools, type ToolContext } from './tools.js';
 
 export interface AgentLimits {
@@ -323,18 +324,4 @@ async function runTool(deps: AgentDeps, turn: AgentTurn, ctx: ToolContext, speci
     await audit('error', { reason: 'failed' });
     return `${name}: failed.`;
   }
-}
-
-/** Runs fn over items with at most `limit` running at once; results keep the input order. */
-async function mapBounded<T, R>(items: T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
-  const results = new Array<R>(items.length);
-  let next = 0;
-  const lanes = Array.from({ length: Math.min(limit, items.length) }, async () => {
-    while (next < items.length) {
-      const i = next++;
-      results[i] = await fn(items[i] as T);
-    }
-  });
-  await Promise.all(lanes);
-  return results;
 }

@@ -9,6 +9,7 @@ import type { ChannelKind, Envelope } from '../envelope.js';
 import type { Scope } from '../identity.js';
 import type { AgentStore, TurnStore, WorkspaceSettings } from '../ports.js';
 import { audienceMaySee, type Audience, type Visibility } from '../prompt.js';
+import { mapBounded } from './bounded.js';
 import type { ToolName } from './permissions.js';
 
 export interface ToolContext {
@@ -34,6 +35,7 @@ export interface AgentTool<I = unknown> {
 const MAX_ITEMS = 10;
 /** How many channels a DM search asks the platform about (each is a membership lookup). */
 const MAX_CANDIDATE_CHANNELS = 50;
+const MEMBERSHIP_PARALLEL = 5;
 
 function line(at: Date, where: string, role: string, content: string): string {
   const text = content.length > 400 ? `${content.slice(0, 400)}…` : content;
@@ -57,8 +59,9 @@ const searchHistory: AgentTool<{ query: string; channel?: string | undefined; si
       channels = [here.id];
     } else {
       const candidates = await ctx.store.channelsWithHistory(ctx.scope, MAX_CANDIDATE_CHANNELS);
-      const checked = await Promise.all(
-        candidates.map(async (c) => ((await ctx.isMember(c.externalId, c.kind)) ? c.externalId : null)),
+      // Membership is asked of the platform, a few channels at a time (its rate limits).
+      const checked = await mapBounded(candidates, MEMBERSHIP_PARALLEL, async (c) =>
+        (await ctx.isMember(c.externalId, c.kind)) ? c.externalId : null,
       );
       channels = checked.filter((c): c is string => c !== null);
     }
