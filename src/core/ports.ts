@@ -218,6 +218,8 @@ export interface AgentStore {
     scope: Scope,
     query: { text: string; channelExternalIds: string[]; dmOwnerPrincipalId: string | null; since?: Date; limit: number },
   ): Promise<FoundMessage[]>;
+  /** The latest messages of one channel's (non-DM) conversations, oldest first. */
+  recentMessages(scope: Scope, channelExternalId: string, limit: number): Promise<FoundMessage[]>;
   /** Group and channel conversations of the workspace that hold messages (candidates for a DM search). */
   channelsWithHistory(scope: Scope, limit: number): Promise<{ externalId: string; kind: ChannelKind }[]>;
   /** The channel's admin rule for a tool (`/agent tools`); undefined when none was set. */

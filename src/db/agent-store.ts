@@ -48,6 +48,25 @@ export function createAgentStore(db: Db): AgentStore {
       return rows;
     },
 
+    async recentMessages(scope, channelExternalId, limit) {
+      const rows = await db
+        .select({
+          content: messages.content,
+          role: messages.role,
+          createdAt: messages.createdAt,
+          channelExternalId: channels.externalId,
+          conversationKind: conversations.kind,
+          ownerPrincipalId: conversations.ownerPrincipalId,
+        })
+        .from(messages)
+        .innerJoin(conversations, and(eq(conversations.id, messages.conversationId), eq(conversations.workspaceId, scope.workspaceId)))
+        .innerJoin(channels, and(eq(channels.id, conversations.channelId), eq(channels.workspaceId, scope.workspaceId)))
+        .where(and(eq(messages.workspaceId, scope.workspaceId), eq(channels.externalId, channelExternalId), ne(conversations.kind, 'dm')))
+        .orderBy(desc(messages.createdAt))
+        .limit(limit);
+      return rows.reverse();
+    },
+
     async channelsWithHistory(scope, limit) {
       return db
         .selectDistinct({ externalId: channels.externalId, kind: channels.kind })

@@ -271,6 +271,25 @@ describe.each(drivers)('multi-step turns (%s)', (driver) => {
     });
   });
 
+  it('summarize_thread of another channel: only from a DM, only a channel the requester is in', async () => {
+    gate.script = (step, _call, withResults) => {
+      if (step === 'orchestrator') return answer('', [{ toolName: 'researcher', input: { task: 'summarize #secret' } }]);
+      if (step === 'researcher')
+        return withResults ? answer('done') : answer('', [{ toolName: 'summarize_thread', input: { channel: 'C-SECRET' } }]);
+      return answer('final');
+    };
+    await runTurn(deps, say('U-ANA', { id: 'D-ANA', kind: 'dm' }, 'summarize #secret'));
+    expect(gate.promptsText()).toContain('canary-secret');
+    gate.reset();
+    await runTurn(deps, say('U-BO', { id: 'D-BO', kind: 'dm' }, 'summarize #secret'));
+    expect(gate.promptsText()).toContain('That channel is not available to you.');
+    expect(gate.promptsText()).not.toContain('canary-secret');
+    gate.reset();
+    await runTurn(deps, say('U-ANA', { id: 'C-LAUNCH', kind: 'channel' }, 'summarize #secret'));
+    expect(gate.promptsText()).toContain('Only this conversation can be summarized here');
+    expect(gate.promptsText()).not.toContain('canary-secret');
+  });
+
   it('the step limit stops a runaway plan with a clear answer', async () => {
     gate.script = (step) => {
       if (step === 'orchestrator')

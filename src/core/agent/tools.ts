@@ -89,11 +89,25 @@ const searchHistory: AgentTool<{ query: string; channel?: string | undefined; si
   },
 };
 
-const summarizeThread: AgentTool<{ focus?: string | undefined }> = {
+const summarizeThread: AgentTool<{ focus?: string | undefined; channel?: string | undefined }> = {
   name: 'summarize_thread',
-  description: 'Read the current thread (its stored messages) to summarize it. Optional focus.',
-  inputSchema: z.object({ focus: z.string().max(200).optional() }),
-  async run(ctx) {
+  description:
+    'Read the current thread (its stored messages) to summarize it; or, from a DM, the recent messages of a channel id you are in.',
+  inputSchema: z.object({ focus: z.string().max(200).optional(), channel: z.string().max(100).optional() }),
+  async run(ctx, input) {
+    const here = ctx.envelope.channel;
+    if (input.channel && input.channel !== here.id) {
+      // Another channel's messages may reach only a DM audience, and only from a channel the requester is in.
+      if (here.kind !== 'dm') return 'Only this conversation can be summarized here; ask in a direct message for other channels.';
+      if (!(await ctx.isMember(input.channel, 'channel'))) return 'That channel is not available to you.';
+      const channel = input.channel;
+      const recent = await ctx.store.recentMessages(ctx.scope, channel, 50);
+      const visible = recent.filter((m) =>
+        audienceMaySee(ctx.audience, { kind: m.conversationKind === 'group' ? 'group' : 'channel', channelExternalId: m.channelExternalId }, (id) => id === channel),
+      );
+      if (visible.length === 0) return 'That channel has no stored messages.';
+      return visible.map((m) => line(m.createdAt, m.channelExternalId, m.role, m.content)).join('\n');
+    }
     // The current conversation is by definition visible to this audience.
     const history = await ctx.turns.listHistory(ctx.scope, ctx.conversationId, 50);
     if (history.length === 0) return 'This thread has no earlier messages.';
