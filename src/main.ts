@@ -13,6 +13,7 @@ import { isQuorumError } from './core/errors.js';
 import { createIntake, type Intake } from './core/intake.js';
 import type { Logger, ModelGate } from './core/ports.js';
 import { answerCommand, portsFor, replyTargetOf, runTurn, type CoreDeps } from './core/turn.js';
+import { createAgentStore } from './db/agent-store.js';
 import { createAuditLog } from './db/audit-store.js';
 import { createConversationRefStore } from './db/conversation-ref-store.js';
 import { openDatabase, type Database, type OpenOptions } from './db/client.js';
@@ -87,6 +88,7 @@ export async function startQuorum(config: Config, options: StartOptions = {}): P
       modelName: modelNameFor(config),
       platforms,
       log,
+      agent: { store: createAgentStore(database.db) },
     };
 
     const worker = createWorker({

@@ -71,6 +71,23 @@ export interface ModelCall {
   /** Called when the call waits in a queue, with its position. */
   onQueued?: (position: number) => void;
   signal?: AbortSignal;
+  /**
+   * Tools the model may ask for (name → spec). They have no execute: the model answers with
+   * `toolCalls` and the core runs them, as the requester, with permission checks.
+   */
+  tools?: Record<string, ToolSpec>;
+}
+
+/** A tool offered to the model. `inputSchema` is a zod schema or a plain JSON schema object. */
+export interface ToolSpec {
+  description: string;
+  inputSchema: unknown;
+}
+
+/** A tool the model asked for, with its (not yet validated) input. */
+export interface ToolCall {
+  toolName: string;
+  input: unknown;
 }
 
 export interface TokenUsage {
@@ -79,7 +96,7 @@ export interface TokenUsage {
 }
 
 export type ModelOutcome =
-  | { kind: 'answer'; text: string; model: string; usage: TokenUsage; latencyMs: number }
+  | { kind: 'answer'; text: string; model: string; usage: TokenUsage; latencyMs: number; toolCalls?: ToolCall[] }
   | { kind: 'refused'; reason: 'budget' | 'unavailable' | 'timeout'; message: string; model?: string; latencyMs: number };
 
 /** The only way anything in Quorum calls a model. Never throws for provider trouble: it answers with an outcome. */
@@ -212,6 +229,37 @@ export interface UsageLedger {
  */
 export interface BudgetAlertSink {
   budgetWarning(scope: Scope, alert: { spentTokens: number; dailyTokens: number }): Promise<void>;
+}
+
+/** A message found by `search_history`, with where it came from so the audience rule can be applied. */
+export interface FoundMessage {
+  content: string;
+  role: 'user' | 'assistant';
+  createdAt: Date;
+  channelExternalId: string;
+  conversationKind: ChannelKind;
+  ownerPrincipalId: string | null;
+}
+
+/** What the agent's built-in tools read and write (implemented in src/db). Always scoped. */
+export interface AgentStore {
+  /**
+   * Full-text search over messages of the given channels, plus (when `dmOwnerPrincipalId` is
+   * set) that one principal's own DMs. Nothing else is searched.
+   */
+  searchMessages(
+    scope: Scope,
+    query: { text: string; channelExternalIds: string[]; dmOwnerPrincipalId: string | null; since?: Date; limit: number },
+  ): Promise<FoundMessage[]>;
+  /** The latest messages of one channel's (non-DM) conversations, oldest first. */
+  recentMessages(scope: Scope, channelExternalId: string, limit: number): Promise<FoundMessage[]>;
+  /** Group and channel conversations of the workspace that hold messages (candidates for a DM search). */
+  channelsWithHistory(scope: Scope, limit: number): Promise<{ externalId: string; kind: ChannelKind }[]>;
+  /** The channel's admin rule for a tool (`/agent tools`); undefined when none was set. */
+  toolRule(scope: Scope, channelExternalId: string, tool: string): Promise<boolean | undefined>;
+  remember(scope: Scope, principalId: string, content: string): Promise<void>;
+  recall(scope: Scope, principalId: string, limit: number): Promise<{ content: string; createdAt: Date }[]>;
+  usageToday(scope: Scope, principalId: string): Promise<{ calls: number; inputTokens: number; outputTokens: number }>;
 }
 
 export type InboxStatus = 'pending' | 'working' | 'done' | 'dead';

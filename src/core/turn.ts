@@ -3,12 +3,14 @@
  * under the audience rule, call the model through the gate, record, reply. Runs in a worker,
  * after the platform has been acked.
  */
-import { decide, denyExplanation } from './access/policy.js';
+import { decide, denyExplanation, type ChannelResource } from './access/policy.js';
+import { runAgentTurn, type AgentLimits } from './agent/orchestrator.js';
 import { runCommand } from './commands.js';
 import type { Envelope, Platform } from './envelope.js';
 import { QuorumError, isQuorumError } from './errors.js';
 import { effectiveRole, type Principal, type Scope } from './identity.js';
 import type {
+  AgentStore,
   AuditLog,
   Conversation,
   Logger,
@@ -30,6 +32,8 @@ export interface CoreDeps {
   log: Logger;
   /** How many earlier messages of the conversation the prompt may hold. */
   historyLimit?: number;
+  /** Multi-step turns with tools (src/core/agent); without it every turn is one model call. */
+  agent?: { store: AgentStore; limits?: Partial<AgentLimits> };
 }
 
 export interface TurnResult {
@@ -101,17 +105,14 @@ export async function runTurn(deps: CoreDeps, envelope: Envelope): Promise<TurnR
     envelope.channel.kind === 'dm' ? Promise.resolve(true) : membershipOrNull(deps, ports, envelope),
     deps.turns.findAnswer(scope, envelope.idempotencyKey),
   ]);
-  const decision = decide(
-    { principalId: principal.id, role },
-    { kind: 'talk' },
-    {
-      kind: 'channel',
-      channelKind: envelope.channel.kind,
-      agentEnabled: conversation.agentEnabled,
-      guestsEnabled: settings.guestsEnabled,
-      isMember,
-    },
-  );
+  const channelResource: ChannelResource = {
+    kind: 'channel',
+    channelKind: envelope.channel.kind,
+    agentEnabled: conversation.agentEnabled,
+    guestsEnabled: settings.guestsEnabled,
+    isMember,
+  };
+  const decision = decide({ principalId: principal.id, role }, { kind: 'talk' }, channelResource);
   if (!decision.allow) {
     await deps.audit.append(scope, {
       action: 'denial',
@@ -135,16 +136,25 @@ export async function runTurn(deps: CoreDeps, envelope: Envelope): Promise<TurnR
     text: envelope.text,
   });
 
-  void bestEffort(deps, () => ports.replies.progress?.(target, STATUS_WORKING));
-  const outcome = await deps.model.generate({
-    scope,
-    principalId: principal.id,
-    messages,
-    onQueued: (position) =>
-      void bestEffort(deps, () =>
-        ports.replies.progress?.(target, `Busy right now: you are number ${position} in the queue.`),
-      ),
-  });
+  const progress = (status: string) => void bestEffort(deps, () => ports.replies.progress?.(target, status));
+  const onQueued = (position: number) => progress(`Busy right now: you are number ${position} in the queue.`);
+  const outcome = deps.agent
+    ? await runAgentTurn(
+        { model: deps.model, audit: deps.audit, turns: deps.turns, store: deps.agent.store, log: deps.log, ...(deps.agent.limits ? { limits: deps.agent.limits } : {}) },
+        {
+          scope,
+          principal: { id: principal.id, role },
+          envelope,
+          conversationId: conversation.id,
+          channel: channelResource,
+          settings,
+          messages,
+          progress,
+          onQueued,
+          isMember: (id, kind) => memberOf(ports, envelope, id, kind),
+        },
+      )
+    : (progress(STATUS_WORKING), await deps.model.generate({ scope, principalId: principal.id, messages, onQueued }));
 
   if (outcome.kind === 'refused') {
     await deps.audit.append(scope, {
@@ -195,6 +205,15 @@ async function membershipOrNull(deps: CoreDeps, ports: PlatformPorts, envelope: 
     if (!isQuorumError(err, 'MEMBERSHIP_UNAVAILABLE')) throw err;
     deps.log.warn({ event: 'membership.unavailable', platform: envelope.workspace.platform }, 'membership check failed');
     return null;
+  }
+}
+
+/** For tools that look at other channels: a platform that cannot be asked counts as "not a member". */
+async function memberOf(ports: PlatformPorts, envelope: Envelope, channelId: string, kind: Envelope['channel']['kind']): Promise<boolean> {
+  try {
+    return await ports.membership.isMember(envelope.workspace, { id: channelId, kind }, envelope.user.id);
+  } catch {
+    return false;
   }
 }
 

@@ -3,8 +3,8 @@
  * the user. The throttling gate (limits, budgets, retries, breakers) wraps the same call.
  */
 import type { LanguageModelV3 } from '@ai-sdk/provider';
-import { generateText } from 'ai';
-import type { Logger, ModelCall, ModelGate, ModelOutcome } from '../core/ports.js';
+import { generateText, jsonSchema, tool, type ToolSet } from 'ai';
+import type { Logger, ModelCall, ModelGate, ModelOutcome, ToolSpec } from '../core/ports.js';
 
 export const UNREACHABLE_MESSAGE = 'The model is not reachable right now. Please try again in a few minutes.';
 export const TIMEOUT_MESSAGE = 'The model took too long to answer. Please try again in a few minutes.';
@@ -19,7 +19,7 @@ export interface DirectGateOptions {
 /** One attempt against one model; throws what the provider threw. */
 export async function callModel(
   model: LanguageModelV3,
-  call: Pick<ModelCall, 'messages' | 'signal'>,
+  call: Pick<ModelCall, 'messages' | 'signal' | 'tools'>,
   timeoutMs: number,
 ): Promise<Extract<ModelOutcome, { kind: 'answer' }>> {
   const started = performance.now();
@@ -29,16 +29,33 @@ export async function callModel(
     model,
     ...(system ? { system } : {}),
     messages: call.messages.filter((m) => m.role !== 'system') as Array<{ role: 'user' | 'assistant'; content: string }>,
+    ...(call.tools && Object.keys(call.tools).length > 0 ? { tools: toolSetOf(call.tools) } : {}),
     maxRetries: 0,
     abortSignal: AbortSignal.any(signals),
   });
+  const toolCalls = result.toolCalls.map((c) => ({ toolName: c.toolName, input: c.input as unknown }));
   return {
     kind: 'answer',
-    text: result.text.trim() || '(The model returned an empty answer.)',
+    text: result.text.trim() || (toolCalls.length > 0 ? '' : '(The model returned an empty answer.)'),
+    ...(toolCalls.length > 0 ? { toolCalls } : {}),
     model: model.modelId,
     usage: { inputTokens: result.usage.inputTokens ?? 0, outputTokens: result.usage.outputTokens ?? 0 },
     latencyMs: Math.round(performance.now() - started),
   };
+}
+
+/** Tools without execute: generateText stops at the tool calls and the core runs them. */
+function toolSetOf(tools: Record<string, ToolSpec>): ToolSet {
+  const set: ToolSet = {};
+  for (const [name, spec] of Object.entries(tools)) {
+    const schema = spec.inputSchema as { safeParse?: unknown };
+    set[name] = tool({
+      description: spec.description,
+      // A zod schema goes in as is; anything else is taken as a JSON schema.
+      inputSchema: typeof schema?.safeParse === 'function' ? (spec.inputSchema as never) : jsonSchema(spec.inputSchema as never),
+    });
+  }
+  return set;
 }
 
 export function isTimeout(err: unknown): boolean {

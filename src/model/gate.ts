@@ -190,7 +190,11 @@ export function createModelGate(options: ModelGateOptions): ThrottlingGate {
                 try {
                   return await callModel(
                     options.model(modelId),
-                    { messages: call.messages, signal: call.signal ? AbortSignal.any([signal, call.signal]) : signal },
+                    {
+                      messages: call.messages,
+                      ...(call.tools ? { tools: call.tools } : {}),
+                      signal: call.signal ? AbortSignal.any([signal, call.signal]) : signal,
+                    },
                     // The policy cuts the attempt; this only stops a socket that outlives it.
                     resilience.timeoutMs + 1_000,
                   );

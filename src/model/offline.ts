@@ -2,7 +2,14 @@
  * The `offline` provider: a deterministic stand-in that needs no network. It says plainly that
  * no AI was called and reflects what it was asked, so the product can be tried and tested.
  */
-import type { LanguageModelV3, LanguageModelV3CallOptions, LanguageModelV3GenerateResult, LanguageModelV3Usage } from '@ai-sdk/provider';
+import type {
+  LanguageModelV3,
+  LanguageModelV3CallOptions,
+  LanguageModelV3Content,
+  LanguageModelV3GenerateResult,
+  LanguageModelV3Usage,
+} from '@ai-sdk/provider';
+import { RESULTS_MARKER } from '../core/agent/markers.js';
 
 export const OFFLINE_MODEL_ID = 'quorum-offline-1';
 
@@ -27,9 +34,45 @@ function promptText(options: LanguageModelV3CallOptions): { system: string[]; tu
   return { system, turns };
 }
 
+/** Words that make the offline model ask for a tool whose name or description holds the same word. */
+const TOOL_WORDS = ['summarize', 'search', 'remember', 'recall', 'status', 'draft'];
+
+/**
+ * Deterministic tool calling: when tools are offered and the request (split on " and ") names
+ * one of TOOL_WORDS, ask for the matching tool with each string field set to that part of the
+ * request. A prompt that already carries results is answered with text, so no loop forms.
+ */
+export function offlineToolCalls(options: LanguageModelV3CallOptions): { toolName: string; input: Record<string, string> }[] {
+  const tools = (options.tools ?? []).filter((t) => t.type === 'function');
+  if (tools.length === 0) return [];
+  const { turns } = promptText(options);
+  const question = [...turns].reverse().find((t) => t.role === 'user')?.text.trim() ?? '';
+  if (question.startsWith(RESULTS_MARKER)) return [];
+  const calls: { toolName: string; input: Record<string, string> }[] = [];
+  for (const part of question.split(/\s+and\s+/i)) {
+    const lower = part.toLowerCase();
+    const word = TOOL_WORDS.find((w) => lower.includes(w));
+    if (!word) continue;
+    const match = tools.find((t) => `${t.name} ${t.description ?? ''}`.toLowerCase().includes(word));
+    if (!match) continue;
+    const schema = match.inputSchema as { properties?: Record<string, { type?: string }>; required?: string[] };
+    // A tool named for the word (search_history for "search") gets the rest of the request as
+    // its input; a delegate chosen by its description gets the whole part, trigger word included.
+    const value = match.name.toLowerCase().split('_').includes(word) ? part.replace(new RegExp(word, 'i'), '').trim() || part.trim() : part.trim();
+    const input: Record<string, string> = {};
+    for (const key of schema.required ?? []) if (schema.properties?.[key]?.type === 'string') input[key] = value;
+    calls.push({ toolName: match.name, input });
+  }
+  return calls;
+}
+
 export function offlineAnswer(options: LanguageModelV3CallOptions): string {
   const { turns } = promptText(options);
   const question = [...turns].reverse().find((t) => t.role === 'user')?.text.trim() ?? '';
+  if (question.startsWith(RESULTS_MARKER)) {
+    const found = question.slice(RESULTS_MARKER.length).trim();
+    return `(Offline model: a local stand-in, no AI was called.) Here is what the steps found:\n${found.length > 1500 ? `${found.slice(0, 1500)}…` : found}`;
+  }
   const earlier = turns.length - 1;
   const quoted = question.length > 300 ? `${question.slice(0, 300)}…` : question;
   return [
@@ -58,6 +101,21 @@ export function createOfflineModel(modelId = OFFLINE_MODEL_ID): LanguageModelV3 
     modelId,
     supportedUrls: {},
     async doGenerate(options): Promise<LanguageModelV3GenerateResult> {
+      const calls = offlineToolCalls(options);
+      if (calls.length > 0) {
+        const content: LanguageModelV3Content[] = calls.map((c, i) => ({
+          type: 'tool-call',
+          toolCallId: `offline-${i}`,
+          toolName: c.toolName,
+          input: JSON.stringify(c.input),
+        }));
+        return {
+          content,
+          finishReason: { unified: 'tool-calls', raw: 'tool_calls' },
+          usage: usageOf(options, JSON.stringify(calls)),
+          warnings: [],
+        };
+      }
       const text = offlineAnswer(options);
       return {
         content: [{ type: 'text', text }],
