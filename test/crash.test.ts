@@ -25,6 +25,9 @@ describe.skipIf(!process.env.DATABASE_URL)('crashes, shutdowns and several insta
       MODEL_PROVIDER: 'openai',
       MODEL_BASE_URL: chat.url,
       INBOX_LEASE_MS: '3000',
+      // The default per-workspace rate (60/min) would make this a test of the limiter.
+      WORKSPACE_RPM: '100000',
+      WORKSPACE_CONCURRENCY: '16',
       SHUTDOWN_GRACE_MS: '5000',
       ...extra,
     });
