@@ -11,7 +11,9 @@ import { isQuorumError } from './core/errors.js';
 import { createIntake, type Intake } from './core/intake.js';
 import type { Logger, ModelGate } from './core/ports.js';
 import { portsFor, replyTargetOf, runTurn, type CoreDeps } from './core/turn.js';
+import { createAdminStore } from './db/admin-store.js';
 import { createAuditLog } from './db/audit-store.js';
+import { startSweeper } from './db/sweeper.js';
 import { openDatabase, type Database, type OpenOptions } from './db/client.js';
 import { createInboxStore } from './db/inbox-store.js';
 import { createTurnStore } from './db/turn-store.js';
@@ -69,6 +71,8 @@ export async function startQuorum(config: Config, options: StartOptions = {}): P
       modelName: modelNameFor(config),
       platforms,
       log,
+      admin: createAdminStore(database.db),
+      bootstrapAdmins: config.QUORUM_ADMINS,
     };
 
     const worker = createWorker({
@@ -94,6 +98,8 @@ export async function startQuorum(config: Config, options: StartOptions = {}): P
     const http = createHttpServer(routes, log);
     const { port } = await http.listen(config.PORT, config.HOST);
     worker.start();
+    // Retention and uninstall purges run on a schedule kept in the database (survives restarts).
+    const sweeper = startSweeper(database.db, { uninstallGraceDays: config.UNINSTALL_GRACE_DAYS, log });
     log.info({ event: 'service.started', port, host: config.HOST, database: database.driver, model: deps.modelName }, 'Quorum is up');
 
     return {
@@ -107,6 +113,7 @@ export async function startQuorum(config: Config, options: StartOptions = {}): P
         shuttingDown = true;
         await http.close();
         await worker.stop(config.SHUTDOWN_GRACE_MS);
+        await sweeper.stop();
         await database.close();
         log.info({ event: 'service.stopped' }, 'Quorum stopped');
       },

@@ -7,7 +7,9 @@ import { decide, denyExplanation } from './access/policy.js';
 import { runCommand } from './commands.js';
 import type { Envelope, Platform } from './envelope.js';
 import { QuorumError, isQuorumError } from './errors.js';
-import { effectiveRole, type Principal, type Scope } from './identity.js';
+import type { Principal, Scope } from './identity.js';
+import type { AdminStore } from './admin.js';
+import { roleOf, type BootstrapAdmin } from './access/roles.js';
 import type {
   AuditLog,
   Conversation,
@@ -30,6 +32,10 @@ export interface CoreDeps {
   log: Logger;
   /** How many earlier messages of the conversation the prompt may hold. */
   historyLimit?: number;
+  /** Settings, grants, tool rules and erasure for `/agent` commands (src/db/admin-store.ts). */
+  admin?: AdminStore;
+  /** QUORUM_ADMINS: admins by the operator's word, whatever the platform says. */
+  bootstrapAdmins?: readonly BootstrapAdmin[];
 }
 
 export interface TurnResult {
@@ -68,7 +74,7 @@ export async function resolveRequester(
  */
 export async function answerCommand(deps: CoreDeps, envelope: Envelope): Promise<string> {
   const { scope, principal } = await resolveRequester(deps, envelope);
-  return runCommand(deps, { scope, principal, role: effectiveRole(principal), envelope });
+  return runCommand(deps, { scope, principal, role: roleOf(principal, envelope.workspace, deps.bootstrapAdmins), envelope });
 }
 
 export async function runTurn(deps: CoreDeps, envelope: Envelope): Promise<TurnResult> {
@@ -83,7 +89,7 @@ export async function runTurn(deps: CoreDeps, envelope: Envelope): Promise<TurnR
     deps.log.warn({ event: 'turn.deleted_user', workspace: scope.workspaceId }, 'message from a deactivated user ignored');
     return { platformMessageId: null };
   }
-  const role = effectiveRole(principal);
+  const role = roleOf(principal, envelope.workspace, deps.bootstrapAdmins);
 
   if (envelope.kind === 'command') {
     const answer = await runCommand(deps, { scope, principal, role, envelope });
@@ -97,11 +103,13 @@ export async function runTurn(deps: CoreDeps, envelope: Envelope): Promise<TurnR
   });
   const settings = await deps.turns.settings(scope);
   const isMember = envelope.channel.kind === 'dm' ? true : await membershipOrNull(deps, ports, envelope);
+  const subject = { principalId: principal.id, role, workspaceId: scope.workspaceId };
   const decision = decide(
-    { principalId: principal.id, role },
+    subject,
     { kind: 'talk' },
     {
       kind: 'channel',
+      workspaceId: scope.workspaceId,
       channelKind: envelope.channel.kind,
       agentEnabled: conversation.agentEnabled,
       guestsEnabled: settings.guestsEnabled,
@@ -123,7 +131,15 @@ export async function runTurn(deps: CoreDeps, envelope: Envelope): Promise<TurnR
   const recorded = await deps.turns.findAnswer(scope, envelope.idempotencyKey);
   if (recorded !== null) return post({ kind: 'answer', text: recorded });
 
-  const history = await deps.turns.listHistory(scope, conversation.id, deps.historyLimit ?? 20);
+  // The stored history is context only if the requester may read it (a DM only its owner).
+  const readable = decide(subject, { kind: 'read_history' }, {
+    kind: 'conversation',
+    workspaceId: scope.workspaceId,
+    conversationKind: conversation.kind,
+    ownerPrincipalId: conversation.ownerPrincipalId,
+    isMember,
+  }).allow;
+  const history = readable ? await deps.turns.listHistory(scope, conversation.id, deps.historyLimit ?? 20) : [];
   const visibility = visibilityOf(conversation);
   const context: ContextItem[] = history.map((message) => ({ visibility, message }));
   const messages = buildPrompt({
