@@ -139,7 +139,7 @@ export function isCommandText(text: string): boolean {
 
 /** Keeps `<…>` mentions whole, splits the rest on whitespace. */
 export function tokenize(text: string): string[] {
-  return text.match(/<[^<>]*>|[^\s<>]+/g) ?? [];
+  return text.match(/<[^<>\s]*(?:\|[^<>]*)?>|\S+/g) ?? [];
 }
 
 /** Strips a leading `/agent` and parses the rest. */
