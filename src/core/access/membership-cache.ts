@@ -17,11 +17,15 @@ export interface MembershipCacheOptions {
 }
 
 export class MembershipCache implements MembershipSource {
-  /** key -> expiry time; negative when the user is not a member (one number per entry keeps it small). */
+  /**
+   * key -> expiry in seconds since the cache was made, negated when the user is not a member: a
+   * small integer (a V8 Smi, stored inline) rather than a boxed millisecond timestamp.
+   */
   private readonly entries = new Map<string, number>();
   private readonly maxEntries: number;
   private readonly ttlMs: number;
   private readonly now: () => number;
+  private readonly epoch: number;
 
   constructor(
     private readonly source: MembershipSource,
@@ -30,6 +34,12 @@ export class MembershipCache implements MembershipSource {
     this.maxEntries = options.maxEntries ?? 500_000;
     this.ttlMs = options.ttlMs ?? 5 * 60_000;
     this.now = options.now ?? Date.now;
+    this.epoch = this.now();
+  }
+
+  /** Seconds since the cache was made, rounded up so that an entry is never stale at its own second. */
+  private clock(): number {
+    return Math.ceil((this.now() - this.epoch) / 1000);
   }
 
   get size(): number {
@@ -50,7 +60,7 @@ export class MembershipCache implements MembershipSource {
   lookup(key: string): boolean | undefined {
     const value = this.entries.get(key);
     if (value === undefined) return undefined;
-    if (Math.abs(value) <= this.now()) {
+    if (Math.abs(value) < this.clock()) {
       this.entries.delete(key);
       return undefined;
     }
@@ -68,7 +78,8 @@ export class MembershipCache implements MembershipSource {
   }
 
   private store(key: string, member: boolean): void {
-    const expiry = this.now() + this.ttlMs;
+    // +1: a zero would lose the member/non-member sign.
+    const expiry = this.clock() + Math.ceil(this.ttlMs / 1000) + 1;
     this.entries.delete(key);
     this.entries.set(key, member ? expiry : -expiry);
     while (this.entries.size > this.maxEntries) {
