@@ -138,8 +138,16 @@ export async function runTurn(deps: CoreDeps, envelope: Envelope): Promise<TurnR
     conversationKind: conversation.kind,
     ownerPrincipalId: conversation.ownerPrincipalId,
     isMember,
-  }).allow;
-  const history = readable ? await deps.turns.listHistory(scope, conversation.id, deps.historyLimit ?? 20) : [];
+  });
+  if (!readable.allow)
+    await deps.audit.append(scope, {
+      action: 'denial',
+      outcome: 'denied',
+      actorPrincipalId: principal.id,
+      channelExternalId: envelope.channel.id,
+      detail: { reason: readable.reason, action: 'read_history' },
+    });
+  const history = readable.allow ? await deps.turns.listHistory(scope, conversation.id, deps.historyLimit ?? 20) : [];
   const visibility = visibilityOf(conversation);
   const context: ContextItem[] = history.map((message) => ({ visibility, message }));
   const messages = buildPrompt({
