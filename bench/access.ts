@@ -54,7 +54,7 @@ export async function run(): Promise<void> {
     const member = i % 3 !== 0;
     const user = member ? `U${(c * 7 + (i % MEMBERS)) % 20_000}` : `X${i}`;
     const t0 = performance.now();
-    const hit = cache.lookup(`slack\u0000TBENCH\u0000C${c}\u0000${user}`);
+    const hit = cache.lookup(ws, `C${c}`, user);
     const channel = { kind: 'channel' as const, workspaceId: 'w', channelKind: 'channel' as const, agentEnabled: true, guestsEnabled: true, isMember: hit ?? false };
     const subject = { principalId: user, role: 'member' as const, workspaceId: 'w' };
     const talk = decide(subject, { kind: 'talk' }, channel);

@@ -120,14 +120,17 @@ describe('MembershipCache', () => {
     now = 5000; // past the TTL (kept with second resolution)
     expect(await cache.isMember(ws, ch, 'u1')).toBe(true);
     expect(asked).toBe(2);
-    for (const u of ['a', 'b', 'c', 'd']) await cache.isMember(ws, ch, u);
+    for (const u of ['a', 'b', 'c', 'd']) await cache.isMember(ws, { id: `C-${u}`, kind: 'channel' }, u);
+    // Bounded: the least recently used channel went.
     expect(cache.size).toBe(3);
+    expect(cache.lookup(ws, 'C1', 'u1')).toBeUndefined();
     down = true;
     await expect(cache.isMember(ws, ch, 'zz')).rejects.toThrow('down');
     await expect(cache.isMember(ws, ch, 'zz')).rejects.toThrow('down');
     // Another workspace with the same ids is a different entry.
     down = false;
     cache.left(ws, 'C1', 'd');
+    expect(cache.lookup(ws, 'C1', 'd')).toBe(false);
     expect(await cache.isMember({ ...ws, externalId: 'T2' }, ch, 'd')).toBe(true);
   });
 });

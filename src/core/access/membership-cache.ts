@@ -18,12 +18,15 @@ export interface MembershipCacheOptions {
 
 export class MembershipCache implements MembershipSource {
   /**
-   * key -> expiry in seconds since the cache was made, negated when the user is not a member: a
-   * small integer (a V8 Smi, stored inline) rather than a boxed millisecond timestamp.
+   * channel key -> (user id -> expiry in seconds since the cache was made, negated when the user
+   * is not a member). Grouping by channel stores each channel's key once, and a small integer (a
+   * V8 Smi) is stored inline where a millisecond timestamp would be boxed. The outer map's order
+   * is recency: the least recently used channel is evicted first.
    */
-  private readonly entries = new Map<string, number>();
+  private readonly channels = new Map<string, Map<string, number>>();
+  private count = 0;
   private readonly maxEntries: number;
-  private readonly ttlMs: number;
+  private readonly ttlSeconds: number;
   private readonly now: () => number;
   private readonly epoch: number;
 
@@ -32,64 +35,72 @@ export class MembershipCache implements MembershipSource {
     options: MembershipCacheOptions = {},
   ) {
     this.maxEntries = options.maxEntries ?? 500_000;
-    this.ttlMs = options.ttlMs ?? 5 * 60_000;
+    this.ttlSeconds = Math.ceil((options.ttlMs ?? 5 * 60_000) / 1000);
     this.now = options.now ?? Date.now;
     this.epoch = this.now();
   }
 
-  /** Seconds since the cache was made, rounded up so that an entry is never stale at its own second. */
-  private clock(): number {
-    return Math.ceil((this.now() - this.epoch) / 1000);
-  }
-
+  /** Entries held (one per channel × user asked about). */
   get size(): number {
-    return this.entries.size;
+    return this.count;
   }
 
   async isMember(workspace: WorkspaceRef, channel: ChannelRef, userId: string): Promise<boolean> {
-    const key = keyOf(workspace, channel.id, userId);
-    const hit = this.lookup(key);
+    const hit = this.lookup(workspace, channel.id, userId);
     if (hit !== undefined) return hit;
     // Errors (MEMBERSHIP_UNAVAILABLE) pass through uncached: the caller fails closed.
     const member = await this.source.isMember(workspace, channel, userId);
-    this.store(key, member);
+    this.store(workspace, channel.id, userId, member);
     return member;
   }
 
-  /** The cached answer, if fresh; refreshes its recency. */
-  lookup(key: string): boolean | undefined {
-    const value = this.entries.get(key);
-    if (value === undefined) return undefined;
+  /** The cached answer, if fresh; refreshes the channel's recency. */
+  lookup(workspace: WorkspaceRef, channelId: string, userId: string): boolean | undefined {
+    const key = channelKey(workspace, channelId);
+    const users = this.channels.get(key);
+    const value = users?.get(userId);
+    if (users === undefined || value === undefined) return undefined;
     if (Math.abs(value) < this.clock()) {
-      this.entries.delete(key);
+      users.delete(userId);
+      this.count--;
       return undefined;
     }
-    this.entries.delete(key);
-    this.entries.set(key, value);
+    this.channels.delete(key);
+    this.channels.set(key, users);
     return value > 0;
   }
 
   joined(workspace: WorkspaceRef, channelId: string, userId: string): void {
-    this.store(keyOf(workspace, channelId, userId), true);
+    this.store(workspace, channelId, userId, true);
   }
 
   left(workspace: WorkspaceRef, channelId: string, userId: string): void {
-    this.store(keyOf(workspace, channelId, userId), false);
+    this.store(workspace, channelId, userId, false);
   }
 
-  private store(key: string, member: boolean): void {
+  /** Seconds since the cache was made, rounded up so that an entry is never stale within its own second. */
+  private clock(): number {
+    return Math.ceil((this.now() - this.epoch) / 1000);
+  }
+
+  private store(workspace: WorkspaceRef, channelId: string, userId: string, member: boolean): void {
+    const key = channelKey(workspace, channelId);
+    const users = this.channels.get(key) ?? new Map<string, number>();
+    if (!users.has(userId)) this.count++;
     // +1: a zero would lose the member/non-member sign.
-    const expiry = this.clock() + Math.ceil(this.ttlMs / 1000) + 1;
-    this.entries.delete(key);
-    this.entries.set(key, member ? expiry : -expiry);
-    while (this.entries.size > this.maxEntries) {
-      const oldest = this.entries.keys().next().value as string;
-      this.entries.delete(oldest);
+    const expiry = this.clock() + this.ttlSeconds + 1;
+    users.set(userId, member ? expiry : -expiry);
+    this.channels.delete(key);
+    this.channels.set(key, users);
+    while (this.count > this.maxEntries) {
+      const [oldestKey, oldest] = this.channels.entries().next().value as [string, Map<string, number>];
+      this.channels.delete(oldestKey);
+      this.count -= oldest.size;
     }
   }
 }
 
 /** Namespaced so that ids of two workspaces or platforms never collide. */
-export function keyOf(workspace: WorkspaceRef, channelId: string, userId: string): string {
-  return `${workspace.platform}\u0000${workspace.externalId}\u0000${channelId}\u0000${userId}`;
+export function channelKey(workspace: WorkspaceRef, channelId: string): string {
+  return `${workspace.platform}\u0000${workspace.externalId}\u0000${channelId}`;
 }
