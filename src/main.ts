@@ -5,23 +5,29 @@
 import { pathToFileURL } from 'node:url';
 import { createConsoleAdapter } from '../adapters/console/index.js';
 import { loadDemo, type Demo } from '../adapters/console/demo.js';
+import type { SlackAdapter } from '../adapters/slack/index.js';
 import { ConfigError, loadConfig, type Config } from './config.js';
 import type { Envelope } from './core/envelope.js';
 import { isQuorumError } from './core/errors.js';
 import { createIntake, type Intake } from './core/intake.js';
 import type { Logger, ModelGate } from './core/ports.js';
-import { portsFor, replyTargetOf, runTurn, type CoreDeps } from './core/turn.js';
+import { answerCommand, portsFor, replyTargetOf, runTurn, type CoreDeps } from './core/turn.js';
 import { createAdminStore } from './db/admin-store.js';
 import { createAuditLog } from './db/audit-store.js';
 import { startSweeper } from './db/sweeper.js';
 import { openDatabase, type Database, type OpenOptions } from './db/client.js';
+import { withBatchedEnqueue } from './db/inbox-batch.js';
 import { createInboxStore } from './db/inbox-store.js';
-import { createTurnStore } from './db/turn-store.js';
+import { createInstallationStore } from './db/installation-store.js';
+import { createTurnStore, createWorkspaceCache } from './db/turn-store.js';
+import { createMetrics, instrumentAuditLog, type Metrics, instrumentIntake, instrumentModelGate } from './http/metrics.js';
 import { createHttpServer, healthRoutes, type Route } from './http/server.js';
 import { createWorker, type Worker } from './inbox/worker.js';
 import { createLogger } from './log.js';
-import { createDirectGate } from './model/direct-gate.js';
-import { createModelFactory, modelNameFor } from './model/providers.js';
+import { createUsageLedger } from './db/usage-ledger.js';
+import { createGateFromConfig } from './model/from-config.js';
+import type { ThrottlingGate } from './model/gate.js';
+import { modelNameFor } from './model/providers.js';
 import { createSecretBox, loadEncryptionKey } from './secrets.js';
 
 export interface StartOptions {
@@ -41,6 +47,7 @@ export interface RunningQuorum {
   intake: Intake;
   worker: Worker;
   deps: CoreDeps;
+  metrics: Metrics;
   /** Stop intake, finish or release claimed work, close the database. */
   stop(): Promise<void>;
 }
@@ -50,24 +57,31 @@ const DEAD_LETTER_MESSAGE = 'Sorry, I could not answer that request after severa
 export async function startQuorum(config: Config, options: StartOptions = {}): Promise<RunningQuorum> {
   const log = options.log ?? createLogger(config.LOG_LEVEL);
   const database = await openDatabase({ databaseUrl: config.DATABASE_URL, dataDir: config.DATA_DIR, pglite: options.pglite });
+  let gate: ThrottlingGate | null = null;
   try {
     const secrets = createSecretBox(loadEncryptionKey({ key: config.QUORUM_ENCRYPTION_KEY, dataDir: config.DATA_DIR, log }));
-    void secrets; // used by the platform installation stores
-    const model =
-      options.model ??
-      createDirectGate({
-        model: createModelFactory(config),
-        modelName: (tier) => modelNameFor(config, tier),
-        timeoutMs: config.MODEL_TIMEOUT_MS,
-        log,
-      });
+    const workspaces = createWorkspaceCache(database.db);
+    const inbox = withBatchedEnqueue(database.db, createInboxStore(database.db, workspaces), workspaces);
+    const metrics = createMetrics(inbox);
+    const turns = createTurnStore(database.db, workspaces);
+    const audit = instrumentAuditLog(createAuditLog(database.db), metrics);
+    // The one gate every model call passes: limits, budgets, retries, breakers, fallback.
+    gate = options.model
+      ? null
+      : createGateFromConfig(config, {
+          turns,
+          ledger: createUsageLedger(database.db),
+          audit,
+          log,
+          observer: { queueLength: (n) => metrics.limiterQueue.set(n), waited: (s) => metrics.limiterWait.observe(s) },
+        });
+    const model: ModelGate = options.model ?? gate!;
 
-    const inbox = createInboxStore(database.db);
     const platforms: CoreDeps['platforms'] = { ...options.platforms };
     const deps: CoreDeps = {
-      turns: createTurnStore(database.db),
-      audit: createAuditLog(database.db),
-      model,
+      turns,
+      audit,
+      model: instrumentModelGate(model, metrics),
       modelName: modelNameFor(config),
       platforms,
       log,
@@ -77,14 +91,24 @@ export async function startQuorum(config: Config, options: StartOptions = {}): P
 
     const worker = createWorker({
       inbox,
-      runTurn: (envelope) => runTurn(deps, envelope),
+      runTurn: async (envelope) => {
+        const stopTimer = metrics.turnSeconds.startTimer({ platform: envelope.workspace.platform });
+        try {
+          const result = await runTurn(deps, envelope);
+          stopTimer({ outcome: 'ok' });
+          return result;
+        } catch (err) {
+          stopTimer({ outcome: 'error' });
+          throw err;
+        }
+      },
       notifyDead: (envelope) => notifyDead(deps, envelope),
       log,
       concurrency: config.WORKER_CONCURRENCY,
       leaseMs: config.INBOX_LEASE_MS,
       maxAttempts: config.INBOX_MAX_ATTEMPTS,
     });
-    const intake = createIntake(inbox, () => worker.wake());
+    const intake = instrumentIntake(createIntake(inbox, () => worker.wake()), metrics);
 
     const routes: Route[] = [];
     if (config.NODE_ENV !== 'production') {
@@ -93,13 +117,33 @@ export async function startQuorum(config: Config, options: StartOptions = {}): P
       routes.push(...consoleAdapter.routes);
     }
 
+    let slack: SlackAdapter | null = null;
+    // Platform SDKs are loaded only for the platforms in use: Bolt alone is tens of MB of heap.
+    const slackModule = usesSlack(config) ? await import('../adapters/slack/index.js') : null;
+    if (slackModule?.slackConfigured(config)) {
+      slack = slackModule.createSlackAdapter({
+        config,
+        intake,
+        answerCommand: (envelope) => answerCommand(deps, envelope),
+        installations: createInstallationStore(database.db, secrets),
+        log,
+      });
+      platforms.slack ??= slack.ports;
+      routes.push(...slack.routes);
+    }
+
     let shuttingDown = false;
-    routes.push(...healthRoutes([{ name: 'database', check: () => database.ping() }], () => shuttingDown));
+    routes.push(metrics.route, ...healthRoutes([{ name: 'database', check: () => database.ping() }], () => shuttingDown));
     const http = createHttpServer(routes, log);
     const { port } = await http.listen(config.PORT, config.HOST);
     worker.start();
     // Retention and uninstall purges run on a schedule kept in the database (survives restarts).
     const sweeper = startSweeper(database.db, { uninstallGraceDays: config.UNINSTALL_GRACE_DAYS, log });
+    await slack?.start().catch(async (err: unknown) => {
+      await worker.stop(0);
+      await http.close();
+      throw err;
+    });
     log.info({ event: 'service.started', port, host: config.HOST, database: database.driver, model: deps.modelName }, 'Quorum is up');
 
     return {
@@ -108,20 +152,31 @@ export async function startQuorum(config: Config, options: StartOptions = {}): P
       intake,
       worker,
       deps,
+      metrics,
       async stop() {
         if (shuttingDown) return;
         shuttingDown = true;
-        await http.close();
+        // Stop taking new work first; requests already inside may still be waiting on a worker.
+        await slack?.stop();
+        const httpClosed = http.close();
         await worker.stop(config.SHUTDOWN_GRACE_MS);
         await sweeper.stop();
+        await Promise.race([httpClosed, new Promise((r) => setTimeout(r, 1_000).unref())]);
+        http.server.closeAllConnections();
+        await gate?.close();
         await database.close();
         log.info({ event: 'service.stopped' }, 'Quorum stopped');
       },
     };
   } catch (err) {
+    await gate?.close();
     await database.close();
     throw err;
   }
+}
+
+function usesSlack(config: Config): boolean {
+  return Boolean(config.SLACK_BOT_TOKEN || config.SLACK_CLIENT_ID || config.SLACK_APP_TOKEN);
 }
 
 async function notifyDead(deps: CoreDeps, envelope: Envelope): Promise<void> {

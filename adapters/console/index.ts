@@ -122,12 +122,19 @@ export function createConsoleAdapter(options: { demo: Demo; intake: Intake; repl
         text: body.text,
         receivedAt: new Date(),
       };
-      const result = await intake.submit(envelope);
+      let result: Awaited<ReturnType<Intake['submit']>>;
+      try {
+        result = await intake.submit(envelope);
+      } catch {
+        // Nothing was stored: the client may send the same message again.
+        throw new HttpError(503, 'Quorum could not store your message right now; please send it again in a moment.');
+      }
       if (result.status === 'invalid') throw new HttpError(400, `invalid message: ${result.problems.join('; ')}`);
       if (result.status === 'ignored') throw new HttpError(400, 'nothing to answer');
       const reply = await waitForReply(idempotencyKey, options.replyTimeoutMs ?? 30_000);
       sendJson(res, reply ? 200 : 202, {
         status: result.status,
+        key: idempotencyKey,
         threadId: envelope.threadId ?? null,
         reply: reply ? { kind: reply.kind, text: reply.text, private: reply.private ?? false } : null,
       });
@@ -155,6 +162,22 @@ export function createConsoleAdapter(options: { demo: Demo; intake: Intake; repl
         }),
     },
     postMessage,
+    {
+      // Answers that came after the POST returned (a slow model, a restart): the page polls this.
+      method: 'GET',
+      path: '/console/api/replies',
+      handler: (req, res) => {
+        const query = new URL(req.url ?? '/', 'http://localhost').searchParams;
+        const user = query.get('user');
+        if (!user || !users.has(user)) throw new HttpError(400, 'user is required');
+        const key = query.get('key');
+        sendJson(res, 200, {
+          replies: kept
+            .filter((r) => r.user === user && (!key || r.idempotencyKey === key))
+            .map(({ idempotencyKey, kind, text, channel, at }) => ({ idempotencyKey, kind, text, channel, at })),
+        });
+      },
+    },
   ];
 
   return { ports, routes, replies: () => [...kept] };

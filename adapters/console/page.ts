@@ -31,6 +31,8 @@ small{color:#666}
 <form id="f"><input name="text" autocomplete="off" placeholder="Ask something…" required><button>Send</button></form>
 <script>
 const log=document.getElementById('log');let lastThread=null;
+async function late(user,key){for(let i=0;i<60;i++){await new Promise(r=>setTimeout(r,2000));
+const r=await fetch('/console/api/replies?user='+encodeURIComponent(user)+'&key='+encodeURIComponent(key));const j=await r.json();if(j.replies&&j.replies.length)return j.replies[0];}return null;}
 function line(cls,text){const d=document.createElement('div');d.className=cls;d.textContent=text;log.appendChild(d);log.scrollTop=log.scrollHeight;}
 document.getElementById('f').addEventListener('submit',async(e)=>{e.preventDefault();
 const text=e.target.text.value;e.target.text.value='';
@@ -39,7 +41,7 @@ const body={user,channel,text};if(document.getElementById('thread').checked&&las
 line('me',user+' in '+(channel==='dm'?'DM':'#'+channel)+': '+text);
 try{const r=await fetch('/console/api/messages',{method:'POST',headers:{'content-type':'application/json'},body:JSON.stringify(body)});
 const j=await r.json();if(!r.ok){line('bot error',j.error||('HTTP '+r.status));return;}
-lastThread=j.threadId;if(!j.reply){line('bot','(still working: the answer will come later)');return;}
+lastThread=j.threadId;if(!j.reply){line('bot','(still working: the answer will appear here)');j.reply=await late(user,j.key);if(!j.reply)return;}
 line('bot'+(j.reply.kind==='error'?' error':'')+(j.reply.private?' private':''),'Quorum'+(j.reply.private?' (only you see this)':'')+': '+j.reply.text);
 }catch(err){line('bot error','Could not reach Quorum: '+err.message);}});
 </script>

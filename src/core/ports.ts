@@ -118,7 +118,7 @@ export interface StoredMessage {
 }
 
 export interface AuditEntryInput {
-  action: 'turn' | 'model_call' | 'tool_call' | 'command' | 'admin_change' | 'denial' | 'erasure' | 'error';
+  action: 'turn' | 'model_call' | 'tool_call' | 'command' | 'admin_change' | 'denial' | 'erasure' | 'error' | 'budget';
   outcome: 'ok' | 'denied' | 'refused' | 'error';
   actorPrincipalId?: string | null;
   channelExternalId?: string | null;
@@ -181,6 +181,39 @@ export interface AuditLog {
   list(scope: Scope, filter: { actorPrincipalId?: string; since?: Date; limit: number }): Promise<AuditEntry[]>;
 }
 
+/** One model's share of a settled call: the tokens the provider reported and their cost. */
+export interface UsageEntry {
+  model: string;
+  usage: TokenUsage;
+  costMicroUsd: number;
+}
+
+/**
+ * Token budgets and usage per workspace and day (implemented in src/db, used by the model gate).
+ * A call reserves its estimate first and settles the real count after, so concurrent calls
+ * cannot overshoot a budget.
+ */
+export interface UsageLedger {
+  /** Adds `tokens` to today's spend only if the total stays within `dailyTokens`. */
+  reserve(scope: Scope, tokens: number, dailyTokens: number): Promise<boolean>;
+  /**
+   * Replaces a reservation (0 when none was made) with what was really used, records usage per
+   * user and model, and reports whether this call crossed `warnAt` tokens first today.
+   */
+  settle(
+    scope: Scope,
+    input: { principalId: string; reservedTokens: number; entries: UsageEntry[]; warnAt: number | null },
+  ): Promise<{ spentTokens: number; crossedWarning: boolean }>;
+}
+
+/**
+ * Told once per workspace and day when token use crosses 80% of the daily budget. The gate
+ * audits the crossing itself; an adapter may implement this to message the workspace's admins.
+ */
+export interface BudgetAlertSink {
+  budgetWarning(scope: Scope, alert: { spentTokens: number; dailyTokens: number }): Promise<void>;
+}
+
 export type InboxStatus = 'pending' | 'working' | 'done' | 'dead';
 
 export interface InboxItem {
@@ -197,6 +230,29 @@ export interface InboxStore {
   /** Gives a row back (shutdown, transient failure); dead-letters it after maxAttempts. */
   release(id: string, workerId: string, error: string, maxAttempts: number): Promise<InboxStatus>;
   depth(): Promise<{ pending: number; oldestPendingAgeMs: number | null }>;
+  /** Deletes done rows older than doneMs and dead rows older than deadMs; returns how many. */
+  prune(doneMs: number, deadMs: number): Promise<number>;
 }
 
 export type { Platform, Role };
+
+// ---------------------------------------------------------------- installations
+
+/** One stored platform installation. `secret` is the platform's credentials (tokens), sealed at rest by the store. */
+export interface InstallationRecord {
+  secret: string;
+  /** Non-secret facts (ids, scopes) that may be read without opening the secret. */
+  data: Record<string, unknown>;
+}
+
+/**
+ * Platform installations (Slack OAuth installs), keyed by platform and install key (a team id,
+ * or `enterprise:<id>` for an org-wide install). Implemented in src/db; secrets never leave it unsealed on disk.
+ */
+export interface InstallationRecords {
+  save(input: { platform: Platform; installKey: string; workspace: WorkspaceRef | null } & InstallationRecord): Promise<void>;
+  find(platform: Platform, installKey: string): Promise<InstallationRecord | null>;
+  remove(platform: Platform, installKey: string): Promise<void>;
+  /** The app was removed from the workspace: stamp it uninstalled (its data is purged after the grace period). */
+  markUninstalled(workspace: WorkspaceRef): Promise<void>;
+}

@@ -96,13 +96,17 @@ export async function runTurn(deps: CoreDeps, envelope: Envelope): Promise<TurnR
     return post({ kind: 'notice', text: answer, private: true });
   }
 
-  const conversation = await deps.turns.resolveConversation(scope, {
-    channel: envelope.channel,
-    threadKey: threadKeyOf(envelope, principal),
-    ownerPrincipalId: envelope.channel.kind === 'dm' ? principal.id : null,
-  });
-  const settings = await deps.turns.settings(scope);
-  const isMember = envelope.channel.kind === 'dm' ? true : await membershipOrNull(deps, ports, envelope);
+  // Independent reads run together: each is a round trip to the database or the platform.
+  const [conversation, settings, isMember, recorded] = await Promise.all([
+    deps.turns.resolveConversation(scope, {
+      channel: envelope.channel,
+      threadKey: threadKeyOf(envelope, principal),
+      ownerPrincipalId: envelope.channel.kind === 'dm' ? principal.id : null,
+    }),
+    deps.turns.settings(scope),
+    envelope.channel.kind === 'dm' ? Promise.resolve(true) : membershipOrNull(deps, ports, envelope),
+    deps.turns.findAnswer(scope, envelope.idempotencyKey),
+  ]);
   const subject = { principalId: principal.id, role, workspaceId: scope.workspaceId };
   const decision = decide(
     subject,
@@ -127,8 +131,7 @@ export async function runTurn(deps: CoreDeps, envelope: Envelope): Promise<TurnR
     return post({ kind: 'error', text: denyExplanation[decision.reason], private: true });
   }
 
-  // A re-run of a delivery whose answer was recorded (a crash before the ack of the reply) posts that answer again.
-  const recorded = await deps.turns.findAnswer(scope, envelope.idempotencyKey);
+  // A re-run of a delivery whose answer was recorded (a crash before the reply was posted) posts that answer.
   if (recorded !== null) return post({ kind: 'answer', text: recorded });
 
   // The stored history is context only if the requester may read it (a DM only its owner).

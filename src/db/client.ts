@@ -4,11 +4,9 @@
  */
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { PGlite } from '@electric-sql/pglite';
+import type { PGlite } from '@electric-sql/pglite';
 import { sql } from 'drizzle-orm';
 import type { PgDatabase, PgQueryResultHKT } from 'drizzle-orm/pg-core';
-import { drizzle as drizzlePglite } from 'drizzle-orm/pglite';
-import { migrate as migratePglite } from 'drizzle-orm/pglite/migrator';
 import { drizzle as drizzlePostgres } from 'drizzle-orm/postgres-js';
 import { migrate as migratePostgres } from 'drizzle-orm/postgres-js/migrator';
 import postgres from 'postgres';
@@ -61,9 +59,15 @@ async function openPostgres(url: string, max: number): Promise<Database> {
   };
 }
 
+// PGlite (a WASM PostgreSQL) is loaded only when it is used, so a PostgreSQL deployment doesn't carry it.
 async function openPglite(options: OpenOptions): Promise<Database> {
   const lock = options.pglite ? null : lockDataDir(options.dataDir);
   try {
+    const [{ PGlite }, { drizzle: drizzlePglite }, { migrate: migratePglite }] = await Promise.all([
+      import('@electric-sql/pglite'),
+      import('drizzle-orm/pglite'),
+      import('drizzle-orm/pglite/migrator'),
+    ]);
     const client = options.pglite ?? (await PGlite.create(join(options.dataDir, 'pgdata')));
     const db = drizzlePglite(client, { schema });
     await migratePglite(db, { migrationsFolder });

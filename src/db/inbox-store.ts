@@ -1,30 +1,16 @@
 /** The inbox on drizzle: one row per platform delivery, claimed with FOR UPDATE SKIP LOCKED and a lease. */
 import { and, count, eq, inArray, lt, min, or, sql } from 'drizzle-orm';
-import { envelopeSchema, workspaceKey, type Envelope } from '../core/envelope.js';
+import { envelopeSchema } from '../core/envelope.js';
 import type { InboxItem, InboxStatus, InboxStore } from '../core/ports.js';
 import type { Db } from './client.js';
 import { inbox } from './schema.js';
-import { upsertWorkspace } from './turn-store.js';
+import { createWorkspaceCache } from './turn-store.js';
 
-/** Workspace ids never change once created, so intake resolves each one from the database once. */
-const WORKSPACE_CACHE_LIMIT = 10_000;
-
-export function createInboxStore(db: Db): InboxStore {
-  const workspaceIds = new Map<string, string>();
-
-  async function workspaceIdFor(envelope: Envelope): Promise<string> {
-    const key = workspaceKey(envelope.workspace);
-    const cached = workspaceIds.get(key);
-    if (cached) return cached;
-    const scope = await upsertWorkspace(db, envelope.workspace);
-    if (workspaceIds.size >= WORKSPACE_CACHE_LIMIT) workspaceIds.delete(workspaceIds.keys().next().value as string);
-    workspaceIds.set(key, scope.workspaceId);
-    return scope.workspaceId;
-  }
-
+/** The inbox serves every workspace (workers claim across all of them); rows still carry workspace_id. */
+export function createInboxStore(db: Db, resolveWorkspace = createWorkspaceCache(db)): InboxStore {
   return {
     async enqueue(envelope) {
-      const workspaceId = await workspaceIdFor(envelope);
+      const { workspaceId } = await resolveWorkspace(envelope.workspace);
       const inserted = await db
         .insert(inbox)
         .values({
@@ -82,6 +68,19 @@ export function createInboxStore(db: Db): InboxStore {
         .where(and(eq(inbox.id, Number(id)), eq(inbox.claimedBy, workerId)))
         .returning({ status: inbox.status });
       return row?.status ?? 'pending';
+    },
+
+    async prune(doneMs, deadMs) {
+      const deleted = await db
+        .delete(inbox)
+        .where(
+          or(
+            and(eq(inbox.status, 'done'), lt(inbox.updatedAt, sql`now() - ${`${doneMs} milliseconds`}::interval`)),
+            and(eq(inbox.status, 'dead'), lt(inbox.updatedAt, sql`now() - ${`${deadMs} milliseconds`}::interval`)),
+          ),
+        )
+        .returning({ id: inbox.id });
+      return deleted.length;
     },
 
     async depth() {

@@ -168,6 +168,22 @@ export const usage = pgTable(
   (t) => [primaryKey({ columns: [t.workspaceId, t.principalId, t.day, t.model] })],
 );
 
+/**
+ * Today's token spend per workspace: settled usage plus reservations of calls in flight.
+ * Reserving is one conditional upsert, so concurrent calls cannot overshoot the budget.
+ */
+export const budgetDays = pgTable(
+  'budget_days',
+  {
+    workspaceId: uuid('workspace_id').notNull().references(() => workspaces.id, { onDelete: 'cascade' }),
+    day: date('day', { mode: 'string' }).notNull(),
+    spentTokens: bigint('spent_tokens', { mode: 'number' }).notNull().default(0),
+    /** Set when the 80% warning went out, so admins are told once a day. */
+    warnedAt: timestamp('warned_at', { withTimezone: true }),
+  },
+  (t) => [primaryKey({ columns: [t.workspaceId, t.day] })],
+);
+
 /** Append-only, hash-chained per workspace: each entry holds the previous entry's hash. */
 export const auditLog = pgTable(
   'audit_log',

@@ -55,9 +55,23 @@ export async function findPrincipalByUserId(db: Executor, scope: Scope, platform
   return row ?? null;
 }
 
-export function createTurnStore(db: Db): TurnStore {
+/** Workspace ids never change once created, so each process resolves a workspace from the database once. */
+export function createWorkspaceCache(db: Db, limit = 10_000): (ref: WorkspaceRef) => Promise<Scope> {
+  const cache = new Map<string, Scope>();
+  return async (ref) => {
+    const key = `${ref.platform}:${ref.externalId}`;
+    const hit = cache.get(key);
+    if (hit) return hit;
+    const scope = await upsertWorkspace(db, ref);
+    if (cache.size >= limit) cache.delete(cache.keys().next().value as string);
+    cache.set(key, scope);
+    return scope;
+  };
+}
+
+export function createTurnStore(db: Db, resolveWorkspace = createWorkspaceCache(db)): TurnStore {
   return {
-    resolveWorkspace: (ref) => upsertWorkspace(db, ref),
+    resolveWorkspace,
 
     async resolvePrincipal(scope, user: UserRef, facts: UserFacts) {
       const [row] = await db
@@ -164,7 +178,8 @@ export function createTurnStore(db: Db): TurnStore {
           .returning({ id: messages.id });
         // A re-run of a delivery that was already recorded changes nothing.
         if (inserted.length === 0) return;
-        await addUsage(tx, scope, turn.principalId, turn.model, turn.usage.inputTokens, turn.usage.outputTokens);
+        // Usage is not added here: the model gate settles it per call (usage-ledger.ts), so that
+        // retries, fallbacks and refused turns are counted once, where the tokens were spent.
         await appendAudit(tx, scope, {
           action: 'turn',
           outcome: 'ok',

@@ -21,7 +21,15 @@ export interface WorkerOptions {
   pollMs?: number;
   /** Delay before claiming again after a database error. */
   errorBackoffMs?: number;
+  /**
+   * Done rows are kept this long so that a platform retry still finds its key (Slack retries for
+   * about 5 minutes; Teams for less). Dead rows are kept 7 days for operators.
+   */
+  keepDoneMs?: number;
 }
+
+const PRUNE_EVERY_MS = 10 * 60_000;
+const KEEP_DEAD_MS = 7 * 24 * 3_600_000;
 
 export interface Worker {
   /** Look for work now (called after an accepted intake). */
@@ -29,6 +37,8 @@ export interface Worker {
   start(): void;
   /** Stops claiming, waits for running turns up to graceMs, then gives the rest back. */
   stop(graceMs: number): Promise<void>;
+  /** Removes old done and dead rows (also runs every 10 minutes). */
+  prune(): Promise<void>;
   readonly inFlight: number;
 }
 
@@ -39,6 +49,16 @@ export function createWorker(options: WorkerOptions): Worker {
   const errorBackoffMs = options.errorBackoffMs ?? 1_000;
   let stopped = true;
   let timer: NodeJS.Timeout | undefined;
+  let pruneTimer: NodeJS.Timeout | undefined;
+
+  async function prune() {
+    try {
+      const removed = await options.inbox.prune(options.keepDoneMs ?? 3_600_000, KEEP_DEAD_MS);
+      if (removed > 0) options.log.info({ event: 'inbox.pruned', removed }, 'old inbox rows pruned');
+    } catch (err) {
+      options.log.warn({ event: 'inbox.prune_failed', err: (err as Error).message }, 'could not prune the inbox');
+    }
+  }
   let claiming = false;
   let wakeRequested = false;
 
@@ -113,10 +133,13 @@ export function createWorker(options: WorkerOptions): Worker {
     start() {
       stopped = false;
       schedule(0);
+      pruneTimer = setInterval(() => void prune(), PRUNE_EVERY_MS);
+      pruneTimer.unref();
     },
     async stop(graceMs) {
       stopped = true;
       clearTimeout(timer);
+      clearInterval(pruneTimer);
       const all = Promise.all([...running.values()].map((r) => r.done));
       await Promise.race([all, new Promise((resolve) => setTimeout(resolve, graceMs).unref())]);
       for (const { item, abort } of running.values()) {
@@ -124,6 +147,7 @@ export function createWorker(options: WorkerOptions): Worker {
         await options.inbox.release(item.id, workerId, 'released at shutdown', Number.MAX_SAFE_INTEGER).catch(() => {});
       }
     },
+    prune,
     get inFlight() {
       return running.size;
     },

@@ -5,7 +5,8 @@ import { join } from 'node:path';
 import { loadConfig, type Config } from '../../src/config.js';
 import { startQuorum, type RunningQuorum, type StartOptions } from '../../src/main.js';
 import { createLogger } from '../../src/log.js';
-import type { TestDatabase } from './db.js';
+import { afterAll, beforeAll } from 'vitest';
+import { openTestDatabase, type Driver, type TestDatabase } from './db.js';
 
 export interface TestApp {
   running: RunningQuorum;
@@ -46,4 +47,24 @@ export async function postJson(url: string, body: unknown): Promise<{ status: nu
   const res = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
   const text = await res.text();
   return { status: res.status, body: text ? JSON.parse(text) : null };
+}
+
+/**
+ * Opens a test database and starts the service on it for one describe block, stopping both
+ * afterwards. Options are a function so that they can use objects made in the block.
+ */
+export function useTestApp(
+  driver: Driver,
+  options: () => StartOptions & { env?: Record<string, string> } = () => ({}),
+): { db: TestDatabase; app: TestApp } {
+  const ctx = {} as { db: TestDatabase; app: TestApp };
+  beforeAll(async () => {
+    ctx.db = await openTestDatabase(driver);
+    ctx.app = await startTestApp(ctx.db, options());
+  });
+  afterAll(async () => {
+    await ctx.app?.stop();
+    await ctx.db?.close();
+  });
+  return ctx;
 }

@@ -1,0 +1,19 @@
+/** Bolt's Logger interface on the service logger. Bolt logs free text; it never includes tokens at info and above. */
+import { LogLevel, type Logger as BoltLogger } from '@slack/bolt';
+import type { Logger } from '../../src/core/ports.js';
+
+export function boltLogger(log: Logger): BoltLogger {
+  const text = (args: unknown[]) => args.map((a) => (a instanceof Error ? a.message : String(a))).join(' ').slice(0, 500);
+  let level = LogLevel.INFO;
+  return {
+    debug: (...args) => log.debug({ event: 'slack.bolt' }, text(args)),
+    info: (...args) => log.info({ event: 'slack.bolt' }, text(args)),
+    warn: (...args) => log.warn({ event: 'slack.bolt' }, text(args)),
+    error: (...args) => log.error({ event: 'slack.bolt' }, text(args)),
+    setLevel: (l) => {
+      level = l;
+    },
+    getLevel: () => level,
+    setName: () => {},
+  };
+}

@@ -1,0 +1,66 @@
+/** Event listeners: messages into the inbox (before the ack), membership changes, uninstalls. */
+import type { App } from '@slack/bolt';
+import { z } from 'zod';
+import type { WorkspaceRef } from '../../src/core/envelope.js';
+import type { Intake } from '../../src/core/intake.js';
+import type { Logger } from '../../src/core/ports.js';
+import { eventBodySchema, messageEnvelope, messageEventSchema, workspaceOf } from './events.js';
+import type { Membership } from './people.js';
+
+export interface EventDeps {
+  intake: Intake;
+  membership: Membership;
+  log: Logger;
+  /** Deletes the workspace's tokens and marks it uninstalled. */
+  uninstall(workspace: WorkspaceRef, installKeys: string[]): Promise<void>;
+}
+
+const memberEventSchema = z.object({ user: z.string(), channel: z.string() });
+
+export function registerEvents(app: App, deps: EventDeps): void {
+  const { intake, log } = deps;
+
+  const onMessage = async ({ body, event, context }: { body: unknown; event: unknown; context: { botUserId?: string; retryNum?: number } }) => {
+    const parsedBody = eventBodySchema.safeParse(body);
+    const parsedEvent = messageEventSchema.safeParse(event);
+    if (!parsedBody.success || !parsedEvent.success) {
+      log.warn({ event: 'slack.unreadable_event' }, 'Slack event without the expected fields ignored');
+      return;
+    }
+    const mapped = messageEnvelope(parsedBody.data, parsedEvent.data, context.botUserId);
+    if ('skip' in mapped) {
+      log.debug({ event: 'slack.event_skipped', reason: mapped.skip }, 'Slack event needs no answer');
+      return;
+    }
+    // Throws when the inbox cannot store it: Bolt then answers 500 and Slack retries later.
+    const result = await intake.submit(mapped);
+    if (result.status === 'duplicate') {
+      log.info({ event: 'slack.duplicate', retry: context.retryNum ?? 0 }, 'Slack delivery already taken: acked and dropped');
+    } else if (result.status === 'invalid') {
+      log.warn({ event: 'slack.invalid_envelope', problems: result.problems }, 'Slack event could not be mapped');
+    }
+  };
+  app.event('app_mention', onMessage);
+  app.event('message', onMessage);
+
+  const onMember = (joined: boolean) => async ({ body, event }: { body: unknown; event: unknown }) => {
+    const where = workspaceOf(eventBodySchema.parse(body));
+    const parsed = memberEventSchema.safeParse(event);
+    if (!where || !parsed.success) return;
+    deps.membership.changed(where.ref, parsed.data.channel, parsed.data.user, joined);
+  };
+  app.event('member_joined_channel', onMember(true));
+  app.event('member_left_channel', onMember(false));
+
+  // Bolt skips authorize for these two; they may come in either order, so both do the whole job (idempotent).
+  const onRemoved = async ({ body }: { body: unknown }) => {
+    const parsed = eventBodySchema.parse(body);
+    const where = workspaceOf(parsed);
+    if (!where) return;
+    const keys = [where.route.teamId, where.route.isEnterpriseInstall && where.route.enterpriseId ? `enterprise:${where.route.enterpriseId}` : null];
+    await deps.uninstall(where.ref, keys.filter((k): k is string => Boolean(k)));
+    log.info({ event: 'slack.uninstalled', workspace: where.ref.externalId }, 'Slack workspace removed the app: tokens deleted');
+  };
+  app.event('app_uninstalled', onRemoved);
+  app.event('tokens_revoked', onRemoved);
+}

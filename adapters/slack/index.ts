@@ -1,0 +1,226 @@
+/**
+ * The Slack adapter on Bolt 5. Bolt's HTTPReceiver is mounted on the service's one HTTP server
+ * (`/slack/events`, and `/slack/install` + `/slack/oauth_redirect` with OAuth); Socket Mode when
+ * an app token is set. Every event is written to the core's inbox before Slack gets its ack.
+ */
+import { App, HTTPReceiver, SocketModeReceiver, webApi, type Authorize, type Receiver, type ReceiverEvent } from '@slack/bolt';
+import type { Config } from '../../src/config.js';
+import { envelopeSchema, type Envelope } from '../../src/core/envelope.js';
+import type { Intake } from '../../src/core/intake.js';
+import type { InstallationRecords, Logger, PlatformPorts } from '../../src/core/ports.js';
+import type { Route } from '../../src/http/server.js';
+import { boltLogger } from './bolt-logger.js';
+import { registerCommand } from './command.js';
+import { registerEvents } from './handlers.js';
+import { createDirectory, createMembership } from './people.js';
+import { createReplySink } from './replies.js';
+import { guardTimestamp } from './request-guard.js';
+import { createBoltInstallationStore, installationTokens, singleTokens, type TokenSource } from './tokens.js';
+
+export type SlackConfig = Pick<
+  Config,
+  | 'SLACK_SIGNING_SECRET'
+  | 'SLACK_BOT_TOKEN'
+  | 'SLACK_APP_TOKEN'
+  | 'SLACK_CLIENT_ID'
+  | 'SLACK_CLIENT_SECRET'
+  | 'SLACK_STATE_SECRET'
+  | 'SLACK_API_URL'
+>;
+
+export interface SlackAdapterOptions {
+  config: SlackConfig;
+  intake: Intake;
+  /** The core's synchronous command answer (answerCommand), for the /agent ack. */
+  answerCommand: (envelope: Envelope) => Promise<string>;
+  installations: InstallationRecords;
+  log: Logger;
+}
+
+export interface SlackAdapter {
+  ports: PlatformPorts;
+  routes: Route[];
+  /** Connects Socket Mode (no-op over HTTP). */
+  start(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+/** Slack is configured when a signing secret (HTTP) or an app token (Socket Mode) comes with a way to get bot tokens. */
+export function slackConfigured(c: SlackConfig): boolean {
+  const tokens = Boolean(c.SLACK_BOT_TOKEN || (c.SLACK_CLIENT_ID && c.SLACK_CLIENT_SECRET && c.SLACK_STATE_SECRET));
+  return tokens && Boolean(c.SLACK_SIGNING_SECRET || c.SLACK_APP_TOKEN);
+}
+
+export function createSlackAdapter(options: SlackAdapterOptions): SlackAdapter {
+  const { config, log } = options;
+  const oauth = Boolean(config.SLACK_CLIENT_ID && config.SLACK_CLIENT_SECRET && config.SLACK_STATE_SECRET);
+  const logger = boltLogger(log);
+  const clientOptions = { slackApiUrl: config.SLACK_API_URL, timeout: 10_000, logger };
+  // Reads may retry (twice, quickly); posts retry only rate limits (WebClient waits Retry-After).
+  const readClient = new webApi.WebClient(undefined, { ...clientOptions, retryConfig: { retries: 2, minTimeout: 100, maxTimeout: 1_000 } });
+  const postClient = new webApi.WebClient(undefined, {
+    ...clientOptions,
+    retryConfig: {
+      retries: 3,
+      minTimeout: 0,
+      maxTimeout: 0,
+      onFailedAttempt: (err: Error) => {
+        // WebClient wraps its own rate-limit signal in a WebAPIRequestError: match the text.
+        if (!err.message.includes('A rate limit was exceeded')) throw err;
+      },
+    } as webApi.RetryOptions, // p-retry's onFailedAttempt: throwing ends the retries
+  });
+
+  const tokens: TokenSource = oauth ? installationTokens(options.installations) : singleTokens(config.SLACK_BOT_TOKEN!);
+  const directory = createDirectory({ client: readClient, tokens });
+  const membership = createMembership({ client: readClient, tokens });
+  const replies = createReplySink({ client: postClient, tokens, log });
+  const installationStore = createBoltInstallationStore(options.installations, log);
+
+  let receiver: Receiver;
+  let http: HTTPReceiver | null = null;
+  if (config.SLACK_APP_TOKEN) {
+    receiver = new SocketModeReceiver({
+      appToken: config.SLACK_APP_TOKEN,
+      logger,
+      // The socket client (apps.connections.open) reads its Web API URL from here.
+      ...(oauth ? oauthOptions(config, installationStore) : { installerOptions: { clientOptions: { slackApiUrl: config.SLACK_API_URL } } }),
+    });
+  } else {
+    http = new HTTPReceiver({
+      signingSecret: config.SLACK_SIGNING_SECRET!,
+      endpoints: ['/slack/events'],
+      logger,
+      // The ack waits for the inbox write: an event that was not stored is never acked.
+      processBeforeResponse: true,
+      ...(oauth ? oauthOptions(config, installationStore) : {}),
+    });
+    receiver = http;
+  }
+
+  const app = new App({
+    receiver,
+    logger,
+    clientOptions,
+    // Bolt's in-memory conversation store is unused here and costs on every event.
+    convoStore: false,
+    ...(oauth ? {} : { authorize: singleWorkspaceAuthorize(readClient, config.SLACK_BOT_TOKEN!, log) }),
+  });
+  if (receiver instanceof SocketModeReceiver) ackAfterProcessing(receiver, app);
+  app.error(async (err) => {
+    log.error({ event: 'slack.listener_failed', code: err.code, err: err.message.slice(0, 200) }, 'Slack event not processed');
+    throw err;
+  });
+
+  registerEvents(app, {
+    intake: options.intake,
+    membership,
+    log,
+    uninstall: async (workspace, installKeys) => {
+      for (const key of installKeys) await options.installations.remove('slack', key);
+      await options.installations.markUninstalled(workspace);
+      directory.forget(workspace);
+      membership.forget(workspace);
+      tokens.forget(workspace);
+    },
+  });
+  registerCommand(app, { answerCommand: options.answerCommand, log, parse: (e) => envelopeSchema.parse(e) });
+
+  const routes: Route[] = [];
+  if (http) {
+    const listener = http.requestListener;
+    const handler: Route['handler'] = (req, res) => {
+      if (!guardTimestamp(req, res)) return;
+      listener(req, res);
+    };
+    routes.push({ method: 'POST', path: '/slack/events', handler });
+    if (oauth) {
+      routes.push({ method: 'GET', path: '/slack/install', handler: (req, res) => listener(req, res) });
+      routes.push({ method: 'GET', path: '/slack/oauth_redirect', handler: (req, res) => listener(req, res) });
+    }
+  }
+
+  return {
+    ports: { membership, directory, replies },
+    routes,
+    async start() {
+      if (config.SLACK_APP_TOKEN) await app.start();
+    },
+    async stop() {
+      if (config.SLACK_APP_TOKEN) await app.stop();
+    },
+  };
+}
+
+/**
+ * Bolt acks Events API deliveries before the listeners run. Over Socket Mode that would ack an
+ * event the inbox never stored: hold the ack until processing is done (what processBeforeResponse
+ * does over HTTP); an event that failed is not acked, so Slack delivers it again.
+ */
+function ackAfterProcessing(receiver: SocketModeReceiver, app: App): void {
+  receiver.init({
+    processEvent: async (event: ReceiverEvent) => {
+      let held: { response?: unknown } | null = null;
+      await app.processEvent({
+        ...event,
+        ack: async (response?: unknown) => {
+          held = { response };
+        },
+      });
+      const ack = held as { response?: unknown } | null;
+      if (ack) await event.ack(ack.response as never);
+    },
+  } as unknown as App);
+}
+
+function oauthOptions(config: SlackConfig, installationStore: ReturnType<typeof createBoltInstallationStore>) {
+  return {
+    clientId: config.SLACK_CLIENT_ID!,
+    clientSecret: config.SLACK_CLIENT_SECRET!,
+    stateSecret: config.SLACK_STATE_SECRET!,
+    scopes: BOT_SCOPES,
+    installationStore,
+    installerOptions: {
+      directInstall: true,
+      clientOptions: { slackApiUrl: config.SLACK_API_URL },
+    },
+  };
+}
+
+export const BOT_SCOPES = [
+  'app_mentions:read',
+  'channels:read',
+  'groups:read',
+  'im:read',
+  'mpim:read',
+  'im:history',
+  'mpim:history',
+  'chat:write',
+  'commands',
+  'users:read',
+];
+
+/**
+ * One workspace: the token's own team (auth.test, asked once) is the only one served. An event
+ * from any other team is refused (Bolt answers 401) and logged.
+ */
+function singleWorkspaceAuthorize(client: webApi.WebClient, token: string, log: Logger): Authorize<boolean> {
+  let identity: Promise<{ teamId?: string; enterpriseId?: string; botId?: string; botUserId?: string }> | null = null;
+  return async (source) => {
+    identity ??= client.auth.test({ token }).then(
+      (r) => ({ teamId: r.team_id, enterpriseId: r.enterprise_id, botId: r.bot_id, botUserId: r.user_id }),
+      (err: unknown) => {
+        identity = null;
+        throw err;
+      },
+    );
+    const me = await identity;
+    const sameTeam = source.teamId !== undefined && source.teamId === me.teamId;
+    const sameOrg = source.isEnterpriseInstall && source.enterpriseId !== undefined && source.enterpriseId === me.enterpriseId;
+    if (!sameTeam && !sameOrg) {
+      log.warn({ event: 'slack.unknown_workspace', team: source.teamId ?? null, enterprise: source.enterpriseId ?? null }, 'event for another workspace refused');
+      throw new Error('event for a workspace this token does not serve');
+    }
+    return { botToken: token, botId: me.botId, botUserId: me.botUserId, teamId: source.teamId, enterpriseId: source.enterpriseId };
+  };
+}

@@ -1,0 +1,164 @@
+/**
+ * UserDirectory (users.info) and MembershipSource (conversations.members) for the core, both
+ * cached, bounded, and failing closed with a QuorumError code.
+ */
+import type { webApi } from '@slack/bolt';
+import { z } from 'zod';
+import type { ChannelRef, UserRef, WorkspaceRef } from '../../src/core/envelope.js';
+import { QuorumError } from '../../src/core/errors.js';
+import type { UserFacts } from '../../src/core/identity.js';
+import type { MembershipSource, UserDirectory } from '../../src/core/ports.js';
+import { TtlCache } from './cache.js';
+import type { TokenSource } from './tokens.js';
+
+type WebClient = webApi.WebClient;
+
+const userInfoSchema = z.object({
+  user: z.object({
+    id: z.string(),
+    team_id: z.string().optional(),
+    deleted: z.boolean().optional(),
+    is_bot: z.boolean().optional(),
+    is_owner: z.boolean().optional(),
+    is_primary_owner: z.boolean().optional(),
+    is_admin: z.boolean().optional(),
+    is_restricted: z.boolean().optional(),
+    is_ultra_restricted: z.boolean().optional(),
+    real_name: z.string().optional(),
+    enterprise_user: z.object({ enterprise_id: z.string().optional() }).optional(),
+    profile: z.object({ display_name: z.string().optional(), real_name: z.string().optional() }).optional(),
+  }),
+});
+
+const membersPageSchema = z.object({
+  members: z.array(z.string()),
+  response_metadata: z.object({ next_cursor: z.string().optional() }).optional(),
+});
+
+export interface PeopleOptions {
+  client: WebClient;
+  tokens: TokenSource;
+  ttlMs?: number;
+  maxUsers?: number;
+  maxChannels?: number;
+  /** Bounds a roster walk: pages × 1000 members. */
+  maxPages?: number;
+}
+
+/** Slack's flags to a role, owner before admin (an owner has is_admin too); another org's user is external. */
+export function factsFromUser(workspace: WorkspaceRef, user: UserRef, info: z.infer<typeof userInfoSchema>['user']): UserFacts {
+  const displayName = info.profile?.display_name || info.real_name || info.profile?.real_name || undefined;
+  const sameEnterprise = workspace.enterpriseId !== undefined && info.enterprise_user?.enterprise_id === workspace.enterpriseId;
+  const homeTeam = user.homeWorkspaceId ?? info.team_id;
+  const foreign = homeTeam !== undefined && homeTeam !== workspace.externalId && homeTeam !== workspace.enterpriseId && !sameEnterprise;
+  const platformRole: UserFacts['platformRole'] = foreign
+    ? 'external'
+    : info.is_owner || info.is_primary_owner
+      ? 'owner'
+      : info.is_admin
+        ? 'admin'
+        : info.is_restricted || info.is_ultra_restricted
+          ? 'guest'
+          : 'member';
+  return { platformRole, deleted: info.deleted === true, ...(displayName ? { displayName } : {}) };
+}
+
+export function createDirectory(options: PeopleOptions): UserDirectory & { forget(workspace: WorkspaceRef): void } {
+  const cache = new TtlCache<UserFacts>(options.maxUsers ?? 10_000, options.ttlMs ?? 10 * 60_000);
+  return {
+    async lookup(workspace, user) {
+      const key = `${workspace.externalId}:${user.id}:${user.homeWorkspaceId ?? ''}`;
+      const cached = cache.get(key);
+      if (cached) return cached;
+      try {
+        const { token } = await options.tokens.forWorkspace(workspace);
+        const res = userInfoSchema.parse(await options.client.users.info({ token, user: user.id }));
+        const facts = factsFromUser(workspace, user, res.user);
+        cache.set(key, facts);
+        return facts;
+      } catch (err) {
+        if (isUserNotFound(err)) return { platformRole: 'guest', deleted: true };
+        throw new QuorumError('DIRECTORY_UNAVAILABLE', 'Slack users.info failed', { cause: err });
+      }
+    },
+    forget(workspace) {
+      cache.deleteWhere((k) => k.startsWith(`${workspace.externalId}:`));
+    },
+  };
+}
+
+function isUserNotFound(err: unknown): boolean {
+  return (err as { data?: { error?: string } })?.data?.error === 'user_not_found';
+}
+
+export interface Membership extends MembershipSource {
+  /** member_joined_channel / member_left_channel: applied at once, no TTL wait. */
+  changed(workspace: WorkspaceRef, channelId: string, userId: string, joined: boolean): void;
+  forget(workspace: WorkspaceRef): void;
+}
+
+export function createMembership(options: PeopleOptions): Membership {
+  const rosters = new TtlCache<Set<string>>(options.maxChannels ?? 2_000, options.ttlMs ?? 5 * 60_000);
+  const inFlight = new Map<string, Promise<Set<string>>>();
+  // Join/leave events seen while a roster walk was running: applied on top of its (older) result.
+  const changes = new TtlCache<Map<string, { joined: boolean; at: number }>>(options.maxChannels ?? 2_000, 60_000);
+  const maxPages = options.maxPages ?? 50;
+  const keyOf = (workspace: WorkspaceRef, channelId: string) => `${workspace.externalId}:${channelId}`;
+
+  async function fetchRoster(workspace: WorkspaceRef, channel: ChannelRef): Promise<Set<string>> {
+    const started = Date.now();
+    const { token } = await options.tokens.forWorkspace(workspace);
+    const members = new Set<string>();
+    let cursor: string | undefined;
+    for (let page = 0; page < maxPages; page += 1) {
+      const res = membersPageSchema.parse(
+        await options.client.conversations.members({ token, channel: channel.id, limit: 1000, ...(cursor ? { cursor } : {}) }),
+      );
+      for (const m of res.members) members.add(m);
+      cursor = res.response_metadata?.next_cursor || undefined;
+      if (!cursor) break;
+    }
+    if (cursor) throw new Error(`roster of more than ${maxPages} pages`);
+    for (const [user, change] of changes.get(keyOf(workspace, channel.id)) ?? []) {
+      if (change.at < started) continue;
+      if (change.joined) members.add(user);
+      else members.delete(user);
+    }
+    return members;
+  }
+
+  return {
+    async isMember(workspace, channel, userId) {
+      const key = keyOf(workspace, channel.id);
+      let roster = rosters.get(key);
+      if (!roster) {
+        let pending = inFlight.get(key);
+        if (!pending) {
+          pending = fetchRoster(workspace, channel).finally(() => inFlight.delete(key));
+          inFlight.set(key, pending);
+        }
+        try {
+          roster = await pending;
+        } catch (err) {
+          throw new QuorumError('MEMBERSHIP_UNAVAILABLE', 'Slack conversations.members failed', { cause: err });
+        }
+        rosters.set(key, roster);
+      }
+      return roster.has(userId);
+    },
+    changed(workspace, channelId, userId, joined) {
+      const key = keyOf(workspace, channelId);
+      const roster = rosters.get(key);
+      if (roster) {
+        if (joined) roster.add(userId);
+        else roster.delete(userId);
+      }
+      const seen = changes.get(key) ?? new Map<string, { joined: boolean; at: number }>();
+      seen.set(userId, { joined, at: Date.now() });
+      changes.set(key, seen);
+    },
+    forget(workspace) {
+      rosters.deleteWhere((k) => k.startsWith(`${workspace.externalId}:`));
+    },
+  };
+}

@@ -1,0 +1,127 @@
+/**
+ * ReplySink on chat.postMessage: in the right thread, in Slack's mrkdwn, split below Slack's
+ * limits, with a status message that the answer replaces (chat.update) so that nothing is posted twice.
+ */
+import type { webApi } from '@slack/bolt';
+import type { Logger, OutgoingReply, ReplySink, ReplyTarget } from '../../src/core/ports.js';
+import { TtlCache } from './cache.js';
+import type { SlackReplyRoute } from './events.js';
+import type { TokenSource } from './tokens.js';
+
+type WebClient = webApi.WebClient;
+
+/** Slack truncates `text` at 40,000 characters and renders long messages poorly; stay well below. */
+export const MAX_MESSAGE_CHARS = 3_500;
+
+/** Markdown (what models write) → Slack mrkdwn. Code spans and blocks are left alone. */
+export function toMrkdwn(markdown: string): string {
+  return markdown
+    .split(/(```[\s\S]*?```|`[^`\n]*`)/g)
+    .map((part, i) => {
+      if (i % 2 === 1) return part.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+      return part
+        .replace(/&/g, '&amp;')
+        .replace(/</g, '&lt;')
+        .replace(/>/g, '&gt;')
+        .replace(/\[([^\]\n]+)\]\((https?:\/\/[^\s)]+)\)/g, '<$2|$1>')
+        .replace(/^#{1,6}\s+(.+)$/gm, '*$1*')
+        .replace(/\*\*([^*\n]+)\*\*/g, '*$1*')
+        .replace(/__([^_\n]+)__/g, '*$1*')
+        .replace(/~~([^~\n]+)~~/g, '~$1~')
+        .replace(/^(\s*)[-*]\s+/gm, '$1• ');
+    })
+    .join('');
+}
+
+/** Splits at paragraph, then line, then word boundaries; never drops text. */
+export function splitMessage(text: string, max = MAX_MESSAGE_CHARS): string[] {
+  const chunks: string[] = [];
+  let rest = text;
+  while (rest.length > max) {
+    const window = rest.slice(0, max);
+    let cut = window.lastIndexOf('\n\n');
+    if (cut < max / 2) cut = window.lastIndexOf('\n');
+    if (cut < max / 2) cut = window.lastIndexOf(' ');
+    if (cut < max / 2) cut = max;
+    chunks.push(rest.slice(0, cut).trimEnd());
+    rest = rest.slice(cut).replace(/^\s+/, '');
+  }
+  if (rest.length > 0 || chunks.length === 0) chunks.push(rest);
+  return chunks;
+}
+
+export interface SlackReplySinkOptions {
+  /** A client whose only retries are 429s honouring Retry-After: a post whose fate is unknown is never sent again. */
+  client: WebClient;
+  tokens: TokenSource;
+  log: Logger;
+}
+
+function routeOf(target: ReplyTarget): Partial<SlackReplyRoute> {
+  return target.replyRoute as Partial<SlackReplyRoute>;
+}
+
+function threadOf(target: ReplyTarget): string | undefined {
+  if (target.channel.kind === 'dm') return routeOf(target).threadTs;
+  return target.threadId ?? target.messageId;
+}
+
+export function createReplySink(options: SlackReplySinkOptions): ReplySink {
+  const { client, tokens } = options;
+  // idempotency key → the status message shown while the model runs (chained so post waits for it).
+  const statuses = new TtlCache<Promise<string | null>>(5_000, 30 * 60_000);
+
+  return {
+    async progress(target, status) {
+      const previous = statuses.get(target.idempotencyKey) ?? Promise.resolve(null);
+      const next = previous.then(async (ts) => {
+        const { token } = await tokens.forWorkspace(target.workspace);
+        const text = `_${status}_`;
+        if (ts) {
+          await client.chat.update({ token, channel: target.channel.id, ts, text });
+          return ts;
+        }
+        const thread = threadOf(target);
+        const res = await client.chat.postMessage({ token, channel: target.channel.id, text, ...(thread ? { thread_ts: thread } : {}) });
+        return res.ts ?? null;
+      });
+      // A failed status update must not block the answer: remember the last good ts.
+      statuses.set(target.idempotencyKey, next.catch(() => previous));
+      await next;
+    },
+
+    async post(target, reply: OutgoingReply) {
+      const { token } = await tokens.forWorkspace(target.workspace);
+      const statusTs = (await statuses.get(target.idempotencyKey)?.catch(() => null)) ?? null;
+      const chunks = splitMessage(toMrkdwn(reply.text));
+      const thread = threadOf(target);
+      const channel = target.channel.id;
+
+      if (reply.private && target.channel.kind !== 'dm') {
+        if (statusTs) await client.chat.delete({ token, channel, ts: statusTs }).catch(() => undefined);
+        statuses.delete(target.idempotencyKey);
+        let first: string | undefined;
+        for (const text of chunks) {
+          const res = await client.chat.postEphemeral({ token, channel, user: target.user.id, text, ...(thread ? { thread_ts: thread } : {}) });
+          first ??= res.message_ts;
+        }
+        return { platformMessageId: first ?? 'ephemeral' };
+      }
+
+      let first: string | undefined;
+      let rest = chunks;
+      if (statusTs) {
+        // The status message becomes the answer's first part: one message, however the turn ends.
+        await client.chat.update({ token, channel, ts: statusTs, text: chunks[0]! });
+        first = statusTs;
+        rest = chunks.slice(1);
+      }
+      for (const text of rest) {
+        const res = await client.chat.postMessage({ token, channel, text, mrkdwn: true, ...(thread ? { thread_ts: thread } : {}) });
+        first ??= res.ts;
+      }
+      statuses.delete(target.idempotencyKey);
+      return { platformMessageId: first ?? '' };
+    },
+  };
+}

@@ -1,0 +1,84 @@
+/**
+ * Which bot token answers for a workspace: the one configured token (single workspace) or the
+ * installation stored through the core's InstallationRecords port (OAuth, many workspaces).
+ */
+import type { Installation, InstallationQuery, InstallationStore } from '@slack/bolt';
+import type { WorkspaceRef } from '../../src/core/envelope.js';
+import { QuorumError } from '../../src/core/errors.js';
+import type { InstallationRecords, Logger } from '../../src/core/ports.js';
+
+export interface BotAuth {
+  token: string;
+  botUserId?: string;
+  botId?: string;
+}
+
+export interface TokenSource {
+  forWorkspace(workspace: WorkspaceRef): Promise<BotAuth>;
+  /** Forget cached credentials of a workspace (uninstall). */
+  forget(workspace: WorkspaceRef): void;
+}
+
+/** Install key: the team id, or `enterprise:<id>` for an Enterprise Grid org-wide install. */
+export function installKeyOf(q: { teamId?: string | undefined; enterpriseId?: string | undefined; isEnterpriseInstall?: boolean | undefined }): string {
+  if (q.isEnterpriseInstall && q.enterpriseId) return `enterprise:${q.enterpriseId}`;
+  if (q.teamId) return q.teamId;
+  if (q.enterpriseId) return `enterprise:${q.enterpriseId}`;
+  throw new QuorumError('UNKNOWN_WORKSPACE', 'an installation query without team or enterprise');
+}
+
+/** Bolt's InstallationStore on the core port: the whole installation (tokens included) is the sealed secret. */
+export function createBoltInstallationStore(records: InstallationRecords, log: Logger): InstallationStore {
+  return {
+    async storeInstallation(installation: Installation) {
+      const isEnterpriseInstall = installation.isEnterpriseInstall === true;
+      const teamId = installation.team?.id;
+      const enterpriseId = installation.enterprise?.id;
+      const installKey = installKeyOf({ teamId, enterpriseId, isEnterpriseInstall });
+      const externalId = isEnterpriseInstall ? enterpriseId : teamId;
+      await records.save({
+        platform: 'slack',
+        installKey,
+        workspace: externalId ? { platform: 'slack', externalId, ...(enterpriseId ? { enterpriseId } : {}) } : null,
+        secret: JSON.stringify(installation),
+        data: { teamId: teamId ?? null, enterpriseId: enterpriseId ?? null, isEnterpriseInstall, botUserId: installation.bot?.userId ?? null },
+      });
+      log.info({ event: 'slack.installed', installKey }, 'Slack installation stored');
+    },
+    async fetchInstallation(query: InstallationQuery<boolean>) {
+      const installKey = installKeyOf(query);
+      const found = await records.find('slack', installKey);
+      if (!found) {
+        log.warn({ event: 'slack.unknown_workspace', installKey }, 'event for a workspace without an installation refused');
+        throw new QuorumError('UNKNOWN_WORKSPACE', `no Slack installation for ${installKey}`);
+      }
+      return JSON.parse(found.secret) as Installation<'v1' | 'v2', boolean>;
+    },
+    async deleteInstallation(query: InstallationQuery<boolean>) {
+      await records.remove('slack', installKeyOf(query));
+    },
+  };
+}
+
+/** Many workspaces: the team's own install first, then its enterprise's org-wide install. */
+export function installationTokens(records: InstallationRecords): TokenSource {
+  return {
+    async forWorkspace(workspace) {
+      const keys = [workspace.externalId, ...(workspace.enterpriseId ? [`enterprise:${workspace.enterpriseId}`] : [])];
+      for (const key of keys) {
+        const found = await records.find('slack', key);
+        if (!found) continue;
+        const installation = JSON.parse(found.secret) as Installation;
+        const token = installation.bot?.token;
+        if (token) return { token, botUserId: installation.bot?.userId, botId: installation.bot?.id };
+      }
+      throw new QuorumError('UNKNOWN_WORKSPACE', `no Slack installation for ${workspace.externalId}`);
+    },
+    forget() {},
+  };
+}
+
+/** One workspace, one token from the environment. */
+export function singleTokens(token: string): TokenSource {
+  return { forWorkspace: async () => ({ token }), forget() {} };
+}

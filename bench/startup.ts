@@ -1,0 +1,46 @@
+/**
+ * Start-up time to /readyz 200 and idle RSS, for the real `npm start` entry (tsx src/main.ts)
+ * on PGlite and (with DATABASE_URL) PostgreSQL. Targets: ready ≤ 5 s on PGlite; idle RSS ≤ 150 MB on PostgreSQL.
+ */
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { startChild } from '../test/support/child.js';
+
+function rssMb(pid: number): number {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  const kb = Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 'NaN');
+  return kb / 1024;
+}
+
+async function measure(label: string, env: Record<string, string>): Promise<void> {
+  const dataDir = mkdtempSync(join(tmpdir(), 'quorum-startup-'));
+  for (const run of ['first start (migrations)', 'second start']) {
+    const started = performance.now();
+    const child = startChild({ DATA_DIR: dataDir, LOG_LEVEL: 'info', ...env });
+    try {
+      const url = await child.ready(60_000);
+      let readyMs = Number.NaN;
+      for (let i = 0; i < 600; i++) {
+        const res = await fetch(`${url}/readyz`).catch(() => null);
+        if (res?.status === 200) {
+          readyMs = performance.now() - started;
+          break;
+        }
+        await new Promise((r) => setTimeout(r, 10));
+      }
+      await new Promise((r) => setTimeout(r, 3_000));
+      console.log(`${label.padEnd(9)} ${run.padEnd(25)} ready in ${(readyMs / 1000).toFixed(2)} s   idle RSS ${rssMb(child.process.pid!).toFixed(0)} MB`);
+    } finally {
+      child.kill('SIGTERM');
+      await child.exited;
+    }
+  }
+  rmSync(dataDir, { recursive: true, force: true });
+}
+
+export async function run(): Promise<void> {
+  await measure('pglite', {});
+  if (process.env.DATABASE_URL) await measure('postgres', { DATABASE_URL: process.env.DATABASE_URL });
+  else console.log('postgres: skipped (set DATABASE_URL)');
+}

@@ -1,0 +1,48 @@
+/** Builds the throttling gate from the parsed config (used by main.ts). */
+import type { Config } from '../config.js';
+import type { AuditLog, BudgetAlertSink, Logger, TurnStore, UsageLedger } from '../core/ports.js';
+import { createModelGate, type GateObserver, type ThrottlingGate } from './gate.js';
+import { createModelFactory, modelNameFor } from './providers.js';
+import { openSharedRedis } from './redis-connection.js';
+
+export interface GateDeps {
+  turns: Pick<TurnStore, 'settings'>;
+  ledger: UsageLedger;
+  audit: AuditLog;
+  alerts?: BudgetAlertSink;
+  observer?: GateObserver;
+  log: Logger;
+}
+
+export function createGateFromConfig(config: Config, deps: GateDeps): ThrottlingGate {
+  const redis = config.REDIS_URL ? openSharedRedis(config.REDIS_URL, deps.log) : undefined;
+  const fallback = config.MODEL_FALLBACK_NAME ?? null;
+  const gate = createModelGate({
+    provider: config.MODEL_PROVIDER,
+    model: createModelFactory(config),
+    modelName: (tier) => modelNameFor(config, tier),
+    fallbackModel: fallback,
+    settings: (scope) => deps.turns.settings(scope),
+    ledger: deps.ledger,
+    audit: deps.audit,
+    alerts: deps.alerts,
+    defaults: {
+      rpm: config.WORKSPACE_RPM,
+      concurrency: config.WORKSPACE_CONCURRENCY,
+      dailyTokens: config.WORKSPACE_DAILY_TOKENS,
+    },
+    global: { rpm: config.MODEL_RPM, concurrency: config.MODEL_CONCURRENCY },
+    prices: config.MODEL_PRICES,
+    resilience: { timeoutMs: config.MODEL_TIMEOUT_MS },
+    redis,
+    observer: deps.observer,
+    log: deps.log,
+  });
+  return {
+    ...gate,
+    async close() {
+      await gate.close();
+      await redis?.close();
+    },
+  };
+}

@@ -1,0 +1,308 @@
+/**
+ * The throttling ModelGate: every model call in Quorum goes through here.
+ *
+ *   budget reserve → [retry → breaker → workspace limiter → provider limiter → timeout → call]
+ *   → fallback model if the breaker is open or retries ran out → settle usage → outcome
+ *
+ * Every attempt (retries and the fallback too) passes the limiters, so retrying never exceeds
+ * a workspace's or the provider's limits. Provider trouble becomes an outcome, never a throw.
+ */
+import type { LanguageModelV3 } from '@ai-sdk/provider';
+import type { Scope } from '../core/identity.js';
+import type {
+  AuditLog,
+  BudgetAlertSink,
+  Logger,
+  ModelCall,
+  ModelGate,
+  ModelOutcome,
+  PromptMessage,
+  UsageEntry,
+  UsageLedger,
+  WorkspaceSettings,
+} from '../core/ports.js';
+import { callModel, TIMEOUT_MESSAGE, UNREACHABLE_MESSAGE } from './direct-gate.js';
+import { createLimiters, type Limiters, type WorkspaceLimits } from './limiters.js';
+import { estimateTokens } from './offline.js';
+import type { SharedRedis } from './redis-connection.js';
+import {
+  breakerPolicy,
+  isBrokenCircuitError,
+  isRetryable,
+  isTimeoutError,
+  statusOf,
+  retryPolicy,
+  timeoutPolicy,
+  type ResilienceOptions,
+} from './resilience.js';
+import { CircuitState, TaskCancelledError, type CircuitBreakerPolicy } from 'cockatiel';
+
+export const BUDGET_MESSAGE =
+  "Today's token budget for this workspace is used up. An admin can raise it with `/agent budget tokens N/day`; otherwise it resets tomorrow.";
+
+/** USD per million tokens, as MODEL_PRICES gives it. */
+export type PriceTable = Record<string, { input: number; output: number }>;
+
+export interface ModelGateOptions {
+  provider: string;
+  model: (modelId: string) => LanguageModelV3;
+  modelName: (tier: 'answer' | 'small') => string;
+  /** Used when the main model's breaker is open or its retries ran out. */
+  fallbackModel?: string | null | undefined;
+  /** The workspace's settings row, read per call (cached for settingsTtlMs) so admin changes apply at once. */
+  settings: (scope: Scope) => Promise<WorkspaceSettings>;
+  ledger: UsageLedger;
+  audit?: AuditLog | undefined;
+  alerts?: BudgetAlertSink | undefined;
+  /** WORKSPACE_RPM, WORKSPACE_CONCURRENCY, WORKSPACE_DAILY_TOKENS. */
+  defaults: { rpm: number; concurrency: number; dailyTokens?: number | undefined };
+  /** MODEL_RPM, MODEL_CONCURRENCY. */
+  global: { rpm?: number | undefined; concurrency?: number | undefined };
+  prices?: PriceTable | undefined;
+  resilience: Partial<ResilienceOptions> & { timeoutMs: number };
+  redis?: SharedRedis | undefined;
+  /** Feeds the limiter gauges (/metrics); optional so that src/model stays free of prom-client. */
+  observer?: GateObserver | undefined;
+  log: Logger;
+  /** Test and bench knobs. */
+  windowMs?: number;
+  idleMs?: number;
+  queueNoticeMs?: number;
+  settingsTtlMs?: number;
+  prefix?: string;
+  heartbeatMs?: number;
+  /** Tokens reserved for the answer on top of the prompt's estimate. */
+  outputReserveTokens?: number;
+}
+
+export interface GateObserver {
+  /** Calls of this instance now waiting for a limiter. */
+  queueLength(n: number): void;
+  /** How long one attempt waited in the limiters before it ran. */
+  waited(seconds: number): void;
+}
+
+export interface ThrottlingGate extends ModelGate {
+  limiters: Limiters;
+  /** 'Closed' | 'Open' | 'HalfOpen' | 'Isolated' for a model's breaker. */
+  breakerState(modelId: string): string;
+  close(): Promise<void>;
+}
+
+const defaultResilience: Omit<ResilienceOptions, 'timeoutMs'> = {
+  retries: 2,
+  backoffInitialMs: 250,
+  backoffMaxMs: 10_000,
+  retryAfterCapMs: 30_000,
+  breakerThreshold: 5,
+  breakerCooldownMs: 30_000,
+};
+
+/** What a call may cost at most before it runs: its prompt plus room for the answer. */
+export function estimateCallTokens(messages: PromptMessage[], outputReserveTokens: number): number {
+  return estimateTokens(messages.map((m) => m.content).join('\n')) + outputReserveTokens;
+}
+
+export function costMicroUsd(prices: PriceTable, model: string, inputTokens: number, outputTokens: number): number {
+  const price = prices[model];
+  // USD per million tokens is micro-USD per token.
+  return price ? Math.round(inputTokens * price.input + outputTokens * price.output) : 0;
+}
+
+type Attempt = Extract<ModelOutcome, { kind: 'answer' }> | { kind: 'failed'; why: 'timeout' | 'open' | 'exhausted' | 'fatal' };
+
+export function createModelGate(options: ModelGateOptions): ThrottlingGate {
+  const resilience: ResilienceOptions = { ...defaultResilience, ...options.resilience };
+  const windowMs = options.windowMs ?? 60_000;
+  const queueNoticeMs = options.queueNoticeMs ?? 2_000;
+  const settingsTtlMs = options.settingsTtlMs ?? 0;
+  const outputReserve = options.outputReserveTokens ?? 1_000;
+  const prices = options.prices ?? {};
+  const log = options.log;
+
+  const limiters = createLimiters({
+    provider: options.provider,
+    global: options.global,
+    windowMs,
+    idleMs: options.idleMs ?? 5 * 60_000,
+    redis: options.redis,
+    prefix: options.prefix ?? 'quorum',
+    heartbeatMs: options.heartbeatMs ?? 100,
+    log,
+  });
+  const retry = retryPolicy(resilience);
+  const timeoutP = timeoutPolicy(resilience);
+  const breakers = new Map<string, CircuitBreakerPolicy>();
+  const breakerFor = (modelId: string) => {
+    let breaker = breakers.get(modelId);
+    if (!breaker) {
+      breaker = breakerPolicy(resilience);
+      breaker.onBreak(() => log.warn({ event: 'model.breaker_open', provider: options.provider, model: modelId }, 'breaker opened'));
+      breaker.onReset(() => log.info({ event: 'model.breaker_closed', provider: options.provider, model: modelId }, 'breaker closed'));
+      breakers.set(modelId, breaker);
+    }
+    return breaker;
+  };
+
+  const settingsCache = new Map<string, { at: number; value: WorkspaceSettings }>();
+  async function settingsOf(scope: Scope): Promise<WorkspaceSettings> {
+    const cached = settingsCache.get(scope.workspaceId);
+    if (cached && Date.now() - cached.at < settingsTtlMs) return cached.value;
+    const value = await options.settings(scope);
+    if (settingsTtlMs > 0) settingsCache.set(scope.workspaceId, { at: Date.now(), value });
+    return value;
+  }
+
+  // Calls of this instance waiting for a limiter, per workspace, in arrival order (for "number N in the queue").
+  const waiting = new Map<string, Set<object>>();
+  let waitingTotal = 0;
+
+  async function attempt(call: ModelCall, modelId: string, limits: WorkspaceLimits, notice: { sent: boolean }, count: { n: number }): Promise<Attempt> {
+    const ws = call.scope.workspaceId;
+    try {
+      return await retry.execute(() =>
+        breakerFor(modelId).execute(async () => {
+          const ticket = {};
+          const queue = waiting.get(ws) ?? new Set<object>();
+          waiting.set(ws, queue);
+          queue.add(ticket);
+          const enqueued = performance.now();
+          let left = false;
+          options.observer?.queueLength(++waitingTotal);
+          const timer = setTimeout(() => {
+            if (notice.sent || !queue.has(ticket)) return;
+            notice.sent = true;
+            call.onQueued?.([...queue].indexOf(ticket) + 1);
+          }, queueNoticeMs);
+          const leave = () => {
+            if (!left) options.observer?.queueLength(--waitingTotal);
+            left = true;
+            clearTimeout(timer);
+            queue.delete(ticket);
+            if (queue.size === 0 && waiting.get(ws) === queue) waiting.delete(ws);
+          };
+          try {
+            return await limiters.schedule(ws, limits, () => {
+              leave();
+              options.observer?.waited((performance.now() - enqueued) / 1000);
+              count.n++;
+              return timeoutP.execute(async ({ signal }) => {
+                try {
+                  return await callModel(
+                    options.model(modelId),
+                    { messages: call.messages, signal: call.signal ? AbortSignal.any([signal, call.signal]) : signal },
+                    // The policy cuts the attempt; this only stops a socket that outlives it.
+                    resilience.timeoutMs + 1_000,
+                  );
+                } catch (err) {
+                  // The abort can surface as the provider's AbortError before the policy's own error.
+                  if (signal.aborted && !call.signal?.aborted) throw new TaskCancelledError();
+                  throw err;
+                }
+              });
+            });
+          } catch (err) {
+            // One line per failed attempt; never the provider's message (it can quote the prompt).
+            log.warn(
+              { event: 'model.failed', model: modelId, status: statusOf(err), kind: isTimeoutError(err) ? 'timeout' : (err as Error).name },
+              'model attempt failed',
+            );
+            throw err;
+          } finally {
+            leave();
+          }
+        }),
+      );
+    } catch (err) {
+      const why = isTimeoutError(err) ? 'timeout' : isBrokenCircuitError(err) ? 'open' : isRetryable(err) ? 'exhausted' : 'fatal';
+      log.warn({ event: 'model.gave_up', model: modelId, why, attempts: count.n }, 'model call failed');
+      return { kind: 'failed', why };
+    }
+  }
+
+  async function settle(call: ModelCall, reserved: number, dailyTokens: number | null, answer: Attempt | null): Promise<void> {
+    if (reserved === 0 && answer?.kind !== 'answer') return;
+    const entries: UsageEntry[] =
+      answer?.kind === 'answer'
+        ? [{ model: answer.model, usage: answer.usage, costMicroUsd: costMicroUsd(prices, answer.model, answer.usage.inputTokens, answer.usage.outputTokens) }]
+        : [];
+    try {
+      const result = await options.ledger.settle(call.scope, {
+        principalId: call.principalId,
+        reservedTokens: reserved,
+        entries,
+        warnAt: dailyTokens === null ? null : Math.ceil(dailyTokens * 0.8),
+      });
+      if (result.crossedWarning && dailyTokens !== null) {
+        const alert = { spentTokens: result.spentTokens, dailyTokens };
+        log.info({ event: 'model.budget_warning', workspace: call.scope.workspaceId, ...alert }, 'workspace used 80% of its daily budget');
+        await options.audit?.append(call.scope, { action: 'budget', outcome: 'ok', detail: { event: 'budget.warning', ...alert } });
+        await options.alerts?.budgetWarning(call.scope, alert);
+      }
+    } catch (err) {
+      // The answer stands; a lost usage row is logged, not shown to the user.
+      log.error({ event: 'model.settle_failed', workspace: call.scope.workspaceId, err: (err as Error).message }, 'usage not recorded');
+    }
+  }
+
+  return {
+    limiters,
+    breakerState: (modelId) => CircuitState[breakers.get(modelId)?.state ?? CircuitState.Closed],
+    close: () => limiters.close(),
+
+    async generate(call: ModelCall): Promise<ModelOutcome> {
+      const started = performance.now();
+      const elapsed = () => Math.round(performance.now() - started);
+      const primary = options.modelName(call.tier ?? 'answer');
+      const settings = await settingsOf(call.scope);
+      const limits = {
+        rpm: settings.rpm ?? options.defaults.rpm,
+        concurrency: settings.concurrency ?? options.defaults.concurrency,
+      };
+      const dailyTokens = settings.dailyTokens ?? options.defaults.dailyTokens ?? null;
+
+      let reserved = 0;
+      if (dailyTokens !== null) {
+        const estimate = estimateCallTokens(call.messages, outputReserve);
+        if (!(await options.ledger.reserve(call.scope, estimate, dailyTokens))) {
+          return { kind: 'refused', reason: 'budget', message: BUDGET_MESSAGE, model: primary, latencyMs: elapsed() };
+        }
+        reserved = estimate;
+      }
+
+      const notice = { sent: false };
+      const count = { n: 0 };
+      let result: Attempt | null = null;
+      try {
+        result = await attempt(call, primary, limits, notice, count);
+        const fallback = options.fallbackModel && options.fallbackModel !== primary ? options.fallbackModel : null;
+        if (result.kind === 'failed' && (result.why === 'open' || result.why === 'exhausted') && fallback) {
+          log.warn({ event: 'model.fallback', from: primary, to: fallback, why: result.why }, 'using the fallback model');
+          result = await attempt(call, fallback, limits, notice, count);
+        }
+      } finally {
+        await settle(call, reserved, dailyTokens, result);
+      }
+
+      if (result.kind === 'answer') {
+        if (count.n > 1 || result.model !== primary) {
+          // Degraded but answered: worth a line in the audit (refusals are audited by the core).
+          await options.audit
+            ?.append(call.scope, {
+              action: 'model_call',
+              outcome: 'ok',
+              actorPrincipalId: call.principalId,
+              model: result.model,
+              latencyMs: elapsed(),
+              detail: { attempts: count.n, fallback: result.model !== primary },
+            })
+            .catch((err: Error) => log.warn({ event: 'model.audit_failed', err: err.message }, 'audit failed'));
+        }
+        return { ...result, latencyMs: elapsed() };
+      }
+      return result.why === 'timeout'
+        ? { kind: 'refused', reason: 'timeout', message: TIMEOUT_MESSAGE, model: primary, latencyMs: elapsed() }
+        : { kind: 'refused', reason: 'unavailable', message: UNREACHABLE_MESSAGE, model: primary, latencyMs: elapsed() };
+    },
+  };
+}

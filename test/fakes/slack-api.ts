@@ -1,0 +1,149 @@
+/**
+ * A fake Slack Web API on 127.0.0.1: records every call (method, bearer token, params) and
+ * answers from test/fixtures/slack/web-api. Point SLACK_API_URL at `url` (it ends in `/api/`).
+ */
+import { readFileSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const fixtures = fileURLToPath(new URL('../fixtures/slack/web-api/', import.meta.url));
+export const webFixture = (name: string): any => JSON.parse(readFileSync(join(fixtures, `${name}.json`), 'utf8'));
+
+export interface RecordedCall {
+  method: string;
+  /** The bearer token from the Authorization header. */
+  token: string | null;
+  params: Record<string, string>;
+  /** performance.now() when the call arrived. */
+  at: number;
+}
+
+/** Acme's people by id → users.info fixture. */
+const USERS: Record<string, string> = {
+  U0ACMEOWN1: 'owner',
+  U0ACMEADM1: 'admin',
+  U0ACMEMEM1: 'member',
+  U0ACMEGST1: 'guest',
+  U0ACMESCG1: 'single_channel_guest',
+  U0GLBXEXT1: 'external',
+};
+
+export class FakeSlackApi {
+  readonly calls: RecordedCall[] = [];
+  /** token → auth.test answer */
+  readonly bots = new Map<string, { team_id: string; user_id: string; bot_id: string; enterprise_id?: string }>();
+  /** channel → roster (single page); #general serves the two fixture pages. */
+  readonly rosters = new Map<string, string[]>();
+  /** OAuth code → oauth.v2.access answer. */
+  readonly grants = new Map<string, Record<string, unknown>>();
+  /** method → how many times to answer 429 next, with this Retry-After. */
+  readonly rateLimits = new Map<string, { times: number; retryAfter: number }>();
+  /** Bodies POSTed outside /api/ (response_url hooks), by path. */
+  readonly hooks: { path: string; body: any }[] = [];
+  /** method → milliseconds to wait before answering (a slow Slack). */
+  readonly delays = new Map<string, number>();
+  /** What apps.connections.open answers (Socket Mode). */
+  socketUrl = '';
+  private server: Server | null = null;
+  private nextTs = 1767258600;
+  url = '';
+
+  async start(): Promise<this> {
+    this.server = createServer((req, res) => {
+      const chunks: Buffer[] = [];
+      req.on('data', (c: Buffer) => chunks.push(c));
+      req.on('end', () => {
+        const raw = Buffer.concat(chunks).toString('utf8');
+        if (!(req.url ?? '').startsWith('/api/')) {
+          this.hooks.push({ path: req.url ?? '', body: JSON.parse(raw || '{}') });
+          res.writeHead(200, { 'content-type': 'text/plain' }).end('ok');
+          return;
+        }
+        const method = (req.url ?? '').replace(/^\/api\//, '').split('?')[0]!;
+        const params: Record<string, string> = (req.headers['content-type'] ?? '').includes('json')
+          ? (JSON.parse(raw || '{}') as Record<string, string>)
+          : Object.fromEntries(new URLSearchParams(raw));
+        const auth = req.headers.authorization;
+        const token = auth?.startsWith('Bearer ') ? auth.slice(7) : (params.token ?? null);
+        this.calls.push({ method, token, params, at: performance.now() });
+        const limit = this.rateLimits.get(method);
+        if (limit && limit.times > 0) {
+          limit.times -= 1;
+          res.writeHead(429, { 'content-type': 'application/json', 'retry-after': String(limit.retryAfter) });
+          res.end(JSON.stringify(webFixture('error.ratelimited')));
+          return;
+        }
+        const body = this.answer(method, token, params);
+        setTimeout(() => {
+          res.writeHead(200, { 'content-type': 'application/json' });
+          res.end(JSON.stringify(body));
+        }, this.delays.get(method) ?? 0);
+      });
+    });
+    await new Promise<void>((resolve) => this.server!.listen(0, '127.0.0.1', resolve));
+    const address = this.server.address();
+    this.url = `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}/api/`;
+    return this;
+  }
+
+  async stop(): Promise<void> {
+    await new Promise<void>((resolve) => (this.server ? this.server.close(() => resolve()) : resolve()));
+  }
+
+  called(method: string): RecordedCall[] {
+    return this.calls.filter((c) => c.method === method);
+  }
+
+  private answer(method: string, token: string | null, params: Record<string, string>): unknown {
+    switch (method) {
+      case 'auth.test': {
+        const bot = token ? this.bots.get(token) : undefined;
+        if (!bot) return token && this.bots.size === 0 ? webFixture('auth.test') : { ok: false, error: 'invalid_auth' };
+        return { ...webFixture('auth.test'), ...bot };
+      }
+      case 'users.info': {
+        const fixture = USERS[params.user ?? ''];
+        if (fixture) return webFixture(`users.info.${fixture}`);
+        // Anyone else is a plain member of the token's own workspace (Grid users carry their enterprise).
+        const member = webFixture('users.info.member');
+        const bot = token ? this.bots.get(token) : undefined;
+        const grid = params.user?.startsWith('W') && bot?.enterprise_id;
+        return {
+          ...member,
+          user: {
+            ...member.user,
+            id: params.user,
+            team_id: bot?.team_id ?? member.user.team_id,
+            ...(grid ? { enterprise_user: { enterprise_id: bot.enterprise_id, teams: [bot.team_id] } } : {}),
+          },
+        };
+      }
+      case 'conversations.members': {
+        const roster = this.rosters.get(params.channel ?? '');
+        if (roster) return { ok: true, members: roster, response_metadata: { next_cursor: '' } };
+        if (params.channel === 'C0ACMEGEN1') {
+          return params.cursor ? webFixture('conversations.members.page2') : webFixture('conversations.members.page1');
+        }
+        return webFixture('error.channel_not_found');
+      }
+      case 'chat.postMessage':
+      case 'chat.postEphemeral': {
+        const ts = `${this.nextTs++}.000100`;
+        return { ok: true, channel: params.channel, ts, message_ts: ts, message: { type: 'message', text: params.text, ts, thread_ts: params.thread_ts } };
+      }
+      case 'apps.connections.open':
+        return this.socketUrl ? { ok: true, url: this.socketUrl } : { ok: false, error: 'invalid_auth' };
+      case 'oauth.v2.access': {
+        const grant = this.grants.get(params.code ?? '');
+        return grant ? { ok: true, ...grant } : { ok: false, error: 'invalid_code' };
+      }
+      case 'chat.update':
+        return { ok: true, channel: params.channel, ts: params.ts, text: params.text };
+      case 'chat.delete':
+        return { ok: true, channel: params.channel, ts: params.ts };
+      default:
+        return { ok: false, error: 'unknown_method' };
+    }
+  }
+}

@@ -1,0 +1,46 @@
+import { describe, expect, it } from 'vitest';
+import { postJson, useTestApp } from './support/app.js';
+import { drivers } from './support/db.js';
+import { waitFor } from './support/wait.js';
+
+/** Parses the Prometheus text format strictly enough to catch a malformed exposition. */
+function parseExposition(text: string): Map<string, number> {
+  const samples = new Map<string, number>();
+  for (const line of text.split('\n')) {
+    if (line === '' || line.startsWith('# HELP ') || line.startsWith('# TYPE ')) continue;
+    const m = /^([a-zA-Z_:][a-zA-Z0-9_:]*(?:\{[^}]*\})?) (-?[0-9.e+-]+|NaN|\+Inf|-Inf)$/.exec(line);
+    if (!m) throw new Error(`bad exposition line: ${line}`);
+    samples.set(m[1]!, Number(m[2]));
+  }
+  return samples;
+}
+
+describe.each(drivers)('GET /metrics (%s)', (driver) => {
+  const t = useTestApp(driver);
+
+  it('parses and carries the named series after a turn and a denial', async () => {
+    await postJson(`${t.app.baseUrl}/console/api/messages`, { user: 'cleo', channel: 'general', text: 'count me' });
+    // Dev is not in #engineering: a denial.
+    await postJson(`${t.app.baseUrl}/console/api/messages`, { user: 'dev', channel: 'engineering', text: 'let me in' });
+    // The reply is posted just before its inbox row is marked done: scrape until the row is.
+    const samples = await waitFor(
+      async () => {
+        const res = await fetch(`${t.app.baseUrl}/metrics`);
+        expect(res.status).toBe(200);
+        const parsed = parseExposition(await res.text());
+        return parsed.get('quorum_inbox_depth') === 0 ? parsed : null;
+      },
+      { timeoutMs: 10_000, everyMs: 300 },
+    );
+    expect(samples.get('quorum_intake_total{platform="console",outcome="accepted"}')).toBe(2);
+    expect(samples.get('quorum_turn_duration_seconds_count{platform="console",outcome="ok"}')).toBe(2);
+    expect(samples.get('quorum_model_calls_total{model="quorum-offline-1",outcome="answer"}')).toBe(1);
+    expect(samples.get('quorum_denials_total{reason="not_a_member"}')).toBe(1);
+    expect(samples.get('quorum_inbox_depth')).toBe(0);
+    expect(samples.has('quorum_inbox_oldest_pending_age_seconds')).toBe(true);
+    expect(samples.has('quorum_limiter_queue_length')).toBe(true);
+    expect([...samples.keys()].some((k) => k.startsWith('quorum_process_resident_memory_bytes'))).toBe(true);
+    // No user ids in label values.
+    expect([...samples.keys()].join('\n')).not.toMatch(/cleo|dev"/);
+  });
+});

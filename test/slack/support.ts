@@ -1,0 +1,89 @@
+/** Signed Slack requests built from the fixtures, and an app wired to the fake Slack Web API. */
+import { createHmac } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { StartOptions } from '../../src/main.js';
+import { startTestApp, type TestApp } from '../support/app.js';
+import type { TestDatabase } from '../support/db.js';
+import type { FakeSlackApi } from '../fakes/slack-api.js';
+
+export const SIGNING_SECRET = 'test-signing-secret-0123456789';
+const fixtures = fileURLToPath(new URL('../fixtures/slack/', import.meta.url));
+
+export function eventFixture(name: string): any {
+  return JSON.parse(readFileSync(join(fixtures, 'events', `${name}.json`), 'utf8'));
+}
+
+export function commandFixture(name: string): string {
+  return readFileSync(join(fixtures, 'commands', `${name}.form`), 'utf8');
+}
+
+let counter = 0;
+/** A fixture event with a fresh event_id (and optionally a new ts / text) so that tests do not collide. */
+export function freshEvent(name: string, patch: { text?: string; ts?: string; channel?: string; user?: string; team?: string } = {}): any {
+  const body = eventFixture(name);
+  counter += 1;
+  body.event_id = `${body.event_id}x${counter}${Date.now().toString(36)}`;
+  const ts = patch.ts ?? `${1767259000 + counter}.${String(counter).padStart(6, '0')}`;
+  if (body.event) {
+    if ('ts' in body.event) body.event.ts = ts;
+    if ('event_ts' in body.event) body.event.event_ts = ts;
+    if (patch.text !== undefined) body.event.text = patch.text;
+    if (patch.channel) body.event.channel = patch.channel;
+    if (patch.user) body.event.user = patch.user;
+  }
+  if (patch.team) {
+    body.team_id = patch.team;
+    body.context_team_id = patch.team;
+    if (body.event?.team) body.event.team = patch.team;
+    body.authorizations = body.authorizations?.map((a: any) => ({ ...a, team_id: patch.team }));
+  }
+  return body;
+}
+
+export function signature(raw: string, timestamp: number, secret = SIGNING_SECRET): string {
+  return `v0=${createHmac('sha256', secret).update(`v0:${timestamp}:${raw}`).digest('hex')}`;
+}
+
+export interface PostOptions {
+  secret?: string;
+  /** Seconds offset of the request timestamp from now. */
+  skewSeconds?: number;
+  contentType?: string;
+  headers?: Record<string, string>;
+  unsigned?: boolean;
+}
+
+/** POSTs exactly these bytes to /slack/events, signed over the raw body with a fresh timestamp. */
+export async function postSlack(app: TestApp, body: unknown, options: PostOptions = {}): Promise<{ status: number; text: string; headers: Headers }> {
+  const raw = typeof body === 'string' ? body : JSON.stringify(body);
+  const timestamp = Math.floor(Date.now() / 1000) + (options.skewSeconds ?? 0);
+  const headers: Record<string, string> = {
+    'content-type': options.contentType ?? (typeof body === 'string' ? 'application/x-www-form-urlencoded' : 'application/json'),
+    ...(options.unsigned
+      ? {}
+      : { 'x-slack-request-timestamp': String(timestamp), 'x-slack-signature': signature(raw, timestamp, options.secret) }),
+    ...options.headers,
+  };
+  const res = await fetch(`${app.baseUrl}/slack/events`, { method: 'POST', headers, body: raw });
+  return { status: res.status, text: await res.text(), headers: res.headers };
+}
+
+export const ENCRYPTION_KEY = Buffer.alloc(32, 7).toString('base64');
+
+export async function startSlackApp(
+  db: TestDatabase,
+  api: FakeSlackApi,
+  options: StartOptions & { env?: Record<string, string> } = {},
+): Promise<TestApp> {
+  return startTestApp(db, {
+    ...options,
+    env: {
+      SLACK_SIGNING_SECRET: SIGNING_SECRET,
+      SLACK_API_URL: api.url,
+      QUORUM_ENCRYPTION_KEY: ENCRYPTION_KEY,
+      ...(options.env ?? { SLACK_BOT_TOKEN: 'xoxb-acme-single' }),
+    },
+  });
+}
