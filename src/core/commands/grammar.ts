@@ -125,7 +125,7 @@ export function usageOf(name: CommandWord): string {
   return `Usage: ${rules[name].usage}`;
 }
 
-export const USAGE = `Commands: ${COMMAND_WORDS.map((n) => rules[n].usage.replace(/^\/agent /, '')).join(' · ')}`;
+export const USAGE = `Usage: /agent ${COMMAND_WORDS.map((n) => rules[n].usage.replaceAll('/agent ', '')).join(' · ')}`;
 
 export type ParsedCommand =
   | { ok: true; command: Command }
