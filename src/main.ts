@@ -16,6 +16,8 @@ import { answerCommand, portsFor, replyTargetOf, runTurn, type CoreDeps } from '
 import { createAgentStore } from './db/agent-store.js';
 import { createAuditLog } from './db/audit-store.js';
 import { createConversationRefStore } from './db/conversation-ref-store.js';
+import { createAdminStore } from './db/admin-store.js';
+import { startSweeper } from './db/sweeper.js';
 import { openDatabase, type Database, type OpenOptions } from './db/client.js';
 import { withBatchedEnqueue } from './db/inbox-batch.js';
 import { createInboxStore } from './db/inbox-store.js';
@@ -89,6 +91,8 @@ export async function startQuorum(config: Config, options: StartOptions = {}): P
       platforms,
       log,
       agent: { store: createAgentStore(database.db) },
+      admin: createAdminStore(database.db),
+      bootstrapAdmins: config.QUORUM_ADMINS,
     };
 
     const worker = createWorker({
@@ -161,6 +165,8 @@ export async function startQuorum(config: Config, options: StartOptions = {}): P
     const http = createHttpServer(routes, log);
     const { port } = await http.listen(config.PORT, config.HOST);
     worker.start();
+    // Retention and uninstall purges run on a schedule kept in the database (survives restarts).
+    const sweeper = startSweeper(database.db, { uninstallGraceDays: config.UNINSTALL_GRACE_DAYS, log });
     await slack?.start().catch(async (err: unknown) => {
       await worker.stop(0);
       await http.close();
@@ -182,6 +188,7 @@ export async function startQuorum(config: Config, options: StartOptions = {}): P
         await slack?.stop();
         const httpClosed = http.close();
         await worker.stop(config.SHUTDOWN_GRACE_MS);
+        await sweeper.stop();
         await Promise.race([httpClosed, new Promise((r) => setTimeout(r, 1_000).unref())]);
         http.server.closeAllConnections();
         await gate?.close();

@@ -8,7 +8,9 @@ import { runAgentTurn, type AgentLimits } from './agent/orchestrator.js';
 import { runCommand } from './commands.js';
 import type { Envelope, Platform } from './envelope.js';
 import { QuorumError, isQuorumError } from './errors.js';
-import { effectiveRole, type Principal, type Scope } from './identity.js';
+import type { Principal, Scope } from './identity.js';
+import type { AdminStore } from './admin.js';
+import { roleOf, type BootstrapAdmin } from './access/roles.js';
 import type {
   AgentStore,
   AuditLog,
@@ -34,6 +36,10 @@ export interface CoreDeps {
   historyLimit?: number;
   /** Multi-step turns with tools (src/core/agent); without it every turn is one model call. */
   agent?: { store: AgentStore; limits?: Partial<AgentLimits> };
+  /** Settings, grants, tool rules and erasure for `/agent` commands (src/db/admin-store.ts). */
+  admin?: AdminStore;
+  /** QUORUM_ADMINS: admins by the operator's word, whatever the platform says. */
+  bootstrapAdmins?: readonly BootstrapAdmin[];
 }
 
 export interface TurnResult {
@@ -72,7 +78,7 @@ export async function resolveRequester(
  */
 export async function answerCommand(deps: CoreDeps, envelope: Envelope): Promise<string> {
   const { scope, principal } = await resolveRequester(deps, envelope);
-  return runCommand(deps, { scope, principal, role: effectiveRole(principal), envelope });
+  return runCommand(deps, { scope, principal, role: roleOf(principal, envelope.workspace, deps.bootstrapAdmins), envelope });
 }
 
 export async function runTurn(deps: CoreDeps, envelope: Envelope): Promise<TurnResult> {
@@ -87,7 +93,7 @@ export async function runTurn(deps: CoreDeps, envelope: Envelope): Promise<TurnR
     deps.log.warn({ event: 'turn.deleted_user', workspace: scope.workspaceId }, 'message from a deactivated user ignored');
     return { platformMessageId: null };
   }
-  const role = effectiveRole(principal);
+  const role = roleOf(principal, envelope.workspace, deps.bootstrapAdmins);
 
   if (envelope.kind === 'command') {
     const answer = await runCommand(deps, { scope, principal, role, envelope });
@@ -105,14 +111,16 @@ export async function runTurn(deps: CoreDeps, envelope: Envelope): Promise<TurnR
     envelope.channel.kind === 'dm' ? Promise.resolve(true) : membershipOrNull(deps, ports, envelope),
     deps.turns.findAnswer(scope, envelope.idempotencyKey),
   ]);
+  const subject = { principalId: principal.id, role, workspaceId: scope.workspaceId };
   const channelResource: ChannelResource = {
     kind: 'channel',
+    workspaceId: scope.workspaceId,
     channelKind: envelope.channel.kind,
     agentEnabled: conversation.agentEnabled,
     guestsEnabled: settings.guestsEnabled,
     isMember,
   };
-  const decision = decide({ principalId: principal.id, role }, { kind: 'talk' }, channelResource);
+  const decision = decide(subject, { kind: 'talk' }, channelResource);
   if (!decision.allow) {
     await deps.audit.append(scope, {
       action: 'denial',
@@ -127,7 +135,23 @@ export async function runTurn(deps: CoreDeps, envelope: Envelope): Promise<TurnR
   // A re-run of a delivery whose answer was recorded (a crash before the reply was posted) posts that answer.
   if (recorded !== null) return post({ kind: 'answer', text: recorded });
 
-  const history = await deps.turns.listHistory(scope, conversation.id, deps.historyLimit ?? 20);
+  // The stored history is context only if the requester may read it (a DM only its owner).
+  const readable = decide(subject, { kind: 'read_history' }, {
+    kind: 'conversation',
+    workspaceId: scope.workspaceId,
+    conversationKind: conversation.kind,
+    ownerPrincipalId: conversation.ownerPrincipalId,
+    isMember,
+  });
+  if (!readable.allow)
+    await deps.audit.append(scope, {
+      action: 'denial',
+      outcome: 'denied',
+      actorPrincipalId: principal.id,
+      channelExternalId: envelope.channel.id,
+      detail: { reason: readable.reason, action: 'read_history' },
+    });
+  const history = readable.allow ? await deps.turns.listHistory(scope, conversation.id, deps.historyLimit ?? 20) : [];
   const visibility = visibilityOf(conversation);
   const context: ContextItem[] = history.map((message) => ({ visibility, message }));
   const messages = buildPrompt({

@@ -19,7 +19,10 @@ export function sha256(text: string): string {
 
 type HashedFields = Omit<AuditEntry, 'hash' | 'prevHash'> & { workspaceId: string };
 
-/** Canonical form: fixed key order, dates as ISO strings. */
+/**
+ * Canonical form: fixed key order, dates as ISO strings. Kept content is covered through its
+ * SHA-256 (contentHash), not directly, so that an erasure can redact it without breaking the chain.
+ */
 export function entryHash(prevHash: string, e: HashedFields): string {
   const canonical = JSON.stringify([
     e.workspaceId,
@@ -34,7 +37,6 @@ export function entryHash(prevHash: string, e: HashedFields): string {
     e.outputTokens,
     e.latencyMs,
     e.contentHash,
-    e.content,
     sortKeys(e.detail),
   ]);
   return sha256(`${prevHash}\n${canonical}`);
@@ -139,6 +141,8 @@ export async function verifyAuditChain(db: Db, scope: Scope): Promise<ChainCheck
     if (row.prevHash !== prev) return { ok: false, entries: rows.length, brokenAtSeq: row.seq, reason: 'previous hash does not match' };
     if (entryHash(prev, { ...row, workspaceId: scope.workspaceId }) !== row.hash)
       return { ok: false, entries: rows.length, brokenAtSeq: row.seq, reason: 'entry was changed' };
+    if (row.content !== null && (row.contentHash === null || sha256(row.content) !== row.contentHash))
+      return { ok: false, entries: rows.length, brokenAtSeq: row.seq, reason: 'content was changed' };
     prev = row.hash;
     expectedSeq++;
   }

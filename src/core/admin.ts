@@ -1,0 +1,62 @@
+/**
+ * The port admin commands and data rights need from storage. src/db implements it; every method
+ * takes a Scope first, and every change is written together with its audit entry (old and new
+ * value) in one transaction, so a change is never unaudited.
+ */
+import type { ChannelRef } from './envelope.js';
+import type { Principal, Role, Scope } from './identity.js';
+
+/** Numeric workspace settings that `/agent limit|budget|retention` set; null means the default. */
+export type LimitKey = 'rpm' | 'concurrency' | 'dailyTokens' | 'retentionDays';
+
+export type AdminChange =
+  | { kind: 'limit'; key: LimitKey; value: number | null }
+  | { kind: 'guests'; enabled: boolean }
+  | { kind: 'agent'; channel: ChannelRef; enabled: boolean }
+  | { kind: 'tool'; channel: ChannelRef; tool: string; allowed: boolean }
+  /** null clears the grant (back to the platform's role). */
+  | { kind: 'role'; principalId: string; role: Role | null };
+
+/** Values as shown to the admin and stored in the audit entry. */
+export interface ChangeResult {
+  old: string;
+  new: string;
+}
+
+export interface ChangeActor {
+  principalId: string;
+  channelExternalId: string;
+}
+
+export interface ChannelState {
+  agentEnabled: boolean;
+  /** Tool name -> allowed, for the rules set on this channel. */
+  tools: Record<string, boolean>;
+}
+
+/** What an erasure deleted, by kind. */
+export interface ErasureCounts {
+  messages: number;
+  memories: number;
+  usageRows: number;
+  dmConversations: number;
+  inboxRows: number;
+  auditContentRedacted: number;
+}
+
+export interface AdminStore {
+  apply(scope: Scope, actor: ChangeActor, change: AdminChange): Promise<ChangeResult>;
+  /** Principals that are owners or admins by platform or grant (the caller adds operator admins). */
+  privileged(scope: Scope): Promise<Pick<Principal, 'id' | 'platformUserId' | 'platformRole' | 'grantedRole'>[]>;
+  findPrincipal(scope: Scope, platformUserId: string): Promise<Principal | null>;
+  /** principal id -> platform user id, for showing audit entries. */
+  platformUserIds(scope: Scope, principalIds: string[]): Promise<Map<string, string>>;
+  channelState(scope: Scope, channelExternalId: string): Promise<ChannelState>;
+  usageToday(scope: Scope): Promise<{ calls: number; inputTokens: number; outputTokens: number }>;
+  /**
+   * Deletes one principal's messages, memories, usage detail, DM conversations and queued
+   * deliveries, and redacts kept content in their audit entries, in one transaction; the audit
+   * gets one `erasure` entry with the counts only.
+   */
+  erase(scope: Scope, target: { principalId: string; platformUserId: string }, actor: ChangeActor & { self: boolean }): Promise<ErasureCounts>;
+}

@@ -1,0 +1,224 @@
+/**
+ * Runs one parsed `/agent` command for one caller. Every command asks decide() first; a bad
+ * argument answers with that command's usage and changes nothing; changes are audited (old and
+ * new value) by the AdminStore in the same transaction; answers go to the caller alone.
+ */
+import type { AdminChange, AdminStore } from '../admin.js';
+import { decide, denyExplanation, type CommandName, type Decision } from '../access/policy.js';
+import { countPrivileged, isOperatorAdmin, roleOf } from '../access/roles.js';
+import type { ChannelRef, Envelope } from '../envelope.js';
+import { isQuorumError } from '../errors.js';
+import type { Principal, Role, Scope } from '../identity.js';
+import type { CoreDeps } from '../turn.js';
+import { auditTable } from './format.js';
+import { parseCommand, USAGE, type Command } from './grammar.js';
+
+export interface CommandContext {
+  scope: Scope;
+  principal: Principal;
+  role: Role;
+  envelope: Envelope;
+}
+
+const AUDIT_ROWS = 20;
+const WINDOW_MS = { '24h': 24 * 3_600_000, '7d': 7 * 24 * 3_600_000 } as const;
+
+function policyName(command: Command): CommandName {
+  if (command.name === 'forget') return command.user === null ? 'forget_me' : 'forget_user';
+  return command.name;
+}
+
+/** Runs one command and returns the answer for the caller alone. */
+export async function runCommand(deps: CoreDeps, ctx: CommandContext): Promise<string> {
+  const base = {
+    actorPrincipalId: ctx.principal.id,
+    channelExternalId: ctx.envelope.channel.id,
+  };
+  const parsed = parseCommand(ctx.envelope.text);
+  if (!parsed.ok) {
+    await deps.audit.append(ctx.scope, { ...base, action: 'command', outcome: 'refused', detail: { command: parsed.name ?? 'unknown' } });
+    return parsed.message;
+  }
+  const command = parsed.command;
+  const name = policyName(command);
+  const decision = decide(subjectOf(ctx), { kind: 'command', command: name }, { kind: 'workspace', workspaceId: ctx.scope.workspaceId });
+  if (!decision.allow) return refuse(deps, ctx, decision, name);
+
+  const outcome = await execute(deps, ctx, command);
+  if (typeof outcome !== 'string') return refuse(deps, ctx, outcome, name);
+  // Changes were audited with their values by the store; reads and refusals are recorded here.
+  if (!CHANGES.has(command.name)) await deps.audit.append(ctx.scope, { ...base, action: 'command', outcome: 'ok', detail: { command: name } });
+  return outcome;
+}
+
+const CHANGES: ReadonlySet<Command['name']> = new Set(['role', 'agent', 'guests', 'tools', 'limit', 'budget', 'retention', 'forget']);
+
+function subjectOf(ctx: CommandContext) {
+  return { principalId: ctx.principal.id, role: ctx.role, workspaceId: ctx.scope.workspaceId };
+}
+
+async function refuse(deps: CoreDeps, ctx: CommandContext, decision: Decision & { allow: false }, name: CommandName): Promise<string> {
+  await deps.audit.append(ctx.scope, {
+    action: 'denial',
+    outcome: 'denied',
+    actorPrincipalId: ctx.principal.id,
+    channelExternalId: ctx.envelope.channel.id,
+    detail: { action: 'command', command: name, reason: decision.reason },
+  });
+  return denyExplanation[decision.reason];
+}
+
+const NO_STORE = 'Administration is not available in this installation.';
+
+/** A string answers the caller; a Decision is a refusal found while running (e.g. a role rule). */
+async function execute(deps: CoreDeps, ctx: CommandContext, command: Command): Promise<string | (Decision & { allow: false })> {
+  if (command.name === 'help') return USAGE;
+  const admin = deps.admin;
+  if (!admin) return command.name === 'status' ? statusWithout(deps, ctx) : NO_STORE;
+  const actor = { principalId: ctx.principal.id, channelExternalId: ctx.envelope.channel.id };
+  const change = async (c: AdminChange, label: string) => {
+    const r = await admin.apply(ctx.scope, actor, c);
+    return `${label}: ${r.old} → ${r.new}.`;
+  };
+  switch (command.name) {
+    case 'status':
+      return status(deps, admin, ctx);
+    case 'role':
+      return setRole(deps, admin, ctx, command.user, command.role);
+    case 'agent': {
+      const channel = command.channel === null ? ctx.envelope.channel : channelRef(ctx, command.channel);
+      if (channel.kind === 'dm') return 'Name a channel: /agent agent on|off #channel';
+      return change({ kind: 'agent', channel, enabled: command.enabled }, `Agent in ${mention(channel.id)}`);
+    }
+    case 'guests':
+      return change({ kind: 'guests', enabled: command.enabled }, 'Agent for guests and external users');
+    case 'tools': {
+      const channel = channelRef(ctx, command.channel);
+      return change({ kind: 'tool', channel, tool: command.tool, allowed: command.allowed }, `Tool ${command.tool} in ${mention(channel.id)}`);
+    }
+    case 'limit':
+      return change(
+        { kind: 'limit', key: command.key, value: command.value },
+        command.key === 'rpm' ? 'Requests per minute' : 'Concurrent model calls',
+      );
+    case 'budget':
+      return change({ kind: 'limit', key: 'dailyTokens', value: command.tokens }, 'Token budget per day');
+    case 'retention':
+      return change({ kind: 'limit', key: 'retentionDays', value: command.days }, 'Message retention (days)');
+    case 'audit':
+      return audit(deps, admin, ctx, command.user, command.window);
+    case 'forget':
+      return forget(admin, ctx, command.user);
+    default: {
+      const unreachable: never = command;
+      return unreachable;
+    }
+  }
+}
+
+function mention(channelId: string): string {
+  return `#${channelId}`;
+}
+
+/** The current channel keeps its kind; any other named channel is a channel. */
+function channelRef(ctx: CommandContext, id: string): ChannelRef {
+  return id === ctx.envelope.channel.id ? ctx.envelope.channel : { id, kind: 'channel' };
+}
+
+async function statusWithout(deps: CoreDeps, ctx: CommandContext): Promise<string> {
+  const settings = await deps.turns.settings(ctx.scope);
+  const limit = (v: number | null) => (v === null ? 'default' : String(v));
+  return [
+    `Your role: ${ctx.role}`,
+    `Model: ${deps.modelName}`,
+    `Limits: ${limit(settings.rpm)} requests/min, ${limit(settings.concurrency)} at once, budget ${limit(settings.dailyTokens)} tokens/day`,
+  ].join('\n');
+}
+
+async function status(deps: CoreDeps, admin: AdminStore, ctx: CommandContext): Promise<string> {
+  const [first, usage, here] = await Promise.all([
+    statusWithout(deps, ctx),
+    admin.usageToday(ctx.scope),
+    admin.channelState(ctx.scope, ctx.envelope.channel.id),
+  ]);
+  const settings = await deps.turns.settings(ctx.scope);
+  return [
+    first,
+    `Today: ${usage.calls} calls, ${usage.inputTokens + usage.outputTokens} tokens`,
+    `Agent here: ${here.agentEnabled ? 'on' : 'off'} · guests: ${settings.guestsEnabled ? 'on' : 'off'} · retention: ${settings.retentionDays === null ? 'off' : `${settings.retentionDays} days`}`,
+  ].join('\n');
+}
+
+async function setRole(deps: CoreDeps, admin: AdminStore, ctx: CommandContext, userId: string, to: Role | null) {
+  const ws = ctx.envelope.workspace;
+  const ports = deps.platforms[ws.platform];
+  let facts;
+  try {
+    facts = ports ? await ports.directory.lookup(ws, { id: userId }) : null;
+  } catch (err) {
+    if (!isQuorumError(err, 'DIRECTORY_UNAVAILABLE')) throw err;
+    return 'I could not look that user up right now, so nothing changed. Please try again in a minute.';
+  }
+  if (!facts || facts.deleted) return 'I could not find that user in this workspace, so nothing changed.';
+  // A grant is stored per workspace: the target is resolved in the caller's workspace only.
+  const target = await deps.turns.resolvePrincipal(ctx.scope, { id: userId }, facts);
+  const current = roleOf(target, ws, deps.bootstrapAdmins);
+  const next = to ?? roleOf({ ...target, grantedRole: null }, ws, deps.bootstrapAdmins);
+  const privileged = await admin.privileged(ctx.scope);
+  const roles = new Map(privileged.map((p) => [p.platformUserId, roleOf(p, ws, deps.bootstrapAdmins)]));
+  for (const b of deps.bootstrapAdmins ?? []) if (isOperatorAdmin([b], ws, b.user) && !roles.has(b.user)) roles.set(b.user, 'admin');
+  const decision = decide(
+    subjectOf(ctx),
+    { kind: 'set_role', to: next },
+    {
+      kind: 'principal',
+      workspaceId: target.workspaceId,
+      principalId: target.id,
+      role: current,
+      external: target.platformRole === 'external',
+      operatorAdmin: isOperatorAdmin(deps.bootstrapAdmins, ws, userId),
+    },
+    countPrivileged(roles.values()),
+  );
+  if (!decision.allow) return decision;
+  const result = await admin.apply(
+    ctx.scope,
+    { principalId: ctx.principal.id, channelExternalId: ctx.envelope.channel.id },
+    { kind: 'role', principalId: target.id, role: to },
+  );
+  return `Role of @${userId}: ${current} → ${next} (grant ${result.old} → ${result.new}).`;
+}
+
+async function audit(deps: CoreDeps, admin: AdminStore, ctx: CommandContext, userId: string | null, window: '24h' | '7d' | null) {
+  const read = decide(subjectOf(ctx), { kind: 'read_audit' }, { kind: 'workspace', workspaceId: ctx.scope.workspaceId });
+  if (!read.allow) return read;
+  let actorPrincipalId: string | undefined;
+  if (userId !== null) {
+    const target = await admin.findPrincipal(ctx.scope, userId);
+    if (!target) return 'No audit entries match.';
+    actorPrincipalId = target.id;
+  }
+  const entries = await deps.audit.list(ctx.scope, {
+    limit: AUDIT_ROWS,
+    ...(actorPrincipalId ? { actorPrincipalId } : {}),
+    ...(window ? { since: new Date(Date.now() - WINDOW_MS[window]) } : {}),
+  });
+  const ids = [...new Set(entries.map((e) => e.actorPrincipalId).filter((id): id is string => id !== null))];
+  return auditTable(entries, await admin.platformUserIds(ctx.scope, ids));
+}
+
+async function forget(admin: AdminStore, ctx: CommandContext, userId: string | null): Promise<string> {
+  const self = userId === null || userId === ctx.principal.platformUserId;
+  const target = self ? ctx.principal : await admin.findPrincipal(ctx.scope, userId);
+  if (!target) return 'Nothing is stored for that user.';
+  const counts = await admin.erase(
+    ctx.scope,
+    { principalId: target.id, platformUserId: target.platformUserId },
+    { principalId: ctx.principal.id, channelExternalId: ctx.envelope.channel.id, self },
+  );
+  const whose = self ? 'your' : `@${target.platformUserId}'s`;
+  return (
+    `Deleted ${whose} data: ${counts.messages} messages, ${counts.memories} notes, ${counts.usageRows} usage records, ` +
+    `${counts.dmConversations} direct-message conversations, ${counts.inboxRows} queued deliveries.`
+  );
+}

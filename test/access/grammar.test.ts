@@ -1,0 +1,136 @@
+/** The /agent grammar: mention forms of each platform, usage lines for bad input. */
+import { describe, expect, it } from 'vitest';
+import { isCommandText, parseCommand, usageOf, USAGE } from '../../src/core/commands.js';
+import { MembershipCache } from '../../src/core/access/membership-cache.js';
+import { roleOf } from '../../src/core/access/roles.js';
+
+describe('parseCommand', () => {
+  const ok: [string, object][] = [
+    ['/agent', { name: 'help' }],
+    ['/agent help', { name: 'help' }],
+    ['/agent STATUS', { name: 'status' }],
+    ['/agent role <@U123|dana> admin', { name: 'role', user: 'U123', role: 'admin' }],
+    ['/agent role <@U123> guest', { name: 'role', user: 'U123', role: 'guest' }],
+    ['/agent role @cleo clear', { name: 'role', user: 'cleo', role: null }],
+    ['/agent role @29:1aB-xY Member', { name: 'role', user: '29:1aB-xY', role: 'member' }],
+    ['/agent agent off', { name: 'agent', enabled: false, channel: null }],
+    ['/agent agent on <#C0ACMEGEN1|general>', { name: 'agent', enabled: true, channel: 'C0ACMEGEN1' }],
+    ['/agent agent off <#C0ACMEGEN1>', { name: 'agent', enabled: false, channel: 'C0ACMEGEN1' }],
+    ['/agent agent off #engineering', { name: 'agent', enabled: false, channel: 'engineering' }],
+    ['/agent guests off', { name: 'guests', enabled: false }],
+    ['/agent tools <#C1|x> deny search_history', { name: 'tools', channel: 'C1', allowed: false, tool: 'search_history' }],
+    ['/agent tools #general allow recall', { name: 'tools', channel: 'general', allowed: true, tool: 'recall' }],
+    ['/agent limit rpm 60', { name: 'limit', key: 'rpm', value: 60 }],
+    ['/agent limit concurrency 3', { name: 'limit', key: 'concurrency', value: 3 }],
+    ['/agent budget tokens 200000/day', { name: 'budget', tokens: 200000 }],
+    ['/agent audit', { name: 'audit', user: null, window: null }],
+    ['/agent audit <@U9|x> 7d', { name: 'audit', user: 'U9', window: '7d' }],
+    ['/agent audit 24h', { name: 'audit', user: null, window: '24h' }],
+    ['/agent audit @ben', { name: 'audit', user: 'ben', window: null }],
+    ['/agent retention 30', { name: 'retention', days: 30 }],
+    ['/agent retention 30d', { name: 'retention', days: 30 }],
+    ['/agent retention off', { name: 'retention', days: null }],
+    ['/agent forget me', { name: 'forget', user: null }],
+    ['/agent forget <@U777|sam>', { name: 'forget', user: 'U777' }],
+  ];
+  it.each(ok)('%s', (text, command) => {
+    expect(parseCommand(text)).toEqual({ ok: true, command });
+  });
+
+  const bad: [string, string][] = [
+    ['/agent role cleo admin', 'role'],
+    ['/agent role @cleo superuser', 'role'],
+    ['/agent role @cleo external', 'role'],
+    ['/agent role <@U1 admin', 'role'],
+    ['/agent agent maybe', 'agent'],
+    ['/agent agent off general', 'agent'],
+    ['/agent guests', 'guests'],
+    ['/agent tools #general allow rm_rf', 'tools'],
+    ['/agent tools general allow recall', 'tools'],
+    ['/agent limit rpm 0', 'limit'],
+    ['/agent limit rpm -5', 'limit'],
+    ['/agent limit rpm 1.5', 'limit'],
+    ['/agent limit rpm 99999999999', 'limit'],
+    ['/agent limit speed 5', 'limit'],
+    ['/agent budget tokens 5000', 'budget'],
+    ['/agent budget 5000/day', 'budget'],
+    ['/agent audit 30d', 'audit'],
+    ['/agent audit @a @b', 'audit'],
+    ['/agent retention forever', 'retention'],
+    ['/agent retention 0', 'retention'],
+    ['/agent forget', 'forget'],
+    ['/agent forget everyone', 'forget'],
+    ['/agent status now', 'status'],
+  ];
+  it.each(bad)('%s → usage of %s', (text, name) => {
+    const parsed = parseCommand(text);
+    expect(parsed).toEqual({ ok: false, name, message: usageOf(name as never) });
+  });
+
+  it('names unknown commands and lists the grammar', () => {
+    const parsed = parseCommand('/agent launch-missiles');
+    expect(parsed.ok).toBe(false);
+    if (!parsed.ok) expect(parsed.message).toContain(USAGE);
+  });
+
+  it('recognises command text only with /agent as its own word', () => {
+    expect(isCommandText('  /agent status')).toBe(true);
+    expect(isCommandText('/agentx')).toBe(false);
+    expect(isCommandText('please /agent status')).toBe(false);
+  });
+});
+
+describe('roleOf', () => {
+  const ws = { platform: 'slack' as const, externalId: 'T1' };
+  const boot = [{ platform: 'slack' as const, workspace: 'T1', user: 'U1' }];
+  it('raises operator admins, keeps externals external, lets grants override the platform', () => {
+    expect(roleOf({ platformUserId: 'U1', platformRole: 'member', grantedRole: null }, ws, boot)).toBe('admin');
+    expect(roleOf({ platformUserId: 'U1', platformRole: 'member', grantedRole: 'guest' }, ws, boot)).toBe('admin');
+    expect(roleOf({ platformUserId: 'U1', platformRole: 'owner', grantedRole: null }, ws, boot)).toBe('owner');
+    expect(roleOf({ platformUserId: 'U1', platformRole: 'member', grantedRole: null }, { ...ws, externalId: 'T2' }, boot)).toBe('member');
+    expect(roleOf({ platformUserId: 'U1', platformRole: 'external', grantedRole: 'admin' }, ws, boot)).toBe('external');
+    expect(roleOf({ platformUserId: 'U2', platformRole: 'member', grantedRole: 'admin' }, ws, boot)).toBe('admin');
+  });
+});
+
+describe('MembershipCache', () => {
+  const ws = { platform: 'slack' as const, externalId: 'T1' };
+  const ch = { id: 'C1', kind: 'channel' as const };
+  it('answers from cache, applies leave at once, expires, stays bounded, never caches failure', async () => {
+    let now = 0;
+    let asked = 0;
+    let down = false;
+    const cache = new MembershipCache(
+      {
+        isMember: async (_w, c, u) => {
+          asked++;
+          if (down) throw new Error('down');
+          return c.id === 'C1' && u !== 'out';
+        },
+      },
+      { maxEntries: 3, ttlMs: 1000, now: () => now },
+    );
+    expect(await cache.isMember(ws, ch, 'u1')).toBe(true);
+    expect(await cache.isMember(ws, ch, 'u1')).toBe(true);
+    expect(asked).toBe(1);
+    cache.left(ws, 'C1', 'u1');
+    expect(await cache.isMember(ws, ch, 'u1')).toBe(false);
+    cache.joined(ws, 'C1', 'u1');
+    expect(await cache.isMember(ws, ch, 'u1')).toBe(true);
+    now = 5000; // past the TTL (kept with second resolution)
+    expect(await cache.isMember(ws, ch, 'u1')).toBe(true);
+    expect(asked).toBe(2);
+    for (const u of ['a', 'b', 'c', 'd']) await cache.isMember(ws, { id: `C-${u}`, kind: 'channel' }, u);
+    // Bounded: the least recently used channel went.
+    expect(cache.size).toBe(3);
+    expect(cache.lookup(ws, 'C1', 'u1')).toBeUndefined();
+    down = true;
+    await expect(cache.isMember(ws, ch, 'zz')).rejects.toThrow('down');
+    await expect(cache.isMember(ws, ch, 'zz')).rejects.toThrow('down');
+    // Another workspace with the same ids is a different entry.
+    down = false;
+    cache.left(ws, 'C1', 'd');
+    expect(cache.lookup(ws, 'C1', 'd')).toBe(false);
+    expect(await cache.isMember({ ...ws, externalId: 'T2' }, ch, 'd')).toBe(true);
+  });
+});

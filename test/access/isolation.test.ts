@@ -1,0 +1,93 @@
+/**
+ * Isolation, as a property: ≥500 random scenarios through the real core on a real database
+ * (one database, a workspace set per scenario), with a recording model. See isolation-model.ts.
+ */
+import fc from 'fast-check';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { CoreDeps } from '../../src/core/turn.js';
+import type { StoredMessage, TurnStore } from '../../src/core/ports.js';
+import { createAdminStore } from '../../src/db/admin-store.js';
+import { createAuditLog } from '../../src/db/audit-store.js';
+import { createTurnStore } from '../../src/db/turn-store.js';
+import { createLogger } from '../../src/log.js';
+import { drivers, openTestDatabase, type TestDatabase } from '../support/db.js';
+import { RecordingModelGate, ScopedFakePlatform, runScenario, scenarioArb } from './isolation-model.js';
+
+const RUNS = Number(process.env.ISOLATION_RUNS ?? 500);
+
+describe.each(drivers)('isolation property (%s)', (driver) => {
+  let db: TestDatabase;
+  beforeAll(async () => {
+    db = await openTestDatabase(driver);
+  });
+  afterAll(async () => {
+    await db?.close();
+  });
+
+  function depsWith(turns: TurnStore) {
+    const model = new RecordingModelGate();
+    const platform = new ScopedFakePlatform();
+    const deps: CoreDeps = {
+      turns,
+      audit: createAuditLog(db.db),
+      admin: createAdminStore(db.db),
+      model,
+      modelName: 'fake-model',
+      platforms: { slack: platform },
+      log: createLogger('silent'),
+    };
+    return { deps, model, platform };
+  }
+
+  it(`no canary reaches an audience that may not see it (${RUNS} scenarios)`, async () => {
+    const { deps, model, platform } = depsWith(createTurnStore(db.db));
+    let scenarios = 0;
+    let turns = 0;
+    let checked = 0;
+    await fc.assert(
+      fc.asyncProperty(scenarioArb, async (s) => {
+        const r = await runScenario(s, deps, model, platform, `s${scenarios++}`);
+        turns += r.turns;
+        checked += r.canariesChecked;
+      }),
+      { numRuns: RUNS, seed: Number(process.env.ISOLATION_SEED ?? 20261130) },
+    );
+    console.log(`isolation (${driver}): ${scenarios} scenarios, ${turns} turns, ${checked} canaries checked`);
+    expect(scenarios).toBeGreaterThanOrEqual(RUNS);
+    // The scenarios did reach prompts with earlier canaries in them (the check was exercised).
+    expect(turns).toBeGreaterThan(RUNS);
+    expect(checked).toBeGreaterThan(RUNS / 10);
+    // ~25 s per driver on an idle 2-core machine; the margin is for loaded CI runners.
+  }, 240_000);
+
+  it('catches a store that leaks history across conversations (the property can fail)', async () => {
+    const real = createTurnStore(db.db);
+    const seen = new Set<string>();
+    const leaky: TurnStore = {
+      ...real,
+      async resolveConversation(scope, input) {
+        const c = await real.resolveConversation(scope, input);
+        seen.add(c.id);
+        return c;
+      },
+      async listHistory(scope, _conversationId, limit) {
+        const all: StoredMessage[] = [];
+        for (const id of seen) all.push(...(await real.listHistory(scope, id, limit)));
+        return all;
+      },
+    };
+    const { deps, model, platform } = depsWith(leaky);
+    let n = 0;
+    const failure = await fc
+      .assert(
+        fc.asyncProperty(scenarioArb, (s) => runScenario(s, deps, model, platform, `leak${n++}`).then(() => undefined)),
+        { numRuns: 100, seed: 7, endOnFailure: true },
+      )
+      .then(
+        () => null,
+        (err: Error) => err,
+      );
+    expect(failure).not.toBeNull();
+    expect(String((failure as Error & { cause?: Error }).cause?.message ?? failure?.message)).toMatch(/canary CANARY-leak\d+-\d+ from .* reached/);
+  });
+});

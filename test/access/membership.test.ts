@@ -1,0 +1,116 @@
+/** Membership-derived access through runTurn on a real database: revocation is immediate, an unreachable platform fails closed. */
+import { desc } from 'drizzle-orm';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { MembershipCache } from '../../src/core/access/membership-cache.js';
+import type { MembershipSource } from '../../src/core/ports.js';
+import { envelopeSchema, type EnvelopeInput } from '../../src/core/envelope.js';
+import { checkTool } from '../../src/core/access/tools.js';
+import { resolveRequester, runTurn, type CoreDeps } from '../../src/core/turn.js';
+import { createAdminStore } from '../../src/db/admin-store.js';
+import { createAuditLog } from '../../src/db/audit-store.js';
+import { auditLog } from '../../src/db/schema.js';
+import { createTurnStore } from '../../src/db/turn-store.js';
+import { createLogger } from '../../src/log.js';
+import { FakePlatform } from '../fakes/platform.js';
+import { RecordingModelGate } from '../fakes/recording-model.js';
+import { drivers, openTestDatabase, type TestDatabase } from '../support/db.js';
+
+describe.each(drivers)('membership decides (%s)', (driver) => {
+  let db: TestDatabase;
+  let n = 0;
+  beforeAll(async () => {
+    db = await openTestDatabase(driver);
+  });
+  afterAll(async () => {
+    await db?.close();
+  });
+
+  const envelope = (user: string, text: string, threadId = 't1'): ReturnType<typeof envelopeSchema.parse> => {
+    const id = `ev-${driver}-${n++}`;
+    const input: EnvelopeInput = {
+      kind: 'mention',
+      idempotencyKey: id,
+      workspace: { platform: 'slack', externalId: 'TMEM' },
+      user: { id: user },
+      channel: { id: 'C1', kind: 'channel' },
+      threadId,
+      messageId: id,
+      text,
+      receivedAt: new Date(),
+    };
+    return envelopeSchema.parse(input);
+  };
+  function setup(wrap?: (p: FakePlatform) => MembershipSource) {
+    const platform = new FakePlatform().join('C1', 'U1', 'U2');
+    const model = new RecordingModelGate();
+    const deps: CoreDeps = {
+      turns: createTurnStore(db.db),
+      audit: createAuditLog(db.db),
+      admin: createAdminStore(db.db),
+      model,
+      modelName: 'fake-model',
+      platforms: { slack: { ...platform, membership: wrap ? wrap(platform) : platform.membership, directory: platform.directory, replies: platform.replies } },
+      log: createLogger('silent'),
+    };
+    return { platform, model, deps };
+  }
+  const lastAudit = async () => (await db.db.select().from(auditLog).orderBy(desc(auditLog.id)).limit(1))[0]!;
+
+  it('a member who leaves is refused on the very next turn, and sees nothing of the thread', async () => {
+    const { platform, model, deps } = setup();
+    await runTurn(deps, envelope('U1', 'before leaving SECRET-A'));
+    expect(platform.posted.at(-1)!.reply.kind).toBe('answer');
+    platform.members.get('C1')!.delete('U1');
+    const calls = model.calls.length;
+    await runTurn(deps, envelope('U1', 'after leaving'));
+    expect(platform.posted.at(-1)!.reply).toMatchObject({ kind: 'error', private: true, text: 'You need to be a member of this channel to use the agent here.' });
+    expect(model.calls.length).toBe(calls);
+    expect(await lastAudit()).toMatchObject({ action: 'denial', outcome: 'denied', detail: { reason: 'not_a_member', action: 'talk' } });
+    // A remaining member still gets the thread's history.
+    await runTurn(deps, envelope('U2', 'still here'));
+    expect(model.promptsText().at(-1)).toContain('SECRET-A');
+  });
+
+  it('with the bounded cache in front, a leave event takes effect at once', async () => {
+    let cache!: MembershipCache;
+    const { platform, model, deps } = setup((p) => (cache = new MembershipCache(p.membership, { ttlMs: 3_600_000 })));
+    await runTurn(deps, envelope('U2', 'cached now', 't2'));
+    expect(platform.posted.at(-1)!.reply.kind).toBe('answer');
+    platform.members.get('C1')!.delete('U2');
+    cache.left({ platform: 'slack', externalId: 'TMEM' }, 'C1', 'U2');
+    const calls = model.calls.length;
+    await runTurn(deps, envelope('U2', 'after the leave event', 't2'));
+    expect(platform.posted.at(-1)!.reply.kind).toBe('error');
+    expect(model.calls.length).toBe(calls);
+  });
+
+  it('fails closed when the platform cannot be asked', async () => {
+    const { platform, model, deps } = setup();
+    platform.membershipDown = true;
+    await runTurn(deps, envelope('U1', 'are you there'));
+    expect(platform.posted.at(-1)!.reply).toMatchObject({ kind: 'error', text: expect.stringContaining('could not confirm your access') });
+    expect(model.calls).toHaveLength(0);
+    expect(await lastAudit()).toMatchObject({ action: 'denial', detail: { reason: 'membership_unknown' } });
+  });
+
+  it('tools are checked at call time: channel rules, roles and membership, denials audited', async () => {
+    const { platform, deps } = setup();
+    platform.users.set('G1', { platformRole: 'guest', deleted: false });
+    platform.join('C1', 'G1');
+    const ctxOf = async (user: string) => {
+      const env = envelope(user, 'tool please');
+      const { scope, principal } = await resolveRequester(deps, env);
+      return { scope, principal, role: principal.platformRole, envelope: env };
+    };
+    const member = await ctxOf('U2');
+    expect((await checkTool(deps, member, 'search_history')).decision.allow).toBe(true);
+    await deps.admin!.apply(member.scope, { principalId: member.principal.id, channelExternalId: 'C1' }, { kind: 'tool', channel: { id: 'C1', kind: 'channel' }, tool: 'search_history', allowed: false });
+    const denied = await checkTool(deps, member, 'search_history');
+    expect(denied).toEqual({ decision: { allow: false, reason: 'tool_off_here' }, explanation: 'That tool is switched off here by a workspace admin.' });
+    expect(await lastAudit()).toMatchObject({ action: 'denial', detail: { action: 'use_tool', tool: 'search_history', reason: 'tool_off_here' } });
+    expect((await checkTool(deps, await ctxOf('G1'), 'workspace_status')).decision).toEqual({ allow: false, reason: 'tool_role' });
+    expect((await checkTool(deps, member, 'recall')).decision).toEqual({ allow: false, reason: 'tool_needs_dm' });
+    platform.membershipDown = true;
+    expect((await checkTool(deps, member, 'summarize_thread')).decision).toEqual({ allow: false, reason: 'membership_unknown' });
+  });
+});
