@@ -13,10 +13,10 @@ import { loadConfig } from '../src/config.js';
 import { RESULTS_MARKER } from '../src/core/agent/markers.js';
 import { AGGREGATOR_INSTRUCTIONS, specialists } from '../src/core/agent/specialists.js';
 import type { EnvelopeInput } from '../src/core/envelope.js';
-import type { ModelCall, ModelGate, ModelOutcome, PlatformPorts, ToolCall } from '../src/core/ports.js';
+import type { ModelCall, ModelGate, ModelOutcome, ToolCall } from '../src/core/ports.js';
 import { startQuorum } from '../src/main.js';
 import { createLogger } from '../src/log.js';
-import { fmt, summarize } from './_stats.js';
+import { fmt, replyWaiter, summarize } from './_support.js';
 
 const CALL_MS = 300;
 const TURNS = 8;
@@ -48,18 +48,7 @@ const fakeGate: ModelGate = {
 
 export async function run(): Promise<void> {
   const dataDir = mkdtempSync(join(tmpdir(), 'quorum-bench-agent-'));
-  const waiting = new Map<string, () => void>();
-  const ports: PlatformPorts = {
-    membership: { isMember: async () => true },
-    directory: { lookup: async () => ({ platformRole: 'member', deleted: false }) },
-    replies: {
-      post: async (target) => {
-        waiting.get(target.idempotencyKey)?.();
-        return { platformMessageId: target.idempotencyKey };
-      },
-      progress: async () => {},
-    },
-  };
+  const { ports, replied: repliedTo } = replyWaiter();
   const config = loadConfig({ PORT: '0', LOG_LEVEL: 'silent', DATA_DIR: dataDir, ...(process.env.DATABASE_URL ? { DATABASE_URL: process.env.DATABASE_URL } : {}) });
   const app = await startQuorum(config, { log: createLogger('silent'), model: fakeGate, platforms: { slack: ports } });
   try {
@@ -75,11 +64,10 @@ export async function run(): Promise<void> {
         text,
         receivedAt: new Date(),
       };
-      const replied = new Promise<void>((resolve) => waiting.set(key, resolve));
+      const replied = repliedTo(key);
       const t0 = performance.now();
       await app.intake.submit(envelope);
       await replied;
-      waiting.delete(key);
       return performance.now() - t0;
     };
     const simple: number[] = [];

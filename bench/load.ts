@@ -9,7 +9,6 @@ import { createHmac } from 'node:crypto';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import postgres from 'postgres';
 import { Agent, request } from 'undici';
 import { loadConfig } from '../src/config.js';
 import { createInstallationStore } from '../src/db/installation-store.js';
@@ -18,21 +17,11 @@ import { createLogger } from '../src/log.js';
 import { startQuorum, type RunningQuorum } from '../src/main.js';
 import { createSecretBox } from '../src/secrets.js';
 import { FakeSlackApi } from '../test/fakes/slack-api.js';
-import { fmt, summarize } from './_stats.js';
+import { fmt, freshPostgres, summarize } from './_support.js';
 
 const WORKSPACES = 100;
 const SECRET = 'bench-signing-secret';
 const KEY = Buffer.alloc(32, 9).toString('base64');
-
-async function freshDatabase(base: string, name: string): Promise<string> {
-  const admin = postgres(base, { max: 1, onnotice: () => {} });
-  await admin.unsafe(`drop database if exists ${name} with (force)`);
-  await admin.unsafe(`create database ${name}`);
-  await admin.end();
-  const url = new URL(base);
-  url.pathname = `/${name}`;
-  return url.toString();
-}
 
 async function install(url: string, api: FakeSlackApi): Promise<void> {
   const db = await openDatabase({ databaseUrl: url, dataDir: tmpdir(), poolSize: 2 });
@@ -148,7 +137,7 @@ export async function run(): Promise<void> {
   const seconds = Number(process.env.LOAD_SECONDS ?? 60);
   for (const count of [1, 2]) {
     const api = await new FakeSlackApi().start();
-    const url = await freshDatabase(base, `quorum_load_${process.pid}`);
+    const { url, drop } = await freshPostgres(base, `quorum_load_${process.pid}`);
     await install(url, api);
     const instances: RunningQuorum[] = [];
     for (let i = 0; i < count; i++) {
@@ -173,7 +162,8 @@ export async function run(): Promise<void> {
       await runLoad(instances, api, `load${count}`, rate, seconds);
     } finally {
       for (const i of instances) await i.stop();
-      await api.stop?.();
+      await api.stop();
+      await drop();
     }
   }
 }

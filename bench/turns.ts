@@ -6,29 +6,17 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import postgres from 'postgres';
 import { loadConfig } from '../src/config.js';
 import type { EnvelopeInput } from '../src/core/envelope.js';
-import type { PlatformPorts } from '../src/core/ports.js';
 import { startQuorum } from '../src/main.js';
 import { createLogger } from '../src/log.js';
-import { fmt, summarize } from './_stats.js';
+import { fmt, freshPostgres, replyWaiter, summarize } from './_support.js';
 
 const TURNS_PER_USER = 40;
 
 async function measure(databaseUrl: string | undefined, label: string): Promise<void> {
   const dataDir = mkdtempSync(join(tmpdir(), 'quorum-bench-'));
-  const waiting = new Map<string, () => void>();
-  const ports: PlatformPorts = {
-    membership: { isMember: async () => true },
-    directory: { lookup: async () => ({ platformRole: 'member', deleted: false }) },
-    replies: {
-      post: async (target) => {
-        waiting.get(target.idempotencyKey)?.();
-        return { platformMessageId: target.idempotencyKey };
-      },
-    },
-  };
+  const { ports, replied: repliedTo } = replyWaiter();
   const config = loadConfig({
     PORT: '0',
     LOG_LEVEL: 'silent',
@@ -56,10 +44,9 @@ async function measure(databaseUrl: string | undefined, label: string): Promise<
               receivedAt: new Date(),
             };
             const t0 = performance.now();
-            const replied = new Promise<void>((resolve) => waiting.set(key, resolve));
+            const replied = repliedTo(key);
             await app.intake.submit(envelope);
             await replied;
-            waiting.delete(key);
             latencies.push(performance.now() - t0);
           }
         }),
@@ -76,29 +63,11 @@ async function measure(databaseUrl: string | undefined, label: string): Promise<
   }
 }
 
-async function freshPostgres(base: string): Promise<{ url: string; drop: () => Promise<void> }> {
-  const name = `quorum_bench_${process.pid}`;
-  const admin = postgres(base, { max: 1, onnotice: () => {} });
-  await admin.unsafe(`drop database if exists ${name} with (force)`);
-  await admin.unsafe(`create database ${name}`);
-  await admin.end();
-  const url = new URL(base);
-  url.pathname = `/${name}`;
-  return {
-    url: url.toString(),
-    drop: async () => {
-      const a = postgres(base, { max: 1, onnotice: () => {} });
-      await a.unsafe(`drop database if exists ${name} with (force)`);
-      await a.end();
-    },
-  };
-}
-
 export async function run(): Promise<void> {
   console.log(`turn pipeline, offline model, ${TURNS_PER_USER} sequential turns per user (latency = submit → reply posted)`);
   await measure(undefined, 'pglite');
   if (process.env.DATABASE_URL) {
-    const pg = await freshPostgres(process.env.DATABASE_URL);
+    const pg = await freshPostgres(process.env.DATABASE_URL, `quorum_bench_${process.pid}`);
     try {
       await measure(pg.url, 'postgres');
     } finally {

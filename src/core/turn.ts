@@ -121,14 +121,16 @@ export async function runTurn(deps: CoreDeps, envelope: Envelope): Promise<TurnR
     isMember,
   };
   const decision = decide(subject, { kind: 'talk' }, channelResource);
-  if (!decision.allow) {
-    await deps.audit.append(scope, {
+  const auditDenial = (action: 'talk' | 'read_history', reason: string) =>
+    deps.audit.append(scope, {
       action: 'denial',
       outcome: 'denied',
       actorPrincipalId: principal.id,
       channelExternalId: envelope.channel.id,
-      detail: { reason: decision.reason, action: 'talk' },
+      detail: { reason, action },
     });
+  if (!decision.allow) {
+    await auditDenial('talk', decision.reason);
     return post({ kind: 'error', text: denyExplanation[decision.reason], private: true });
   }
 
@@ -143,14 +145,7 @@ export async function runTurn(deps: CoreDeps, envelope: Envelope): Promise<TurnR
     ownerPrincipalId: conversation.ownerPrincipalId,
     isMember,
   });
-  if (!readable.allow)
-    await deps.audit.append(scope, {
-      action: 'denial',
-      outcome: 'denied',
-      actorPrincipalId: principal.id,
-      channelExternalId: envelope.channel.id,
-      detail: { reason: readable.reason, action: 'read_history' },
-    });
+  if (!readable.allow) await auditDenial('read_history', readable.reason);
   const history = readable.allow ? await deps.turns.listHistory(scope, conversation.id, deps.historyLimit ?? 20) : [];
   const visibility = visibilityOf(conversation);
   const context: ContextItem[] = history.map((message) => ({ visibility, message }));

@@ -5,6 +5,23 @@ import type { AgentStore, FoundMessage } from '../core/ports.js';
 import type { Db } from './client.js';
 import { channels, channelTools, conversations, memories, messages, usage } from './schema.js';
 
+/** Messages with where they came from (channel, conversation kind, DM owner), within one workspace. */
+function foundMessages(db: Db, scope: Scope) {
+  return db
+    .select({
+      content: messages.content,
+      role: messages.role,
+      createdAt: messages.createdAt,
+      channelExternalId: channels.externalId,
+      conversationKind: conversations.kind,
+      ownerPrincipalId: conversations.ownerPrincipalId,
+    })
+    .from(messages)
+    .innerJoin(conversations, and(eq(conversations.id, messages.conversationId), eq(conversations.workspaceId, scope.workspaceId)))
+    .innerJoin(channels, and(eq(channels.id, conversations.channelId), eq(channels.workspaceId, scope.workspaceId)))
+    .$dynamic();
+}
+
 export function createAgentStore(db: Db): AgentStore {
   return {
     async searchMessages(scope: Scope, query): Promise<FoundMessage[]> {
@@ -23,18 +40,7 @@ export function createAgentStore(db: Db): AgentStore {
       const tsquery = sql`to_tsquery('simple', ${words.join(' | ')})`;
       const vector = sql`to_tsvector('simple', ${messages.content})`;
       const matches = sql`${vector} @@ ${tsquery}`;
-      const rows = await db
-        .select({
-          content: messages.content,
-          role: messages.role,
-          createdAt: messages.createdAt,
-          channelExternalId: channels.externalId,
-          conversationKind: conversations.kind,
-          ownerPrincipalId: conversations.ownerPrincipalId,
-        })
-        .from(messages)
-        .innerJoin(conversations, and(eq(conversations.id, messages.conversationId), eq(conversations.workspaceId, scope.workspaceId)))
-        .innerJoin(channels, and(eq(channels.id, conversations.channelId), eq(channels.workspaceId, scope.workspaceId)))
+      const rows = await foundMessages(db, scope)
         .where(
           and(
             eq(messages.workspaceId, scope.workspaceId),
@@ -49,18 +55,7 @@ export function createAgentStore(db: Db): AgentStore {
     },
 
     async recentMessages(scope, channelExternalId, limit) {
-      const rows = await db
-        .select({
-          content: messages.content,
-          role: messages.role,
-          createdAt: messages.createdAt,
-          channelExternalId: channels.externalId,
-          conversationKind: conversations.kind,
-          ownerPrincipalId: conversations.ownerPrincipalId,
-        })
-        .from(messages)
-        .innerJoin(conversations, and(eq(conversations.id, messages.conversationId), eq(conversations.workspaceId, scope.workspaceId)))
-        .innerJoin(channels, and(eq(channels.id, conversations.channelId), eq(channels.workspaceId, scope.workspaceId)))
+      const rows = await foundMessages(db, scope)
         .where(and(eq(messages.workspaceId, scope.workspaceId), eq(channels.externalId, channelExternalId), ne(conversations.kind, 'dm')))
         .orderBy(desc(messages.createdAt))
         .limit(limit);

@@ -1,0 +1,57 @@
+/** Shared by the benchmarks: statistics, fake platform ports that signal replies, throwaway databases. */
+import postgres from 'postgres';
+import type { PlatformPorts } from '../src/core/ports.js';
+
+
+export function percentile(sorted: number[], p: number): number {
+  if (sorted.length === 0) return Number.NaN;
+  const i = Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1));
+  return sorted[i]!;
+}
+
+export function summarize(samples: number[]): { n: number; p50: number; p99: number; mean: number } {
+  const sorted = [...samples].sort((a, b) => a - b);
+  const mean = sorted.reduce((a, b) => a + b, 0) / Math.max(1, sorted.length);
+  return { n: sorted.length, p50: percentile(sorted, 50), p99: percentile(sorted, 99), mean };
+}
+
+export const fmt = (ms: number) => `${ms.toFixed(2)} ms`;
+
+
+/** Platform ports where everyone is a member, and a way to wait for the reply to one delivery. */
+export function replyWaiter(): { ports: PlatformPorts; replied(idempotencyKey: string): Promise<void> } {
+  const waiting = new Map<string, () => void>();
+  return {
+    ports: {
+      membership: { isMember: async () => true },
+      directory: { lookup: async () => ({ platformRole: 'member', deleted: false }) },
+      replies: {
+        post: async (target) => {
+          waiting.get(target.idempotencyKey)?.();
+          waiting.delete(target.idempotencyKey);
+          return { platformMessageId: target.idempotencyKey };
+        },
+        progress: async () => {},
+      },
+    },
+    replied: (key) => new Promise<void>((resolve) => waiting.set(key, resolve)),
+  };
+}
+
+/** A new, empty PostgreSQL database next to DATABASE_URL's, and a way to drop it. */
+export async function freshPostgres(base: string, name: string): Promise<{ url: string; drop: () => Promise<void> }> {
+  const admin = postgres(base, { max: 1, onnotice: () => {} });
+  await admin.unsafe(`drop database if exists ${name} with (force)`);
+  await admin.unsafe(`create database ${name}`);
+  await admin.end();
+  const url = new URL(base);
+  url.pathname = `/${name}`;
+  return {
+    url: url.toString(),
+    drop: async () => {
+      const a = postgres(base, { max: 1, onnotice: () => {} });
+      await a.unsafe(`drop database if exists ${name} with (force)`);
+      await a.end();
+    },
+  };
+}
