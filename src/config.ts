@@ -55,7 +55,7 @@ export const configSchema = z.object({
   MODEL_TIMEOUT_MS: positiveInt(60_000, 'timeout per model call'),
   MODEL_RPM: optionalPositiveInt('provider account requests per minute, shared by all workspaces'),
   MODEL_CONCURRENCY: optionalPositiveInt('provider account concurrent calls, shared by all workspaces'),
-  WORKSPACE_RPM: positiveInt(60, 'default requests per minute per workspace'),
+  WORKSPACE_RPM: positiveInt(300, 'default model requests per minute per workspace (calls are spaced 60 s / rpm apart; a multi-step turn makes several)'),
   WORKSPACE_CONCURRENCY: positiveInt(4, 'default concurrent model calls per workspace'),
   WORKSPACE_DAILY_TOKENS: optionalPositiveInt('default token budget per workspace per day; unset: unlimited'),
   MODEL_PRICES: z
