@@ -71,18 +71,23 @@ export function isClosedChannel(activity: TeamsActivity): boolean {
   return type === 'private' || type === 'shared';
 }
 
-/** Removes the `<at>…</at>` of mentions of the bot (only the bot's), then trims. */
+/**
+ * Removes the `<at>…</at>` of mentions of the bot, then trims. In an `/agent` command, mentions of
+ * people become `@<id>` (their AAD object id when Teams gives it): the form the grammar reads.
+ */
 export function stripBotMention(activity: TeamsActivity): string {
-  let text = activity.text ?? '';
   const botId = activity.recipient?.id;
-  for (const entity of activity.entities ?? []) {
-    if (entity.type !== 'mention') continue;
-    const mentioned = (entity as { mentioned?: { id?: string } }).mentioned;
-    const mentionText = (entity as { text?: unknown }).text;
-    if (!botId || mentioned?.id !== botId || typeof mentionText !== 'string' || !mentionText) continue;
-    text = text.split(mentionText).join(' ');
-  }
-  return text.replace(/\u00a0|&nbsp;/g, ' ').replace(/[ \t]+/g, ' ').trim();
+  const mentions = (activity.entities ?? []).flatMap((entity) => {
+    const { mentioned, text } = entity as { mentioned?: { id?: string; aadObjectId?: string }; text?: unknown };
+    return entity.type === 'mention' && typeof text === 'string' && text && mentioned?.id
+      ? [{ text, id: mentioned.aadObjectId ?? mentioned.id, isBot: mentioned.id === botId }]
+      : [];
+  });
+  let text = activity.text ?? '';
+  for (const m of mentions) if (m.isBot) text = text.split(m.text).join(' ');
+  text = text.replace(/\u00a0|&nbsp;/g, ' ').replace(/[ \t]+/g, ' ').trim();
+  if (isCommandText(text)) for (const m of mentions) if (!m.isBot) text = text.split(m.text).join(`@${m.id}`);
+  return text;
 }
 
 function mentionsBot(activity: TeamsActivity): boolean {

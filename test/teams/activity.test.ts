@@ -56,6 +56,14 @@ describe('Teams activity → envelope', () => {
     expect(stripBotMention(a)).toBe('ask <at>Jordan Lee</at> about it');
   });
 
+  it('turns people mentioned in an /agent command into @<id> for the grammar', () => {
+    const a = parse('channel_mention', (x) => {
+      x.text = '<at>Quorum</at> /agent role <at>Jordan Lee</at> admin';
+      x.entities.push({ type: 'mention', mentioned: { id: '29:jordan', name: 'Jordan Lee', aadObjectId: 'aad-jordan' }, text: '<at>Jordan Lee</at>' });
+    });
+    expect(stripBotMention(a)).toBe('/agent role @aad-jordan admin');
+  });
+
   it('gives the same activity id in two tenants different idempotency keys, and a retry the same one', () => {
     const a = parse('personal_message');
     const contoso = envelopeOf(a, CONTOSO, at).idempotencyKey;
