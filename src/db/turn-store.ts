@@ -39,13 +39,18 @@ export async function upsertChannel(db: Executor, scope: Scope, channel: Channel
   return row;
 }
 
-export async function findPrincipalByUserId(db: Executor, scope: Scope, platformUserId: string): Promise<Principal | null> {
+export async function findPrincipalByUserId(
+  db: Executor,
+  scope: Scope,
+  platformUserId: string,
+): Promise<(Principal & { homeWorkspaceId: string | null }) | null> {
   const [row] = await db
     .select({
       id: principals.id,
       workspaceId: principals.workspaceId,
       platformUserId: principals.platformUserId,
       displayName: principals.displayName,
+      homeWorkspaceId: principals.homeWorkspaceId,
       platformRole: principals.platformRole,
       grantedRole: grants.role,
     })
@@ -74,6 +79,16 @@ export function createTurnStore(db: Db, resolveWorkspace = createWorkspaceCache(
     resolveWorkspace,
 
     async resolvePrincipal(scope, user: UserRef, facts: UserFacts) {
+      // Most turns come from people already known with the same facts: a read, no write (and no WAL flush).
+      const known = await findPrincipalByUserId(db, scope, user.id);
+      const displayName = facts.displayName ?? user.displayName ?? null;
+      if (
+        known &&
+        known.platformRole === facts.platformRole &&
+        known.homeWorkspaceId === (user.homeWorkspaceId ?? null) &&
+        (displayName === null || known.displayName === displayName)
+      )
+        return known;
       const [row] = await db
         .insert(principals)
         .values({
@@ -100,6 +115,24 @@ export function createTurnStore(db: Db, resolveWorkspace = createWorkspaceCache(
     },
 
     async resolveConversation(scope, input): Promise<Conversation> {
+      const [existing] = await db
+        .select({
+          id: conversations.id,
+          kind: conversations.kind,
+          ownerPrincipalId: conversations.ownerPrincipalId,
+          agentEnabled: channels.agentEnabled,
+        })
+        .from(conversations)
+        .innerJoin(channels, and(eq(channels.id, conversations.channelId), eq(channels.workspaceId, scope.workspaceId)))
+        .where(
+          and(
+            eq(conversations.workspaceId, scope.workspaceId),
+            eq(channels.externalId, input.channel.id),
+            eq(conversations.threadKey, input.threadKey),
+          ),
+        );
+      // An existing thread is read, not rewritten: upserts would write (and flush) a row version per turn.
+      if (existing) return { ...existing, channelExternalId: input.channel.id };
       const channel = await upsertChannel(db, scope, input.channel);
       const [row] = await db
         .insert(conversations)
