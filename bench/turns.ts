@@ -22,6 +22,9 @@ async function measure(databaseUrl: string | undefined, label: string): Promise<
     LOG_LEVEL: 'silent',
     DATA_DIR: dataDir,
     WORKER_CONCURRENCY: '50',
+    // Measure the pipeline, not the workspace limiter (calls are spaced 60 s / rpm apart).
+    WORKSPACE_RPM: '1000000',
+    WORKSPACE_CONCURRENCY: '64',
     ...(databaseUrl ? { DATABASE_URL: databaseUrl } : {}),
   });
   const app = await startQuorum(config, { log: createLogger('silent'), platforms: { slack: ports } });
