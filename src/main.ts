@@ -24,12 +24,11 @@ import { createInboxStore } from './db/inbox-store.js';
 import { createInstallationStore } from './db/installation-store.js';
 import { createTurnStore, createWorkspaceCache } from './db/turn-store.js';
 import { createMetrics, instrumentAuditLog, type Metrics, instrumentIntake, instrumentModelGate } from './http/metrics.js';
-import { createHttpServer, healthRoutes, type Route } from './http/server.js';
+import { createHttpServer, healthRoutes, type ReadinessCheck, type Route } from './http/server.js';
 import { createWorker, type Worker } from './inbox/worker.js';
 import { createLogger } from './log.js';
 import { createUsageLedger } from './db/usage-ledger.js';
 import { createGateFromConfig } from './model/from-config.js';
-import type { ThrottlingGate } from './model/gate.js';
 import { modelNameFor } from './model/providers.js';
 import { createSecretBox, loadEncryptionKey } from './secrets.js';
 
@@ -62,7 +61,7 @@ const DEAD_LETTER_MESSAGE = 'Sorry, I could not answer that request after severa
 export async function startQuorum(config: Config, options: StartOptions = {}): Promise<RunningQuorum> {
   const log = options.log ?? createLogger(config.LOG_LEVEL);
   const database = await openDatabase({ databaseUrl: config.DATABASE_URL, dataDir: config.DATA_DIR, pglite: options.pglite });
-  let gate: ThrottlingGate | null = null;
+  let gate: ReturnType<typeof createGateFromConfig> | null = null;
   try {
     const secrets = createSecretBox(loadEncryptionKey({ key: config.QUORUM_ENCRYPTION_KEY, dataDir: config.DATA_DIR, log }));
     const workspaces = createWorkspaceCache(database.db);
@@ -81,6 +80,7 @@ export async function startQuorum(config: Config, options: StartOptions = {}): P
           observer: { queueLength: (n) => metrics.limiterQueue.set(n), waited: (s) => metrics.limiterWait.observe(s) },
         });
     const model: ModelGate = options.model ?? gate!;
+    const redisCheck = gate?.redisCheck ?? null;
 
     const platforms: CoreDeps['platforms'] = { ...options.platforms };
     const deps: CoreDeps = {
@@ -161,7 +161,11 @@ export async function startQuorum(config: Config, options: StartOptions = {}): P
     }
 
     let shuttingDown = false;
-    routes.push(metrics.route, ...healthRoutes([{ name: 'database', check: () => database.ping() }], () => shuttingDown));
+    const readiness: ReadinessCheck[] = [{ name: 'database', check: () => database.ping() }];
+    // Without Redis the gate falls back to local limits, so the instance still works: but an operator
+    // who configured shared limits wants to see that they are not shared right now.
+    if (redisCheck) readiness.push({ name: 'redis', check: redisCheck });
+    routes.push(metrics.route, ...healthRoutes(readiness, () => shuttingDown));
     const http = createHttpServer(routes, log);
     const { port } = await http.listen(config.PORT, config.HOST);
     worker.start();

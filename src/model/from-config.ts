@@ -14,7 +14,8 @@ export interface GateDeps {
   log: Logger;
 }
 
-export function createGateFromConfig(config: Config, deps: GateDeps): ThrottlingGate {
+/** The gate, plus a readiness check of its shared Redis (null when limits are local only). */
+export function createGateFromConfig(config: Config, deps: GateDeps): ThrottlingGate & { redisCheck: (() => Promise<void>) | null } {
   const redis = config.REDIS_URL ? openSharedRedis(config.REDIS_URL, deps.log) : undefined;
   const fallback = config.MODEL_FALLBACK_NAME ?? null;
   const gate = createModelGate({
@@ -40,6 +41,11 @@ export function createGateFromConfig(config: Config, deps: GateDeps): Throttling
   });
   return {
     ...gate,
+    redisCheck: redis
+      ? async () => {
+          if ((await redis.client.ping()) !== 'PONG') throw new Error('Redis did not answer PING');
+        }
+      : null,
     async close() {
       await gate.close();
       await redis?.close();
