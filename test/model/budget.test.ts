@@ -1,46 +1,39 @@
 import { and, eq } from 'drizzle-orm';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { auditLog, usage } from '../../src/db/schema.js';
 import { createUsageLedger } from '../../src/db/usage-ledger.js';
-import { BUDGET_MESSAGE, estimateCallTokens, type ThrottlingGate } from '../../src/model/gate.js';
+import { BUDGET_MESSAGE, estimateCallTokens } from '../../src/model/gate.js';
 import { createAuditLog } from '../../src/db/audit-store.js';
-import { FakeOpenAIServer } from '../fakes/openai-server.js';
 import { postJson, startTestApp } from '../support/app.js';
 import { drivers, openTestDatabase, type TestDatabase } from '../support/db.js';
-import { callOf, gateFor, MAIN, RecordingAlerts, workspaceIn } from './helpers.js';
+import { callOf, gateFor, MAIN, RecordingAlerts, useFakeProvider, workspaceIn } from './helpers.js';
 
 const RESERVE = 100;
 
 describe.each(drivers)('token budgets and usage (%s)', (driver) => {
   let db: TestDatabase;
-  const server = new FakeOpenAIServer();
-  const gates: ThrottlingGate[] = [];
+  const { server, track } = useFakeProvider();
 
   beforeAll(async () => {
     db = await openTestDatabase(driver);
-    await server.start();
-  });
-  afterEach(async () => {
-    for (const gate of gates.splice(0)) await gate.close();
-    server.reset();
   });
   afterAll(async () => {
-    await server.stop();
     await db?.close();
   });
 
   async function setup(name: string, extra: Parameters<typeof gateFor>[1] = {}) {
     const ws = await workspaceIn(db.db, name);
     const alerts = new RecordingAlerts();
-    const gate = gateFor(server, {
-      settings: (scope) => ws.turns.settings(scope),
-      ledger: createUsageLedger(db.db),
-      audit: createAuditLog(db.db),
-      alerts,
-      outputReserveTokens: RESERVE,
-      ...extra,
-    });
-    gates.push(gate);
+    const gate = track(
+      gateFor(server, {
+        settings: (scope) => ws.turns.settings(scope),
+        ledger: createUsageLedger(db.db),
+        audit: createAuditLog(db.db),
+        alerts,
+        outputReserveTokens: RESERVE,
+        ...extra,
+      }),
+    );
     const estimate = estimateCallTokens(callOf(ws.scope, ws.principalId, name).messages, RESERVE);
     return { ws, gate, alerts, estimate };
   }

@@ -16,7 +16,8 @@ import { workspaceSettings } from '../../src/db/schema.js';
 import { createTurnStore } from '../../src/db/turn-store.js';
 import { createModelGate, type ModelGateOptions, type ThrottlingGate } from '../../src/model/gate.js';
 import { createModelFactory } from '../../src/model/providers.js';
-import type { FakeOpenAIServer } from '../fakes/openai-server.js';
+import { afterAll, afterEach, beforeAll } from 'vitest';
+import { FakeOpenAIServer } from '../fakes/openai-server.js';
 
 export const MAIN = 'main-model';
 export const FALLBACK = 'fallback-model';
@@ -103,4 +104,20 @@ export async function workspaceIn(db: Db, name: string) {
         .onConflictDoUpdate({ target: workspaceSettings.workspaceId, set: { ...values, updatedAt: sql`now()` } });
     },
   };
+}
+
+/**
+ * A fake provider for one describe block, and gates that are closed after each test (their
+ * limiters and timers would otherwise outlive it). The server's script is reset between tests.
+ */
+export function useFakeProvider(): { server: FakeOpenAIServer; track: <T extends ThrottlingGate>(gate: T) => T } {
+  const server = new FakeOpenAIServer();
+  const gates: ThrottlingGate[] = [];
+  beforeAll(() => server.start());
+  afterEach(async () => {
+    for (const gate of gates.splice(0)) await gate.close();
+    server.reset();
+  });
+  afterAll(() => server.stop());
+  return { server, track: (gate) => (gates.push(gate), gate) };
 }

@@ -1,32 +1,21 @@
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import type { ThrottlingGate } from '../../src/model/gate.js';
-import { busiestWindow, FakeOpenAIServer } from '../fakes/openai-server.js';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { busiestWindow } from '../fakes/openai-server.js';
 import { drivers, openTestDatabase, type TestDatabase } from '../support/db.js';
-import { callOf, gateFor, workspaceIn } from './helpers.js';
+import { callOf, gateFor, useFakeProvider, workspaceIn } from './helpers.js';
 
 // Limits are per second here (windowMs 1000) so that "rpm" 5 means 5 calls a second.
 describe.each(drivers)('per-workspace limits from workspace_settings (%s)', (driver) => {
   let db: TestDatabase;
-  const server = new FakeOpenAIServer();
-  const gates: ThrottlingGate[] = [];
-  const newGate = (options: Parameters<typeof gateFor>[1] = {}) => {
-    const gate = gateFor(server, { settings: (scope) => workspaceInDb.turns.settings(scope), ...options });
-    gates.push(gate);
-    return gate;
-  };
+  const { server, track } = useFakeProvider();
+  const newGate = (options: Parameters<typeof gateFor>[1] = {}) =>
+    track(gateFor(server, { settings: (scope) => workspaceInDb.turns.settings(scope), ...options }));
   let workspaceInDb: Awaited<ReturnType<typeof workspaceIn>>;
 
   beforeAll(async () => {
     db = await openTestDatabase(driver);
-    await server.start();
     workspaceInDb = await workspaceIn(db.db, 'limits');
   });
-  afterEach(async () => {
-    for (const gate of gates.splice(0)) await gate.close();
-    server.reset();
-  });
   afterAll(async () => {
-    await server.stop();
     await db?.close();
   });
 

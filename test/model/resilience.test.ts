@@ -1,25 +1,10 @@
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import type { ThrottlingGate } from '../../src/model/gate.js';
-import { FakeOpenAIServer } from '../fakes/openai-server.js';
+import { describe, expect, it } from 'vitest';
 import { waitFor } from '../support/wait.js';
-import { callOf, FALLBACK, fakeScope, gateFor, MAIN, RecordingAudit, RecordingLogger } from './helpers.js';
+import { callOf, FALLBACK, fakeScope, gateFor, MAIN, RecordingAudit, RecordingLogger, useFakeProvider } from './helpers.js';
 
 // The database plays no part in retries and breakers: an in-memory ledger stands in.
 describe('model gate resilience against a fake OpenAI-compatible server', () => {
-  const server = new FakeOpenAIServer();
-  const gates: ThrottlingGate[] = [];
-  const track = (gate: ThrottlingGate) => (gates.push(gate), gate);
-
-  beforeAll(async () => {
-    await server.start();
-  });
-  afterEach(async () => {
-    for (const gate of gates.splice(0)) await gate.close();
-    server.reset();
-  });
-  afterAll(async () => {
-    await server.stop();
-  });
+  const { server, track } = useFakeProvider();
 
   it('answers through the fake provider with its usage', async () => {
     server.script = () => ({ kind: 'answer', text: 'hi there', promptTokens: 12, completionTokens: 3 });
