@@ -97,10 +97,10 @@ export async function startQuorum(config: Config, options: StartOptions = {}): P
 
     const worker = createWorker({
       inbox,
-      runTurn: async (envelope) => {
+      runTurn: async (envelope, memory) => {
         const stopTimer = metrics.turnSeconds.startTimer({ platform: envelope.workspace.platform });
         try {
-          const result = await runTurn(deps, envelope);
+          const result = await runTurn(deps, envelope, memory);
           stopTimer({ outcome: 'ok' });
           return result;
         } catch (err) {
@@ -108,7 +108,7 @@ export async function startQuorum(config: Config, options: StartOptions = {}): P
           throw err;
         }
       },
-      notifyDead: (envelope) => notifyDead(deps, envelope),
+      notifyDead: (envelope, statusMessageId) => notifyDead(deps, envelope, statusMessageId),
       log,
       concurrency: config.WORKER_CONCURRENCY,
       leaseMs: config.INBOX_LEASE_MS,
@@ -211,8 +211,8 @@ function usesSlack(config: Config): boolean {
   return Boolean(config.SLACK_BOT_TOKEN || config.SLACK_CLIENT_ID || config.SLACK_APP_TOKEN);
 }
 
-async function notifyDead(deps: CoreDeps, envelope: Envelope): Promise<void> {
-  await portsFor(deps, envelope.workspace.platform).replies.post(replyTargetOf(envelope), {
+async function notifyDead(deps: CoreDeps, envelope: Envelope, statusMessageId: string | null): Promise<void> {
+  await portsFor(deps, envelope.workspace.platform).replies.post({ ...replyTargetOf(envelope), statusMessageId }, {
     kind: 'error',
     text: DEAD_LETTER_MESSAGE,
   });

@@ -73,7 +73,9 @@ export function createReplySink(options: SlackReplySinkOptions): ReplySink {
 
   return {
     async progress(target, status) {
-      const previous = statuses.get(target.idempotencyKey) ?? Promise.resolve(null);
+      // A re-run of the delivery starts from the status message its earlier attempt stored.
+      const previous = statuses.get(target.idempotencyKey) ?? Promise.resolve(target.statusMessageId ?? null);
+      let posted: string | null = null;
       const next = previous.then(async (ts) => {
         const { token } = await tokens.forWorkspace(target.workspace);
         const text = `_${status}_`;
@@ -83,16 +85,18 @@ export function createReplySink(options: SlackReplySinkOptions): ReplySink {
         }
         const thread = threadOf(target);
         const res = await client.chat.postMessage({ token, channel: target.channel.id, text, ...(thread ? { thread_ts: thread } : {}) });
-        return res.ts ?? null;
+        posted = res.ts ?? null;
+        return posted;
       });
       // A failed status update must not block the answer: remember the last good ts.
       statuses.set(target.idempotencyKey, next.catch(() => previous));
       await next;
+      return posted ? { statusMessageId: posted } : undefined;
     },
 
     async post(target, reply: OutgoingReply) {
       const { token } = await tokens.forWorkspace(target.workspace);
-      const statusTs = (await statuses.get(target.idempotencyKey)?.catch(() => null)) ?? null;
+      const statusTs = (await statuses.get(target.idempotencyKey)?.catch(() => null)) ?? target.statusMessageId ?? null;
       const chunks = splitMessage(toMrkdwn(reply.text));
       const thread = threadOf(target);
       const channel = target.channel.id;

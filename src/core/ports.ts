@@ -31,7 +31,10 @@ export interface UserDirectory {
 export type ReplyTarget = Pick<
   Envelope,
   'workspace' | 'user' | 'channel' | 'threadId' | 'messageId' | 'idempotencyKey' | 'replyRoute'
->;
+> & {
+  /** The status message an earlier attempt of this delivery showed: reuse it rather than post another. */
+  statusMessageId?: string | null;
+};
 
 export interface OutgoingReply {
   /** answer: the agent's reply; error/notice: a short message from Quorum itself. */
@@ -44,8 +47,21 @@ export interface OutgoingReply {
 /** Posts replies on one platform. */
 export interface ReplySink {
   post(target: ReplyTarget, reply: OutgoingReply): Promise<{ platformMessageId: string }>;
-  /** A visible sign of work while the model runs (status message, typing indicator). Best effort. */
-  progress?(target: ReplyTarget, status: string): Promise<void>;
+  /**
+   * A visible sign of work while the model runs (status message, typing indicator). Best effort.
+   * Answers the id of the status message when it posted a new one, so that it can be remembered.
+   */
+  progress?(target: ReplyTarget, status: string): Promise<{ statusMessageId: string } | void>;
+}
+
+/**
+ * What a re-run of the same delivery needs to avoid showing anything twice: the status message
+ * an earlier attempt posted (the answer replaces it in place). Kept in the inbox row.
+ */
+export interface ReplyMemory {
+  statusMessageId: string | null;
+  /** Stores the status message before the model runs; the answer then updates it, whatever attempt posts it. */
+  rememberStatus(statusMessageId: string): Promise<void>;
 }
 
 /** Everything one platform adapter supplies to the core. */
@@ -268,6 +284,8 @@ export interface InboxItem {
   id: string;
   envelope: Envelope;
   attempts: number;
+  /** The status message an earlier attempt posted (see ReplyMemory). */
+  statusMessageId: string | null;
 }
 
 /** Durable intake: rows keyed by the platform's idempotency key, claimed by workers with a lease. */
@@ -275,6 +293,8 @@ export interface InboxStore {
   enqueue(envelope: Envelope): Promise<'accepted' | 'duplicate'>;
   claim(workerId: string, limit: number, leaseMs: number): Promise<InboxItem[]>;
   complete(id: string, workerId: string, platformMessageId: string | null): Promise<void>;
+  /** Remembers the status message shown for a claimed row (only while this worker holds it). */
+  rememberStatus(id: string, workerId: string, statusMessageId: string): Promise<void>;
   /** Gives a row back (shutdown, transient failure); dead-letters it after maxAttempts. */
   release(id: string, workerId: string, error: string, maxAttempts: number): Promise<InboxStatus>;
   depth(): Promise<{ pending: number; oldestPendingAgeMs: number | null }>;

@@ -19,6 +19,7 @@ import type {
   ModelGate,
   OutgoingReply,
   PlatformPorts,
+  ReplyMemory,
   ReplyTarget,
   TurnStore,
 } from './ports.js';
@@ -81,12 +82,29 @@ export async function answerCommand(deps: CoreDeps, envelope: Envelope): Promise
   return runCommand(deps, { scope, principal, role: roleOf(principal, envelope.workspace, deps.bootstrapAdmins), envelope });
 }
 
-export async function runTurn(deps: CoreDeps, envelope: Envelope): Promise<TurnResult> {
+/**
+ * `memory` comes from the inbox row: a re-run (after a crash) finds the status message the
+ * earlier attempt showed, and its answer replaces that message instead of posting a second one.
+ */
+export async function runTurn(deps: CoreDeps, envelope: Envelope, memory?: ReplyMemory): Promise<TurnResult> {
   const ports = portsFor(deps, envelope.workspace.platform);
-  const target = replyTargetOf(envelope);
-  const post = async (reply: OutgoingReply) => ({
-    platformMessageId: (await ports.replies.post(target, reply)).platformMessageId,
-  });
+  const target: ReplyTarget = { ...replyTargetOf(envelope), statusMessageId: memory?.statusMessageId ?? null };
+  // Progress updates run in order; the first one's status message is stored before anything else is posted.
+  let progressChain: Promise<void> = Promise.resolve();
+  const progress = (status: string) => {
+    progressChain = progressChain.then(() =>
+      bestEffort(deps, async () => {
+        const shown = await ports.replies.progress?.(target, status);
+        if (!shown || target.statusMessageId === shown.statusMessageId) return;
+        target.statusMessageId = shown.statusMessageId;
+        await memory?.rememberStatus(shown.statusMessageId);
+      }),
+    );
+  };
+  const post = async (reply: OutgoingReply) => {
+    await progressChain;
+    return { platformMessageId: (await ports.replies.post(target, reply)).platformMessageId };
+  };
 
   const { scope, principal, deleted } = await resolveRequester(deps, envelope);
   if (deleted) {
@@ -155,7 +173,6 @@ export async function runTurn(deps: CoreDeps, envelope: Envelope): Promise<TurnR
     text: envelope.text,
   });
 
-  const progress = (status: string) => void bestEffort(deps, () => ports.replies.progress?.(target, status));
   const onQueued = (position: number) => progress(`Busy right now: you are number ${position} in the queue.`);
   const outcome = deps.agent
     ? await runAgentTurn(
@@ -236,7 +253,7 @@ async function memberOf(ports: PlatformPorts, envelope: Envelope, channelId: str
   }
 }
 
-async function bestEffort(deps: CoreDeps, fn: () => Promise<void> | undefined): Promise<void> {
+async function bestEffort(deps: CoreDeps, fn: () => Promise<void>): Promise<void> {
   try {
     await fn();
   } catch (err) {

@@ -42,16 +42,23 @@ export function createInboxStore(db: Db, resolveWorkspace = createWorkspaceCache
           updatedAt: sql`now()`,
         })
         .where(inArray(inbox.id, claimable))
-        .returning({ id: inbox.id, envelope: inbox.envelope, attempts: inbox.attempts });
+        .returning({ id: inbox.id, envelope: inbox.envelope, attempts: inbox.attempts, statusMessageId: inbox.statusMessageId });
       return rows
         .sort((a, b) => a.id - b.id)
-        .map((r) => ({ id: String(r.id), envelope: envelopeSchema.parse(r.envelope), attempts: r.attempts }));
+        .map((r) => ({ id: String(r.id), envelope: envelopeSchema.parse(r.envelope), attempts: r.attempts, statusMessageId: r.statusMessageId }));
     },
 
     async complete(id, workerId, platformMessageId) {
       await db
         .update(inbox)
         .set({ status: 'done', leaseUntil: null, platformMessageId, updatedAt: sql`now()` })
+        .where(and(eq(inbox.id, Number(id)), eq(inbox.claimedBy, workerId)));
+    },
+
+    async rememberStatus(id, workerId, statusMessageId) {
+      await db
+        .update(inbox)
+        .set({ statusMessageId, updatedAt: sql`now()` })
         .where(and(eq(inbox.id, Number(id)), eq(inbox.claimedBy, workerId)));
     },
 

@@ -231,6 +231,8 @@ export const inbox = pgTable(
     claimedBy: text('claimed_by'),
     lastError: text('last_error'),
     platformMessageId: text('platform_message_id'),
+    /** The status message an attempt showed; a later attempt's answer replaces it instead of posting again. */
+    statusMessageId: text('status_message_id'),
     createdAt: createdAt(),
     updatedAt: updatedAt(),
   },

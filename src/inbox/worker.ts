@@ -5,14 +5,14 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { Envelope } from '../core/envelope.js';
-import type { InboxItem, InboxStore, Logger } from '../core/ports.js';
+import type { InboxItem, InboxStore, Logger, ReplyMemory } from '../core/ports.js';
 import type { TurnResult } from '../core/turn.js';
 
 export interface WorkerOptions {
   inbox: InboxStore;
-  runTurn: (envelope: Envelope) => Promise<TurnResult>;
-  /** Tells the sender that their request failed for good. */
-  notifyDead: (envelope: Envelope) => Promise<void>;
+  runTurn: (envelope: Envelope, memory: ReplyMemory) => Promise<TurnResult>;
+  /** Tells the sender that their request failed for good (replacing the status message, when one was shown). */
+  notifyDead: (envelope: Envelope, statusMessageId: string | null) => Promise<void>;
   log: Logger;
   concurrency: number;
   leaseMs: number;
@@ -109,8 +109,15 @@ export function createWorker(options: WorkerOptions): Worker {
   async function process(item: InboxItem): Promise<void> {
     const started = performance.now();
     const context = { workspace: item.envelope.workspace.externalId, platform: item.envelope.workspace.platform, kind: item.envelope.kind };
+    const memory: ReplyMemory = {
+      statusMessageId: item.statusMessageId,
+      rememberStatus: async (statusMessageId) => {
+        await options.inbox.rememberStatus(item.id, workerId, statusMessageId);
+        memory.statusMessageId = statusMessageId;
+      },
+    };
     try {
-      const result = await options.runTurn(item.envelope);
+      const result = await options.runTurn(item.envelope, memory);
       await options.inbox.complete(item.id, workerId, result.platformMessageId);
       options.log.info({ event: 'turn.done', ...context, ms: Math.round(performance.now() - started) }, 'turn done');
     } catch (err) {
@@ -118,7 +125,7 @@ export function createWorker(options: WorkerOptions): Worker {
       options.log.error({ event: 'turn.failed', ...context, attempt: item.attempts, err: message }, 'turn failed');
       try {
         const status = await options.inbox.release(item.id, workerId, message, options.maxAttempts);
-        if (status === 'dead') await options.notifyDead(item.envelope);
+        if (status === 'dead') await options.notifyDead(item.envelope, memory.statusMessageId);
       } catch (releaseErr) {
         // The lease will run out and another worker will take the row.
         options.log.warn({ event: 'inbox.release_failed', err: (releaseErr as Error).message }, 'could not release row');

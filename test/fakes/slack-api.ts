@@ -43,6 +43,8 @@ export class FakeSlackApi {
   readonly hooks: { path: string; body: any }[] = [];
   /** method → milliseconds to wait before answering (a slow Slack). */
   readonly delays = new Map<string, number>();
+  /** What users would see: every message the bot posted and did not delete, with its latest text, by `channel/ts`. */
+  readonly visible = new Map<string, { channel: string; ts: string; text: string; threadTs?: string }>();
   /** What apps.connections.open answers (Socket Mode). */
   socketUrl = '';
   private server: Server | null = null;
@@ -130,6 +132,7 @@ export class FakeSlackApi {
       case 'chat.postMessage':
       case 'chat.postEphemeral': {
         const ts = `${this.nextTs++}.000100`;
+        if (method === 'chat.postMessage') this.visible.set(`${params.channel}/${ts}`, { channel: params.channel!, ts, text: params.text ?? '', ...(params.thread_ts ? { threadTs: params.thread_ts } : {}) });
         return { ok: true, channel: params.channel, ts, message_ts: ts, message: { type: 'message', text: params.text, ts, thread_ts: params.thread_ts } };
       }
       case 'apps.connections.open':
@@ -138,9 +141,14 @@ export class FakeSlackApi {
         const grant = this.grants.get(params.code ?? '');
         return grant ? { ok: true, ...grant } : { ok: false, error: 'invalid_code' };
       }
-      case 'chat.update':
+      case 'chat.update': {
+        const shown = this.visible.get(`${params.channel}/${params.ts}`);
+        if (!shown) return { ok: false, error: 'message_not_found' };
+        shown.text = params.text ?? '';
         return { ok: true, channel: params.channel, ts: params.ts, text: params.text };
+      }
       case 'chat.delete':
+        if (!this.visible.delete(`${params.channel}/${params.ts}`)) return { ok: false, error: 'message_not_found' };
         return { ok: true, channel: params.channel, ts: params.ts };
       default:
         return { ok: false, error: 'unknown_method' };

@@ -1,0 +1,1 @@
+ALTER TABLE "inbox" ADD COLUMN "status_message_id" text;

@@ -1,0 +1,90 @@
+/**
+ * SIGKILL through Slack, counted where users see it: the real service (a child process) takes
+ * signed events, is killed while some model calls run and while Slack is taking answers the
+ * inbox has not yet marked done; a second process finishes the work. The fake Slack's final
+ * state must hold exactly one answer per event.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { sql } from 'drizzle-orm';
+import { inbox } from '../src/db/schema.js';
+import { startFakeChat, type FakeChat } from './fakes/chat-completions.js';
+import { FakeSlackApi } from './fakes/slack-api.js';
+import { startChild, type Child } from './support/child.js';
+import { openTestDatabase, type TestDatabase } from './support/db.js';
+import { fleetEnv, installFleet, signedDm } from './support/slack-fleet.js';
+import { waitFor } from './support/wait.js';
+
+const WORKSPACES = 3;
+const EVENTS = 24;
+
+describe.skipIf(!process.env.DATABASE_URL)('SIGKILL while Slack takes the answers (postgres, child processes)', () => {
+  let db: TestDatabase;
+  let api: FakeSlackApi;
+  let chat: FakeChat;
+  const children: Child[] = [];
+
+  const start = (n: number) => {
+    const child = startChild({
+      ...fleetEnv(api),
+      DATABASE_URL: db.url!,
+      DATA_DIR: `/tmp/quorum-crash-slack-${process.pid}-${n}`,
+      MODEL_PROVIDER: 'openai',
+      MODEL_BASE_URL: chat.url,
+      INBOX_LEASE_MS: '3000',
+      WORKSPACE_RPM: '100000',
+      WORKSPACE_CONCURRENCY: '16',
+    });
+    children.push(child);
+    return child;
+  };
+
+  const visibleAnswers = (key: string) => [...api.visible.values()].filter((m) => m.text === `answer to: ${key}`);
+
+  beforeAll(async () => {
+    db = await openTestDatabase('postgres');
+    api = await new FakeSlackApi().start();
+    chat = await startFakeChat(300);
+    await installFleet(db.url!, api, WORKSPACES);
+  });
+  afterAll(async () => {
+    for (const c of children) {
+      c.kill('SIGKILL');
+      await c.exited;
+    }
+    await chat?.close();
+    await api?.stop();
+    await db?.close();
+  });
+
+  it('answers each event once, in the message that showed its progress', { timeout: 240_000 }, async () => {
+    // Slack takes its time to confirm updates: the kill lands after Slack showed an answer and
+    // before the process could mark the row done.
+    api.delays.set('chat.update', 1_500);
+    const first = start(0);
+    const url = await first.ready();
+    for (let n = 0; n < EVENTS; n++) {
+      const { body, headers } = signedDm(n % WORKSPACES, n, 'kill');
+      const res = await fetch(`${url}/slack/events`, { method: 'POST', headers, body });
+      expect(res.status).toBe(200);
+    }
+    await waitFor(() => api.called('chat.update').some((c) => c.params.text?.startsWith('answer to:')), { timeoutMs: 60_000, everyMs: 20 });
+    first.kill('SIGKILL');
+    await first.exited;
+    const shownBeforeKill = [...api.visible.values()].filter((m) => m.text.startsWith('answer to:')).length;
+    expect(shownBeforeKill).toBeGreaterThan(0);
+    const [{ n: notDone }] = await db.db.select({ n: sql<number>`count(*)::int` }).from(inbox).where(sql`${inbox.status} <> 'done'`);
+    // Some answered rows were not yet marked done: exactly the window a re-run must not answer twice.
+    expect(notDone).toBeGreaterThan(0);
+
+    api.delays.delete('chat.update');
+    start(1);
+    await waitFor(async () => (await db.db.select({ n: sql<number>`count(*)::int` }).from(inbox).where(sql`${inbox.status} = 'done'`))[0]!.n === EVENTS, {
+      timeoutMs: 120_000,
+      everyMs: 250,
+    });
+    for (let n = 0; n < EVENTS; n++) expect(visibleAnswers(`kill-${n}`), `kill-${n}`).toHaveLength(1);
+    // No event's status message was left showing "working" next to its answer.
+    const stale = [...api.visible.values()].filter((m) => m.text.startsWith('_')).length;
+    expect(stale).toBeLessThanOrEqual(EVENTS - shownBeforeKill);
+  });
+});
