@@ -1,24 +1,32 @@
 /**
  * Sustained load through the real Slack entry point: signed DM events at a fixed rate across
- * 100 workspaces, offline model, PostgreSQL; one instance, then two. Prints ack p50/p99,
- * event-to-reply p50/p99, replies vs events, RSS at the end.
+ * 100 workspaces, offline model, PostgreSQL; one instance, then two. Each instance is the real
+ * service in its own process (as `npm start` runs it); this process sends the events and plays
+ * Slack. Prints ack p50/p99, event-to-reply p50/p99, replies vs events, each instance's RSS.
  * Targets (2-core machine): 500 events/s on one instance, ack p99 ≤ 50 ms, event-to-reply p99 ≤ 1 s.
- * LOAD_SECONDS (default 60) and LOAD_RATE (default 500) change the run.
+ * LOAD_SECONDS (default 60), LOAD_RATE (default 500) and LOAD_INSTANCES (default "1,2") change the run;
+ * LOAD_PROFILE=dir writes a CPU profile of each instance there.
  */
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { readFileSync } from 'node:fs';
 import { Agent, request } from 'undici';
-import { loadConfig } from '../src/config.js';
-import { createLogger } from '../src/log.js';
-import { startQuorum, type RunningQuorum } from '../src/main.js';
 import { FakeSlackApi } from '../test/fakes/slack-api.js';
+import { startChild, type Child } from '../test/support/child.js';
 import { answersByEvent, fleetEnv, installFleet, signedDm } from '../test/support/slack-fleet.js';
 import { fmt, freshPostgres, summarize } from './_support.js';
 
 const WORKSPACES = 100;
 
-async function runLoad(instances: RunningQuorum[], api: FakeSlackApi, label: string, rate: number, seconds: number) {
+interface Instance {
+  child: Child;
+  port: number;
+}
+
+const rssMb = (pid: number | undefined) => {
+  const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+  return m ? Number(m[1]) / 1024 : Number.NaN;
+};
+
+async function runLoad(instances: Instance[], api: FakeSlackApi, label: string, rate: number, seconds: number) {
   const dispatcher = new Agent({ connections: 64, pipelining: 1 });
   const total = rate * seconds;
   const sentAt = new Map<string, number>();
@@ -65,10 +73,10 @@ async function runLoad(instances: RunningQuorum[], api: FakeSlackApi, label: str
       const lat = [...replies].map(([k, at]) => at - sentAt.get(k)!);
       const a = summarize(acks);
       const e = summarize(lat);
-      const rss = process.memoryUsage().rss / 1024 / 1024;
+      const rss = instances.map((i) => `${rssMb(i.child.process.pid).toFixed(0)} MB`).join(' + ');
       console.log(
         `${label}: ${instances.length} instance(s), ${total} events at ${rate}/s (sent in ${sendSeconds.toFixed(1)} s), non-2xx/failed ${failures}\n` +
-          `  ack p50 ${fmt(a.p50)} p99 ${fmt(a.p99)} | event→reply p50 ${fmt(e.p50)} p99 ${fmt(e.p99)} | replies ${replies.size}/${total}, duplicated ${duplicates} | RSS ${rss.toFixed(0)} MB (bench process incl. instances)`,
+          `  ack p50 ${fmt(a.p50)} p99 ${fmt(a.p99)} | event→reply p50 ${fmt(e.p50)} p99 ${fmt(e.p99)} | replies ${replies.size}/${total}, duplicated ${duplicates} | instance RSS ${rss}`,
       );
       await dispatcher.close();
       return;
@@ -87,28 +95,34 @@ export async function run(): Promise<void> {
   }
   const rate = Number(process.env.LOAD_RATE ?? 500);
   const seconds = Number(process.env.LOAD_SECONDS ?? 60);
-  for (const count of [1, 2]) {
+  const counts = (process.env.LOAD_INSTANCES ?? '1,2').split(',').map(Number);
+  for (const count of counts) {
     const api = await new FakeSlackApi().start();
     const { url, drop } = await freshPostgres(base, `quorum_load_${process.pid}`);
     await installFleet(url, api, WORKSPACES);
-    const instances: RunningQuorum[] = [];
-    for (let i = 0; i < count; i++) {
-      const config = loadConfig({
-        PORT: '0',
-        LOG_LEVEL: 'silent',
-        DATA_DIR: mkdtempSync(join(tmpdir(), 'quorum-load-')),
-        DATABASE_URL: url,
-        ...fleetEnv(api),
-        WORKER_CONCURRENCY: '32',
-        WORKSPACE_RPM: '100000',
-        WORKSPACE_CONCURRENCY: '32',
-      });
-      instances.push(await startQuorum(config, { log: createLogger('silent') }));
-    }
+    const instances: Instance[] = [];
     try {
+      for (let i = 0; i < count; i++) {
+        const profile = process.env.LOAD_PROFILE;
+        const child = startChild({
+          ...fleetEnv(api),
+          NODE_ENV: 'production',
+          LOG_LEVEL: 'info',
+          DATA_DIR: `/tmp/quorum-load-${process.pid}-${i}`,
+          DATABASE_URL: url,
+          WORKER_CONCURRENCY: '32',
+          WORKSPACE_RPM: '100000',
+          WORKSPACE_CONCURRENCY: '32',
+        }, profile ? ['--cpu-prof', `--cpu-prof-dir=${profile}`] : []);
+        const ready = await child.ready();
+        instances.push({ child, port: Number(new URL(ready).port) });
+      }
       await runLoad(instances, api, `load${count}`, rate, seconds);
     } finally {
-      for (const i of instances) await i.stop();
+      for (const i of instances) {
+        i.child.kill('SIGTERM');
+        await i.child.exited;
+      }
       await api.stop();
       await drop();
     }

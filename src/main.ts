@@ -97,10 +97,10 @@ export async function startQuorum(config: Config, options: StartOptions = {}): P
 
     const worker = createWorker({
       inbox,
-      runTurn: async (envelope, memory) => {
+      runTurn: async (envelope, attempt) => {
         const stopTimer = metrics.turnSeconds.startTimer({ platform: envelope.workspace.platform });
         try {
-          const result = await runTurn(deps, envelope, memory);
+          const result = await runTurn(deps, envelope, attempt);
           stopTimer({ outcome: 'ok' });
           return result;
         } catch (err) {

@@ -15,7 +15,7 @@ import { registerEvents } from './handlers.js';
 import { createDirectory, createMembership } from './people.js';
 import { createReplySink } from './replies.js';
 import { guardTimestamp } from './request-guard.js';
-import { createBoltInstallationStore, installationTokens, singleTokens, type TokenSource } from './tokens.js';
+import { cachedInstallations, createBoltInstallationStore, installationTokens, singleTokens, type TokenSource } from './tokens.js';
 
 export type SlackConfig = Pick<
   Config,
@@ -71,11 +71,12 @@ export function createSlackAdapter(options: SlackAdapterOptions): SlackAdapter {
     } as webApi.RetryOptions, // p-retry's onFailedAttempt: throwing ends the retries
   });
 
-  const tokens: TokenSource = oauth ? installationTokens(options.installations) : singleTokens(config.SLACK_BOT_TOKEN!);
+  const installations = cachedInstallations(options.installations);
+  const tokens: TokenSource = oauth ? installationTokens(installations) : singleTokens(config.SLACK_BOT_TOKEN!);
   const directory = createDirectory({ client: readClient, tokens });
   const membership = createMembership({ client: readClient, tokens });
   const replies = createReplySink({ client: postClient, tokens, log });
-  const installationStore = createBoltInstallationStore(options.installations, log);
+  const installationStore = createBoltInstallationStore(installations, log);
 
   let receiver: Receiver;
   let http: HTTPReceiver | null = null;
@@ -117,8 +118,8 @@ export function createSlackAdapter(options: SlackAdapterOptions): SlackAdapter {
     membership,
     log,
     uninstall: async (workspace, installKeys) => {
-      for (const key of installKeys) await options.installations.remove('slack', key);
-      await options.installations.markUninstalled(workspace);
+      for (const key of installKeys) await installations.remove('slack', key);
+      await installations.markUninstalled(workspace);
       directory.forget(workspace);
       membership.forget(workspace);
       tokens.forget(workspace);

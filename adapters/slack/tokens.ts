@@ -4,6 +4,7 @@
  */
 import type { Installation, InstallationQuery, InstallationStore } from '@slack/bolt';
 import type { WorkspaceRef } from '../../src/core/envelope.js';
+import { TtlCache } from './cache.js';
 import { QuorumError } from '../../src/core/errors.js';
 import type { InstallationRecords, Logger } from '../../src/core/ports.js';
 
@@ -75,6 +76,41 @@ export function installationTokens(records: InstallationRecords): TokenSource {
       throw new QuorumError('UNKNOWN_WORKSPACE', `no Slack installation for ${workspace.externalId}`);
     },
     forget() {},
+  };
+}
+
+/**
+ * Installation reads cached for a minute: Bolt's authorize and every reply ask for the same
+ * installation, and each read is a database round trip. This instance's own saves and removals
+ * apply at once; another instance's re-install is seen within the TTL.
+ */
+export function cachedInstallations(records: InstallationRecords, ttlMs = 60_000): InstallationRecords {
+  const found = new TtlCache<Promise<Awaited<ReturnType<InstallationRecords['find']>>>>(10_000, ttlMs);
+  const keyOf = (platform: string, installKey: string) => `${platform}/${installKey}`;
+  return {
+    find(platform, installKey) {
+      const key = keyOf(platform, installKey);
+      const hit = found.get(key);
+      if (hit) return hit;
+      const read = records.find(platform, installKey);
+      found.set(key, read);
+      read.catch(() => found.delete(key));
+      return read;
+    },
+    async save(input) {
+      found.delete(keyOf(input.platform, input.installKey));
+      await records.save(input);
+      found.delete(keyOf(input.platform, input.installKey));
+    },
+    async remove(platform, installKey) {
+      await records.remove(platform, installKey);
+      found.delete(keyOf(platform, installKey));
+    },
+    async markUninstalled(workspace) {
+      await records.markUninstalled(workspace);
+      // Rare: forget the platform's cached reads rather than work out every key of the workspace.
+      found.deleteWhere((key) => key.startsWith(`${workspace.platform}/`));
+    },
   };
 }
 

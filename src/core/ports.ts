@@ -55,10 +55,13 @@ export interface ReplySink {
 }
 
 /**
- * What a re-run of the same delivery needs to avoid showing anything twice: the status message
- * an earlier attempt posted (the answer replaces it in place). Kept in the inbox row.
+ * Which attempt at a delivery a turn is, and what a re-run needs to avoid showing anything
+ * twice: the status message an earlier attempt posted (the answer replaces it in place). Kept
+ * in the inbox row.
  */
-export interface ReplyMemory {
+export interface DeliveryAttempt {
+  /** 1 for the first try; more after a crash or a failure. */
+  number: number;
   statusMessageId: string | null;
   /** Stores the status message before the model runs; the answer then updates it, whatever attempt posts it. */
   rememberStatus(statusMessageId: string): Promise<void>;
@@ -87,6 +90,8 @@ export interface ModelCall {
   /** Called when the call waits in a queue, with its position. */
   onQueued?: (position: number) => void;
   signal?: AbortSignal;
+  /** The workspace's settings as the turn read them; the gate reads them itself when absent. */
+  settings?: WorkspaceSettings;
   /**
    * Tools the model may ask for (name → spec). They have no execute: the model answers with
    * `toolCalls` and the core runs them, as the requester, with permission checks.
@@ -284,7 +289,7 @@ export interface InboxItem {
   id: string;
   envelope: Envelope;
   attempts: number;
-  /** The status message an earlier attempt posted (see ReplyMemory). */
+  /** The status message an earlier attempt posted (see DeliveryAttempt). */
   statusMessageId: string | null;
 }
 

@@ -19,7 +19,7 @@ import type {
   ModelGate,
   OutgoingReply,
   PlatformPorts,
-  ReplyMemory,
+  DeliveryAttempt,
   ReplyTarget,
   TurnStore,
 } from './ports.js';
@@ -83,12 +83,12 @@ export async function answerCommand(deps: CoreDeps, envelope: Envelope): Promise
 }
 
 /**
- * `memory` comes from the inbox row: a re-run (after a crash) finds the status message the
- * earlier attempt showed, and its answer replaces that message instead of posting a second one.
+ * `attempt` comes from the inbox row: a re-run (after a crash) finds the answer and the status
+ * message an earlier attempt recorded, and replaces that message instead of posting a second one.
  */
-export async function runTurn(deps: CoreDeps, envelope: Envelope, memory?: ReplyMemory): Promise<TurnResult> {
+export async function runTurn(deps: CoreDeps, envelope: Envelope, attempt?: DeliveryAttempt): Promise<TurnResult> {
   const ports = portsFor(deps, envelope.workspace.platform);
-  const target: ReplyTarget = { ...replyTargetOf(envelope), statusMessageId: memory?.statusMessageId ?? null };
+  const target: ReplyTarget = { ...replyTargetOf(envelope), statusMessageId: attempt?.statusMessageId ?? null };
   // Progress updates run in order; the first one's status message is stored before anything else is posted.
   let progressChain: Promise<void> = Promise.resolve();
   const progress = (status: string) => {
@@ -97,7 +97,7 @@ export async function runTurn(deps: CoreDeps, envelope: Envelope, memory?: Reply
         const shown = await ports.replies.progress?.(target, status);
         if (!shown || target.statusMessageId === shown.statusMessageId) return;
         target.statusMessageId = shown.statusMessageId;
-        await memory?.rememberStatus(shown.statusMessageId);
+        await attempt?.rememberStatus(shown.statusMessageId);
       }),
     );
   };
@@ -127,7 +127,8 @@ export async function runTurn(deps: CoreDeps, envelope: Envelope, memory?: Reply
     }),
     deps.turns.settings(scope),
     envelope.channel.kind === 'dm' ? Promise.resolve(true) : membershipOrNull(deps, ports, envelope),
-    deps.turns.findAnswer(scope, envelope.idempotencyKey),
+    // Only a re-run can find an answer already recorded (the inbox takes each delivery once).
+    attempt?.number === 1 ? Promise.resolve(null) : deps.turns.findAnswer(scope, envelope.idempotencyKey),
   ]);
   const subject = { principalId: principal.id, role, workspaceId: scope.workspaceId };
   const channelResource: ChannelResource = {
@@ -190,7 +191,7 @@ export async function runTurn(deps: CoreDeps, envelope: Envelope, memory?: Reply
           isMember: (id, kind) => memberOf(ports, envelope, id, kind),
         },
       )
-    : (progress(STATUS_WORKING), await deps.model.generate({ scope, principalId: principal.id, messages, onQueued }));
+    : (progress(STATUS_WORKING), await deps.model.generate({ scope, principalId: principal.id, messages, onQueued, settings }));
 
   if (outcome.kind === 'refused') {
     await deps.audit.append(scope, {

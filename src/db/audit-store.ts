@@ -56,13 +56,14 @@ export async function appendAudit(tx: Tx, scope: Scope, input: AuditEntryInput):
     .insert(auditHeads)
     .values({ workspaceId: scope.workspaceId, seq: 1, hash: GENESIS_HASH })
     .onConflictDoUpdate({ target: auditHeads.workspaceId, set: { seq: sql`${auditHeads.seq} + 1` } })
-    .returning({ seq: auditHeads.seq, prevHash: auditHeads.hash });
+    .returning({
+      seq: auditHeads.seq,
+      prevHash: auditHeads.hash,
+      // Read in the same round trip: whether the workspace opted in to keep content.
+      keepContent: sql<boolean>`coalesce((select ${workspaceSettings.storeContent} from ${workspaceSettings} where ${workspaceSettings.workspaceId} = ${scope.workspaceId}), false)`,
+    });
   if (!head) throw new Error('audit head upsert returned no row');
-  const [settings] = await tx
-    .select({ storeContent: workspaceSettings.storeContent })
-    .from(workspaceSettings)
-    .where(eq(workspaceSettings.workspaceId, scope.workspaceId));
-  const keepContent = settings?.storeContent ?? false;
+  const keepContent = head.keepContent === true;
   // Millisecond precision: what PostgreSQL stores (microseconds) must hash the same when read back.
   const at = new Date(Math.floor(Date.now()));
   const fields: HashedFields = {

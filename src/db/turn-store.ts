@@ -5,7 +5,7 @@ import type { Principal, Scope, UserFacts } from '../core/identity.js';
 import type { Conversation, StoredMessage, TurnRecord, TurnStore, WorkspaceSettings } from '../core/ports.js';
 import type { Db } from './client.js';
 import { appendAudit } from './audit-store.js';
-import { channels, conversations, grants, messages, principals, usage, workspaceSettings, workspaces } from './schema.js';
+import { channels, conversations, grants, messages, principals, workspaceSettings, workspaces } from './schema.js';
 
 type Tx = Parameters<Parameters<Db['transaction']>[0]>[0];
 type Executor = Db | Tx;
@@ -232,37 +232,6 @@ export function createTurnStore(db: Db, resolveWorkspace = createWorkspaceCache(
   };
 }
 
-export async function addUsage(
-  db: Executor,
-  scope: Scope,
-  principalId: string,
-  model: string,
-  inputTokens: number,
-  outputTokens: number,
-  costMicroUsd = 0,
-): Promise<void> {
-  await db
-    .insert(usage)
-    .values({
-      workspaceId: scope.workspaceId,
-      principalId,
-      day: sql`current_date`,
-      model,
-      calls: 1,
-      inputTokens,
-      outputTokens,
-      costMicroUsd,
-    })
-    .onConflictDoUpdate({
-      target: [usage.workspaceId, usage.principalId, usage.day, usage.model],
-      set: {
-        calls: sql`${usage.calls} + 1`,
-        inputTokens: sql`${usage.inputTokens} + excluded.input_tokens`,
-        outputTokens: sql`${usage.outputTokens} + excluded.output_tokens`,
-        costMicroUsd: sql`${usage.costMicroUsd} + excluded.cost_micro_usd`,
-      },
-    });
-}
 
 const defaultSettings: WorkspaceSettings = {
   storeContent: false,

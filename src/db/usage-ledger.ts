@@ -3,12 +3,11 @@
  * workspace, user, model and day. The day is the database's `current_date` for both tables so
  * that budgets and usage reports agree.
  */
-import { and, eq, gte, isNull, sql } from 'drizzle-orm';
+import { sql } from 'drizzle-orm';
 import type { Scope } from '../core/identity.js';
-import type { UsageLedger } from '../core/ports.js';
-import type { Db } from './client.js';
-import { addUsage } from './turn-store.js';
-import { budgetDays } from './schema.js';
+import type { UsageEntry, UsageLedger } from '../core/ports.js';
+import { rowsOf, type Db } from './client.js';
+import { budgetDays, usage } from './schema.js';
 
 export function createUsageLedger(db: Db): UsageLedger {
   return {
@@ -31,46 +30,67 @@ export function createUsageLedger(db: Db): UsageLedger {
 
     async settle(scope, input) {
       const used = input.entries.reduce((sum, e) => sum + e.usage.inputTokens + e.usage.outputTokens, 0);
-      return db.transaction(async (tx) => {
-        const [row] = await tx
-          .insert(budgetDays)
-          .values({ workspaceId: scope.workspaceId, day: sql`current_date`, spentTokens: used })
-          .onConflictDoUpdate({
-            target: [budgetDays.workspaceId, budgetDays.day],
-            // greatest(0, …): a reservation made yesterday and settled after midnight must not go negative.
-            set: { spentTokens: sql`greatest(0, ${budgetDays.spentTokens} + ${used - input.reservedTokens})` },
-          })
-          .returning({ spent: budgetDays.spentTokens });
-        for (const entry of input.entries) {
-          await addUsage(
-            tx,
-            scope,
-            input.principalId,
-            entry.model,
-            entry.usage.inputTokens,
-            entry.usage.outputTokens,
-            entry.costMicroUsd,
-          );
-        }
-        let crossedWarning = false;
-        if (input.warnAt !== null) {
-          // Only the one call that flips warned_at gets a row back: admins are told once a day.
-          const flipped = await tx
-            .update(budgetDays)
-            .set({ warnedAt: sql`now()` })
-            .where(
-              and(
-                eq(budgetDays.workspaceId, scope.workspaceId),
-                eq(budgetDays.day, sql`current_date`),
-                isNull(budgetDays.warnedAt),
-                gte(budgetDays.spentTokens, input.warnAt),
-              ),
-            )
-            .returning({ spent: budgetDays.spentTokens });
-          crossedWarning = flipped.length > 0;
-        }
-        return { spentTokens: row?.spent ?? used, crossedWarning };
-      });
+      const delta = used - input.reservedTokens;
+      // greatest(0, …): a reservation made yesterday and settled after midnight must not go negative.
+      const newSpent = sql`greatest(0, ${budgetDays.spentTokens} + ${delta})`;
+      const warnAt = input.warnAt;
+      const budget = db
+        .insert(budgetDays)
+        .values({
+          workspaceId: scope.workspaceId,
+          day: sql`current_date`,
+          spentTokens: used,
+          warnedAt: warnAt !== null && used >= warnAt ? sql`now()` : null,
+        })
+        .onConflictDoUpdate({
+          target: [budgetDays.workspaceId, budgetDays.day],
+          set: {
+            spentTokens: newSpent,
+            // Only the one call that sets warned_at crosses the warning: admins are told once a day.
+            ...(warnAt === null
+              ? {}
+              : { warnedAt: sql`case when ${budgetDays.warnedAt} is null and ${newSpent} >= ${warnAt} then now() else ${budgetDays.warnedAt} end` }),
+          },
+        })
+        .returning({
+          spent: sql`${budgetDays.spentTokens}`.as('spent'),
+          crossed: sql`coalesce(${budgetDays.warnedAt} = now(), false)`.as('crossed'),
+        });
+      const rows = usageRows(scope, input.principalId, input.entries);
+      // One statement, one round trip: the spend and the usage rows move together or not at all.
+      const result = await db.execute(
+        rows.length === 0
+          ? sql`with b as (${budget.getSQL()}) select spent, crossed from b`
+          : sql`with b as (${budget.getSQL()}), u as (${db
+              .insert(usage)
+              .values(rows)
+              .onConflictDoUpdate({
+                target: [usage.workspaceId, usage.principalId, usage.day, usage.model],
+                set: {
+                  calls: sql`${usage.calls} + excluded.calls`,
+                  inputTokens: sql`${usage.inputTokens} + excluded.input_tokens`,
+                  outputTokens: sql`${usage.outputTokens} + excluded.output_tokens`,
+                  costMicroUsd: sql`${usage.costMicroUsd} + excluded.cost_micro_usd`,
+                },
+              })
+              .getSQL()}) select spent, crossed from b`,
+      );
+      const [row] = rowsOf<{ spent: string | number; crossed: boolean }>(result);
+      return { spentTokens: row ? Number(row.spent) : used, crossedWarning: row?.crossed === true };
     },
   };
+}
+
+/** One row per model (an upsert may touch a key only once), calls counted per entry. */
+function usageRows(scope: Scope, principalId: string, entries: UsageEntry[]) {
+  const byModel = new Map<string, { calls: number; inputTokens: number; outputTokens: number; costMicroUsd: number }>();
+  for (const e of entries) {
+    const sum = byModel.get(e.model) ?? { calls: 0, inputTokens: 0, outputTokens: 0, costMicroUsd: 0 };
+    sum.calls += 1;
+    sum.inputTokens += e.usage.inputTokens;
+    sum.outputTokens += e.usage.outputTokens;
+    sum.costMicroUsd += e.costMicroUsd;
+    byModel.set(e.model, sum);
+  }
+  return [...byModel].map(([model, sum]) => ({ workspaceId: scope.workspaceId, principalId, day: sql`current_date`, model, ...sum }));
 }

@@ -5,12 +5,12 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { Envelope } from '../core/envelope.js';
-import type { InboxItem, InboxStore, Logger, ReplyMemory } from '../core/ports.js';
+import type { InboxItem, InboxStore, Logger, DeliveryAttempt } from '../core/ports.js';
 import type { TurnResult } from '../core/turn.js';
 
 export interface WorkerOptions {
   inbox: InboxStore;
-  runTurn: (envelope: Envelope, memory: ReplyMemory) => Promise<TurnResult>;
+  runTurn: (envelope: Envelope, attempt: DeliveryAttempt) => Promise<TurnResult>;
   /** Tells the sender that their request failed for good (replacing the status message, when one was shown). */
   notifyDead: (envelope: Envelope, statusMessageId: string | null) => Promise<void>;
   log: Logger;
@@ -109,15 +109,16 @@ export function createWorker(options: WorkerOptions): Worker {
   async function process(item: InboxItem): Promise<void> {
     const started = performance.now();
     const context = { workspace: item.envelope.workspace.externalId, platform: item.envelope.workspace.platform, kind: item.envelope.kind };
-    const memory: ReplyMemory = {
+    const attempt: DeliveryAttempt = {
+      number: item.attempts,
       statusMessageId: item.statusMessageId,
       rememberStatus: async (statusMessageId) => {
         await options.inbox.rememberStatus(item.id, workerId, statusMessageId);
-        memory.statusMessageId = statusMessageId;
+        attempt.statusMessageId = statusMessageId;
       },
     };
     try {
-      const result = await options.runTurn(item.envelope, memory);
+      const result = await options.runTurn(item.envelope, attempt);
       await options.inbox.complete(item.id, workerId, result.platformMessageId);
       options.log.info({ event: 'turn.done', ...context, ms: Math.round(performance.now() - started) }, 'turn done');
     } catch (err) {
@@ -125,7 +126,7 @@ export function createWorker(options: WorkerOptions): Worker {
       options.log.error({ event: 'turn.failed', ...context, attempt: item.attempts, err: message }, 'turn failed');
       try {
         const status = await options.inbox.release(item.id, workerId, message, options.maxAttempts);
-        if (status === 'dead') await options.notifyDead(item.envelope, memory.statusMessageId);
+        if (status === 'dead') await options.notifyDead(item.envelope, attempt.statusMessageId);
       } catch (releaseErr) {
         // The lease will run out and another worker will take the row.
         options.log.warn({ event: 'inbox.release_failed', err: (releaseErr as Error).message }, 'could not release row');

@@ -258,7 +258,7 @@ export function createModelGate(options: ModelGateOptions): ThrottlingGate {
       const started = performance.now();
       const elapsed = () => Math.round(performance.now() - started);
       const primary = options.modelName(call.tier ?? 'answer');
-      const settings = await settingsOf(call.scope);
+      const settings = call.settings ?? (await settingsOf(call.scope));
       const limits = {
         rpm: settings.rpm ?? options.defaults.rpm,
         concurrency: settings.concurrency ?? options.defaults.concurrency,

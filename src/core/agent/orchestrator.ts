@@ -89,6 +89,8 @@ class TurnBudget {
   constructor(
     private readonly gate: ModelGate,
     readonly limits: AgentLimits,
+    /** As the turn read them: every step is limited by the same settings, with no read of its own. */
+    private readonly settings: WorkspaceSettings,
   ) {}
 
   /** null when the turn's budget is spent: the caller stops. */
@@ -98,7 +100,7 @@ class TurnBudget {
     else if (this.usage.inputTokens + this.usage.outputTokens >= this.limits.maxTokens) this.stopped = 'tokens';
     if (this.stopped) return null;
     this.steps++;
-    const outcome = await this.gate.generate(call);
+    const outcome = await this.gate.generate({ ...call, settings: this.settings });
     if (outcome.kind === 'answer') {
       this.usage.inputTokens += outcome.usage.inputTokens;
       this.usage.outputTokens += outcome.usage.outputTokens;
@@ -113,7 +115,7 @@ const taskSchema = z.object({ task: z.string().min(1).max(2000) });
 export async function runAgentTurn(deps: AgentDeps, turn: AgentTurn): Promise<ModelOutcome> {
   const started = Date.now();
   const limits = { ...defaultAgentLimits, ...deps.limits };
-  const budget = new TurnBudget(deps.model, limits);
+  const budget = new TurnBudget(deps.model, limits, turn.settings);
   const base = { scope: turn.scope, principalId: turn.principal.id };
 
   turn.progress('Planning…');
