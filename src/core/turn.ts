@@ -171,6 +171,7 @@ export async function runTurn(deps: CoreDeps, envelope: Envelope): Promise<TurnR
           progress,
           onQueued,
           isMember: (id, kind) => memberOf(ports, envelope, id, kind),
+          history: ports.history,
         },
       )
     : (progress(STATUS_WORKING), await deps.model.generate({ scope, principalId: principal.id, messages, onQueued }));
