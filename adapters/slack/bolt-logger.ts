@@ -2,11 +2,14 @@
 import { LogLevel, type Logger as BoltLogger } from '@slack/bolt';
 import type { Logger } from '../../src/core/ports.js';
 
+const BODY_LINE = /^(http request (?:result|body)):.*$/s;
+
 export function boltLogger(log: Logger): BoltLogger {
   const text = (args: unknown[]) => args.map((a) => (a instanceof Error ? a.message : String(a))).join(' ').slice(0, 500);
   let level = LogLevel.INFO;
   return {
-    debug: (...args) => log.debug({ event: 'slack.bolt' }, text(args)),
+    // WebClient logs whole request and response bodies at debug: message text (posts, history reads) stays out.
+    debug: (...args) => log.debug({ event: 'slack.bolt' }, text(args).replace(BODY_LINE, '$1: [omitted]')),
     info: (...args) => log.info({ event: 'slack.bolt' }, text(args)),
     warn: (...args) => log.warn({ event: 'slack.bolt' }, text(args)),
     error: (...args) => log.error({ event: 'slack.bolt' }, text(args)),

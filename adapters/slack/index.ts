@@ -12,6 +12,7 @@ import type { Route } from '../../src/http/server.js';
 import { boltLogger } from './bolt-logger.js';
 import { registerCommand } from './command.js';
 import { registerEvents } from './handlers.js';
+import { createHistory } from './history.js';
 import { createDirectory, createMembership } from './people.js';
 import { createReplySink } from './replies.js';
 import { guardTimestamp } from './request-guard.js';
@@ -75,6 +76,7 @@ export function createSlackAdapter(options: SlackAdapterOptions): SlackAdapter {
   const tokens: TokenSource = oauth ? installationTokens(installations) : singleTokens(config.SLACK_BOT_TOKEN!);
   const directory = createDirectory({ client: readClient, tokens });
   const membership = createMembership({ client: readClient, tokens });
+  const history = createHistory({ client: readClient, tokens });
   const replies = createReplySink({ client: postClient, tokens, log });
   const installationStore = createBoltInstallationStore(installations, log);
 
@@ -142,7 +144,7 @@ export function createSlackAdapter(options: SlackAdapterOptions): SlackAdapter {
   }
 
   return {
-    ports: { membership, directory, replies },
+    ports: { membership, directory, replies, history },
     routes,
     async start() {
       if (config.SLACK_APP_TOKEN) await app.start();
@@ -194,6 +196,8 @@ export const BOT_SCOPES = [
   'groups:read',
   'im:read',
   'mpim:read',
+  'channels:history',
+  'groups:history',
   'im:history',
   'mpim:history',
   'chat:write',

@@ -60,6 +60,9 @@ export function createTeamsAdapter(options: TeamsAdapterOptions): TeamsAdapter {
     membership,
     directory: createDirectory(runtime),
     replies: createReplySink(runtime, { maxChars: options.maxReplyChars }),
+    // No `history` port: a channel's or chat's messages are served only by Microsoft Graph (RSC
+    // ChannelMessage.Read.Group / ChatMessage.Read.Chat), which is not implemented. summarize_thread
+    // falls back to the messages Quorum stored, and says so.
   };
   const tenants = createTenantGate(app, refs);
 

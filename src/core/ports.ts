@@ -67,11 +67,34 @@ export interface DeliveryAttempt {
   rememberStatus(statusMessageId: string): Promise<void>;
 }
 
+/** One message as the platform shows it (not only the turns Quorum stored). Its text is never logged. */
+export interface PlatformMessage {
+  /** The author's platform user id (a bot's id when the platform names no user). */
+  authorId: string;
+  authorIsBot: boolean;
+  text: string;
+  at: Date;
+}
+
+/**
+ * Reads a conversation's messages from the platform, oldest first, at most `limit` (bounded
+ * pages). The caller decides access first: this port only fetches. Fails with
+ * HISTORY_UNAVAILABLE when the platform cannot be asked (not in the channel, missing scope, down).
+ */
+export interface ConversationHistory {
+  /** One thread: its root and replies. */
+  thread(workspace: WorkspaceRef, channel: ChannelRef, threadId: string, limit: number): Promise<PlatformMessage[]>;
+  /** The channel's (or DM's) latest top-level messages. */
+  recent(workspace: WorkspaceRef, channel: ChannelRef, limit: number): Promise<PlatformMessage[]>;
+}
+
 /** Everything one platform adapter supplies to the core. */
 export interface PlatformPorts {
   membership: MembershipSource;
   directory: UserDirectory;
   replies: ReplySink;
+  /** Absent where the platform's history cannot be read (console; Teams without Graph): tools use stored messages. */
+  history?: ConversationHistory;
 }
 
 // ---------------------------------------------------------------- model gate

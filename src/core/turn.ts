@@ -189,6 +189,7 @@ export async function runTurn(deps: CoreDeps, envelope: Envelope, attempt?: Deli
           progress,
           onQueued,
           isMember: (id, kind) => memberOf(ports, envelope, id, kind),
+          history: ports.history,
         },
       )
     : (progress(STATUS_WORKING), await deps.model.generate({ scope, principalId: principal.id, messages, onQueued, settings }));

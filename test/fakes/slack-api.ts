@@ -19,6 +19,17 @@ export interface RecordedCall {
   at: number;
 }
 
+/** A message as Slack stores it, seeded by a test (written by people, not through the bot). */
+export interface SeededMessage {
+  user?: string;
+  bot_id?: string;
+  subtype?: string;
+  text: string;
+  ts: string;
+  /** The thread's root ts (the root carries its own ts once it has replies). */
+  thread_ts?: string;
+}
+
 /** Acme's people by id → users.info fixture. */
 const USERS: Record<string, string> = {
   U0ACMEOWN1: 'owner',
@@ -45,6 +56,10 @@ export class FakeSlackApi {
   readonly delays = new Map<string, number>();
   /** What users would see: every message the bot posted and did not delete, with its latest text, by `channel/ts`. */
   readonly visible = new Map<string, { channel: string; ts: string; text: string; threadTs?: string }>();
+  /** channel → its messages, in any order; conversations.history / conversations.replies answer from them. */
+  readonly messages = new Map<string, SeededMessage[]>();
+  /** method → a Slack error code to answer with (`{ ok: false, error }`), until deleted. */
+  readonly failures = new Map<string, string>();
   /** What apps.connections.open answers (Socket Mode). */
   socketUrl = '';
   private server: Server | null = null;
@@ -76,7 +91,8 @@ export class FakeSlackApi {
           res.end(JSON.stringify(webFixture('error.ratelimited')));
           return;
         }
-        const body = this.answer(method, token, params);
+        const failure = this.failures.get(method);
+        const body = failure ? { ok: false, error: failure } : this.answer(method, token, params);
         setTimeout(() => {
           res.writeHead(200, { 'content-type': 'application/json' });
           res.end(JSON.stringify(body));
@@ -95,6 +111,26 @@ export class FakeSlackApi {
 
   called(method: string): RecordedCall[] {
     return this.calls.filter((c) => c.method === method);
+  }
+
+  /** Adds messages to a channel's history, as if people had written them in Slack. */
+  seed(channel: string, ...messages: SeededMessage[]): this {
+    this.messages.set(channel, [...(this.messages.get(channel) ?? []), ...messages]);
+    return this;
+  }
+
+  /** One page of `messages` as Slack pages them: `limit` per page, an opaque cursor, has_more. */
+  private page(messages: SeededMessage[], params: Record<string, string>): unknown {
+    const start = Number(params.cursor ? Buffer.from(params.cursor, 'base64').toString('utf8').replace('offset:', '') : 0);
+    const limit = Number(params.limit || 100);
+    const slice = messages.slice(start, start + limit);
+    const more = start + limit < messages.length;
+    return {
+      ok: true,
+      messages: slice.map((m) => ({ type: 'message', ...m })),
+      has_more: more,
+      response_metadata: { next_cursor: more ? Buffer.from(`offset:${start + limit}`).toString('base64') : '' },
+    };
   }
 
   private answer(method: string, token: string | null, params: Record<string, string>): unknown {
@@ -128,6 +164,20 @@ export class FakeSlackApi {
           return params.cursor ? webFixture('conversations.members.page2') : webFixture('conversations.members.page1');
         }
         return webFixture('error.channel_not_found');
+      }
+      case 'conversations.replies': {
+        // The root and its replies, oldest first.
+        const thread = (this.messages.get(params.channel ?? '') ?? [])
+          .filter((m) => m.ts === params.ts || m.thread_ts === params.ts)
+          .sort((a, b) => Number(a.ts) - Number(b.ts));
+        return thread.length ? this.page(thread, params) : { ok: false, error: 'thread_not_found' };
+      }
+      case 'conversations.history': {
+        // Top-level messages (thread roots included, replies not), newest first.
+        const top = (this.messages.get(params.channel ?? '') ?? [])
+          .filter((m) => !m.thread_ts || m.thread_ts === m.ts || m.subtype === 'thread_broadcast')
+          .sort((a, b) => Number(b.ts) - Number(a.ts));
+        return this.page(top, params);
       }
       case 'chat.postMessage':
       case 'chat.postEphemeral': {

@@ -12,6 +12,7 @@ import type { Role, Scope } from '../identity.js';
 import type {
   AgentStore,
   AuditLog,
+  ConversationHistory,
   Logger,
   ModelCall,
   ModelGate,
@@ -75,6 +76,8 @@ export interface AgentTurn {
   progress(status: string): void;
   onQueued?: (position: number) => void;
   isMember(channelExternalId: string, kind: ChannelKind): Promise<boolean>;
+  /** The platform's history port, when it has one (summarize_thread reads through it). */
+  history?: ConversationHistory;
 }
 
 type SpecialistResult = { specialist: Specialist; ok: true; text: string } | { specialist: Specialist; ok: false; reason: string };
@@ -141,6 +144,8 @@ export async function runAgentTurn(deps: AgentDeps, turn: AgentTurn): Promise<Mo
     turns: deps.turns,
     settings: turn.settings,
     isMember: turn.isMember,
+    history: turn.history,
+    log: deps.log,
   };
   const results = await mapBounded(tasks, limits.parallel, (t) => runSpecialist(deps, turn, budget, toolContext, t.specialist, t.task));
   for (const r of results) {

@@ -7,7 +7,8 @@
 import { z } from 'zod';
 import type { ChannelKind, Envelope } from '../envelope.js';
 import type { Scope } from '../identity.js';
-import type { AgentStore, TurnStore, WorkspaceSettings } from '../ports.js';
+import { isQuorumError } from '../errors.js';
+import type { AgentStore, ConversationHistory, Logger, PlatformMessage, TurnStore, WorkspaceSettings } from '../ports.js';
 import { audienceMaySee, type Audience, type Visibility } from '../prompt.js';
 import { mapBounded } from './bounded.js';
 import type { ToolName } from './permissions.js';
@@ -23,6 +24,9 @@ export interface ToolContext {
   settings: WorkspaceSettings;
   /** Whether the requester is a member of a channel, as the platform says; false when unknown. */
   isMember(channelExternalId: string, kind: ChannelKind): Promise<boolean>;
+  /** The platform's own history (summarize_thread); absent where it cannot be read. */
+  history?: ConversationHistory;
+  log: Logger;
 }
 
 export interface AgentTool<I = unknown> {
@@ -89,29 +93,104 @@ const searchHistory: AgentTool<{ query: string; channel?: string | undefined; si
   },
 };
 
+/** How many messages summarize_thread reads, and how much of their text may reach the model. */
+const SUMMARY_MESSAGES = 50;
+const SUMMARY_CHARS = 12_000;
+
+/** The newest lines that fit in `maxChars`, oldest first, saying how many older ones were left out. */
+function boundedLines(lines: string[], maxChars: number): string {
+  const kept: string[] = [];
+  let size = 0;
+  for (let i = lines.length - 1; i >= 0; i--) {
+    size += lines[i]!.length + 1;
+    if (size > maxChars) break;
+    kept.unshift(lines[i]!);
+  }
+  const dropped = lines.length - kept.length;
+  return [...(dropped ? [`(${dropped} earlier messages left out)`] : []), ...kept].join('\n');
+}
+
+function platformLines(messages: PlatformMessage[], where: string): string[] {
+  // A stable label from the platform id: no extra lookups, and a name never has to be trusted.
+  return messages.map((m) => line(m.at, where, `<@${m.authorId}>${m.authorIsBot ? ' (bot)' : ''}`, m.text));
+}
+
+/**
+ * Reads from the platform when it has a history port; `messages: null` when it has none or failed:
+ * the caller falls back to stored messages, with the reason in `note`. Logs never hold the text.
+ */
+async function readPlatform(
+  ctx: ToolContext,
+  ask: (history: ConversationHistory) => Promise<PlatformMessage[]>,
+): Promise<{ messages: PlatformMessage[] } | { messages: null; note: string }> {
+  const platform = ctx.envelope.workspace.platform;
+  if (!ctx.history) return { messages: null, note: `${platform} history is not available to Quorum` };
+  try {
+    return { messages: await ask(ctx.history) };
+  } catch (err) {
+    ctx.log.warn(
+      { event: 'history.unavailable', platform, code: isQuorumError(err) ? err.code : 'unexpected', err: (err as Error).message.slice(0, 200) },
+      'platform history not read; stored messages used',
+    );
+    return { messages: null, note: `${platform} history could not be read right now` };
+  }
+}
+
+/** The platform's messages when it answered; otherwise the stored ones, saying why. Bounded either way. */
+async function summaryOf(
+  read: Awaited<ReturnType<typeof readPlatform>>,
+  where: string,
+  stored: () => Promise<string[]>,
+  empty: string,
+): Promise<string> {
+  if (read.messages) return read.messages.length ? boundedLines(platformLines(read.messages, where), SUMMARY_CHARS) : empty;
+  const note = `(Only the messages stored by Quorum are shown: ${read.note}.)`;
+  const lines = await stored();
+  return lines.length ? `${note}\n${boundedLines(lines, SUMMARY_CHARS)}` : `${empty} ${note}`;
+}
+
 const summarizeThread: AgentTool<{ focus?: string | undefined; channel?: string | undefined }> = {
   name: 'summarize_thread',
   description:
-    'Read the current thread (its stored messages) to summarize it; or, from a DM, the recent messages of a channel id you are in.',
+    'Read the current thread (or, in a DM, its recent messages) to summarize it; or, from a DM, the recent messages of a channel id you are in.',
   inputSchema: z.object({ focus: z.string().max(200).optional(), channel: z.string().max(100).optional() }),
   async run(ctx, input) {
-    const here = ctx.envelope.channel;
+    const { workspace, channel: here } = ctx.envelope;
     if (input.channel && input.channel !== here.id) {
       // Another channel's messages may reach only a DM audience, and only from a channel the requester is in.
       if (here.kind !== 'dm') return 'Only this conversation can be summarized here; ask in a direct message for other channels.';
       if (!(await ctx.isMember(input.channel, 'channel'))) return 'That channel is not available to you.';
       const channel = input.channel;
-      const recent = await ctx.store.recentMessages(ctx.scope, channel, 50);
-      const visible = recent.filter((m) =>
-        audienceMaySee(ctx.audience, { kind: m.conversationKind === 'group' ? 'group' : 'channel', channelExternalId: m.channelExternalId }, (id) => id === channel),
+      // The audience rule is the last word on whatever is read, from the platform or the store.
+      const reaches = (kind: ChannelKind, channelExternalId: string) =>
+        audienceMaySee(ctx.audience, { kind: kind === 'group' ? 'group' : 'channel', channelExternalId }, (id) => id === channel);
+      if (!reaches('channel', channel)) return 'That channel is not available to you.';
+      const read = await readPlatform(ctx, (h) => h.recent(workspace, { id: channel, kind: 'channel' }, SUMMARY_MESSAGES));
+      return summaryOf(
+        read,
+        channel,
+        async () =>
+          (await ctx.store.recentMessages(ctx.scope, channel, SUMMARY_MESSAGES))
+            .filter((m) => reaches(m.conversationKind, m.channelExternalId))
+            .map((m) => line(m.createdAt, m.channelExternalId, m.role, m.content)),
+        'That channel has no recent messages.',
       );
-      if (visible.length === 0) return 'That channel has no stored messages.';
-      return visible.map((m) => line(m.createdAt, m.channelExternalId, m.role, m.content)).join('\n');
     }
-    // The current conversation is by definition visible to this audience.
-    const history = await ctx.turns.listHistory(ctx.scope, ctx.conversationId, 50);
-    if (history.length === 0) return 'This thread has no earlier messages.';
-    return history.map((m) => line(m.createdAt, 'this thread', m.role, m.content)).join('\n');
+    // The current conversation is by definition visible to this audience: a DM's recent messages, or the thread.
+    const read = await readPlatform(ctx, (h) =>
+      here.kind === 'dm'
+        ? h.recent(workspace, here, SUMMARY_MESSAGES)
+        : h.thread(workspace, here, ctx.envelope.threadId ?? ctx.envelope.messageId, SUMMARY_MESSAGES),
+    );
+    return summaryOf(
+      read,
+      'this thread',
+      async () =>
+        (await ctx.turns.listHistory(ctx.scope, ctx.conversationId, SUMMARY_MESSAGES)).map((m) =>
+          line(m.createdAt, 'this thread', m.role, m.content),
+        ),
+      'This thread has no earlier messages.',
+    );
   },
 };
 
