@@ -72,7 +72,8 @@ export const configSchema = z.object({
     .describe('price table, USD per million tokens: {"model":{"input":N,"output":N}}'),
 
   INBOX_MAX_ATTEMPTS: positiveInt(5, 'attempts before an inbox row is dead-lettered and the user told'),
-  INBOX_LEASE_MS: positiveInt(120_000, 'how long a worker holds a claimed inbox row'),
+  INBOX_LEASE_MS: positiveInt(30_000, 'how long a claimed inbox row stays claimed without a renewal (renewed every third of it while its turn runs)'),
+  TURN_TIMEOUT_MS: positiveInt(300_000, 'longest a turn may run; then it is stopped and its row retried or dead-lettered'),
   WORKER_CONCURRENCY: positiveInt(8, 'turns one instance works on at once'),
   SHUTDOWN_GRACE_MS: positiveInt(10_000, 'time to finish claimed work on SIGTERM'),
   UNINSTALL_GRACE_DAYS: positiveInt(30, 'days a removed workspace keeps its data before deletion'),

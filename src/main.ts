@@ -112,6 +112,7 @@ export async function startQuorum(config: Config, options: StartOptions = {}): P
       log,
       concurrency: config.WORKER_CONCURRENCY,
       leaseMs: config.INBOX_LEASE_MS,
+      turnTimeoutMs: config.TURN_TIMEOUT_MS,
       maxAttempts: config.INBOX_MAX_ATTEMPTS,
     });
     const intake = instrumentIntake(createIntake(inbox, () => worker.wake()), metrics);

@@ -62,6 +62,8 @@ export interface ReplySink {
 export interface DeliveryAttempt {
   /** 1 for the first try; more after a crash or a failure. */
   number: number;
+  /** Aborted when the turn ran out of time (TURN_TIMEOUT_MS) or the process is stopping. */
+  signal?: AbortSignal;
   statusMessageId: string | null;
   /** Stores the status message before the model runs; the answer then updates it, whatever attempt posts it. */
   rememberStatus(statusMessageId: string): Promise<void>;
@@ -321,6 +323,8 @@ export interface InboxStore {
   enqueue(envelope: Envelope): Promise<'accepted' | 'duplicate'>;
   claim(workerId: string, limit: number, leaseMs: number): Promise<InboxItem[]>;
   complete(id: string, workerId: string, platformMessageId: string | null): Promise<void>;
+  /** Extends the leases of rows this worker still holds (a long turn is not taken by another worker). */
+  renew(ids: string[], workerId: string, leaseMs: number): Promise<void>;
   /** Remembers the status message shown for a claimed row (only while this worker holds it). */
   rememberStatus(id: string, workerId: string, statusMessageId: string): Promise<void>;
   /** Gives a row back (shutdown, transient failure); dead-letters it after maxAttempts. */

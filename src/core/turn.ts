@@ -188,11 +188,12 @@ export async function runTurn(deps: CoreDeps, envelope: Envelope, attempt?: Deli
           messages,
           progress,
           onQueued,
+          ...(attempt?.signal ? { signal: attempt.signal } : {}),
           isMember: (id, kind) => memberOf(ports, envelope, id, kind),
           history: ports.history,
         },
       )
-    : (progress(STATUS_WORKING), await deps.model.generate({ scope, principalId: principal.id, messages, onQueued, settings }));
+    : (progress(STATUS_WORKING), await deps.model.generate({ scope, principalId: principal.id, messages, onQueued, settings, ...(attempt?.signal ? { signal: attempt.signal } : {}) }));
 
   if (outcome.kind === 'refused') {
     await deps.audit.append(scope, {

@@ -55,6 +55,14 @@ export function createInboxStore(db: Db, resolveWorkspace = createWorkspaceCache
         .where(and(eq(inbox.id, Number(id)), eq(inbox.claimedBy, workerId)));
     },
 
+    async renew(ids, workerId, leaseMs) {
+      if (ids.length === 0) return;
+      await db
+        .update(inbox)
+        .set({ leaseUntil: sql`now() + ${`${leaseMs} milliseconds`}::interval` })
+        .where(and(inArray(inbox.id, ids.map(Number)), eq(inbox.claimedBy, workerId), eq(inbox.status, 'working')));
+    },
+
     async rememberStatus(id, workerId, statusMessageId) {
       await db
         .update(inbox)

@@ -15,7 +15,10 @@ export interface WorkerOptions {
   notifyDead: (envelope: Envelope, statusMessageId: string | null) => Promise<void>;
   log: Logger;
   concurrency: number;
+  /** Renewed every third of it while the turn runs, so only a dead worker's rows come back. */
   leaseMs: number;
+  /** A turn running longer is aborted and its row handed back (counted as a failed attempt). */
+  turnTimeoutMs: number;
   maxAttempts: number;
   /** How often an idle worker looks for work that other instances accepted. */
   pollMs?: number;
@@ -50,6 +53,17 @@ export function createWorker(options: WorkerOptions): Worker {
   let stopped = true;
   let timer: NodeJS.Timeout | undefined;
   let pruneTimer: NodeJS.Timeout | undefined;
+  let renewTimer: NodeJS.Timeout | undefined;
+
+  async function renewLeases() {
+    const ids = [...running.keys()];
+    try {
+      await options.inbox.renew(ids, workerId, options.leaseMs);
+    } catch (err) {
+      // The next renewal may succeed; if none does, the rows go back to the inbox, which is safe.
+      options.log.warn({ event: 'inbox.renew_failed', rows: ids.length, err: (err as Error).message }, 'could not renew leases');
+    }
+  }
 
   async function prune() {
     try {
@@ -99,30 +113,41 @@ export function createWorker(options: WorkerOptions): Worker {
 
   function launch(item: InboxItem) {
     const abort = new AbortController();
-    const done = process(item).finally(() => {
+    const done = process(item, abort).finally(() => {
       running.delete(item.id);
       schedule(0);
     });
     running.set(item.id, { item, done, abort });
   }
 
-  async function process(item: InboxItem): Promise<void> {
+  async function process(item: InboxItem, abort: AbortController): Promise<void> {
     const started = performance.now();
     const context = { workspace: item.envelope.workspace.externalId, platform: item.envelope.workspace.platform, kind: item.envelope.kind };
     const attempt: DeliveryAttempt = {
       number: item.attempts,
+      signal: abort.signal,
       statusMessageId: item.statusMessageId,
       rememberStatus: async (statusMessageId) => {
         await options.inbox.rememberStatus(item.id, workerId, statusMessageId);
         attempt.statusMessageId = statusMessageId;
       },
     };
+    let deadline: NodeJS.Timeout | undefined;
+    // A turn that ignores its abort still frees its slot and its row at the deadline.
+    const timedOut = new Promise<never>((_, reject) => {
+      deadline = setTimeout(() => {
+        abort.abort(new Error('turn timed out'));
+        reject(new Error(`turn ran longer than ${options.turnTimeoutMs} ms`));
+      }, options.turnTimeoutMs);
+    });
     try {
-      const result = await options.runTurn(item.envelope, attempt);
+      const result = await Promise.race([options.runTurn(item.envelope, attempt), timedOut]);
       await options.inbox.complete(item.id, workerId, result.platformMessageId);
       options.log.info({ event: 'turn.done', ...context, ms: Math.round(performance.now() - started) }, 'turn done');
     } catch (err) {
       const message = err instanceof Error ? `${err.name}: ${err.message}` : 'unknown error';
+      // Shutdown aborted it: stop() hands the row back without counting an attempt.
+      if (stopped && abort.signal.aborted) return;
       options.log.error({ event: 'turn.failed', ...context, attempt: item.attempts, err: message }, 'turn failed');
       try {
         const status = await options.inbox.release(item.id, workerId, message, options.maxAttempts);
@@ -131,6 +156,8 @@ export function createWorker(options: WorkerOptions): Worker {
         // The lease will run out and another worker will take the row.
         options.log.warn({ event: 'inbox.release_failed', err: (releaseErr as Error).message }, 'could not release row');
       }
+    } finally {
+      clearTimeout(deadline);
     }
   }
 
@@ -143,6 +170,8 @@ export function createWorker(options: WorkerOptions): Worker {
       schedule(0);
       pruneTimer = setInterval(() => void prune(), PRUNE_EVERY_MS);
       pruneTimer.unref();
+      renewTimer = setInterval(() => void (running.size > 0 && renewLeases()), Math.max(100, Math.floor(options.leaseMs / 3)));
+      renewTimer.unref();
     },
     async stop(graceMs) {
       stopped = true;
@@ -154,6 +183,7 @@ export function createWorker(options: WorkerOptions): Worker {
         abort.abort();
         await options.inbox.release(item.id, workerId, 'released at shutdown', Number.MAX_SAFE_INTEGER).catch(() => {});
       }
+      clearInterval(renewTimer);
     },
     prune,
     get inFlight() {

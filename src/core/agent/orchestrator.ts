@@ -75,6 +75,8 @@ export interface AgentTurn {
   messages: PromptMessage[];
   progress(status: string): void;
   onQueued?: (position: number) => void;
+  /** Aborted when the turn runs out of time or the process stops. */
+  signal?: AbortSignal;
   isMember(channelExternalId: string, kind: ChannelKind): Promise<boolean>;
   /** The platform's history port, when it has one (summarize_thread reads through it). */
   history?: ConversationHistory;
@@ -94,6 +96,8 @@ class TurnBudget {
     readonly limits: AgentLimits,
     /** As the turn read them: every step is limited by the same settings, with no read of its own. */
     private readonly settings: WorkspaceSettings,
+    /** The whole turn's: aborts every step when the turn runs out of time. */
+    private readonly signal?: AbortSignal,
   ) {}
 
   /** null when the turn's budget is spent: the caller stops. */
@@ -103,7 +107,12 @@ class TurnBudget {
     else if (this.usage.inputTokens + this.usage.outputTokens >= this.limits.maxTokens) this.stopped = 'tokens';
     if (this.stopped) return null;
     this.steps++;
-    const outcome = await this.gate.generate({ ...call, settings: this.settings });
+    const signals = [call.signal, this.signal].filter((x): x is AbortSignal => x !== undefined);
+    const outcome = await this.gate.generate({
+      ...call,
+      settings: this.settings,
+      ...(signals.length > 0 ? { signal: signals.length === 1 ? signals[0]! : AbortSignal.any(signals) } : {}),
+    });
     if (outcome.kind === 'answer') {
       this.usage.inputTokens += outcome.usage.inputTokens;
       this.usage.outputTokens += outcome.usage.outputTokens;
@@ -118,7 +127,7 @@ const taskSchema = z.object({ task: z.string().min(1).max(2000) });
 export async function runAgentTurn(deps: AgentDeps, turn: AgentTurn): Promise<ModelOutcome> {
   const started = Date.now();
   const limits = { ...defaultAgentLimits, ...deps.limits };
-  const budget = new TurnBudget(deps.model, limits, turn.settings);
+  const budget = new TurnBudget(deps.model, limits, turn.settings, turn.signal);
   const base = { scope: turn.scope, principalId: turn.principal.id };
 
   turn.progress('Planning…');
