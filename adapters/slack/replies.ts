@@ -6,6 +6,7 @@ import type { webApi } from '@slack/bolt';
 import type { Logger, OutgoingReply, ReplySink, ReplyTarget } from '../../src/core/ports.js';
 import { TtlCache } from './cache.js';
 import type { SlackReplyRoute } from './events.js';
+import { openSlackStream } from './stream.js';
 import type { TokenSource } from './tokens.js';
 
 type WebClient = webApi.WebClient;
@@ -122,6 +123,17 @@ export function createReplySink(options: SlackReplySinkOptions): ReplySink {
       }
       statuses.delete(target.idempotencyKey);
       return { platformMessageId: first ?? '' };
+    },
+
+    openStream(target) {
+      const thread = threadOf(target);
+      // A stream is always a thread reply: a top-level DM gets its answer as one message instead.
+      if (!thread) return null;
+      const status = {
+        current: async () => (await statuses.get(target.idempotencyKey)?.catch(() => null)) ?? null,
+        clear: () => statuses.delete(target.idempotencyKey),
+      };
+      return openSlackStream({ client, tokens, thread, status }, target);
     },
   };
 }
