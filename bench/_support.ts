@@ -1,6 +1,6 @@
 /** Shared by the benchmarks: statistics, fake platform ports that signal replies, throwaway databases. */
 import postgres from 'postgres';
-import type { PlatformPorts } from '../src/core/ports.js';
+import type { PlatformPorts, ReplySink } from '../src/core/ports.js';
 
 
 export function percentile(sorted: number[], p: number): number {
@@ -18,23 +18,41 @@ export function summarize(samples: number[]): { n: number; p50: number; p99: num
 export const fmt = (ms: number) => `${ms.toFixed(2)} ms`;
 
 
-/** Platform ports where everyone is a member, and a way to wait for the reply to one delivery. */
-export function replyWaiter(): { ports: PlatformPorts; replied(idempotencyKey: string): Promise<void> } {
+/**
+ * Platform ports where everyone is a member, and a way to wait for the reply to one delivery.
+ * With `stream`, answers stream (openStream) and `firstText` tells when a delivery's first text showed.
+ */
+export function replyWaiter(options: { stream?: boolean } = {}): {
+  ports: PlatformPorts;
+  replied(idempotencyKey: string): Promise<void>;
+  firstText(idempotencyKey: string): number | undefined;
+} {
   const waiting = new Map<string, () => void>();
+  const first = new Map<string, number>();
+  const done = (key: string) => {
+    waiting.get(key)?.();
+    waiting.delete(key);
+    return { platformMessageId: key };
+  };
+  const replies: ReplySink = {
+    post: async (target) => done(target.idempotencyKey),
+    progress: async () => {},
+  };
+  if (options.stream) {
+    replies.openStream = (target) => ({
+      append: () => void (first.has(target.idempotencyKey) || first.set(target.idempotencyKey, performance.now())),
+      finish: async () => done(target.idempotencyKey),
+      abort: async () => {},
+    });
+  }
   return {
     ports: {
       membership: { isMember: async () => true },
       directory: { lookup: async () => ({ platformRole: 'member', deleted: false }) },
-      replies: {
-        post: async (target) => {
-          waiting.get(target.idempotencyKey)?.();
-          waiting.delete(target.idempotencyKey);
-          return { platformMessageId: target.idempotencyKey };
-        },
-        progress: async () => {},
-      },
+      replies,
     },
     replied: (key) => new Promise<void>((resolve) => waiting.set(key, resolve)),
+    firstText: (key) => first.get(key),
   };
 }
 

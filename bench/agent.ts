@@ -5,6 +5,8 @@
  *   longest path = orchestrator + researcher (2 calls) + aggregator = 4 × 300 ms = 1200 ms
  *   sum of calls = 6 × 300 ms = 1800 ms
  * Parallel specialists should bring the end-to-end latency close to the longest path.
+ * Answers stream (the one-call answer and the aggregator's): their text comes in 10 pieces over
+ * the call's 300 ms, so the reply starts showing about 270 ms before the answer is complete.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -25,33 +27,50 @@ function answer(text: string, toolCalls?: ToolCall[]): ModelOutcome {
   return { kind: 'answer', text, model: 'bench-fake', usage: { inputTokens: 50, outputTokens: 20 }, latencyMs: CALL_MS, ...(toolCalls ? { toolCalls } : {}) };
 }
 
-/** Answers like a model that plans three specialists; every call takes CALL_MS. */
+const PIECES = 10;
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** Answers like a model that plans three specialists; every call takes CALL_MS, streamed answers in PIECES steps. */
 const fakeGate: ModelGate = {
   async generate(call: ModelCall): Promise<ModelOutcome> {
-    await new Promise((r) => setTimeout(r, CALL_MS));
-    const system = call.messages[0]?.content ?? '';
-    const withResults = (call.messages.at(-1)?.content ?? '').startsWith(RESULTS_MARKER);
-    if (call.tools && 'researcher' in call.tools && call.messages.at(-1)?.content === 'hello')
-      return answer('hello back'); // the one-call path
-    if (call.tools && 'researcher' in call.tools)
-      return answer('', [
-        { toolName: 'researcher', input: { task: 'search launch decisions' } },
-        { toolName: 'status', input: { task: 'my status' } },
-        { toolName: 'writer', input: { task: 'draft the announcement' } },
-      ]);
-    if (system === AGGREGATOR_INSTRUCTIONS) return answer('Here is the announcement.');
-    const specialist = specialists.find((s) => s.instructions === system)?.name;
-    if (specialist === 'researcher' && !withResults) return answer('', [{ toolName: 'search_history', input: { query: 'launch' } }]);
-    return answer(`${specialist} done`);
+    const outcome = script(call);
+    if (!call.onTextDelta || outcome.kind !== 'answer' || outcome.toolCalls) {
+      await sleep(CALL_MS);
+      return outcome;
+    }
+    const words = outcome.text.split(/(?<= )/);
+    for (let i = 0; i < PIECES; i++) {
+      await sleep(CALL_MS / PIECES);
+      call.onTextDelta(words.slice(Math.floor((i * words.length) / PIECES), Math.floor(((i + 1) * words.length) / PIECES)).join(''));
+    }
+    return outcome;
   },
 };
 
+function script(call: ModelCall): ModelOutcome {
+  const system = call.messages[0]?.content ?? '';
+  const withResults = (call.messages.at(-1)?.content ?? '').startsWith(RESULTS_MARKER);
+  if (call.tools && 'researcher' in call.tools && call.messages.at(-1)?.content === 'hello')
+    return answer('Hello back! Ask me about a thread, your notes or your status, or for a draft.'); // the one-call path
+  if (call.tools && 'researcher' in call.tools)
+    return answer('', [
+      { toolName: 'researcher', input: { task: 'search launch decisions' } },
+      { toolName: 'status', input: { task: 'my status' } },
+      { toolName: 'writer', input: { task: 'draft the announcement' } },
+    ]);
+  if (system === AGGREGATOR_INSTRUCTIONS) return answer('Here is the announcement: v2 ships on Friday, the docs freeze is on Thursday, and your status is fine.');
+  const specialist = specialists.find((s) => s.instructions === system)?.name;
+  if (specialist === 'researcher' && !withResults) return answer('', [{ toolName: 'search_history', input: { query: 'launch' } }]);
+  return answer(`${specialist} done`);
+}
+
 export async function run(): Promise<void> {
   const dataDir = mkdtempSync(join(tmpdir(), 'quorum-bench-agent-'));
-  const { ports, replied: repliedTo } = replyWaiter();
+  const { ports, replied: repliedTo, firstText } = replyWaiter({ stream: true });
   const config = loadConfig({ PORT: '0', LOG_LEVEL: 'silent', DATA_DIR: dataDir, ...(process.env.DATABASE_URL ? { DATABASE_URL: process.env.DATABASE_URL } : {}) });
   const app = await startQuorum(config, { log: createLogger('silent'), model: fakeGate, platforms: { slack: ports } });
   try {
+    const firsts: { simple: number[]; multi: number[] } = { simple: [], multi: [] };
     const turn = async (i: number, text: string): Promise<number> => {
       const key = `bench-agent-${i}-${Math.random().toString(36).slice(2)}`;
       const envelope: EnvelopeInput = {
@@ -68,6 +87,8 @@ export async function run(): Promise<void> {
       const t0 = performance.now();
       await app.intake.submit(envelope);
       await replied;
+      const shown = firstText(key);
+      if (shown !== undefined) firsts[text === 'hello' ? 'simple' : 'multi'].push(shown - t0);
       return performance.now() - t0;
     };
     const simple: number[] = [];
@@ -84,6 +105,9 @@ export async function run(): Promise<void> {
     console.log(`  sum of calls    ${fmt(sum)}  (what running the steps one after another would take)`);
     console.log(`  one-call turn   p50 ${fmt(one.p50)}  (1 × ${CALL_MS} ms: pipeline overhead p50 ${fmt(one.p50 - CALL_MS)})`);
     console.log(`  overhead vs longest path p50 ${fmt(s.p50 - longest)}; saved vs sum p50 ${fmt(sum - s.p50)}`);
+    const firstSimple = summarize(firsts.simple);
+    const firstMulti = summarize(firsts.multi);
+    console.log(`  streamed answer: first text p50 ${fmt(firstSimple.p50)} vs full ${fmt(one.p50)} (one-call); ${fmt(firstMulti.p50)} vs full ${fmt(s.p50)} (three-specialist)`);
   } finally {
     await app.stop();
     rmSync(dataDir, { recursive: true, force: true });

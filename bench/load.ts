@@ -113,6 +113,8 @@ export async function run(): Promise<void> {
           WORKER_CONCURRENCY: '32',
           WORKSPACE_RPM: '100000',
           WORKSPACE_CONCURRENCY: '32',
+          ...(process.env.LOAD_POOL ? { DATABASE_POOL_SIZE: process.env.LOAD_POOL } : {}),
+          ...(process.env.LOAD_WORKERS ? { WORKER_CONCURRENCY: process.env.LOAD_WORKERS } : {}),
         }, profile ? ['--cpu-prof', `--cpu-prof-dir=${profile}`] : []);
         const ready = await child.ready();
         instances.push({ child, port: Number(new URL(ready).port) });

@@ -27,6 +27,7 @@ export const configSchema = z.object({
   HOST: z.string().min(1).default('127.0.0.1').describe('interface to listen on'),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info').describe('pino log level'),
   DATABASE_URL: optionalUrl('PostgreSQL URL; unset: embedded PGlite in DATA_DIR'),
+  DATABASE_POOL_SIZE: positiveInt(10, 'PostgreSQL connections per instance'),
   DATA_DIR: z.string().min(1).default('./.quorum').describe('folder for the embedded database and the development key'),
   REDIS_URL: optionalUrl('Redis URL; set it to share model limits across instances'),
   QUORUM_ENCRYPTION_KEY: encryptionKey,

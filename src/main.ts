@@ -60,7 +60,7 @@ const DEAD_LETTER_MESSAGE = 'Sorry, I could not answer that request after severa
 
 export async function startQuorum(config: Config, options: StartOptions = {}): Promise<RunningQuorum> {
   const log = options.log ?? createLogger(config.LOG_LEVEL);
-  const database = await openDatabase({ databaseUrl: config.DATABASE_URL, dataDir: config.DATA_DIR, pglite: options.pglite });
+  const database = await openDatabase({ databaseUrl: config.DATABASE_URL, dataDir: config.DATA_DIR, pglite: options.pglite, poolSize: config.DATABASE_POOL_SIZE });
   let gate: ReturnType<typeof createGateFromConfig> | null = null;
   try {
     const secrets = createSecretBox(loadEncryptionKey({ key: config.QUORUM_ENCRYPTION_KEY, dataDir: config.DATA_DIR, log }));

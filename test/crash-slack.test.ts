@@ -11,7 +11,7 @@ import { startFakeChat, type FakeChat } from './fakes/chat-completions.js';
 import { FakeSlackApi } from './fakes/slack-api.js';
 import { startChild, type Child } from './support/child.js';
 import { openTestDatabase, type TestDatabase } from './support/db.js';
-import { fleetEnv, installFleet, signedDm } from './support/slack-fleet.js';
+import { fleetEnv, installFleet, signedDm, signedMention } from './support/slack-fleet.js';
 import { waitFor } from './support/wait.js';
 
 const WORKSPACES = 3;
@@ -23,13 +23,12 @@ describe.skipIf(!process.env.DATABASE_URL)('SIGKILL while Slack takes the answer
   let chat: FakeChat;
   const children: Child[] = [];
 
-  const start = (n: number) => {
+  const start = (n: number, model: Record<string, string> = { MODEL_PROVIDER: 'openai', MODEL_BASE_URL: chat.url }) => {
     const child = startChild({
       ...fleetEnv(api),
       DATABASE_URL: db.url!,
       DATA_DIR: `/tmp/quorum-crash-slack-${process.pid}-${n}`,
-      MODEL_PROVIDER: 'openai',
-      MODEL_BASE_URL: chat.url,
+      ...model,
       INBOX_LEASE_MS: '3000',
       WORKSPACE_RPM: '100000',
       WORKSPACE_CONCURRENCY: '16',
@@ -38,7 +37,7 @@ describe.skipIf(!process.env.DATABASE_URL)('SIGKILL while Slack takes the answer
     return child;
   };
 
-  const visibleAnswers = (key: string) => [...api.visible.values()].filter((m) => m.text === `answer to: ${key}`);
+  const visibleAnswers = (key: string) => [...api.shown.values()].filter((m) => m.text === `answer to: ${key}`);
 
   beforeAll(async () => {
     db = await openTestDatabase('postgres');
@@ -70,7 +69,7 @@ describe.skipIf(!process.env.DATABASE_URL)('SIGKILL while Slack takes the answer
     await waitFor(() => api.called('chat.update').some((c) => c.params.text?.startsWith('answer to:')), { timeoutMs: 60_000, everyMs: 20 });
     first.kill('SIGKILL');
     await first.exited;
-    const shownBeforeKill = [...api.visible.values()].filter((m) => m.text.startsWith('answer to:')).length;
+    const shownBeforeKill = [...api.shown.values()].filter((m) => m.text.startsWith('answer to:')).length;
     expect(shownBeforeKill).toBeGreaterThan(0);
     const [row] = await db.db.select({ notDone: sql<number>`count(*)::int` }).from(inbox).where(sql`${inbox.status} <> 'done'`);
     // Some answered rows were not yet marked done: exactly the window a re-run must not answer twice.
@@ -84,7 +83,39 @@ describe.skipIf(!process.env.DATABASE_URL)('SIGKILL while Slack takes the answer
     });
     for (let n = 0; n < EVENTS; n++) expect(visibleAnswers(`kill-${n}`), `kill-${n}`).toHaveLength(1);
     // No event's status message was left showing "working" next to its answer.
-    const stale = [...api.visible.values()].filter((m) => m.text.startsWith('_')).length;
+    const stale = [...api.shown.values()].filter((m) => m.text.startsWith('_')).length;
     expect(stale).toBeLessThanOrEqual(EVENTS - shownBeforeKill);
+  });
+
+  it('answers a streamed reply once when the process dies as the stream ends', { timeout: 240_000 }, async () => {
+    // The instance of the test above must not take part: this one runs the offline model.
+    for (const c of children) c.kill('SIGKILL');
+    await Promise.all(children.map((c) => c.exited));
+    const channel = 'C0FLEETGEN';
+    api.rosters.set(channel, Array.from({ length: 20 }, (_, u) => `U${u}`));
+    const count = 12;
+    const visibleFor = (key: string) => [...api.shown.values()].filter((m) => m.channel === channel && m.text.includes(`"${key}"`));
+    // Slack is slow to confirm deleting the status message once the streamed answer stands.
+    api.delays.set('chat.delete', 1_500);
+    const first = start(2, {});
+    const url = await first.ready();
+    for (let n = 0; n < count; n++) {
+      const { body, headers } = signedMention(n % WORKSPACES, 1000 + n, 'stream', channel);
+      expect((await fetch(`${url}/slack/events`, { method: 'POST', headers, body })).status).toBe(200);
+    }
+    await waitFor(() => api.called('chat.stopStream').length > 0 && api.called('chat.delete').length > 0, { timeoutMs: 60_000, everyMs: 20 });
+    first.kill('SIGKILL');
+    await first.exited;
+    api.delays.delete('chat.delete');
+    start(3, {});
+    await waitFor(
+      async () =>
+        (await db.db.select({ n: sql<number>`count(*)::int` }).from(inbox).where(sql`${inbox.status} = 'done' and ${inbox.envelope}->>'text' like '%stream-%'`))[0]!.n === count,
+      { timeoutMs: 120_000, everyMs: 250 },
+    );
+    expect(api.called('chat.startStream').length).toBeGreaterThan(0);
+    // No answer is left half-streamed; a status message of a turn cut short may stay behind (its id is not kept once the answer streams).
+    expect([...api.shown.values()].filter((m) => m.channel === channel && m.streaming)).toEqual([]);
+    for (let n = 0; n < count; n++) expect(visibleFor(`stream-${1000 + n}`), `stream-${1000 + n}`).toHaveLength(1);
   });
 });

@@ -6,6 +6,7 @@ import type { webApi } from '@slack/bolt';
 import type { Logger, OutgoingReply, ReplySink, ReplyTarget } from '../../src/core/ports.js';
 import { TtlCache } from './cache.js';
 import type { SlackReplyRoute } from './events.js';
+import { openSlackStream } from './stream.js';
 import type { TokenSource } from './tokens.js';
 
 type WebClient = webApi.WebClient;
@@ -48,6 +49,17 @@ export function splitMessage(text: string, max = MAX_MESSAGE_CHARS): string[] {
   }
   if (rest.length > 0 || chunks.length === 0) chunks.push(rest);
   return chunks;
+}
+
+/** chat.update; false when Slack says the message no longer exists. */
+async function updateUnlessGone(client: WebClient, args: { token: string; channel: string; ts: string; text: string }): Promise<boolean> {
+  try {
+    await client.chat.update(args);
+    return true;
+  } catch (err) {
+    if ((err as { data?: { error?: string } }).data?.error === 'message_not_found') return false;
+    throw err;
+  }
 }
 
 export interface SlackReplySinkOptions {
@@ -96,7 +108,8 @@ export function createReplySink(options: SlackReplySinkOptions): ReplySink {
 
     async post(target, reply: OutgoingReply) {
       const { token } = await tokens.forWorkspace(target.workspace);
-      const statusTs = (await statuses.get(target.idempotencyKey)?.catch(() => null)) ?? target.statusMessageId ?? null;
+      const shownNow = (await statuses.get(target.idempotencyKey)?.catch(() => null)) ?? null;
+      const statusTs = shownNow ?? target.statusMessageId ?? null;
       const chunks = splitMessage(toMrkdwn(reply.text));
       const thread = threadOf(target);
       const channel = target.channel.id;
@@ -114,9 +127,11 @@ export function createReplySink(options: SlackReplySinkOptions): ReplySink {
 
       let first: string | undefined;
       let rest = chunks;
-      if (statusTs) {
-        // The status message becomes the answer's first part: one message, however the turn ends.
-        await client.chat.update({ token, channel, ts: statusTs, text: chunks[0]! });
+      // A message from an earlier attempt (before a crash) may be a stream that was never ended.
+      if (!shownNow && statusTs) await client.chat.stopStream({ token, channel, ts: statusTs }).catch(() => undefined);
+      // The status message becomes the answer's first part: one message, however the turn ends
+      // (unless it is gone: someone deleted it, or a withdrawn stream took it).
+      if (statusTs && (await updateUnlessGone(client, { token, channel, ts: statusTs, text: chunks[0]! }))) {
         first = statusTs;
         rest = chunks.slice(1);
       }
@@ -126,6 +141,17 @@ export function createReplySink(options: SlackReplySinkOptions): ReplySink {
       }
       statuses.delete(target.idempotencyKey);
       return { platformMessageId: first ?? '' };
+    },
+
+    openStream(target, started) {
+      const thread = threadOf(target);
+      // A stream is always a thread reply: a top-level DM gets its answer as one message instead.
+      if (!thread) return null;
+      const status = {
+        current: async () => (await statuses.get(target.idempotencyKey)?.catch(() => null)) ?? target.statusMessageId ?? null,
+        clear: () => statuses.delete(target.idempotencyKey),
+      };
+      return openSlackStream({ client, tokens, thread, status, started, log: options.log }, target);
     },
   };
 }

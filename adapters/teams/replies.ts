@@ -1,12 +1,14 @@
 /**
  * ReplySink for Teams: proactive posts into the stored conversation (the HTTP request that
  * brought the message ended long ago), into the right reply chain, as Markdown, split when long.
+ * In 1:1 chats the answer streams (Teams' bot streaming protocol, see stream.ts).
  */
-import { ActivityTypes, TextFormatTypes, TurnContext, type ConversationReference } from 'botbuilder';
+import { ActivityTypes, TextFormatTypes, TurnContext, type Activity, type ConversationReference } from 'botbuilder';
 import { QuorumError } from '../../src/core/errors.js';
 import type { OutgoingReply, ReplySink, ReplyTarget } from '../../src/core/ports.js';
 import type { TeamsReplyRoute } from './activity.js';
 import { BoundedCache, keys, type TeamsRuntime } from './runtime.js';
+import { openTeamsStream } from './stream.js';
 
 /** Teams accepts about 28 KB per message; stay well below it and split at paragraph or line ends. */
 export const DEFAULT_MAX_CHARS = 7_000;
@@ -53,6 +55,56 @@ export function createReplySink(runtime: TeamsRuntime, options: { maxChars?: num
     return { reference: stored.reference, conversationId: route.conversationId, replyToId: route.replyToId };
   }
 
+  type Place = NonNullable<Awaited<ReturnType<typeof where>>>;
+
+  /** The stored reference aimed at the place's conversation, and its reply chain when `inChain`. */
+  function referenceOf(place: Place, inChain: boolean): Record<string, unknown> {
+    return {
+      ...place.reference,
+      conversation: { ...(place.reference.conversation as object), id: place.conversationId },
+      ...(inChain && place.replyToId ? { activityId: place.replyToId } : {}),
+    };
+  }
+
+  /** Deletes one of the bot's activities (a withdrawn stream). */
+  async function remove(place: Place, activityId: string): Promise<void> {
+    await runtime.inConversation(referenceOf(place, false), (context) => context.deleteActivity(activityId));
+  }
+
+  /** Posts one activity into the place's conversation (and reply chain); answers the new activity's id. */
+  async function send(place: Place, activity: Partial<Activity>): Promise<string> {
+    const reference = referenceOf(place, true);
+    return runtime.inConversation(reference, async (context) => {
+      // context.sendActivity would reply to the proactive turn's own (made-up) activity id;
+      // applying the stored reference keeps the reply in the original reply chain.
+      const applied = TurnContext.applyConversationReference(activity, reference as Partial<ConversationReference>);
+      const [response] = await context.adapter.sendActivities(context, [applied]);
+      return response?.id ?? '';
+    });
+  }
+
+  /** Posts the parts not yet posted for this delivery (a retried turn never posts a part twice). */
+  async function postParts(target: ReplyTarget, kind: OutgoingReply['kind'], place: Place, parts: string[], ids: string[] = []): Promise<string[]> {
+    for (const [index, text] of parts.entries()) {
+      if (index < ids.length) continue;
+      const partKey = `${target.idempotencyKey}|${kind}|${index}/${parts.length}`;
+      const already = sent.get(partKey);
+      if (already) {
+        ids.push(already);
+        continue;
+      }
+      let id: string;
+      try {
+        id = await send(place, { type: ActivityTypes.Message, text, textFormat: TextFormatTypes.Markdown });
+      } catch (err) {
+        throw new QuorumError('REPLY_FAILED', `Teams did not take the reply (part ${index + 1} of ${parts.length})`, { cause: err });
+      }
+      sent.set(partKey, id);
+      ids.push(id);
+    }
+    return ids;
+  }
+
   return {
     async post(target: ReplyTarget, reply: OutgoingReply) {
       const place = await where(target, reply.private === true);
@@ -60,39 +112,29 @@ export function createReplySink(runtime: TeamsRuntime, options: { maxChars?: num
         runtime.log.info({ event: 'teams.reply_dropped', workspace: target.workspace.externalId }, 'conversation no longer installed; reply dropped');
         return { platformMessageId: 'dropped:uninstalled' };
       }
-      const parts = splitText(reply.text, maxChars);
-      const ids: string[] = [];
-      for (const [index, text] of parts.entries()) {
-        const partKey = `${target.idempotencyKey}|${reply.kind}|${index}/${parts.length}`;
-        const already = sent.get(partKey);
-        if (already) {
-          ids.push(already);
-          continue;
-        }
-        const reference = {
-          ...place.reference,
-          conversation: { ...(place.reference.conversation as object), id: place.conversationId },
-          ...(place.replyToId ? { activityId: place.replyToId } : {}),
-        };
-        let id: string;
-        try {
-          id = await runtime.inConversation(reference, async (context) => {
-            // context.sendActivity would reply to the proactive turn's own (made-up) activity id;
-            // applying the stored reference keeps the reply in the original reply chain.
-            const activity = TurnContext.applyConversationReference(
-              { type: ActivityTypes.Message, text, textFormat: TextFormatTypes.Markdown },
-              reference as Partial<ConversationReference>,
-            );
-            const [response] = await context.adapter.sendActivities(context, [activity]);
-            return response?.id ?? '';
-          });
-        } catch (err) {
-          throw new QuorumError('REPLY_FAILED', `Teams did not take the reply (part ${index + 1} of ${parts.length})`, { cause: err });
-        }
-        sent.set(partKey, id);
-        ids.push(id);
-      }
+      const ids = await postParts(target, reply.kind, place, splitText(reply.text, maxChars));
       return { platformMessageId: ids[0] ?? '' };
+    },
+
+    openStream(target: ReplyTarget) {
+      // Teams streams bot messages in 1:1 chats only; channels and group chats get one message.
+      if (routeOf(target).kind !== 'personal') return null;
+      return openTeamsStream({
+        maxChars,
+        place: async () => {
+          const place = await where(target, false);
+          if (!place) throw new QuorumError('REPLY_FAILED', 'the conversation is no longer installed');
+          return place;
+        },
+        send,
+        remove,
+        // The final message carries the first part; the rest are posted as usual, once.
+        postRest: async (place, parts, firstId) => {
+          sent.set(`${target.idempotencyKey}|answer|0/${parts.length}`, firstId);
+          await postParts(target, 'answer', place, parts, [firstId]);
+        },
+        split: (text) => splitText(text, maxChars),
+      });
     },
 
     async progress(target: ReplyTarget) {
@@ -101,8 +143,7 @@ export function createReplySink(runtime: TeamsRuntime, options: { maxChars?: num
       if (route.kind === 'channel') return;
       const place = await where(target, false);
       if (!place) return;
-      const reference = { ...place.reference, conversation: { ...(place.reference.conversation as object), id: place.conversationId } };
-      await runtime.inConversation(reference, async (context) => {
+      await runtime.inConversation(referenceOf(place, false), async (context) => {
         await context.sendActivity({ type: ActivityTypes.Typing });
       });
     },

@@ -52,7 +52,29 @@ export interface ReplySink {
    * Answers the id of the status message when it posted a new one, so that it can be remembered.
    */
   progress?(target: ReplyTarget, status: string): Promise<{ statusMessageId: string } | void>;
+  /**
+   * A stream to show the answer in while the model writes it, or null where this platform or
+   * place cannot stream (then the answer is posted normally). Nothing is sent before the first
+   * `append`. Only answers stream; errors, refusals and private notices are always posted.
+   * `started` is told the id of the message the answer streams into as soon as it exists, and
+   * awaited before the status message goes, so that a re-run replaces that message.
+   */
+  openStream?(target: ReplyTarget, started?: (messageId: string) => Promise<void>): ReplyStream | null;
 }
+
+/** An answer shown while it is being written (Slack chat streaming, Teams streaming in 1:1 chats). */
+export interface ReplyStream {
+  /** Adds text to the shown answer. Never throws: the platform is called batched, in the background. */
+  append(text: string): void;
+  /**
+   * Ends the stream showing exactly `fullText`, which starts with everything appended. Throws when
+   * the stream broke: the caller then aborts it and posts the answer normally.
+   */
+  finish(fullText: string): Promise<{ platformMessageId: string }>;
+  /** Withdraws whatever was shown (best effort, never throws): the reply will be posted another way. */
+  abort(): Promise<void>;
+}
+
 
 /**
  * Which attempt at a delivery a turn is, and what a re-run needs to avoid showing anything
@@ -122,6 +144,12 @@ export interface ModelCall {
    * `toolCalls` and the core runs them, as the requester, with permission checks.
    */
   tools?: Record<string, ToolSpec>;
+  /**
+   * Streams the answer: the model is called in streaming mode and each piece of text is passed
+   * here as it arrives. Retries and the fallback model apply only until the first piece went out;
+   * a failure after that refuses the call (the partial text is not an answer).
+   */
+  onTextDelta?: (delta: string) => void;
 }
 
 /** A tool offered to the model. `inputSchema` is a zod schema or a plain JSON schema object. */

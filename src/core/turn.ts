@@ -5,6 +5,8 @@
  */
 import { decide, denyExplanation, type ChannelResource } from './access/policy.js';
 import { runAgentTurn, type AgentLimits } from './agent/orchestrator.js';
+import { openAnswerStream } from './answer-stream.js';
+import { replyMemory } from './reply-memory.js';
 import { runCommand } from './commands.js';
 import type { Envelope, Platform } from './envelope.js';
 import { QuorumError, isQuorumError } from './errors.js';
@@ -17,6 +19,7 @@ import type {
   Conversation,
   Logger,
   ModelGate,
+  ModelOutcome,
   OutgoingReply,
   PlatformPorts,
   DeliveryAttempt,
@@ -89,15 +92,14 @@ export async function answerCommand(deps: CoreDeps, envelope: Envelope): Promise
 export async function runTurn(deps: CoreDeps, envelope: Envelope, attempt?: DeliveryAttempt): Promise<TurnResult> {
   const ports = portsFor(deps, envelope.workspace.platform);
   const target: ReplyTarget = { ...replyTargetOf(envelope), statusMessageId: attempt?.statusMessageId ?? null };
+  const memory = replyMemory(target, attempt);
   // Progress updates run in order; the first one's status message is stored before anything else is posted.
   let progressChain: Promise<void> = Promise.resolve();
   const progress = (status: string) => {
     progressChain = progressChain.then(() =>
       bestEffort(deps, async () => {
         const shown = await ports.replies.progress?.(target, status);
-        if (!shown || target.statusMessageId === shown.statusMessageId) return;
-        target.statusMessageId = shown.statusMessageId;
-        await attempt?.rememberStatus(shown.statusMessageId);
+        if (shown) await memory.remember(shown.statusMessageId, 'status');
       }),
     );
   };
@@ -175,51 +177,73 @@ export async function runTurn(deps: CoreDeps, envelope: Envelope, attempt?: Deli
   });
 
   const onQueued = (position: number) => progress(`Busy right now: you are number ${position} in the queue.`);
-  const outcome = deps.agent
-    ? await runAgentTurn(
-        { model: deps.model, audit: deps.audit, turns: deps.turns, store: deps.agent.store, log: deps.log, ...(deps.agent.limits ? { limits: deps.agent.limits } : {}) },
-        {
+  // The answer streams where the platform can; errors and refusals are always posted.
+  // The streamed message becomes the one a re-run replaces (the status message above it goes).
+  const answer = openAnswerStream(ports.replies, target, deps.log, (messageId) => memory.remember(messageId, 'stream'));
+  let outcome: ModelOutcome;
+  try {
+    outcome = deps.agent
+      ? await runAgentTurn(
+          { model: deps.model, audit: deps.audit, turns: deps.turns, store: deps.agent.store, log: deps.log, ...(deps.agent.limits ? { limits: deps.agent.limits } : {}) },
+          {
+            scope,
+            principal: { id: principal.id, role },
+            envelope,
+            conversationId: conversation.id,
+            channel: channelResource,
+            settings,
+            messages,
+            progress,
+            onQueued,
+            ...(attempt?.signal ? { signal: attempt.signal } : {}),
+            isMember: (id, kind) => memberOf(ports, envelope, id, kind),
+            history: ports.history,
+            ...(answer ? { answer } : {}),
+          },
+        )
+      : (progress(STATUS_WORKING),
+        await deps.model.generate({
           scope,
-          principal: { id: principal.id, role },
-          envelope,
-          conversationId: conversation.id,
-          channel: channelResource,
-          settings,
+          principalId: principal.id,
           messages,
-          progress,
           onQueued,
+          settings,
           ...(attempt?.signal ? { signal: attempt.signal } : {}),
-          isMember: (id, kind) => memberOf(ports, envelope, id, kind),
-          history: ports.history,
-        },
-      )
-    : (progress(STATUS_WORKING), await deps.model.generate({ scope, principalId: principal.id, messages, onQueued, settings, ...(attempt?.signal ? { signal: attempt.signal } : {}) }));
+          ...(answer ? { onTextDelta: answer.onTextDelta } : {}),
+        }));
 
-  if (outcome.kind === 'refused') {
-    await deps.audit.append(scope, {
-      action: 'model_call',
-      outcome: 'refused',
-      actorPrincipalId: principal.id,
+    if (outcome.kind === 'refused') {
+      await answer?.discard();
+      await deps.audit.append(scope, {
+        action: 'model_call',
+        outcome: 'refused',
+        actorPrincipalId: principal.id,
+        channelExternalId: envelope.channel.id,
+        model: outcome.model ?? null,
+        latencyMs: outcome.latencyMs,
+        detail: { reason: outcome.reason },
+      });
+      return post({ kind: 'error', text: outcome.message });
+    }
+
+    await deps.turns.recordTurn(scope, {
+      conversationId: conversation.id,
+      principalId: principal.id,
+      idempotencyKey: envelope.idempotencyKey,
       channelExternalId: envelope.channel.id,
-      model: outcome.model ?? null,
+      userText: envelope.text,
+      answerText: outcome.text,
+      model: outcome.model,
+      usage: outcome.usage,
       latencyMs: outcome.latencyMs,
-      detail: { reason: outcome.reason },
     });
-    return post({ kind: 'error', text: outcome.message });
+  } catch (err) {
+    // Nothing half-shown stays behind a turn that failed (it is retried or dead-lettered).
+    await answer?.discard();
+    throw err;
   }
-
-  await deps.turns.recordTurn(scope, {
-    conversationId: conversation.id,
-    principalId: principal.id,
-    idempotencyKey: envelope.idempotencyKey,
-    channelExternalId: envelope.channel.id,
-    userText: envelope.text,
-    answerText: outcome.text,
-    model: outcome.model,
-    usage: outcome.usage,
-    latencyMs: outcome.latencyMs,
-  });
-  return post({ kind: 'answer', text: outcome.text });
+  // The stream ends with the recorded text; where nothing streamed (or it broke) the answer is posted.
+  return (await answer?.finish(outcome.text)) ?? post({ kind: 'answer', text: outcome.text });
 }
 
 /** DM: one conversation per owner; group and channel: the thread (or the message that starts one). */

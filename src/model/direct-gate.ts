@@ -3,11 +3,12 @@
  * the user. The throttling gate (limits, budgets, retries, breakers) wraps the same call.
  */
 import type { LanguageModelV3 } from '@ai-sdk/provider';
-import { generateText, jsonSchema, tool, type ToolSet } from 'ai';
+import { generateText, jsonSchema, streamText, tool, type LanguageModelUsage, type ModelMessage, type ToolSet } from 'ai';
 import type { Logger, ModelCall, ModelGate, ModelOutcome, ToolSpec } from '../core/ports.js';
 
 export const UNREACHABLE_MESSAGE = 'The model is not reachable right now. Please try again in a few minutes.';
 export const TIMEOUT_MESSAGE = 'The model took too long to answer. Please try again in a few minutes.';
+export const INTERRUPTED_MESSAGE = 'The model stopped in the middle of its answer. Please try again in a few minutes.';
 
 export interface DirectGateOptions {
   model: (modelId: string) => LanguageModelV3;
@@ -16,23 +17,24 @@ export interface DirectGateOptions {
   log: Logger;
 }
 
-/** One attempt against one model; throws what the provider threw. */
+/** One attempt against one model; throws what the provider threw. Streams when `onTextDelta` is given. */
 export async function callModel(
   model: LanguageModelV3,
-  call: Pick<ModelCall, 'messages' | 'signal' | 'tools'>,
+  call: Pick<ModelCall, 'messages' | 'signal' | 'tools' | 'onTextDelta'>,
   timeoutMs: number,
 ): Promise<Extract<ModelOutcome, { kind: 'answer' }>> {
   const started = performance.now();
   const signals = [AbortSignal.timeout(timeoutMs), ...(call.signal ? [call.signal] : [])];
   const system = call.messages.filter((m) => m.role === 'system').map((m) => m.content).join('\n\n');
-  const result = await generateText({
+  const request = {
     model,
     ...(system ? { system } : {}),
-    messages: call.messages.filter((m) => m.role !== 'system') as Array<{ role: 'user' | 'assistant'; content: string }>,
+    messages: call.messages.filter((m) => m.role !== 'system') as ModelMessage[],
     ...(call.tools && Object.keys(call.tools).length > 0 ? { tools: toolSetOf(call.tools) } : {}),
     maxRetries: 0,
     abortSignal: AbortSignal.any(signals),
-  });
+  };
+  const result = call.onTextDelta ? await streamedText(request, call.onTextDelta) : await generateText(request);
   const toolCalls = result.toolCalls.map((c) => ({ toolName: c.toolName, input: c.input as unknown }));
   return {
     kind: 'answer',
@@ -42,6 +44,28 @@ export async function callModel(
     usage: { inputTokens: result.usage.inputTokens ?? 0, outputTokens: result.usage.outputTokens ?? 0 },
     latencyMs: Math.round(performance.now() - started),
   };
+}
+
+type Request = Parameters<typeof generateText>[0] & { abortSignal: AbortSignal };
+
+/**
+ * streamText, passing text on as it arrives, with the same result as generateText (text, tool
+ * calls, the step's usage). Text after a tool call started is not passed on: it is not an answer.
+ */
+async function streamedText(
+  request: Request,
+  onTextDelta: (delta: string) => void,
+): Promise<{ text: string; toolCalls: Array<{ toolName: string; input: unknown }>; usage: LanguageModelUsage }> {
+  // onError: the default prints the error (it can quote the prompt); it is thrown below instead.
+  const result = streamText({ ...request, onError: () => {} });
+  let tools = false;
+  for await (const part of result.fullStream) {
+    if (part.type === 'error') throw part.error;
+    if (part.type === 'abort') throw request.abortSignal.reason ?? new Error('the model call was aborted');
+    if (part.type === 'tool-input-start' || part.type === 'tool-call') tools = true;
+    if (part.type === 'text-delta' && part.text && !tools) onTextDelta(part.text);
+  }
+  return { text: await result.text, toolCalls: await result.toolCalls, usage: await result.usage };
 }
 
 /** Tools without execute: generateText stops at the tool calls and the core runs them. */
@@ -68,19 +92,37 @@ export function createDirectGate(options: DirectGateOptions): ModelGate {
     async generate(call): Promise<ModelOutcome> {
       const modelId = options.modelName(call.tier ?? 'answer');
       const started = performance.now();
+      const stream = streamTracker(call);
       try {
-        return await callModel(options.model(modelId), call, options.timeoutMs);
+        return await callModel(options.model(modelId), stream.call, options.timeoutMs);
       } catch (err) {
         const latencyMs = Math.round(performance.now() - started);
         const timeout = isTimeout(err);
         options.log.warn(
-          { event: 'model.failed', model: modelId, kind: timeout ? 'timeout' : (err as Error).name, latencyMs },
+          { event: 'model.failed', model: modelId, kind: timeout ? 'timeout' : (err as Error).name, latencyMs, streamed: stream.emitted },
           'model call failed',
         );
-        return timeout
-          ? { kind: 'refused', reason: 'timeout', message: TIMEOUT_MESSAGE, model: modelId, latencyMs }
-          : { kind: 'refused', reason: 'unavailable', message: UNREACHABLE_MESSAGE, model: modelId, latencyMs };
+        if (timeout) return { kind: 'refused', reason: 'timeout', message: TIMEOUT_MESSAGE, model: modelId, latencyMs };
+        const message = stream.emitted ? INTERRUPTED_MESSAGE : UNREACHABLE_MESSAGE;
+        return { kind: 'refused', reason: 'unavailable', message, model: modelId, latencyMs };
       }
     },
   };
+}
+
+/** The call with its onTextDelta wrapped so the gate knows whether any text went out already. */
+export function streamTracker(call: ModelCall): { call: ModelCall; readonly emitted: boolean } {
+  const onTextDelta = call.onTextDelta;
+  if (!onTextDelta) return { call, emitted: false };
+  const tracker = {
+    emitted: false,
+    call: {
+      ...call,
+      onTextDelta: (delta: string) => {
+        tracker.emitted = true;
+        onTextDelta(delta);
+      },
+    },
+  };
+  return tracker;
 }

@@ -21,7 +21,7 @@ import type {
   UsageLedger,
   WorkspaceSettings,
 } from '../core/ports.js';
-import { callModel, TIMEOUT_MESSAGE, UNREACHABLE_MESSAGE } from './direct-gate.js';
+import { callModel, INTERRUPTED_MESSAGE, streamTracker, TIMEOUT_MESSAGE, UNREACHABLE_MESSAGE } from './direct-gate.js';
 import { createLimiters, type Limiters, type WorkspaceLimits } from './limiters.js';
 import { estimateTokens } from './offline.js';
 import type { SharedRedis } from './redis-connection.js';
@@ -109,7 +109,21 @@ export function costMicroUsd(prices: PriceTable, model: string, inputTokens: num
   return price ? Math.round(inputTokens * price.input + outputTokens * price.output) : 0;
 }
 
-type Attempt = Extract<ModelOutcome, { kind: 'answer' }> | { kind: 'failed'; why: 'timeout' | 'open' | 'exhausted' | 'fatal' };
+type Attempt =
+  | Extract<ModelOutcome, { kind: 'answer' }>
+  | { kind: 'failed'; why: 'timeout' | 'open' | 'exhausted' | 'fatal' | 'interrupted' };
+
+/** A streamed answer broke after some of its text went out: retrying or falling back would show text twice. */
+class StreamInterruptedError extends Error {
+  override readonly name = 'StreamInterruptedError';
+}
+
+function whyFailed(err: unknown): Extract<Attempt, { kind: 'failed' }>['why'] {
+  if (err instanceof StreamInterruptedError) return 'interrupted';
+  if (isTimeoutError(err)) return 'timeout';
+  if (isBrokenCircuitError(err)) return 'open';
+  return isRetryable(err) ? 'exhausted' : 'fatal';
+}
 
 export function createModelGate(options: ModelGateOptions): ThrottlingGate {
   const resilience: ResilienceOptions = { ...defaultResilience, ...options.resilience };
@@ -157,8 +171,19 @@ export function createModelGate(options: ModelGateOptions): ThrottlingGate {
   const waiting = new Map<string, Set<object>>();
   let waitingTotal = 0;
 
-  async function attempt(call: ModelCall, modelId: string, limits: WorkspaceLimits, notice: { sent: boolean }, count: { n: number }): Promise<Attempt> {
+  async function attempt(
+    call: ModelCall,
+    modelId: string,
+    limits: WorkspaceLimits,
+    notice: { sent: boolean },
+    count: { n: number },
+    stream: { readonly emitted: boolean },
+  ): Promise<Attempt> {
     const ws = call.scope.workspaceId;
+    // The breaker counts the provider's own error; the retry sees it as final once text went out.
+    const untilStreamed = (err: unknown) => {
+      throw stream.emitted && !isTimeoutError(err) ? new StreamInterruptedError('the answer stream broke', { cause: err }) : err;
+    };
     try {
       return await retry.execute(() =>
         breakerFor(modelId).execute(async () => {
@@ -193,6 +218,7 @@ export function createModelGate(options: ModelGateOptions): ThrottlingGate {
                     {
                       messages: call.messages,
                       ...(call.tools ? { tools: call.tools } : {}),
+                      ...(call.onTextDelta ? { onTextDelta: call.onTextDelta } : {}),
                       signal: call.signal ? AbortSignal.any([signal, call.signal]) : signal,
                     },
                     // The policy cuts the attempt; this only stops a socket that outlives it.
@@ -215,10 +241,10 @@ export function createModelGate(options: ModelGateOptions): ThrottlingGate {
           } finally {
             leave();
           }
-        }),
+        }).catch(untilStreamed),
       );
     } catch (err) {
-      const why = isTimeoutError(err) ? 'timeout' : isBrokenCircuitError(err) ? 'open' : isRetryable(err) ? 'exhausted' : 'fatal';
+      const why = whyFailed(err);
       log.warn({ event: 'model.gave_up', model: modelId, why, attempts: count.n }, 'model call failed');
       return { kind: 'failed', why };
     }
@@ -276,13 +302,14 @@ export function createModelGate(options: ModelGateOptions): ThrottlingGate {
 
       const notice = { sent: false };
       const count = { n: 0 };
+      const stream = streamTracker(call);
       let result: Attempt | null = null;
       try {
-        result = await attempt(call, primary, limits, notice, count);
+        result = await attempt(stream.call, primary, limits, notice, count, stream);
         const fallback = options.fallbackModel && options.fallbackModel !== primary ? options.fallbackModel : null;
         if (result.kind === 'failed' && (result.why === 'open' || result.why === 'exhausted') && fallback) {
           log.warn({ event: 'model.fallback', from: primary, to: fallback, why: result.why }, 'using the fallback model');
-          result = await attempt(call, fallback, limits, notice, count);
+          result = await attempt(stream.call, fallback, limits, notice, count, stream);
         }
       } finally {
         await settle(call, reserved, dailyTokens, result);
@@ -304,9 +331,9 @@ export function createModelGate(options: ModelGateOptions): ThrottlingGate {
         }
         return { ...result, latencyMs: elapsed() };
       }
-      return result.why === 'timeout'
-        ? { kind: 'refused', reason: 'timeout', message: TIMEOUT_MESSAGE, model: primary, latencyMs: elapsed() }
-        : { kind: 'refused', reason: 'unavailable', message: UNREACHABLE_MESSAGE, model: primary, latencyMs: elapsed() };
+      if (result.why === 'timeout') return { kind: 'refused', reason: 'timeout', message: TIMEOUT_MESSAGE, model: primary, latencyMs: elapsed() };
+      const message = result.why === 'interrupted' ? INTERRUPTED_MESSAGE : UNREACHABLE_MESSAGE;
+      return { kind: 'refused', reason: 'unavailable', message, model: primary, latencyMs: elapsed() };
     },
   };
 }

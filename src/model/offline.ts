@@ -7,6 +7,7 @@ import type {
   LanguageModelV3CallOptions,
   LanguageModelV3Content,
   LanguageModelV3GenerateResult,
+  LanguageModelV3StreamPart,
   LanguageModelV3Usage,
 } from '@ai-sdk/provider';
 import { RESULTS_MARKER } from '../core/agent/markers.js';
@@ -94,6 +95,30 @@ function usageOf(options: LanguageModelV3CallOptions, answer: string): LanguageM
   };
 }
 
+/** What the offline model answers: tool calls when it asks for tools, else the text. */
+function offlineReply(options: LanguageModelV3CallOptions): { content: LanguageModelV3Content[]; text: string; usage: LanguageModelV3Usage; toolCalls: boolean } {
+  const calls = offlineToolCalls(options);
+  if (calls.length > 0) {
+    const content: LanguageModelV3Content[] = calls.map((c, i) => ({
+      type: 'tool-call',
+      toolCallId: `offline-${i}`,
+      toolName: c.toolName,
+      input: JSON.stringify(c.input),
+    }));
+    return { content, text: '', usage: usageOf(options, JSON.stringify(calls)), toolCalls: true };
+  }
+  const text = offlineAnswer(options);
+  return { content: [{ type: 'text', text }], text, usage: usageOf(options, text), toolCalls: false };
+}
+
+/** The pieces the offline model streams an answer in: about four words each, always the same for the same text. */
+export function offlineDeltas(text: string): string[] {
+  const words = text.split(/(?<= )/);
+  const pieces: string[] = [];
+  for (let i = 0; i < words.length; i += 4) pieces.push(words.slice(i, i + 4).join(''));
+  return pieces;
+}
+
 export function createOfflineModel(modelId = OFFLINE_MODEL_ID): LanguageModelV3 {
   return {
     specificationVersion: 'v3',
@@ -101,39 +126,32 @@ export function createOfflineModel(modelId = OFFLINE_MODEL_ID): LanguageModelV3 
     modelId,
     supportedUrls: {},
     async doGenerate(options): Promise<LanguageModelV3GenerateResult> {
-      const calls = offlineToolCalls(options);
-      if (calls.length > 0) {
-        const content: LanguageModelV3Content[] = calls.map((c, i) => ({
-          type: 'tool-call',
-          toolCallId: `offline-${i}`,
-          toolName: c.toolName,
-          input: JSON.stringify(c.input),
-        }));
-        return {
-          content,
-          finishReason: { unified: 'tool-calls', raw: 'tool_calls' },
-          usage: usageOf(options, JSON.stringify(calls)),
-          warnings: [],
-        };
-      }
-      const text = offlineAnswer(options);
+      const reply = offlineReply(options);
       return {
-        content: [{ type: 'text', text }],
-        finishReason: { unified: 'stop', raw: 'stop' },
-        usage: usageOf(options, text),
+        content: reply.content,
+        finishReason: reply.toolCalls ? { unified: 'tool-calls', raw: 'tool_calls' } : { unified: 'stop', raw: 'stop' },
+        usage: reply.usage,
         warnings: [],
       };
     },
     async doStream(options) {
-      const text = offlineAnswer(options);
-      const usage = usageOf(options, text);
-      const stream = new ReadableStream({
+      const reply = offlineReply(options);
+      const parts: LanguageModelV3StreamPart[] = [{ type: 'stream-start', warnings: [] }];
+      if (reply.toolCalls) {
+        for (const part of reply.content) if (part.type === 'tool-call') parts.push(part);
+      } else {
+        parts.push({ type: 'text-start', id: 't0' });
+        for (const delta of offlineDeltas(reply.text)) parts.push({ type: 'text-delta', id: 't0', delta });
+        parts.push({ type: 'text-end', id: 't0' });
+      }
+      parts.push({
+        type: 'finish',
+        finishReason: reply.toolCalls ? { unified: 'tool-calls', raw: 'tool_calls' } : { unified: 'stop', raw: 'stop' },
+        usage: reply.usage,
+      });
+      const stream = new ReadableStream<LanguageModelV3StreamPart>({
         start(controller) {
-          controller.enqueue({ type: 'stream-start', warnings: [] });
-          controller.enqueue({ type: 'text-start', id: 't0' });
-          for (const word of text.split(/(?<= )/)) controller.enqueue({ type: 'text-delta', id: 't0', delta: word });
-          controller.enqueue({ type: 'text-end', id: 't0' });
-          controller.enqueue({ type: 'finish', finishReason: { unified: 'stop', raw: 'stop' }, usage });
+          for (const part of parts) controller.enqueue(part);
           controller.close();
         },
       });

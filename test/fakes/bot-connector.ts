@@ -14,6 +14,8 @@ export interface PostedActivity {
   replyToId: string | undefined;
   authorization: string | undefined;
   body: { type: string; text?: string; textFormat?: string; [k: string]: unknown };
+  /** The id the connector answered with. */
+  id: string;
 }
 
 interface Member {
@@ -27,6 +29,8 @@ interface Member {
 export class FakeBotConnector {
   readonly posted: PostedActivity[] = [];
   readonly requests: { method: string; path: string }[] = [];
+  /** Activities the bot deleted (`DELETE …/activities/{id}`). */
+  readonly deleted: { conversationId: string; activityId: string }[] = [];
   /** conversation (team or chat) id → pages of members; unknown ids get the fixture's two pages. */
   readonly rosters = new Map<string, { members: Member[]; continuationToken?: string }[]>();
   private throttleNext = 0;
@@ -69,9 +73,14 @@ export class FakeBotConnector {
             this.throttleNext--;
             return json(429, { error: { code: 'TooManyRequests' } }, { 'retry-after': String(this.retryAfterSeconds) });
           }
-          this.posted.push({ conversationId, replyToId: parts[4], authorization: req.headers.authorization, body });
           const created = fixture('reply_created.json') as { id: string };
-          return json(200, { id: `${created.id}-${this.posted.length}` });
+          const id = `${created.id}-${this.posted.length + 1}`;
+          this.posted.push({ conversationId, replyToId: parts[4], authorization: req.headers.authorization, body, id });
+          return json(200, { id });
+        }
+        if (req.method === 'DELETE' && parts[3] === 'activities' && parts[4]) {
+          this.deleted.push({ conversationId, activityId: parts[4] });
+          return json(200, {});
         }
         if (req.method === 'GET' && parts[3] === 'pagedmembers') {
           const pages = this.pagesFor(conversationId);

@@ -17,6 +17,8 @@ export interface RecordedCall {
   params: Record<string, string>;
   /** performance.now() when the call arrived. */
   at: number;
+  /** What the fake answered (set once answered). */
+  response?: any;
 }
 
 /** A message as Slack stores it, seeded by a test (written by people, not through the bot). */
@@ -54,14 +56,14 @@ export class FakeSlackApi {
   readonly hooks: { path: string; body: any }[] = [];
   /** method → milliseconds to wait before answering (a slow Slack). */
   readonly delays = new Map<string, number>();
-  /** What users would see: every message the bot posted and did not delete, with its latest text, by `channel/ts`. */
-  readonly visible = new Map<string, { channel: string; ts: string; text: string; threadTs?: string }>();
   /** channel → its messages, in any order; conversations.history / conversations.replies answer from them. */
   readonly messages = new Map<string, SeededMessage[]>();
-  /** method → a Slack error code to answer with (`{ ok: false, error }`), until deleted. */
-  readonly failures = new Map<string, string>();
   /** What apps.connections.open answers (Socket Mode). */
   socketUrl = '';
+  /** method → a Slack error to answer (`{ok:false, error}`) the next `times` calls (every call until deleted without `times`). */
+  readonly errors = new Map<string, { error: string; times?: number }>();
+  /** The bot's messages as a Slack client would show them, by ts: posted, streamed, updated; deleted ones are gone. */
+  readonly shown = new Map<string, { channel: string; threadTs: string | undefined; text: string; streaming: boolean }>();
   private server: Server | null = null;
   private nextTs = 1767258600;
   url = '';
@@ -83,16 +85,20 @@ export class FakeSlackApi {
           : Object.fromEntries(new URLSearchParams(raw));
         const auth = req.headers.authorization;
         const token = auth?.startsWith('Bearer ') ? auth.slice(7) : (params.token ?? null);
-        this.calls.push({ method, token, params, at: performance.now() });
+        const call: RecordedCall = { method, token, params, at: performance.now() };
+        this.calls.push(call);
         const limit = this.rateLimits.get(method);
         if (limit && limit.times > 0) {
           limit.times -= 1;
+          call.response = webFixture('error.ratelimited');
           res.writeHead(429, { 'content-type': 'application/json', 'retry-after': String(limit.retryAfter) });
-          res.end(JSON.stringify(webFixture('error.ratelimited')));
+          res.end(JSON.stringify(call.response));
           return;
         }
-        const failure = this.failures.get(method);
-        const body = failure ? { ok: false, error: failure } : this.answer(method, token, params);
+        const failure = this.errors.get(method);
+        const body = failure ? { ok: false, error: failure.error } : this.answer(method, token, params);
+        if (failure?.times !== undefined && --failure.times <= 0) this.errors.delete(method);
+        call.response = body;
         setTimeout(() => {
           res.writeHead(200, { 'content-type': 'application/json' });
           res.end(JSON.stringify(body));
@@ -131,6 +137,17 @@ export class FakeSlackApi {
       has_more: more,
       response_metadata: { next_cursor: more ? Buffer.from(`offset:${start + limit}`).toString('base64') : '' },
     };
+  }
+
+  /** The messages a person sees in a thread (or, without a thread, at the channel's top level), oldest first. */
+  visible(channel: string, threadTs?: string): { ts: string; text: string; streaming: boolean }[] {
+    return [...this.shown.entries()]
+      .filter(([, m]) => m.channel === channel && m.threadTs === threadTs)
+      .map(([ts, m]) => ({ ts, text: m.text, streaming: m.streaming }));
+  }
+
+  private show(ts: string, params: Record<string, string>, text: string, streaming: boolean): void {
+    this.shown.set(ts, { channel: params.channel ?? '', threadTs: params.thread_ts || undefined, text, streaming });
   }
 
   private answer(method: string, token: string | null, params: Record<string, string>): unknown {
@@ -182,8 +199,25 @@ export class FakeSlackApi {
       case 'chat.postMessage':
       case 'chat.postEphemeral': {
         const ts = `${this.nextTs++}.000100`;
-        if (method === 'chat.postMessage') this.visible.set(`${params.channel}/${ts}`, { channel: params.channel!, ts, text: params.text ?? '', ...(params.thread_ts ? { threadTs: params.thread_ts } : {}) });
+        if (method === 'chat.postMessage') this.show(ts, params, params.text ?? '', false);
         return { ok: true, channel: params.channel, ts, message_ts: ts, message: { type: 'message', text: params.text, ts, thread_ts: params.thread_ts } };
+      }
+      case 'chat.startStream': {
+        if (!params.channel || !params.thread_ts) return { ok: false, error: 'invalid_arguments' };
+        const ts = `${this.nextTs++}.000100`;
+        this.show(ts, params, params.markdown_text ?? '', true);
+        return { ok: true, channel: params.channel, ts };
+      }
+      case 'chat.appendStream':
+      case 'chat.stopStream': {
+        const message = this.shown.get(params.ts ?? '');
+        if (!message || message.channel !== params.channel) return { ok: false, error: 'message_not_found' };
+        if (!message.streaming) return { ok: false, error: 'message_not_in_streaming_state' };
+        message.text += params.markdown_text ?? '';
+        if (method === 'chat.stopStream') message.streaming = false;
+        return method === 'chat.stopStream'
+          ? { ok: true, channel: params.channel, ts: params.ts, message: { type: 'message', text: message.text, ts: params.ts, thread_ts: message.threadTs } }
+          : { ok: true, channel: params.channel, ts: params.ts };
       }
       case 'apps.connections.open':
         return this.socketUrl ? { ok: true, url: this.socketUrl } : { ok: false, error: 'invalid_auth' };
@@ -192,13 +226,14 @@ export class FakeSlackApi {
         return grant ? { ok: true, ...grant } : { ok: false, error: 'invalid_code' };
       }
       case 'chat.update': {
-        const shown = this.visible.get(`${params.channel}/${params.ts}`);
-        if (!shown) return { ok: false, error: 'message_not_found' };
-        shown.text = params.text ?? '';
+        const message = this.shown.get(params.ts ?? '');
+        // Slack answers message_not_found for a message that is gone (or never was).
+        if (!message || message.channel !== params.channel) return { ok: false, error: 'message_not_found' };
+        message.text = params.text ?? '';
         return { ok: true, channel: params.channel, ts: params.ts, text: params.text };
       }
       case 'chat.delete':
-        if (!this.visible.delete(`${params.channel}/${params.ts}`)) return { ok: false, error: 'message_not_found' };
+        if (!this.shown.delete(params.ts ?? '')) return { ok: false, error: 'message_not_found' };
         return { ok: true, channel: params.channel, ts: params.ts };
       default:
         return { ok: false, error: 'unknown_method' };

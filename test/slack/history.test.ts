@@ -156,13 +156,13 @@ describe.each(drivers)('summarize_thread through Slack history (%s)', (driver) =
   it('Slack history failing: falls back to stored messages, says so, and the turn still answers', async () => {
     const thread = '1767251000.000100';
     api.seed(A, msg('U0ACMEOWN1', thread, 'canary-a-unreadable: Slack will not give this out', thread));
-    api.failures.set('conversations.replies', 'not_in_channel');
+    api.errors.set('conversations.replies', { error: 'not_in_channel' });
     try {
       await deliver(mention(A, 'first-ask-stored: what is the plan?', thread));
       gate.reset();
       await deliver(mention(A, 'summarize this thread', thread));
     } finally {
-      api.failures.delete('conversations.replies');
+      api.errors.delete('conversations.replies');
     }
     const result = toolResult();
     expect(result).toContain('Only the messages stored by Quorum are shown: slack history could not be read right now');
@@ -225,13 +225,13 @@ describe('Slack history adapter (against the fake Web API)', () => {
   it('maps Slack errors to HISTORY_UNAVAILABLE with Slack’s code only', async () => {
     const client = new webApi.WebClient(undefined, { slackApiUrl: api.url, retryConfig: { retries: 0 } });
     const history = createHistory({ client, tokens });
-    api.failures.set('conversations.history', 'missing_scope');
+    api.errors.set('conversations.history', { error: 'missing_scope' });
     try {
       const err = await history.recent(workspace, { id: 'C0PAGED001', kind: 'channel' }, 10).catch((e: unknown) => e);
       expect(isQuorumError(err, 'HISTORY_UNAVAILABLE')).toBe(true);
       expect((err as Error).message).toBe('Slack conversations.history failed: missing_scope');
     } finally {
-      api.failures.delete('conversations.history');
+      api.errors.delete('conversations.history');
     }
     const missing = await history.thread(workspace, { id: 'C0PAGED001', kind: 'channel' }, '1.000000', 10).catch((e: unknown) => e);
     expect((missing as Error).message).toBe('Slack conversations.replies failed: thread_not_found');

@@ -51,13 +51,22 @@ export function fleetEnv(api: FakeSlackApi): Record<string, string> {
 
 /** A DM to workspace w's bot whose text is `${label}-${n}`, signed now; returns the headers and raw body. */
 export function signedDm(w: number, n: number, label: string): { body: string; headers: Record<string, string> } {
+  return signedEvent(w, n, label, { type: 'message', channel_type: 'im', channel: `D${w}U${n % 20}`, user: `U${n % 20}`, text: `${label}-${n}` });
+}
+
+/** A mention of workspace w's bot in `channel` (a thread of its own) whose text ends in `${label}-${n}`. */
+export function signedMention(w: number, n: number, label: string, channel: string): { body: string; headers: Record<string, string> } {
+  return signedEvent(w, n, label, { type: 'app_mention', channel, user: `U${n % 20}`, text: `<@UBOT${w}> ${label}-${n}` });
+}
+
+function signedEvent(w: number, n: number, label: string, event: Record<string, string>): { body: string; headers: Record<string, string> } {
   const team = fleetTeam(w);
   const ts = `${1767259000 + n}.${String(n % 1_000_000).padStart(6, '0')}`;
   const body = JSON.stringify({
     token: 'x',
     team_id: team,
     api_app_id: 'A0QRMAPP01',
-    event: { type: 'message', channel_type: 'im', channel: `D${w}U${n % 20}`, user: `U${n % 20}`, text: `${label}-${n}`, ts, event_ts: ts },
+    event: { ...event, ts, event_ts: ts },
     type: 'event_callback',
     event_id: `Ev${label}${n}`,
     event_time: 1767259000,

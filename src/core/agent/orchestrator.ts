@@ -80,6 +80,12 @@ export interface AgentTurn {
   isMember(channelExternalId: string, kind: ChannelKind): Promise<boolean>;
   /** The platform's history port, when it has one (summarize_thread reads through it). */
   history?: ConversationHistory;
+  /**
+   * Where the reply can stream: the orchestrator's call (the one-call path's answer) and the
+   * aggregator's call stream their text; specialists never do. A plan that delegates after
+   * some text went out withdraws that text.
+   */
+  answer?: { onTextDelta(delta: string): void; discard(): Promise<void> };
 }
 
 type SpecialistResult = { specialist: Specialist; ok: true; text: string } | { specialist: Specialist; ok: false; reason: string };
@@ -129,6 +135,7 @@ export async function runAgentTurn(deps: AgentDeps, turn: AgentTurn): Promise<Mo
   const limits = { ...defaultAgentLimits, ...deps.limits };
   const budget = new TurnBudget(deps.model, limits, turn.settings, turn.signal);
   const base = { scope: turn.scope, principalId: turn.principal.id };
+  const streamed = turn.answer ? { onTextDelta: turn.answer.onTextDelta } : {};
 
   turn.progress('Planning…');
   const plan = await budget.call({
@@ -136,12 +143,15 @@ export async function runAgentTurn(deps: AgentDeps, turn: AgentTurn): Promise<Mo
     messages: withInstructions(turn.messages, ORCHESTRATOR_INSTRUCTIONS),
     tools: Object.fromEntries(specialists.map((s) => [s.name, { description: s.description, inputSchema: taskSchema }])),
     ...(turn.onQueued ? { onQueued: turn.onQueued } : {}),
+    ...streamed,
   });
   if (!plan) return stopAnswer(budget, [], started);
   if (plan.kind === 'refused') return plan;
   const tasks = planOf(plan.toolCalls ?? []).slice(0, limits.maxTasks);
   // The one-call path: the orchestrator answered without delegating.
   if (tasks.length === 0) return { ...plan, text: plan.text || '(The model returned an empty answer.)' };
+  // Whatever the planner wrote before delegating is not the answer.
+  await turn.answer?.discard();
 
   const toolContext: ToolContext = {
     scope: turn.scope,
@@ -180,6 +190,7 @@ export async function runAgentTurn(deps: AgentDeps, turn: AgentTurn): Promise<Mo
       { role: 'system', content: AGGREGATOR_INSTRUCTIONS },
       { role: 'user', content: `${RESULTS_MARKER}\nRequest: ${turn.envelope.text}\n\n${sections.join('\n\n')}` },
     ],
+    ...streamed,
   });
   if (!final) return stopAnswer(budget, results, started);
   if (final.kind === 'refused') return final;
