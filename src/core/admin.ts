@@ -12,6 +12,8 @@ export type LimitKey = 'rpm' | 'concurrency' | 'dailyTokens' | 'retentionDays';
 export type AdminChange =
   | { kind: 'limit'; key: LimitKey; value: number | null }
   | { kind: 'guests'; enabled: boolean }
+  /** Keep channel message content in the audit log in clear (never a DM's), or only its SHA-256. */
+  | { kind: 'content'; keep: boolean }
   | { kind: 'agent'; channel: ChannelRef; enabled: boolean }
   | { kind: 'tool'; channel: ChannelRef; tool: string; allowed: boolean }
   /** null clears the grant (back to the platform's role). */

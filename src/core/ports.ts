@@ -213,11 +213,18 @@ export interface AuditEntryInput {
   outcome: 'ok' | 'denied' | 'refused' | 'error';
   actorPrincipalId?: string | null;
   channelExternalId?: string | null;
+  /**
+   * The kind of conversation the entry comes from. Content is kept in clear only when the
+   * workspace opted in and this says 'channel': admins read the audit log, and a DM is its owner's
+   * alone (a group DM its members'), so their content, and content of unknown origin, is kept as
+   * its SHA-256 only. Callers that pass `content` set it.
+   */
+  channelKind?: ChannelKind | null;
   model?: string | null;
   inputTokens?: number | null;
   outputTokens?: number | null;
   latencyMs?: number | null;
-  /** Message content: stored as SHA-256 unless the workspace opted in to keep content. */
+  /** Message content: stored as SHA-256, and in clear too only as `channelKind` allows. */
   content?: string | null;
   detail?: Record<string, unknown>;
 }
@@ -246,6 +253,8 @@ export interface TurnRecord {
   principalId: string;
   idempotencyKey: string;
   channelExternalId: string;
+  /** Where the turn happened: only a channel's text may be kept in clear in the audit log. */
+  channelKind: ChannelKind;
   userText: string;
   answerText: string;
   model: string;

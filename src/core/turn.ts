@@ -148,6 +148,7 @@ export async function runTurn(deps: CoreDeps, envelope: Envelope, attempt?: Deli
       outcome: 'denied',
       actorPrincipalId: principal.id,
       channelExternalId: envelope.channel.id,
+      channelKind: envelope.channel.kind,
       detail: { reason, action },
     });
   if (!decision.allow) {
@@ -219,6 +220,7 @@ export async function runTurn(deps: CoreDeps, envelope: Envelope, attempt?: Deli
         outcome: 'refused',
         actorPrincipalId: principal.id,
         channelExternalId: envelope.channel.id,
+        channelKind: envelope.channel.kind,
         model: outcome.model ?? null,
         latencyMs: outcome.latencyMs,
         detail: { reason: outcome.reason },
@@ -231,6 +233,7 @@ export async function runTurn(deps: CoreDeps, envelope: Envelope, attempt?: Deli
       principalId: principal.id,
       idempotencyKey: envelope.idempotencyKey,
       channelExternalId: envelope.channel.id,
+      channelKind: envelope.channel.kind,
       userText: envelope.text,
       answerText: outcome.text,
       model: outcome.model,

@@ -36,6 +36,23 @@ async function lockSettings(tx: Tx, scope: Scope) {
   return row;
 }
 
+/** A yes/no workspace setting, shown to the admin and in the audit entry as one of its two labels. */
+async function setFlag(
+  tx: Tx,
+  scope: Scope,
+  key: 'guestsEnabled' | 'storeContent',
+  value: boolean,
+  setting: string,
+  [no, yes]: [string, string],
+): Promise<ChangeResult & { setting: string }> {
+  const row = await lockSettings(tx, scope);
+  await tx
+    .update(workspaceSettings)
+    .set({ [key]: value, updatedAt: sql`now()` })
+    .where(eq(workspaceSettings.workspaceId, scope.workspaceId));
+  return { setting, old: row[key] ? yes : no, new: value ? yes : no };
+}
+
 async function applyChange(tx: Tx, scope: Scope, change: AdminChange): Promise<ChangeResult & { setting: string }> {
   switch (change.kind) {
     case 'limit': {
@@ -54,14 +71,10 @@ async function applyChange(tx: Tx, scope: Scope, change: AdminChange): Promise<C
       const none = change.key === 'retentionDays' ? 'off' : 'default';
       return { setting: change.key, old: show(old, none), new: show(change.value, none) };
     }
-    case 'guests': {
-      const row = await lockSettings(tx, scope);
-      await tx
-        .update(workspaceSettings)
-        .set({ guestsEnabled: change.enabled, updatedAt: sql`now()` })
-        .where(eq(workspaceSettings.workspaceId, scope.workspaceId));
-      return { setting: 'guests', old: row.guestsEnabled ? 'on' : 'off', new: change.enabled ? 'on' : 'off' };
-    }
+    case 'guests':
+      return setFlag(tx, scope, 'guestsEnabled', change.enabled, 'guests', ['off', 'on']);
+    case 'content':
+      return setFlag(tx, scope, 'storeContent', change.keep, 'content', ['hashed', 'kept']);
     case 'agent': {
       const channel = await upsertChannel(tx, scope, change.channel);
       const [row] = await tx

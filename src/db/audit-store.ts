@@ -63,7 +63,9 @@ export async function appendAudit(tx: Tx, scope: Scope, input: AuditEntryInput):
       keepContent: sql<boolean>`coalesce((select ${workspaceSettings.storeContent} from ${workspaceSettings} where ${workspaceSettings.workspaceId} = ${scope.workspaceId}), false)`,
     });
   if (!head) throw new Error('audit head upsert returned no row');
-  const keepContent = head.keepContent === true;
+  // Kept in clear only where the workspace opted in and the origin is known to be a channel: a
+  // DM's or group DM's content (admins read this log) and content of unknown origin keep only their hash.
+  const keepContent = head.keepContent === true && input.channelKind === 'channel';
   // Millisecond precision: what PostgreSQL stores (microseconds) must hash the same when read back.
   const at = new Date(Math.floor(Date.now()));
   const fields: HashedFields = {

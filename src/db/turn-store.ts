@@ -218,6 +218,7 @@ export function createTurnStore(db: Db, resolveWorkspace = createWorkspaceCache(
           outcome: 'ok',
           actorPrincipalId: turn.principalId,
           channelExternalId: turn.channelExternalId,
+          channelKind: turn.channelKind,
           model: turn.model,
           inputTokens: turn.usage.inputTokens,
           outputTokens: turn.usage.outputTokens,

@@ -6,13 +6,15 @@
 import { desc, eq } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { auditLog, channelTools, channels, grants, principals, workspaceSettings } from '../../src/db/schema.js';
-import { postJson, startTestApp, type TestApp } from '../support/app.js';
+import { startTestApp, type TestApp } from '../support/app.js';
+import { consoleSpeaker } from '../support/console.js';
 import { drivers, openTestDatabase, type TestDatabase } from '../support/db.js';
 
 const ADMIN_ONLY = [
   '/agent role @cleo admin',
   '/agent agent off #engineering',
   '/agent guests off',
+  '/agent content on',
   '/agent tools #general deny search_history',
   '/agent limit rpm 5',
   '/agent limit concurrency 1',
@@ -26,16 +28,7 @@ describe.each(drivers)('admin commands over the console (%s)', (driver) => {
   let db: TestDatabase;
   let app: TestApp;
 
-  async function say(user: string, text: string, channel = 'general') {
-    const res = await postJson(`${app.baseUrl}/console/api/messages`, { user, channel, text });
-    expect(res.status).toBe(200);
-    return res.body.reply as { kind: string; text: string; private: boolean };
-  }
-  async function command(user: string, text: string, channel = 'general') {
-    const reply = await say(user, text, channel);
-    expect(reply).toMatchObject({ kind: 'notice', private: true });
-    return reply.text;
-  }
+  const { say, command } = consoleSpeaker(() => app);
   const lastAudit = async () => (await db.db.select().from(auditLog).orderBy(desc(auditLog.id)).limit(1))[0]!;
   /** Everything a command could change. */
   const state = async () =>
@@ -67,7 +60,9 @@ describe.each(drivers)('admin commands over the console (%s)', (driver) => {
 
   it('help and status answer everyone, privately', async () => {
     for (const [u, role] of [['ava', 'owner'], ['ben', 'admin'], ['cleo', 'member'], ['dev', 'guest']] as const) {
-      expect(await command(u, '/agent help')).toContain('role @user owner|admin|member|guest|clear');
+      const help = await command(u, '/agent help');
+      expect(help).toContain('role @user owner|admin|member|guest|clear');
+      expect(help).toContain('content on|off');
       const status = await command(u, '/agent status');
       expect(status).toContain(`Your role: ${role}`);
       expect(status).toContain('Today: ');
@@ -99,6 +94,7 @@ describe.each(drivers)('admin commands over the console (%s)', (driver) => {
       ['/agent tools #general allow shell', 'Usage: /agent tools #channel allow|deny search_history|summarize_thread|remember|recall|workspace_status'],
       ['/agent agent sideways', 'Usage: /agent agent on|off [#channel]'],
       ['/agent retention -1', 'Usage: /agent retention DAYS|off'],
+      ['/agent content kept', 'Usage: /agent content on|off'],
       ['/agent audit 1y', 'Usage: /agent audit [@user] [24h|7d]'],
     ];
     for (const [text, usage] of cases) {

@@ -46,6 +46,7 @@ export async function checkTool(
     outcome: 'denied',
     actorPrincipalId: principal.id,
     channelExternalId: envelope.channel.id,
+    channelKind: envelope.channel.kind,
     detail: { action: 'use_tool', tool, reason: decision.reason },
   });
   return { decision, explanation: denyExplanation[decision.reason] };

@@ -321,7 +321,8 @@ async function runTool(deps: AgentDeps, turn: AgentTurn, ctx: ToolContext, speci
       outcome,
       actorPrincipalId: turn.principal.id,
       channelExternalId: turn.envelope.channel.id,
-      // The arguments are stored as their SHA-256 unless the workspace keeps content.
+      channelKind: turn.envelope.channel.kind,
+      // The arguments are stored as their SHA-256 unless the workspace keeps content (channels only).
       content: JSON.stringify(call.input ?? null),
       detail: { tool: call.toolName, specialist: specialist.name, ...detail },
     });

@@ -1,7 +1,10 @@
 /** Compact text for command answers (monospace in Slack and Teams). */
 import type { AuditEntry } from '../ports.js';
 
-/** The last audit entries as a fixed-width table, newest first; details stay short and hold no content. */
+/**
+ * The last audit entries as a fixed-width table, newest first. Details stay short; content shows
+ * only where it was kept (a workspace that opted in, channels only), cut to one short line.
+ */
 export function auditTable(entries: AuditEntry[], userIds: Map<string, string>): string {
   if (entries.length === 0) return 'No audit entries match.';
   const rows = entries.map((e) => [
@@ -28,9 +31,20 @@ function summarize(e: AuditEntry): string {
   const parts: string[] = [];
   if (typeof d.setting === 'string') parts.push(`${d.setting}: ${String(d.old)} → ${String(d.new)}`);
   else if (typeof d.command === 'string') parts.push(d.command);
+  else if (typeof d.tool === 'string') parts.push(d.tool);
   if (typeof d.reason === 'string') parts.push(d.reason);
   if (e.action === 'erasure' && typeof d.messages === 'number') parts.push(`${d.messages} messages`);
   if (e.model) parts.push(`${e.model} ${e.inputTokens ?? 0}+${e.outputTokens ?? 0} tok`);
   if (e.latencyMs !== null) parts.push(`${e.latencyMs} ms`);
-  return parts.join(', ').slice(0, 80);
+  const summary = parts.join(', ').slice(0, 80);
+  return e.content === null ? summary : [summary, snippet(e.content)].filter(Boolean).join(', ');
+}
+
+const SNIPPET_CHARS = 40;
+
+/** One line, quoted, cut short; a backtick would end the table's code block. */
+function snippet(content: string): string {
+  // By code point, so that an emoji is never cut in half.
+  const chars = [...content.replace(/\s+/g, ' ').replaceAll('`', "'").trim()];
+  return `"${chars.length > SNIPPET_CHARS ? `${chars.slice(0, SNIPPET_CHARS - 1).join('')}…` : chars.join('')}"`;
 }

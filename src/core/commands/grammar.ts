@@ -50,6 +50,7 @@ export const commandSchema = z.discriminatedUnion('name', [
   z.object({ name: z.literal('role'), user: z.string(), role: z.enum(['owner', 'admin', 'member', 'guest']).nullable() }),
   z.object({ name: z.literal('agent'), enabled: z.boolean(), channel: z.string().nullable() }),
   z.object({ name: z.literal('guests'), enabled: z.boolean() }),
+  z.object({ name: z.literal('content'), keep: z.boolean() }),
   z.object({ name: z.literal('tools'), channel: z.string(), allowed: z.boolean(), tool: z.enum(TOOL_NAMES) }),
   z.object({ name: z.literal('limit'), key: z.enum(['rpm', 'concurrency']), value: z.number().int().positive() }),
   z.object({ name: z.literal('budget'), tokens: z.number().int().positive() }),
@@ -80,6 +81,7 @@ const rules: Record<CommandWord, Rule> = {
       .transform(([enabled, channel]) => ({ name: 'agent' as const, enabled, channel: channel ?? null })),
   },
   guests: { usage: '/agent guests on|off', args: z.tuple([onOff]).transform(([enabled]) => ({ name: 'guests' as const, enabled })) },
+  content: { usage: '/agent content on|off', args: z.tuple([onOff]).transform(([keep]) => ({ name: 'content' as const, keep })) },
   tools: {
     usage: `/agent tools #channel allow|deny ${TOOL_NAMES.join('|')}`,
     args: z

@@ -33,6 +33,7 @@ export async function runCommand(deps: CoreDeps, ctx: CommandContext): Promise<s
   const base = {
     actorPrincipalId: ctx.principal.id,
     channelExternalId: ctx.envelope.channel.id,
+    channelKind: ctx.envelope.channel.kind,
   };
   const parsed = parseCommand(ctx.envelope.text);
   if (!parsed.ok) {
@@ -51,7 +52,7 @@ export async function runCommand(deps: CoreDeps, ctx: CommandContext): Promise<s
   return outcome;
 }
 
-const CHANGES: ReadonlySet<Command['name']> = new Set(['role', 'agent', 'guests', 'tools', 'limit', 'budget', 'retention', 'forget']);
+const CHANGES: ReadonlySet<Command['name']> = new Set(['role', 'agent', 'guests', 'content', 'tools', 'limit', 'budget', 'retention', 'forget']);
 
 function subjectOf(ctx: CommandContext) {
   return { principalId: ctx.principal.id, role: ctx.role, workspaceId: ctx.scope.workspaceId };
@@ -63,6 +64,7 @@ async function refuse(deps: CoreDeps, ctx: CommandContext, decision: Decision & 
     outcome: 'denied',
     actorPrincipalId: ctx.principal.id,
     channelExternalId: ctx.envelope.channel.id,
+    channelKind: ctx.envelope.channel.kind,
     detail: { action: 'command', command: name, reason: decision.reason },
   });
   return denyExplanation[decision.reason];
@@ -92,6 +94,10 @@ async function execute(deps: CoreDeps, ctx: CommandContext, command: Command): P
     }
     case 'guests':
       return change({ kind: 'guests', enabled: command.enabled }, 'Agent for guests and external users');
+    case 'content': {
+      const answer = await change({ kind: 'content', keep: command.keep }, 'Message content in the audit log');
+      return command.keep ? `${answer} Direct and group messages are still stored as hashes only.` : answer;
+    }
     case 'tools': {
       const channel = channelRef(ctx, command.channel);
       return change({ kind: 'tool', channel, tool: command.tool, allowed: command.allowed }, `Tool ${command.tool} in ${mention(channel.id)}`);
@@ -145,7 +151,7 @@ async function status(deps: CoreDeps, admin: AdminStore, ctx: CommandContext): P
   return [
     first,
     `Today: ${usage.calls} calls, ${usage.inputTokens + usage.outputTokens} tokens`,
-    `Agent here: ${here.agentEnabled ? 'on' : 'off'} · guests: ${settings.guestsEnabled ? 'on' : 'off'} · retention: ${settings.retentionDays === null ? 'off' : `${settings.retentionDays} days`}`,
+    `Agent here: ${here.agentEnabled ? 'on' : 'off'} · guests: ${settings.guestsEnabled ? 'on' : 'off'} · retention: ${settings.retentionDays === null ? 'off' : `${settings.retentionDays} days`} · content: ${settings.storeContent ? 'kept' : 'hashed'}`,
   ].join('\n');
 }
 
