@@ -185,6 +185,9 @@ export class FakeSlackApi {
         if (method === 'chat.postMessage') this.visible.set(`${params.channel}/${ts}`, { channel: params.channel!, ts, text: params.text ?? '', ...(params.thread_ts ? { threadTs: params.thread_ts } : {}) });
         return { ok: true, channel: params.channel, ts, message_ts: ts, message: { type: 'message', text: params.text, ts, thread_ts: params.thread_ts } };
       }
+      case 'conversations.open':
+        // The bot's DM with one user: a stable D id per user (U0ACMEADM1 → D0ACMEADM1).
+        return params.users ? { ok: true, channel: { id: `D${params.users.slice(1)}` } } : { ok: false, error: 'users_not_found' };
       case 'apps.connections.open':
         return this.socketUrl ? { ok: true, url: this.socketUrl } : { ok: false, error: 'invalid_auth' };
       case 'oauth.v2.access': {
