@@ -9,6 +9,7 @@ import type { SlackAdapter } from '../adapters/slack/index.js';
 import type { TeamsAuthOverrides } from '../adapters/teams/index.js';
 import { ConfigError, loadConfig, type Config } from './config.js';
 import type { Envelope } from './core/envelope.js';
+import { createBudgetAlerts } from './core/alerts.js';
 import { isQuorumError } from './core/errors.js';
 import { createIntake, type Intake } from './core/intake.js';
 import type { Logger, ModelGate } from './core/ports.js';
@@ -69,6 +70,8 @@ export async function startQuorum(config: Config, options: StartOptions = {}): P
     const metrics = createMetrics(inbox);
     const turns = createTurnStore(database.db, workspaces);
     const audit = instrumentAuditLog(createAuditLog(database.db), metrics);
+    const admin = createAdminStore(database.db);
+    const platforms: CoreDeps['platforms'] = { ...options.platforms };
     // The one gate every model call passes: limits, budgets, retries, breakers, fallback.
     gate = options.model
       ? null
@@ -76,13 +79,14 @@ export async function startQuorum(config: Config, options: StartOptions = {}): P
           turns,
           ledger: createUsageLedger(database.db),
           audit,
+          // At 80% of a daily budget the workspace's admins get a direct message.
+          alerts: createBudgetAlerts({ admin, platforms, bootstrapAdmins: config.QUORUM_ADMINS, log }),
           log,
           observer: { queueLength: (n) => metrics.limiterQueue.set(n), waited: (s) => metrics.limiterWait.observe(s) },
         });
     const model: ModelGate = options.model ?? gate!;
     const redisCheck = gate?.redisCheck ?? null;
 
-    const platforms: CoreDeps['platforms'] = { ...options.platforms };
     const deps: CoreDeps = {
       turns,
       audit,
@@ -91,7 +95,7 @@ export async function startQuorum(config: Config, options: StartOptions = {}): P
       platforms,
       log,
       agent: { store: createAgentStore(database.db) },
-      admin: createAdminStore(database.db),
+      admin,
       bootstrapAdmins: config.QUORUM_ADMINS,
     };
 

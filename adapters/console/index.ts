@@ -11,7 +11,7 @@ import type { Intake } from '../../src/core/intake.js';
 import type { OutgoingReply, PlatformPorts, ReplyTarget } from '../../src/core/ports.js';
 import { HttpError, readJson, sendJson, type Route } from '../../src/http/server.js';
 import { dmChannelId, type Demo } from './demo.js';
-import { consolePage } from './page.js';
+import { consolePage, NOTIFY_KEY_PREFIX } from './page.js';
 
 const messageRequestSchema = z.object({
   user: z.string().min(1),
@@ -46,6 +46,11 @@ export function createConsoleAdapter(options: { demo: Demo; intake: Intake; repl
   const channels = new Map(demo.channels.map((c) => [c.id, c]));
   const kept: ConsoleReply[] = [];
   const waiters = new Map<string, (reply: ConsoleReply) => void>();
+  const keep = (reply: ConsoleReply) => {
+    kept.push(reply);
+    if (kept.length > MAX_KEPT_REPLIES) kept.shift();
+    waiters.get(reply.idempotencyKey)?.(reply);
+  };
 
   const ports: PlatformPorts = {
     membership: {
@@ -73,11 +78,17 @@ export function createConsoleAdapter(options: { demo: Demo; intake: Intake; repl
           user: target.user.id,
           at: new Date().toISOString(),
         };
-        kept.push(posted);
-        if (kept.length > MAX_KEPT_REPLIES) kept.shift();
-        waiters.get(target.idempotencyKey)?.(posted);
+        keep(posted);
         return { platformMessageId: posted.id };
       },
+    },
+    // A direct message from Quorum itself (budget alerts): into the user's feed, under a `notify:` key.
+    async notify(_workspace, userId, text) {
+      if (!users.has(userId)) return 'unreachable';
+      const id = randomUUID();
+      const at = new Date().toISOString();
+      keep({ kind: 'notice', text, private: true, id, idempotencyKey: `${NOTIFY_KEY_PREFIX}${id}`, channel: dmChannelId(userId), threadId: undefined, user: userId, at });
+      return 'sent';
     },
   };
 

@@ -1,6 +1,9 @@
 /** The console page: pick a demo user and a place, type, see the answer. */
 import type { Demo } from './demo.js';
 
+/** Idempotency keys of direct messages from Quorum (budget alerts), not answers: the page shows them per user. */
+export const NOTIFY_KEY_PREFIX = 'notify:';
+
 const escape = (s: string) => s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 
 export function consolePage(demo: Demo): string {
@@ -34,6 +37,10 @@ const log=document.getElementById('log');let lastThread=null;
 async function late(user,key){for(let i=0;i<60;i++){await new Promise(r=>setTimeout(r,2000));
 const r=await fetch('/console/api/replies?user='+encodeURIComponent(user)+'&key='+encodeURIComponent(key));const j=await r.json();if(j.replies&&j.replies.length)return j.replies[0];}return null;}
 function line(cls,text){const d=document.createElement('div');d.className=cls;d.textContent=text;log.appendChild(d);log.scrollTop=log.scrollHeight;}
+const seen=new Set();
+async function notices(user){try{const r=await fetch('/console/api/replies?user='+encodeURIComponent(user));const j=await r.json();
+for(const n of j.replies||[]){if(!n.idempotencyKey.startsWith(${JSON.stringify(NOTIFY_KEY_PREFIX)})||seen.has(n.idempotencyKey))continue;seen.add(n.idempotencyKey);line('bot private','Quorum, to '+user+' only: '+n.text);}}catch(err){}}
+document.getElementById('user').addEventListener('change',(e)=>notices(e.target.value));
 document.getElementById('f').addEventListener('submit',async(e)=>{e.preventDefault();
 const text=e.target.text.value;e.target.text.value='';
 const user=document.getElementById('user').value,channel=document.getElementById('place').value;
@@ -43,6 +50,7 @@ try{const r=await fetch('/console/api/messages',{method:'POST',headers:{'content
 const j=await r.json();if(!r.ok){line('bot error',j.error||('HTTP '+r.status));return;}
 lastThread=j.threadId;if(!j.reply){line('bot','(still working: the answer will appear here)');j.reply=await late(user,j.key);if(!j.reply)return;}
 line('bot'+(j.reply.kind==='error'?' error':'')+(j.reply.private?' private':''),'Quorum'+(j.reply.private?' (only you see this)':'')+': '+j.reply.text);
+await notices(user);
 }catch(err){line('bot error','Could not reach Quorum: '+err.message);}});
 </script>
 </body></html>`;

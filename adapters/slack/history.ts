@@ -91,7 +91,7 @@ function toPlatform(messages: SlackMessage[]): PlatformMessage[] {
 }
 
 /** Slack's error code (not_in_channel, missing_scope, …) or the failure's kind; never message content. */
-function slackError(err: unknown): string {
+export function slackError(err: unknown): string {
   const e = err as { data?: { error?: unknown }; code?: unknown };
   if (typeof e?.data?.error === 'string') return e.data.error;
   return typeof e?.code === 'string' ? e.code : 'unexpected';

@@ -13,6 +13,7 @@ import { boltLogger } from './bolt-logger.js';
 import { registerCommand } from './command.js';
 import { registerEvents } from './handlers.js';
 import { createHistory } from './history.js';
+import { createNotify } from './notify.js';
 import { createDirectory, createMembership } from './people.js';
 import { createReplySink } from './replies.js';
 import { guardTimestamp } from './request-guard.js';
@@ -78,6 +79,7 @@ export function createSlackAdapter(options: SlackAdapterOptions): SlackAdapter {
   const membership = createMembership({ client: readClient, tokens });
   const history = createHistory({ client: readClient, tokens });
   const replies = createReplySink({ client: postClient, tokens, log });
+  const notify = createNotify({ client: postClient, tokens });
   const installationStore = createBoltInstallationStore(installations, log);
 
   let receiver: Receiver;
@@ -144,7 +146,7 @@ export function createSlackAdapter(options: SlackAdapterOptions): SlackAdapter {
   }
 
   return {
-    ports: { membership, directory, replies, history },
+    ports: { membership, directory, replies, history, notify },
     routes,
     async start() {
       if (config.SLACK_APP_TOKEN) await app.start();
@@ -195,6 +197,7 @@ export const BOT_SCOPES = [
   'channels:read',
   'groups:read',
   'im:read',
+  'im:write', // conversations.open: budget alerts DM the admins
   'mpim:read',
   'channels:history',
   'groups:history',

@@ -22,6 +22,7 @@ import {
 import { authEnabled, createCloudAdapter, isAuthFailure, type TeamsApp, type TeamsAuthOverrides } from './auth.js';
 import { createDirectory } from './directory.js';
 import { createMembership, type TeamsMembership } from './membership.js';
+import { createNotify } from './notify.js';
 import { createReplySink } from './replies.js';
 import { BoundedCache, createRuntime, keys, storedConversationOf, type TeamsRuntime } from './runtime.js';
 
@@ -60,6 +61,7 @@ export function createTeamsAdapter(options: TeamsAdapterOptions): TeamsAdapter {
     membership,
     directory: createDirectory(runtime),
     replies: createReplySink(runtime, { maxChars: options.maxReplyChars }),
+    notify: createNotify(runtime),
     // No `history` port: a channel's or chat's messages are served only by Microsoft Graph (RSC
     // ChannelMessage.Read.Group / ChatMessage.Read.Chat), which is not implemented. summarize_thread
     // falls back to the messages Quorum stored, and says so.

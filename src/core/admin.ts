@@ -3,7 +3,7 @@
  * takes a Scope first, and every change is written together with its audit entry (old and new
  * value) in one transaction, so a change is never unaudited.
  */
-import type { ChannelRef } from './envelope.js';
+import type { ChannelRef, WorkspaceRef } from './envelope.js';
 import type { Principal, Role, Scope } from './identity.js';
 
 /** Numeric workspace settings that `/agent limit|budget|retention` set; null means the default. */
@@ -61,4 +61,12 @@ export interface AdminStore {
    * gets one `erasure` entry with the counts only.
    */
   erase(scope: Scope, target: { principalId: string; platformUserId: string }, actor: ChangeActor & { self: boolean }): Promise<ErasureCounts>;
+  /**
+   * Platform user ids of the workspace's owners and admins as Quorum knows them (a grant, else
+   * the platform role; never an external user), owners first, at most `limit`. Operator admins
+   * (QUORUM_ADMINS) are the caller's to add.
+   */
+  adminsOf(scope: Scope, limit: number): Promise<string[]>;
+  /** The platform's reference for a resolved workspace (to reach it outside a turn); null when it is gone. */
+  workspaceOf(scope: Scope): Promise<(WorkspaceRef & { name: string | null }) | null>;
 }

@@ -119,6 +119,13 @@ export interface PlatformPorts {
   replies: ReplySink;
   /** Absent where the platform's history cannot be read (console; Teams without Graph): tools use stored messages. */
   history?: ConversationHistory;
+  /**
+   * A direct message from Quorum to one user of the workspace (budget alerts to admins), outside
+   * any conversation they started. 'unreachable' when the platform gives no private way to reach
+   * that user (Teams: no 1:1 chat with the bot yet). Throws REPLY_FAILED when the platform refused.
+   * Absent where the platform cannot send one.
+   */
+  notify?(workspace: WorkspaceRef, userId: string, text: string): Promise<'sent' | 'unreachable'>;
 }
 
 // ---------------------------------------------------------------- model gate
@@ -308,7 +315,7 @@ export interface UsageLedger {
 
 /**
  * Told once per workspace and day when token use crosses 80% of the daily budget. The gate
- * audits the crossing itself; an adapter may implement this to message the workspace's admins.
+ * audits the crossing itself; src/core/alerts.ts implements this to message the workspace's admins.
  */
 export interface BudgetAlertSink {
   budgetWarning(scope: Scope, alert: { spentTokens: number; dailyTokens: number }): Promise<void>;

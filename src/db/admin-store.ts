@@ -1,5 +1,5 @@
 /** AdminStore on drizzle: settings, channel switches, tool rules, grants and erasure, each audited in its transaction. */
-import { and, eq, inArray, isNotNull, or, sql } from 'drizzle-orm';
+import { and, eq, inArray, isNotNull, ne, or, sql } from 'drizzle-orm';
 import type { AnyPgColumn } from 'drizzle-orm/pg-core';
 import type { AdminChange, AdminStore, ChangeResult, ErasureCounts, LimitKey } from '../core/admin.js';
 import type { Scope } from '../core/identity.js';
@@ -18,6 +18,7 @@ import {
   scheduledJobs,
   usage,
   workspaceSettings,
+  workspaces,
 } from './schema.js';
 import { findPrincipalByUserId, upsertChannel } from './turn-store.js';
 
@@ -210,6 +211,28 @@ export function createAdminStore(db: Db): AdminStore {
         });
         return counts;
       });
+    },
+
+    async adminsOf(scope, limit) {
+      // The role decisions use (core/identity effectiveRole): a grant overrides the platform role.
+      const role = sql<string>`coalesce(${grants.role}, ${principals.platformRole})`;
+      const rows = await db
+        .select({ platformUserId: principals.platformUserId })
+        .from(principals)
+        .leftJoin(grants, and(eq(grants.principalId, principals.id), eq(grants.workspaceId, principals.workspaceId)))
+        .where(and(eq(principals.workspaceId, scope.workspaceId), ne(principals.platformRole, 'external'), inArray(role, ['owner', 'admin'])))
+        .orderBy(sql`${role} = 'owner' desc`, principals.createdAt)
+        .limit(limit);
+      return rows.map((r) => r.platformUserId);
+    },
+
+    async workspaceOf(scope) {
+      const [row] = await db
+        .select({ platform: workspaces.platform, externalId: workspaces.externalId, enterpriseId: workspaces.enterpriseId, name: workspaces.name })
+        .from(workspaces)
+        .where(eq(workspaces.id, scope.workspaceId));
+      if (!row) return null;
+      return { platform: row.platform, externalId: row.externalId, ...(row.enterpriseId ? { enterpriseId: row.enterpriseId } : {}), name: row.name };
     },
   };
 }

@@ -219,6 +219,9 @@ export class FakeSlackApi {
           ? { ok: true, channel: params.channel, ts: params.ts, message: { type: 'message', text: message.text, ts: params.ts, thread_ts: message.threadTs } }
           : { ok: true, channel: params.channel, ts: params.ts };
       }
+      case 'conversations.open':
+        // The bot's DM with one user: a stable D id per user (U0ACMEADM1 → D0ACMEADM1).
+        return params.users ? { ok: true, channel: { id: `D${params.users.slice(1)}` } } : { ok: false, error: 'users_not_found' };
       case 'apps.connections.open':
         return this.socketUrl ? { ok: true, url: this.socketUrl } : { ok: false, error: 'invalid_auth' };
       case 'oauth.v2.access': {

@@ -36,7 +36,8 @@ export interface TeamsHarness {
 
 export async function startTeams(
   db: TestDatabase,
-  options: { model?: RecordingModelGate; env?: Record<string, string>; auth?: boolean; maxReplyChars?: number; log?: Logger } = {},
+  /** model: null runs the real model gate (offline provider) instead of a recording fake. */
+  options: { model?: RecordingModelGate | null; env?: Record<string, string>; auth?: boolean; maxReplyChars?: number; log?: Logger } = {},
 ): Promise<TeamsHarness> {
   const connector = new FakeBotConnector();
   const identity = new FakeBotIdentity(APP_ID);
@@ -45,7 +46,7 @@ export async function startTeams(
   const model = options.model ?? new RecordingModelGate();
   const auth = options.auth ?? true;
   const app = await startTestApp(db, {
-    model,
+    ...(options.model === null ? {} : { model }),
     ...(options.log ? { log: options.log } : {}),
     env: {
       ...(auth

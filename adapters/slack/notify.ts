@@ -1,0 +1,29 @@
+/**
+ * Direct messages from Quorum to one user (PlatformPorts.notify): conversations.open (scope
+ * im:write) finds or opens the bot's DM with the user, chat.postMessage posts there. Errors
+ * carry Slack's error code, never the text.
+ */
+import type { webApi } from '@slack/bolt';
+import type { WorkspaceRef } from '../../src/core/envelope.js';
+import { QuorumError } from '../../src/core/errors.js';
+import type { PlatformPorts } from '../../src/core/ports.js';
+import { slackError } from './history.js';
+import type { TokenSource } from './tokens.js';
+
+export function createNotify(options: { client: webApi.WebClient; tokens: TokenSource }): NonNullable<PlatformPorts['notify']> {
+  const { client, tokens } = options;
+  return async (workspace: WorkspaceRef, userId: string, text: string) => {
+    let step = 'conversations.open';
+    try {
+      const { token } = await tokens.forWorkspace(workspace);
+      const opened = await client.conversations.open({ token, users: userId });
+      const channel = opened.channel?.id;
+      if (!channel) throw new Error('no channel in the answer');
+      step = 'chat.postMessage';
+      await client.chat.postMessage({ token, channel, text, mrkdwn: true });
+      return 'sent';
+    } catch (err) {
+      throw new QuorumError('REPLY_FAILED', `Slack ${step} failed: ${slackError(err)}`, { cause: err });
+    }
+  };
+}

@@ -1,0 +1,84 @@
+/**
+ * Budget alerts: the model gate calls this sink once per workspace and day when token use
+ * crosses 80% of the daily budget, and each of the workspace's admins gets a direct message on
+ * its platform (PlatformPorts.notify). Admins are the owners and admins Quorum knows (grant,
+ * else platform role) and the operator's QUORUM_ADMINS for that workspace, at most
+ * MAX_ALERTED_ADMINS. The message holds numbers only, never content. Nothing here throws: a
+ * failure is logged and the turn that crossed the line is answered as usual.
+ */
+import { isOperatorAdmin, type BootstrapAdmin } from './access/roles.js';
+import type { AdminStore } from './admin.js';
+import type { Platform } from './envelope.js';
+import type { Scope } from './identity.js';
+import type { BudgetAlertSink, Logger, PlatformPorts } from './ports.js';
+
+/** Bounds one alert's fan-out: the people told, and so the platform calls made in the turn. */
+export const MAX_ALERTED_ADMINS = 20;
+
+export interface BudgetAlertDeps {
+  admin: Pick<AdminStore, 'adminsOf' | 'workspaceOf'>;
+  /** Read when an alert goes out, so adapters started after the gate are found. */
+  platforms: Partial<Record<Platform, PlatformPorts>>;
+  bootstrapAdmins?: readonly BootstrapAdmin[] | undefined;
+  log: Logger;
+  maxAdmins?: number;
+}
+
+export function budgetWarningText(workspace: string, alert: { spentTokens: number; dailyTokens: number }): string {
+  const n = (v: number) => v.toLocaleString('en-US');
+  const percent = Math.floor((alert.spentTokens / alert.dailyTokens) * 100);
+  return (
+    `Heads up: ${workspace} has used ${n(alert.spentTokens)} of its ${n(alert.dailyTokens)} tokens today (${percent}%). ` +
+    'Model calls stop at the budget; an admin can raise it with `/agent budget tokens N/day`.'
+  );
+}
+
+export function createBudgetAlerts(deps: BudgetAlertDeps): BudgetAlertSink {
+  const max = deps.maxAdmins ?? MAX_ALERTED_ADMINS;
+  const { log } = deps;
+
+  async function send(scope: Scope, alert: { spentTokens: number; dailyTokens: number }): Promise<void> {
+    const base = { workspace: scope.workspaceId, platform: scope.platform };
+    const ports = deps.platforms[scope.platform];
+    if (!ports?.notify) {
+      log.warn({ event: 'budget_alert.unsupported', ...base }, 'no way to message admins on this platform; budget warning only audited');
+      return;
+    }
+    const workspace = await deps.admin.workspaceOf(scope);
+    if (!workspace) return;
+    const operators = (deps.bootstrapAdmins ?? []).filter((b) => isOperatorAdmin([b], workspace, b.user)).map((b) => b.user);
+    const admins = [...new Set([...operators, ...(await deps.admin.adminsOf(scope, max))])].slice(0, max);
+    if (admins.length === 0) {
+      log.warn({ event: 'budget_alert.no_admins', ...base }, 'no known admin to tell of the budget warning');
+      return;
+    }
+    const text = budgetWarningText(workspace.name ?? `workspace ${workspace.externalId}`, alert);
+    const outcomes = await Promise.allSettled(admins.map((userId) => ports.notify!(workspace, userId, text)));
+    const counts = { sent: 0, unreachable: 0, failed: 0 };
+    for (const outcome of outcomes) {
+      if (outcome.status === 'fulfilled') counts[outcome.value]++;
+      else {
+        counts.failed++;
+        log.warn({ event: 'budget_alert.failed', ...base, err: errorOf(outcome.reason) }, 'an admin could not be told of the budget warning');
+      }
+    }
+    log.info({ event: 'budget_alert.sent', ...base, ...counts }, 'admins told of the budget warning');
+  }
+
+  return {
+    async budgetWarning(scope, alert) {
+      try {
+        await send(scope, alert);
+      } catch (err) {
+        log.warn({ event: 'budget_alert.failed', workspace: scope.workspaceId, platform: scope.platform, err: errorOf(err) }, 'budget alert not sent');
+      }
+    },
+  };
+}
+
+/** The error's code and message (adapters keep both free of content and secrets), bounded. */
+function errorOf(err: unknown): string {
+  const e = err as { code?: unknown; message?: unknown };
+  const message = typeof e?.message === 'string' ? e.message.slice(0, 200) : 'unexpected';
+  return typeof e?.code === 'string' ? `${e.code}: ${message}` : message;
+}

@@ -1,0 +1,44 @@
+/** Budget alerts in the console: the admins Quorum knows find the 80% warning in their feed; members do not. */
+import { describe, expect, it } from 'vitest';
+import { postJson, useTestApp } from './support/app.js';
+import { spentToday } from './support/budget.js';
+import { drivers } from './support/db.js';
+
+describe.each(drivers)('console budget alerts (%s)', (driver) => {
+  const t = useTestApp(driver);
+  const say = (user: string, channel: string, text: string) => postJson(`${t.app.baseUrl}/console/api/messages`, { user, channel, text });
+  const feed = async (user: string) => {
+    const res = await fetch(`${t.app.baseUrl}/console/api/replies?user=${user}`);
+    const body = (await res.json()) as { replies: { idempotencyKey: string; kind: string; text: string; channel: string }[] };
+    return body.replies.filter((r) => r.idempotencyKey.startsWith('notify:'));
+  };
+
+  it('puts the warning into each admin’s feed once, and into no one else’s', async () => {
+    // Ben (admin) is known to Quorum once he has written; Ava (owner) sets the budget.
+    expect((await say('ben', 'dm', 'hello')).body.reply.kind).toBe('answer');
+    expect((await say('ava', 'dm', '/agent budget tokens 50000/day')).body.reply.text).toContain('50000');
+    await spentToday(t.db, { platform: 'console', externalId: 'demo' }, 40_000 - 1);
+
+    const turn = await say('cleo', 'general', 'what is on the roadmap?');
+    expect(turn.body.reply.kind).toBe('answer');
+    for (const admin of ['ava', 'ben']) {
+      const alerts = await feed(admin);
+      expect(alerts).toHaveLength(1);
+      expect(alerts[0]).toMatchObject({ kind: 'notice', channel: `dm-${admin}` });
+      expect(alerts[0]!.text).toMatch(/^Heads up: workspace demo has used 40,\d{3} of its 50,000 tokens today \(80%\)\./);
+      expect(alerts[0]!.text).not.toContain('roadmap');
+    }
+    expect(await feed('cleo')).toEqual([]);
+    expect(await feed('dev')).toEqual([]);
+
+    // Later turns that day tell nobody again.
+    expect((await say('cleo', 'general', 'and the week after?')).body.reply.kind).toBe('answer');
+    expect(await feed('ava')).toHaveLength(1);
+    expect(await feed('ben')).toHaveLength(1);
+  });
+
+  it('shows such messages on the console page for the chosen user', async () => {
+    const html = await (await fetch(`${t.app.baseUrl}/`)).text();
+    expect(html).toContain('startsWith("notify:")');
+  });
+});
