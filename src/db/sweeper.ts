@@ -8,7 +8,7 @@ import { and, eq, isNotNull, lt, lte, sql } from 'drizzle-orm';
 import type { Logger } from '../core/ports.js';
 import type { Db } from './client.js';
 import { appendAudit } from './audit-store.js';
-import { messages, scheduledJobs, workspaceSettings, workspaces } from './schema.js';
+import { auditLog, messages, scheduledJobs, workspaceSettings, workspaces } from './schema.js';
 import { RETENTION_JOB } from './admin-store.js';
 import { scopeOf } from './turn-store.js';
 
@@ -41,12 +41,23 @@ export async function applyRetention(db: Db): Promise<{ workspaces: number; mess
   for (const ws of due) {
     const scope = scopeOf(ws);
     const deleted = await db.transaction(async (tx) => {
+      const older = sql`now() - ${`${ws.days} days`}::interval`;
       const rows = await tx
         .delete(messages)
-        .where(and(eq(messages.workspaceId, scope.workspaceId), lt(messages.createdAt, sql`now() - ${`${ws.days} days`}::interval`)))
+        .where(and(eq(messages.workspaceId, scope.workspaceId), lt(messages.createdAt, older)))
         .returning({ id: messages.id });
-      if (rows.length > 0)
-        await appendAudit(tx, scope, { action: 'erasure', outcome: 'ok', detail: { kind: 'retention', days: ws.days, messages: rows.length } });
+      // Content kept in the audit log (`/agent content on`) expires with the messages; its hash stays, so the chain still verifies.
+      const redacted = await tx
+        .update(auditLog)
+        .set({ content: null })
+        .where(and(eq(auditLog.workspaceId, scope.workspaceId), isNotNull(auditLog.content), lt(auditLog.at, older)))
+        .returning({ id: auditLog.id });
+      if (rows.length > 0 || redacted.length > 0)
+        await appendAudit(tx, scope, {
+          action: 'erasure',
+          outcome: 'ok',
+          detail: { kind: 'retention', days: ws.days, messages: rows.length, auditContent: redacted.length },
+        });
       return rows.length;
     });
     total += deleted;

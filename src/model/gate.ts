@@ -267,7 +267,10 @@ export function createModelGate(options: ModelGateOptions): ThrottlingGate {
         const alert = { spentTokens: result.spentTokens, dailyTokens };
         log.info({ event: 'model.budget_warning', workspace: call.scope.workspaceId, ...alert }, 'workspace used 80% of its daily budget');
         await options.audit?.append(call.scope, { action: 'budget', outcome: 'ok', detail: { event: 'budget.warning', ...alert } });
-        await options.alerts?.budgetWarning(call.scope, alert);
+        // Telling the admins is the platform's business: the turn that crossed the line does not wait for it.
+        void Promise.resolve()
+          .then(() => options.alerts?.budgetWarning(call.scope, alert))
+          .catch((err: Error) => log.warn({ event: 'model.budget_alert_failed', err: err.message }, 'budget alert not sent'));
       }
     } catch (err) {
       // The answer stands; a lost usage row is logged, not shown to the user.

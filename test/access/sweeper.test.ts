@@ -1,5 +1,5 @@
 /** Retention and uninstall purges: scheduled in the database, so a restart keeps the schedule. */
-import { eq, sql } from 'drizzle-orm';
+import { and, eq, sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createAdminStore } from '../../src/db/admin-store.js';
 import { createAuditLog } from '../../src/db/audit-store.js';
@@ -60,6 +60,24 @@ describe.each(drivers)('scheduled deletions (%s)', (driver) => {
     await seed('TRET3', []);
     expect((await runDueJobs(db.db, { uninstallGraceDays: 30 })).retention).toEqual({ workspaces: 1, messages: 0 });
     expect((await db.db.select().from(auditLog).where(eq(auditLog.action, 'erasure'))).length).toBe(1);
+  });
+
+  it('retention also clears audit content kept longer than the period, keeping its hash', async () => {
+    const w = await seed('TRETAUDIT', []);
+    const admin = createAdminStore(db.db);
+    const actor = { principalId: w.principalId, channelExternalId: 'C1' };
+    await admin.apply(w.scope, actor, { kind: 'content', keep: true });
+    const audit = createAuditLog(db.db);
+    for (const text of ['old secret plan', 'new plan'])
+      await audit.append(w.scope, { action: 'turn', outcome: 'ok', actorPrincipalId: w.principalId, channelExternalId: 'C1', channelKind: 'channel', content: text });
+    await db.db.update(auditLog).set({ at: sql`now() - interval '40 days'` }).where(eq(auditLog.content, 'old secret plan'));
+    await admin.apply(w.scope, actor, { kind: 'limit', key: 'retentionDays', value: 30 });
+    await runDueJobs(db.db, { uninstallGraceDays: 30, force: true });
+    const rows = await db.db.select().from(auditLog).where(and(eq(auditLog.workspaceId, w.scope.workspaceId), eq(auditLog.action, 'turn')));
+    expect(rows.map((r) => r.content).sort()).toEqual(['new plan', null]);
+    expect(rows.every((r) => r.contentHash !== null)).toBe(true);
+    const [erasure] = await audit.list(w.scope, { limit: 1 });
+    expect(erasure).toMatchObject({ action: 'erasure', detail: { kind: 'retention', auditContent: 1 } });
   });
 
   it('purges a workspace uninstalled longer ago than the grace period, with all its data', async () => {
