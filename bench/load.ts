@@ -26,6 +26,12 @@ const rssMb = (pid: number | undefined) => {
   return m ? Number(m[1]) / 1024 : Number.NaN;
 };
 
+/** CPU time (user + system) a process has used, in ms: what a turn costs, whatever else runs. */
+const cpuMs = (pid: number | undefined) => {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+  return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100; // utime, stime in clock ticks (100/s)
+};
+
 async function runLoad(instances: Instance[], api: FakeSlackApi, label: string, rate: number, seconds: number) {
   const dispatcher = new Agent({ connections: 64, pipelining: 1 });
   const total = rate * seconds;
@@ -33,6 +39,7 @@ async function runLoad(instances: Instance[], api: FakeSlackApi, label: string, 
   const acks: number[] = [];
   let failures = 0;
   const started = performance.now();
+  const cpuBefore = instances.map((i) => cpuMs(i.child.process.pid));
   const inFlight: Promise<void>[] = [];
   for (let n = 0; n < total; n++) {
     const due = started + (n * 1000) / rate;
@@ -74,9 +81,10 @@ async function runLoad(instances: Instance[], api: FakeSlackApi, label: string, 
       const a = summarize(acks);
       const e = summarize(lat);
       const rss = instances.map((i) => `${rssMb(i.child.process.pid).toFixed(0)} MB`).join(' + ');
+      const cpu = instances.reduce((sum, i, k) => sum + cpuMs(i.child.process.pid) - cpuBefore[k]!, 0);
       console.log(
         `${label}: ${instances.length} instance(s), ${total} events at ${rate}/s (sent in ${sendSeconds.toFixed(1)} s), non-2xx/failed ${failures}\n` +
-          `  ack p50 ${fmt(a.p50)} p99 ${fmt(a.p99)} | event→reply p50 ${fmt(e.p50)} p99 ${fmt(e.p99)} | replies ${replies.size}/${total}, duplicated ${duplicates} | instance RSS ${rss}`,
+          `  ack p50 ${fmt(a.p50)} p99 ${fmt(a.p99)} | event→reply p50 ${fmt(e.p50)} p99 ${fmt(e.p99)} | replies ${replies.size}/${total}, duplicated ${duplicates} | instance RSS ${rss} | instance CPU ${(cpu / total).toFixed(2)} ms per event`,
       );
       await dispatcher.close();
       return;

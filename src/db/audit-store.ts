@@ -6,8 +6,8 @@ import { createHash } from 'node:crypto';
 import { and, desc, eq, gte, sql } from 'drizzle-orm';
 import type { Scope } from '../core/identity.js';
 import type { AuditEntry, AuditEntryInput, AuditLog } from '../core/ports.js';
-import type { Db } from './client.js';
-import { auditHeads, auditLog, workspaceSettings } from './schema.js';
+import { rowsOf, type Db } from './client.js';
+import { auditLog } from './schema.js';
 
 type Tx = Parameters<Parameters<Db['transaction']>[0]>[0];
 
@@ -50,27 +50,27 @@ function sortKeys(value: unknown): unknown {
   return value;
 }
 
-/** Appends inside the caller's transaction; the head row's lock orders concurrent appends. */
+/**
+ * Appends inside the caller's transaction; the head row's lock orders concurrent appends. Two
+ * round trips, written as plain SQL: every turn appends, and drizzle's builder costs more CPU
+ * than the statements themselves.
+ */
 export async function appendAudit(tx: Tx, scope: Scope, input: AuditEntryInput): Promise<void> {
-  const [head] = await tx
-    .insert(auditHeads)
-    .values({ workspaceId: scope.workspaceId, seq: 1, hash: GENESIS_HASH })
-    .onConflictDoUpdate({ target: auditHeads.workspaceId, set: { seq: sql`${auditHeads.seq} + 1` } })
-    .returning({
-      seq: auditHeads.seq,
-      prevHash: auditHeads.hash,
-      // Read in the same round trip: whether the workspace opted in to keep content.
-      keepContent: sql<boolean>`coalesce((select ${workspaceSettings.storeContent} from ${workspaceSettings} where ${workspaceSettings.workspaceId} = ${scope.workspaceId}), false)`,
-    });
+  const ws = scope.workspaceId;
+  const [head] = rowsOf<{ seq: string | number; prev_hash: string; keep_content: boolean }>(
+    await tx.execute(sql`insert into audit_heads (workspace_id, seq, hash) values (${ws}, 1, ${GENESIS_HASH})
+      on conflict (workspace_id) do update set seq = audit_heads.seq + 1
+      returning seq, hash as prev_hash,
+        coalesce((select store_content from workspace_settings where workspace_id = ${ws}), false) as keep_content`),
+  );
   if (!head) throw new Error('audit head upsert returned no row');
-  // Kept in clear only where the workspace opted in and the origin is known to be a channel: a
-  // DM's or group DM's content (admins read this log) and content of unknown origin keep only their hash.
-  const keepContent = head.keepContent === true && input.channelKind === 'channel';
+  // A DM's or group DM's content (admins read this log) and content of unknown origin keep only their hash.
+  const keepContent = head.keep_content === true && input.channelKind === 'channel';
   // Millisecond precision: what PostgreSQL stores (microseconds) must hash the same when read back.
   const at = new Date(Math.floor(Date.now()));
   const fields: HashedFields = {
-    workspaceId: scope.workspaceId,
-    seq: head.seq,
+    workspaceId: ws,
+    seq: Number(head.seq),
     at,
     action: input.action,
     outcome: input.outcome,
@@ -84,9 +84,15 @@ export async function appendAudit(tx: Tx, scope: Scope, input: AuditEntryInput):
     content: input.content != null && keepContent ? input.content : null,
     detail: input.detail ?? {},
   };
-  const hash = entryHash(head.prevHash, fields);
-  await tx.insert(auditLog).values({ ...fields, prevHash: head.prevHash, hash });
-  await tx.update(auditHeads).set({ hash }).where(eq(auditHeads.workspaceId, scope.workspaceId));
+  const hash = entryHash(head.prev_hash, fields);
+  const f = fields;
+  // The entry and the new head in one statement.
+  await tx.execute(sql`with entry as (
+      insert into audit_log (workspace_id, seq, at, action, outcome, actor_principal_id, channel_external_id, model,
+        input_tokens, output_tokens, latency_ms, content_hash, content, detail, prev_hash, hash)
+      values (${ws}, ${f.seq}, ${at.toISOString()}::timestamptz, ${f.action}, ${f.outcome}, ${f.actorPrincipalId}, ${f.channelExternalId}, ${f.model},
+        ${f.inputTokens}, ${f.outputTokens}, ${f.latencyMs}, ${f.contentHash}, ${f.content}, ${JSON.stringify(f.detail)}::jsonb, ${head.prev_hash}, ${hash}))
+    update audit_heads set hash = ${hash} where workspace_id = ${ws}`);
 }
 
 const entryColumns = {

@@ -34,6 +34,17 @@ export interface OpenOptions {
   poolSize?: number;
 }
 
+/**
+ * A statement built on first use and kept: drizzle spends several times longer building a query
+ * than PostgreSQL spends running it (measured: 420 µs of CPU built, 85 µs prepared, for the
+ * principal lookup), and a turn runs a dozen. Values go in as `sql.placeholder(name)`.
+ * Prepared on `db`, so never inside a transaction.
+ */
+export function builtOnce<T>(build: () => T): () => T {
+  let statement: T | undefined;
+  return () => (statement ??= build());
+}
+
 /** The rows of `db.execute`: postgres.js answers an array, PGlite an object holding one. */
 export function rowsOf<T>(result: unknown): T[] {
   return (Array.isArray(result) ? result : ((result as { rows?: unknown[] }).rows ?? [])) as T[];

@@ -2,12 +2,50 @@
 import { and, count, eq, inArray, lt, min, or, sql } from 'drizzle-orm';
 import { envelopeSchema } from '../core/envelope.js';
 import type { InboxItem, InboxStatus, InboxStore } from '../core/ports.js';
-import type { Db } from './client.js';
+import { builtOnce, type Db } from './client.js';
 import { inbox } from './schema.js';
 import { createWorkspaceCache } from './turn-store.js';
 
 /** The inbox serves every workspace (workers claim across all of them); rows still carry workspace_id. */
 export function createInboxStore(db: Db, resolveWorkspace = createWorkspaceCache(db)): InboxStore {
+  const leaseFromNow = sql`now() + ${sql.placeholder('leaseMs')}::int * interval '1 millisecond'`;
+  const heldBy = (id = sql.placeholder('id')) => and(eq(inbox.id, sql`${id}::bigint`), eq(inbox.claimedBy, sql.placeholder('workerId')));
+  // What every turn runs, built once (see builtOnce).
+  const claim = builtOnce(() => {
+    const claimable = db
+      .select({ id: inbox.id })
+      .from(inbox)
+      .where(or(eq(inbox.status, 'pending'), and(eq(inbox.status, 'working'), lt(inbox.leaseUntil, sql`now()`))))
+      .orderBy(inbox.id)
+      .limit(sql.placeholder('limit'))
+      .for('update', { skipLocked: true });
+    return db
+      .update(inbox)
+      .set({
+        status: 'working',
+        claimedBy: sql`${sql.placeholder('workerId')}`,
+        attempts: sql`${inbox.attempts} + 1`,
+        leaseUntil: leaseFromNow,
+        updatedAt: sql`now()`,
+      })
+      .where(inArray(inbox.id, claimable))
+      .returning({ id: inbox.id, envelope: inbox.envelope, attempts: inbox.attempts, statusMessageId: inbox.statusMessageId })
+      .prepare('inbox_claim');
+  });
+  const complete = builtOnce(() =>
+    db
+      .update(inbox)
+      .set({ status: 'done', leaseUntil: null, platformMessageId: sql`${sql.placeholder('platformMessageId')}`, updatedAt: sql`now()` })
+      .where(heldBy())
+      .prepare('inbox_complete'),
+  );
+  const rememberStatus = builtOnce(() =>
+    db
+      .update(inbox)
+      .set({ statusMessageId: sql`${sql.placeholder('statusMessageId')}`, updatedAt: sql`now()` })
+      .where(heldBy())
+      .prepare('inbox_remember_status'),
+  );
   return {
     async enqueue(envelope) {
       const { workspaceId } = await resolveWorkspace(envelope.workspace);
@@ -25,34 +63,14 @@ export function createInboxStore(db: Db, resolveWorkspace = createWorkspaceCache
     },
 
     async claim(workerId, limit, leaseMs): Promise<InboxItem[]> {
-      const claimable = db
-        .select({ id: inbox.id })
-        .from(inbox)
-        .where(or(eq(inbox.status, 'pending'), and(eq(inbox.status, 'working'), lt(inbox.leaseUntil, sql`now()`))))
-        .orderBy(inbox.id)
-        .limit(limit)
-        .for('update', { skipLocked: true });
-      const rows = await db
-        .update(inbox)
-        .set({
-          status: 'working',
-          claimedBy: workerId,
-          attempts: sql`${inbox.attempts} + 1`,
-          leaseUntil: sql`now() + ${`${leaseMs} milliseconds`}::interval`,
-          updatedAt: sql`now()`,
-        })
-        .where(inArray(inbox.id, claimable))
-        .returning({ id: inbox.id, envelope: inbox.envelope, attempts: inbox.attempts, statusMessageId: inbox.statusMessageId });
+      const rows = await claim().execute({ workerId, limit, leaseMs });
       return rows
         .sort((a, b) => a.id - b.id)
         .map((r) => ({ id: String(r.id), envelope: envelopeSchema.parse(r.envelope), attempts: r.attempts, statusMessageId: r.statusMessageId }));
     },
 
     async complete(id, workerId, platformMessageId) {
-      await db
-        .update(inbox)
-        .set({ status: 'done', leaseUntil: null, platformMessageId, updatedAt: sql`now()` })
-        .where(and(eq(inbox.id, Number(id)), eq(inbox.claimedBy, workerId)));
+      await complete().execute({ id, workerId, platformMessageId });
     },
 
     async renew(ids, workerId, leaseMs) {
@@ -64,10 +82,7 @@ export function createInboxStore(db: Db, resolveWorkspace = createWorkspaceCache
     },
 
     async rememberStatus(id, workerId, statusMessageId) {
-      await db
-        .update(inbox)
-        .set({ statusMessageId, updatedAt: sql`now()` })
-        .where(and(eq(inbox.id, Number(id)), eq(inbox.claimedBy, workerId)));
+      await rememberStatus().execute({ id, workerId, statusMessageId });
     },
 
     async release(id, workerId, error, maxAttempts): Promise<InboxStatus> {

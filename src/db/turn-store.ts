@@ -3,7 +3,7 @@ import { and, desc, eq, sql } from 'drizzle-orm';
 import type { ChannelRef, UserRef, WorkspaceRef } from '../core/envelope.js';
 import type { Principal, Scope, UserFacts } from '../core/identity.js';
 import type { Conversation, StoredMessage, TurnRecord, TurnStore, WorkspaceSettings } from '../core/ports.js';
-import type { Db } from './client.js';
+import { builtOnce, rowsOf, type Db } from './client.js';
 import { appendAudit } from './audit-store.js';
 import { channels, conversations, grants, messages, principals, workspaceSettings, workspaces } from './schema.js';
 
@@ -39,24 +39,28 @@ export async function upsertChannel(db: Executor, scope: Scope, channel: Channel
   return row;
 }
 
-export async function findPrincipalByUserId(
-  db: Executor,
-  scope: Scope,
-  platformUserId: string,
-): Promise<(Principal & { homeWorkspaceId: string | null }) | null> {
-  const [row] = await db
-    .select({
-      id: principals.id,
-      workspaceId: principals.workspaceId,
-      platformUserId: principals.platformUserId,
-      displayName: principals.displayName,
-      homeWorkspaceId: principals.homeWorkspaceId,
-      platformRole: principals.platformRole,
-      grantedRole: grants.role,
-    })
+const principalColumns = {
+  id: principals.id,
+  workspaceId: principals.workspaceId,
+  platformUserId: principals.platformUserId,
+  displayName: principals.displayName,
+  homeWorkspaceId: principals.homeWorkspaceId,
+  platformRole: principals.platformRole,
+  grantedRole: grants.role,
+};
+
+function principalQuery(db: Executor) {
+  return db
+    .select(principalColumns)
     .from(principals)
     .leftJoin(grants, and(eq(grants.principalId, principals.id), eq(grants.workspaceId, principals.workspaceId)))
-    .where(and(eq(principals.workspaceId, scope.workspaceId), eq(principals.platformUserId, platformUserId)));
+    .where(and(eq(principals.workspaceId, sql.placeholder('workspaceId')), eq(principals.platformUserId, sql.placeholder('userId'))));
+}
+
+type FoundPrincipal = Principal & { homeWorkspaceId: string | null };
+
+export async function findPrincipalByUserId(db: Executor, scope: Scope, platformUserId: string): Promise<FoundPrincipal | null> {
+  const [row] = await principalQuery(db).execute({ workspaceId: scope.workspaceId, userId: platformUserId });
   return row ?? null;
 }
 
@@ -75,12 +79,52 @@ export function createWorkspaceCache(db: Db, limit = 10_000): (ref: WorkspaceRef
 }
 
 export function createTurnStore(db: Db, resolveWorkspace = createWorkspaceCache(db)): TurnStore {
+  // The reads every turn makes, built once (see builtOnce).
+  const principalByUser = builtOnce(() => principalQuery(db).prepare('principal_by_user'));
+  const findPrincipal = async (scope: Scope, userId: string): Promise<FoundPrincipal | null> =>
+    (await principalByUser().execute({ workspaceId: scope.workspaceId, userId }))[0] ?? null;
+  const conversationByThread = builtOnce(() =>
+    db
+      .select({
+        id: conversations.id,
+        kind: conversations.kind,
+        ownerPrincipalId: conversations.ownerPrincipalId,
+        agentEnabled: channels.agentEnabled,
+      })
+      .from(conversations)
+      .innerJoin(channels, and(eq(channels.id, conversations.channelId), eq(channels.workspaceId, sql.placeholder('workspaceId'))))
+      .where(
+        and(
+          eq(conversations.workspaceId, sql.placeholder('workspaceId')),
+          eq(channels.externalId, sql.placeholder('channelId')),
+          eq(conversations.threadKey, sql.placeholder('threadKey')),
+        ),
+      )
+      .prepare('conversation_by_thread'),
+  );
+  const history = builtOnce(() =>
+    db
+      .select({
+        id: messages.id,
+        conversationId: messages.conversationId,
+        principalId: messages.principalId,
+        role: messages.role,
+        content: messages.content,
+        createdAt: messages.createdAt,
+      })
+      .from(messages)
+      .where(and(eq(messages.workspaceId, sql.placeholder('workspaceId')), eq(messages.conversationId, sql.placeholder('conversationId'))))
+      .orderBy(desc(messages.createdAt))
+      .limit(sql.placeholder('limit'))
+      .prepare('conversation_history'),
+  );
+  const settings = builtOnce(() => settingsQuery(db).prepare('workspace_settings'));
   return {
     resolveWorkspace,
 
     async resolvePrincipal(scope, user: UserRef, facts: UserFacts) {
       // Most turns come from people already known with the same facts: a read, no write (and no WAL flush).
-      const known = await findPrincipalByUserId(db, scope, user.id);
+      const known = await findPrincipal(scope, user.id);
       const displayName = facts.displayName ?? user.displayName ?? null;
       if (
         known &&
@@ -109,28 +153,17 @@ export function createTurnStore(db: Db, resolveWorkspace = createWorkspaceCache(
         })
         .returning({ id: principals.id });
       if (!row) throw new Error('principal upsert returned no row');
-      const principal = await findPrincipalByUserId(db, scope, user.id);
+      const principal = await findPrincipal(scope, user.id);
       if (!principal) throw new Error('principal vanished after upsert');
       return principal;
     },
 
     async resolveConversation(scope, input): Promise<Conversation> {
-      const [existing] = await db
-        .select({
-          id: conversations.id,
-          kind: conversations.kind,
-          ownerPrincipalId: conversations.ownerPrincipalId,
-          agentEnabled: channels.agentEnabled,
-        })
-        .from(conversations)
-        .innerJoin(channels, and(eq(channels.id, conversations.channelId), eq(channels.workspaceId, scope.workspaceId)))
-        .where(
-          and(
-            eq(conversations.workspaceId, scope.workspaceId),
-            eq(channels.externalId, input.channel.id),
-            eq(conversations.threadKey, input.threadKey),
-          ),
-        );
+      const [existing] = await conversationByThread().execute({
+        workspaceId: scope.workspaceId,
+        channelId: input.channel.id,
+        threadKey: input.threadKey,
+      });
       // An existing thread is read, not rewritten: upserts would write (and flush) a row version per turn.
       if (existing) return { ...existing, channelExternalId: input.channel.id };
       const channel = await upsertChannel(db, scope, input.channel);
@@ -153,19 +186,7 @@ export function createTurnStore(db: Db, resolveWorkspace = createWorkspaceCache(
     },
 
     async listHistory(scope, conversationId, limit): Promise<StoredMessage[]> {
-      const rows = await db
-        .select({
-          id: messages.id,
-          conversationId: messages.conversationId,
-          principalId: messages.principalId,
-          role: messages.role,
-          content: messages.content,
-          createdAt: messages.createdAt,
-        })
-        .from(messages)
-        .where(and(eq(messages.workspaceId, scope.workspaceId), eq(messages.conversationId, conversationId)))
-        .orderBy(desc(messages.createdAt))
-        .limit(limit);
+      const rows = await history().execute({ workspaceId: scope.workspaceId, conversationId, limit });
       return rows.reverse();
     },
 
@@ -185,30 +206,16 @@ export function createTurnStore(db: Db, resolveWorkspace = createWorkspaceCache(
 
     async recordTurn(scope, turn: TurnRecord) {
       await db.transaction(async (tx) => {
-        const inserted = await tx
-          .insert(messages)
-          .values([
-            {
-              workspaceId: scope.workspaceId,
-              conversationId: turn.conversationId,
-              principalId: turn.principalId,
-              role: 'user',
-              content: turn.userText,
-              idempotencyKey: turn.idempotencyKey,
-            },
-            {
-              workspaceId: scope.workspaceId,
-              conversationId: turn.conversationId,
-              principalId: turn.principalId,
-              role: 'assistant',
-              content: turn.answerText,
-              idempotencyKey: turn.idempotencyKey,
-              // One millisecond later keeps question-then-answer order stable in history.
-              createdAt: sql`now() + interval '1 millisecond'`,
-            },
-          ])
-          .onConflictDoNothing()
-          .returning({ id: messages.id });
+        // Plain SQL: every turn writes these two rows, and building the insert cost more than running it.
+        const ws = scope.workspaceId;
+        const inserted = rowsOf(
+          await tx.execute(sql`insert into messages (workspace_id, conversation_id, principal_id, role, content, idempotency_key, created_at)
+            values (${ws}, ${turn.conversationId}, ${turn.principalId}, 'user', ${turn.userText}, ${turn.idempotencyKey}, now()),
+              -- One millisecond later keeps question-then-answer order stable in history.
+              (${ws}, ${turn.conversationId}, ${turn.principalId}, 'assistant', ${turn.answerText}, ${turn.idempotencyKey}, now() + interval '1 millisecond')
+            on conflict do nothing
+            returning id`),
+        );
         // A re-run of a delivery that was already recorded changes nothing.
         if (inserted.length === 0) return;
         // Usage is not added here: the model gate settles it per call (usage-ledger.ts), so that
@@ -229,7 +236,7 @@ export function createTurnStore(db: Db, resolveWorkspace = createWorkspaceCache(
       });
     },
 
-    settings: (scope) => readSettings(db, scope),
+    settings: async (scope) => (await settings().execute({ workspaceId: scope.workspaceId }))[0] ?? defaultSettings,
   };
 }
 
@@ -243,8 +250,8 @@ const defaultSettings: WorkspaceSettings = {
   guestsEnabled: true,
 };
 
-export async function readSettings(db: Executor, scope: Scope): Promise<WorkspaceSettings> {
-  const [row] = await db
+function settingsQuery(db: Executor) {
+  return db
     .select({
       storeContent: workspaceSettings.storeContent,
       rpm: workspaceSettings.rpm,
@@ -254,7 +261,6 @@ export async function readSettings(db: Executor, scope: Scope): Promise<Workspac
       guestsEnabled: workspaceSettings.guestsEnabled,
     })
     .from(workspaceSettings)
-    .where(eq(workspaceSettings.workspaceId, scope.workspaceId));
-  return row ?? defaultSettings;
+    .where(eq(workspaceSettings.workspaceId, sql.placeholder('workspaceId')));
 }
 
