@@ -21,6 +21,8 @@ const encryptionKey = z
   .optional()
   .describe('secret: 32 bytes, base64; encrypts stored platform tokens. Unset in development: generated once into DATA_DIR');
 
+const modelProviders = ['offline', 'openai', 'anthropic'] as const;
+
 export const configSchema = z.object({
   NODE_ENV: z.enum(['development', 'production', 'test']).default('development').describe('production turns off the console and requires real credentials'),
   PORT: z.coerce.number().int().min(0).max(65535).default(3000).describe('HTTP port for everything (console, /slack/events, /api/messages, /healthz, /readyz, /metrics)'),
@@ -47,12 +49,15 @@ export const configSchema = z.object({
     })
     .describe('bootstrap admins, comma-separated platform:workspace:user (e.g. slack:T0123:U0456)'),
 
-  MODEL_PROVIDER: z.enum(['offline', 'openai', 'anthropic']).default('offline').describe('offline (local stand-in, no network) | openai (any OpenAI-compatible endpoint) | anthropic'),
+  MODEL_PROVIDER: z.enum(modelProviders).default('offline').describe('offline (local stand-in, no network) | openai (any OpenAI-compatible endpoint) | anthropic'),
   MODEL_BASE_URL: optionalUrl('provider base URL (e.g. http://localhost:11434/v1 for Ollama)'),
   MODEL_API_KEY: secret('provider API key'),
   MODEL_NAME: z.string().min(1).optional().describe('model for answers (default: provider-specific)'),
   MODEL_SMALL_NAME: z.string().min(1).optional().describe('cheaper model for simple steps (default: MODEL_NAME)'),
-  MODEL_FALLBACK_NAME: z.string().min(1).optional().describe('fallback model when the main one fails or its breaker is open'),
+  MODEL_FALLBACK_NAME: z.string().min(1).optional().describe('fallback model when the main one fails or its breaker is open; setting it turns the fallback on'),
+  MODEL_FALLBACK_PROVIDER: z.enum(modelProviders).optional().describe('provider of the fallback model (default: MODEL_PROVIDER)'),
+  MODEL_FALLBACK_BASE_URL: optionalUrl('fallback provider base URL (default: MODEL_BASE_URL when the provider is the same)'),
+  MODEL_FALLBACK_API_KEY: secret('fallback provider API key (default: MODEL_API_KEY when the provider is the same)'),
   MODEL_TIMEOUT_MS: positiveInt(60_000, 'timeout per model call'),
   MODEL_RPM: optionalPositiveInt('provider account requests per minute, shared by all workspaces'),
   MODEL_CONCURRENCY: optionalPositiveInt('provider account concurrent calls, shared by all workspaces'),
@@ -123,9 +128,14 @@ function crossFieldProblems(env: Partial<Record<keyof Config, string>>): string[
     MICROSOFT_APP_TYPE: env.MICROSOFT_APP_TYPE ?? 'SingleTenant',
   };
   const problems: string[] = [];
-  if (c.MODEL_PROVIDER === 'anthropic' && !c.MODEL_API_KEY) problems.push('MODEL_API_KEY: required when MODEL_PROVIDER is anthropic');
-  if (c.MODEL_PROVIDER === 'openai' && !c.MODEL_BASE_URL && !c.MODEL_API_KEY)
-    problems.push('MODEL_API_KEY: required for the OpenAI API (or set MODEL_BASE_URL for a local OpenAI-compatible server)');
+  const main = mainEndpoint(c);
+  problems.push(...endpointProblems(main, 'MODEL_PROVIDER is', 'MODEL_'));
+  const fallback = fallbackEndpoint(c);
+  // A fallback on the main's very endpoint has the main's problems, already named above.
+  if (fallback && !sameEndpoint(main, fallback)) problems.push(...endpointProblems(fallback, 'the fallback provider is', 'MODEL_FALLBACK_'));
+  const fallbackSettings = (['MODEL_FALLBACK_PROVIDER', 'MODEL_FALLBACK_BASE_URL', 'MODEL_FALLBACK_API_KEY'] as const).filter((k) => c[k]);
+  if (!c.MODEL_FALLBACK_NAME && fallbackSettings.length > 0)
+    problems.push(`MODEL_FALLBACK_NAME: required with ${fallbackSettings.join(', ')} (it names the fallback model and turns the fallback on)`);
   if (c.NODE_ENV === 'production' && !c.QUORUM_ENCRYPTION_KEY) problems.push('QUORUM_ENCRYPTION_KEY: required when NODE_ENV is production');
   const slackOAuth = [c.SLACK_CLIENT_ID, c.SLACK_CLIENT_SECRET, c.SLACK_STATE_SECRET].filter(Boolean).length;
   if (slackOAuth > 0 && slackOAuth < 3)
@@ -137,6 +147,53 @@ function crossFieldProblems(env: Partial<Record<keyof Config, string>>): string[
   if (c.MICROSOFT_APP_ID && c.MICROSOFT_APP_TYPE === 'SingleTenant' && !c.MICROSOFT_APP_TENANT_ID)
     problems.push('MICROSOFT_APP_TENANT_ID: required for a SingleTenant bot');
   return problems;
+}
+
+/** Where a model lives: its provider and, for openai and anthropic, the endpoint and key. */
+export interface ModelEndpoint {
+  provider: ModelProviderName;
+  baseUrl: string | undefined;
+  apiKey: string | undefined;
+}
+
+export type ModelProviderName = (typeof modelProviders)[number];
+
+type EndpointFields = Partial<
+  Record<'MODEL_BASE_URL' | 'MODEL_API_KEY' | 'MODEL_FALLBACK_NAME' | 'MODEL_FALLBACK_BASE_URL' | 'MODEL_FALLBACK_API_KEY', string | undefined> &
+    Record<'MODEL_PROVIDER' | 'MODEL_FALLBACK_PROVIDER', string | undefined>
+>;
+
+/** The main model's endpoint (MODEL_PROVIDER, MODEL_BASE_URL, MODEL_API_KEY). */
+export function mainEndpoint(c: EndpointFields): ModelEndpoint {
+  return { provider: (c.MODEL_PROVIDER ?? 'offline') as ModelProviderName, baseUrl: c.MODEL_BASE_URL, apiKey: c.MODEL_API_KEY };
+}
+
+/**
+ * The fallback model's endpoint, defaults applied, or null when MODEL_FALLBACK_NAME is unset.
+ * The main's base URL and key carry over only to a fallback of the same provider: a key is never
+ * sent to another provider.
+ */
+export function fallbackEndpoint(c: EndpointFields): ModelEndpoint | null {
+  if (!c.MODEL_FALLBACK_NAME) return null;
+  const main = mainEndpoint(c);
+  const provider = (c.MODEL_FALLBACK_PROVIDER ?? main.provider) as ModelProviderName;
+  const same = provider === main.provider;
+  return {
+    provider,
+    baseUrl: c.MODEL_FALLBACK_BASE_URL ?? (same ? main.baseUrl : undefined),
+    apiKey: c.MODEL_FALLBACK_API_KEY ?? (same ? main.apiKey : undefined),
+  };
+}
+
+export function sameEndpoint(a: ModelEndpoint, b: ModelEndpoint): boolean {
+  return a.provider === b.provider && a.baseUrl === b.baseUrl && a.apiKey === b.apiKey;
+}
+
+function endpointProblems(endpoint: ModelEndpoint, when: string, prefix: 'MODEL_' | 'MODEL_FALLBACK_'): string[] {
+  if (endpoint.provider === 'anthropic' && !endpoint.apiKey) return [`${prefix}API_KEY: required when ${when} anthropic`];
+  if (endpoint.provider === 'openai' && !endpoint.baseUrl && !endpoint.apiKey)
+    return [`${prefix}API_KEY: required for the OpenAI API (or set ${prefix}BASE_URL for a local OpenAI-compatible server)`];
+  return [];
 }
 
 // Messages are built from the issue's kind only: zod's own messages can quote the received value.

@@ -2,7 +2,7 @@
 import type { Config } from '../config.js';
 import type { AuditLog, BudgetAlertSink, Logger, TurnStore, UsageLedger } from '../core/ports.js';
 import { createModelGate, type GateObserver, type ThrottlingGate } from './gate.js';
-import { createModelFactory, modelNameFor } from './providers.js';
+import { createModelFactory, fallbackSourceFor, modelNameFor } from './providers.js';
 import { openSharedRedis } from './redis-connection.js';
 
 export interface GateDeps {
@@ -23,6 +23,8 @@ export function createGateFromConfig(config: Config, deps: GateDeps): Throttling
     model: createModelFactory(config),
     modelName: (tier) => modelNameFor(config, tier),
     fallbackModel: fallback,
+    // Null when the fallback is a model of the main provider's endpoint.
+    fallbackSource: fallbackSourceFor(config),
     settings: (scope) => deps.turns.settings(scope),
     ledger: deps.ledger,
     audit: deps.audit,

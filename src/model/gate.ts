@@ -4,6 +4,9 @@
  *   budget reserve → [retry → breaker → workspace limiter → provider limiter → timeout → call]
  *   → fallback model if the breaker is open or retries ran out → settle usage → outcome
  *
+ * The fallback model may live on another provider (its own source): breakers are kept per
+ * source and model, so one provider being down never opens the other's breaker.
+ *
  * Every attempt (retries and the fallback too) passes the limiters, so retrying never exceeds
  * a workspace's or the provider's limits. Provider trouble becomes an outcome, never a throw.
  */
@@ -43,12 +46,21 @@ export const BUDGET_MESSAGE =
 /** USD per million tokens, as MODEL_PRICES gives it. */
 export type PriceTable = Record<string, { input: number; output: number }>;
 
+/** A provider endpoint and its models by name. */
+export interface ModelSource {
+  /** offline | openai | anthropic: for logs and the audit, never a URL or a key. */
+  provider: string;
+  model: (modelId: string) => LanguageModelV3;
+}
+
 export interface ModelGateOptions {
   provider: string;
   model: (modelId: string) => LanguageModelV3;
   modelName: (tier: 'answer' | 'small') => string;
   /** Used when the main model's breaker is open or its retries ran out. */
   fallbackModel?: string | null | undefined;
+  /** Where the fallback model lives when not on the main provider (MODEL_FALLBACK_PROVIDER …). */
+  fallbackSource?: ModelSource | null | undefined;
   /** The workspace's settings row, read per call (cached for settingsTtlMs) so admin changes apply at once. */
   settings: (scope: Scope) => Promise<WorkspaceSettings>;
   ledger: UsageLedger;
@@ -84,8 +96,8 @@ export interface GateObserver {
 
 export interface ThrottlingGate extends ModelGate {
   limiters: Limiters;
-  /** 'Closed' | 'Open' | 'HalfOpen' | 'Isolated' for a model's breaker. */
-  breakerState(modelId: string): string;
+  /** 'Closed' | 'Open' | 'HalfOpen' | 'Isolated' for a model's breaker, on the main or the fallback source. */
+  breakerState(modelId: string, source?: 'main' | 'fallback'): string;
   close(): Promise<void>;
 }
 
@@ -107,6 +119,12 @@ export function costMicroUsd(prices: PriceTable, model: string, inputTokens: num
   const price = prices[model];
   // USD per million tokens is micro-USD per token.
   return price ? Math.round(inputTokens * price.input + outputTokens * price.output) : 0;
+}
+
+/** One model on one source. */
+interface Target {
+  source: ModelSource;
+  modelId: string;
 }
 
 type Attempt =
@@ -146,14 +164,20 @@ export function createModelGate(options: ModelGateOptions): ThrottlingGate {
   });
   const retry = retryPolicy(resilience);
   const timeoutP = timeoutPolicy(resilience);
-  const breakers = new Map<string, CircuitBreakerPolicy>();
-  const breakerFor = (modelId: string) => {
-    let breaker = breakers.get(modelId);
+  const mainSource: ModelSource = { provider: options.provider, model: options.model };
+  const fallbackSource = options.fallbackSource ?? mainSource;
+  // Keyed by the source object, then the model: two endpoints of one provider kind stay apart too.
+  const breakers = new Map<ModelSource, Map<string, CircuitBreakerPolicy>>();
+  const breakerFor = ({ source, modelId }: Target) => {
+    const bySource = breakers.get(source) ?? new Map<string, CircuitBreakerPolicy>();
+    breakers.set(source, bySource);
+    let breaker = bySource.get(modelId);
     if (!breaker) {
+      const fields = { provider: source.provider, model: modelId };
       breaker = breakerPolicy(resilience);
-      breaker.onBreak(() => log.warn({ event: 'model.breaker_open', provider: options.provider, model: modelId }, 'breaker opened'));
-      breaker.onReset(() => log.info({ event: 'model.breaker_closed', provider: options.provider, model: modelId }, 'breaker closed'));
-      breakers.set(modelId, breaker);
+      breaker.onBreak(() => log.warn({ event: 'model.breaker_open', ...fields }, 'breaker opened'));
+      breaker.onReset(() => log.info({ event: 'model.breaker_closed', ...fields }, 'breaker closed'));
+      bySource.set(modelId, breaker);
     }
     return breaker;
   };
@@ -173,20 +197,22 @@ export function createModelGate(options: ModelGateOptions): ThrottlingGate {
 
   async function attempt(
     call: ModelCall,
-    modelId: string,
+    target: Target,
     limits: WorkspaceLimits,
     notice: { sent: boolean },
     count: { n: number },
     stream: { readonly emitted: boolean },
   ): Promise<Attempt> {
     const ws = call.scope.workspaceId;
+    const { provider } = target.source;
+    const modelId = target.modelId;
     // The breaker counts the provider's own error; the retry sees it as final once text went out.
     const untilStreamed = (err: unknown) => {
       throw stream.emitted && !isTimeoutError(err) ? new StreamInterruptedError('the answer stream broke', { cause: err }) : err;
     };
     try {
       return await retry.execute(() =>
-        breakerFor(modelId).execute(async () => {
+        breakerFor(target).execute(async () => {
           const ticket = {};
           const queue = waiting.get(ws) ?? new Set<object>();
           waiting.set(ws, queue);
@@ -214,7 +240,7 @@ export function createModelGate(options: ModelGateOptions): ThrottlingGate {
               return timeoutP.execute(async ({ signal }) => {
                 try {
                   return await callModel(
-                    options.model(modelId),
+                    target.source.model(modelId),
                     {
                       messages: call.messages,
                       ...(call.tools ? { tools: call.tools } : {}),
@@ -234,7 +260,7 @@ export function createModelGate(options: ModelGateOptions): ThrottlingGate {
           } catch (err) {
             // One line per failed attempt; never the provider's message (it can quote the prompt).
             log.warn(
-              { event: 'model.failed', model: modelId, status: statusOf(err), kind: isTimeoutError(err) ? 'timeout' : (err as Error).name },
+              { event: 'model.failed', provider, model: modelId, status: statusOf(err), kind: isTimeoutError(err) ? 'timeout' : (err as Error).name },
               'model attempt failed',
             );
             throw err;
@@ -245,7 +271,7 @@ export function createModelGate(options: ModelGateOptions): ThrottlingGate {
       );
     } catch (err) {
       const why = whyFailed(err);
-      log.warn({ event: 'model.gave_up', model: modelId, why, attempts: count.n }, 'model call failed');
+      log.warn({ event: 'model.gave_up', provider, model: modelId, why, attempts: count.n }, 'model call failed');
       return { kind: 'failed', why };
     }
   }
@@ -280,13 +306,19 @@ export function createModelGate(options: ModelGateOptions): ThrottlingGate {
 
   return {
     limiters,
-    breakerState: (modelId) => CircuitState[breakers.get(modelId)?.state ?? CircuitState.Closed],
+    breakerState: (modelId, source = 'main') =>
+      CircuitState[breakers.get(source === 'main' ? mainSource : fallbackSource)?.get(modelId)?.state ?? CircuitState.Closed],
     close: () => limiters.close(),
 
     async generate(call: ModelCall): Promise<ModelOutcome> {
       const started = performance.now();
       const elapsed = () => Math.round(performance.now() - started);
       const primary = options.modelName(call.tier ?? 'answer');
+      const main: Target = { source: mainSource, modelId: primary };
+      const fallback: Target | null =
+        options.fallbackModel && !(fallbackSource === mainSource && options.fallbackModel === primary)
+          ? { source: fallbackSource, modelId: options.fallbackModel }
+          : null;
       const settings = call.settings ?? (await settingsOf(call.scope));
       const limits = {
         rpm: settings.rpm ?? options.defaults.rpm,
@@ -307,11 +339,16 @@ export function createModelGate(options: ModelGateOptions): ThrottlingGate {
       const count = { n: 0 };
       const stream = streamTracker(call);
       let result: Attempt | null = null;
+      let answeredBy = main;
       try {
-        result = await attempt(stream.call, primary, limits, notice, count, stream);
-        const fallback = options.fallbackModel && options.fallbackModel !== primary ? options.fallbackModel : null;
+        result = await attempt(stream.call, main, limits, notice, count, stream);
+        // 'interrupted' never falls back: text already went out (see StreamInterruptedError).
         if (result.kind === 'failed' && (result.why === 'open' || result.why === 'exhausted') && fallback) {
-          log.warn({ event: 'model.fallback', from: primary, to: fallback, why: result.why }, 'using the fallback model');
+          log.warn(
+            { event: 'model.fallback', from: primary, to: fallback.modelId, fromProvider: main.source.provider, toProvider: fallback.source.provider, why: result.why },
+            'using the fallback model',
+          );
+          answeredBy = fallback;
           result = await attempt(stream.call, fallback, limits, notice, count, stream);
         }
       } finally {
@@ -319,7 +356,8 @@ export function createModelGate(options: ModelGateOptions): ThrottlingGate {
       }
 
       if (result.kind === 'answer') {
-        if (count.n > 1 || result.model !== primary) {
+        const usedFallback = answeredBy === fallback;
+        if (count.n > 1 || usedFallback) {
           // Degraded but answered: worth a line in the audit (refusals are audited by the core).
           await options.audit
             ?.append(call.scope, {
@@ -328,7 +366,7 @@ export function createModelGate(options: ModelGateOptions): ThrottlingGate {
               actorPrincipalId: call.principalId,
               model: result.model,
               latencyMs: elapsed(),
-              detail: { attempts: count.n, fallback: result.model !== primary },
+              detail: { attempts: count.n, fallback: usedFallback, provider: answeredBy.source.provider },
             })
             .catch((err: Error) => log.warn({ event: 'model.audit_failed', err: err.message }, 'audit failed'));
         }

@@ -1,5 +1,6 @@
 /** Builds a throttling gate against the fake OpenAI-compatible server, at a per-second time scale. */
 import { randomBytes } from 'node:crypto';
+import { createServer } from 'node:net';
 import { sql } from 'drizzle-orm';
 import type { Scope } from '../../src/core/identity.js';
 import type {
@@ -18,6 +19,7 @@ import { createModelGate, type ModelGateOptions, type ThrottlingGate } from '../
 import { createModelFactory } from '../../src/model/providers.js';
 import { afterAll, afterEach, beforeAll } from 'vitest';
 import { FakeOpenAIServer } from '../fakes/openai-server.js';
+import type { FakeProviderServer } from '../fakes/provider-server.js';
 
 export const MAIN = 'main-model';
 export const FALLBACK = 'fallback-model';
@@ -63,7 +65,7 @@ export function fakeScope(id = randomBytes(4).toString('hex')): Scope {
   return { workspaceId: `00000000-0000-4000-8000-${id.padStart(12, '0')}`, platform: 'console' } as Scope;
 }
 
-export function gateFor(server: FakeOpenAIServer, options: Partial<ModelGateOptions> = {}): ThrottlingGate {
+export function gateFor(server: FakeProviderServer, options: Partial<ModelGateOptions> = {}): ThrottlingGate {
   return createModelGate({
     provider: 'openai',
     model: createModelFactory({ MODEL_PROVIDER: 'openai', MODEL_BASE_URL: server.baseUrl, MODEL_API_KEY: 'test-key' }),
@@ -81,6 +83,15 @@ export function gateFor(server: FakeOpenAIServer, options: Partial<ModelGateOpti
     heartbeatMs: 50,
     ...options,
   });
+}
+
+/** A port on 127.0.0.1 with nothing listening: connecting to it is refused. */
+export async function deadPort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as { port: number };
+  await new Promise((resolve) => server.close(resolve));
+  return port;
 }
 
 export function callOf(scope: Scope, principalId: string, tag: string, extra: Partial<ModelCall> = {}): ModelCall {
@@ -107,11 +118,13 @@ export async function workspaceIn(db: Db, name: string) {
 }
 
 /**
- * A fake provider for one describe block, and gates that are closed after each test (their
- * limiters and timers would otherwise outlive it). The server's script is reset between tests.
+ * A fake provider (OpenAI-compatible unless another is given) for one describe block, and gates
+ * that are closed after each test (their limiters and timers would otherwise outlive it). The
+ * server's script is reset between tests.
  */
-export function useFakeProvider(): { server: FakeOpenAIServer; track: <T extends ThrottlingGate>(gate: T) => T } {
-  const server = new FakeOpenAIServer();
+export function useFakeProvider(): { server: FakeOpenAIServer; track: <T extends ThrottlingGate>(gate: T) => T };
+export function useFakeProvider<S extends FakeProviderServer>(server: S): { server: S; track: <T extends ThrottlingGate>(gate: T) => T };
+export function useFakeProvider(server: FakeProviderServer = new FakeOpenAIServer()) {
   const gates: ThrottlingGate[] = [];
   beforeAll(() => server.start());
   afterEach(async () => {
@@ -119,5 +132,5 @@ export function useFakeProvider(): { server: FakeOpenAIServer; track: <T extends
     server.reset();
   });
   afterAll(() => server.stop());
-  return { server, track: (gate) => (gates.push(gate), gate) };
+  return { server, track: <T extends ThrottlingGate>(gate: T) => (gates.push(gate), gate) };
 }

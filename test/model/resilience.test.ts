@@ -38,7 +38,7 @@ describe('model gate resilience against a fake OpenAI-compatible server', () => 
     expect(outcome).toMatchObject({ kind: 'answer', model: FALLBACK, text: 'from fallback' });
     expect(server.requestsFor(MAIN)).toHaveLength(3); // first attempt + 2 retries
     expect(server.requestsFor(FALLBACK)).toHaveLength(1);
-    expect(audit.entries).toEqual([expect.objectContaining({ action: 'model_call', outcome: 'ok', model: FALLBACK, detail: { attempts: 4, fallback: true } })]);
+    expect(audit.entries).toEqual([expect.objectContaining({ action: 'model_call', outcome: 'ok', model: FALLBACK, detail: { attempts: 4, fallback: true, provider: 'openai' } })]);
   });
 
   it('says the model is unreachable when there is no fallback', async () => {

@@ -1,0 +1,58 @@
+/**
+ * A fake Anthropic Messages API (POST /v1/messages) on 127.0.0.1, in Anthropic's real wire
+ * format: a `message` object with content blocks and usage, errors as `{type: 'error', error}`,
+ * and a streamed answer as message_start, content_block_* and message_delta/message_stop
+ * events. Scripting and recording as in provider-server.ts.
+ */
+import { FakeProviderServer, type Usage } from './provider-server.js';
+
+export class FakeAnthropicServer extends FakeProviderServer {
+  protected readonly path = '/messages';
+
+  protected errorBody(status: number) {
+    const type = status === 429 ? 'rate_limit_error' : status === 529 ? 'overloaded_error' : status >= 500 ? 'api_error' : 'invalid_request_error';
+    return { type: 'error', error: { type, message: `scripted ${status}` } };
+  }
+
+  protected answerBody(index: number, model: string, text: string, usage: Usage) {
+    return {
+      id: `msg_${index}`,
+      type: 'message',
+      role: 'assistant',
+      model,
+      content: [{ type: 'text', text }],
+      stop_reason: 'end_turn',
+      stop_sequence: null,
+      usage: { input_tokens: usage.input, output_tokens: usage.output },
+    };
+  }
+
+  /** Anthropic always reports usage in a stream: input in message_start, output in message_delta. */
+  protected streamUsage() {
+    return true;
+  }
+
+  protected streamStart(index: number, model: string, usage: Usage | null) {
+    const message = { id: `msg_${index}`, type: 'message', role: 'assistant', model, content: [], stop_reason: null, stop_sequence: null };
+    return (
+      event('message_start', { message: { ...message, usage: { input_tokens: usage?.input ?? 0, output_tokens: 1 } } }) +
+      event('content_block_start', { index: 0, content_block: { type: 'text', text: '' } })
+    );
+  }
+
+  protected streamPiece(_index: number, _model: string, piece: string) {
+    return event('content_block_delta', { index: 0, delta: { type: 'text_delta', text: piece } });
+  }
+
+  protected streamEnd(_index: number, _model: string, usage: Usage | null) {
+    return (
+      event('content_block_stop', { index: 0 }) +
+      event('message_delta', { delta: { stop_reason: 'end_turn', stop_sequence: null }, usage: { output_tokens: usage?.output ?? 0 } }) +
+      event('message_stop', {})
+    );
+  }
+}
+
+function event(type: string, data: Record<string, unknown>): string {
+  return `event: ${type}\ndata: ${JSON.stringify({ type, ...data })}\n\n`;
+}
