@@ -32,7 +32,7 @@ const cpuMs = (pid: number | undefined) => {
   return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100; // utime, stime in clock ticks (100/s)
 };
 
-async function runLoad(instances: Instance[], api: FakeSlackApi, label: string, rate: number, seconds: number) {
+async function runLoad(instances: Instance[], api: FakeSlackApi, label: string, rate: number, seconds: number, quiet = false) {
   const dispatcher = new Agent({ connections: 64, pipelining: 1 });
   const total = rate * seconds;
   const sentAt = new Map<string, number>();
@@ -82,7 +82,7 @@ async function runLoad(instances: Instance[], api: FakeSlackApi, label: string, 
       const e = summarize(lat);
       const rss = instances.map((i) => `${rssMb(i.child.process.pid).toFixed(0)} MB`).join(' + ');
       const cpu = instances.reduce((sum, i, k) => sum + cpuMs(i.child.process.pid) - cpuBefore[k]!, 0);
-      console.log(
+      if (!quiet) console.log(
         `${label}: ${instances.length} instance(s), ${total} events at ${rate}/s (sent in ${sendSeconds.toFixed(1)} s), non-2xx/failed ${failures}\n` +
           `  ack p50 ${fmt(a.p50)} p99 ${fmt(a.p99)} | event→reply p50 ${fmt(e.p50)} p99 ${fmt(e.p99)} | replies ${replies.size}/${total}, duplicated ${duplicates} | instance RSS ${rss} | instance CPU ${(cpu / total).toFixed(2)} ms per event`,
       );
@@ -127,6 +127,8 @@ export async function run(): Promise<void> {
         const ready = await child.ready();
         instances.push({ child, port: Number(new URL(ready).port) });
       }
+      // Warm-up (not counted): the first turns load and compile code that steady state does not pay for.
+      await runLoad(instances, api, `warmup${count}`, Math.min(rate, 50), 2, true);
       await runLoad(instances, api, `load${count}`, rate, seconds);
     } finally {
       for (const i of instances) {

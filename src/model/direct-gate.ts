@@ -3,7 +3,7 @@
  * the user. The throttling gate (limits, budgets, retries, breakers) wraps the same call.
  */
 import type { LanguageModelV3 } from '@ai-sdk/provider';
-import { generateText, jsonSchema, streamText, tool, type LanguageModelUsage, type ModelMessage, type ToolSet } from 'ai';
+import { generateText, jsonSchema, streamText, tool, zodSchema, type LanguageModelUsage, type ModelMessage, type Schema, type ToolSet } from 'ai';
 import type { Logger, ModelCall, ModelGate, ModelOutcome, ToolSpec } from '../core/ports.js';
 
 export const UNREACHABLE_MESSAGE = 'The model is not reachable right now. Please try again in a few minutes.';
@@ -68,17 +68,23 @@ async function streamedText(
   return { text: await result.text, toolCalls: await result.toolCalls, usage: await result.usage };
 }
 
+/**
+ * A zod schema's AI SDK form, kept per schema: the SDK converts it to JSON schema once per
+ * Schema object, and the same tool schemas are offered on every call.
+ */
+const converted = new WeakMap<object, Schema>();
+function schemaOf(input: unknown): Schema {
+  if (typeof (input as { safeParse?: unknown } | null)?.safeParse !== 'function') return jsonSchema(input as never);
+  let schema = converted.get(input as object);
+  if (!schema) converted.set(input as object, (schema = zodSchema(input as never)));
+  return schema;
+}
+
 /** Tools without execute: generateText stops at the tool calls and the core runs them. */
 function toolSetOf(tools: Record<string, ToolSpec>): ToolSet {
   const set: ToolSet = {};
-  for (const [name, spec] of Object.entries(tools)) {
-    const schema = spec.inputSchema as { safeParse?: unknown };
-    set[name] = tool({
-      description: spec.description,
-      // A zod schema goes in as is; anything else is taken as a JSON schema.
-      inputSchema: typeof schema?.safeParse === 'function' ? (spec.inputSchema as never) : jsonSchema(spec.inputSchema as never),
-    });
-  }
+  // A zod schema goes in as is; anything else is taken as a JSON schema.
+  for (const [name, spec] of Object.entries(tools)) set[name] = tool({ description: spec.description, inputSchema: schemaOf(spec.inputSchema) as never });
   return set;
 }
 
