@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { postJson, useTestApp } from './support/app.js';
 import { spentToday } from './support/budget.js';
 import { drivers } from './support/db.js';
+import { waitFor } from './support/wait.js';
 
 describe.each(drivers)('console budget alerts (%s)', (driver) => {
   const t = useTestApp(driver);
@@ -21,6 +22,8 @@ describe.each(drivers)('console budget alerts (%s)', (driver) => {
 
     const turn = await say('cleo', 'general', 'what is on the roadmap?');
     expect(turn.body.reply.kind).toBe('answer');
+    // The alert goes out beside the turn, not before its answer.
+    await waitFor(async () => (await feed('ava')).length > 0 && (await feed('ben')).length > 0);
     for (const admin of ['ava', 'ben']) {
       const alerts = await feed(admin);
       expect(alerts).toHaveLength(1);

@@ -76,6 +76,8 @@ describe.each(drivers)('Slack budget alerts (%s)', (driver) => {
     await spentToday(db, { platform: 'slack', externalId: TEAM }, BUDGET * 0.8 - 1);
 
     expect(await memberTurn(ctx, 'what changed in the launch plan?')).toContain('Offline model');
+    // The alert goes out beside the turn, not before its answer.
+    await waitFor(() => lines.some((l) => l.includes('"budget_alert.sent"')));
 
     const opened = api.called('conversations.open').map((c) => c.params.users);
     expect(opened.sort()).toEqual([GRANTED, OPERATOR, OWNER].sort());
@@ -112,6 +114,7 @@ describe.each(drivers)('Slack budget alerts when Slack refuses the DM (%s)', (dr
     await spentToday(db, { platform: 'slack', externalId: TEAM }, BUDGET * 0.8 - 1);
 
     expect(await memberTurn(ctx, 'is the build green?')).toContain('Offline model');
+    await waitFor(() => lines.some((l) => l.includes('"budget_alert.sent"')));
 
     expect(api.called('conversations.open').map((c) => c.params.users)).toEqual([OPERATOR]);
     expect(api.called('chat.postMessage').filter((c) => c.params.channel?.startsWith('D0'))).toHaveLength(0);

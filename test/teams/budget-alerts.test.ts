@@ -48,6 +48,8 @@ describe.each(drivers)('Teams budget alerts (%s)', (driver) => {
     await spentToday(db, { platform: 'teams', externalId: CONTOSO }, 40_000 - 1);
 
     expect(await alexSays('what is due this week?')).toContain('Offline model');
+    // The alert goes out beside the turn, not before its answer.
+    await waitFor(() => lines.some((l) => l.includes('"budget_alert.sent"')));
     const sent = alerts();
     expect(sent).toHaveLength(1);
     expect(sent[0]).toMatchObject({ conversationId: PERSONAL, replyToId: undefined });
