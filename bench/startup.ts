@@ -1,11 +1,12 @@
 /**
  * Start-up time to /readyz 200 and idle RSS, for the real `npm start` entry (tsx src/main.ts)
- * on PGlite and (with DATABASE_URL) PostgreSQL. Targets: ready ≤ 5 s on PGlite; idle RSS ≤ 150 MB on PostgreSQL.
+ * on PGlite and (with DATABASE_URL) PostgreSQL, and for the compiled build (`npm run start:prod`). Targets: ready ≤ 5 s on PGlite; idle RSS ≤ 150 MB on PostgreSQL.
  */
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { startChild } from '../test/support/child.js';
+import { execFileSync } from 'node:child_process';
+import { COMPILED_ENTRY, repoRoot, SOURCE_ENTRY, startChild } from '../test/support/child.js';
 
 function rssMb(pid: number): number {
   const status = readFileSync(`/proc/${pid}/status`, 'utf8');
@@ -13,11 +14,11 @@ function rssMb(pid: number): number {
   return kb / 1024;
 }
 
-async function measure(label: string, env: Record<string, string>): Promise<void> {
+async function measure(label: string, env: Record<string, string>, entry = SOURCE_ENTRY): Promise<void> {
   const dataDir = mkdtempSync(join(tmpdir(), 'quorum-startup-'));
   for (const run of ['first start (migrations)', 'second start']) {
     const started = performance.now();
-    const child = startChild({ DATA_DIR: dataDir, LOG_LEVEL: 'info', ...env });
+    const child = startChild({ DATA_DIR: dataDir, LOG_LEVEL: 'info', ...env }, [], entry);
     try {
       const url = await child.ready(60_000);
       let readyMs = Number.NaN;
@@ -44,10 +45,10 @@ export async function run(): Promise<void> {
   if (process.env.DATABASE_URL) {
     await measure('postgres', { DATABASE_URL: process.env.DATABASE_URL });
     // In production the console and the unauthenticated local Teams endpoint are off, so their SDKs are not loaded.
-    await measure('postgres, production', {
-      DATABASE_URL: process.env.DATABASE_URL,
-      NODE_ENV: 'production',
-      QUORUM_ENCRYPTION_KEY: Buffer.alloc(32, 3).toString('base64'),
-    });
+    const production = { DATABASE_URL: process.env.DATABASE_URL, NODE_ENV: 'production', QUORUM_ENCRYPTION_KEY: Buffer.alloc(32, 3).toString('base64') };
+    await measure('postgres, production', production);
+    // What production should run: the compiled build (no TypeScript loader in the process).
+    execFileSync('npm', ['run', 'build'], { cwd: repoRoot, stdio: 'pipe' });
+    await measure('postgres, prod build', production, COMPILED_ENTRY);
   } else console.log('postgres: skipped (set DATABASE_URL)');
 }

@@ -14,9 +14,13 @@ export interface Child {
   kill(signal?: NodeJS.Signals): void;
 }
 
-/** `nodeArgs` go before the script (a benchmark's `--cpu-prof`). */
-export function startChild(env: Record<string, string>, nodeArgs: string[] = []): Child {
-  const child = spawn(process.execPath, [...nodeArgs, '--import', 'tsx', 'src/main.ts'], {
+/** What `npm start` runs; `npm run start:prod` runs the compiled build instead (COMPILED_ENTRY). */
+export const SOURCE_ENTRY = ['--import', 'tsx', 'src/main.ts'];
+export const COMPILED_ENTRY = ['dist/src/main.js'];
+
+/** `nodeArgs` go before the entry (a benchmark's `--cpu-prof`). */
+export function startChild(env: Record<string, string>, nodeArgs: string[] = [], entry = SOURCE_ENTRY): Child {
+  const child = spawn(process.execPath, [...nodeArgs, ...entry], {
     cwd: repoRoot,
     env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', NODE_ENV: 'development', LOG_LEVEL: 'info', HOST: '127.0.0.1', PORT: '0', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
