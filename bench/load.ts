@@ -5,12 +5,13 @@
  * Slack. Prints ack p50/p99, event-to-reply p50/p99, replies vs events, each instance's RSS.
  * Targets (2-core machine): 500 events/s on one instance, ack p99 ≤ 50 ms, event-to-reply p99 ≤ 1 s.
  * LOAD_SECONDS (default 60), LOAD_RATE (default 500) and LOAD_INSTANCES (default "1,2") change the run;
- * LOAD_PROFILE=dir writes a CPU profile of each instance there.
+ * LOAD_PROFILE=dir writes a CPU profile of each instance there; LOAD_BUILD=1 runs the compiled build.
  */
 import { readFileSync } from 'node:fs';
 import { Agent, request } from 'undici';
 import { FakeSlackApi } from '../test/fakes/slack-api.js';
-import { startChild, type Child } from '../test/support/child.js';
+import { execFileSync } from 'node:child_process';
+import { COMPILED_ENTRY, repoRoot, SOURCE_ENTRY, startChild, type Child } from '../test/support/child.js';
 import { answersByEvent, fleetEnv, installFleet, signedDm } from '../test/support/slack-fleet.js';
 import { fmt, freshPostgres, summarize } from './_support.js';
 
@@ -104,6 +105,9 @@ export async function run(): Promise<void> {
   const rate = Number(process.env.LOAD_RATE ?? 500);
   const seconds = Number(process.env.LOAD_SECONDS ?? 60);
   const counts = (process.env.LOAD_INSTANCES ?? '1,2').split(',').map(Number);
+  // LOAD_BUILD=1: run the compiled build, as production does (npm run build && npm run start:prod).
+  const compiled = process.env.LOAD_BUILD === '1';
+  if (compiled) execFileSync('npm', ['run', 'build'], { cwd: repoRoot, stdio: 'pipe' });
   for (const count of counts) {
     const api = await new FakeSlackApi().start();
     const { url, drop } = await freshPostgres(base, `quorum_load_${process.pid}`);
@@ -123,7 +127,7 @@ export async function run(): Promise<void> {
           WORKSPACE_CONCURRENCY: '32',
           ...(process.env.LOAD_POOL ? { DATABASE_POOL_SIZE: process.env.LOAD_POOL } : {}),
           ...(process.env.LOAD_WORKERS ? { WORKER_CONCURRENCY: process.env.LOAD_WORKERS } : {}),
-        }, profile ? ['--cpu-prof', `--cpu-prof-dir=${profile}`] : []);
+        }, profile ? ['--cpu-prof', `--cpu-prof-dir=${profile}`] : [], compiled ? COMPILED_ENTRY : SOURCE_ENTRY);
         const ready = await child.ready();
         instances.push({ child, port: Number(new URL(ready).port) });
       }
