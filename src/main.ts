@@ -113,6 +113,8 @@ export async function startQuorum(config: Config, options: StartOptions = {}): P
         }
       },
       notifyDead: (envelope, statusMessageId) => notifyDead(deps, envelope, statusMessageId),
+      // A workspace that removed the app: its queued turns can never be answered.
+      isPermanent: (err) => isQuorumError(err, 'UNKNOWN_WORKSPACE'),
       log,
       concurrency: config.WORKER_CONCURRENCY,
       leaseMs: config.INBOX_LEASE_MS,

@@ -5,7 +5,7 @@
 import type { webApi } from '@slack/bolt';
 import { z } from 'zod';
 import type { ChannelRef, UserRef, WorkspaceRef } from '../../src/core/envelope.js';
-import { QuorumError } from '../../src/core/errors.js';
+import { QuorumError, isQuorumError } from '../../src/core/errors.js';
 import type { UserFacts } from '../../src/core/identity.js';
 import type { MembershipSource, UserDirectory } from '../../src/core/ports.js';
 import { TtlCache } from './cache.js';
@@ -78,6 +78,8 @@ export function createDirectory(options: PeopleOptions): UserDirectory & { forge
         return facts;
       } catch (err) {
         if (isUserNotFound(err)) return { platformRole: 'guest', deleted: true };
+        // Removed from the workspace: no retry can help (the worker drops the turn).
+        if (isQuorumError(err, 'UNKNOWN_WORKSPACE')) throw err;
         throw new QuorumError('DIRECTORY_UNAVAILABLE', 'Slack users.info failed', { cause: err });
       }
     },

@@ -11,6 +11,8 @@ import type { TurnResult } from '../core/turn.js';
 export interface WorkerOptions {
   inbox: InboxStore;
   runTurn: (envelope: Envelope, attempt: DeliveryAttempt) => Promise<TurnResult>;
+  /** Errors no retry can help (the app was removed from the workspace): the row is dropped at once, nobody told. */
+  isPermanent?: (err: unknown) => boolean;
   /** Tells the sender that their request failed for good (replacing the status message, when one was shown). */
   notifyDead: (envelope: Envelope, statusMessageId: string | null) => Promise<void>;
   log: Logger;
@@ -148,9 +150,13 @@ export function createWorker(options: WorkerOptions): Worker {
       const message = err instanceof Error ? `${err.name}: ${err.message}` : 'unknown error';
       // Shutdown aborted it: stop() hands the row back without counting an attempt.
       if (stopped && abort.signal.aborted) return;
-      options.log.error({ event: 'turn.failed', ...context, attempt: item.attempts, err: message }, 'turn failed');
+      const permanent = options.isPermanent?.(err) ?? false;
+      if (permanent) options.log.warn({ event: 'turn.dropped', ...context, err: message }, 'turn dropped: it cannot succeed');
+      else options.log.error({ event: 'turn.failed', ...context, attempt: item.attempts, err: message }, 'turn failed');
       try {
-        const status = await options.inbox.release(item.id, workerId, message, options.maxAttempts);
+        // maxAttempts 0: dead-lettered now.
+        const status = await options.inbox.release(item.id, workerId, message, permanent ? 0 : options.maxAttempts);
+        if (permanent) return;
         if (status === 'dead') await options.notifyDead(item.envelope, attempt.statusMessageId);
       } catch (releaseErr) {
         // The lease will run out and another worker will take the row.

@@ -150,6 +150,27 @@ describe.each(drivers)('Slack over OAuth, many workspaces (%s)', (driver) => {
     const after = freshEvent('app_mention', { team: 'T0GLOBEX01', channel: 'C0GLBXGEN1', user: 'U0GLBXEXT1' });
     expect((await postSlack(app, after)).status).toBe(401);
 
+    // A mention accepted just before the removal, still queued: dropped after one try, nothing posted.
+    const postsBefore = api.calls.filter((c) => c.method.startsWith('chat.')).length;
+    const queued = await app.running.intake.submit({
+      kind: 'mention',
+      idempotencyKey: 'globex-queued-before-uninstall',
+      workspace: { platform: 'slack', externalId: 'T0GLOBEX01' },
+      user: { id: 'U0GLBXEXT1' },
+      channel: { id: 'C0GLBXGEN1', kind: 'channel' },
+      messageId: '1767258999.000100',
+      text: 'still there?',
+      receivedAt: new Date(),
+    });
+    expect(queued.status).toBe('accepted');
+    const dropped = await waitFor(async () => {
+      const [row] = await db.db.select().from(inbox).where(sql`${inbox.idempotencyKey} = 'globex-queued-before-uninstall'`);
+      return row?.status === 'dead' ? row : null;
+    });
+    expect(dropped.attempts).toBe(1);
+    expect(dropped.lastError).toMatch(/no Slack installation/);
+    expect(api.calls.filter((c) => c.method.startsWith('chat.')).length).toBe(postsBefore);
+
     // Installing again brings it back.
     expect(await (async () => {
       const start = await fetch(`${app.baseUrl}/slack/install`, { redirect: 'manual' });
