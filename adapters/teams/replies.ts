@@ -8,7 +8,7 @@ import { QuorumError } from '../../src/core/errors.js';
 import type { OutgoingReply, ReplySink, ReplyTarget } from '../../src/core/ports.js';
 import type { TeamsReplyRoute } from './activity.js';
 import { BoundedCache, keys, type TeamsRuntime } from './runtime.js';
-import { openTeamsStream } from './stream.js';
+import { openTeamsStream, TeamsStreamSession } from './stream.js';
 
 /** Teams accepts about 28 KB per message; stay well below it and split at paragraph or line ends. */
 export const DEFAULT_MAX_CHARS = 7_000;
@@ -40,6 +40,13 @@ export function createReplySink(runtime: TeamsRuntime, options: { maxChars?: num
   const maxChars = options.maxChars ?? DEFAULT_MAX_CHARS;
   // Parts already posted in this process: a retried turn never posts the same part twice.
   const sent = new BoundedCache<string>(50_000, 24 * 60 * 60_000);
+  // 1:1 chats: each turn's stream (informative updates, then the answer), by delivery.
+  const sessions = new BoundedCache<TeamsStreamSession<Place>>(10_000, 30 * 60_000);
+  const sessionOf = (target: ReplyTarget) => {
+    let session = sessions.get(target.idempotencyKey);
+    if (!session) sessions.set(target.idempotencyKey, (session = new TeamsStreamSession<Place>()));
+    return session;
+  };
 
   /** The conversation to post in, or null when it was uninstalled (its work stops there). */
   async function where(target: ReplyTarget, privately: boolean) {
@@ -112,14 +119,26 @@ export function createReplySink(runtime: TeamsRuntime, options: { maxChars?: num
         runtime.log.info({ event: 'teams.reply_dropped', workspace: target.workspace.externalId }, 'conversation no longer installed; reply dropped');
         return { platformMessageId: 'dropped:uninstalled' };
       }
-      const ids = await postParts(target, reply.kind, place, splitText(reply.text, maxChars));
+      const parts = splitText(reply.text, maxChars);
+      // A 1:1 stream that showed only progress ends with this reply as its final message.
+      const session = sessions.get(target.idempotencyKey);
+      if (session?.place && session.streamId && !session.ended && !reply.private) {
+        sessions.delete(target.idempotencyKey);
+        await send(session.place, session.final(parts[0] ?? ''));
+        session.ended = true;
+        sent.set(`${target.idempotencyKey}|${reply.kind}|0/${parts.length}`, session.streamId);
+        await postParts(target, reply.kind, session.place, parts, [session.streamId]);
+        return { platformMessageId: session.streamId };
+      }
+      const ids = await postParts(target, reply.kind, place, parts);
       return { platformMessageId: ids[0] ?? '' };
     },
 
     openStream(target: ReplyTarget) {
       // Teams streams bot messages in 1:1 chats only; channels and group chats get one message.
       if (routeOf(target).kind !== 'personal') return null;
-      return openTeamsStream({
+      return openTeamsStream(
+        {
         maxChars,
         place: async () => {
           const place = await where(target, false);
@@ -134,13 +153,25 @@ export function createReplySink(runtime: TeamsRuntime, options: { maxChars?: num
           await postParts(target, 'answer', place, parts, [firstId]);
         },
         split: (text) => splitText(text, maxChars),
-      });
+        },
+        sessionOf(target),
+      );
     },
 
-    async progress(target: ReplyTarget) {
+    async progress(target: ReplyTarget, status: string) {
       const route = routeOf(target);
       // Teams shows typing indicators in chats only, not in channel posts.
       if (route.kind === 'channel') return;
+      if (route.kind === 'personal') {
+        // 1:1: an informative update says which step runs (skipped when it would come too soon).
+        const session = sessionOf(target);
+        if (session.answering || session.ended || session.tooSoon()) return;
+        session.place ??= await where(target, false);
+        if (!session.place) return;
+        const place = session.place;
+        await session.send('informative', (fields) => send(place, { type: ActivityTypes.Typing, text: status, ...fields }));
+        return;
+      }
       const place = await where(target, false);
       if (!place) return;
       await runtime.inConversation(referenceOf(place, false), async (context) => {

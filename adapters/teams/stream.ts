@@ -1,9 +1,12 @@
 /**
- * Teams' bot streaming protocol (1:1 chats only): the answer so far goes out as `typing`
- * activities with a `streaminfo` entity (streamType 'streaming', streamSequence 1, 2, …); the id
- * Teams gives the first one is the streamId every later one names. Each update holds the whole
- * text so far, at most one a second as Teams asks. The finished answer is a `message` with
- * streamType 'final' (and no sequence); a longer answer's remaining parts follow as messages.
+ * Teams' bot streaming protocol (1:1 chats only). While the turn works, informative updates
+ * (`typing` activities with a `streaminfo` entity, streamType 'informative': "Planning…") show
+ * what it is doing; then the answer so far goes out the same way with streamType 'streaming'.
+ * All of them count one streamSequence (1, 2, …), and the id Teams gives the first one is the
+ * streamId every later one names. Each answer update holds the whole text so far; updates go at
+ * most one a second, as Teams asks. The stream ends with one `message` of streamType 'final' (no
+ * sequence): the answer, or whatever reply the turn ends with; a longer reply's remaining parts
+ * follow as messages.
  *
  * botbuilder's connector serializer keeps only an entity's known fields (type, text, mentioned),
  * so the stream info also travels in channelData (streamId, streamType, streamSequence), which it
@@ -27,23 +30,65 @@ export interface TeamsStreamOptions<P> {
   postRest(place: P, parts: string[], firstId: string): Promise<void>;
 }
 
-export function openTeamsStream<P>(options: TeamsStreamOptions<P>): ReplyStream {
-  let place: P | null = null;
-  let streamId: string | null = null;
-  let sequence = 0;
+type StreamType = 'informative' | 'streaming' | 'final';
+
+/** One reply's stream in a 1:1 chat, shared by the progress updates, the answer stream and the final post. */
+export class TeamsStreamSession<P> {
+  place: P | null = null;
+  streamId: string | null = null;
+  sequence = 0;
+  /** The answer has started streaming: no more informative updates. */
+  answering = false;
+  /** Closed with its final message: later replies are plain messages. */
+  ended = false;
+  private lastSentAt = 0;
+  private inFlight: Promise<unknown> = Promise.resolve();
+
+  /**
+   * Sends one update after the one before it has been taken: the first update's id must be known
+   * (it names the stream) before the next is built.
+   */
+  async send(streamType: 'informative' | 'streaming', post: (fields: Pick<Activity, 'channelData' | 'entities'>) => Promise<string>): Promise<void> {
+    const next = this.inFlight.catch(() => undefined).then(async () => {
+      await this.paced();
+      this.sent(await post(this.info(streamType)));
+    });
+    this.inFlight = next;
+    await next;
+  }
+
+  /** The stream fields of the next activity: the first has no streamId yet, the final one no sequence. */
+  info(streamType: StreamType): Pick<Activity, 'channelData' | 'entities'> {
+    const sequence = streamType === 'final' ? {} : { streamSequence: ++this.sequence };
+    const info = { streamType, ...sequence, ...(this.streamId ? { streamId: this.streamId } : {}) };
+    return { channelData: info, entities: [{ type: 'streaminfo', ...info }] };
+  }
+
+  /** Whether an update now would come sooner than Teams takes them. */
+  tooSoon(): boolean {
+    return this.lastSentAt > 0 && Date.now() - this.lastSentAt < STREAM_INTERVAL_MS;
+  }
+
+  /** Waits until the next update may go. */
+  async paced(): Promise<void> {
+    const wait = this.lastSentAt + STREAM_INTERVAL_MS - Date.now();
+    if (this.lastSentAt > 0 && wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
+  }
+
+  /** Records an update Teams took: its id names the stream from then on. */
+  private sent(id: string): void {
+    this.streamId ??= id;
+    this.lastSentAt = Date.now();
+  }
+
+  final(text: string): Partial<Activity> {
+    return { type: ActivityTypes.Message, text, textFormat: TextFormatTypes.Markdown, ...this.info('final') };
+  }
+}
+
+export function openTeamsStream<P>(options: TeamsStreamOptions<P>, session: TeamsStreamSession<P>): ReplyStream {
   let shown = '';
   let full = false;
-  /** The stream fields of one activity: the first update has no streamId yet, the final one no sequence. */
-  const streamed = (streamType: 'streaming' | 'final', streamSequence?: number) => {
-    const info = { streamType, ...(streamSequence !== undefined ? { streamSequence } : {}), ...(streamId ? { streamId } : {}) };
-    return { channelData: info, entities: [{ type: 'streaminfo', ...info }] };
-  };
-  const final = (text: string): Partial<Activity> => ({
-    type: ActivityTypes.Message,
-    text,
-    textFormat: TextFormatTypes.Markdown,
-    ...streamed('final'),
-  });
 
   const buffer = new StreamBuffer(
     async (chunk) => {
@@ -51,10 +96,11 @@ export function openTeamsStream<P>(options: TeamsStreamOptions<P>): ReplyStream 
         full = true;
         return;
       }
-      place ??= await options.place();
-      const id = await options.send(place, { type: ActivityTypes.Typing, text: shown + chunk, ...streamed('streaming', ++sequence) });
+      session.place ??= await options.place();
+      session.answering = true;
+      const place = session.place;
+      await session.send('streaming', (fields) => options.send(place, { type: ActivityTypes.Typing, text: shown + chunk, ...fields }));
       shown += chunk;
-      streamId ??= id;
     },
     { intervalMs: STREAM_INTERVAL_MS },
   );
@@ -68,20 +114,23 @@ export function openTeamsStream<P>(options: TeamsStreamOptions<P>): ReplyStream 
       // The final message carries the whole answer: what still waits need not go out first.
       await buffer.stop();
       if (buffer.failure !== null) throw buffer.failure;
-      if (place === null || streamId === null) throw new Error('the stream never started');
+      if (session.place === null || session.streamId === null || shown === '') throw new Error('the stream never started');
       const parts = options.split(fullText);
-      await options.send(place, final(parts[0] ?? ''));
-      await options.postRest(place, parts, streamId);
-      return { platformMessageId: streamId };
+      await options.send(session.place, session.final(parts[0] ?? ''));
+      session.ended = true;
+      await options.postRest(session.place, parts, session.streamId);
+      return { platformMessageId: session.streamId };
     },
 
     async abort() {
       await buffer.stop();
-      if (place === null || streamId === null) return;
+      // Only informative updates so far: the reply that follows ends the stream (see post).
+      if (session.place === null || session.streamId === null || session.ended || shown === '') return;
       // A stream ends with its final message; the withdrawn answer's message is then deleted.
       try {
-        await options.send(place, final(shown));
-        await options.remove(place, streamId);
+        await options.send(session.place, session.final(shown));
+        session.ended = true;
+        await options.remove(session.place, session.streamId);
       } catch {
         // Best effort: the reply that replaces it is posted either way.
       }

@@ -1,7 +1,8 @@
 /**
- * Streamed answers in Teams, through /api/messages and the fake Bot Connector: in a 1:1 chat the
- * answer goes out as typing activities with streaminfo (sequence 1, 2, …, the first one's id as
- * streamId) and ends as one message with streamType final; channels get one plain message; a
+ * Streamed answers in Teams, through /api/messages and the fake Bot Connector: in a 1:1 chat an
+ * informative update names the step ("Planning…"), then the answer goes out as typing activities
+ * with streaminfo (one sequence 1, 2, … for both, the first one's id as streamId) and ends as one
+ * message with streamType final; channels get one plain message; a
  * model that breaks midway leaves its stream withdrawn and a clear error.
  */
 import { and, eq } from 'drizzle-orm';
@@ -60,7 +61,7 @@ describe.each(drivers)('Teams streamed answers (%s)', (driver) => {
     await db?.close();
   });
 
-  it('streams a 1:1 answer: streaminfo updates in sequence, then one final message with the stored text', async () => {
+  it('streams a 1:1 answer: an informative update, streaminfo updates in sequence, then one final message with the stored text', async () => {
     const from = teams.connector.posted.length;
     const a = fresh(activity('personal_message', teams.connector.url));
     const stored = await turn(a);
@@ -68,17 +69,23 @@ describe.each(drivers)('Teams streamed answers (%s)', (driver) => {
 
     const chat = (a.conversation as { id: string }).id;
     const here = teams.connector.posted.slice(from).filter((p) => p.conversationId === chat);
+    const informative = here.filter((p) => streamInfoOf(p)?.streamType === 'informative');
     const updates = here.filter((p) => streamInfoOf(p)?.streamType === 'streaming');
     const finals = here.filter((p) => p.body.type === 'message');
+    expect(informative.length).toBeGreaterThanOrEqual(1);
     expect(updates.length).toBeGreaterThanOrEqual(1);
     expect(finals).toHaveLength(1);
     expect(here.indexOf(finals[0]!)).toBe(here.length - 1);
 
-    // Updates are typing activities numbered from 1; the first one's id is the stream's id from then on.
-    const streamId = updates[0]!.id;
+    // The step comes first, as sequence 1; its id is the stream's id from then on.
+    const streamId = informative[0]!.id;
+    expect(informative[0]!.body).toMatchObject({ type: 'typing', text: 'Planning…' });
+    expect(streamInfoOf(informative[0]!)).toEqual({ type: 'streaminfo', streamType: 'informative', streamSequence: 1 });
+    expect(here.indexOf(informative.at(-1)!)).toBeLessThan(here.indexOf(updates[0]!));
+    // Answer updates are typing activities continuing the same sequence.
     updates.forEach((u, i) => {
       expect(u.body.type).toBe('typing');
-      expect(streamInfoOf(u)).toEqual({ type: 'streaminfo', streamType: 'streaming', streamSequence: i + 1, ...(i > 0 ? { streamId } : {}) });
+      expect(streamInfoOf(u)).toEqual({ type: 'streaminfo', streamType: 'streaming', streamSequence: informative.length + i + 1, streamId });
       expect(u.replyToId).toBe(a.id);
     });
     // Each update holds the whole text so far, and the final message ends exactly on the stored answer.
@@ -104,7 +111,7 @@ describe.each(drivers)('Teams streamed answers (%s)', (driver) => {
       const a = fresh(activity('personal_message', teams.connector.url, (x) => (x.text = 'when is the launch?')));
       expect(await turn(a)).toBeNull();
       const here = teams.connector.posted.slice(from).filter((p) => p.conversationId === (a.conversation as { id: string }).id);
-      const streamId = here.find((p) => streamInfoOf(p)?.streamType === 'streaming')!.id;
+      const streamId = here.find((p) => streamInfoOf(p))!.id;
       // The stream is closed (final) and its message deleted; the error is the one reply left.
       expect(here.filter((p) => streamInfoOf(p)?.streamType === 'final')).toHaveLength(1);
       expect(teams.connector.deleted).toContainEqual({ conversationId: (a.conversation as { id: string }).id, activityId: streamId });
