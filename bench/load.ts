@@ -5,7 +5,8 @@
  * Slack. Prints ack p50/p99, event-to-reply p50/p99, replies vs events, each instance's RSS.
  * Targets (2-core machine): 500 events/s on one instance, ack p99 ≤ 50 ms, event-to-reply p99 ≤ 1 s.
  * LOAD_SECONDS (default 60), LOAD_RATE (default 500) and LOAD_INSTANCES (default "1,2") change the run;
- * LOAD_PROFILE=dir writes a CPU profile of each instance there; LOAD_BUILD=1 runs the compiled build.
+ * LOAD_PROFILE=dir writes a CPU profile of each instance there; LOAD_BUILD=1 runs the compiled build;
+ * LOAD_WORKERS and LOAD_POOL set WORKER_CONCURRENCY and DATABASE_POOL_SIZE (else the service's defaults).
  */
 import { readFileSync } from 'node:fs';
 import { Agent, request } from 'undici';
@@ -122,7 +123,6 @@ export async function run(): Promise<void> {
           LOG_LEVEL: 'info',
           DATA_DIR: `/tmp/quorum-load-${process.pid}-${i}`,
           DATABASE_URL: url,
-          WORKER_CONCURRENCY: '32',
           WORKSPACE_RPM: '100000',
           WORKSPACE_CONCURRENCY: '32',
           ...(process.env.LOAD_POOL ? { DATABASE_POOL_SIZE: process.env.LOAD_POOL } : {}),
