@@ -63,8 +63,8 @@ export function createTeamsAdapter(options: TeamsAdapterOptions): TeamsAdapter {
     replies: createReplySink(runtime, { maxChars: options.maxReplyChars }),
     notify: createNotify(runtime),
     // No `history` port: a channel's or chat's messages are served only by Microsoft Graph (RSC
-    // ChannelMessage.Read.Group / ChatMessage.Read.Chat), which is not implemented. summarize_thread
-    // falls back to the messages Quorum stored, and says so.
+    // ChannelMessage.Read.Group / ChatMessage.Read.Chat), which Quorum does not call yet; so
+    // summarize_thread falls back to the messages Quorum stored, and says so.
   };
   const tenants = createTenantGate(app, refs);
 
