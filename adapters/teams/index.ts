@@ -4,7 +4,8 @@
  * directory, replies). See README "Connect Teams".
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { ActivityTypes, type CloudAdapter, type TurnContext } from 'botbuilder';
+import { ActivityTypes, TeamsInfo, TurnContext, type CloudAdapter } from 'botbuilder';
+import { isCommandText } from '../../src/core/commands.js';
 import type { WorkspaceRef } from '../../src/core/envelope.js';
 import type { Intake } from '../../src/core/intake.js';
 import type { ConversationRefStore, Logger, PlatformPorts } from '../../src/core/ports.js';
@@ -15,6 +16,7 @@ import {
   conversationKeyOf,
   envelopeOf,
   isClosedChannel,
+  stripBotMention,
   tenantOf,
   workspaceOf,
   type TeamsActivity,
@@ -139,7 +141,7 @@ export function createTeamsAdapter(options: TeamsAdapterOptions): TeamsAdapter {
     }
     switch (activity.type) {
       case ActivityTypes.Message:
-        return onMessage(activity, workspace, tenantId);
+        return onMessage(await withMentionedIds(activity), workspace, tenantId);
       case ActivityTypes.ConversationUpdate:
         if (context) await onConversationUpdate(context, activity, workspace);
         return { status: 200 };
@@ -149,6 +151,33 @@ export function createTeamsAdapter(options: TeamsAdapterOptions): TeamsAdapter {
       default:
         return { status: 200 };
     }
+  }
+
+  /**
+   * People mentioned in an `/agent` command must reach the grammar as the id Quorum knows them by
+   * (their AAD object id). Teams' mention entities often carry only the `29:` id: look those up in
+   * the roster of the team or chat. A lookup that fails leaves the mention as it is (the command
+   * then says it could not look the person up).
+   */
+  async function withMentionedIds(activity: TeamsActivity): Promise<TeamsActivity> {
+    if (!activity.entities?.length || !isCommandText(stripBotMention(activity))) return activity;
+    const botId = activity.recipient?.id;
+    const reference = TurnContext.getConversationReference(activity as never);
+    const roster = { ...reference, conversation: { ...reference.conversation, id: conversationKeyOf(activity) } };
+    const entities = await Promise.all(
+      activity.entities.map(async (entity) => {
+        const mentioned = (entity as { mentioned?: { id?: string; aadObjectId?: string } }).mentioned;
+        if (entity.type !== 'mention' || !mentioned?.id || mentioned.aadObjectId || mentioned.id === botId) return entity;
+        try {
+          const member = await runtime.inConversation(roster, (context) => TeamsInfo.getMember(context, mentioned.id!));
+          return member.aadObjectId ? { ...entity, mentioned: { ...mentioned, aadObjectId: member.aadObjectId } } : entity;
+        } catch (err) {
+          log.warn({ event: 'teams.mention_unresolved', status: (err as { statusCode?: number }).statusCode ?? null }, 'a mentioned person could not be looked up');
+          return entity;
+        }
+      }),
+    );
+    return { ...activity, entities };
   }
 
   async function onMessage(activity: TeamsActivity, workspace: WorkspaceRef, tenantId: string): Promise<Outcome> {
