@@ -1,10 +1,10 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { createTeamsAdapter } from '../../adapters/teams/index.js';
 import { createIntake } from '../../src/core/intake.js';
 import type { Logger } from '../../src/core/ports.js';
-import { drivers, openTestDatabase, type TestDatabase } from '../support/db.js';
+import { drivers, openTestDatabase } from '../support/db.js';
 import { waitFor } from '../support/wait.js';
-import { activity, startTeams, type TeamsHarness } from './helpers.js';
+import { activity, startTeams, useTeams } from './helpers.js';
 
 function recordingLog() {
   const warnings: { obj: object; msg?: string }[] = [];
@@ -13,25 +13,17 @@ function recordingLog() {
 }
 
 describe.each(drivers)('Teams with auth off, for local use (%s)', (driver) => {
-  let db: TestDatabase;
-  let teams: TeamsHarness;
   const { log, warnings } = recordingLog();
 
-  beforeAll(async () => {
-    db = await openTestDatabase(driver);
-    teams = await startTeams(db, { auth: false, log });
-  });
-  afterAll(async () => {
-    await teams?.stop();
-    await db?.close();
-  });
+  const t = useTeams(driver, () => ({ auth: false, log }));
+
 
   it('warns at start-up, accepts unsigned requests and calls the connector without a token', async () => {
     expect(warnings.some((w) => (w.obj as { event?: string }).event === 'teams.auth_off')).toBe(true);
-    const a = activity('personal_message', teams.connector.url);
-    expect((await teams.post(a)).status).toBe(200);
-    await waitFor(() => teams.connector.messages().some((p) => p.replyToId === a.id));
-    expect(teams.connector.messages().find((p) => p.replyToId === a.id)!.authorization).toBeUndefined();
+    const a = activity('personal_message', t.teams.connector.url);
+    expect((await t.teams.post(a)).status).toBe(200);
+    await waitFor(() => t.teams.connector.messages().some((p) => p.replyToId === a.id));
+    expect(t.teams.connector.messages().find((p) => p.replyToId === a.id)!.authorization).toBeUndefined();
   });
 });
 

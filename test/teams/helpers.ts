@@ -5,7 +5,8 @@ import { RecordingModelGate } from '../fakes/recording-model.js';
 import { FakeBotConnector } from '../fakes/bot-connector.js';
 import { FakeBotIdentity } from '../fakes/bot-openid.js';
 import { startTestApp, type TestApp } from '../support/app.js';
-import type { TestDatabase } from '../support/db.js';
+import { afterAll, beforeAll } from 'vitest';
+import { openTestDatabase, type Driver, type TestDatabase } from '../support/db.js';
 
 export const APP_ID = '7c4e2a9b-1d3f-4b6a-8e5c-9f2d1a3b5c7e';
 export const CONTOSO = '3f8d2c1a-5b7e-4d9f-8a6c-2e4b1d7f9a3c';
@@ -83,4 +84,21 @@ export async function startTeams(
       await identity.stop();
     },
   };
+}
+
+/**
+ * Opens a test database and starts Quorum with Teams on it for one describe block, stopping both
+ * afterwards. Options are a function so that they can use objects made in the block.
+ */
+export function useTeams(driver: Driver, options: () => Parameters<typeof startTeams>[1] = () => ({})): { db: TestDatabase; teams: TeamsHarness } {
+  const ctx = {} as { db: TestDatabase; teams: TeamsHarness };
+  beforeAll(async () => {
+    ctx.db = await openTestDatabase(driver);
+    ctx.teams = await startTeams(ctx.db, options());
+  });
+  afterAll(async () => {
+    await ctx.teams?.stop();
+    await ctx.db?.close();
+  });
+  return ctx;
 }

@@ -2,18 +2,16 @@
  * Teams has no history port (a channel's messages need Microsoft Graph, not implemented):
  * summarize_thread falls back to the messages Quorum stored, says so, and the turn answers.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { RESULTS_MARKER } from '../../src/core/agent/markers.js';
 import { inbox } from '../../src/db/schema.js';
 import { RecordingModelGate } from '../fakes/recording-model.js';
 import { answer, stepOf } from '../fakes/scripted-agent-model.js';
-import { drivers, openTestDatabase, type TestDatabase } from '../support/db.js';
+import { drivers } from '../support/db.js';
 import { waitFor } from '../support/wait.js';
-import { activity, startTeams, type TeamsHarness } from './helpers.js';
+import { activity, useTeams } from './helpers.js';
 
 describe.each(drivers)('summarize_thread on Teams (%s)', (driver) => {
-  let db: TestDatabase;
-  let teams: TeamsHarness;
   const model = new RecordingModelGate((call) => {
     const withResults = (call.messages.at(-1)?.content ?? '').startsWith(RESULTS_MARKER);
     const step = stepOf(call);
@@ -22,23 +20,17 @@ describe.each(drivers)('summarize_thread on Teams (%s)', (driver) => {
     return answer('final answer');
   });
 
-  beforeAll(async () => {
-    db = await openTestDatabase(driver);
-    teams = await startTeams(db, { model });
-  });
-  afterAll(async () => {
-    await teams?.stop();
-    await db?.close();
-  });
+  const t = useTeams(driver, () => ({ model }));
+
 
   it('reads the stored messages of the reply chain, says why, and answers', async () => {
     const post = async (id: string, text: string) => {
-      const a = activity('channel_mention_in_reply_chain', teams.connector.url, (x) => {
+      const a = activity('channel_mention_in_reply_chain', t.teams.connector.url, (x) => {
         x.id = id;
         x.text = `<at>Quorum</at> ${text}\n`;
       });
-      expect((await teams.post(a)).status).toBe(200);
-      await waitFor(async () => (await db.db.select().from(inbox)).every((r) => r.status === 'done'));
+      expect((await t.teams.post(a)).status).toBe(200);
+      await waitFor(async () => (await t.db.db.select().from(inbox)).every((r) => r.status === 'done'));
     };
     await post('1767258060801', 'first-ask-stored: which alerts fired first?');
     await post('1767258060802', 'summarize this thread');
@@ -47,6 +39,6 @@ describe.each(drivers)('summarize_thread on Teams (%s)', (driver) => {
     const last = results.at(-1)!.messages.at(-1)!.content;
     expect(last).toContain('Only the messages stored by Quorum are shown: teams history is not available to Quorum');
     expect(last).toContain('first-ask-stored: which alerts fired first?');
-    expect(teams.connector.messages().filter((m) => m.body.text === 'final answer')).toHaveLength(2);
+    expect(t.teams.connector.messages().filter((m) => m.body.text === 'final answer')).toHaveLength(2);
   });
 });

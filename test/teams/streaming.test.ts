@@ -6,14 +6,14 @@
  * model that breaks midway leaves its stream withdrawn and a clear error.
  */
 import { and, eq } from 'drizzle-orm';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { inbox, messages } from '../../src/db/schema.js';
 import { idempotencyKeyOf } from '../../adapters/teams/activity.js';
 import type { PostedActivity } from '../fakes/bot-connector.js';
 import { RecordingModelGate } from '../fakes/recording-model.js';
-import { drivers, openTestDatabase, type TestDatabase } from '../support/db.js';
+import { drivers } from '../support/db.js';
 import { waitFor } from '../support/wait.js';
-import { activity, startTeams, type Activity, type TeamsHarness } from './helpers.js';
+import { activity, useTeams, type Activity } from './helpers.js';
 
 const ANSWER = 'The launch moves to Friday. The docs freeze is on Thursday, and the release notes are due by noon on Friday, after the review.';
 const CHANNEL = '19:8e6c4a2b0d1f3e5a7c9b1d3f5e7a9c0b@thread.tacv2';
@@ -29,8 +29,6 @@ function streamInfoOf(p: PostedActivity): Record<string, unknown> | undefined {
 }
 
 describe.each(drivers)('Teams streamed answers (%s)', (driver) => {
-  let db: TestDatabase;
-  let teams: TeamsHarness;
   let seq = 0;
   const model = new RecordingModelGate(
     () => ({ kind: 'answer', text: ANSWER, model: 'fake-model', usage: { inputTokens: 10, outputTokens: 30 }, latencyMs: 1 }),
@@ -40,35 +38,29 @@ describe.each(drivers)('Teams streamed answers (%s)', (driver) => {
 
   /** Posts the activity, waits for its inbox row, and returns the stored answer (or null). */
   async function turn(a: Activity): Promise<string | null> {
-    expect((await teams.post(a)).status).toBe(200);
+    expect((await t.teams.post(a)).status).toBe(200);
     await waitFor(async () => {
-      const rows = await db.db.select().from(inbox);
+      const rows = await t.db.db.select().from(inbox);
       return rows.length > 0 && rows.every((r) => r.status === 'done' || r.status === 'dead');
     });
-    const [row] = await db.db
+    const [row] = await t.db.db
       .select({ content: messages.content })
       .from(messages)
       .where(and(eq(messages.idempotencyKey, idempotencyKeyOf(a.channelData.tenant.id, a as never)), eq(messages.role, 'assistant')));
     return row?.content ?? null;
   }
 
-  beforeAll(async () => {
-    db = await openTestDatabase(driver);
-    teams = await startTeams(db, { model });
-  });
-  afterAll(async () => {
-    await teams?.stop();
-    await db?.close();
-  });
+  const t = useTeams(driver, () => ({ model }));
+
 
   it('streams a 1:1 answer: an informative update, streaminfo updates in sequence, then one final message with the stored text', async () => {
-    const from = teams.connector.posted.length;
-    const a = fresh(activity('personal_message', teams.connector.url));
+    const from = t.teams.connector.posted.length;
+    const a = fresh(activity('personal_message', t.teams.connector.url));
     const stored = await turn(a);
     expect(stored).toBe(ANSWER);
 
     const chat = (a.conversation as { id: string }).id;
-    const here = teams.connector.posted.slice(from).filter((p) => p.conversationId === chat);
+    const here = t.teams.connector.posted.slice(from).filter((p) => p.conversationId === chat);
     const informative = here.filter((p) => streamInfoOf(p)?.streamType === 'informative');
     const updates = here.filter((p) => streamInfoOf(p)?.streamType === 'streaming');
     const finals = here.filter((p) => p.body.type === 'message');
@@ -96,10 +88,10 @@ describe.each(drivers)('Teams streamed answers (%s)', (driver) => {
   });
 
   it('answers a channel mention with one plain message, no streaminfo', async () => {
-    const from = teams.connector.posted.length;
-    const a = fresh(activity('channel_mention', teams.connector.url));
+    const from = t.teams.connector.posted.length;
+    const a = fresh(activity('channel_mention', t.teams.connector.url));
     const stored = await turn(a);
-    const here = teams.connector.posted.slice(from).filter((p) => p.conversationId.startsWith(CHANNEL));
+    const here = t.teams.connector.posted.slice(from).filter((p) => p.conversationId.startsWith(CHANNEL));
     expect(here.filter((p) => streamInfoOf(p))).toHaveLength(0);
     expect(here.map((p) => [p.body.type, p.body.text])).toEqual([['message', stored]]);
   });
@@ -107,14 +99,14 @@ describe.each(drivers)('Teams streamed answers (%s)', (driver) => {
   it('withdraws a 1:1 stream the model broke off, and says so', async () => {
     model.streaming = { words: 3, failAfter: 2 };
     try {
-      const from = teams.connector.posted.length;
-      const a = fresh(activity('personal_message', teams.connector.url, (x) => (x.text = 'when is the launch?')));
+      const from = t.teams.connector.posted.length;
+      const a = fresh(activity('personal_message', t.teams.connector.url, (x) => (x.text = 'when is the launch?')));
       expect(await turn(a)).toBeNull();
-      const here = teams.connector.posted.slice(from).filter((p) => p.conversationId === (a.conversation as { id: string }).id);
+      const here = t.teams.connector.posted.slice(from).filter((p) => p.conversationId === (a.conversation as { id: string }).id);
       const streamId = here.find((p) => streamInfoOf(p))!.id;
       // The stream is closed (final) and its message deleted; the error is the one reply left.
       expect(here.filter((p) => streamInfoOf(p)?.streamType === 'final')).toHaveLength(1);
-      expect(teams.connector.deleted).toContainEqual({ conversationId: (a.conversation as { id: string }).id, activityId: streamId });
+      expect(t.teams.connector.deleted).toContainEqual({ conversationId: (a.conversation as { id: string }).id, activityId: streamId });
       expect(here.at(-1)!.body).toMatchObject({ type: 'message', text: 'The model stopped in the middle of its answer.' });
       expect(streamInfoOf(here.at(-1)!)).toBeUndefined();
     } finally {
