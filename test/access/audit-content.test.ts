@@ -7,15 +7,14 @@
  */
 import { createHash } from 'node:crypto';
 import { and, desc, eq } from 'drizzle-orm';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { verifyAllChains } from '../../src/db/audit-verify.js';
 import { auditLog, workspaceSettings } from '../../src/db/schema.js';
-import { FakeSlackApi } from '../fakes/slack-api.js';
 import { RecordingModelGate } from '../fakes/recording-model.js';
-import { commandFixture, freshEvent, postSlack, startSlackApp } from '../slack/support.js';
-import { useTestApp, type TestApp } from '../support/app.js';
+import { commandFixture, freshEvent, postSlack, useSlackApp } from '../slack/support.js';
+import { useTestApp } from '../support/app.js';
 import { consoleSpeaker } from '../support/console.js';
-import { drivers, openTestDatabase, type TestDatabase } from '../support/db.js';
+import { drivers } from '../support/db.js';
 import { waitFor } from '../support/wait.js';
 
 const sha256 = (text: string) => createHash('sha256').update(text).digest('hex');
@@ -117,32 +116,25 @@ describe.each(drivers)('audit content opt-in over the console (%s)', (driver) =>
 });
 
 describe.each(drivers)('audit content over Slack (%s)', (driver) => {
-  let db: TestDatabase;
-  let api: FakeSlackApi;
-  let app: TestApp;
+  const slack = useSlackApp(
+    driver,
+    () => ({ model: new RecordingModelGate() }),
+    (api) => {
+      api.rosters.set('G0ACMEMP01', ['U0ACMEADM1', 'U0ACMEMEM1', 'U0ACMEBOT1']);
+    },
+  );
 
-  beforeAll(async () => {
-    db = await openTestDatabase(driver);
-    api = await new FakeSlackApi().start();
-    api.rosters.set('G0ACMEMP01', ['U0ACMEADM1', 'U0ACMEMEM1', 'U0ACMEBOT1']);
-    app = await startSlackApp(db, api, { model: new RecordingModelGate() });
-  });
-  afterAll(async () => {
-    await app?.stop();
-    await api?.stop();
-    await db?.close();
-  });
 
   it('keeps a channel mention in clear, a group DM and a DM as hashes only', async () => {
     const form = commandFixture('agent_limit').replace('text=limit+rpm+60', 'text=content+on');
-    const res = await postSlack(app, form, { contentType: 'application/x-www-form-urlencoded' });
+    const res = await postSlack(slack.app, form, { contentType: 'application/x-www-form-urlencoded' });
     expect(JSON.parse(res.text)).toMatchObject({ response_type: 'ephemeral', text: expect.stringMatching(/: hashed → kept\./) });
 
-    await postSlack(app, freshEvent('app_mention', { text: '<@U0ACMEBOT1> in the channel CANARYCHANNEL' }));
-    await postSlack(app, freshEvent('message_mpim', { text: '<@U0ACMEBOT1> in the group CANARYGROUP' }));
-    await postSlack(app, freshEvent('message_im', { text: 'just between us CANARYDM' }));
+    await postSlack(slack.app, freshEvent('app_mention', { text: '<@U0ACMEBOT1> in the channel CANARYCHANNEL' }));
+    await postSlack(slack.app, freshEvent('message_mpim', { text: '<@U0ACMEBOT1> in the group CANARYGROUP' }));
+    await postSlack(slack.app, freshEvent('message_im', { text: 'just between us CANARYDM' }));
     const turns = await waitFor(async () => {
-      const rows = await db.db.select().from(auditLog).where(eq(auditLog.action, 'turn'));
+      const rows = await slack.db.db.select().from(auditLog).where(eq(auditLog.action, 'turn'));
       return rows.length === 3 ? rows : null;
     });
     expect(turns.map((t) => t.channelExternalId).sort()).toEqual(['C0ACMEGEN1', 'D0ACMEDM01', 'G0ACMEMP01']);
@@ -151,7 +143,7 @@ describe.each(drivers)('audit content over Slack (%s)', (driver) => {
       if (t.channelExternalId === 'C0ACMEGEN1') expect(t.content).toContain('CANARYCHANNEL');
       else expect(t.content, t.channelExternalId!).toBeNull();
     }
-    const all = JSON.stringify(await db.db.select().from(auditLog));
+    const all = JSON.stringify(await slack.db.db.select().from(auditLog));
     expect(all).not.toContain('CANARYGROUP');
     expect(all).not.toContain('CANARYDM');
   });

@@ -6,16 +6,16 @@
  */
 import { readFileSync } from 'node:fs';
 import { sql } from 'drizzle-orm';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { BOT_SCOPES } from '../../adapters/slack/index.js';
 import { inbox } from '../../src/db/schema.js';
-import { FakeSlackApi } from '../fakes/slack-api.js';
+import type { FakeSlackApi } from '../fakes/slack-api.js';
 import type { TestApp } from '../support/app.js';
 import { spentToday } from '../support/budget.js';
 import { logInto } from '../support/logs.js';
-import { drivers, openTestDatabase, type TestDatabase } from '../support/db.js';
+import { drivers, type Driver, type TestDatabase } from '../support/db.js';
 import { waitFor } from '../support/wait.js';
-import { commandFixture, freshEvent, postSlack, startSlackApp } from './support.js';
+import { commandFixture, freshEvent, postSlack, useSlackApp } from './support.js';
 
 const TEAM = 'T0ACME0001';
 const OWNER = 'U0ACMEOWN1'; // owner by users.info; runs the grant, so Quorum knows them
@@ -44,24 +44,17 @@ async function memberTurn(ctx: { app: TestApp; api: FakeSlackApi; db: TestDataba
 }
 
 /** Acme on the fake Slack Web API, with one operator admin; logs kept in `lines`. */
-function useAcme(driver: Parameters<typeof openTestDatabase>[0], before: (api: FakeSlackApi) => void = () => {}) {
-  const ctx = { lines: [] as string[] } as { app: TestApp; api: FakeSlackApi; db: TestDatabase; lines: string[] };
-  beforeAll(async () => {
-    ctx.db = await openTestDatabase(driver);
-    ctx.api = await new FakeSlackApi().start();
-    ctx.api.rosters.set(CHANNEL, [MEMBER, OWNER, 'U0ACMEBOT1']);
-    before(ctx.api);
-    ctx.app = await startSlackApp(ctx.db, ctx.api, {
-      log: logInto(ctx.lines),
-      env: { SLACK_BOT_TOKEN: 'xoxb-acme-single', QUORUM_ADMINS: `slack:${TEAM}:${OPERATOR}` },
-    });
-  });
-  afterAll(async () => {
-    await ctx.app?.stop();
-    await ctx.api?.stop();
-    await ctx.db?.close();
-  });
-  return ctx;
+function useAcme(driver: Driver, before: (api: FakeSlackApi) => void = () => {}) {
+  const lines: string[] = [];
+  const ctx = useSlackApp(
+    driver,
+    () => ({ log: logInto(lines), env: { SLACK_BOT_TOKEN: 'xoxb-acme-single', QUORUM_ADMINS: `slack:${TEAM}:${OPERATOR}` } }),
+    (api) => {
+      api.rosters.set(CHANNEL, [MEMBER, OWNER, 'U0ACMEBOT1']);
+      before(api);
+    },
+  );
+  return Object.assign(ctx, { lines });
 }
 
 describe.each(drivers)('Slack budget alerts (%s)', (driver) => {

@@ -15,7 +15,7 @@ import { FakeSlackApi, type RecordedCall } from '../fakes/slack-api.js';
 import type { TestApp } from '../support/app.js';
 import { drivers, openTestDatabase, type TestDatabase } from '../support/db.js';
 import { waitFor } from '../support/wait.js';
-import { freshEvent, postSlack, startSlackApp } from './support.js';
+import { freshEvent, postSlack, startSlackApp, useSlackApp } from './support.js';
 
 const CHANNEL = 'C0ACMEGEN1';
 const DM = 'D0ACMEDM01';
@@ -61,28 +61,16 @@ function streamedText(calls: RecordedCall[]): string {
 }
 
 describe.each(drivers)('Slack live progress and streamed answers, offline model (%s)', (driver) => {
-  let db: TestDatabase;
-  let api: FakeSlackApi;
-  let app: TestApp;
+  const slack = useSlackApp(driver);
 
-  beforeAll(async () => {
-    db = await openTestDatabase(driver);
-    api = await new FakeSlackApi().start();
-    app = await startSlackApp(db, api);
-  });
-  afterAll(async () => {
-    await app?.stop();
-    await api?.stop();
-    await db?.close();
-  });
 
   it('a multi-step mention: status, step updates, then the streamed answer; the status goes, one answer stays', async () => {
     const event = freshEvent('app_mention', { text: '<@U0ACMEBOT1> search launch and summarize this thread' });
     const thread = event.event.ts;
-    const stored = await turn(app, db, event);
+    const stored = await turn(slack.app, slack.db, event);
     expect(stored).toContain('Here is what the steps found');
 
-    const calls = callsOfTurn(api, CHANNEL, thread);
+    const calls = callsOfTurn(slack.api, CHANNEL, thread);
     const methods = calls.map((c) => c.method);
     // In order: the status message and its steps, the stream, the status message deleted.
     expect(methods[0]).toBe('chat.postMessage');
@@ -102,36 +90,36 @@ describe.each(drivers)('Slack live progress and streamed answers, offline model 
     // Shown while written, from the recipient's point of view, and what was stored is what was shown.
     expect(calls[start]!.params).toMatchObject({ thread_ts: thread, recipient_user_id: 'U0ACMEMEM1', recipient_team_id: 'T0ACME0001' });
     expect(streamedText(calls)).toBe(stored);
-    const visible = api.visible(CHANNEL, thread);
+    const visible = slack.api.visible(CHANNEL, thread);
     expect(visible).toEqual([{ ts: streamTs, text: stored, streaming: false }]);
   });
 
   it('a simple mention streams the one-call answer', async () => {
     const event = freshEvent('app_mention', { text: '<@U0ACMEBOT1> what is a changelog?' });
-    const stored = await turn(app, db, event);
-    const calls = callsOfTurn(api, CHANNEL, event.event.ts);
+    const stored = await turn(slack.app, slack.db, event);
+    const calls = callsOfTurn(slack.api, CHANNEL, event.event.ts);
     expect(calls.map((c) => c.method)).toEqual(expect.arrayContaining(['chat.startStream', 'chat.appendStream', 'chat.stopStream']));
     expect(streamedText(calls)).toBe(stored);
-    expect(api.visible(CHANNEL, event.event.ts).map((m) => m.text)).toEqual([stored]);
+    expect(slack.api.visible(CHANNEL, event.event.ts).map((m) => m.text)).toEqual([stored]);
   });
 
   it('a top-level DM has no thread to stream into: one message, no stream calls', async () => {
-    const from = api.calls.length;
+    const from = slack.api.calls.length;
     const event = freshEvent('message_im', { text: 'hello from a dm' });
-    const stored = await turn(app, db, event);
-    const mine = api.calls.slice(from).filter((c) => c.params.channel === DM);
+    const stored = await turn(slack.app, slack.db, event);
+    const mine = slack.api.calls.slice(from).filter((c) => c.params.channel === DM);
     expect(mine.filter((c) => STREAM_METHODS.includes(c.method))).toHaveLength(0);
     expect(mine.filter((c) => c.method === 'chat.postMessage')).toHaveLength(1);
     expect(mine.at(-1)).toMatchObject({ method: 'chat.update', params: { text: toMrkdwn(stored!) } });
   });
 
   it('when Slack refuses startStream, the answer is posted once instead', async () => {
-    api.errors.set('chat.startStream', { error: 'method_not_supported', times: 1 });
+    slack.api.errors.set('chat.startStream', { error: 'method_not_supported', times: 1 });
     const event = freshEvent('app_mention', { text: '<@U0ACMEBOT1> explain the fallback' });
-    const stored = await turn(app, db, event);
-    const calls = callsOfTurn(api, CHANNEL, event.event.ts);
+    const stored = await turn(slack.app, slack.db, event);
+    const calls = callsOfTurn(slack.api, CHANNEL, event.event.ts);
     expect(calls.map((c) => c.method)).toEqual(['chat.postMessage', 'chat.startStream', 'chat.update']);
-    expect(api.visible(CHANNEL, event.event.ts).map((m) => m.text)).toEqual([toMrkdwn(stored!)]);
+    expect(slack.api.visible(CHANNEL, event.event.ts).map((m) => m.text)).toEqual([toMrkdwn(stored!)]);
   });
 });
 

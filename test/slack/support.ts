@@ -5,8 +5,9 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { StartOptions } from '../../src/main.js';
 import { startTestApp, type TestApp } from '../support/app.js';
-import type { TestDatabase } from '../support/db.js';
-import type { FakeSlackApi } from '../fakes/slack-api.js';
+import { afterAll, beforeAll } from 'vitest';
+import { openTestDatabase, type Driver, type TestDatabase } from '../support/db.js';
+import { FakeSlackApi } from '../fakes/slack-api.js';
 
 export const SIGNING_SECRET = 'test-signing-secret-0123456789';
 const fixtures = fileURLToPath(new URL('../fixtures/slack/', import.meta.url));
@@ -86,4 +87,29 @@ export async function startSlackApp(
       ...(options.env ?? { SLACK_BOT_TOKEN: 'xoxb-acme-single' }),
     },
   });
+}
+
+/**
+ * Opens a test database, a fake Slack Web API and Quorum on them for one describe block, and
+ * stops all three afterwards. `prepare` teaches the fake (rosters, failures) before the app starts;
+ * options are a function so that they can use objects made in the block.
+ */
+export function useSlackApp(
+  driver: Driver,
+  options: () => StartOptions & { env?: Record<string, string> } = () => ({}),
+  prepare: (api: FakeSlackApi) => void = () => {},
+): { db: TestDatabase; api: FakeSlackApi; app: TestApp } {
+  const ctx = {} as { db: TestDatabase; api: FakeSlackApi; app: TestApp };
+  beforeAll(async () => {
+    ctx.db = await openTestDatabase(driver);
+    ctx.api = await new FakeSlackApi().start();
+    prepare(ctx.api);
+    ctx.app = await startSlackApp(ctx.db, ctx.api, options());
+  });
+  afterAll(async () => {
+    await ctx.app?.stop();
+    await ctx.api?.stop();
+    await ctx.db?.close();
+  });
+  return ctx;
 }
