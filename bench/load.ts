@@ -8,7 +8,7 @@
  * LOAD_PROFILE=dir writes a CPU profile of each instance there; LOAD_BUILD=1 runs the compiled build;
  * LOAD_WORKERS and LOAD_POOL set WORKER_CONCURRENCY and DATABASE_POOL_SIZE (else the service's defaults).
  */
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { Agent, request } from 'undici';
 import { FakeSlackApi } from '../test/fakes/slack-api.js';
 import { execFileSync } from 'node:child_process';
@@ -34,6 +34,27 @@ const cpuMs = (pid: number | undefined) => {
   return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100; // utime, stime in clock ticks (100/s)
 };
 
+/** CPU time of every PostgreSQL server process, in ms (the database's share of the machine). */
+const postgresCpuMs = () => {
+  let sum = 0;
+  for (const pid of readdirSync('/proc')) {
+    if (!/^\d+$/.test(pid)) continue;
+    try {
+      if (readFileSync(`/proc/${pid}/comm`, 'utf8').trim() === 'postgres') sum += cpuMs(Number(pid));
+    } catch {
+      // The process ended while we looked.
+    }
+  }
+  return sum;
+};
+
+/** CPU time the whole machine spent busy (all cores), in ms. */
+const machineCpuMs = () => {
+  const [, ...ticks] = readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/).map(Number);
+  const idle = ticks[3]! + ticks[4]!;
+  return ((ticks.reduce((a, b) => a + b, 0) - idle) * 1000) / 100;
+};
+
 async function runLoad(instances: Instance[], api: FakeSlackApi, label: string, rate: number, seconds: number, quiet = false) {
   const dispatcher = new Agent({ connections: 64, pipelining: 1 });
   const total = rate * seconds;
@@ -42,6 +63,7 @@ async function runLoad(instances: Instance[], api: FakeSlackApi, label: string, 
   let failures = 0;
   const started = performance.now();
   const cpuBefore = instances.map((i) => cpuMs(i.child.process.pid));
+  const [postgresBefore, machineBefore, selfBefore] = [postgresCpuMs(), machineCpuMs(), process.cpuUsage()];
   const inFlight: Promise<void>[] = [];
   for (let n = 0; n < total; n++) {
     const due = started + (n * 1000) / rate;
@@ -84,9 +106,12 @@ async function runLoad(instances: Instance[], api: FakeSlackApi, label: string, 
       const e = summarize(lat);
       const rss = instances.map((i) => `${rssMb(i.child.process.pid).toFixed(0)} MB`).join(' + ');
       const cpu = instances.reduce((sum, i, k) => sum + cpuMs(i.child.process.pid) - cpuBefore[k]!, 0);
+      const self = process.cpuUsage(selfBefore);
+      const perEvent = (ms: number) => (ms / total).toFixed(2);
+      const shares = `instance ${perEvent(cpu)}, PostgreSQL ${perEvent(postgresCpuMs() - postgresBefore)}, load generator and fake Slack ${perEvent((self.user + self.system) / 1000)}, whole machine ${perEvent(machineCpuMs() - machineBefore)}`;
       if (!quiet) console.log(
         `${label}: ${instances.length} instance(s), ${total} events at ${rate}/s (sent in ${sendSeconds.toFixed(1)} s), non-2xx/failed ${failures}\n` +
-          `  ack p50 ${fmt(a.p50)} p99 ${fmt(a.p99)} | event→reply p50 ${fmt(e.p50)} p99 ${fmt(e.p99)} | replies ${replies.size}/${total}, duplicated ${duplicates} | instance RSS ${rss} | instance CPU ${(cpu / total).toFixed(2)} ms per event`,
+          `  ack p50 ${fmt(a.p50)} p99 ${fmt(a.p99)} | event→reply p50 ${fmt(e.p50)} p99 ${fmt(e.p99)} | replies ${replies.size}/${total}, duplicated ${duplicates} | instance RSS ${rss} \n  CPU ms per event: ${shares}`,
       );
       await dispatcher.close();
       return;
