@@ -9,6 +9,7 @@
  * LOAD_WORKERS and LOAD_POOL set WORKER_CONCURRENCY and DATABASE_POOL_SIZE (else the service's defaults).
  */
 import { readdirSync, readFileSync } from 'node:fs';
+import postgres from 'postgres';
 import { Agent, request } from 'undici';
 import { FakeSlackApi } from '../test/fakes/slack-api.js';
 import { execFileSync } from 'node:child_process';
@@ -55,7 +56,19 @@ const machineCpuMs = () => {
   return ((ticks.reduce((a, b) => a + b, 0) - idle) * 1000) / 100;
 };
 
-async function runLoad(instances: Instance[], api: FakeSlackApi, label: string, rate: number, seconds: number, quiet = false) {
+/** Transactions committed in the load database so far (each statement outside a transaction is one). */
+async function commits(url: string): Promise<number> {
+  const sql = postgres(url, { max: 1, onnotice: () => {} });
+  try {
+    // The statistics collector reports with a delay; this asks for a fresh snapshot.
+    const [row] = await sql`select pg_stat_clear_snapshot(), xact_commit from pg_stat_database where datname = current_database()`;
+    return Number(row?.xact_commit ?? 0);
+  } finally {
+    await sql.end();
+  }
+}
+
+async function runLoad(instances: Instance[], api: FakeSlackApi, label: string, rate: number, seconds: number, quiet = false, dbUrl?: string) {
   const dispatcher = new Agent({ connections: 64, pipelining: 1 });
   const total = rate * seconds;
   const sentAt = new Map<string, number>();
@@ -64,6 +77,7 @@ async function runLoad(instances: Instance[], api: FakeSlackApi, label: string, 
   const started = performance.now();
   const cpuBefore = instances.map((i) => cpuMs(i.child.process.pid));
   const [postgresBefore, machineBefore, selfBefore] = [postgresCpuMs(), machineCpuMs(), process.cpuUsage()];
+  const commitsBefore = dbUrl ? await commits(dbUrl) : 0;
   const inFlight: Promise<void>[] = [];
   for (let n = 0; n < total; n++) {
     const due = started + (n * 1000) / rate;
@@ -109,9 +123,12 @@ async function runLoad(instances: Instance[], api: FakeSlackApi, label: string, 
       const self = process.cpuUsage(selfBefore);
       const perEvent = (ms: number) => (ms / total).toFixed(2);
       const shares = `instance ${perEvent(cpu)}, PostgreSQL ${perEvent(postgresCpuMs() - postgresBefore)}, load generator and fake Slack ${perEvent((self.user + self.system) / 1000)}, whole machine ${perEvent(machineCpuMs() - machineBefore)}`;
+      // Statistics reach pg_stat_database up to a second late.
+      const committed = dbUrl ? (await new Promise((r) => setTimeout(r, 1_000)), (await commits(dbUrl)) - commitsBefore) : Number.NaN;
+      const transactions = `PostgreSQL transactions per event ${(committed / total).toFixed(2)}`;
       if (!quiet) console.log(
         `${label}: ${instances.length} instance(s), ${total} events at ${rate}/s (sent in ${sendSeconds.toFixed(1)} s), non-2xx/failed ${failures}\n` +
-          `  ack p50 ${fmt(a.p50)} p99 ${fmt(a.p99)} | event→reply p50 ${fmt(e.p50)} p99 ${fmt(e.p99)} | replies ${replies.size}/${total}, duplicated ${duplicates} | instance RSS ${rss} \n  CPU ms per event: ${shares}`,
+          `  ack p50 ${fmt(a.p50)} p99 ${fmt(a.p99)} | event→reply p50 ${fmt(e.p50)} p99 ${fmt(e.p99)} | replies ${replies.size}/${total}, duplicated ${duplicates} | instance RSS ${rss} \n  CPU ms per event: ${shares} | ${transactions}`,
       );
       await dispatcher.close();
       return;
@@ -158,7 +175,7 @@ export async function run(): Promise<void> {
       }
       // Warm-up (not counted): the first turns load and compile code that steady state does not pay for.
       await runLoad(instances, api, `warmup${count}`, Math.min(rate, 50), 2, true);
-      await runLoad(instances, api, `load${count}`, rate, seconds);
+      await runLoad(instances, api, `load${count}`, rate, seconds, false, url);
     } finally {
       for (const i of instances) {
         i.child.kill('SIGTERM');

@@ -80,7 +80,7 @@ export const configSchema = z.object({
   INBOX_MAX_ATTEMPTS: positiveInt(5, 'attempts before an inbox row is dead-lettered and the user told'),
   INBOX_LEASE_MS: positiveInt(30_000, 'how long a claimed inbox row stays claimed without a renewal (renewed every third of it while its turn runs)'),
   TURN_TIMEOUT_MS: positiveInt(300_000, 'longest a turn may run; then it is stopped and its row retried or dead-lettered'),
-  WORKER_CONCURRENCY: positiveInt(8, 'turns one instance works on at once'),
+  WORKER_CONCURRENCY: positiveInt(32, 'turns one instance works on at once (most of a turn is waiting on the model and the platform)'),
   SHUTDOWN_GRACE_MS: positiveInt(10_000, 'time to finish claimed work on SIGTERM'),
   UNINSTALL_GRACE_DAYS: positiveInt(30, 'days a removed workspace keeps its data before deletion'),
 

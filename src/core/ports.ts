@@ -269,8 +269,35 @@ export interface TurnRecord {
   latencyMs: number;
 }
 
+/** Everything a turn reads before it decides. */
+export interface TurnContext {
+  principal: Principal;
+  conversation: Conversation;
+  settings: WorkspaceSettings;
+  /**
+   * The conversation's latest messages, oldest first. Read before the decision so that it costs
+   * no extra round trip: the caller must drop it unless the requester may read it.
+   */
+  history: StoredMessage[];
+}
+
+export interface OpenTurnInput {
+  user: UserRef;
+  facts: UserFacts;
+  channel: ChannelRef;
+  /** The thread's key; null for a DM, whose one conversation is keyed by (and owned by) its principal. */
+  threadKey: string | null;
+  historyLimit: number;
+}
+
 export interface TurnStore {
   resolveWorkspace(ref: WorkspaceRef): Promise<Scope>;
+  /**
+   * The requester, the conversation (both created or updated as needed), the workspace's
+   * settings and the history: one round trip when all of it is already stored (turn-context.ts
+   * has the same done step by step).
+   */
+  openTurn(scope: Scope, input: OpenTurnInput): Promise<TurnContext>;
   resolvePrincipal(scope: Scope, user: UserRef, facts: UserFacts): Promise<Principal>;
   resolveConversation(
     scope: Scope,

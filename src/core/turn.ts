@@ -10,7 +10,7 @@ import { replyMemory } from './reply-memory.js';
 import { runCommand } from './commands.js';
 import type { Envelope, Platform } from './envelope.js';
 import { QuorumError, isQuorumError } from './errors.js';
-import type { Principal, Scope } from './identity.js';
+import type { Principal, Scope, UserFacts } from './identity.js';
 import type { AdminStore } from './admin.js';
 import { roleOf, type BootstrapAdmin } from './access/roles.js';
 import type {
@@ -64,14 +64,20 @@ export function replyTargetOf(envelope: Envelope): ReplyTarget {
   return { workspace, user, channel, threadId, messageId, idempotencyKey, replyRoute };
 }
 
+/** The workspace, and what the platform says about the author. */
+async function requesterFacts(deps: CoreDeps, envelope: Envelope): Promise<{ scope: Scope; facts: UserFacts }> {
+  const ports = portsFor(deps, envelope.workspace.platform);
+  const scope = await deps.turns.resolveWorkspace(envelope.workspace);
+  const facts = await ports.directory.lookup(envelope.workspace, envelope.user);
+  return { scope, facts };
+}
+
 /** Resolves the workspace and the author, with the platform's facts about them. */
 export async function resolveRequester(
   deps: CoreDeps,
   envelope: Envelope,
 ): Promise<{ scope: Scope; principal: Principal; deleted: boolean }> {
-  const ports = portsFor(deps, envelope.workspace.platform);
-  const scope = await deps.turns.resolveWorkspace(envelope.workspace);
-  const facts = await ports.directory.lookup(envelope.workspace, envelope.user);
+  const { scope, facts } = await requesterFacts(deps, envelope);
   const principal = await deps.turns.resolvePrincipal(scope, envelope.user, facts);
   return { scope, principal, deleted: facts.deleted };
 }
@@ -108,30 +114,30 @@ export async function runTurn(deps: CoreDeps, envelope: Envelope, attempt?: Deli
     return { platformMessageId: (await ports.replies.post(target, reply)).platformMessageId };
   };
 
-  const { scope, principal, deleted } = await resolveRequester(deps, envelope);
-  if (deleted) {
-    deps.log.warn({ event: 'turn.deleted_user', workspace: scope.workspaceId }, 'message from a deactivated user ignored');
-    return { platformMessageId: null };
-  }
-  const role = roleOf(principal, envelope.workspace, deps.bootstrapAdmins);
-
   if (envelope.kind === 'command') {
-    const answer = await runCommand(deps, { scope, principal, role, envelope });
+    const { scope, principal, deleted } = await resolveRequester(deps, envelope);
+    if (deleted) return ignoreDeleted(deps, scope);
+    const answer = await runCommand(deps, { scope, principal, role: roleOf(principal, envelope.workspace, deps.bootstrapAdmins), envelope });
     return post({ kind: 'notice', text: answer, private: true });
   }
 
-  // Independent reads run together: each is a round trip to the database or the platform.
-  const [conversation, settings, isMember, recorded] = await Promise.all([
-    deps.turns.resolveConversation(scope, {
+  const { scope, facts } = await requesterFacts(deps, envelope);
+  if (facts.deleted) return ignoreDeleted(deps, scope);
+  // Independent reads run together: the store's is one round trip, membership asks the platform.
+  const [{ principal, conversation, settings, history: stored }, isMember, recorded] = await Promise.all([
+    deps.turns.openTurn(scope, {
+      user: envelope.user,
+      facts,
       channel: envelope.channel,
-      threadKey: threadKeyOf(envelope, principal),
-      ownerPrincipalId: envelope.channel.kind === 'dm' ? principal.id : null,
+      // DM: one conversation per owner; group and channel: the thread (or the message that starts one).
+      threadKey: envelope.channel.kind === 'dm' ? null : (envelope.threadId ?? envelope.messageId),
+      historyLimit: deps.historyLimit ?? 20,
     }),
-    deps.turns.settings(scope),
     envelope.channel.kind === 'dm' ? Promise.resolve(true) : membershipOrNull(deps, ports, envelope),
     // Only a re-run can find an answer already recorded (the inbox takes each delivery once).
     attempt?.number === 1 ? Promise.resolve(null) : deps.turns.findAnswer(scope, envelope.idempotencyKey),
   ]);
+  const role = roleOf(principal, envelope.workspace, deps.bootstrapAdmins);
   const subject = { principalId: principal.id, role, workspaceId: scope.workspaceId };
   const channelResource: ChannelResource = {
     kind: 'channel',
@@ -168,7 +174,8 @@ export async function runTurn(deps: CoreDeps, envelope: Envelope, attempt?: Deli
     isMember,
   });
   if (!readable.allow) await auditDenial('read_history', readable.reason);
-  const history = readable.allow ? await deps.turns.listHistory(scope, conversation.id, deps.historyLimit ?? 20) : [];
+  // What was read with the conversation counts only now that the requester may read it.
+  const history = readable.allow ? stored : [];
   const visibility = visibilityOf(conversation);
   const context: ContextItem[] = history.map((message) => ({ visibility, message }));
   const messages = buildPrompt({
@@ -249,12 +256,6 @@ export async function runTurn(deps: CoreDeps, envelope: Envelope, attempt?: Deli
   return (await answer?.finish(outcome.text)) ?? post({ kind: 'answer', text: outcome.text });
 }
 
-/** DM: one conversation per owner; group and channel: the thread (or the message that starts one). */
-function threadKeyOf(envelope: Envelope, principal: Principal): string {
-  if (envelope.channel.kind === 'dm') return `dm:${principal.id}`;
-  return envelope.threadId ?? envelope.messageId;
-}
-
 function visibilityOf(conversation: Conversation): Visibility {
   if (conversation.kind === 'dm') {
     if (!conversation.ownerPrincipalId) throw new Error('a DM conversation without an owner');
@@ -281,6 +282,11 @@ async function memberOf(ports: PlatformPorts, envelope: Envelope, channelId: str
   } catch {
     return false;
   }
+}
+
+function ignoreDeleted(deps: CoreDeps, scope: Scope): TurnResult {
+  deps.log.warn({ event: 'turn.deleted_user', workspace: scope.workspaceId }, 'message from a deactivated user ignored');
+  return { platformMessageId: null };
 }
 
 async function bestEffort(deps: CoreDeps, fn: () => Promise<void>): Promise<void> {

@@ -50,49 +50,73 @@ function sortKeys(value: unknown): unknown {
   return value;
 }
 
+/** Appends inside the caller's transaction; the head row's lock orders concurrent appends. */
+export function appendAudit(tx: Tx, scope: Scope, input: AuditEntryInput): Promise<void> {
+  return appendAuditBatch(tx, [{ scope, input }]);
+}
+
 /**
- * Appends inside the caller's transaction; the head row's lock orders concurrent appends. Two
- * round trips, written as plain SQL: every turn appends, and drizzle's builder costs more CPU
- * than the statements themselves.
+ * Appends several entries, of one workspace or many, in two round trips whatever their number
+ * (turns are recorded in groups, see turn-store.ts). Written as plain SQL: every turn appends,
+ * and drizzle's builder costs more CPU than the statements themselves. Heads are locked in
+ * workspace order, so two groups cannot deadlock on each other.
  */
-export async function appendAudit(tx: Tx, scope: Scope, input: AuditEntryInput): Promise<void> {
-  const ws = scope.workspaceId;
-  const [head] = rowsOf<{ seq: string | number; prev_hash: string; keep_content: boolean }>(
-    await tx.execute(sql`insert into audit_heads (workspace_id, seq, hash) values (${ws}, 1, ${GENESIS_HASH})
-      on conflict (workspace_id) do update set seq = audit_heads.seq + 1
-      returning seq, hash as prev_hash,
-        coalesce((select store_content from workspace_settings where workspace_id = ${ws}), false) as keep_content`),
+export async function appendAuditBatch(tx: Tx, items: { scope: Scope; input: AuditEntryInput }[]): Promise<void> {
+  if (items.length === 0) return;
+  const counts = new Map<string, number>();
+  for (const { scope } of items) counts.set(scope.workspaceId, (counts.get(scope.workspaceId) ?? 0) + 1);
+  const wanted = [...counts].sort(([a], [b]) => (a < b ? -1 : 1)).map(([ws, n]) => ({ ws, n }));
+  const heads = rowsOf<{ ws: string; seq: string | number; prev_hash: string; keep_content: boolean }>(
+    await tx.execute(sql`insert into audit_heads (workspace_id, seq, hash)
+      select v.ws, v.n, ${GENESIS_HASH} from jsonb_to_recordset(${JSON.stringify(wanted)}::jsonb) as v(ws uuid, n int) order by v.ws
+      on conflict (workspace_id) do update set seq = audit_heads.seq + excluded.seq
+      returning workspace_id as ws, seq, hash as prev_hash,
+        coalesce((select store_content from workspace_settings s where s.workspace_id = audit_heads.workspace_id), false) as keep_content`),
   );
-  if (!head) throw new Error('audit head upsert returned no row');
-  // A DM's or group DM's content (admins read this log) and content of unknown origin keep only their hash.
-  const keepContent = head.keep_content === true && input.channelKind === 'channel';
+  // Each workspace's entries take the seqs just reserved, in the order they were given.
+  const chains = new Map(
+    heads.map((h) => [h.ws, { seq: Number(h.seq) - counts.get(h.ws)! + 1, prev: h.prev_hash, keepContent: h.keep_content === true }]),
+  );
   // Millisecond precision: what PostgreSQL stores (microseconds) must hash the same when read back.
   const at = new Date(Math.floor(Date.now()));
-  const fields: HashedFields = {
-    workspaceId: ws,
-    seq: Number(head.seq),
-    at,
-    action: input.action,
-    outcome: input.outcome,
-    actorPrincipalId: input.actorPrincipalId ?? null,
-    channelExternalId: input.channelExternalId ?? null,
-    model: input.model ?? null,
-    inputTokens: input.inputTokens ?? null,
-    outputTokens: input.outputTokens ?? null,
-    latencyMs: input.latencyMs === undefined || input.latencyMs === null ? null : Math.round(input.latencyMs),
-    contentHash: input.content == null ? null : sha256(input.content),
-    content: input.content != null && keepContent ? input.content : null,
-    detail: input.detail ?? {},
-  };
-  const hash = entryHash(head.prev_hash, fields);
-  const f = fields;
-  // The entry and the new head in one statement.
+  const entries = items.map(({ scope, input }) => {
+    const chain = chains.get(scope.workspaceId);
+    if (!chain) throw new Error('audit head upsert returned no row');
+    // A DM's or group DM's content (admins read this log) and content of unknown origin keep only their hash.
+    const keepContent = chain.keepContent && input.channelKind === 'channel';
+    const fields: HashedFields = {
+      workspaceId: scope.workspaceId,
+      seq: chain.seq++,
+      at,
+      action: input.action,
+      outcome: input.outcome,
+      actorPrincipalId: input.actorPrincipalId ?? null,
+      channelExternalId: input.channelExternalId ?? null,
+      model: input.model ?? null,
+      inputTokens: input.inputTokens ?? null,
+      outputTokens: input.outputTokens ?? null,
+      latencyMs: input.latencyMs === undefined || input.latencyMs === null ? null : Math.round(input.latencyMs),
+      contentHash: input.content == null ? null : sha256(input.content),
+      content: input.content != null && keepContent ? input.content : null,
+      detail: input.detail ?? {},
+    };
+    const hash = entryHash(chain.prev, fields);
+    const entry = { ...fields, at: at.toISOString(), prevHash: chain.prev, hash };
+    chain.prev = hash;
+    return entry;
+  });
+  const newHeads = [...chains].map(([ws, chain]) => ({ ws, hash: chain.prev }));
+  // The entries and the new heads in one statement.
   await tx.execute(sql`with entry as (
       insert into audit_log (workspace_id, seq, at, action, outcome, actor_principal_id, channel_external_id, model,
         input_tokens, output_tokens, latency_ms, content_hash, content, detail, prev_hash, hash)
-      values (${ws}, ${f.seq}, ${at.toISOString()}::timestamptz, ${f.action}, ${f.outcome}, ${f.actorPrincipalId}, ${f.channelExternalId}, ${f.model},
-        ${f.inputTokens}, ${f.outputTokens}, ${f.latencyMs}, ${f.contentHash}, ${f.content}, ${JSON.stringify(f.detail)}::jsonb, ${head.prev_hash}, ${hash}))
-    update audit_heads set hash = ${hash} where workspace_id = ${ws}`);
+      select "workspaceId", seq, at, action, outcome, "actorPrincipalId", "channelExternalId", model,
+        "inputTokens", "outputTokens", "latencyMs", "contentHash", content, detail, "prevHash", hash
+      from jsonb_to_recordset(${JSON.stringify(entries)}::jsonb) as e("workspaceId" uuid, seq bigint, at timestamptz, action text,
+        outcome text, "actorPrincipalId" uuid, "channelExternalId" text, model text, "inputTokens" int, "outputTokens" int,
+        "latencyMs" int, "contentHash" text, content text, detail jsonb, "prevHash" text, hash text))
+    update audit_heads set hash = h.hash from jsonb_to_recordset(${JSON.stringify(newHeads)}::jsonb) as h(ws uuid, hash text)
+    where audit_heads.workspace_id = h.ws`);
 }
 
 const entryColumns = {

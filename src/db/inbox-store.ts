@@ -3,13 +3,13 @@ import { and, count, eq, inArray, lt, min, or, sql } from 'drizzle-orm';
 import { envelopeSchema } from '../core/envelope.js';
 import type { InboxItem, InboxStatus, InboxStore } from '../core/ports.js';
 import { builtOnce, type Db } from './client.js';
+import { groupCommit } from './group-commit.js';
 import { inbox } from './schema.js';
 import { createWorkspaceCache } from './turn-store.js';
 
 /** The inbox serves every workspace (workers claim across all of them); rows still carry workspace_id. */
 export function createInboxStore(db: Db, resolveWorkspace = createWorkspaceCache(db)): InboxStore {
   const leaseFromNow = sql`now() + ${sql.placeholder('leaseMs')}::int * interval '1 millisecond'`;
-  const heldBy = (id = sql.placeholder('id')) => and(eq(inbox.id, sql`${id}::bigint`), eq(inbox.claimedBy, sql.placeholder('workerId')));
   // What every turn runs, built once (see builtOnce).
   const claim = builtOnce(() => {
     const claimable = db
@@ -32,20 +32,21 @@ export function createInboxStore(db: Db, resolveWorkspace = createWorkspaceCache
       .returning({ id: inbox.id, envelope: inbox.envelope, attempts: inbox.attempts, statusMessageId: inbox.statusMessageId })
       .prepare('inbox_claim');
   });
-  const complete = builtOnce(() =>
-    db
-      .update(inbox)
-      .set({ status: 'done', leaseUntil: null, platformMessageId: sql`${sql.placeholder('platformMessageId')}`, updatedAt: sql`now()` })
-      .where(heldBy())
-      .prepare('inbox_complete'),
-  );
-  const rememberStatus = builtOnce(() =>
-    db
-      .update(inbox)
-      .set({ statusMessageId: sql`${sql.placeholder('statusMessageId')}`, updatedAt: sql`now()` })
-      .where(heldBy())
-      .prepare('inbox_remember_status'),
-  );
+  // Turns finish together under load: their completions and status ids each go in one statement
+  // (group-commit.ts), matched on the row and the worker that holds it.
+  type Held = { id: string; workerId: string };
+  const complete = groupCommit<Held & { platformMessageId: string | null }, void>(async (rows) => {
+    await db.execute(sql`update inbox set status = 'done', lease_until = null, platform_message_id = v."platformMessageId", updated_at = now()
+      from jsonb_to_recordset(${JSON.stringify(rows)}::jsonb) as v(id bigint, "workerId" text, "platformMessageId" text)
+      where inbox.id = v.id and inbox.claimed_by = v."workerId"`);
+    return rows.map(() => undefined);
+  });
+  const rememberStatus = groupCommit<Held & { statusMessageId: string }, void>(async (rows) => {
+    await db.execute(sql`update inbox set status_message_id = v."statusMessageId", updated_at = now()
+      from jsonb_to_recordset(${JSON.stringify(rows)}::jsonb) as v(id bigint, "workerId" text, "statusMessageId" text)
+      where inbox.id = v.id and inbox.claimed_by = v."workerId"`);
+    return rows.map(() => undefined);
+  });
   return {
     async enqueue(envelope) {
       const { workspaceId } = await resolveWorkspace(envelope.workspace);
@@ -69,9 +70,7 @@ export function createInboxStore(db: Db, resolveWorkspace = createWorkspaceCache
         .map((r) => ({ id: String(r.id), envelope: envelopeSchema.parse(r.envelope), attempts: r.attempts, statusMessageId: r.statusMessageId }));
     },
 
-    async complete(id, workerId, platformMessageId) {
-      await complete().execute({ id, workerId, platformMessageId });
-    },
+    complete: (id, workerId, platformMessageId) => complete({ id, workerId, platformMessageId }),
 
     async renew(ids, workerId, leaseMs) {
       if (ids.length === 0) return;
@@ -81,9 +80,7 @@ export function createInboxStore(db: Db, resolveWorkspace = createWorkspaceCache
         .where(and(inArray(inbox.id, ids.map(Number)), eq(inbox.claimedBy, workerId), eq(inbox.status, 'working')));
     },
 
-    async rememberStatus(id, workerId, statusMessageId) {
-      await rememberStatus().execute({ id, workerId, statusMessageId });
-    },
+    rememberStatus: (id, workerId, statusMessageId) => rememberStatus({ id, workerId, statusMessageId }),
 
     async release(id, workerId, error, maxAttempts): Promise<InboxStatus> {
       const [row] = await db

@@ -2,9 +2,11 @@
 import { and, desc, eq, sql } from 'drizzle-orm';
 import type { ChannelRef, UserRef, WorkspaceRef } from '../core/envelope.js';
 import type { Principal, Scope, UserFacts } from '../core/identity.js';
-import type { Conversation, StoredMessage, TurnRecord, TurnStore, WorkspaceSettings } from '../core/ports.js';
+import type { Conversation, OpenTurnInput, StoredMessage, TurnRecord, TurnStore, WorkspaceSettings } from '../core/ports.js';
+import { openTurnStepByStep } from '../core/turn-context.js';
 import { builtOnce, rowsOf, type Db } from './client.js';
-import { appendAudit } from './audit-store.js';
+import { appendAuditBatch } from './audit-store.js';
+import { groupCommit } from './group-commit.js';
 import { channels, conversations, grants, messages, principals, workspaceSettings, workspaces } from './schema.js';
 
 type Tx = Parameters<Parameters<Db['transaction']>[0]>[0];
@@ -119,20 +121,29 @@ export function createTurnStore(db: Db, resolveWorkspace = createWorkspaceCache(
       .prepare('conversation_history'),
   );
   const settings = builtOnce(() => settingsQuery(db).prepare('workspace_settings'));
-  return {
+  // Turns that finish together are recorded in one transaction (group-commit.ts); one that cannot
+  // be written (its conversation was just erased) is then retried alone and fails alone.
+  const record = groupCommit<{ scope: Scope; turn: TurnRecord }, void>(
+    async (batch) => {
+      await db.transaction((tx) => recordTurns(tx, batch));
+      return batch.map(() => undefined);
+    },
+    { retryAlone: true },
+  );
+  const store: TurnStore = {
     resolveWorkspace,
 
+    async openTurn(scope, input) {
+      const found = await readTurnContext(db, scope, input);
+      // Someone new, whose platform facts changed, or a new thread: written step by step.
+      if (!found || !sameFacts(found.principal, input.user, input.facts) || !found.conversation)
+        return openTurnStepByStep(store, scope, input);
+      return { principal: found.principal, conversation: found.conversation, settings: found.settings, history: found.history };
+    },
+
     async resolvePrincipal(scope, user: UserRef, facts: UserFacts) {
-      // Most turns come from people already known with the same facts: a read, no write (and no WAL flush).
       const known = await findPrincipal(scope, user.id);
-      const displayName = facts.displayName ?? user.displayName ?? null;
-      if (
-        known &&
-        known.platformRole === facts.platformRole &&
-        known.homeWorkspaceId === (user.homeWorkspaceId ?? null) &&
-        (displayName === null || known.displayName === displayName)
-      )
-        return known;
+      if (known && sameFacts(known, user, facts)) return known;
       const [row] = await db
         .insert(principals)
         .values({
@@ -204,23 +215,135 @@ export function createTurnStore(db: Db, resolveWorkspace = createWorkspaceCache(
       return row?.content ?? null;
     },
 
-    async recordTurn(scope, turn: TurnRecord) {
-      await db.transaction(async (tx) => {
-        // Plain SQL: every turn writes these two rows, and building the insert cost more than running it.
-        const ws = scope.workspaceId;
-        const inserted = rowsOf(
-          await tx.execute(sql`insert into messages (workspace_id, conversation_id, principal_id, role, content, idempotency_key, created_at)
-            values (${ws}, ${turn.conversationId}, ${turn.principalId}, 'user', ${turn.userText}, ${turn.idempotencyKey}, now()),
-              -- One millisecond later keeps question-then-answer order stable in history.
-              (${ws}, ${turn.conversationId}, ${turn.principalId}, 'assistant', ${turn.answerText}, ${turn.idempotencyKey}, now() + interval '1 millisecond')
-            on conflict do nothing
-            returning id`),
-        );
-        // A re-run of a delivery that was already recorded changes nothing.
-        if (inserted.length === 0) return;
-        // Usage is not added here: the model gate settles it per call (usage-ledger.ts), so that
-        // retries, fallbacks and refused turns are counted once, where the tokens were spent.
-        await appendAudit(tx, scope, {
+    recordTurn: (scope, turn) => record({ scope, turn }),
+
+    settings: async (scope) => (await settings().execute({ workspaceId: scope.workspaceId }))[0] ?? defaultSettings,
+  };
+  return store;
+}
+
+/** Most turns come from people already known with the same facts: nothing to write (and no WAL flush). */
+function sameFacts(known: FoundPrincipal, user: UserRef, facts: UserFacts): boolean {
+  const displayName = facts.displayName ?? user.displayName ?? null;
+  return (
+    known.platformRole === facts.platformRole &&
+    known.homeWorkspaceId === (user.homeWorkspaceId ?? null) &&
+    (displayName === null || known.displayName === displayName)
+  );
+}
+
+type StoredContext = { principal: FoundPrincipal; conversation: Conversation | null; settings: WorkspaceSettings; history: StoredMessage[] };
+
+/**
+ * The principal, the conversation, the settings and the history in one statement: four reads
+ * that each cost a round trip (and most of their CPU in the round trip) before. JSON keeps the
+ * one row's shape simple; null when the principal is not stored yet.
+ */
+async function readTurnContext(db: Db, scope: Scope, input: OpenTurnInput): Promise<StoredContext | null> {
+  const ws = scope.workspaceId;
+  const [row] = rowsOf<{ principal: Json | null; conversation: Json | null; settings: Json | null; history: Json[] }>(
+    await db.execute(sql`with p as (
+        select p.id, p.workspace_id, p.platform_user_id, p.display_name, p.home_workspace_id, p.platform_role, g.role as granted_role
+        from principals p left join grants g on g.principal_id = p.id and g.workspace_id = p.workspace_id
+        where p.workspace_id = ${ws} and p.platform_user_id = ${input.user.id}),
+      c as (
+        select c.id, c.kind, c.owner_principal_id, ch.agent_enabled
+        from conversations c join channels ch on ch.id = c.channel_id and ch.workspace_id = ${ws}
+        where c.workspace_id = ${ws} and ch.external_id = ${input.channel.id}
+          and c.thread_key = coalesce(${input.threadKey}::text, 'dm:' || (select id from p)))
+      select (select row_to_json(p) from p) as principal,
+        (select row_to_json(c) from c) as conversation,
+        (select row_to_json(s) from (select store_content, rpm, concurrency, daily_tokens, retention_days, guests_enabled
+          from workspace_settings where workspace_id = ${ws}) s) as settings,
+        (select coalesce(json_agg(h order by h.created_at), '[]'::json) from (
+          select id, conversation_id, principal_id, role, content, created_at from messages
+          where workspace_id = ${ws} and conversation_id = (select id from c)
+          order by created_at desc limit ${input.historyLimit}) h) as history`),
+  );
+  if (!row?.principal) return null;
+  const p = row.principal;
+  const c = row.conversation;
+  const s = row.settings;
+  return {
+    principal: {
+      id: p.id as string,
+      workspaceId: p.workspace_id as string,
+      platformUserId: p.platform_user_id as string,
+      displayName: p.display_name as string | null,
+      homeWorkspaceId: p.home_workspace_id as string | null,
+      platformRole: p.platform_role as Principal['platformRole'],
+      grantedRole: p.granted_role as Principal['grantedRole'],
+    },
+    conversation: c
+      ? {
+          id: c.id as string,
+          kind: c.kind as Conversation['kind'],
+          ownerPrincipalId: c.owner_principal_id as string | null,
+          agentEnabled: c.agent_enabled as boolean,
+          channelExternalId: input.channel.id,
+        }
+      : null,
+    settings: s
+      ? {
+          storeContent: s.store_content as boolean,
+          rpm: s.rpm as number | null,
+          concurrency: s.concurrency as number | null,
+          dailyTokens: s.daily_tokens === null ? null : Number(s.daily_tokens),
+          retentionDays: s.retention_days as number | null,
+          guestsEnabled: s.guests_enabled as boolean,
+        }
+      : defaultSettings,
+    history: row.history.map((m) => ({
+      id: m.id as string,
+      conversationId: m.conversation_id as string,
+      principalId: m.principal_id as string | null,
+      role: m.role as StoredMessage['role'],
+      content: m.content as string,
+      createdAt: new Date(m.created_at as string),
+    })),
+  };
+}
+
+type Json = Record<string, unknown>;
+
+/**
+ * Each turn's question and answer, and its audit entry. Plain SQL: every turn writes these rows,
+ * and building the insert cost more than running it. A re-run of a delivery that was already
+ * recorded changes nothing. Usage is not added here: the model gate settles it per call
+ * (usage-ledger.ts), so that retries, fallbacks and refused turns are counted once, where the
+ * tokens were spent.
+ */
+async function recordTurns(tx: Tx, batch: { scope: Scope; turn: TurnRecord }[]): Promise<void> {
+  const rows = batch.map(({ scope, turn }, ord) => ({
+    ord,
+    ws: scope.workspaceId,
+    conversation: turn.conversationId,
+    principal: turn.principalId,
+    question: turn.userText,
+    answer: turn.answerText,
+    key: turn.idempotencyKey,
+  }));
+  // A microsecond apart keeps question-then-answer order stable in history, also for two turns
+  // of one conversation recorded together.
+  const inserted = rowsOf<{ ws: string; key: string }>(
+    await tx.execute(sql`insert into messages (workspace_id, conversation_id, principal_id, role, content, idempotency_key, created_at)
+      select v.ws, v.conversation, v.principal, r.role, case r.role when 'user' then v.question else v.answer end, v.key,
+        now() + (v.ord * 2 + r.k) * interval '1 microsecond'
+      from jsonb_to_recordset(${JSON.stringify(rows)}::jsonb) as v(ord int, ws uuid, conversation uuid, principal uuid, question text, answer text, key text)
+        cross join (values ('user', 0), ('assistant', 1)) as r(role, k)
+      order by v.ord, r.k
+      on conflict do nothing
+      returning workspace_id as ws, idempotency_key as key`),
+  );
+  const fresh = new Set(inserted.map((r) => `${r.ws}\u0000${r.key}`));
+  await appendAuditBatch(
+    tx,
+    batch
+      // delete(): the same delivery twice in one group is recorded (and audited) once.
+      .filter(({ scope, turn }) => fresh.delete(`${scope.workspaceId}\u0000${turn.idempotencyKey}`))
+      .map(({ scope, turn }) => ({
+        scope,
+        input: {
           action: 'turn',
           outcome: 'ok',
           actorPrincipalId: turn.principalId,
@@ -232,14 +355,10 @@ export function createTurnStore(db: Db, resolveWorkspace = createWorkspaceCache(
           latencyMs: turn.latencyMs,
           content: turn.userText,
           detail: { idempotencyKey: turn.idempotencyKey },
-        });
-      });
-    },
-
-    settings: async (scope) => (await settings().execute({ workspaceId: scope.workspaceId }))[0] ?? defaultSettings,
-  };
+        },
+      })),
+  );
 }
-
 
 const defaultSettings: WorkspaceSettings = {
   storeContent: false,

@@ -7,6 +7,7 @@ import { sql } from 'drizzle-orm';
 import type { Scope } from '../core/identity.js';
 import type { UsageEntry, UsageLedger } from '../core/ports.js';
 import { builtOnce, rowsOf, type Db } from './client.js';
+import { groupCommit } from './group-commit.js';
 import { budgetDays } from './schema.js';
 
 export function createUsageLedger(db: Db): UsageLedger {
@@ -23,6 +24,7 @@ export function createUsageLedger(db: Db): UsageLedger {
       .returning({ spent: budgetDays.spentTokens })
       .prepare('budget_reserve'),
   );
+  const settle = groupCommit((batch: Settlement[]) => settleBatch(db, batch), { retryAlone: true });
   return {
     async reserve(scope: Scope, tokens: number, dailyTokens: number): Promise<boolean> {
       // A first insert always fits once this holds; later ones fit only through the WHERE below.
@@ -33,42 +35,76 @@ export function createUsageLedger(db: Db): UsageLedger {
       return rows.length > 0;
     },
 
-    async settle(scope, input) {
-      const used = input.entries.reduce((sum, e) => sum + e.usage.inputTokens + e.usage.outputTokens, 0);
-      const delta = used - input.reservedTokens;
-      const warnAt = input.warnAt;
-      const ws = scope.workspaceId;
-      const usageValues = usageRows(input.entries).map(
-        (u) => sql`(${ws}, ${input.principalId}, current_date, ${u.model}, ${u.calls}, ${u.inputTokens}, ${u.outputTokens}, ${u.costMicroUsd})`,
-      );
-      const usageUpsert =
-        usageValues.length === 0
-          ? sql``
-          : sql`, u as (insert into usage (workspace_id, principal_id, day, model, calls, input_tokens, output_tokens, cost_micro_usd)
-              values ${sql.join(usageValues, sql`, `)}
-              on conflict (workspace_id, principal_id, day, model) do update set
-                calls = usage.calls + excluded.calls,
-                input_tokens = usage.input_tokens + excluded.input_tokens,
-                output_tokens = usage.output_tokens + excluded.output_tokens,
-                cost_micro_usd = usage.cost_micro_usd + excluded.cost_micro_usd)`;
-      // One statement, one round trip: the spend and the usage rows move together or not at all.
-      // greatest(0, …): a reservation made yesterday and settled after midnight must not go negative.
-      // Only the one call that sets warned_at crosses the warning: admins are told once a day.
-      const result = await db.execute(sql`with b as (
-          insert into budget_days (workspace_id, day, spent_tokens, warned_at)
-          values (${ws}, current_date, ${used}, case when ${warnAt}::bigint is not null and ${used} >= ${warnAt}::bigint then now() end)
-          on conflict (workspace_id, day) do update set
-            spent_tokens = greatest(0, budget_days.spent_tokens + ${delta}),
-            warned_at = case
-              when budget_days.warned_at is null and ${warnAt}::bigint is not null
-                and greatest(0, budget_days.spent_tokens + ${delta}) >= ${warnAt}::bigint then now()
-              else budget_days.warned_at end
-          returning spent_tokens as spent, coalesce(warned_at = now(), false) as crossed)${usageUpsert}
-        select spent, crossed from b`);
-      const [row] = rowsOf<{ spent: string | number; crossed: boolean }>(result);
-      return { spentTokens: row ? Number(row.spent) : used, crossedWarning: row?.crossed === true };
-    },
+    settle: (scope, input) => settle({ scope, input }),
   };
+}
+
+type Settlement = { scope: Scope; input: Parameters<UsageLedger['settle']>[1] };
+
+/**
+ * Settles calls that finish together in one statement (group-commit.ts). An upsert may touch a
+ * row only once, so the batch is summed per workspace (spend) and per workspace, user and model
+ * (usage) first; every call of a workspace then learns the same new total, and only its first
+ * call learns that the warning was crossed, so admins are still told once a day.
+ */
+async function settleBatch(db: Db, batch: Settlement[]): Promise<{ spentTokens: number; crossedWarning: boolean }[]> {
+  const spend = new Map<string, { ws: string; used: number; delta: number; warnAt: number | null }>();
+  for (const { scope, input } of batch) {
+    const used = input.entries.reduce((sum, e) => sum + e.usage.inputTokens + e.usage.outputTokens, 0);
+    const row = spend.get(scope.workspaceId) ?? { ws: scope.workspaceId, used: 0, delta: 0, warnAt: input.warnAt };
+    row.used += used;
+    row.delta += used - input.reservedTokens;
+    spend.set(scope.workspaceId, row);
+  }
+  const usage = [...groupBy(batch, ({ scope, input }) => `${scope.workspaceId}/${input.principalId}`).values()].flatMap((calls) =>
+    usageRows(calls.flatMap((c) => c.input.entries)).map((u) => ({ ws: calls[0]!.scope.workspaceId, principal: calls[0]!.input.principalId, ...u })),
+  );
+  // greatest(0, …): a reservation made yesterday and settled after midnight must not go negative.
+  // Only the statement that sets warned_at crosses the warning. The spend and the usage rows move
+  // together or not at all.
+  const rows = rowsOf<{ ws: string; spent: string | number; crossed: boolean }>(
+    await db.execute(sql`with v as (
+        select * from jsonb_to_recordset(${JSON.stringify([...spend.values()])}::jsonb) as v(ws uuid, used bigint, delta bigint, "warnAt" bigint)),
+      b as (
+        insert into budget_days (workspace_id, day, spent_tokens, warned_at)
+        select v.ws, current_date, v.used, case when v."warnAt" is not null and v.used >= v."warnAt" then now() end from v order by v.ws
+        on conflict (workspace_id, day) do update set
+          spent_tokens = greatest(0, budget_days.spent_tokens + (select v.delta from v where v.ws = excluded.workspace_id)),
+          warned_at = case
+            when budget_days.warned_at is null
+              and (select v."warnAt" from v where v.ws = excluded.workspace_id) is not null
+              and greatest(0, budget_days.spent_tokens + (select v.delta from v where v.ws = excluded.workspace_id))
+                >= (select v."warnAt" from v where v.ws = excluded.workspace_id) then now()
+            else budget_days.warned_at end
+        returning workspace_id as ws, spent_tokens as spent, coalesce(warned_at = now(), false) as crossed),
+      u as (
+        insert into usage (workspace_id, principal_id, day, model, calls, input_tokens, output_tokens, cost_micro_usd)
+        select u.ws, u.principal, current_date, u.model, u.calls, u."inputTokens", u."outputTokens", u."costMicroUsd"
+        from jsonb_to_recordset(${JSON.stringify(usage)}::jsonb)
+          as u(ws uuid, principal uuid, model text, calls int, "inputTokens" bigint, "outputTokens" bigint, "costMicroUsd" bigint)
+        on conflict (workspace_id, principal_id, day, model) do update set
+          calls = usage.calls + excluded.calls,
+          input_tokens = usage.input_tokens + excluded.input_tokens,
+          output_tokens = usage.output_tokens + excluded.output_tokens,
+          cost_micro_usd = usage.cost_micro_usd + excluded.cost_micro_usd)
+      select ws, spent, crossed from b`),
+  );
+  const totals = new Map(rows.map((r) => [r.ws, { spentTokens: Number(r.spent), crossedWarning: r.crossed === true }]));
+  const told = new Set<string>();
+  return batch.map(({ scope }) => {
+    const total = totals.get(scope.workspaceId);
+    const used = spend.get(scope.workspaceId)!.used;
+    if (!total) return { spentTokens: used, crossedWarning: false };
+    const first = !told.has(scope.workspaceId);
+    told.add(scope.workspaceId);
+    return { spentTokens: total.spentTokens, crossedWarning: total.crossedWarning && first };
+  });
+}
+
+function groupBy<T>(items: T[], key: (item: T) => string): Map<string, T[]> {
+  const groups = new Map<string, T[]>();
+  for (const item of items) groups.set(key(item), [...(groups.get(key(item)) ?? []), item]);
+  return groups;
 }
 
 /** One row per model (an upsert may touch a key only once), calls counted per entry. */

@@ -34,6 +34,11 @@ export interface WorkerOptions {
 }
 
 const PRUNE_EVERY_MS = 10 * 60_000;
+/**
+ * After an intake or a finished turn, claim this much later: under load many turns finish (and
+ * events arrive) within it, and one claim takes them all instead of one claim each.
+ */
+const CLAIM_GATHER_MS = 2;
 const KEEP_DEAD_MS = 7 * 24 * 3_600_000;
 
 export interface Worker {
@@ -78,10 +83,19 @@ export function createWorker(options: WorkerOptions): Worker {
   let claiming = false;
   let wakeRequested = false;
 
+  let dueAt = Number.POSITIVE_INFINITY;
+  /** Claims in `ms`, unless a claim is already due sooner. */
   function schedule(ms: number) {
     if (stopped) return;
+    const at = performance.now() + ms;
+    if (timer !== undefined && dueAt <= at) return;
     clearTimeout(timer);
-    timer = setTimeout(() => void claimLoop(), ms);
+    dueAt = at;
+    timer = setTimeout(() => {
+      timer = undefined;
+      dueAt = Number.POSITIVE_INFINITY;
+      void claimLoop();
+    }, ms);
   }
 
   async function claimLoop(): Promise<void> {
@@ -117,7 +131,7 @@ export function createWorker(options: WorkerOptions): Worker {
     const abort = new AbortController();
     const done = process(item, abort).finally(() => {
       running.delete(item.id);
-      schedule(0);
+      schedule(CLAIM_GATHER_MS);
     });
     running.set(item.id, { item, done, abort });
   }
@@ -169,7 +183,7 @@ export function createWorker(options: WorkerOptions): Worker {
 
   return {
     wake() {
-      if (!stopped) schedule(0);
+      schedule(CLAIM_GATHER_MS);
     },
     start() {
       stopped = false;
@@ -182,6 +196,7 @@ export function createWorker(options: WorkerOptions): Worker {
     async stop(graceMs) {
       stopped = true;
       clearTimeout(timer);
+      timer = undefined;
       clearInterval(pruneTimer);
       const all = Promise.all([...running.values()].map((r) => r.done));
       await Promise.race([all, new Promise((resolve) => setTimeout(resolve, graceMs).unref())]);

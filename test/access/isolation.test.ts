@@ -63,17 +63,15 @@ describe.each(drivers)('isolation property (%s)', (driver) => {
   it('catches a store that leaks history across conversations (the property can fail)', async () => {
     const real = createTurnStore(db.db);
     const seen = new Set<string>();
+    // Hands every turn the history of every conversation it has seen.
     const leaky: TurnStore = {
       ...real,
-      async resolveConversation(scope, input) {
-        const c = await real.resolveConversation(scope, input);
-        seen.add(c.id);
-        return c;
-      },
-      async listHistory(scope, _conversationId, limit) {
+      async openTurn(scope, input) {
+        const opened = await real.openTurn(scope, input);
+        seen.add(opened.conversation.id);
         const all: StoredMessage[] = [];
-        for (const id of seen) all.push(...(await real.listHistory(scope, id, limit)));
-        return all;
+        for (const id of seen) all.push(...(await real.listHistory(scope, id, input.historyLimit)));
+        return { ...opened, history: all };
       },
     };
     const { deps, model, platform } = depsWith(leaky);

@@ -4,6 +4,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { Principal, Scope } from '../../src/core/identity.js';
+import { openTurnStepByStep } from '../../src/core/turn-context.js';
 import type { AuditLog, Conversation, StoredMessage, TurnStore, WorkspaceSettings } from '../../src/core/ports.js';
 
 const defaults: WorkspaceSettings = { storeContent: false, rpm: null, concurrency: null, dailyTokens: null, retentionDays: null, guestsEnabled: true };
@@ -33,6 +34,7 @@ export function createMemoryStores(): { turns: TurnStore; audit: AuditLog; entri
       principals.set(key, p);
       return p;
     },
+    openTurn: (scope, input) => openTurnStepByStep(turns, scope, input),
     async resolveConversation(scope, input) {
       const key = `${scope.workspaceId}/${input.channel.id}/${input.threadKey}`;
       let c = conversations.get(key);
