@@ -3,7 +3,7 @@
  * fields and the previous entry's hash, so editing or deleting a row breaks the chain.
  */
 import { createHash } from 'node:crypto';
-import { and, desc, eq, gte, sql } from 'drizzle-orm';
+import { and, desc, eq, gte, sql, type SQL } from 'drizzle-orm';
 import type { Scope } from '../core/identity.js';
 import type { AuditEntry, AuditEntryInput, AuditLog } from '../core/ports.js';
 import { rowsOf, type Db } from './client.js';
@@ -58,24 +58,48 @@ export function appendAudit(tx: Tx, scope: Scope, input: AuditEntryInput): Promi
 /**
  * Appends several entries, of one workspace or many, in two round trips whatever their number
  * (turns are recorded in groups, see turn-store.ts). Written as plain SQL: every turn appends,
- * and drizzle's builder costs more CPU than the statements themselves. Heads are locked in
- * workspace order, so two groups cannot deadlock on each other.
+ * and drizzle's builder costs more CPU than the statements themselves.
  */
 export async function appendAuditBatch(tx: Tx, items: { scope: Scope; input: AuditEntryInput }[]): Promise<void> {
   if (items.length === 0) return;
+  const wanted = [...countByWorkspace(items)].map(([ws, n]) => ({ ws, n }));
+  const heads = rowsOf<ReservedHead>(
+    await tx.execute(reserveAuditHeads(sql`jsonb_to_recordset(${JSON.stringify(wanted)}::jsonb) as v(ws uuid, n int)`)),
+  );
+  await writeAuditEntries(tx, heads, items);
+}
+
+function countByWorkspace(items: { scope: Scope }[]): Map<string, number> {
   const counts = new Map<string, number>();
   for (const { scope } of items) counts.set(scope.workspaceId, (counts.get(scope.workspaceId) ?? 0) + 1);
-  const wanted = [...counts].sort(([a], [b]) => (a < b ? -1 : 1)).map(([ws, n]) => ({ ws, n }));
-  const heads = rowsOf<{ ws: string; seq: string | number; prev_hash: string; keep_content: boolean }>(
-    await tx.execute(sql`insert into audit_heads (workspace_id, seq, hash)
-      select v.ws, v.n, ${GENESIS_HASH} from jsonb_to_recordset(${JSON.stringify(wanted)}::jsonb) as v(ws uuid, n int) order by v.ws
-      on conflict (workspace_id) do update set seq = audit_heads.seq + excluded.seq
-      returning workspace_id as ws, seq, hash as prev_hash,
-        coalesce((select store_content from workspace_settings s where s.workspace_id = audit_heads.workspace_id), false) as keep_content`),
-  );
-  // Each workspace's entries take the seqs just reserved, in the order they were given.
+  return counts;
+}
+
+/** A workspace's head after seqs were reserved in it, with what the entries need to know. */
+export type ReservedHead = { ws: string; seq: string | number; prev_hash: string; keep_content: boolean };
+
+/**
+ * Reserves `n` seqs in each workspace's chain; `from` yields rows (ws uuid, n int). Heads are
+ * locked in workspace order, so two groups of appends cannot deadlock on each other. A statement
+ * of its own, or a step of a larger one (turn-store.ts).
+ */
+export function reserveAuditHeads(from: SQL): SQL {
+  return sql`insert into audit_heads (workspace_id, seq, hash)
+    select v.ws, v.n, ${GENESIS_HASH} from ${from} order by v.ws
+    on conflict (workspace_id) do update set seq = audit_heads.seq + excluded.seq
+    returning workspace_id as ws, seq, hash as prev_hash,
+      coalesce((select store_content from workspace_settings s where s.workspace_id = audit_heads.workspace_id), false) as keep_content`;
+}
+
+/**
+ * Writes the entries into the seqs reserved for them, one seq per entry of its workspace (in
+ * the order given), and moves the heads.
+ */
+export async function writeAuditEntries(tx: Tx, heads: ReservedHead[], items: { scope: Scope; input: AuditEntryInput }[]): Promise<void> {
+  if (items.length === 0) return;
+  const counts = countByWorkspace(items);
   const chains = new Map(
-    heads.map((h) => [h.ws, { seq: Number(h.seq) - counts.get(h.ws)! + 1, prev: h.prev_hash, keepContent: h.keep_content === true }]),
+    heads.map((h) => [h.ws, { seq: Number(h.seq) - (counts.get(h.ws) ?? 0) + 1, prev: h.prev_hash, keepContent: h.keep_content === true }]),
   );
   // Millisecond precision: what PostgreSQL stores (microseconds) must hash the same when read back.
   const at = new Date(Math.floor(Date.now()));

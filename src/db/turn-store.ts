@@ -5,7 +5,7 @@ import type { Principal, Scope, UserFacts } from '../core/identity.js';
 import type { Conversation, OpenTurnInput, StoredMessage, TurnRecord, TurnStore, WorkspaceSettings } from '../core/ports.js';
 import { openTurnStepByStep } from '../core/turn-context.js';
 import { builtOnce, rowsOf, type Db } from './client.js';
-import { appendAuditBatch } from './audit-store.js';
+import { reserveAuditHeads, writeAuditEntries, type ReservedHead } from './audit-store.js';
 import { groupCommit } from './group-commit.js';
 import { channels, conversations, grants, messages, principals, workspaceSettings, workspaces } from './schema.js';
 
@@ -130,11 +130,13 @@ export function createTurnStore(db: Db, resolveWorkspace = createWorkspaceCache(
     },
     { retryAlone: true },
   );
+  // Turns claimed together start together: their reads go in one statement too.
+  const readContext = groupCommit((batch: ContextRequest[]) => readTurnContexts(db, batch));
   const store: TurnStore = {
     resolveWorkspace,
 
     async openTurn(scope, input) {
-      const found = await readTurnContext(db, scope, input);
+      const found = await readContext({ scope, input });
       // Someone new, whose platform facts changed, or a new thread: written step by step.
       if (!found || !sameFacts(found.principal, input.user, input.facts) || !found.conversation)
         return openTurnStepByStep(store, scope, input);
@@ -233,33 +235,50 @@ function sameFacts(known: FoundPrincipal, user: UserRef, facts: UserFacts): bool
 }
 
 type StoredContext = { principal: FoundPrincipal; conversation: Conversation | null; settings: WorkspaceSettings; history: StoredMessage[] };
+type ContextRequest = { scope: Scope; input: OpenTurnInput };
+type ContextRow = { principal: Json | null; conversation: Json | null; settings: Json | null; history: Json[] };
 
 /**
- * The principal, the conversation, the settings and the history in one statement: four reads
- * that each cost a round trip (and most of their CPU in the round trip) before. JSON keeps the
- * one row's shape simple; null when the principal is not stored yet.
+ * For each request, the principal, the conversation, the settings and the history, all in one
+ * statement: four reads that each cost a round trip (and most of their CPU in the round trip)
+ * before. JSON keeps each row's shape simple; null where the principal is not stored yet.
  */
-async function readTurnContext(db: Db, scope: Scope, input: OpenTurnInput): Promise<StoredContext | null> {
-  const ws = scope.workspaceId;
-  const [row] = rowsOf<{ principal: Json | null; conversation: Json | null; settings: Json | null; history: Json[] }>(
-    await db.execute(sql`with p as (
-        select p.id, p.workspace_id, p.platform_user_id, p.display_name, p.home_workspace_id, p.platform_role, g.role as granted_role
-        from principals p left join grants g on g.principal_id = p.id and g.workspace_id = p.workspace_id
-        where p.workspace_id = ${ws} and p.platform_user_id = ${input.user.id}),
-      c as (
-        select c.id, c.kind, c.owner_principal_id, ch.agent_enabled
-        from conversations c join channels ch on ch.id = c.channel_id and ch.workspace_id = ${ws}
-        where c.workspace_id = ${ws} and ch.external_id = ${input.channel.id}
-          and c.thread_key = coalesce(${input.threadKey}::text, 'dm:' || (select id from p)))
-      select (select row_to_json(p) from p) as principal,
-        (select row_to_json(c) from c) as conversation,
-        (select row_to_json(s) from (select store_content, rpm, concurrency, daily_tokens, retention_days, guests_enabled
-          from workspace_settings where workspace_id = ${ws}) s) as settings,
-        (select coalesce(json_agg(h order by h.created_at), '[]'::json) from (
-          select id, conversation_id, principal_id, role, content, created_at from messages
-          where workspace_id = ${ws} and conversation_id = (select id from c)
-          order by created_at desc limit ${input.historyLimit}) h) as history`),
+async function readTurnContexts(db: Db, batch: ContextRequest[]): Promise<(StoredContext | null)[]> {
+  const requests = batch.map(({ scope, input }, ord) => ({
+    ord,
+    ws: scope.workspaceId,
+    userId: input.user.id,
+    channelId: input.channel.id,
+    threadKey: input.threadKey,
+    historyLimit: input.historyLimit,
+  }));
+  const rows = rowsOf<ContextRow & { ord: number }>(
+    await db.execute(sql`select i.ord, x.* from jsonb_to_recordset(${JSON.stringify(requests)}::jsonb)
+        as i(ord int, ws uuid, "userId" text, "channelId" text, "threadKey" text, "historyLimit" int)
+      cross join lateral (
+        with p as (
+          select p.id, p.workspace_id, p.platform_user_id, p.display_name, p.home_workspace_id, p.platform_role, g.role as granted_role
+          from principals p left join grants g on g.principal_id = p.id and g.workspace_id = p.workspace_id
+          where p.workspace_id = i.ws and p.platform_user_id = i."userId"),
+        c as (
+          select c.id, c.kind, c.owner_principal_id, ch.agent_enabled
+          from conversations c join channels ch on ch.id = c.channel_id and ch.workspace_id = i.ws
+          where c.workspace_id = i.ws and ch.external_id = i."channelId"
+            and c.thread_key = coalesce(i."threadKey", 'dm:' || (select id from p)))
+        select (select row_to_json(p) from p) as principal,
+          (select row_to_json(c) from c) as conversation,
+          (select row_to_json(s) from (select store_content, rpm, concurrency, daily_tokens, retention_days, guests_enabled
+            from workspace_settings where workspace_id = i.ws) s) as settings,
+          (select coalesce(json_agg(h order by h.created_at), '[]'::json) from (
+            select id, conversation_id, principal_id, role, content, created_at from messages
+            where workspace_id = i.ws and conversation_id = (select id from c)
+            order by created_at desc limit i."historyLimit") h) as history) x`),
   );
+  const byOrd = new Map(rows.map((r) => [Number(r.ord), r]));
+  return batch.map(({ input }, ord) => contextOf(byOrd.get(ord), input));
+}
+
+function contextOf(row: ContextRow | undefined, input: OpenTurnInput): StoredContext | null {
   if (!row?.principal) return null;
   const p = row.principal;
   const c = row.conversation;
@@ -324,20 +343,27 @@ async function recordTurns(tx: Tx, batch: { scope: Scope; turn: TurnRecord }[]):
     key: turn.idempotencyKey,
   }));
   // A microsecond apart keeps question-then-answer order stable in history, also for two turns
-  // of one conversation recorded together.
-  const inserted = rowsOf<{ ws: string; key: string }>(
-    await tx.execute(sql`insert into messages (workspace_id, conversation_id, principal_id, role, content, idempotency_key, created_at)
-      select v.ws, v.conversation, v.principal, r.role, case r.role when 'user' then v.question else v.answer end, v.key,
-        now() + (v.ord * 2 + r.k) * interval '1 microsecond'
-      from jsonb_to_recordset(${JSON.stringify(rows)}::jsonb) as v(ord int, ws uuid, conversation uuid, principal uuid, question text, answer text, key text)
-        cross join (values ('user', 0), ('assistant', 1)) as r(role, k)
-      order by v.ord, r.k
-      on conflict do nothing
-      returning workspace_id as ws, idempotency_key as key`),
+  // of one conversation recorded together. The audit seqs for the turns that are new are
+  // reserved in the same statement (one round trip less per group).
+  const [result] = rowsOf<{ fresh: { ws: string; key: string }[]; heads: ReservedHead[] }>(
+    await tx.execute(sql`with m as (
+        insert into messages (workspace_id, conversation_id, principal_id, role, content, idempotency_key, created_at)
+        select v.ws, v.conversation, v.principal, r.role, case r.role when 'user' then v.question else v.answer end, v.key,
+          now() + (v.ord * 2 + r.k) * interval '1 microsecond'
+        from jsonb_to_recordset(${JSON.stringify(rows)}::jsonb)
+          as v(ord int, ws uuid, conversation uuid, principal uuid, question text, answer text, key text)
+          cross join (values ('user', 0), ('assistant', 1)) as r(role, k)
+        order by v.ord, r.k
+        on conflict do nothing
+        returning workspace_id as ws, idempotency_key as key, role),
+      fresh as (select ws, key from m where role = 'user'),
+      h as (${reserveAuditHeads(sql`(select ws, count(*)::int as n from fresh group by ws) as v`)})
+      select (select coalesce(json_agg(fresh), '[]'::json) from fresh) as fresh, (select coalesce(json_agg(h), '[]'::json) from h) as heads`),
   );
-  const fresh = new Set(inserted.map((r) => `${r.ws}\u0000${r.key}`));
-  await appendAuditBatch(
+  const fresh = new Set((result?.fresh ?? []).map((r) => `${r.ws}\u0000${r.key}`));
+  await writeAuditEntries(
     tx,
+    result?.heads ?? [],
     batch
       // delete(): the same delivery twice in one group is recorded (and audited) once.
       .filter(({ scope, turn }) => fresh.delete(`${scope.workspaceId}\u0000${turn.idempotencyKey}`))
