@@ -6,7 +6,8 @@
  * Targets (2-core machine): 500 events/s on one instance, ack p99 ≤ 50 ms, event-to-reply p99 ≤ 1 s.
  * LOAD_SECONDS (default 60), LOAD_RATE (default 500) and LOAD_INSTANCES (default "1,2") change the run;
  * LOAD_PROFILE=dir writes a CPU profile of each instance there; LOAD_BUILD=1 runs the compiled build;
- * LOAD_WORKERS and LOAD_POOL set WORKER_CONCURRENCY and DATABASE_POOL_SIZE (else the service's defaults).
+ * LOAD_WORKERS and LOAD_POOL set WORKER_CONCURRENCY and DATABASE_POOL_SIZE (else the service's defaults);
+ * LOAD_NODE_ARGS adds Node flags to each instance (e.g. "--max-semi-space-size=32").
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import postgres from 'postgres';
@@ -169,7 +170,7 @@ export async function run(): Promise<void> {
           WORKSPACE_CONCURRENCY: '32',
           ...(process.env.LOAD_POOL ? { DATABASE_POOL_SIZE: process.env.LOAD_POOL } : {}),
           ...(process.env.LOAD_WORKERS ? { WORKER_CONCURRENCY: process.env.LOAD_WORKERS } : {}),
-        }, profile ? ['--cpu-prof', `--cpu-prof-dir=${profile}`] : [], compiled ? COMPILED_ENTRY : SOURCE_ENTRY);
+        }, [...(profile ? ['--cpu-prof', `--cpu-prof-dir=${profile}`] : []), ...(process.env.LOAD_NODE_ARGS?.split(' ').filter(Boolean) ?? [])], compiled ? COMPILED_ENTRY : SOURCE_ENTRY);
         const ready = await child.ready();
         instances.push({ child, port: Number(new URL(ready).port) });
       }
