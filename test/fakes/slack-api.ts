@@ -15,6 +15,8 @@ export interface RecordedCall {
   /** The bearer token from the Authorization header. */
   token: string | null;
   params: Record<string, string>;
+  /** The request's headers as received (lower-case names). */
+  headers: Record<string, string | string[] | undefined>;
   /** performance.now() when the call arrived. */
   at: number;
   /** What the fake answered (set once answered). */
@@ -62,6 +64,8 @@ export class FakeSlackApi {
   socketUrl = '';
   /** method → a Slack error to answer (`{ok:false, error}`) the next `times` calls (every call until deleted without `times`). */
   readonly errors = new Map<string, { error: string; times?: number }>();
+  /** method → an HTTP answer other than 200 (a proxy error, a redirect) for the next `times` calls. */
+  readonly statuses = new Map<string, { status: number; times: number; headers?: Record<string, string>; body?: string }>();
   /** The bot's messages as a Slack client would show them, by ts: posted, streamed, updated; deleted ones are gone. */
   readonly shown = new Map<string, { channel: string; threadTs: string | undefined; text: string; streaming: boolean }>();
   private server: Server | null = null;
@@ -85,8 +89,14 @@ export class FakeSlackApi {
           : Object.fromEntries(new URLSearchParams(raw));
         const auth = req.headers.authorization;
         const token = auth?.startsWith('Bearer ') ? auth.slice(7) : (params.token ?? null);
-        const call: RecordedCall = { method, token, params, at: performance.now() };
+        const call: RecordedCall = { method, token, params, headers: req.headers, at: performance.now() };
         this.calls.push(call);
+        const status = this.statuses.get(method);
+        if (status && status.times > 0) {
+          status.times -= 1;
+          res.writeHead(status.status, { 'content-type': 'text/plain', ...status.headers }).end(status.body ?? '');
+          return;
+        }
         const limit = this.rateLimits.get(method);
         if (limit && limit.times > 0) {
           limit.times -= 1;
