@@ -3,8 +3,8 @@
  * fetch (WHATWG Request, Headers, web streams, an AbortSignal per call) cost several times the
  * CPU of the request itself; WebClient only needs status, headers, url and the body once, so the
  * answer is read whole (Slack's answers are small JSON) into a minimal Response-like object.
- * Bodies it does not handle (FormData, streams, Blobs) and redirects other than 'error' go to
- * the global fetch, unchanged.
+ * Bodies it does not handle (FormData, streams, Blobs) and redirects other than 'error' (Bolt's
+ * respond to a response_url) go to the global fetch, with the same timeout when the caller set none.
  */
 import { STATUS_CODES } from 'node:http';
 import { Agent, type Dispatcher } from 'undici';
