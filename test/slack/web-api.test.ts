@@ -110,31 +110,34 @@ describe('Slack lean fetch timeouts', () => {
   afterAll(() => slack.api?.stop());
   const token = 'xoxb-timeout-secret';
 
-  it('gives up on an answer that does not come within its timeout', async () => {
-    const lean = createLeanFetch({ timeoutMs: 200 });
-    const client = new webApi.WebClient(undefined, { slackApiUrl: slack.api.url, fetch: lean.fetch, retryConfig: { retries: 0 }, logLevel: webApi.LogLevel.ERROR });
+  /** chat.update through a WebClient on a lean fetch while the fake takes a second to answer; resolves with the error. */
+  async function lateUpdate(fetchTimeoutMs: number, clientTimeoutMs?: number): Promise<unknown> {
+    const lean = createLeanFetch({ timeoutMs: fetchTimeoutMs });
+    const client = new webApi.WebClient(undefined, {
+      slackApiUrl: slack.api.url,
+      fetch: lean.fetch,
+      ...(clientTimeoutMs ? { timeout: clientTimeoutMs } : {}),
+      retryConfig: { retries: 0 },
+      logLevel: webApi.LogLevel.ERROR,
+    });
     slack.api.delays.set('chat.update', 1_000);
     try {
-      const err = await client.chat.update({ token, channel: 'C0ACMEGEN1', ts: '1.2', text: 'late' }).catch((e: unknown) => e);
-      expect(err).toMatchObject({ code: 'slack_webapi_request_error', original: { code: 'UND_ERR_HEADERS_TIMEOUT' } });
-      expectNoToken(err, token);
+      return await client.chat.update({ token, channel: 'C0ACMEGEN1', ts: '1.2', text: 'late' }).then(() => null, (e: unknown) => e);
     } finally {
       slack.api.delays.delete('chat.update');
       await lean.close();
     }
+  }
+
+  it('gives up on an answer that does not come within its timeout', async () => {
+    const err = await lateUpdate(200);
+    expect(err).toMatchObject({ code: 'slack_webapi_request_error', original: { code: 'UND_ERR_HEADERS_TIMEOUT' } });
+    expectNoToken(err, token);
   });
 
   it("honours the caller's abort signal (WebClient's own timeout)", async () => {
-    const lean = createLeanFetch({ timeoutMs: 10_000 });
-    const client = new webApi.WebClient(undefined, { slackApiUrl: slack.api.url, fetch: lean.fetch, timeout: 200, retryConfig: { retries: 0 }, logLevel: webApi.LogLevel.ERROR });
-    slack.api.delays.set('chat.update', 1_000);
-    try {
-      const err = await client.chat.update({ token, channel: 'C0ACMEGEN1', ts: '1.2', text: 'late' }).catch((e: unknown) => e);
-      expect(err).toMatchObject({ code: 'slack_webapi_request_error', original: { name: 'TimeoutError' } });
-      expectNoToken(err, token);
-    } finally {
-      slack.api.delays.delete('chat.update');
-      await lean.close();
-    }
+    const err = await lateUpdate(10_000, 200);
+    expect(err).toMatchObject({ code: 'slack_webapi_request_error', original: { name: 'TimeoutError' } });
+    expectNoToken(err, token);
   });
 });
