@@ -40,17 +40,12 @@ export function registerEvents(app: App, deps: EventDeps): void {
       log.warn({ event: 'slack.invalid_envelope', problems: result.problems }, 'Slack event could not be mapped');
     }
   };
-  app.event('app_mention', onMessage);
-  app.event('message', onMessage);
-
   const onMember = (joined: boolean) => async ({ body, event }: { body: unknown; event: unknown }) => {
     const where = workspaceOf(eventBodySchema.parse(body));
     const parsed = memberEventSchema.safeParse(event);
     if (!where || !parsed.success) return;
     deps.membership.changed(where.ref, parsed.data.channel, parsed.data.user, joined);
   };
-  app.event('member_joined_channel', onMember(true));
-  app.event('member_left_channel', onMember(false));
 
   // Bolt skips authorize for these two; they may come in either order, so both do the whole job (idempotent).
   const onRemoved = async ({ body }: { body: unknown }) => {
@@ -61,6 +56,21 @@ export function registerEvents(app: App, deps: EventDeps): void {
     await deps.uninstall(where.ref, keys.filter((k): k is string => Boolean(k)));
     log.info({ event: 'slack.uninstalled', workspace: where.ref.externalId }, 'Slack workspace removed the app: tokens deleted');
   };
-  app.event('app_uninstalled', onRemoved);
-  app.event('tokens_revoked', onRemoved);
+
+  type Listener = (args: { body: unknown; event: unknown; context: { botUserId?: string; retryNum?: number } }) => Promise<void>;
+  const listeners: Record<string, Listener> = {
+    app_mention: onMessage,
+    message: onMessage,
+    member_joined_channel: onMember(true),
+    member_left_channel: onMember(false),
+    app_uninstalled: onRemoved,
+    tokens_revoked: onRemoved,
+  };
+  // One Bolt listener for all of them: Bolt runs every registered listener's middleware chain on
+  // every delivery, so six registrations cost six chains (and their argument copies) per event.
+  const types = new RegExp(`^(?:${Object.keys(listeners).join('|')})$`);
+  app.event(types, async (args) => {
+    const { type } = args.event as { type: string };
+    await listeners[type]!(args as Parameters<Listener>[0]);
+  });
 }

@@ -13,6 +13,7 @@ import { boltLogger } from './bolt-logger.js';
 import { registerCommand } from './command.js';
 import { registerEvents } from './handlers.js';
 import { createHistory } from './history.js';
+import { createLeanFetch } from './lean-fetch.js';
 import { createNotify } from './notify.js';
 import { createDirectory, createMembership } from './people.js';
 import { createReplySink } from './replies.js';
@@ -57,7 +58,11 @@ export function createSlackAdapter(options: SlackAdapterOptions): SlackAdapter {
   const { config, log } = options;
   const oauth = Boolean(config.SLACK_CLIENT_ID && config.SLACK_CLIENT_SECRET && config.SLACK_STATE_SECRET);
   const logger = boltLogger(log);
-  const clientOptions = { slackApiUrl: config.SLACK_API_URL, timeout: 10_000, logger };
+  // Every WebClient (ours, Bolt's, the OAuth installer's, Socket Mode's) sends through one lean fetch.
+  // The 10 s timeout lives there (undici's timers): WebClient's own would make an AbortSignal per call.
+  const web = createLeanFetch({ timeoutMs: SLACK_API_TIMEOUT_MS });
+  const sdkOptions = { slackApiUrl: config.SLACK_API_URL, fetch: web.fetch };
+  const clientOptions = { ...sdkOptions, logger };
   // Reads may retry (twice, quickly); posts retry only rate limits (WebClient waits Retry-After).
   const readClient = new webApi.WebClient(undefined, { ...clientOptions, retryConfig: { retries: 2, minTimeout: 100, maxTimeout: 1_000 } });
   const postClient = new webApi.WebClient(undefined, {
@@ -89,7 +94,7 @@ export function createSlackAdapter(options: SlackAdapterOptions): SlackAdapter {
       appToken: config.SLACK_APP_TOKEN,
       logger,
       // The socket client (apps.connections.open) reads its Web API URL from here.
-      ...(oauth ? oauthOptions(config, installationStore) : { installerOptions: { clientOptions: { slackApiUrl: config.SLACK_API_URL } } }),
+      ...(oauth ? oauthOptions(config, installationStore, sdkOptions) : { installerOptions: { clientOptions: sdkOptions } }),
     });
   } else {
     http = new HTTPReceiver({
@@ -98,7 +103,7 @@ export function createSlackAdapter(options: SlackAdapterOptions): SlackAdapter {
       logger,
       // The ack waits for the inbox write: an event that was not stored is never acked.
       processBeforeResponse: true,
-      ...(oauth ? oauthOptions(config, installationStore) : {}),
+      ...(oauth ? oauthOptions(config, installationStore, sdkOptions) : {}),
     });
     receiver = http;
   }
@@ -106,7 +111,8 @@ export function createSlackAdapter(options: SlackAdapterOptions): SlackAdapter {
   const app = new App({
     receiver,
     logger,
-    clientOptions,
+    // A copy: Bolt writes its logger into the object it is given.
+    clientOptions: { ...clientOptions },
     // Bolt's in-memory conversation store is unused here and costs on every event.
     convoStore: false,
     ...(oauth ? {} : { authorize: singleWorkspaceAuthorize(readClient, config.SLACK_BOT_TOKEN!, log) }),
@@ -178,7 +184,11 @@ function ackAfterProcessing(receiver: SocketModeReceiver, app: App): void {
   } as unknown as App);
 }
 
-function oauthOptions(config: SlackConfig, installationStore: ReturnType<typeof createBoltInstallationStore>) {
+function oauthOptions(
+  config: SlackConfig,
+  installationStore: ReturnType<typeof createBoltInstallationStore>,
+  clientOptions: { slackApiUrl?: string; fetch: typeof fetch },
+) {
   return {
     clientId: config.SLACK_CLIENT_ID!,
     clientSecret: config.SLACK_CLIENT_SECRET!,
@@ -187,10 +197,13 @@ function oauthOptions(config: SlackConfig, installationStore: ReturnType<typeof 
     installationStore,
     installerOptions: {
       directInstall: true,
-      clientOptions: { slackApiUrl: config.SLACK_API_URL },
+      clientOptions,
     },
   };
 }
+
+/** How long a Web API call may wait for Slack's answer (headers, then each piece of the body). */
+export const SLACK_API_TIMEOUT_MS = 10_000;
 
 export const BOT_SCOPES = [
   'app_mentions:read',

@@ -5,16 +5,25 @@
 import { readFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import { join } from 'node:path';
+import { parse as parseForm } from 'node:querystring';
 import { fileURLToPath } from 'node:url';
 
 const fixtures = fileURLToPath(new URL('../fixtures/slack/web-api/', import.meta.url));
-export const webFixture = (name: string): any => JSON.parse(readFileSync(join(fixtures, `${name}.json`), 'utf8'));
+// Read once, parsed per use: every caller gets an object of its own (a load run asks thousands of times).
+const fixtureText = new Map<string, string>();
+export const webFixture = (name: string): any => {
+  let text = fixtureText.get(name);
+  if (text === undefined) fixtureText.set(name, (text = readFileSync(join(fixtures, `${name}.json`), 'utf8')));
+  return JSON.parse(text);
+};
 
 export interface RecordedCall {
   method: string;
   /** The bearer token from the Authorization header. */
   token: string | null;
   params: Record<string, string>;
+  /** The request's headers as received (lower-case names). */
+  headers: Record<string, string | string[] | undefined>;
   /** performance.now() when the call arrived. */
   at: number;
   /** What the fake answered (set once answered). */
@@ -62,6 +71,8 @@ export class FakeSlackApi {
   socketUrl = '';
   /** method → a Slack error to answer (`{ok:false, error}`) the next `times` calls (every call until deleted without `times`). */
   readonly errors = new Map<string, { error: string; times?: number }>();
+  /** method → an HTTP answer other than 200 (a proxy error, a redirect) for the next `times` calls. */
+  readonly statuses = new Map<string, { status: number; times: number; headers?: Record<string, string>; body?: string }>();
   /** The bot's messages as a Slack client would show them, by ts: posted, streamed, updated; deleted ones are gone. */
   readonly shown = new Map<string, { channel: string; threadTs: string | undefined; text: string; streaming: boolean }>();
   private server: Server | null = null;
@@ -79,14 +90,23 @@ export class FakeSlackApi {
           res.writeHead(200, { 'content-type': 'text/plain' }).end('ok');
           return;
         }
-        const method = (req.url ?? '').replace(/^\/api\//, '').split('?')[0]!;
+        const url = req.url!;
+        const query = url.indexOf('?');
+        const method = url.slice(5, query === -1 ? undefined : query);
+        // WebClient sends a form; querystring's parser is several times cheaper than URLSearchParams.
         const params: Record<string, string> = (req.headers['content-type'] ?? '').includes('json')
           ? (JSON.parse(raw || '{}') as Record<string, string>)
-          : Object.fromEntries(new URLSearchParams(raw));
+          : ({ ...parseForm(raw) } as Record<string, string>);
         const auth = req.headers.authorization;
         const token = auth?.startsWith('Bearer ') ? auth.slice(7) : (params.token ?? null);
-        const call: RecordedCall = { method, token, params, at: performance.now() };
+        const call: RecordedCall = { method, token, params, headers: req.headers, at: performance.now() };
         this.calls.push(call);
+        const status = this.statuses.get(method);
+        if (status && status.times > 0) {
+          status.times -= 1;
+          res.writeHead(status.status, { 'content-type': 'text/plain', ...status.headers }).end(status.body ?? '');
+          return;
+        }
         const limit = this.rateLimits.get(method);
         if (limit && limit.times > 0) {
           limit.times -= 1;
@@ -99,10 +119,10 @@ export class FakeSlackApi {
         const body = failure ? { ok: false, error: failure.error } : this.answer(method, token, params);
         if (failure?.times !== undefined && --failure.times <= 0) this.errors.delete(method);
         call.response = body;
-        setTimeout(() => {
-          res.writeHead(200, { 'content-type': 'application/json' });
-          res.end(JSON.stringify(body));
-        }, this.delays.get(method) ?? 0);
+        const send = () => res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(body));
+        const delay = this.delays.get(method);
+        if (delay === undefined) send();
+        else setTimeout(send, delay);
       });
     });
     await new Promise<void>((resolve) => this.server!.listen(0, '127.0.0.1', resolve));

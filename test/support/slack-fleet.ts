@@ -78,17 +78,35 @@ function signedEvent(w: number, n: number, label: string, event: Record<string, 
   return { body, headers: { 'content-type': 'application/json', 'x-slack-request-timestamp': String(stamp), 'x-slack-signature': signature } };
 }
 
-/** The final answers the fake Slack received, by event label (`label-n`), and how many came twice. */
+/** What answersByEvent has read of one fake's calls for one label: polls only read the calls since. */
+interface AnswerScan {
+  read: number;
+  key: RegExp;
+  answers: Map<string, number>;
+  duplicated: number;
+}
+const scans = new WeakMap<FakeSlackApi, Map<string, AnswerScan>>();
+
+/**
+ * The final answers the fake Slack received, by event label (`label-n`), and how many came twice.
+ * Benchmarks poll this while replies arrive: each call reads only the calls recorded since the last,
+ * and the map it answers is the one it keeps filling (read it, do not change it).
+ */
 export function answersByEvent(api: FakeSlackApi, label: string): { answers: Map<string, number>; duplicated: number } {
-  const answers = new Map<string, number>();
-  let duplicated = 0;
-  for (const call of api.calls) {
+  let byLabel = scans.get(api);
+  if (!byLabel) scans.set(api, (byLabel = new Map()));
+  let scan = byLabel.get(label);
+  if (!scan) byLabel.set(label, (scan = { read: 0, key: new RegExp(`"(${label}-\\d+)"`), answers: new Map(), duplicated: 0 }));
+  const { calls } = api;
+  for (; scan.read < calls.length; scan.read++) {
+    const call = calls[scan.read]!;
     if (call.method !== 'chat.postMessage' && call.method !== 'chat.update') continue;
     const text = call.params.text ?? '';
-    const key = new RegExp(`"(${label}-\\d+)"`).exec(text)?.[1];
-    if (!key || !/Offline model/.test(text)) continue;
-    if (answers.has(key)) duplicated++;
-    else answers.set(key, call.at);
+    if (!text.includes('Offline model')) continue;
+    const key = scan.key.exec(text)?.[1];
+    if (!key) continue;
+    if (scan.answers.has(key)) scan.duplicated++;
+    else scan.answers.set(key, call.at);
   }
-  return { answers, duplicated };
+  return { answers: scan.answers, duplicated: scan.duplicated };
 }
