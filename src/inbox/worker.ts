@@ -82,6 +82,7 @@ export function createWorker(options: WorkerOptions): Worker {
   }
   let claiming = false;
   let wakeRequested = false;
+  let moreWaiting = false;
 
   let dueAt = Number.POSITIVE_INFINITY;
   /** Claims in `ms`, unless a claim is already due sooner. */
@@ -111,8 +112,9 @@ export function createWorker(options: WorkerOptions): Worker {
       if (free > 0) {
         const items = await options.inbox.claim(workerId, free, options.leaseMs);
         for (const item of items) launch(item);
-        // A full batch suggests more is waiting.
-        if (items.length === free) next = 0;
+        // A full batch suggests more is waiting: claim again as slots free up.
+        moreWaiting = items.length === free;
+        if (moreWaiting) next = 0;
       }
     } catch (err) {
       options.log.warn({ event: 'inbox.claim_failed', err: (err as Error).message }, 'could not claim work; retrying');
@@ -131,7 +133,8 @@ export function createWorker(options: WorkerOptions): Worker {
     const abort = new AbortController();
     const done = process(item, abort).finally(() => {
       running.delete(item.id);
-      schedule(CLAIM_GATHER_MS);
+      // Else new work arrives through wake() (this instance's intake) or the poll (other instances').
+      if (moreWaiting) schedule(CLAIM_GATHER_MS);
     });
     running.set(item.id, { item, done, abort });
   }
