@@ -27,6 +27,8 @@ interface JobInternals {
 
 interface LimiterInternals {
   Events?: EventsInternals;
+  _submitLock?: unknown;
+  _registerLock?: unknown;
   _queues?: { Events?: EventsInternals };
   _store?: { yieldLoop?: unknown };
   _run?: (index: string, job: JobInternals, wait: number) => unknown;
@@ -81,6 +83,58 @@ function startWithoutClamp(limiter: LimiterInternals): void {
 }
 
 /**
+ * Bottleneck serialises submitting and registering jobs with two locks (its `Sync`): a FIFO
+ * queue that runs one task at a time, and resolves a task's caller after starting the next.
+ * Each job passes them four times, and `Sync` wraps each pass in two async generators. This is
+ * the same lock with plain promises.
+ */
+export class Lock {
+  private running = false;
+  private readonly queue: Array<{ task: (...args: unknown[]) => unknown; args: unknown[]; resolve: (value: unknown) => void; reject: (err: unknown) => void }> = [];
+  private head = 0;
+
+  isEmpty(): boolean {
+    return this.head === this.queue.length;
+  }
+
+  readonly schedule = (task: (...args: unknown[]) => unknown, ...args: unknown[]): Promise<unknown> =>
+    new Promise((resolve, reject) => {
+      this.queue.push({ task, args, resolve, reject });
+      this.next();
+    });
+
+  private next(): void {
+    if (this.running || this.isEmpty()) return;
+    this.running = true;
+    const item = this.queue[this.head++]!;
+    if (this.isEmpty()) this.queue.length = this.head = 0;
+    let result: Promise<unknown>;
+    try {
+      result = Promise.resolve(item.task(...item.args));
+    } catch (err) {
+      result = Promise.reject(err);
+    }
+    result.then(
+      (value) => {
+        this.running = false;
+        this.next();
+        item.resolve(value);
+      },
+      (err: unknown) => {
+        this.running = false;
+        this.next();
+        item.reject(err);
+      },
+    );
+  }
+}
+
+function hasSync(lock: unknown): boolean {
+  const l = lock as { schedule?: unknown; isEmpty?: unknown } | undefined;
+  return typeof l?.schedule === 'function' && typeof l.isEmpty === 'function';
+}
+
+/**
  * The in-memory store yields to the event loop with setTimeout(0) three or four times per job,
  * each clamped to 1 ms. setImmediate yields just the same without the clamp.
  */
@@ -98,6 +152,11 @@ export function tuneLimiter(limiter: Bottleneck, store: 'local' | 'redis'): void
   const internals = limiter as unknown as LimiterInternals;
   if (isEvents(internals.Events)) skipUnheardEvents(internals.Events);
   if (isEvents(internals._queues?.Events)) callQueueListenersDirectly(internals._queues.Events);
+  // Before any job: a lock is only swapped while nothing waits in it.
+  if (hasSync(internals._submitLock) && hasSync(internals._registerLock)) {
+    internals._submitLock = new Lock();
+    internals._registerLock = new Lock();
+  }
   startWithoutClamp(internals);
   if (store === 'local' && internals._store) yieldWithoutClamp(internals._store);
 }

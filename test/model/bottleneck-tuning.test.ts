@@ -4,7 +4,7 @@
  */
 import Bottleneck from 'bottleneck';
 import { describe, expect, it } from 'vitest';
-import { tuneLimiter } from '../../src/model/bottleneck-tuning.js';
+import { Lock, tuneLimiter } from '../../src/model/bottleneck-tuning.js';
 
 describe('tuned Bottleneck limiters', () => {
   it('hold maxConcurrent, run jobs in order, and events with listeners still fire', async () => {
@@ -48,5 +48,24 @@ describe('tuned Bottleneck limiters', () => {
     await expect(limiter.schedule(async () => Promise.reject(new Error('boom')))).rejects.toThrow('boom');
     expect(await limiter.schedule(async () => 'after')).toBe('after');
     await limiter.disconnect();
+  });
+
+  it('the lock that replaces Bottleneck\'s runs one task at a time, in order, past a task that fails', async () => {
+    const lock = new Lock();
+    const log: string[] = [];
+    let inside = 0;
+    const task = (name: string, fail = false) => async () => {
+      if (++inside > 1) log.push('overlap');
+      log.push(`start ${name}`);
+      await new Promise((r) => setImmediate(r));
+      log.push(`end ${name}`);
+      inside--;
+      if (fail) throw new Error(name);
+      return name;
+    };
+    const results = await Promise.allSettled([lock.schedule(task('a')), lock.schedule(task('b', true)), lock.schedule(() => 'sync c'), lock.schedule(task('d'))]);
+    expect(results.map((r) => (r.status === 'fulfilled' ? r.value : (r.reason as Error).message))).toEqual(['a', 'b', 'sync c', 'd']);
+    expect(log).toEqual(['start a', 'end a', 'start b', 'end b', 'start d', 'end d']);
+    expect(lock.isEmpty()).toBe(true);
   });
 });
