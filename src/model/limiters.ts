@@ -31,7 +31,7 @@ export interface LimiterOptions {
   redis?: SharedRedis | undefined;
   /** Bottleneck id prefix: the Redis key namespace (tests use a unique one each). */
   prefix: string;
-  /** How often a Redis limiter re-checks the shared state; Bottleneck's 5 s default stalls queued jobs. */
+  /** How often a Redis limiter with a job waiting in its queue re-checks the shared state; Bottleneck's 5 s default stalls queued jobs. */
   heartbeatMs: number;
   log: Logger;
 }
