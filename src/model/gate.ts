@@ -242,7 +242,7 @@ export function createModelGate(options: ModelGateOptions): ThrottlingGate {
                 try {
                   return await attemptModel(model, call, signal);
                 } catch (err) {
-                  // The abort can surface as the provider's AbortError before the policy's own error.
+                  // The abort can surface as the provider's AbortError before the deadline's own error.
                   if (signal.aborted && !call.signal?.aborted) throw new TaskCancelledError();
                   throw err;
                 }

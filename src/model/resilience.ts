@@ -1,5 +1,6 @@
 /**
- * Retry, breaker and timeout policies (cockatiel) and the error classification they share.
+ * Retry and breaker policies (cockatiel), the deadline of one attempt, and the error
+ * classification they share.
  * Retryable: 429, 5xx and network failures. A timeout is not retried (the user already waited
  * the whole timeout) but counts as a failure for the breaker.
  */
