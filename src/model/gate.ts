@@ -24,7 +24,7 @@ import type {
   UsageLedger,
   WorkspaceSettings,
 } from '../core/ports.js';
-import { callModel, INTERRUPTED_MESSAGE, streamTracker, TIMEOUT_MESSAGE, UNREACHABLE_MESSAGE } from './direct-gate.js';
+import { attemptModel, INTERRUPTED_MESSAGE, streamTracker, TIMEOUT_MESSAGE, UNREACHABLE_MESSAGE } from './direct-gate.js';
 import { createLimiters, type Limiters, type WorkspaceLimits } from './limiters.js';
 import { estimateTokens } from './offline.js';
 import type { SharedRedis } from './redis-connection.js';
@@ -35,7 +35,7 @@ import {
   isTimeoutError,
   statusOf,
   retryPolicy,
-  timeoutPolicy,
+  withDeadline,
   type ResilienceOptions,
 } from './resilience.js';
 import { CircuitState, TaskCancelledError, type CircuitBreakerPolicy } from 'cockatiel';
@@ -163,23 +163,23 @@ export function createModelGate(options: ModelGateOptions): ThrottlingGate {
     log,
   });
   const retry = retryPolicy(resilience);
-  const timeoutP = timeoutPolicy(resilience);
   const mainSource: ModelSource = { provider: options.provider, model: options.model };
   const fallbackSource = options.fallbackSource ?? mainSource;
-  // Keyed by the source object, then the model: two endpoints of one provider kind stay apart too.
-  const breakers = new Map<ModelSource, Map<string, CircuitBreakerPolicy>>();
-  const breakerFor = ({ source, modelId }: Target) => {
-    const bySource = breakers.get(source) ?? new Map<string, CircuitBreakerPolicy>();
-    breakers.set(source, bySource);
-    let breaker = bySource.get(modelId);
-    if (!breaker) {
+  // Each model's breaker and provider object, made once. Keyed by the source object, then the
+  // model: two endpoints of one provider kind stay apart too.
+  const models = new Map<ModelSource, Map<string, { breaker: CircuitBreakerPolicy; model: LanguageModelV3 }>>();
+  const modelOf = ({ source, modelId }: Target) => {
+    let bySource = models.get(source);
+    if (!bySource) models.set(source, (bySource = new Map()));
+    let entry = bySource.get(modelId);
+    if (!entry) {
       const fields = { provider: source.provider, model: modelId };
-      breaker = breakerPolicy(resilience);
+      const breaker = breakerPolicy(resilience);
       breaker.onBreak(() => log.warn({ event: 'model.breaker_open', ...fields }, 'breaker opened'));
       breaker.onReset(() => log.info({ event: 'model.breaker_closed', ...fields }, 'breaker closed'));
-      bySource.set(modelId, breaker);
+      bySource.set(modelId, (entry = { breaker, model: source.model(modelId) }));
     }
-    return breaker;
+    return entry;
   };
 
   const settingsCache = new Map<string, { at: number; value: WorkspaceSettings }>();
@@ -211,8 +211,9 @@ export function createModelGate(options: ModelGateOptions): ThrottlingGate {
       throw stream.emitted && !isTimeoutError(err) ? new StreamInterruptedError('the answer stream broke', { cause: err }) : err;
     };
     try {
+      const { breaker, model } = modelOf(target);
       return await retry.execute(() =>
-        breakerFor(target).execute(async () => {
+        breaker.execute(async () => {
           const ticket = {};
           const queue = waiting.get(ws) ?? new Set<object>();
           waiting.set(ws, queue);
@@ -237,21 +238,11 @@ export function createModelGate(options: ModelGateOptions): ThrottlingGate {
               leave();
               options.observer?.waited((performance.now() - enqueued) / 1000);
               count.n++;
-              return timeoutP.execute(async ({ signal }) => {
+              return withDeadline(resilience.timeoutMs, call.signal, async (signal) => {
                 try {
-                  return await callModel(
-                    target.source.model(modelId),
-                    {
-                      messages: call.messages,
-                      ...(call.tools ? { tools: call.tools } : {}),
-                      ...(call.onTextDelta ? { onTextDelta: call.onTextDelta } : {}),
-                      signal: call.signal ? AbortSignal.any([signal, call.signal]) : signal,
-                    },
-                    // The policy cuts the attempt; this only stops a socket that outlives it.
-                    resilience.timeoutMs + 1_000,
-                  );
+                  return await attemptModel(model, call, signal);
                 } catch (err) {
-                  // The abort can surface as the provider's AbortError before the policy's own error.
+                  // The abort can surface as the provider's AbortError before the deadline's own error.
                   if (signal.aborted && !call.signal?.aborted) throw new TaskCancelledError();
                   throw err;
                 }
@@ -307,7 +298,7 @@ export function createModelGate(options: ModelGateOptions): ThrottlingGate {
   return {
     limiters,
     breakerState: (modelId, source = 'main') =>
-      CircuitState[breakers.get(source === 'main' ? mainSource : fallbackSource)?.get(modelId)?.state ?? CircuitState.Closed],
+      CircuitState[models.get(source === 'main' ? mainSource : fallbackSource)?.get(modelId)?.breaker.state ?? CircuitState.Closed],
     close: () => limiters.close(),
 
     async generate(call: ModelCall): Promise<ModelOutcome> {

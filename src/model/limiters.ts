@@ -12,6 +12,7 @@
  */
 import Bottleneck from 'bottleneck';
 import type { Logger } from '../core/ports.js';
+import { tuneLimiter } from './bottleneck-tuning.js';
 import type { SharedRedis } from './redis-connection.js';
 
 export interface WorkspaceLimits {
@@ -30,7 +31,7 @@ export interface LimiterOptions {
   redis?: SharedRedis | undefined;
   /** Bottleneck id prefix: the Redis key namespace (tests use a unique one each). */
   prefix: string;
-  /** How often a Redis limiter re-checks the shared state; Bottleneck's 5 s default stalls queued jobs. */
+  /** How often a Redis limiter with a job waiting in its queue re-checks the shared state; Bottleneck's 5 s default stalls queued jobs. */
   heartbeatMs: number;
   log: Logger;
 }
@@ -50,16 +51,6 @@ interface LimiterSet {
   global: Bottleneck;
   /** The settings last written to each workspace limiter, so that a change is applied once. */
   applied: WeakMap<Bottleneck, string>;
-}
-
-/**
- * Bottleneck's in-memory store yields to the event loop with setTimeout(0) four or five times
- * per job, and Node clamps each to at least 1 ms: ~6 ms added to every call with no limit
- * reached. setImmediate yields just the same without the clamp. Per limiter, not module-wide.
- */
-function yieldWithoutClamp(limiter: Bottleneck): void {
-  const store = (limiter as unknown as { _store?: { yieldLoop?: unknown } })._store;
-  if (store && typeof store.yieldLoop === 'function') store.yieldLoop = () => new Promise<void>((resolve) => setImmediate(resolve));
 }
 
 export function minTimeFor(rpm: number | undefined, windowMs: number): number {
@@ -89,12 +80,13 @@ function makeSet(options: LimiterOptions, redis: SharedRedis | undefined): Limit
       : options.log.warn({ event: 'model.limiter_error', err: err.message }, 'limiter error');
   // No provider limits configured: no global limiter in the way (it would only add latency).
   const hasGlobal = Boolean(options.global.rpm || options.global.concurrency);
+  const store = redis ? 'redis' : 'local';
   group.on('created', (limiter) => {
-    if (!redis) yieldWithoutClamp(limiter);
+    tuneLimiter(limiter, store);
     if (hasGlobal) limiter.chain(global);
     limiter.on('error', onError);
   });
-  if (!redis) yieldWithoutClamp(global);
+  tuneLimiter(global, store);
   global.on('error', onError);
   return { group, global, applied: new WeakMap() };
 }

@@ -19,20 +19,29 @@ export function estimateTokens(text: string): number {
   return Math.max(1, Math.ceil(text.length / 4));
 }
 
-function promptText(options: LanguageModelV3CallOptions): { system: string[]; turns: { role: string; text: string }[] } {
+interface PromptText {
+  system: string[];
+  turns: { role: string; text: string }[];
+  /** The last user turn's text, trimmed. */
+  question: string;
+}
+
+/** The prompt as text, read once per call (the answer, the tool calls and the usage all need it). */
+function promptText(options: LanguageModelV3CallOptions): PromptText {
   const system: string[] = [];
   const turns: { role: string; text: string }[] = [];
+  let question = '';
   for (const message of options.prompt) {
     if (message.role === 'system') {
       system.push(message.content);
       continue;
     }
-    const text = message.content
-      .map((part) => (part.type === 'text' ? part.text : ''))
-      .join('');
+    let text = '';
+    for (const part of message.content) if (part.type === 'text') text += part.text;
     turns.push({ role: message.role, text });
+    if (message.role === 'user') question = text;
   }
-  return { system, turns };
+  return { system, turns, question: question.trim() };
 }
 
 /** Words that make the offline model ask for a tool whose name or description holds the same word. */
@@ -43,11 +52,10 @@ const TOOL_WORDS = ['summarize', 'search', 'remember', 'recall', 'status', 'draf
  * one of TOOL_WORDS, ask for the matching tool with each string field set to that part of the
  * request. A prompt that already carries results is answered with text, so no loop forms.
  */
-export function offlineToolCalls(options: LanguageModelV3CallOptions): { toolName: string; input: Record<string, string> }[] {
+export function offlineToolCalls(options: LanguageModelV3CallOptions, prompt = promptText(options)): { toolName: string; input: Record<string, string> }[] {
   const tools = (options.tools ?? []).filter((t) => t.type === 'function');
   if (tools.length === 0) return [];
-  const { turns } = promptText(options);
-  const question = [...turns].reverse().find((t) => t.role === 'user')?.text.trim() ?? '';
+  const { question } = prompt;
   if (question.startsWith(RESULTS_MARKER)) return [];
   const calls: { toolName: string; input: Record<string, string> }[] = [];
   for (const part of question.split(/\s+and\s+/i)) {
@@ -67,9 +75,8 @@ export function offlineToolCalls(options: LanguageModelV3CallOptions): { toolNam
   return calls;
 }
 
-export function offlineAnswer(options: LanguageModelV3CallOptions): string {
-  const { turns } = promptText(options);
-  const question = [...turns].reverse().find((t) => t.role === 'user')?.text.trim() ?? '';
+export function offlineAnswer(options: LanguageModelV3CallOptions, prompt = promptText(options)): string {
+  const { turns, question } = prompt;
   if (question.startsWith(RESULTS_MARKER)) {
     const found = question.slice(RESULTS_MARKER.length).trim();
     return `(Offline model: a local stand-in, no AI was called.) Here is what the steps found:\n${found.length > 1500 ? `${found.slice(0, 1500)}…` : found}`;
@@ -85,9 +92,12 @@ export function offlineAnswer(options: LanguageModelV3CallOptions): string {
   ].join(' ');
 }
 
-function usageOf(options: LanguageModelV3CallOptions, answer: string): LanguageModelV3Usage {
-  const { system, turns } = promptText(options);
-  const input = estimateTokens([...system, ...turns.map((t) => t.text)].join('\n'));
+function usageOf({ system, turns }: PromptText, answer: string): LanguageModelV3Usage {
+  // The length of every part joined with newlines, without building the string.
+  let length = system.length + turns.length - 1;
+  for (const text of system) length += text.length;
+  for (const turn of turns) length += turn.text.length;
+  const input = Math.max(1, Math.ceil(length / 4));
   const output = estimateTokens(answer);
   return {
     inputTokens: { total: input, noCache: input, cacheRead: 0, cacheWrite: 0 },
@@ -97,7 +107,8 @@ function usageOf(options: LanguageModelV3CallOptions, answer: string): LanguageM
 
 /** What the offline model answers: tool calls when it asks for tools, else the text. */
 function offlineReply(options: LanguageModelV3CallOptions): { content: LanguageModelV3Content[]; text: string; usage: LanguageModelV3Usage; toolCalls: boolean } {
-  const calls = offlineToolCalls(options);
+  const prompt = promptText(options);
+  const calls = offlineToolCalls(options, prompt);
   if (calls.length > 0) {
     const content: LanguageModelV3Content[] = calls.map((c, i) => ({
       type: 'tool-call',
@@ -105,10 +116,10 @@ function offlineReply(options: LanguageModelV3CallOptions): { content: LanguageM
       toolName: c.toolName,
       input: JSON.stringify(c.input),
     }));
-    return { content, text: '', usage: usageOf(options, JSON.stringify(calls)), toolCalls: true };
+    return { content, text: '', usage: usageOf(prompt, JSON.stringify(calls)), toolCalls: true };
   }
-  const text = offlineAnswer(options);
-  return { content: [{ type: 'text', text }], text, usage: usageOf(options, text), toolCalls: false };
+  const text = offlineAnswer(options, prompt);
+  return { content: [{ type: 'text', text }], text, usage: usageOf(prompt, text), toolCalls: false };
 }
 
 /** The pieces the offline model streams an answer in: about four words each, always the same for the same text. */

@@ -1,5 +1,6 @@
 /**
- * Retry, breaker and timeout policies (cockatiel) and the error classification they share.
+ * Retry and breaker policies (cockatiel), the deadline of one attempt, and the error
+ * classification they share.
  * Retryable: 429, 5xx and network failures. A timeout is not retried (the user already waited
  * the whole timeout) but counts as a failure for the breaker.
  */
@@ -11,14 +12,12 @@ import {
   handleWhen,
   isBrokenCircuitError,
   retry,
-  timeout,
-  TimeoutStrategy,
+  TaskCancelledError,
   type CircuitBreakerPolicy,
   type IBackoff,
   type IBackoffFactory,
   type IRetryBackoffContext,
   type RetryPolicy,
-  type TimeoutPolicy,
 } from 'cockatiel';
 
 export interface ResilienceOptions {
@@ -104,9 +103,42 @@ export function breakerPolicy(options: ResilienceOptions): CircuitBreakerPolicy 
   );
 }
 
-/** Aggressive: the attempt's promise settles at the deadline even if the provider never answers. */
-export function timeoutPolicy(options: ResilienceOptions): TimeoutPolicy {
-  return timeout(options.timeoutMs, TimeoutStrategy.Aggressive);
+/**
+ * Runs one attempt with a signal that aborts at the deadline or when `outer` does. At the
+ * deadline the promise rejects at once (a TaskCancelledError, as cockatiel's aggressive timeout
+ * policy throws), even if the provider never answers. One controller and one timer per attempt:
+ * the policy derived a controller, raced two promises, aborted on every return (a DOMException
+ * each time) and still needed AbortSignal.any to add the caller's signal.
+ */
+export function withDeadline<T>(ms: number, outer: AbortSignal | undefined, attempt: (signal: AbortSignal) => Promise<T>): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    const controller = new AbortController();
+    const onOuterAbort = () => controller.abort(outer?.reason);
+    const timer = setTimeout(() => {
+      const err = new TaskCancelledError(`Operation timed out after ${ms}ms`);
+      controller.abort(err);
+      settle();
+      reject(err);
+    }, ms);
+    const settle = () => {
+      clearTimeout(timer);
+      outer?.removeEventListener('abort', onOuterAbort);
+    };
+    if (outer?.aborted) controller.abort(outer.reason);
+    else outer?.addEventListener('abort', onOuterAbort, { once: true });
+    attempt(controller.signal).then(
+      (value) => {
+        settle();
+        resolve(value);
+      },
+      (err: unknown) => {
+        settle();
+        // Whatever the failed attempt left open (a response body) is let go.
+        controller.abort(err);
+        reject(err);
+      },
+    );
+  });
 }
 
 export { isBrokenCircuitError };

@@ -21,6 +21,8 @@ class CuttableProxy {
   private server: Server | null = null;
   private sockets = new Set<Socket>();
   port = 0;
+  /** Bytes the clients sent to Redis through the proxy. */
+  bytesToRedis = 0;
   async open(): Promise<void> {
     this.server = createServer((client) => {
       const upstream = connect(6379, '127.0.0.1');
@@ -33,6 +35,7 @@ class CuttableProxy {
           upstream.destroy();
         });
       }
+      client.on('data', (chunk: Buffer) => (this.bytesToRedis += chunk.length));
       client.pipe(upstream);
       upstream.pipe(client);
     });
@@ -146,6 +149,34 @@ describe('model limits shared through Redis 7', () => {
     // Recovered in Redis, not by falling back to local limits.
     expect(log.named('model.limits.local')).toHaveLength(0);
     expect((await admin.keys(`b_${id}-*`)).length).toBeGreaterThan(0);
+  });
+
+  it('an idle limiter sends Redis nothing; one with a call waiting in its queue keeps its heartbeat', async () => {
+    const proxy = new CuttableProxy();
+    await proxy.open();
+    const gate = gateFor(server, {
+      redis: shared(`redis://127.0.0.1:${proxy.port}`),
+      prefix: prefix(),
+      settings: async () => ({ ...noSettings, concurrency: 1 }),
+    });
+    gates.push(gate);
+    await waitFor(() => gate.limiters.mode() === 'shared');
+    const scope = fakeScope();
+    expect(await gate.generate(callOf(scope, 'p1', 'idle'))).toMatchObject({ kind: 'answer' });
+    // The helpers' heartbeat is 50 ms: half a second of it would be ten scripts.
+    const idleFrom = proxy.bytesToRedis;
+    await new Promise((r) => setTimeout(r, 500));
+    expect(proxy.bytesToRedis - idleFrom).toBe(0);
+
+    server.script = () => ({ kind: 'answer', delayMs: 800 });
+    const calls = [gate.generate(callOf(scope, 'p1', 'busy')), gate.generate(callOf(scope, 'p1', 'busy'))];
+    await waitFor(() => server.requests.some((r) => r.tag === 'busy'));
+    const waitingFrom = proxy.bytesToRedis;
+    await new Promise((r) => setTimeout(r, 300));
+    // Only heartbeats go out while the second call waits for the first.
+    expect(proxy.bytesToRedis - waitingFrom).toBeGreaterThan(0);
+    expect((await Promise.all(calls)).every((o) => o.kind === 'answer')).toBe(true);
+    await proxy.cut();
   });
 
   it('moves calls queued in Redis to local limits when Redis goes away, running each once', async () => {

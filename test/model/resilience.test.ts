@@ -65,6 +65,25 @@ describe('model gate resilience against a fake OpenAI-compatible server', () => 
     expect(server.requests).toHaveLength(1);
   });
 
+  it('the timeout closes the hanging request, and a caller who gives up ends the call at once', async () => {
+    // The fake counts a request as in flight until its socket closes.
+    const inFlight = () => (server as unknown as { inFlight: number }).inFlight;
+    server.script = () => ({ kind: 'hang' });
+    const gate = track(gateFor(server, { fallbackModel: null, resilience: { timeoutMs: 300, retries: 0 } }));
+    expect(await gate.generate(callOf(fakeScope(), 'p1', 'cut'))).toMatchObject({ kind: 'refused', reason: 'timeout' });
+    await waitFor(() => inFlight() === 0, { timeoutMs: 2_000 });
+
+    const slow = track(gateFor(server, { fallbackModel: null, resilience: { timeoutMs: 20_000, retries: 0 } }));
+    const caller = new AbortController();
+    const pending = slow.generate(callOf(fakeScope(), 'p1', 'gone', { signal: caller.signal }));
+    await waitFor(() => inFlight() === 1);
+    caller.abort(new Error('the turn was cancelled'));
+    // Not 'timeout': the call ended when the caller gave up, not 20 s later.
+    expect(await pending).toMatchObject({ kind: 'refused', reason: 'unavailable' });
+    await waitFor(() => inFlight() === 0, { timeoutMs: 2_000 });
+    expect(server.requests).toHaveLength(2);
+  });
+
   it('drops the limiters of idle workspaces', async () => {
     const gate = track(gateFor(server, { idleMs: 2_000 }));
     await Promise.all(Array.from({ length: 5 }, () => gate.generate(callOf(fakeScope(), 'p1', 'idle'))));

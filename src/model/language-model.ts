@@ -1,0 +1,169 @@
+/**
+ * One step against a provider's LanguageModelV3, without the AI SDK's generateText/streamText
+ * around it. Those check the prompt against the SDK's whole message schema on every call (a fresh
+ * zod array each time, so zod walks the schema tree again) and build telemetry spans: about as
+ * much CPU as the rest of a turn's model call. Our prompt is built by the core from plain strings,
+ * so it needs no checking; what the SDK adds that we use is here: the prompt in the provider's
+ * form, tools as JSON schema, tool calls parsed as the SDK parses them, and usage.
+ */
+import type {
+  LanguageModelV3,
+  LanguageModelV3CallOptions,
+  LanguageModelV3FunctionTool,
+  LanguageModelV3Prompt,
+  LanguageModelV3StreamPart,
+  LanguageModelV3Usage,
+} from '@ai-sdk/provider';
+import { jsonSchema, safeParseJSON, safeValidateTypes, zodSchema, type Schema } from '@ai-sdk/provider-utils';
+import type { PromptMessage, TokenUsage, ToolCall, ToolSpec } from '../core/ports.js';
+
+export interface StepRequest {
+  messages: PromptMessage[];
+  tools?: Record<string, ToolSpec> | undefined;
+  abortSignal: AbortSignal;
+}
+
+export interface StepResult {
+  text: string;
+  toolCalls: ToolCall[];
+  usage: TokenUsage;
+}
+
+/** System messages joined, first (as generateText's `system`); the rest as text parts. */
+export function promptOf(messages: PromptMessage[]): LanguageModelV3Prompt {
+  const system = messages.filter((m) => m.role === 'system').map((m) => m.content).join('\n\n');
+  const prompt: LanguageModelV3Prompt = system ? [{ role: 'system', content: system }] : [];
+  for (const m of messages) {
+    if (m.role === 'user' || m.role === 'assistant') prompt.push({ role: m.role, content: [{ type: 'text', text: m.content }] });
+  }
+  return prompt;
+}
+
+/**
+ * A tool's input schema in the SDK's form, kept per schema object: a zod schema is converted to
+ * JSON schema once (the same tool schemas are offered on every call); anything else is taken as
+ * a JSON schema.
+ */
+const converted = new WeakMap<object, Schema>();
+function schemaOf(input: unknown): Schema {
+  if (typeof (input as { safeParse?: unknown } | null)?.safeParse !== 'function') return jsonSchema(input as never);
+  let schema = converted.get(input as object);
+  if (!schema) converted.set(input as object, (schema = zodSchema(input as never)));
+  return schema;
+}
+
+interface PreparedTools {
+  tools: LanguageModelV3FunctionTool[];
+  schemas: Map<string, Schema>;
+}
+
+function prepareTools(tools: Record<string, ToolSpec> | undefined): PreparedTools | null {
+  if (!tools) return null;
+  const names = Object.keys(tools);
+  if (names.length === 0) return null;
+  const prepared: PreparedTools = { tools: [], schemas: new Map() };
+  for (const name of names) {
+    const spec = tools[name]!;
+    const schema = schemaOf(spec.inputSchema);
+    prepared.schemas.set(name, schema);
+    prepared.tools.push({ type: 'function', name, description: spec.description, inputSchema: schema.jsonSchema as never });
+  }
+  return prepared;
+}
+
+function callOptions(request: StepRequest, tools: PreparedTools | null): LanguageModelV3CallOptions {
+  return {
+    prompt: promptOf(request.messages),
+    ...(tools ? { tools: tools.tools, toolChoice: { type: 'auto' as const } } : {}),
+    abortSignal: request.abortSignal,
+  };
+}
+
+/**
+ * As the SDK parses a tool call: the input checked against the tool's schema (an empty input is
+ * `{}`); a call that does not fit (unknown tool, bad JSON, wrong shape) is still returned, with
+ * its input as JSON or as the raw text, for the core to refuse.
+ */
+async function parseToolCall(call: { toolName: string; input: string }, schemas: Map<string, Schema> | undefined): Promise<ToolCall> {
+  const schema = schemas?.get(call.toolName);
+  if (schema) {
+    const parsed = call.input.trim() === '' ? await safeValidateTypes({ value: {}, schema }) : await safeParseJSON({ text: call.input, schema });
+    if (parsed.success) return { toolName: call.toolName, input: parsed.value };
+  }
+  const raw = await safeParseJSON({ text: call.input });
+  return { toolName: call.toolName, input: raw.success ? raw.value : call.input };
+}
+
+function usageOf(usage: LanguageModelV3Usage | undefined): TokenUsage {
+  return { inputTokens: usage?.inputTokens.total ?? 0, outputTokens: usage?.outputTokens.total ?? 0 };
+}
+
+async function toolCallsOf(parts: Array<{ toolName: string; input: string }>, tools: PreparedTools | null): Promise<ToolCall[]> {
+  const calls: ToolCall[] = [];
+  for (const part of parts) calls.push(await parseToolCall(part, tools?.schemas));
+  return calls;
+}
+
+/** One step, whole. Throws what the provider threw. */
+export async function generateStep(model: LanguageModelV3, request: StepRequest): Promise<StepResult> {
+  const tools = prepareTools(request.tools);
+  const result = await model.doGenerate(callOptions(request, tools));
+  let text = '';
+  const calls: Array<{ toolName: string; input: string }> = [];
+  for (const part of result.content) {
+    if (part.type === 'text') text += part.text;
+    else if (part.type === 'tool-call' && !part.providerExecuted) calls.push(part);
+  }
+  return { text, toolCalls: await toolCallsOf(calls, tools), usage: usageOf(result.usage) };
+}
+
+/**
+ * One step, streamed: text goes to `onTextDelta` as it arrives, until a tool call starts (text
+ * after that is not an answer). Same result as `generateStep`. An error part, a broken stream or
+ * the abort signal ends it with a throw.
+ */
+export async function streamStep(model: LanguageModelV3, request: StepRequest, onTextDelta: (delta: string) => void): Promise<StepResult> {
+  const tools = prepareTools(request.tools);
+  const signal = request.abortSignal;
+  const { stream } = await model.doStream({ ...callOptions(request, tools), includeRawChunks: false });
+  const reader = stream.getReader();
+  // A provider stream that ignores the signal still ends when it fires.
+  const stop = () => void reader.cancel(signal.reason).catch(() => {});
+  signal.addEventListener('abort', stop, { once: true });
+  let text = '';
+  const calls: Array<{ toolName: string; input: string }> = [];
+  let usage: LanguageModelV3Usage | undefined;
+  let toolStarted = false;
+  let finished = false;
+  try {
+    for (;;) {
+      let next: ReadableStreamReadResult<LanguageModelV3StreamPart>;
+      try {
+        next = await reader.read();
+      } catch (err) {
+        throw signal.aborted ? (signal.reason ?? err) : err;
+      }
+      if (signal.aborted) throw signal.reason ?? new Error('the model call was aborted');
+      if (next.done) break;
+      const part = next.value;
+      if (part.type === 'error') throw part.error;
+      if (part.type === 'text-delta') {
+        text += part.delta;
+        if (part.delta && !toolStarted) onTextDelta(part.delta);
+      } else if (part.type === 'tool-input-start') {
+        toolStarted = true;
+      } else if (part.type === 'tool-call') {
+        toolStarted = true;
+        if (!part.providerExecuted) calls.push(part);
+      } else if (part.type === 'finish') {
+        usage = part.usage;
+      }
+    }
+    finished = true;
+  } finally {
+    signal.removeEventListener('abort', stop);
+    // Broken off (an error part, a throw in onTextDelta): the provider's response is not read further.
+    if (!finished) void reader.cancel().catch(() => {});
+  }
+  return { text, toolCalls: await toolCallsOf(calls, tools), usage: usageOf(usage) };
+}
