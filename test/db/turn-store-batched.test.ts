@@ -4,14 +4,14 @@
  * recorded once, in order, with an audit chain that verifies; one bad turn fails alone.
  */
 import { randomUUID } from 'node:crypto';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { Scope } from '../../src/core/identity.js';
 import type { OpenTurnInput, TurnRecord } from '../../src/core/ports.js';
 import { openTurnStepByStep } from '../../src/core/turn-context.js';
 import { verifyAuditChain } from '../../src/db/audit-store.js';
 import { grants, workspaceSettings } from '../../src/db/schema.js';
 import { createTurnStore } from '../../src/db/turn-store.js';
-import { drivers, openTestDatabase, type TestDatabase } from '../support/db.js';
+import { drivers, useTestDatabase } from '../support/db.js';
 
 const turnOf = (conversationId: string, principalId: string, key: string): TurnRecord => ({
   conversationId,
@@ -27,13 +27,7 @@ const turnOf = (conversationId: string, principalId: string, key: string): TurnR
 });
 
 describe.each(drivers)('turn store, batched paths (%s)', (driver) => {
-  let db: TestDatabase;
-  beforeAll(async () => {
-    db = await openTestDatabase(driver);
-  });
-  afterAll(async () => {
-    await db?.close();
-  });
+  const database = useTestDatabase(driver);
 
   const input = (over: Partial<OpenTurnInput> = {}): OpenTurnInput => ({
     user: { id: 'U0READER1' },
@@ -45,14 +39,14 @@ describe.each(drivers)('turn store, batched paths (%s)', (driver) => {
   });
 
   it('reads in one statement what the step-by-step reads give, and writes what is new or changed', async () => {
-    const store = createTurnStore(db.db);
+    const store = createTurnStore(database().db);
     const scope = await store.resolveWorkspace({ platform: 'slack', externalId: `T${randomUUID().slice(0, 8)}` });
     const first = await store.openTurn(scope, input());
     expect(first.history).toEqual([]);
     await store.recordTurn(scope, turnOf(first.conversation.id, first.principal.id, 'Ev1'));
     await store.recordTurn(scope, turnOf(first.conversation.id, first.principal.id, 'Ev2'));
-    await db.db.insert(workspaceSettings).values({ workspaceId: scope.workspaceId, dailyTokens: 5_000_000_000, rpm: 7, guestsEnabled: false });
-    await db.db.insert(grants).values({ workspaceId: scope.workspaceId, principalId: first.principal.id, role: 'admin' });
+    await database().db.insert(workspaceSettings).values({ workspaceId: scope.workspaceId, dailyTokens: 5_000_000_000, rpm: 7, guestsEnabled: false });
+    await database().db.insert(grants).values({ workspaceId: scope.workspaceId, principalId: first.principal.id, role: 'admin' });
 
     const fast = await store.openTurn(scope, input());
     expect(fast).toEqual(await openTurnStepByStep(store, scope, input()));
@@ -76,7 +70,7 @@ describe.each(drivers)('turn store, batched paths (%s)', (driver) => {
   });
 
   it('records turns that finish together once each, in order, and fails only a turn that cannot be written', async () => {
-    const store = createTurnStore(db.db);
+    const store = createTurnStore(database().db);
     const scopes: Scope[] = [];
     for (const team of ['T0GROUPA1', 'T0GROUPB1']) scopes.push(await store.resolveWorkspace({ platform: 'slack', externalId: `${team}${driver}` }));
     const opened = await Promise.all(scopes.map((scope) => store.openTurn(scope, input())));
@@ -98,7 +92,7 @@ describe.each(drivers)('turn store, batched paths (%s)', (driver) => {
       .flatMap((i) => [`question Ev${i}`, `answer Ev${i}`]);
     expect(history.map((m) => m.content)).toEqual(expected);
     for (const scope of scopes) {
-      const chain = await verifyAuditChain(db.db, scope);
+      const chain = await verifyAuditChain(database().db, scope);
       expect(chain).toEqual({ ok: true, entries: scope === scopes[0] ? 20 : 19 });
     }
   });

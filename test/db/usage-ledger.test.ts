@@ -1,23 +1,17 @@
 /** Usage settled by calls that finish together (one statement for the group) adds up as if settled one by one. */
 import { and, eq } from 'drizzle-orm';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { budgetDays, usage } from '../../src/db/schema.js';
 import { createTurnStore } from '../../src/db/turn-store.js';
 import { createUsageLedger } from '../../src/db/usage-ledger.js';
-import { drivers, openTestDatabase, type TestDatabase } from '../support/db.js';
+import { drivers, useTestDatabase } from '../support/db.js';
 
 describe.each(drivers)('usage ledger, calls settled together (%s)', (driver) => {
-  let db: TestDatabase;
-  beforeAll(async () => {
-    db = await openTestDatabase(driver);
-  });
-  afterAll(async () => {
-    await db?.close();
-  });
+  const database = useTestDatabase(driver);
 
   it('sums spend and usage per workspace, user and model, and crosses the warning once', async () => {
-    const store = createTurnStore(db.db);
-    const ledger = createUsageLedger(db.db);
+    const store = createTurnStore(database().db);
+    const ledger = createUsageLedger(database().db);
     const [a, b] = await Promise.all(['T0LEDGERA1', 'T0LEDGERB1'].map((t) => store.resolveWorkspace({ platform: 'slack', externalId: `${t}${driver}` })));
     const people = await Promise.all(
       ['U1', 'U2'].map((id) =>
@@ -39,12 +33,12 @@ describe.each(drivers)('usage ledger, calls settled together (%s)', (driver) => 
     expect(results.slice(0, 10).map((r) => r.spentTokens)).toEqual(Array(10).fill(500));
     expect(results.slice(0, 10).filter((r) => r.crossedWarning)).toHaveLength(1);
     expect(results[10]).toEqual({ spentTokens: 100, crossedWarning: false });
-    const [spentA] = await db.db.select().from(budgetDays).where(eq(budgetDays.workspaceId, a!.workspaceId));
+    const [spentA] = await database().db.select().from(budgetDays).where(eq(budgetDays.workspaceId, a!.workspaceId));
     expect(spentA?.spentTokens).toBe(500);
-    const rows = await db.db.select().from(usage).where(eq(usage.workspaceId, a!.workspaceId));
+    const rows = await database().db.select().from(usage).where(eq(usage.workspaceId, a!.workspaceId));
     const byKey = Object.fromEntries(rows.map((r) => [`${r.principalId === u1 ? 'u1' : 'u2'}/${r.model}`, [r.calls, r.inputTokens, r.outputTokens, r.costMicroUsd]]));
     expect(byKey).toEqual({ 'u2/small': [3, 90, 60, 21], 'u1/small': [3, 90, 60, 21], 'u2/large': [2, 60, 40, 14], 'u1/large': [2, 60, 40, 14] });
-    const rowsB = await db.db.select().from(usage).where(and(eq(usage.workspaceId, b!.workspaceId), eq(usage.principalId, u1!)));
+    const rowsB = await database().db.select().from(usage).where(and(eq(usage.workspaceId, b!.workspaceId), eq(usage.principalId, u1!)));
     expect(rowsB.map((r) => r.calls)).toEqual([1, 1]);
     // Settled again later, the warning is not crossed a second time.
     const later = await ledger.settle(a!, { principalId: u1!, reservedTokens: 0, entries: [entry('small')], warnAt: 400 });

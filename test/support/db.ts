@@ -7,7 +7,7 @@ import { readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { PGlite } from '@electric-sql/pglite';
 import postgres from 'postgres';
-import { inject } from 'vitest';
+import { afterAll, beforeAll, inject } from 'vitest';
 import { openDatabase, type Database } from '../../src/db/client.js';
 import { withDatabase } from './global-setup.js';
 
@@ -77,5 +77,20 @@ export async function openTestDatabase(driver: Driver): Promise<TestDatabase> {
       await db.close();
       await dropPostgresDatabase(url);
     },
+  };
+}
+
+/** This file's database, opened before its tests and closed after them: call the getter inside a test. */
+export function useTestDatabase(driver: Driver): () => TestDatabase {
+  let db: TestDatabase | undefined;
+  beforeAll(async () => {
+    db = await openTestDatabase(driver);
+  });
+  afterAll(async () => {
+    await db?.close();
+  });
+  return () => {
+    if (!db) throw new Error('the test database is not open yet');
+    return db;
   };
 }
