@@ -2,15 +2,16 @@
  * SIGKILL through Slack, counted where users see it: the real service (a child process) takes
  * signed events, is killed while some model calls run and while Slack is taking answers the
  * inbox has not yet marked done; a second process finishes the work. The fake Slack's final
- * state must hold exactly one answer per event.
+ * state must hold exactly one answer per event, and every part of a long answer once.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sql } from 'drizzle-orm';
 import { inbox } from '../src/db/schema.js';
 import { startFakeChat, type FakeChat } from './fakes/chat-completions.js';
 import { FakeSlackApi } from './fakes/slack-api.js';
-import { startChild, type Child } from './support/child.js';
+import { crashFleet } from './support/child.js';
 import { openTestDatabase, type TestDatabase } from './support/db.js';
+import { longAnswer, partOf } from './support/long-answer.js';
 import { fleetEnv, installFleet, signedDm, signedMention } from './support/slack-fleet.js';
 import { waitFor } from './support/wait.js';
 
@@ -21,35 +22,21 @@ describe.skipIf(!process.env.DATABASE_URL)('SIGKILL while Slack takes the answer
   let db: TestDatabase;
   let api: FakeSlackApi;
   let chat: FakeChat;
-  const children: Child[] = [];
-
-  const start = (n: number, model: Record<string, string> = { MODEL_PROVIDER: 'openai', MODEL_BASE_URL: chat.url }) => {
-    const child = startChild({
-      ...fleetEnv(api),
-      DATABASE_URL: db.url!,
-      DATA_DIR: `/tmp/quorum-crash-slack-${process.pid}-${n}`,
-      ...model,
-      INBOX_LEASE_MS: '3000',
-      WORKSPACE_RPM: '100000',
-      WORKSPACE_CONCURRENCY: '16',
-    });
-    children.push(child);
-    return child;
-  };
+  const fleet = crashFleet('crash-slack');
+  const start = (n: number, model: Record<string, string> = { MODEL_PROVIDER: 'openai', MODEL_BASE_URL: chat.url }) =>
+    fleet.start(n, { ...fleetEnv(api), DATABASE_URL: db.url!, ...model });
 
   const visibleAnswers = (key: string) => [...api.shown.values()].filter((m) => m.text === `answer to: ${key}`);
 
   beforeAll(async () => {
     db = await openTestDatabase('postgres');
     api = await new FakeSlackApi().start();
-    chat = await startFakeChat(300);
+    // `long-…` asks for an answer Slack takes in three messages (MAX_MESSAGE_CHARS is 3,500).
+    chat = await startFakeChat(300, (last) => (last.startsWith('long-') ? longAnswer(last, 3, 3_000) : `answer to: ${last}`));
     await installFleet(db.url!, api, WORKSPACES);
   });
   afterAll(async () => {
-    for (const c of children) {
-      c.kill('SIGKILL');
-      await c.exited;
-    }
+    await fleet.killAll();
     await chat?.close();
     await api?.stop();
     await db?.close();
@@ -89,8 +76,7 @@ describe.skipIf(!process.env.DATABASE_URL)('SIGKILL while Slack takes the answer
 
   it('answers a streamed reply once when the process dies as the stream ends', { timeout: 240_000 }, async () => {
     // The instance of the test above must not take part: this one runs the offline model.
-    for (const c of children) c.kill('SIGKILL');
-    await Promise.all(children.map((c) => c.exited));
+    await fleet.killAll();
     const channel = 'C0FLEETGEN';
     api.rosters.set(channel, Array.from({ length: 20 }, (_, u) => `U${u}`));
     const count = 12;
@@ -119,5 +105,44 @@ describe.skipIf(!process.env.DATABASE_URL)('SIGKILL while Slack takes the answer
     const open = [...api.shown.values()].filter((m) => m.channel === channel && m.streaming);
     expect(open).toEqual([]);
     for (let n = 0; n < count; n++) expect(visibleFor(`stream-${1000 + n}`), `stream-${1000 + n}`).toHaveLength(1);
+  });
+
+  it('shows every part of a long answer once when the process dies while posting them', { timeout: 240_000 }, async () => {
+    await fleet.killAll();
+    const count = 12;
+    const PARTS = 3;
+    const keys = Array.from({ length: count }, (_, n) => `long-${2000 + n}`);
+    // Messages whose ts a killed process may never have learnt: status messages and placeholders.
+    const strays = () => [...api.shown.values()].filter((m) => m.text.startsWith('_')).length;
+    const straysBefore = strays();
+    // Slack is slow to confirm new messages: the kill lands after Slack showed a part and before
+    // the process learnt its ts (or could mark the row done).
+    api.delays.set('chat.postMessage', 1_500);
+    const first = start(4);
+    const url = await first.ready();
+    for (let n = 0; n < count; n++) {
+      const { body, headers } = signedDm(n % WORKSPACES, 2000 + n, 'long');
+      expect((await fetch(`${url}/slack/events`, { method: 'POST', headers, body })).status).toBe(200);
+    }
+    await waitFor(() => [...api.shown.values()].some((m) => partOf(m.text)?.part === 2), { timeoutMs: 60_000, everyMs: 20 });
+    first.kill('SIGKILL');
+    await first.exited;
+    const longRowsDone = async () =>
+      (await db.db.select({ n: sql<number>`count(*)::int` }).from(inbox).where(sql`${inbox.status} = 'done' and ${inbox.envelope}->>'text' like 'long-%'`))[0]!.n;
+    expect(await longRowsDone()).toBeLessThan(count);
+
+    api.delays.delete('chat.postMessage');
+    start(5);
+    await waitFor(async () => (await longRowsDone()) === count, { timeoutMs: 120_000, everyMs: 250 });
+    const shown = [...api.shown.entries()].map(([ts, m]) => ({ ts: Number(ts), part: partOf(m.text) }));
+    for (const key of keys) {
+      const parts = Array.from({ length: PARTS }, (_, i) => shown.filter((m) => m.part?.key === key && m.part.part === i + 1));
+      parts.forEach((p, i) => expect(p, `${key} part ${i + 1}`).toHaveLength(1));
+      // In order: each part below the one before it.
+      const ts = parts.map((p) => p[0]!.ts);
+      expect(ts, key).toEqual([...ts].sort((a, b) => a - b));
+    }
+    // At most one message per event is left behind by the kill (a status or a placeholder in flight).
+    expect(strays() - straysBefore).toBeLessThanOrEqual(count);
   });
 });

@@ -81,6 +81,20 @@ describe.each(drivers)('inbox (%s)', (driver) => {
     expect(await store.release(row!.id, 'w', 'boom', 1)).toBe('dead');
   });
 
+  it('hands the next attempt the messages of a long reply the holder stored, and ignores a lost holder', async () => {
+    const store = createInboxStore(t.db.db);
+    await store.enqueue({ ...(envelope('evt-parts') as any), receivedAt: new Date(), replyRoute: {} });
+    const [mine] = (await store.claim('first', 10, 60_000)).filter((i) => i.envelope.idempotencyKey === 'evt-parts');
+    expect(mine!.partMessageIds).toEqual([]);
+    await Promise.all([store.rememberStatus(mine!.id, 'first', 's-1'), store.rememberParts(mine!.id, 'first', ['p-2'])]);
+    await store.rememberParts(mine!.id, 'first', ['p-2', 'p-3']);
+    await store.rememberParts(mine!.id, 'not-the-holder', ['x']);
+    await t.db.db.update(inbox).set({ leaseUntil: new Date(Date.now() - 1_000) }).where(eq(inbox.idempotencyKey, 'evt-parts'));
+    const [again] = (await store.claim('second', 10, 60_000)).filter((i) => i.envelope.idempotencyKey === 'evt-parts');
+    expect(again).toMatchObject({ attempts: 2, statusMessageId: 's-1', partMessageIds: ['p-2', 'p-3'] });
+    await store.complete(again!.id, 'second', 's-1');
+  });
+
   it('prunes done rows once platforms can no longer retry them, and keeps recent ones', async () => {
     const store = createInboxStore(t.db.db);
     await t.db.db.update(inbox).set({ updatedAt: new Date(Date.now() - 2 * 3_600_000) }).where(eq(inbox.idempotencyKey, 'evt-dup'));

@@ -1,9 +1,11 @@
 /**
  * ReplySink on chat.postMessage: in the right thread, in Slack's mrkdwn, split below Slack's
- * limits, with a status message that the answer replaces (chat.update) so that nothing is posted twice.
+ * limits, with a status message that the answer replaces (chat.update), and further parts whose
+ * messages are stored before their text shows, so that nothing is posted twice.
  */
 import type { webApi } from '@slack/bolt';
 import type { Logger, OutgoingReply, ReplySink, ReplyTarget } from '../../src/core/ports.js';
+import { showFurtherParts, statusMessages } from '../../src/core/reply-memory.js';
 import { TtlCache } from './cache.js';
 import type { SlackReplyRoute } from './events.js';
 import { openSlackStream } from './stream.js';
@@ -80,15 +82,13 @@ function threadOf(target: ReplyTarget): string | undefined {
 
 export function createReplySink(options: SlackReplySinkOptions): ReplySink {
   const { client, tokens } = options;
-  // idempotency key → the status message shown while the model runs (chained so post waits for it).
-  const statuses = new TtlCache<Promise<string | null>>(5_000, 30 * 60_000);
+  // The status message shown while the model runs (chained so post waits for it).
+  const statuses = statusMessages(new TtlCache<Promise<string | null>>(5_000, 30 * 60_000));
 
   return {
-    async progress(target, status) {
+    progress(target, status) {
       // A re-run of the delivery starts from the status message its earlier attempt stored.
-      const previous = statuses.get(target.idempotencyKey) ?? Promise.resolve(target.statusMessageId ?? null);
-      let posted: string | null = null;
-      const next = previous.then(async (ts) => {
+      return statuses.update(target, async (ts) => {
         const { token } = await tokens.forWorkspace(target.workspace);
         const text = `_${status}_`;
         if (ts) {
@@ -97,18 +97,13 @@ export function createReplySink(options: SlackReplySinkOptions): ReplySink {
         }
         const thread = threadOf(target);
         const res = await client.chat.postMessage({ token, channel: target.channel.id, text, ...(thread ? { thread_ts: thread } : {}) });
-        posted = res.ts ?? null;
-        return posted;
+        return res.ts ?? null;
       });
-      // A failed status update must not block the answer: remember the last good ts.
-      statuses.set(target.idempotencyKey, next.catch(() => previous));
-      await next;
-      return posted ? { statusMessageId: posted } : undefined;
     },
 
     async post(target, reply: OutgoingReply) {
       const { token } = await tokens.forWorkspace(target.workspace);
-      const shownNow = (await statuses.get(target.idempotencyKey)?.catch(() => null)) ?? null;
+      const shownNow = await statuses.current(target);
       const statusTs = shownNow ?? target.statusMessageId ?? null;
       const chunks = splitMessage(toMrkdwn(reply.text));
       const thread = threadOf(target);
@@ -116,7 +111,7 @@ export function createReplySink(options: SlackReplySinkOptions): ReplySink {
 
       if (reply.private && target.channel.kind !== 'dm') {
         if (statusTs) await client.chat.delete({ token, channel, ts: statusTs }).catch(() => undefined);
-        statuses.delete(target.idempotencyKey);
+        statuses.forget(target);
         let first: string | undefined;
         for (const text of chunks) {
           const res = await client.chat.postEphemeral({ token, channel, user: target.user.id, text, ...(thread ? { thread_ts: thread } : {}) });
@@ -125,22 +120,26 @@ export function createReplySink(options: SlackReplySinkOptions): ReplySink {
         return { platformMessageId: first ?? 'ephemeral' };
       }
 
-      let first: string | undefined;
-      let rest = chunks;
+      const postText = async (text: string) => {
+        const res = await client.chat.postMessage({ token, channel, text, mrkdwn: true, ...(thread ? { thread_ts: thread } : {}) });
+        if (!res.ts) throw new Error('chat.postMessage answered without a ts');
+        return res.ts;
+      };
+      const update = (ts: string, text: string) => updateUnlessGone(client, { token, channel, ts, text });
       // A message from an earlier attempt (before a crash) may be a stream that was never ended.
       if (!shownNow && statusTs) await client.chat.stopStream({ token, channel, ts: statusTs }).catch(() => undefined);
       // The status message becomes the answer's first part: one message, however the turn ends
       // (unless it is gone: someone deleted it, or a withdrawn stream took it).
-      if (statusTs && (await updateUnlessGone(client, { token, channel, ts: statusTs, text: chunks[0]! }))) {
-        first = statusTs;
-        rest = chunks.slice(1);
-      }
-      for (const text of rest) {
-        const res = await client.chat.postMessage({ token, channel, text, mrkdwn: true, ...(thread ? { thread_ts: thread } : {}) });
-        first ??= res.ts;
-      }
-      statuses.delete(target.idempotencyKey);
-      return { platformMessageId: first ?? '' };
+      const first = statusTs && (await update(statusTs, chunks[0]!)) ? statusTs : await postText(chunks[0]!);
+      // A long answer's further parts: each one's ts is stored before its text shows (and a re-run updates them).
+      await showFurtherParts(chunks.slice(1), target, {
+        post: postText,
+        update,
+        remove: (ts) => client.chat.delete({ token, channel, ts }).then(() => undefined, () => undefined),
+        placeholder: '_…_',
+      });
+      statuses.forget(target);
+      return { platformMessageId: first };
     },
 
     openStream(target, started) {
@@ -148,8 +147,8 @@ export function createReplySink(options: SlackReplySinkOptions): ReplySink {
       // A stream is always a thread reply: a top-level DM gets its answer as one message instead.
       if (!thread) return null;
       const status = {
-        current: async () => (await statuses.get(target.idempotencyKey)?.catch(() => null)) ?? target.statusMessageId ?? null,
-        clear: () => statuses.delete(target.idempotencyKey),
+        current: async () => (await statuses.current(target)) ?? target.statusMessageId ?? null,
+        clear: () => statuses.forget(target),
       };
       return openSlackStream({ client, tokens, thread, status, started, log: options.log }, target);
     },

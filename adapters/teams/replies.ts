@@ -1,11 +1,15 @@
 /**
  * ReplySink for Teams: proactive posts into the stored conversation (the HTTP request that
  * brought the message ended long ago), into the right reply chain, as Markdown, split when long.
- * In 1:1 chats the answer streams (Teams' bot streaming protocol, see stream.ts).
+ * In 1:1 chats the answer streams (Teams' bot streaming protocol, see stream.ts). In channels and
+ * group chats a status message shows while the turn works and the answer replaces it
+ * (updateActivity), as in Slack: its id is stored before the model runs, so a re-run after a crash
+ * updates that message instead of posting the answer a second time.
  */
 import { ActivityTypes, TextFormatTypes, TurnContext, type Activity, type ConversationReference } from 'botbuilder';
 import { QuorumError } from '../../src/core/errors.js';
 import type { OutgoingReply, ReplySink, ReplyTarget } from '../../src/core/ports.js';
+import { showFurtherParts, statusMessages } from '../../src/core/reply-memory.js';
 import type { TeamsReplyRoute } from './activity.js';
 import { BoundedCache, keys, type TeamsRuntime } from './runtime.js';
 import { openTeamsStream, TeamsStreamSession } from './stream.js';
@@ -38,15 +42,17 @@ function routeOf(target: ReplyTarget): TeamsReplyRoute {
 
 export function createReplySink(runtime: TeamsRuntime, options: { maxChars?: number } = {}): ReplySink {
   const maxChars = options.maxChars ?? DEFAULT_MAX_CHARS;
-  // Parts already posted in this process: a retried turn never posts the same part twice.
-  const sent = new BoundedCache<string>(50_000, 24 * 60 * 60_000);
   // 1:1 chats: each turn's stream (informative updates, then the answer), by delivery.
   const sessions = new BoundedCache<TeamsStreamSession<Place>>(10_000, 30 * 60_000);
   const sessionOf = (target: ReplyTarget) => {
     let session = sessions.get(target.idempotencyKey);
-    if (!session) sessions.set(target.idempotencyKey, (session = new TeamsStreamSession<Place>()));
+    // Made before this attempt stored anything: a status id set now is an earlier attempt's (an
+    // ended session is one too: a retry in this process).
+    if (!session || session.ended) sessions.set(target.idempotencyKey, (session = new TeamsStreamSession<Place>(target.statusMessageId ?? null)));
     return session;
   };
+  // Channels and group chats: the status message shown while the model runs, by delivery (chained so post waits for it).
+  const statuses = statusMessages(new BoundedCache<Promise<string | null>>(10_000, 30 * 60_000));
 
   /** The conversation to post in, or null when it was uninstalled (its work stops there). */
   async function where(target: ReplyTarget, privately: boolean) {
@@ -90,26 +96,50 @@ export function createReplySink(runtime: TeamsRuntime, options: { maxChars?: num
     });
   }
 
-  /** Posts the parts not yet posted for this delivery (a retried turn never posts a part twice). */
-  async function postParts(target: ReplyTarget, kind: OutgoingReply['kind'], place: Place, parts: string[], ids: string[] = []): Promise<string[]> {
-    for (const [index, text] of parts.entries()) {
-      if (index < ids.length) continue;
-      const partKey = `${target.idempotencyKey}|${kind}|${index}/${parts.length}`;
-      const already = sent.get(partKey);
-      if (already) {
-        ids.push(already);
-        continue;
-      }
-      let id: string;
-      try {
-        id = await send(place, { type: ActivityTypes.Message, text, textFormat: TextFormatTypes.Markdown });
-      } catch (err) {
-        throw new QuorumError('REPLY_FAILED', `Teams did not take the reply (part ${index + 1} of ${parts.length})`, { cause: err });
-      }
-      sent.set(partKey, id);
-      ids.push(id);
+  const message = (text: string): Partial<Activity> => ({ type: ActivityTypes.Message, text, textFormat: TextFormatTypes.Markdown });
+
+  /** Posts one message; its id must be known, for it may be stored and updated. */
+  async function post(place: Place, text: string): Promise<string> {
+    let id: string;
+    try {
+      id = await send(place, message(text));
+    } catch (err) {
+      throw new QuorumError('REPLY_FAILED', 'Teams did not take the reply', { cause: err });
     }
-    return ids;
+    if (!id) throw new QuorumError('REPLY_FAILED', 'Teams took the reply without an id');
+    return id;
+  }
+
+  /**
+   * Replaces the text of one of the bot's messages; false when Teams will not: the message is gone
+   * (deleted, or a stream that never showed text) or cannot be updated. The caller then posts anew:
+   * a reply shown twice is better than one lost.
+   */
+  async function update(place: Place, activityId: string, text: string): Promise<boolean> {
+    try {
+      await runtime.inConversation(referenceOf(place, false), (context) => context.updateActivity({ ...message(text), id: activityId }));
+      return true;
+    } catch (err) {
+      if (refused(err)) return false;
+      throw new QuorumError('REPLY_FAILED', 'Teams did not take the update', { cause: err });
+    }
+  }
+
+  /** Shows the reply's first part in `shownId` (posted when there is none or it is gone), then the rest once each. */
+  async function show(target: ReplyTarget, place: Place, parts: string[], shownId: string | null): Promise<string> {
+    const first = shownId && (await update(place, shownId, parts[0] ?? '')) ? shownId : await post(place, parts[0] ?? '');
+    await showRest(target, place, parts);
+    return first;
+  }
+
+  /** The parts after the first: each one's id is stored before its text shows (see showFurtherParts). */
+  async function showRest(target: ReplyTarget, place: Place, parts: string[]): Promise<void> {
+    await showFurtherParts(parts.slice(1), target, {
+      post: (text) => post(place, text),
+      update: (id, text) => update(place, id, text),
+      remove: (id) => remove(place, id).catch(() => undefined),
+      placeholder: '_…_',
+    });
   }
 
   return {
@@ -120,63 +150,97 @@ export function createReplySink(runtime: TeamsRuntime, options: { maxChars?: num
         return { platformMessageId: 'dropped:uninstalled' };
       }
       const parts = splitText(reply.text, maxChars);
+      const route = routeOf(target);
       // A 1:1 stream that showed only progress ends with this reply as its final message.
       const session = sessions.get(target.idempotencyKey);
       if (session?.place && session.streamId && !session.ended && !reply.private) {
         sessions.delete(target.idempotencyKey);
         await send(session.place, session.final(parts[0] ?? ''));
         session.ended = true;
-        sent.set(`${target.idempotencyKey}|${reply.kind}|0/${parts.length}`, session.streamId);
-        await postParts(target, reply.kind, session.place, parts, [session.streamId]);
+        await showRest(target, session.place, parts);
         return { platformMessageId: session.streamId };
       }
-      const ids = await postParts(target, reply.kind, place, parts);
-      return { platformMessageId: ids[0] ?? '' };
+      // The message this reply replaces: in 1:1 chats an earlier attempt's stream (this attempt's
+      // ended or was withdrawn), elsewhere the status message.
+      const shownId =
+        route.kind === 'personal'
+          ? session
+            ? session.inherited
+            : (target.statusMessageId ?? null)
+          : ((await statuses.current(target)) ?? target.statusMessageId ?? null);
+      statuses.forget(target);
+      if (place.conversationId === route.conversationId) return { platformMessageId: await show(target, place, parts, shownId) };
+      // A private reply went to the requester's personal chat: the status message in the channel goes.
+      const channel = shownId ? await where(target, false) : null;
+      if (channel && shownId) await remove(channel, shownId).catch(() => undefined);
+      return { platformMessageId: await show({ ...target, partMessageIds: [] }, place, parts, null) };
     },
 
-    openStream(target: ReplyTarget) {
+    openStream(target: ReplyTarget, started?: (messageId: string) => Promise<void>) {
       // Teams streams bot messages in 1:1 chats only; channels and group chats get one message.
       if (routeOf(target).kind !== 'personal') return null;
+      const session = sessionOf(target);
+      // A re-run: the answer replaces the earlier attempt's message (post) instead of streaming into a second one.
+      if (session.inherited) return null;
       return openTeamsStream(
         {
-        maxChars,
-        place: async () => {
-          const place = await where(target, false);
-          if (!place) throw new QuorumError('REPLY_FAILED', 'the conversation is no longer installed');
-          return place;
+          maxChars,
+          place: async () => {
+            const place = await where(target, false);
+            if (!place) throw new QuorumError('REPLY_FAILED', 'the conversation is no longer installed');
+            return place;
+          },
+          send,
+          remove,
+          // The final message carries the first part; the rest are posted as usual, once.
+          postRest: (place, parts) => showRest(target, place, parts),
+          split: (text) => splitText(text, maxChars),
+          // Best effort: without it a re-run after a crash may show the answer a second time.
+          started: async (streamId) =>
+            started?.(streamId).catch((err: Error) =>
+              runtime.log.warn({ event: 'reply.stream_not_remembered', err: err.message }, 'streamed message not remembered'),
+            ),
         },
-        send,
-        remove,
-        // The final message carries the first part; the rest are posted as usual, once.
-        postRest: async (place, parts, firstId) => {
-          sent.set(`${target.idempotencyKey}|answer|0/${parts.length}`, firstId);
-          await postParts(target, 'answer', place, parts, [firstId]);
-        },
-        split: (text) => splitText(text, maxChars),
-        },
-        sessionOf(target),
+        session,
       );
     },
 
     async progress(target: ReplyTarget, status: string) {
       const route = routeOf(target);
-      // Teams shows typing indicators in chats only, not in channel posts.
-      if (route.kind === 'channel') return;
       if (route.kind === 'personal') {
-        // 1:1: an informative update says which step runs (skipped when it would come too soon).
         const session = sessionOf(target);
+        // A re-run shows a typing indicator only: a new stream would put the answer in a second message.
+        if (session.inherited) {
+          const place = await where(target, false);
+          if (place) await runtime.inConversation(referenceOf(place, false), (context) => context.sendActivity({ type: ActivityTypes.Typing }));
+          return;
+        }
+        // 1:1: an informative update says which step runs (skipped when it would come too soon).
         if (session.answering || session.ended || session.tooSoon()) return;
         session.place ??= await where(target, false);
         if (!session.place) return;
         const place = session.place;
         await session.send('informative', (fields) => send(place, { type: ActivityTypes.Typing, text: status, ...fields }));
-        return;
+        // The stream's message is the one a re-run replaces.
+        return session.streamId ? { statusMessageId: session.streamId } : undefined;
       }
-      const place = await where(target, false);
-      if (!place) return;
-      await runtime.inConversation(referenceOf(place, false), async (context) => {
-        await context.sendActivity({ type: ActivityTypes.Typing });
+      // Channels and group chats: one status message, updated in place; the answer replaces it.
+      return statuses.update(target, async (id) => {
+        const place = await where(target, false);
+        if (!place) return id;
+        const text = `_${status}_`;
+        if (id && (await update(place, id, text))) return id;
+        return post(place, text);
       });
     },
   };
+}
+
+/**
+ * Whether Teams refused the request for good (a 4xx: not found, not a known activity, not
+ * allowed), not for now (429 is retried by the connector client; 5xx and dropped connections throw).
+ */
+function refused(err: unknown): boolean {
+  const status = (err as { statusCode?: number }).statusCode ?? 0;
+  return status >= 400 && status < 500 && status !== 429;
 }

@@ -6,7 +6,8 @@
  * streamId every later one names. Each answer update holds the whole text so far; updates go at
  * most one a second, as Teams asks. The stream ends with one `message` of streamType 'final' (no
  * sequence): the answer, or whatever reply the turn ends with; a longer reply's remaining parts
- * follow as messages.
+ * follow as messages. The stream's id (its first activity's) is the message a re-run after a
+ * crash replaces: that run does not stream again (see replies.ts).
  *
  * botbuilder's connector serializer keeps only an entity's known fields (type, text, mentioned),
  * so the stream info also travels in channelData (streamId, streamType, streamSequence), which it
@@ -26,14 +27,21 @@ export interface TeamsStreamOptions<P> {
   send(place: P, activity: Partial<Activity>): Promise<string>;
   remove(place: P, activityId: string): Promise<void>;
   split(text: string): string[];
-  /** Posts `parts` after the first, once the final message (the first part, `firstId`) stands. */
-  postRest(place: P, parts: string[], firstId: string): Promise<void>;
+  /** Posts `parts` after the first, once the final message (the first part) stands. */
+  postRest(place: P, parts: string[]): Promise<void>;
+  /** Told the stream's id once it is known (the turn remembers it for a re-run); never throws. */
+  started?: (streamId: string) => Promise<void>;
 }
 
 type StreamType = 'informative' | 'streaming' | 'final';
 
 /** One reply's stream in a 1:1 chat, shared by the progress updates, the answer stream and the final post. */
 export class TeamsStreamSession<P> {
+  /**
+   * The message an earlier attempt at this delivery showed (its stream, before a crash), or null.
+   * Set, the reply replaces it (replies.ts): no informative update or stream starts another.
+   */
+  constructor(readonly inherited: string | null = null) {}
   place: P | null = null;
   streamId: string | null = null;
   sequence = 0;
@@ -100,6 +108,7 @@ export function openTeamsStream<P>(options: TeamsStreamOptions<P>, session: Team
       session.answering = true;
       const place = session.place;
       await session.send('streaming', (fields) => options.send(place, { type: ActivityTypes.Typing, text: shown + chunk, ...fields }));
+      if (shown === '' && session.streamId) await options.started?.(session.streamId);
       shown += chunk;
     },
     { intervalMs: STREAM_INTERVAL_MS },
@@ -118,7 +127,7 @@ export function openTeamsStream<P>(options: TeamsStreamOptions<P>, session: Team
       const parts = options.split(fullText);
       await options.send(session.place, session.final(parts[0] ?? ''));
       session.ended = true;
-      await options.postRest(session.place, parts, session.streamId);
+      await options.postRest(session.place, parts);
       return { platformMessageId: session.streamId };
     },
 

@@ -34,6 +34,17 @@ export type ReplyTarget = Pick<
 > & {
   /** The status message an earlier attempt of this delivery showed: reuse it rather than post another. */
   statusMessageId?: string | null;
+  /**
+   * The messages holding a long reply's parts after the first, as an earlier attempt posted them
+   * (in order): updated in place, never posted again.
+   */
+  partMessageIds?: string[];
+  /**
+   * Stores the ids of the parts after the first posted so far (all of them, in order). Where it is
+   * given, a sink awaits it before it shows a new part's text (see showFurtherParts); absent outside
+   * the inbox.
+   */
+  rememberParts?: (messageIds: string[]) => Promise<void>;
 };
 
 export interface OutgoingReply {
@@ -78,8 +89,9 @@ export interface ReplyStream {
 
 /**
  * Which attempt at a delivery a turn is, and what a re-run needs to avoid showing anything
- * twice: the status message an earlier attempt posted (the answer replaces it in place). Kept
- * in the inbox row.
+ * twice: the status message an earlier attempt posted (the answer replaces it in place) and the
+ * messages of a long answer's further parts (updated in place, only the missing ones posted).
+ * Kept in the inbox row.
  */
 export interface DeliveryAttempt {
   /** 1 for the first try; more after a crash or a failure. */
@@ -89,6 +101,10 @@ export interface DeliveryAttempt {
   statusMessageId: string | null;
   /** Stores the status message before the model runs; the answer then updates it, whatever attempt posts it. */
   rememberStatus(statusMessageId: string): Promise<void>;
+  /** The messages of the parts after the first that earlier attempts posted, in order. */
+  partMessageIds: string[];
+  /** Stores all of them, each new one before its text is shown (one write per further part; none for one-part replies). */
+  rememberParts(messageIds: string[]): Promise<void>;
 }
 
 /** One message as the platform shows it (not only the turns Quorum stored). Its text is never logged. */
@@ -387,6 +403,8 @@ export interface InboxItem {
   attempts: number;
   /** The status message an earlier attempt posted (see DeliveryAttempt). */
   statusMessageId: string | null;
+  /** The further parts' messages earlier attempts posted (see DeliveryAttempt). */
+  partMessageIds: string[];
 }
 
 /** Durable intake: rows keyed by the platform's idempotency key, claimed by workers with a lease. */
@@ -398,6 +416,8 @@ export interface InboxStore {
   renew(ids: string[], workerId: string, leaseMs: number): Promise<void>;
   /** Remembers the status message shown for a claimed row (only while this worker holds it). */
   rememberStatus(id: string, workerId: string, statusMessageId: string): Promise<void>;
+  /** Remembers the messages of a long reply's further parts, all of them (only while this worker holds the row). */
+  rememberParts(id: string, workerId: string, messageIds: string[]): Promise<void>;
   /** Gives a row back (shutdown, transient failure); dead-letters it after maxAttempts. */
   release(id: string, workerId: string, error: string, maxAttempts: number): Promise<InboxStatus>;
   depth(): Promise<{ pending: number; oldestPendingAgeMs: number | null }>;

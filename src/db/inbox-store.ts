@@ -29,7 +29,13 @@ export function createInboxStore(db: Db, resolveWorkspace = createWorkspaceCache
         updatedAt: sql`now()`,
       })
       .where(inArray(inbox.id, claimable))
-      .returning({ id: inbox.id, envelope: inbox.envelope, attempts: inbox.attempts, statusMessageId: inbox.statusMessageId })
+      .returning({
+        id: inbox.id,
+        envelope: inbox.envelope,
+        attempts: inbox.attempts,
+        statusMessageId: inbox.statusMessageId,
+        partMessageIds: inbox.partMessageIds,
+      })
       .prepare('inbox_claim');
   });
   // Turns finish together under load: their completions and status ids each go in one statement
@@ -44,6 +50,13 @@ export function createInboxStore(db: Db, resolveWorkspace = createWorkspaceCache
   const rememberStatus = groupCommit<Held & { statusMessageId: string }, void>(async (rows) => {
     await db.execute(sql`update inbox set status_message_id = v."statusMessageId", updated_at = now()
       from jsonb_to_recordset(${JSON.stringify(rows)}::jsonb) as v(id bigint, "workerId" text, "statusMessageId" text)
+      where inbox.id = v.id and inbox.claimed_by = v."workerId"`);
+    return rows.map(() => undefined);
+  });
+  // Only long replies write this: one write per part after the first, each before that part's text shows.
+  const rememberParts = groupCommit<Held & { messageIds: string[] }, void>(async (rows) => {
+    await db.execute(sql`update inbox set part_message_ids = v."messageIds", updated_at = now()
+      from jsonb_to_recordset(${JSON.stringify(rows)}::jsonb) as v(id bigint, "workerId" text, "messageIds" jsonb)
       where inbox.id = v.id and inbox.claimed_by = v."workerId"`);
     return rows.map(() => undefined);
   });
@@ -67,7 +80,13 @@ export function createInboxStore(db: Db, resolveWorkspace = createWorkspaceCache
       const rows = await claim().execute({ workerId, limit, leaseMs });
       return rows
         .sort((a, b) => a.id - b.id)
-        .map((r) => ({ id: String(r.id), envelope: envelopeSchema.parse(r.envelope), attempts: r.attempts, statusMessageId: r.statusMessageId }));
+        .map((r) => ({
+          id: String(r.id),
+          envelope: envelopeSchema.parse(r.envelope),
+          attempts: r.attempts,
+          statusMessageId: r.statusMessageId,
+          partMessageIds: r.partMessageIds ?? [],
+        }));
     },
 
     complete: (id, workerId, platformMessageId) => complete({ id, workerId, platformMessageId }),
@@ -81,6 +100,8 @@ export function createInboxStore(db: Db, resolveWorkspace = createWorkspaceCache
     },
 
     rememberStatus: (id, workerId, statusMessageId) => rememberStatus({ id, workerId, statusMessageId }),
+
+    rememberParts: (id, workerId, messageIds) => rememberParts({ id, workerId, messageIds }),
 
     async release(id, workerId, error, maxAttempts): Promise<InboxStatus> {
       const [row] = await db

@@ -233,6 +233,8 @@ export const inbox = pgTable(
     platformMessageId: text('platform_message_id'),
     /** The status message an attempt showed; a later attempt's answer replaces it instead of posting again. */
     statusMessageId: text('status_message_id'),
+    /** The messages of a long reply's parts after the first, in order; a re-run updates them instead of posting again. */
+    partMessageIds: jsonb('part_message_ids').$type<string[]>(),
     createdAt: createdAt(),
     updatedAt: updatedAt(),
   },

@@ -150,6 +150,11 @@ export function createWorker(options: WorkerOptions): Worker {
         await options.inbox.rememberStatus(item.id, workerId, statusMessageId);
         attempt.statusMessageId = statusMessageId;
       },
+      partMessageIds: item.partMessageIds,
+      rememberParts: async (messageIds) => {
+        await options.inbox.rememberParts(item.id, workerId, messageIds);
+        attempt.partMessageIds = messageIds;
+      },
     };
     let deadline: NodeJS.Timeout | undefined;
     // A turn that ignores its abort still frees its slot and its row at the deadline.

@@ -1,7 +1,8 @@
 /**
  * A fake Bot Connector on 127.0.0.1: the `serviceUrl` Teams activities name. Records every
  * posted activity (with its Authorization header), serves paged rosters and member lookups from
- * the fixtures, and can answer 429 + Retry-After to the next posts.
+ * the fixtures, and can answer 429 + Retry-After to the next posts. `shown` is what a Teams
+ * client would show of the bot's messages: posted, streamed (by streamId), updated, not deleted.
  */
 import { readFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
@@ -26,8 +27,26 @@ interface Member {
   name?: string;
 }
 
+/** One of the bot's messages as a Teams client shows it. */
+export interface ShownActivity {
+  conversationId: string;
+  replyToId: string | undefined;
+  text: string;
+  /** A stream that has not had its final message yet. */
+  streaming: boolean;
+}
+
 export class FakeBotConnector {
   readonly posted: PostedActivity[] = [];
+  /** Updates the bot made (`PUT …/activities/{id}`), in order. */
+  readonly updated: { conversationId: string; activityId: string; text: string | undefined; authorization: string | undefined }[] = [];
+  /** The bot's messages as a client shows them, by activity id (a stream's message under its streamId). */
+  readonly shown = new Map<string, ShownActivity>();
+  /**
+   * Milliseconds to wait before answering, by what was asked: 'post:message', 'post:typing', 'update'
+   * (a slow connector). The activity is shown at once: only the answer is late.
+   */
+  readonly delays = new Map<string, number>();
   readonly requests: { method: string; path: string }[] = [];
   /** Activities the bot deleted (`DELETE …/activities/{id}`). */
   readonly deleted: { conversationId: string; activityId: string }[] = [];
@@ -46,6 +65,33 @@ export class FakeBotConnector {
 
   messages(): PostedActivity[] {
     return this.posted.filter((p) => p.body.type === 'message');
+  }
+
+  /** What a client shows of the bot's messages in one conversation (a channel's reply chain included), oldest first. */
+  visible(conversationId: string): (ShownActivity & { id: string })[] {
+    return [...this.shown.entries()]
+      .filter(([, m]) => m.conversationId === conversationId || m.conversationId.startsWith(`${conversationId};`))
+      .map(([id, m]) => ({ id, ...m }));
+  }
+
+  /** Records what a posted activity shows: a message, or a stream's text so far (informative updates and typing show none). */
+  private show(id: string, conversationId: string, replyToId: string | undefined, body: PostedActivity['body']): string {
+    const info = (body.channelData ?? {}) as { streamType?: string; streamId?: string };
+    const streamId = info.streamId;
+    if (body.type === 'message') {
+      // A stream's final message is the streamed message, finished.
+      const key = streamId ?? id;
+      this.shown.set(key, { conversationId, replyToId, text: body.text ?? '', streaming: false });
+      return key;
+    }
+    if (info.streamType === 'streaming') this.shown.set(streamId ?? id, { conversationId, replyToId, text: body.text ?? '', streaming: true });
+    return id;
+  }
+
+  private later(what: string, send: () => void): void {
+    const delay = this.delays.get(what);
+    if (delay === undefined) send();
+    else setTimeout(send, delay);
   }
 
   pagesFor(conversationId: string) {
@@ -76,10 +122,20 @@ export class FakeBotConnector {
           const created = fixture('reply_created.json') as { id: string };
           const id = `${created.id}-${this.posted.length + 1}`;
           this.posted.push({ conversationId, replyToId: parts[4], authorization: req.headers.authorization, body, id });
-          return json(200, { id });
+          const answered = this.show(id, conversationId, parts[4], body);
+          return this.later(`post:${body.type}`, () => json(200, { id: answered }));
+        }
+        if (req.method === 'PUT' && parts[3] === 'activities' && parts[4]) {
+          const body = JSON.parse(Buffer.concat(chunks).toString('utf8') || '{}');
+          const message = this.shown.get(parts[4]);
+          if (!message) return json(404, { error: { code: 'NotFound', message: 'not a known activity id' } });
+          this.updated.push({ conversationId, activityId: parts[4], text: body.text, authorization: req.headers.authorization });
+          Object.assign(message, { text: body.text ?? '', streaming: false });
+          return this.later('update', () => json(200, { id: parts[4] }));
         }
         if (req.method === 'DELETE' && parts[3] === 'activities' && parts[4]) {
           this.deleted.push({ conversationId, activityId: parts[4] });
+          this.shown.delete(parts[4]);
           return json(200, {});
         }
         if (req.method === 'GET' && parts[3] === 'pagedmembers') {

@@ -8,7 +8,8 @@ export interface FakeChat {
   close(): Promise<void>;
 }
 
-export async function startFakeChat(delayMs: number): Promise<FakeChat> {
+/** `answer` makes the reply from the last message (default: `answer to: <last message>`). */
+export async function startFakeChat(delayMs: number, answer: (last: string) => string = (last) => `answer to: ${last}`): Promise<FakeChat> {
   let count = 0;
   const timers = new Set<NodeJS.Timeout>();
   const server: Server = createServer((req, res) => {
@@ -27,7 +28,7 @@ export async function startFakeChat(delayMs: number): Promise<FakeChat> {
             object: 'chat.completion',
             created: 1,
             model: 'fake-chat',
-            choices: [{ index: 0, message: { role: 'assistant', content: `answer to: ${last}` }, finish_reason: 'stop' }],
+            choices: [{ index: 0, message: { role: 'assistant', content: answer(last) }, finish_reason: 'stop' }],
             usage: { prompt_tokens: 7, completion_tokens: 4, total_tokens: 11 },
           }),
         );

@@ -51,3 +51,29 @@ export function startChild(env: Record<string, string>, nodeArgs: string[] = [],
     kill: (signal = 'SIGTERM') => child.kill(signal),
   };
 }
+
+/**
+ * Instances a crash test starts and SIGKILLs, on one database: a short lease (a killed
+ * instance's rows come back within 3 s) and no per-workspace model limits.
+ */
+export function crashFleet(name: string) {
+  const children: Child[] = [];
+  return {
+    start(n: number, env: Record<string, string>): Child {
+      const child = startChild({
+        DATA_DIR: `/tmp/quorum-${name}-${process.pid}-${n}`,
+        INBOX_LEASE_MS: '3000',
+        WORKSPACE_RPM: '100000',
+        WORKSPACE_CONCURRENCY: '16',
+        ...env,
+      });
+      children.push(child);
+      return child;
+    },
+    /** SIGKILLs every instance started so far and waits for them to be gone. */
+    async killAll(): Promise<void> {
+      for (const c of children) c.kill('SIGKILL');
+      await Promise.all(children.map((c) => c.exited));
+    },
+  };
+}

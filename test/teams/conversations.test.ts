@@ -43,16 +43,19 @@ describe.each(drivers)('Teams conversations over /api/messages (%s)', (driver) =
     await db?.close();
   });
 
-  it('answers a channel mention once, in its reply chain, with the bot token and without the mention', async () => {
+  it('answers a channel mention once, in its reply chain, in its status message, with the bot token and without the mention', async () => {
     const a = activity('channel_mention', teams.connector.url);
     expect((await teams.post(a)).status).toBe(200);
-    await waitFor(() => teams.connector.messages().some((p) => p.replyToId === a.id));
+    await settled();
+    // One message in the reply chain: the status message, which the answer then replaced.
     const mine = teams.connector.messages().filter((p) => p.replyToId === a.id);
     expect(mine).toHaveLength(1);
     expect(mine[0]!.conversationId).toBe(`${CHANNEL};messageid=${a.id}`);
     expect(mine[0]!.authorization).toBe(`Bearer ${OUTBOUND_TOKEN}`);
-    expect(mine[0]!.body.textFormat).toBe('markdown');
-    expect(mine[0]!.body.text).toBe('echo: summarize the incident timeline for INC-2291');
+    expect(mine[0]!.body).toMatchObject({ textFormat: 'markdown', text: '_Planning…_' });
+    const answer = teams.connector.updated.filter((u) => u.activityId === mine[0]!.id).at(-1)!;
+    expect(answer.authorization).toBe(`Bearer ${OUTBOUND_TOKEN}`);
+    expect(teams.connector.visible(`${CHANNEL};messageid=${a.id}`).map((m) => m.text)).toEqual(['echo: summarize the incident timeline for INC-2291']);
     expect(teams.model.promptsText().at(-1)).not.toContain('<at>');
   });
 
@@ -60,11 +63,11 @@ describe.each(drivers)('Teams conversations over /api/messages (%s)', (driver) =
     const a = activity('channel_mention_in_reply_chain', teams.connector.url);
     expect((await teams.post(a)).status).toBe(200);
     expect((await teams.post(a)).status).toBe(200);
-    const all = await settled();
-    const mine = all.filter((p) => p.conversationId === `${CHANNEL};messageid=1767257400456`);
+    await settled();
+    const mine = teams.connector.visible(`${CHANNEL};messageid=1767257400456`);
     expect(mine).toHaveLength(1);
     expect(mine[0]!.replyToId).toBe('1767257400456');
-    expect(mine[0]!.body.text).toBe('echo: which alerts fired first?');
+    expect(mine[0]!.text).toBe('echo: which alerts fired first?');
   });
 
   it('answers a 1:1 message in the personal chat, with a typing indicator first', async () => {
@@ -80,9 +83,8 @@ describe.each(drivers)('Teams conversations over /api/messages (%s)', (driver) =
     const a = activity('group_chat_message', teams.connector.url);
     expect((await teams.post(a)).status).toBe(200);
     await settled();
-    const here = teams.connector.messages().filter((p) => p.conversationId === '19:7a5c3e1f9b2d4c6e8a0b2d4f6a8c0e2f@thread.v2');
-    expect(here).toHaveLength(1);
-    expect(here[0]!.body.text).toBe('echo: turn this chat into a list of action items');
+    const here = teams.connector.visible('19:7a5c3e1f9b2d4c6e8a0b2d4f6a8c0e2f@thread.v2');
+    expect(here.map((m) => m.text)).toEqual(['echo: turn this chat into a list of action items']);
   });
 
   it('answers `/agent help` as a command, not with the model', async () => {
@@ -99,13 +101,15 @@ describe.each(drivers)('Teams conversations over /api/messages (%s)', (driver) =
     const a = fresh(activity('personal_message', teams.connector.url, (x) => (x.text = 'LONG please')));
     await teams.post(a);
     await settled();
-    const parts = teams.connector.messages().filter((p) => p.replyToId === a.id);
+    const parts = teams.connector.visible((a.conversation as { id: string }).id).filter((m) => m.replyToId === a.id);
     expect(parts.length).toBeGreaterThan(1);
-    for (const p of parts) expect(p.body.text!.length).toBeLessThanOrEqual(300);
-    const joined = parts.map((p) => p.body.text).join('\n\n');
+    for (const p of parts) expect(p.text.length).toBeLessThanOrEqual(300);
+    const joined = parts.map((p) => p.text).join('\n\n');
     expect(joined).toContain('Paragraph 1:');
     expect(joined).toContain('Paragraph 12:');
     expect(joined.match(/Paragraph \d+:/g)).toHaveLength(12);
+    // Each further part went out as a placeholder and was then filled in: none is left showing.
+    expect(parts.filter((p) => p.text === '_…_')).toEqual([]);
   });
 
   it('retries a reply the connector throttles (429, Retry-After) and posts it once', async () => {
@@ -132,7 +136,7 @@ describe.each(drivers)('Teams conversations over /api/messages (%s)', (driver) =
     dev.conversation = { ...(dev.conversation as object), id: `${CHANNEL};messageid=${dev.id}` };
     await teams.post(dev);
     await settled();
-    expect(teams.connector.messages().find((p) => p.replyToId === dev.id)?.body.text).toBe('echo: roster question');
+    expect(teams.connector.visible(dev.conversation.id).map((m) => m.text)).toEqual(['echo: roster question']);
     expect(teams.connector.requests.some((r) => r.path === `/v3/conversations/${TEAM}/pagedmembers`)).toBe(true);
 
     // Jordan leaves the team; the fake connector still lists Jordan, so only the event can deny.
@@ -141,8 +145,8 @@ describe.each(drivers)('Teams conversations over /api/messages (%s)', (driver) =
     const calls = teams.model.calls.length;
     await teams.post(jordan);
     await settled();
-    const reply = teams.connector.messages().find((p) => p.replyToId === '1767257400456' && p.body.text !== 'echo: which alerts fired first?');
-    expect(reply?.body.text).toBe(denyExplanation.not_a_member);
+    const reply = teams.connector.visible(`${CHANNEL};messageid=1767257400456`).find((m) => m.text !== 'echo: which alerts fired first?');
+    expect(reply?.text).toBe(denyExplanation.not_a_member);
     expect(teams.model.calls.length).toBe(calls);
   });
 
@@ -238,7 +242,8 @@ describe.each(drivers)('Teams conversations over /api/messages (%s)', (driver) =
     expect((await teams.post(removed)).status).toBe(200);
     release();
     await settled();
-    expect(teams.connector.messages().filter((p) => p.replyToId === a.id)).toHaveLength(0);
+    // The status message shown before the removal stays; no answer follows it.
+    expect(teams.connector.visible(chat).filter((m) => m.replyToId === a.id).map((m) => m.text)).toEqual(['_Planning…_']);
   });
 
   it('welcomes a conversation the bot is added to', async () => {

@@ -39,6 +39,6 @@ describe.each(drivers)('summarize_thread on Teams (%s)', (driver) => {
     const last = results.at(-1)!.messages.at(-1)!.content;
     expect(last).toContain('Only the messages stored by Quorum are shown: teams history is not available to Quorum');
     expect(last).toContain('first-ask-stored: which alerts fired first?');
-    expect(t.teams.connector.messages().filter((m) => m.body.text === 'final answer')).toHaveLength(2);
+    expect([...t.teams.connector.shown.values()].filter((m) => m.text === 'final answer')).toHaveLength(2);
   });
 });

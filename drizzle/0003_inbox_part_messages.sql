@@ -1,0 +1,1 @@
+ALTER TABLE "inbox" ADD COLUMN "part_message_ids" jsonb;
