@@ -7,7 +7,8 @@
  * LOAD_SECONDS (default 60), LOAD_RATE (default 500) and LOAD_INSTANCES (default "1,2") change the run;
  * LOAD_PROFILE=dir writes a CPU profile of each instance there; LOAD_BUILD=1 runs the compiled build;
  * LOAD_WORKERS and LOAD_POOL set WORKER_CONCURRENCY and DATABASE_POOL_SIZE (else the service's defaults);
- * LOAD_NODE_ARGS adds Node flags to each instance (e.g. "--max-semi-space-size=32").
+ * LOAD_NODE_ARGS adds Node flags to each instance (e.g. "--max-semi-space-size=32"); LOAD_REDIS=1 gives
+ * the instances REDIS_URL, so that they share model limits through Redis.
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import postgres from 'postgres';
@@ -169,6 +170,8 @@ export async function run(): Promise<void> {
           WORKSPACE_RPM: '100000',
           WORKSPACE_CONCURRENCY: '32',
           ...(process.env.LOAD_POOL ? { DATABASE_POOL_SIZE: process.env.LOAD_POOL } : {}),
+          // Model limits shared through Redis, as several instances run in production.
+          ...(process.env.LOAD_REDIS === '1' && process.env.REDIS_URL ? { REDIS_URL: process.env.REDIS_URL } : {}),
           ...(process.env.LOAD_WORKERS ? { WORKER_CONCURRENCY: process.env.LOAD_WORKERS } : {}),
         }, [...(profile ? ['--cpu-prof', `--cpu-prof-dir=${profile}`] : []), ...(process.env.LOAD_NODE_ARGS?.split(' ').filter(Boolean) ?? [])], compiled ? COMPILED_ENTRY : SOURCE_ENTRY);
         const ready = await child.ready();
