@@ -40,19 +40,19 @@ export function openSlackStream(options: SlackStreamOptions, target: ReplyTarget
 
   const buffer = new StreamBuffer(
     async (chunk) => {
-      for (let at = 0; at < chunk.length; at += MAX_STREAM_CALL_CHARS) {
-        const markdown_text = chunk.slice(at, at + MAX_STREAM_CALL_CHARS);
-        if (ts) {
-          await client.chat.appendStream({ token, channel, ts, markdown_text });
-          continue;
-        }
+      if (!ts) {
         await status.current();
         token = (await tokens.forWorkspace(target.workspace)).token;
-        const res = await client.chat.startStream({ token, channel, thread_ts: thread, markdown_text, ...recipient });
+        // Started empty, so that its ts is stored before any of the answer shows: a crash in
+        // between leaves at most an empty message that a re-run replaces, never a second answer.
+        const res = await client.chat.startStream({ token, channel, thread_ts: thread, ...recipient });
         if (!res.ts) throw new Error('chat.startStream answered without a ts');
         ts = res.ts;
         // Best effort: without it a re-run after a crash may show the answer a second time.
         await started?.(ts).catch((err: Error) => log.warn({ event: 'reply.stream_not_remembered', err: err.message }, 'streamed message not remembered'));
+      }
+      for (let at = 0; at < chunk.length; at += MAX_STREAM_CALL_CHARS) {
+        await client.chat.appendStream({ token, channel, ts, markdown_text: chunk.slice(at, at + MAX_STREAM_CALL_CHARS) });
       }
     },
     { intervalMs: STREAM_INTERVAL_MS, maxChars: STREAM_MAX_WAITING_CHARS },

@@ -103,6 +103,32 @@ describe.each(drivers)('Slack live progress and streamed answers, offline model 
     expect(slack.api.visible(CHANNEL, event.event.ts).map((m) => m.text)).toEqual([stored]);
   });
 
+  it('stores the streamed message before any of the answer shows in it, so a crash cannot leave a second answer', async () => {
+    // Slack is slow to confirm the stream: any text shown before the confirmation was shown
+    // before its message could be remembered.
+    slack.api.delays.set('chat.startStream', 1_000);
+    try {
+      const event = freshEvent('app_mention', { text: '<@U0ACMEBOT1> what is a release train?' });
+      expect((await postSlack(slack.app, event)).status).toBe(200);
+      // The first moment the streamed message shows any text (polled closely: it may end soon after).
+      const shown = await waitFor(
+        () => {
+          const start = slack.api.called('chat.startStream').find((c) => c.params.thread_ts === event.event.ts);
+          const ts: string | undefined = start?.response?.ts;
+          return ts && slack.api.shown.get(ts)?.text ? { ts } : undefined;
+        },
+        { timeoutMs: 30_000, everyMs: 2 },
+      );
+      const [row] = await slack.db.db.select().from(inbox).where(eq(inbox.idempotencyKey, event.event_id));
+      expect(row?.statusMessageId).toBe(shown.ts);
+      await waitFor(async () => (await slack.db.db.select().from(inbox).where(eq(inbox.idempotencyKey, event.event_id)))[0]?.status === 'done', {
+        timeoutMs: 30_000,
+      });
+    } finally {
+      slack.api.delays.delete('chat.startStream');
+    }
+  });
+
   it('a top-level DM has no thread to stream into: one message, no stream calls', async () => {
     const from = slack.api.calls.length;
     const event = freshEvent('message_im', { text: 'hello from a dm' });
