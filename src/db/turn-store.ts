@@ -264,6 +264,7 @@ async function readTurnContexts(db: Db, batch: ContextRequest[]): Promise<(Store
           select c.id, c.kind, c.owner_principal_id, ch.agent_enabled
           from conversations c join channels ch on ch.id = c.channel_id and ch.workspace_id = i.ws
           where c.workspace_id = i.ws and ch.external_id = i."channelId"
+            -- No thread key: the requester's DM, keyed as dmThreadKey (turn-context.ts) keys it.
             and c.thread_key = coalesce(i."threadKey", 'dm:' || (select id from p)))
         select (select row_to_json(p) from p) as principal,
           (select row_to_json(c) from c) as conversation,
