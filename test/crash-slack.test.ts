@@ -4,12 +4,13 @@
  * inbox has not yet marked done; a second process finishes the work. The fake Slack's final
  * state must hold exactly one answer per event, and every part of a long answer once.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { sql } from 'drizzle-orm';
 import { inbox } from '../src/db/schema.js';
 import { startFakeChat, type FakeChat } from './fakes/chat-completions.js';
 import { FakeSlackApi } from './fakes/slack-api.js';
 import { crashFleet } from './support/child.js';
+import { useSetup } from './support/setup.js';
 import { openTestDatabase, type TestDatabase } from './support/db.js';
 import { longAnswer, partOf } from './support/long-answer.js';
 import { fleetEnv, installFleet, signedDm, signedMention } from './support/slack-fleet.js';
@@ -28,18 +29,17 @@ describe.skipIf(!process.env.DATABASE_URL)('SIGKILL while Slack takes the answer
 
   const visibleAnswers = (key: string) => [...api.shown.values()].filter((m) => m.text === `answer to: ${key}`);
 
-  beforeAll(async () => {
+  useSetup(async (cleanup) => {
     db = await openTestDatabase('postgres');
+    cleanup(() => db.close());
     api = await new FakeSlackApi().start();
+    cleanup(() => api.stop());
     // `long-…` asks for an answer Slack takes in three messages (MAX_MESSAGE_CHARS is 3,500).
     chat = await startFakeChat(300, (last) => (last.startsWith('long-') ? longAnswer(last, 3, 3_000) : `answer to: ${last}`));
+    cleanup(() => chat.close());
+    cleanup(() => fleet.killAll());
     await installFleet(db.url!, api, WORKSPACES);
-  });
-  afterAll(async () => {
-    await fleet.killAll();
-    await chat?.close();
-    await api?.stop();
-    await db?.close();
+    return {};
   });
 
   it('answers each event once, in the message that showed its progress', { timeout: 240_000 }, async () => {

@@ -5,12 +5,13 @@
  * (what a Teams client shows) must hold every event's answer once, every part of it once: in
  * channels, where the answer replaces a status message, and in 1:1 chats, where it streams.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { sql } from 'drizzle-orm';
 import { inbox } from '../src/db/schema.js';
 import { FakeBotConnector } from './fakes/bot-connector.js';
 import { startFakeChat, type FakeChat } from './fakes/chat-completions.js';
 import { crashFleet } from './support/child.js';
+import { useSetup } from './support/setup.js';
 import { openTestDatabase, type TestDatabase } from './support/db.js';
 import { longAnswer, partOf } from './support/long-answer.js';
 import { waitFor } from './support/wait.js';
@@ -33,18 +34,17 @@ describe.skipIf(!process.env.DATABASE_URL)('SIGKILL while Teams takes the answer
     expect(res.status).toBe(200);
   };
 
-  beforeAll(async () => {
+  useSetup(async (cleanup) => {
     db = await openTestDatabase('postgres');
+    cleanup(() => db.close());
     connector = new FakeBotConnector();
     await connector.start();
+    cleanup(() => connector.stop());
     // Two messages per answer (Teams' parts are 7,000 characters).
     chat = await startFakeChat(300, (last) => longAnswer(last, 2, 5_000));
-  });
-  afterAll(async () => {
-    await fleet.killAll();
-    await chat?.close();
-    await connector?.stop();
-    await db?.close();
+    cleanup(() => chat.close());
+    cleanup(() => fleet.killAll());
+    return {};
   });
 
   it('answers each channel mention once, every part once, when the process dies as Teams shows the answer', { timeout: 240_000 }, async () => {

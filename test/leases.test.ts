@@ -5,29 +5,17 @@
  */
 import { describe, expect, it } from 'vitest';
 import { eq } from 'drizzle-orm';
-import type { EnvelopeInput } from '../src/core/envelope.js';
 import type { ModelCall } from '../src/core/ports.js';
 import { inbox } from '../src/db/schema.js';
 import { FakePlatform } from './fakes/platform.js';
 import { RecordingModelGate } from './fakes/recording-model.js';
 import { useTestApp } from './support/app.js';
 import { drivers } from './support/db.js';
+import { directMessage } from './support/envelopes.js';
 import { waitFor } from './support/wait.js';
 
 const LEASE_MS = 500;
-
-function envelope(key: string, text: string): EnvelopeInput {
-  return {
-    kind: 'direct',
-    idempotencyKey: key,
-    workspace: { platform: 'slack', externalId: 'T-LEASE' },
-    user: { id: 'U1' },
-    channel: { id: 'D1', kind: 'dm' },
-    messageId: `m-${key}`,
-    text,
-    receivedAt: new Date(),
-  };
-}
+const envelope = (key: string, text: string) => directMessage(key, text, 'T-LEASE');
 
 /** Waits `ms`, or until the call is aborted when `honourAbort`; a stuck call ignores its abort. */
 const sleep = (ms: number, call: ModelCall, honourAbort: boolean) =>

@@ -5,8 +5,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { StartOptions } from '../../src/main.js';
 import { startTestApp, type TestApp } from '../support/app.js';
-import { afterAll, beforeAll } from 'vitest';
-import { openTestDatabase, type Driver, type TestDatabase } from '../support/db.js';
+import { useDatabaseWith, type Driver, type TestDatabase } from '../support/db.js';
 import { FakeSlackApi } from '../fakes/slack-api.js';
 
 export const SIGNING_SECRET = 'test-signing-secret-0123456789';
@@ -99,17 +98,12 @@ export function useSlackApp(
   options: () => StartOptions & { env?: Record<string, string> } = () => ({}),
   prepare: (api: FakeSlackApi) => void = () => {},
 ): { db: TestDatabase; api: FakeSlackApi; app: TestApp } {
-  const ctx = {} as { db: TestDatabase; api: FakeSlackApi; app: TestApp };
-  beforeAll(async () => {
-    ctx.db = await openTestDatabase(driver);
-    ctx.api = await new FakeSlackApi().start();
-    prepare(ctx.api);
-    ctx.app = await startSlackApp(ctx.db, ctx.api, options());
+  return useDatabaseWith(driver, async (db, cleanup) => {
+    const api = await new FakeSlackApi().start();
+    cleanup(() => api.stop());
+    prepare(api);
+    const app = await startSlackApp(db, api, options());
+    cleanup(() => app.stop());
+    return { api, app };
   });
-  afterAll(async () => {
-    await ctx.app?.stop();
-    await ctx.api?.stop();
-    await ctx.db?.close();
-  });
-  return ctx;
 }

@@ -5,8 +5,7 @@ import { join } from 'node:path';
 import { loadConfig, type Config } from '../../src/config.js';
 import { startQuorum, type RunningQuorum, type StartOptions } from '../../src/main.js';
 import { createLogger } from '../../src/log.js';
-import { afterAll, beforeAll } from 'vitest';
-import { openTestDatabase, type Driver, type TestDatabase } from './db.js';
+import { useDatabaseWith, type Driver, type TestDatabase } from './db.js';
 
 export interface TestApp {
   running: RunningQuorum;
@@ -57,14 +56,9 @@ export function useTestApp(
   driver: Driver,
   options: () => StartOptions & { env?: Record<string, string> } = () => ({}),
 ): { db: TestDatabase; app: TestApp } {
-  const ctx = {} as { db: TestDatabase; app: TestApp };
-  beforeAll(async () => {
-    ctx.db = await openTestDatabase(driver);
-    ctx.app = await startTestApp(ctx.db, options());
+  return useDatabaseWith(driver, async (db, cleanup) => {
+    const app = await startTestApp(db, options());
+    cleanup(() => app.stop());
+    return { app };
   });
-  afterAll(async () => {
-    await ctx.app?.stop();
-    await ctx.db?.close();
-  });
-  return ctx;
 }

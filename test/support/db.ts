@@ -7,9 +7,10 @@ import { readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { PGlite } from '@electric-sql/pglite';
 import postgres from 'postgres';
-import { afterAll, beforeAll, inject } from 'vitest';
+import { inject } from 'vitest';
 import { openDatabase, type Database } from '../../src/db/client.js';
 import { withDatabase } from './global-setup.js';
+import { useSetup, type Cleanup } from './setup.js';
 
 export type Driver = 'pglite' | 'postgres';
 
@@ -80,17 +81,20 @@ export async function openTestDatabase(driver: Driver): Promise<TestDatabase> {
   };
 }
 
+/**
+ * This describe block's database and whatever `start` starts on it, undone after its tests
+ * (what `start` registered first, then the database closed). Read the fields inside tests.
+ */
+export function useDatabaseWith<T extends object>(driver: Driver, start: (db: TestDatabase, cleanup: Cleanup) => Promise<T>): { db: TestDatabase } & T {
+  return useSetup(async (cleanup) => {
+    const db = await openTestDatabase(driver);
+    cleanup(() => db.close());
+    return { db, ...(await start(db, cleanup)) };
+  });
+}
+
 /** This file's database, opened before its tests and closed after them: call the getter inside a test. */
 export function useTestDatabase(driver: Driver): () => TestDatabase {
-  let db: TestDatabase | undefined;
-  beforeAll(async () => {
-    db = await openTestDatabase(driver);
-  });
-  afterAll(async () => {
-    await db?.close();
-  });
-  return () => {
-    if (!db) throw new Error('the test database is not open yet');
-    return db;
-  };
+  const ctx = useDatabaseWith(driver, async () => ({}));
+  return () => ctx.db;
 }

@@ -5,8 +5,7 @@ import { RecordingModelGate } from '../fakes/recording-model.js';
 import { FakeBotConnector } from '../fakes/bot-connector.js';
 import { FakeBotIdentity } from '../fakes/bot-openid.js';
 import { startTestApp, type TestApp } from '../support/app.js';
-import { afterAll, beforeAll } from 'vitest';
-import { openTestDatabase, type Driver, type TestDatabase } from '../support/db.js';
+import { useDatabaseWith, type Driver, type TestDatabase } from '../support/db.js';
 
 export const APP_ID = '7c4e2a9b-1d3f-4b6a-8e5c-9f2d1a3b5c7e';
 export const CONTOSO = '3f8d2c1a-5b7e-4d9f-8a6c-2e4b1d7f9a3c';
@@ -91,14 +90,9 @@ export async function startTeams(
  * afterwards. Options are a function so that they can use objects made in the block.
  */
 export function useTeams(driver: Driver, options: () => Parameters<typeof startTeams>[1] = () => ({})): { db: TestDatabase; teams: TeamsHarness } {
-  const ctx = {} as { db: TestDatabase; teams: TeamsHarness };
-  beforeAll(async () => {
-    ctx.db = await openTestDatabase(driver);
-    ctx.teams = await startTeams(ctx.db, options());
+  return useDatabaseWith(driver, async (db, cleanup) => {
+    const teams = await startTeams(db, options());
+    cleanup(() => teams.stop());
+    return { teams };
   });
-  afterAll(async () => {
-    await ctx.teams?.stop();
-    await ctx.db?.close();
-  });
-  return ctx;
 }
