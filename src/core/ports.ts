@@ -301,8 +301,10 @@ export interface OpenTurnInput {
   user: UserRef;
   facts: UserFacts;
   channel: ChannelRef;
-  /** The thread's key; null for a DM, whose one conversation is keyed by (and owned by) its principal. */
-  threadKey: string | null;
+  /** The conversation's key within its channel (conversation-key.ts). */
+  threadKey: string;
+  /** A DM: the conversation, when new, is created owned by the requester. */
+  ownedByRequester: boolean;
   historyLimit: number;
 }
 
@@ -310,15 +312,10 @@ export interface TurnStore {
   resolveWorkspace(ref: WorkspaceRef): Promise<Scope>;
   /**
    * The requester, the conversation (both created or updated as needed), the workspace's
-   * settings and the history: one round trip when all of it is already stored (turn-context.ts
-   * has the same done step by step).
+   * settings and the history: one round trip when all of it is already stored.
    */
   openTurn(scope: Scope, input: OpenTurnInput): Promise<TurnContext>;
   resolvePrincipal(scope: Scope, user: UserRef, facts: UserFacts): Promise<Principal>;
-  resolveConversation(
-    scope: Scope,
-    input: { channel: ChannelRef; threadKey: string; ownerPrincipalId: string | null },
-  ): Promise<Conversation>;
   listHistory(scope: Scope, conversationId: string, limit: number): Promise<StoredMessage[]>;
   /** The answer already stored for this delivery, if a previous attempt got that far. */
   findAnswer(scope: Scope, idempotencyKey: string): Promise<string | null>;

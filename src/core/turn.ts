@@ -8,6 +8,7 @@ import { runAgentTurn, type AgentLimits } from './agent/orchestrator.js';
 import { openAnswerStream } from './answer-stream.js';
 import { replyMemory } from './reply-memory.js';
 import { runCommand } from './commands.js';
+import { conversationKeyOf } from './conversation-key.js';
 import type { Envelope, Platform } from './envelope.js';
 import { QuorumError, isQuorumError } from './errors.js';
 import type { Principal, Scope, UserFacts } from './identity.js';
@@ -129,8 +130,7 @@ export async function runTurn(deps: CoreDeps, envelope: Envelope, attempt?: Deli
       user: envelope.user,
       facts,
       channel: envelope.channel,
-      // DM: one conversation per owner; group and channel: the thread (or the message that starts one).
-      threadKey: envelope.channel.kind === 'dm' ? null : (envelope.threadId ?? envelope.messageId),
+      ...conversationKeyOf(envelope),
       historyLimit: deps.historyLimit ?? 20,
     }),
     envelope.channel.kind === 'dm' ? Promise.resolve(true) : membershipOrNull(deps, ports, envelope),

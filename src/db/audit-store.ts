@@ -6,7 +6,10 @@ import { createHash } from 'node:crypto';
 import { and, desc, eq, gte, sql, type SQL } from 'drizzle-orm';
 import type { Scope } from '../core/identity.js';
 import type { AuditEntry, AuditEntryInput, AuditLog } from '../core/ports.js';
-import { rowsOf, type Db } from './client.js';
+import { z } from 'zod';
+import { contentKeptInClear } from '../core/audit.js';
+import type { Db } from './client.js';
+import { col, decodeRows, scoped, scopedBatch } from './raw.js';
 import { auditLog } from './schema.js';
 
 type Tx = Parameters<Parameters<Db['transaction']>[0]>[0];
@@ -62,10 +65,10 @@ export function appendAudit(tx: Tx, scope: Scope, input: AuditEntryInput): Promi
  */
 export async function appendAuditBatch(tx: Tx, items: { scope: Scope; input: AuditEntryInput }[]): Promise<void> {
   if (items.length === 0) return;
-  const wanted = [...countByWorkspace(items)].map(([ws, n]) => ({ ws, n }));
-  const heads = rowsOf<ReservedHead>(
-    await tx.execute(reserveAuditHeads(sql`jsonb_to_recordset(${JSON.stringify(wanted)}::jsonb) as v(ws uuid, n int)`)),
-  );
+  const scopes = new Map(items.map(({ scope }) => [scope.workspaceId, scope]));
+  const counts = countByWorkspace(items);
+  const wanted = scopedBatch('v', { n: 'int' }, [...scopes.values()].map((scope) => ({ scope, values: { n: counts.get(scope.workspaceId) ?? 0 } })));
+  const heads = decodeRows(reservedHeadRow, await tx.execute(reserveAuditHeads(wanted.from)));
   await writeAuditEntries(tx, heads, items);
 }
 
@@ -76,7 +79,8 @@ function countByWorkspace(items: { scope: Scope }[]): Map<string, number> {
 }
 
 /** A workspace's head after seqs were reserved in it, with what the entries need to know. */
-export type ReservedHead = { ws: string; seq: string | number; prev_hash: string; keep_content: boolean };
+export const reservedHeadRow = z.object({ ws: z.string(), seq: col.number, prevHash: z.string(), storeContent: z.boolean() });
+type ReservedHead = z.infer<typeof reservedHeadRow>;
 
 /**
  * Reserves `n` seqs in each workspace's chain; `from` yields rows (ws uuid, n int). Heads are
@@ -87,8 +91,8 @@ export function reserveAuditHeads(from: SQL): SQL {
   return sql`insert into audit_heads (workspace_id, seq, hash)
     select v.ws, v.n, ${GENESIS_HASH} from ${from} order by v.ws
     on conflict (workspace_id) do update set seq = audit_heads.seq + excluded.seq
-    returning workspace_id as ws, seq, hash as prev_hash,
-      coalesce((select store_content from workspace_settings s where s.workspace_id = audit_heads.workspace_id), false) as keep_content`;
+    returning workspace_id as ws, seq, hash as "prevHash",
+      coalesce((select store_content from workspace_settings s where s.workspace_id = audit_heads.workspace_id), false) as "storeContent"`;
 }
 
 /**
@@ -99,15 +103,13 @@ export async function writeAuditEntries(tx: Tx, heads: ReservedHead[], items: { 
   if (items.length === 0) return;
   const counts = countByWorkspace(items);
   const chains = new Map(
-    heads.map((h) => [h.ws, { seq: Number(h.seq) - (counts.get(h.ws) ?? 0) + 1, prev: h.prev_hash, keepContent: h.keep_content === true }]),
+    heads.map((h) => [h.ws, { seq: h.seq - (counts.get(h.ws) ?? 0) + 1, prev: h.prevHash, storeContent: h.storeContent }]),
   );
   // Millisecond precision: what PostgreSQL stores (microseconds) must hash the same when read back.
   const at = new Date(Math.floor(Date.now()));
   const entries = items.map(({ scope, input }) => {
     const chain = chains.get(scope.workspaceId);
     if (!chain) throw new Error('audit head upsert returned no row');
-    // A DM's or group DM's content (admins read this log) and content of unknown origin keep only their hash.
-    const keepContent = chain.keepContent && input.channelKind === 'channel';
     const fields: HashedFields = {
       workspaceId: scope.workspaceId,
       seq: chain.seq++,
@@ -121,7 +123,7 @@ export async function writeAuditEntries(tx: Tx, heads: ReservedHead[], items: { 
       outputTokens: input.outputTokens ?? null,
       latencyMs: input.latencyMs === undefined || input.latencyMs === null ? null : Math.round(input.latencyMs),
       contentHash: input.content == null ? null : sha256(input.content),
-      content: input.content != null && keepContent ? input.content : null,
+      content: contentKeptInClear(input, chain.storeContent),
       detail: input.detail ?? {},
     };
     const hash = entryHash(chain.prev, fields);
@@ -129,18 +131,31 @@ export async function writeAuditEntries(tx: Tx, heads: ReservedHead[], items: { 
     chain.prev = hash;
     return entry;
   });
-  const newHeads = [...chains].map(([ws, chain]) => ({ ws, hash: chain.prev }));
+  const scopes = new Map(items.map(({ scope }) => [scope.workspaceId, scope]));
+  const rows = scopedBatch(
+    'e',
+    {
+      seq: 'bigint', at: 'timestamptz', action: 'text', outcome: 'text', actorPrincipalId: 'uuid', channelExternalId: 'text', model: 'text',
+      inputTokens: 'int', outputTokens: 'int', latencyMs: 'int', contentHash: 'text', content: 'text', detail: 'jsonb', prevHash: 'text', hash: 'text',
+    },
+    entries.map(({ workspaceId, ...values }) => ({ scope: scopes.get(workspaceId)!, values })),
+  );
+  const newHeads = scopedBatch('h', { hash: 'text' }, [...chains].map(([ws, chain]) => ({ scope: scopes.get(ws)!, values: { hash: chain.prev } })));
   // The entries and the new heads in one statement.
-  await tx.execute(sql`with entry as (
-      insert into audit_log (workspace_id, seq, at, action, outcome, actor_principal_id, channel_external_id, model,
-        input_tokens, output_tokens, latency_ms, content_hash, content, detail, prev_hash, hash)
-      select "workspaceId", seq, at, action, outcome, "actorPrincipalId", "channelExternalId", model,
-        "inputTokens", "outputTokens", "latencyMs", "contentHash", content, detail, "prevHash", hash
-      from jsonb_to_recordset(${JSON.stringify(entries)}::jsonb) as e("workspaceId" uuid, seq bigint, at timestamptz, action text,
-        outcome text, "actorPrincipalId" uuid, "channelExternalId" text, model text, "inputTokens" int, "outputTokens" int,
-        "latencyMs" int, "contentHash" text, content text, detail jsonb, "prevHash" text, hash text))
-    update audit_heads set hash = h.hash from jsonb_to_recordset(${JSON.stringify(newHeads)}::jsonb) as h(ws uuid, hash text)
-    where audit_heads.workspace_id = h.ws`);
+  await tx.execute(
+    scoped(rows, (ws) =>
+      scoped(
+        newHeads,
+        (headWs) => sql`with entry as (
+          insert into audit_log (workspace_id, seq, at, action, outcome, actor_principal_id, channel_external_id, model,
+            input_tokens, output_tokens, latency_ms, content_hash, content, detail, prev_hash, hash)
+          select ${ws}, seq, at, action, outcome, "actorPrincipalId", "channelExternalId", model,
+            "inputTokens", "outputTokens", "latencyMs", "contentHash", content, detail, "prevHash", hash
+          from ${rows.from})
+        update audit_heads set hash = h.hash from ${newHeads.from} where audit_heads.workspace_id = ${headWs}`,
+      ),
+    ),
+  );
 }
 
 const entryColumns = {

@@ -45,11 +45,6 @@ export function builtOnce<T>(build: () => T): () => T {
   return () => (statement ??= build());
 }
 
-/** The rows of `db.execute`: postgres.js answers an array, PGlite an object holding one. */
-export function rowsOf<T>(result: unknown): T[] {
-  return (Array.isArray(result) ? result : ((result as { rows?: unknown[] }).rows ?? [])) as T[];
-}
-
 export async function openDatabase(options: OpenOptions): Promise<Database> {
   if (options.databaseUrl) return openPostgres(options.databaseUrl, options.poolSize ?? 10);
   return openPglite(options);

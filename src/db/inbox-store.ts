@@ -1,5 +1,5 @@
 /** The inbox on drizzle: one row per platform delivery, claimed with FOR UPDATE SKIP LOCKED and a lease. */
-import { and, count, eq, inArray, lt, min, or, sql } from 'drizzle-orm';
+import { and, count, eq, inArray, lt, min, or, sql, type SQL } from 'drizzle-orm';
 import { envelopeSchema } from '../core/envelope.js';
 import type { InboxItem, InboxStatus, InboxStore } from '../core/ports.js';
 import { builtOnce, type Db } from './client.js';
@@ -38,28 +38,21 @@ export function createInboxStore(db: Db, resolveWorkspace = createWorkspaceCache
       })
       .prepare('inbox_claim');
   });
-  // Turns finish together under load: their completions and status ids each go in one statement
-  // (group-commit.ts), matched on the row and the worker that holds it.
+  // Turns finish together under load: their completions, status ids and part ids each go in one
+  // statement (group-commit.ts), matched on the row and the worker that holds it. A completion
+  // also ends the lease; the other two only note what was posted.
   type Held = { id: string; workerId: string };
-  const complete = groupCommit<Held & { platformMessageId: string | null }, void>(async (rows) => {
-    await db.execute(sql`update inbox set status = 'done', lease_until = null, platform_message_id = v."platformMessageId", updated_at = now()
-      from jsonb_to_recordset(${JSON.stringify(rows)}::jsonb) as v(id bigint, "workerId" text, "platformMessageId" text)
-      where inbox.id = v.id and inbox.claimed_by = v."workerId"`);
-    return rows.map(() => undefined);
-  });
-  const rememberStatus = groupCommit<Held & { statusMessageId: string }, void>(async (rows) => {
-    await db.execute(sql`update inbox set status_message_id = v."statusMessageId", updated_at = now()
-      from jsonb_to_recordset(${JSON.stringify(rows)}::jsonb) as v(id bigint, "workerId" text, "statusMessageId" text)
-      where inbox.id = v.id and inbox.claimed_by = v."workerId"`);
-    return rows.map(() => undefined);
-  });
+  const noteHeld = (set: SQL, columns: string) =>
+    groupCommit<Held & Record<string, unknown>, void>(async (rows) => {
+      await db.execute(sql`update inbox set ${set}, updated_at = now()
+        from jsonb_to_recordset(${JSON.stringify(rows)}::jsonb) as v(id bigint, "workerId" text, ${sql.raw(columns)})
+        where inbox.id = v.id and inbox.claimed_by = v."workerId"`);
+      return rows.map(() => undefined);
+    });
+  const complete = noteHeld(sql`status = 'done', lease_until = null, platform_message_id = v."platformMessageId"`, '"platformMessageId" text');
+  const rememberStatus = noteHeld(sql`status_message_id = v."statusMessageId"`, '"statusMessageId" text');
   // Only long replies write this: one write per part after the first, each before that part's text shows.
-  const rememberParts = groupCommit<Held & { messageIds: string[] }, void>(async (rows) => {
-    await db.execute(sql`update inbox set part_message_ids = v."messageIds", updated_at = now()
-      from jsonb_to_recordset(${JSON.stringify(rows)}::jsonb) as v(id bigint, "workerId" text, "messageIds" jsonb)
-      where inbox.id = v.id and inbox.claimed_by = v."workerId"`);
-    return rows.map(() => undefined);
-  });
+  const rememberParts = noteHeld(sql`part_message_ids = v."messageIds"`, '"messageIds" jsonb');
   return {
     async enqueue(envelope) {
       const { workspaceId } = await resolveWorkspace(envelope.workspace);

@@ -1,11 +1,12 @@
 /** TurnStore on drizzle: workspaces, principals, conversations and messages, always scoped. */
 import { and, desc, eq, sql } from 'drizzle-orm';
-import type { ChannelRef, UserRef, WorkspaceRef } from '../core/envelope.js';
-import type { Principal, Scope, UserFacts } from '../core/identity.js';
+import { z } from 'zod';
+import { channelKindSchema, type ChannelRef, type UserRef, type WorkspaceRef } from '../core/envelope.js';
+import { roleSchema, type Principal, type Scope, type UserFacts } from '../core/identity.js';
 import type { Conversation, OpenTurnInput, StoredMessage, TurnRecord, TurnStore, WorkspaceSettings } from '../core/ports.js';
-import { openTurnStepByStep } from '../core/turn-context.js';
-import { builtOnce, rowsOf, type Db } from './client.js';
-import { reserveAuditHeads, writeAuditEntries, type ReservedHead } from './audit-store.js';
+import { builtOnce, type Db } from './client.js';
+import { col, decodeRows, scoped, scopedBatch } from './raw.js';
+import { reservedHeadRow, reserveAuditHeads, writeAuditEntries } from './audit-store.js';
 import { groupCommit } from './group-commit.js';
 import { channels, conversations, grants, messages, principals, workspaceSettings, workspaces } from './schema.js';
 
@@ -85,25 +86,6 @@ export function createTurnStore(db: Db, resolveWorkspace = createWorkspaceCache(
   const principalByUser = builtOnce(() => principalQuery(db).prepare('principal_by_user'));
   const findPrincipal = async (scope: Scope, userId: string): Promise<FoundPrincipal | null> =>
     (await principalByUser().execute({ workspaceId: scope.workspaceId, userId }))[0] ?? null;
-  const conversationByThread = builtOnce(() =>
-    db
-      .select({
-        id: conversations.id,
-        kind: conversations.kind,
-        ownerPrincipalId: conversations.ownerPrincipalId,
-        agentEnabled: channels.agentEnabled,
-      })
-      .from(conversations)
-      .innerJoin(channels, and(eq(channels.id, conversations.channelId), eq(channels.workspaceId, sql.placeholder('workspaceId'))))
-      .where(
-        and(
-          eq(conversations.workspaceId, sql.placeholder('workspaceId')),
-          eq(channels.externalId, sql.placeholder('channelId')),
-          eq(conversations.threadKey, sql.placeholder('threadKey')),
-        ),
-      )
-      .prepare('conversation_by_thread'),
-  );
   const history = builtOnce(() =>
     db
       .select({
@@ -137,65 +119,24 @@ export function createTurnStore(db: Db, resolveWorkspace = createWorkspaceCache(
 
     async openTurn(scope, input) {
       const found = await readContext({ scope, input });
-      // Someone new, whose platform facts changed, or a new thread: written step by step.
-      if (!found || !sameFacts(found.principal, input.user, input.facts) || !found.conversation)
-        return openTurnStepByStep(store, scope, input);
-      return { principal: found.principal, conversation: found.conversation, settings: found.settings, history: found.history };
+      // Someone new or whose platform facts changed, and a new thread, are written; the rest was read.
+      const principal = found.principal && sameFacts(found.principal, input.user, input.facts) ? found.principal : await store.resolvePrincipal(scope, input.user, input.facts);
+      if (found.conversation) return { principal, conversation: found.conversation, settings: found.settings, history: found.history };
+      const conversation = await createConversation(db, scope, {
+        channel: input.channel,
+        threadKey: input.threadKey,
+        ownerPrincipalId: input.ownedByRequester ? principal.id : null,
+      });
+      return { principal, conversation, settings: found.settings, history: [] };
     },
 
     async resolvePrincipal(scope, user: UserRef, facts: UserFacts) {
       const known = await findPrincipal(scope, user.id);
       if (known && sameFacts(known, user, facts)) return known;
-      const [row] = await db
-        .insert(principals)
-        .values({
-          workspaceId: scope.workspaceId,
-          platformUserId: user.id,
-          homeWorkspaceId: user.homeWorkspaceId ?? null,
-          displayName: facts.displayName ?? user.displayName ?? null,
-          platformRole: facts.platformRole,
-        })
-        .onConflictDoUpdate({
-          target: [principals.workspaceId, principals.platformUserId],
-          set: {
-            platformRole: facts.platformRole,
-            displayName: sql`coalesce(excluded.display_name, ${principals.displayName})`,
-            homeWorkspaceId: sql`excluded.home_workspace_id`,
-            updatedAt: sql`now()`,
-          },
-        })
-        .returning({ id: principals.id });
-      if (!row) throw new Error('principal upsert returned no row');
+      await upsertPrincipal(db, scope, user, facts);
       const principal = await findPrincipal(scope, user.id);
       if (!principal) throw new Error('principal vanished after upsert');
       return principal;
-    },
-
-    async resolveConversation(scope, input): Promise<Conversation> {
-      const [existing] = await conversationByThread().execute({
-        workspaceId: scope.workspaceId,
-        channelId: input.channel.id,
-        threadKey: input.threadKey,
-      });
-      // An existing thread is read, not rewritten: upserts would write (and flush) a row version per turn.
-      if (existing) return { ...existing, channelExternalId: input.channel.id };
-      const channel = await upsertChannel(db, scope, input.channel);
-      const [row] = await db
-        .insert(conversations)
-        .values({
-          workspaceId: scope.workspaceId,
-          channelId: channel.id,
-          kind: input.channel.kind,
-          threadKey: input.threadKey,
-          ownerPrincipalId: input.ownerPrincipalId,
-        })
-        .onConflictDoUpdate({
-          target: [conversations.workspaceId, conversations.channelId, conversations.threadKey],
-          set: { kind: sql`excluded.kind` },
-        })
-        .returning({ id: conversations.id, kind: conversations.kind, ownerPrincipalId: conversations.ownerPrincipalId });
-      if (!row) throw new Error('conversation upsert returned no row');
-      return { ...row, channelExternalId: input.channel.id, agentEnabled: channel.agentEnabled };
     },
 
     async listHistory(scope, conversationId, limit): Promise<StoredMessage[]> {
@@ -234,97 +175,143 @@ function sameFacts(known: FoundPrincipal, user: UserRef, facts: UserFacts): bool
   );
 }
 
-type StoredContext = { principal: FoundPrincipal; conversation: Conversation | null; settings: WorkspaceSettings; history: StoredMessage[] };
+async function upsertPrincipal(db: Db, scope: Scope, user: UserRef, facts: UserFacts): Promise<void> {
+  await db
+    .insert(principals)
+    .values({
+      workspaceId: scope.workspaceId,
+      platformUserId: user.id,
+      homeWorkspaceId: user.homeWorkspaceId ?? null,
+      displayName: facts.displayName ?? user.displayName ?? null,
+      platformRole: facts.platformRole,
+    })
+    .onConflictDoUpdate({
+      target: [principals.workspaceId, principals.platformUserId],
+      set: {
+        platformRole: facts.platformRole,
+        displayName: sql`coalesce(excluded.display_name, ${principals.displayName})`,
+        homeWorkspaceId: sql`excluded.home_workspace_id`,
+        updatedAt: sql`now()`,
+      },
+    });
+}
+
+/** A new thread's conversation; two first messages of one thread racing get the same row. */
+async function createConversation(
+  db: Db,
+  scope: Scope,
+  input: { channel: ChannelRef; threadKey: string; ownerPrincipalId: string | null },
+): Promise<Conversation> {
+  const channel = await upsertChannel(db, scope, input.channel);
+  const [row] = await db
+    .insert(conversations)
+    .values({
+      workspaceId: scope.workspaceId,
+      channelId: channel.id,
+      kind: input.channel.kind,
+      threadKey: input.threadKey,
+      ownerPrincipalId: input.ownerPrincipalId,
+    })
+    .onConflictDoUpdate({
+      target: [conversations.workspaceId, conversations.channelId, conversations.threadKey],
+      set: { kind: sql`excluded.kind` },
+    })
+    .returning({ id: conversations.id, kind: conversations.kind, ownerPrincipalId: conversations.ownerPrincipalId });
+  if (!row) throw new Error('conversation upsert returned no row');
+  return { ...row, channelExternalId: input.channel.id, agentEnabled: channel.agentEnabled };
+}
+
 type ContextRequest = { scope: Scope; input: OpenTurnInput };
-type ContextRow = { principal: Json | null; conversation: Json | null; settings: Json | null; history: Json[] };
+
+// What one statement reads for a turn, decoded at the edge; each decoder is checked against the port's type.
+const principalRow = z.object({
+  id: z.string(),
+  workspaceId: z.string(),
+  platformUserId: z.string(),
+  displayName: z.string().nullable(),
+  homeWorkspaceId: z.string().nullable(),
+  platformRole: roleSchema,
+  grantedRole: roleSchema.nullable(),
+}) satisfies z.ZodType<FoundPrincipal>;
+const conversationRow = z.object({
+  id: z.string(),
+  kind: channelKindSchema,
+  ownerPrincipalId: z.string().nullable(),
+  agentEnabled: z.boolean(),
+  channelExternalId: z.string(),
+}) satisfies z.ZodType<Conversation>;
+const settingsRow = z.object({
+  storeContent: z.boolean(),
+  rpm: z.number().nullable(),
+  concurrency: z.number().nullable(),
+  dailyTokens: col.number.nullable(),
+  retentionDays: z.number().nullable(),
+  guestsEnabled: z.boolean(),
+}) satisfies z.ZodType<WorkspaceSettings>;
+const messageRow = z.object({
+  id: z.string(),
+  conversationId: z.string(),
+  principalId: z.string().nullable(),
+  role: z.enum(['user', 'assistant']),
+  content: z.string(),
+  createdAt: col.date,
+}) satisfies z.ZodType<StoredMessage>;
+const contextRow = z.object({
+  ord: z.number(),
+  principal: principalRow.nullable(),
+  conversation: conversationRow.nullable(),
+  settings: settingsRow.nullable(),
+  history: z.array(messageRow),
+});
+type StoredContext = { principal: FoundPrincipal | null; conversation: Conversation | null; settings: WorkspaceSettings; history: StoredMessage[] };
 
 /**
  * For each request, the principal, the conversation, the settings and the history, all in one
  * statement: four reads that each cost a round trip (and most of their CPU in the round trip)
- * before. JSON keeps each row's shape simple; null where the principal is not stored yet.
+ * before. Null where the principal or the conversation is not stored yet.
  */
-async function readTurnContexts(db: Db, batch: ContextRequest[]): Promise<(StoredContext | null)[]> {
-  const requests = batch.map(({ scope, input }, ord) => ({
-    ord,
-    ws: scope.workspaceId,
-    userId: input.user.id,
-    channelId: input.channel.id,
-    threadKey: input.threadKey,
-    historyLimit: input.historyLimit,
-  }));
-  const rows = rowsOf<ContextRow & { ord: number }>(
-    await db.execute(sql`select i.ord, x.* from jsonb_to_recordset(${JSON.stringify(requests)}::jsonb)
-        as i(ord int, ws uuid, "userId" text, "channelId" text, "threadKey" text, "historyLimit" int)
-      cross join lateral (
-        with p as (
-          select p.id, p.workspace_id, p.platform_user_id, p.display_name, p.home_workspace_id, p.platform_role, g.role as granted_role
-          from principals p left join grants g on g.principal_id = p.id and g.workspace_id = p.workspace_id
-          where p.workspace_id = i.ws and p.platform_user_id = i."userId"),
-        c as (
-          select c.id, c.kind, c.owner_principal_id, ch.agent_enabled
-          from conversations c join channels ch on ch.id = c.channel_id and ch.workspace_id = i.ws
-          where c.workspace_id = i.ws and ch.external_id = i."channelId"
-            -- No thread key: the requester's DM, keyed as dmThreadKey (turn-context.ts) keys it.
-            and c.thread_key = coalesce(i."threadKey", 'dm:' || (select id from p)))
-        select (select row_to_json(p) from p) as principal,
-          (select row_to_json(c) from c) as conversation,
-          (select row_to_json(s) from (select store_content, rpm, concurrency, daily_tokens, retention_days, guests_enabled
-            from workspace_settings where workspace_id = i.ws) s) as settings,
-          (select coalesce(json_agg(h order by h.created_at), '[]'::json) from (
-            select id, conversation_id, principal_id, role, content, created_at from messages
-            where workspace_id = i.ws and conversation_id = (select id from c)
-            order by created_at desc limit i."historyLimit") h) as history) x`),
-  );
-  const byOrd = new Map(rows.map((r) => [Number(r.ord), r]));
-  return batch.map(({ input }, ord) => contextOf(byOrd.get(ord), input));
-}
-
-function contextOf(row: ContextRow | undefined, input: OpenTurnInput): StoredContext | null {
-  if (!row?.principal) return null;
-  const p = row.principal;
-  const c = row.conversation;
-  const s = row.settings;
-  return {
-    principal: {
-      id: p.id as string,
-      workspaceId: p.workspace_id as string,
-      platformUserId: p.platform_user_id as string,
-      displayName: p.display_name as string | null,
-      homeWorkspaceId: p.home_workspace_id as string | null,
-      platformRole: p.platform_role as Principal['platformRole'],
-      grantedRole: p.granted_role as Principal['grantedRole'],
-    },
-    conversation: c
-      ? {
-          id: c.id as string,
-          kind: c.kind as Conversation['kind'],
-          ownerPrincipalId: c.owner_principal_id as string | null,
-          agentEnabled: c.agent_enabled as boolean,
-          channelExternalId: input.channel.id,
-        }
-      : null,
-    settings: s
-      ? {
-          storeContent: s.store_content as boolean,
-          rpm: s.rpm as number | null,
-          concurrency: s.concurrency as number | null,
-          dailyTokens: s.daily_tokens === null ? null : Number(s.daily_tokens),
-          retentionDays: s.retention_days as number | null,
-          guestsEnabled: s.guests_enabled as boolean,
-        }
-      : defaultSettings,
-    history: row.history.map((m) => ({
-      id: m.id as string,
-      conversationId: m.conversation_id as string,
-      principalId: m.principal_id as string | null,
-      role: m.role as StoredMessage['role'],
-      content: m.content as string,
-      createdAt: new Date(m.created_at as string),
+async function readTurnContexts(db: Db, batch: ContextRequest[]): Promise<StoredContext[]> {
+  const requests = scopedBatch(
+    'i',
+    { userId: 'text', channelId: 'text', threadKey: 'text', historyLimit: 'int' },
+    batch.map(({ scope, input }) => ({
+      scope,
+      values: { userId: input.user.id, channelId: input.channel.id, threadKey: input.threadKey, historyLimit: input.historyLimit },
     })),
-  };
+  );
+  const statement = scoped(
+    requests,
+    (ws) => sql`select i.ord, x.* from ${requests.from}
+      cross join lateral (
+        with c as (
+          select c.id, c.kind, c.owner_principal_id as "ownerPrincipalId", ch.agent_enabled as "agentEnabled", ch.external_id as "channelExternalId"
+          from conversations c join channels ch on ch.id = c.channel_id and ch.workspace_id = ${ws}
+          where c.workspace_id = ${ws} and ch.external_id = i."channelId" and c.thread_key = i."threadKey")
+        select (select row_to_json(p) from (
+            select p.id, p.workspace_id as "workspaceId", p.platform_user_id as "platformUserId", p.display_name as "displayName",
+              p.home_workspace_id as "homeWorkspaceId", p.platform_role as "platformRole", g.role as "grantedRole"
+            from principals p left join grants g on g.principal_id = p.id and g.workspace_id = p.workspace_id
+            where p.workspace_id = ${ws} and p.platform_user_id = i."userId") p) as principal,
+          (select row_to_json(c) from c) as conversation,
+          (select row_to_json(s) from (select store_content as "storeContent", rpm, concurrency, daily_tokens as "dailyTokens",
+              retention_days as "retentionDays", guests_enabled as "guestsEnabled"
+            from workspace_settings where workspace_id = ${ws}) s) as settings,
+          (select coalesce(json_agg(h order by h."createdAt"), '[]'::json) from (
+            select id, conversation_id as "conversationId", principal_id as "principalId", role, content, created_at as "createdAt"
+            from messages where workspace_id = ${ws} and conversation_id = (select id from c)
+            order by created_at desc limit i."historyLimit") h) as history) x`,
+  );
+  const byOrd = new Map(decodeRows(contextRow, await db.execute(statement)).map((r) => [r.ord, r]));
+  return batch.map((_, ord) => {
+    const row = byOrd.get(ord);
+    if (!row) throw new Error('turn context read returned no row');
+    return { principal: row.principal, conversation: row.conversation, settings: row.settings ?? defaultSettings, history: row.history };
+  });
 }
 
-type Json = Record<string, unknown>;
+
+
+const recordedRow = z.object({ fresh: z.array(z.object({ ws: z.string(), key: z.string() })), heads: z.array(reservedHeadRow) });
 
 /**
  * Each turn's question and answer, and its audit entry. Plain SQL: every turn writes these rows,
@@ -334,33 +321,32 @@ type Json = Record<string, unknown>;
  * tokens were spent.
  */
 async function recordTurns(tx: Tx, batch: { scope: Scope; turn: TurnRecord }[]): Promise<void> {
-  const rows = batch.map(({ scope, turn }, ord) => ({
-    ord,
-    ws: scope.workspaceId,
-    conversation: turn.conversationId,
-    principal: turn.principalId,
-    question: turn.userText,
-    answer: turn.answerText,
-    key: turn.idempotencyKey,
-  }));
+  const turns = scopedBatch(
+    'v',
+    { conversation: 'uuid', principal: 'uuid', question: 'text', answer: 'text', key: 'text' },
+    batch.map(({ scope, turn }) => ({
+      scope,
+      values: { conversation: turn.conversationId, principal: turn.principalId, question: turn.userText, answer: turn.answerText, key: turn.idempotencyKey },
+    })),
+  );
   // A microsecond apart keeps question-then-answer order stable in history, also for two turns
   // of one conversation recorded together. The audit seqs for the turns that are new are
   // reserved in the same statement (one round trip less per group).
-  const [result] = rowsOf<{ fresh: { ws: string; key: string }[]; heads: ReservedHead[] }>(
-    await tx.execute(sql`with m as (
+  const statement = scoped(
+    turns,
+    (ws) => sql`with m as (
         insert into messages (workspace_id, conversation_id, principal_id, role, content, idempotency_key, created_at)
-        select v.ws, v.conversation, v.principal, r.role, case r.role when 'user' then v.question else v.answer end, v.key,
+        select ${ws}, v.conversation, v.principal, r.role, case r.role when 'user' then v.question else v.answer end, v.key,
           now() + (v.ord * 2 + r.k) * interval '1 microsecond'
-        from jsonb_to_recordset(${JSON.stringify(rows)}::jsonb)
-          as v(ord int, ws uuid, conversation uuid, principal uuid, question text, answer text, key text)
-          cross join (values ('user', 0), ('assistant', 1)) as r(role, k)
+        from ${turns.from} cross join (values ('user', 0), ('assistant', 1)) as r(role, k)
         order by v.ord, r.k
         on conflict do nothing
         returning workspace_id as ws, idempotency_key as key, role),
       fresh as (select ws, key from m where role = 'user'),
       h as (${reserveAuditHeads(sql`(select ws, count(*)::int as n from fresh group by ws) as v`)})
-      select (select coalesce(json_agg(fresh), '[]'::json) from fresh) as fresh, (select coalesce(json_agg(h), '[]'::json) from h) as heads`),
+      select (select coalesce(json_agg(fresh), '[]'::json) from fresh) as fresh, (select coalesce(json_agg(h), '[]'::json) from h) as heads`,
   );
+  const [result] = decodeRows(recordedRow, await tx.execute(statement));
   const fresh = new Set((result?.fresh ?? []).map((r) => `${r.ws}\u0000${r.key}`));
   await writeAuditEntries(
     tx,

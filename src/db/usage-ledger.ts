@@ -6,7 +6,9 @@
 import { sql } from 'drizzle-orm';
 import type { Scope } from '../core/identity.js';
 import type { UsageEntry, UsageLedger } from '../core/ports.js';
-import { builtOnce, rowsOf, type Db } from './client.js';
+import { z } from 'zod';
+import { builtOnce, type Db } from './client.js';
+import { col, decodeRows, scoped, scopedBatch } from './raw.js';
 import { groupCommit } from './group-commit.js';
 import { budgetDays } from './schema.js';
 
@@ -39,6 +41,8 @@ export function createUsageLedger(db: Db): UsageLedger {
   };
 }
 
+const settledRow = z.object({ ws: z.string(), spent: col.number, crossed: z.boolean() });
+
 type Settlement = { scope: Scope; input: Parameters<UsageLedger['settle']>[1] };
 
 /**
@@ -48,26 +52,32 @@ type Settlement = { scope: Scope; input: Parameters<UsageLedger['settle']>[1] };
  * call learns that the warning was crossed, so admins are still told once a day.
  */
 async function settleBatch(db: Db, batch: Settlement[]): Promise<{ spentTokens: number; crossedWarning: boolean }[]> {
-  const spend = new Map<string, { ws: string; used: number; delta: number; warnAt: number | null }>();
+  const spend = new Map<string, { scope: Scope; values: { used: number; delta: number; warnAt: number | null } }>();
   for (const { scope, input } of batch) {
     const used = input.entries.reduce((sum, e) => sum + e.usage.inputTokens + e.usage.outputTokens, 0);
-    const row = spend.get(scope.workspaceId) ?? { ws: scope.workspaceId, used: 0, delta: 0, warnAt: input.warnAt };
-    row.used += used;
-    row.delta += used - input.reservedTokens;
+    const row = spend.get(scope.workspaceId) ?? { scope, values: { used: 0, delta: 0, warnAt: input.warnAt } };
+    row.values.used += used;
+    row.values.delta += used - input.reservedTokens;
     spend.set(scope.workspaceId, row);
   }
-  const usage = [...groupBy(batch, ({ scope, input }) => `${scope.workspaceId}/${input.principalId}`).values()].flatMap((calls) =>
-    usageRows(calls.flatMap((c) => c.input.entries)).map((u) => ({ ws: calls[0]!.scope.workspaceId, principal: calls[0]!.input.principalId, ...u })),
+  const spent = scopedBatch('v', { used: 'bigint', delta: 'bigint', warnAt: 'bigint' }, [...spend.values()]);
+  const usage = scopedBatch(
+    'u',
+    { principal: 'uuid', model: 'text', calls: 'int', inputTokens: 'bigint', outputTokens: 'bigint', costMicroUsd: 'bigint' },
+    [...groupBy(batch, ({ scope, input }) => `${scope.workspaceId}/${input.principalId}`).values()].flatMap((calls) =>
+      usageRows(calls.flatMap((c) => c.input.entries)).map((u) => ({ scope: calls[0]!.scope, values: { principal: calls[0]!.input.principalId, ...u } })),
+    ),
   );
   // greatest(0, …): a reservation made yesterday and settled after midnight must not go negative.
   // Only the statement that sets warned_at crosses the warning. The spend and the usage rows move
   // together or not at all.
-  const rows = rowsOf<{ ws: string; spent: string | number; crossed: boolean }>(
-    await db.execute(sql`with v as (
-        select * from jsonb_to_recordset(${JSON.stringify([...spend.values()])}::jsonb) as v(ws uuid, used bigint, delta bigint, "warnAt" bigint)),
+  const statement = scoped(spent, (ws) =>
+    scoped(
+      usage,
+      (usageWs) => sql`with v as (select * from ${spent.from}),
       b as (
         insert into budget_days (workspace_id, day, spent_tokens, warned_at)
-        select v.ws, current_date, v.used, case when v."warnAt" is not null and v.used >= v."warnAt" then now() end from v order by v.ws
+        select ${ws}, current_date, v.used, case when v."warnAt" is not null and v.used >= v."warnAt" then now() end from v order by v.ws
         on conflict (workspace_id, day) do update set
           spent_tokens = greatest(0, budget_days.spent_tokens + (select v.delta from v where v.ws = excluded.workspace_id)),
           warned_at = case
@@ -79,21 +89,22 @@ async function settleBatch(db: Db, batch: Settlement[]): Promise<{ spentTokens: 
         returning workspace_id as ws, spent_tokens as spent, coalesce(warned_at = now(), false) as crossed),
       u as (
         insert into usage (workspace_id, principal_id, day, model, calls, input_tokens, output_tokens, cost_micro_usd)
-        select u.ws, u.principal, current_date, u.model, u.calls, u."inputTokens", u."outputTokens", u."costMicroUsd"
-        from jsonb_to_recordset(${JSON.stringify(usage)}::jsonb)
-          as u(ws uuid, principal uuid, model text, calls int, "inputTokens" bigint, "outputTokens" bigint, "costMicroUsd" bigint)
+        select ${usageWs}, u.principal, current_date, u.model, u.calls, u."inputTokens", u."outputTokens", u."costMicroUsd"
+        from ${usage.from}
         on conflict (workspace_id, principal_id, day, model) do update set
           calls = usage.calls + excluded.calls,
           input_tokens = usage.input_tokens + excluded.input_tokens,
           output_tokens = usage.output_tokens + excluded.output_tokens,
           cost_micro_usd = usage.cost_micro_usd + excluded.cost_micro_usd)
-      select ws, spent, crossed from b`),
+      select ws, spent, crossed from b`,
+    ),
   );
-  const totals = new Map(rows.map((r) => [r.ws, { spentTokens: Number(r.spent), crossedWarning: r.crossed === true }]));
+  const rows = decodeRows(settledRow, await db.execute(statement));
+  const totals = new Map(rows.map((r) => [r.ws, { spentTokens: r.spent, crossedWarning: r.crossed }]));
   const told = new Set<string>();
   return batch.map(({ scope }) => {
     const total = totals.get(scope.workspaceId);
-    const used = spend.get(scope.workspaceId)!.used;
+    const used = spend.get(scope.workspaceId)!.values.used;
     if (!total) return { spentTokens: used, crossedWarning: false };
     const first = !told.has(scope.workspaceId);
     told.add(scope.workspaceId);

@@ -15,7 +15,7 @@ describe.each(drivers)('usage ledger, calls settled together (%s)', (driver) => 
     const [a, b] = await Promise.all(['T0LEDGERA1', 'T0LEDGERB1'].map((t) => store.resolveWorkspace({ platform: 'slack', externalId: `${t}${driver}` })));
     const people = await Promise.all(
       ['U1', 'U2'].map((id) =>
-        store.openTurn(a!, { user: { id }, facts: { platformRole: 'member', deleted: false }, channel: { id: 'D1', kind: 'dm' }, threadKey: null, historyLimit: 1 }),
+        store.openTurn(a!, { user: { id }, facts: { platformRole: 'member', deleted: false }, channel: { id: 'D1', kind: 'dm' }, threadKey: `dm:${id}`, ownedByRequester: true, historyLimit: 1 }),
       ),
     );
     const [u1, u2] = people.map((p) => p.principal.id);

@@ -4,7 +4,6 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { Principal, Scope } from '../../src/core/identity.js';
-import { openTurnStepByStep } from '../../src/core/turn-context.js';
 import type { AuditLog, Conversation, StoredMessage, TurnStore, WorkspaceSettings } from '../../src/core/ports.js';
 
 const defaults: WorkspaceSettings = { storeContent: false, rpm: null, concurrency: null, dailyTokens: null, retentionDays: null, guestsEnabled: true };
@@ -34,16 +33,17 @@ export function createMemoryStores(): { turns: TurnStore; audit: AuditLog; entri
       principals.set(key, p);
       return p;
     },
-    openTurn: (scope, input) => openTurnStepByStep(turns, scope, input),
-    async resolveConversation(scope, input) {
+    async openTurn(scope, input) {
+      const principal = await turns.resolvePrincipal(scope, input.user, input.facts);
       const key = `${scope.workspaceId}/${input.channel.id}/${input.threadKey}`;
-      let c = conversations.get(key);
-      if (!c)
-        conversations.set(
-          key,
-          (c = { id: randomUUID(), workspaceId: scope.workspaceId, kind: input.channel.kind, channelExternalId: input.channel.id, ownerPrincipalId: input.ownerPrincipalId, agentEnabled: true }),
-        );
-      return c;
+      let conversation = conversations.get(key);
+      if (!conversation) {
+        const ownerPrincipalId = input.ownedByRequester ? principal.id : null;
+        conversation = { id: randomUUID(), workspaceId: scope.workspaceId, kind: input.channel.kind, channelExternalId: input.channel.id, ownerPrincipalId, agentEnabled: true };
+        conversations.set(key, conversation);
+      }
+      const history = await turns.listHistory(scope, conversation.id, input.historyLimit);
+      return { principal, conversation, settings: defaults, history };
     },
     async listHistory(scope, conversationId, limit) {
       return (messages.get(conversationId) ?? []).filter((m) => m.workspaceId === scope.workspaceId).slice(-limit);
