@@ -96,6 +96,7 @@ describe.skipIf(chromiumMissing)(`console in Chromium${chromiumMissing ? ` (${ch
       expect.stringContaining('And who owns it?'),
     ]);
     expect(await panel.locator('li.ctx.left').count()).toBe(0);
+    await panel.scrollIntoViewIfNeeded();
     await browser.screenshot('2-channel-inspector');
 
     // Another member sees the thread, but not what Cleo's turns gave the model.
