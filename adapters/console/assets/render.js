@@ -145,7 +145,7 @@ function inspector(report, demo) {
     given.length ? el('ul', { class: 'ctx-list' }, given.map(contextItem)) : null,
     el('h4', {}, `Left out (${left.length})`),
     left.length ? el('ul', { class: 'ctx-list' }, left.map(contextItem)) : el('p', { class: 'none' }, 'Nothing that was read was left out.'),
-    el('p', { class: 'limit' }, `At most the latest ${report.historyLimit} messages of this conversation are read; older ones never reach the model.`),
+    gotNothing ? null : el('p', { class: 'limit' }, `At most the latest ${report.historyLimit} messages of this conversation are read; older ones never reach the model.`),
   );
 }
 
