@@ -11,6 +11,7 @@ import { chromiumMissing, openBrowser, type TestBrowser } from './support/browse
 import { spentToday } from './support/budget.js';
 
 const DONE = 'article[data-from="quorum"][data-state="done"]';
+if (chromiumMissing) console.warn(`Console browser tests ${chromiumMissing}`);
 
 /** Switches the page to one user's view of one place, as a person would: by clicking. */
 async function viewAs(page: Page, user: string, place: string): Promise<void> {
