@@ -11,3 +11,5 @@ rmSync(`${root}/dist`, { recursive: true, force: true });
 execFileSync(process.execPath, [`${root}/node_modules/typescript/bin/tsc`, '-p', `${root}/tsconfig.build.json`], { stdio: 'inherit' });
 // src/db/client.ts finds the migrations at ../../drizzle from its own file.
 cpSync(`${root}/drizzle`, `${root}/dist/drizzle`, { recursive: true });
+// The console page's own script and style are served from beside adapters/console/assets.ts.
+cpSync(`${root}/adapters/console/assets`, `${root}/dist/adapters/console/assets`, { recursive: true });

@@ -40,8 +40,19 @@ describe.each(drivers)('console budget alerts (%s)', (driver) => {
     expect(await feed('ben')).toHaveLength(1);
   });
 
-  it('shows such messages on the console page for the chosen user', async () => {
-    const html = await (await fetch(`${t.app.baseUrl}/`)).text();
-    expect(html).toContain('startsWith("notify:")');
+  it('shows such messages in the admin’s own DM view, and in no other user’s or place’s', async () => {
+    const notices = async (user: string, place: string) => {
+      const res = await fetch(`${t.app.baseUrl}/console/api/view?user=${user}&place=${place}`);
+      const body = (await res.json()) as { entries: { key: string; kind: string; text: string }[] };
+      return body.entries.filter((e) => e.key.startsWith('notify:'));
+    };
+    for (const admin of ['ava', 'ben']) {
+      const own = await notices(admin, 'dm');
+      expect(own).toHaveLength(1);
+      expect(own[0]).toMatchObject({ kind: 'notice' });
+      expect(await notices(admin, 'general')).toEqual([]);
+    }
+    expect(await notices('cleo', 'dm')).toEqual([]);
+    expect(await notices('dev', 'dm')).toEqual([]);
   });
 });

@@ -1,6 +1,7 @@
 /**
  * The local console: talk to Quorum as one of the demo users, with no Slack or Teams.
- * Same core, same inbox, same workers; replies are kept in memory for the page to show.
+ * Same core, same inbox, same workers; messages and replies are kept in memory (transcript.ts)
+ * for the page, which follows them as they are worked on, streamed and finished.
  */
 import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
@@ -11,7 +12,9 @@ import type { Intake } from '../../src/core/intake.js';
 import type { OutgoingReply, PlatformPorts, ReplyTarget } from '../../src/core/ports.js';
 import { HttpError, readJson, sendJson, type Route } from '../../src/http/server.js';
 import { dmChannelId, type Demo } from './demo.js';
-import { consolePage, NOTIFY_KEY_PREFIX } from './page.js';
+import { NOTIFY_KEY_PREFIX } from './page.js';
+import { createTranscript, type Entry, type Transcript } from './transcript.js';
+import { viewRoutes } from './views.js';
 
 const messageRequestSchema = z.object({
   user: z.string().min(1),
@@ -20,6 +23,8 @@ const messageRequestSchema = z.object({
   threadId: z.string().min(1).optional(),
   /** Lets a client retry a submit safely. */
   clientMessageId: z.string().min(1).max(100).optional(),
+  /** false: answer as soon as the message is accepted (the page follows the reply as it comes). */
+  wait: z.boolean().default(true),
 });
 
 export interface ConsoleReply extends OutgoingReply {
@@ -34,31 +39,24 @@ export interface ConsoleReply extends OutgoingReply {
 export interface ConsoleAdapter {
   ports: PlatformPorts;
   routes: Route[];
-  /** Every reply posted, newest last (bounded). */
+  /** Every reply finished, newest last (bounded). */
   replies(): ConsoleReply[];
 }
-
-const MAX_KEPT_REPLIES = 1_000;
 
 export function createConsoleAdapter(options: { demo: Demo; intake: Intake; replyTimeoutMs?: number }): ConsoleAdapter {
   const { demo, intake } = options;
   const users = new Map(demo.users.map((u) => [u.id, u]));
   const channels = new Map(demo.channels.map((c) => [c.id, c]));
-  const kept: ConsoleReply[] = [];
-  const waiters = new Map<string, (reply: ConsoleReply) => void>();
-  const keep = (reply: ConsoleReply) => {
-    kept.push(reply);
-    if (kept.length > MAX_KEPT_REPLIES) kept.shift();
-    waiters.get(reply.idempotencyKey)?.(reply);
-  };
+  const isMember = (channel: string, user: string) => channels.get(channel)?.members.includes(user) ?? false;
+  const transcript = createTranscript({ dmChannelOf: dmChannelId, isMember });
+  const waiters = new Map<string, (reply: Entry) => void>();
 
   const ports: PlatformPorts = {
     membership: {
       async isMember(_workspace, channel, userId) {
         if (channel.kind === 'dm') return channel.id === dmChannelId(userId);
-        const known = channels.get(channel.id);
-        if (!known) throw new QuorumError('MEMBERSHIP_UNAVAILABLE', `unknown demo channel ${channel.id}`);
-        return known.members.includes(userId);
+        if (!channels.has(channel.id)) throw new QuorumError('MEMBERSHIP_UNAVAILABLE', `unknown demo channel ${channel.id}`);
+        return isMember(channel.id, userId);
       },
     },
     directory: {
@@ -67,34 +65,23 @@ export function createConsoleAdapter(options: { demo: Demo; intake: Intake; repl
         return known ? { platformRole: known.role, deleted: false, displayName: known.name } : { platformRole: 'guest', deleted: true };
       },
     },
-    replies: {
-      async post(target: ReplyTarget, reply: OutgoingReply) {
-        const posted: ConsoleReply = {
-          ...reply,
-          id: randomUUID(),
-          idempotencyKey: target.idempotencyKey,
-          channel: target.channel.id,
-          threadId: target.threadId,
-          user: target.user.id,
-          at: new Date().toISOString(),
-        };
-        keep(posted);
-        return { platformMessageId: posted.id };
-      },
-    },
-    // A direct message from Quorum itself (budget alerts): into the user's feed, under a `notify:` key.
+    replies: consoleReplySink(transcript, (entry) => waiters.get(entry.key)?.(entry)),
+    // A direct message from Quorum itself (budget alerts): into the user's DM, under a `notify:` key.
     async notify(_workspace, userId, text) {
       if (!users.has(userId)) return 'unreachable';
-      const id = randomUUID();
-      const at = new Date().toISOString();
-      keep({ kind: 'notice', text, private: true, id, idempotencyKey: `${NOTIFY_KEY_PREFIX}${id}`, channel: dmChannelId(userId), threadId: undefined, user: userId, at });
+      const key = `${NOTIFY_KEY_PREFIX}${randomUUID()}`;
+      transcript.add({ key, from: 'quorum', user: userId, channel: dmChannelId(userId), threadId: null, private: true, kind: 'notice', state: 'done', text });
       return 'sent';
+    },
+    // What the turn gave the model: kept on its reply, shown to its requester only.
+    inspect(target, report) {
+      transcript.update(replySlot(transcript, target, true), { context: report });
     },
   };
 
-  function waitForReply(key: string, timeoutMs: number): Promise<ConsoleReply | null> {
-    const already = kept.find((r) => r.idempotencyKey === key);
-    if (already) return Promise.resolve(already);
+  function waitForReply(key: string, timeoutMs: number): Promise<Entry | null> {
+    const already = transcript.replyTo(key);
+    if (already?.state === 'done') return Promise.resolve(already);
     return new Promise((resolve) => {
       const timer = setTimeout(() => {
         waiters.delete(key);
@@ -133,63 +120,116 @@ export function createConsoleAdapter(options: { demo: Demo; intake: Intake; repl
         text: body.text,
         receivedAt: new Date(),
       };
+      // Shown before it is submitted, so that it comes before its reply; taken back if it was not taken.
+      const retried = transcript.all().some((e) => e.from === 'user' && e.key === idempotencyKey);
+      const shown = retried
+        ? null
+        : transcript.add({
+            key: idempotencyKey,
+            from: 'user',
+            user: user.id,
+            channel: envelope.channel.id,
+            threadId: envelope.threadId ?? null,
+            // Someone writing in a channel they are not in is seen by nobody else there.
+            private: !isDm && !isMember(channel!.id, user.id),
+            kind: 'message',
+            state: 'done',
+            text: body.text,
+          });
       let result: Awaited<ReturnType<Intake['submit']>>;
       try {
         result = await intake.submit(envelope);
       } catch {
+        if (shown) transcript.remove(shown);
         // Nothing was stored: the client may send the same message again.
         throw new HttpError(503, 'Quorum could not store your message right now; please send it again in a moment.');
       }
+      if (shown && (result.status === 'invalid' || result.status === 'ignored')) transcript.remove(shown);
       if (result.status === 'invalid') throw new HttpError(400, `invalid message: ${result.problems.join('; ')}`);
       if (result.status === 'ignored') throw new HttpError(400, 'nothing to answer');
-      const reply = await waitForReply(idempotencyKey, options.replyTimeoutMs ?? 30_000);
+      const reply = body.wait ? await waitForReply(idempotencyKey, options.replyTimeoutMs ?? 30_000) : null;
       sendJson(res, reply ? 200 : 202, {
         status: result.status,
         key: idempotencyKey,
         threadId: envelope.threadId ?? null,
-        reply: reply ? { kind: reply.kind, text: reply.text, private: reply.private ?? false } : null,
+        reply: reply ? { kind: reply.kind, text: reply.text, private: reply.private } : null,
       });
     },
   };
 
-  const routes: Route[] = [
-    {
-      method: 'GET',
-      path: '/',
-      handler: (_req, res) => {
-        const html = consolePage(demo);
-        res.writeHead(200, { 'content-type': 'text/html; charset=utf-8', 'content-security-policy': "default-src 'self'; script-src 'unsafe-inline'; style-src 'unsafe-inline'" });
-        res.end(html);
-      },
-    },
-    {
-      method: 'GET',
-      path: '/console/api/demo',
-      handler: (_req, res) =>
-        sendJson(res, 200, {
-          workspace: demo.workspace,
-          users: demo.users.map(({ id, name, role }) => ({ id, name, role })),
-          channels: demo.channels.map(({ id, name }) => ({ id, name })),
-        }),
-    },
-    postMessage,
-    {
-      // Answers that came after the POST returned (a slow model, a restart): the page polls this.
-      method: 'GET',
-      path: '/console/api/replies',
-      handler: (req, res) => {
-        const query = new URL(req.url ?? '/', 'http://localhost').searchParams;
-        const user = query.get('user');
-        if (!user || !users.has(user)) throw new HttpError(400, 'user is required');
-        const key = query.get('key');
-        sendJson(res, 200, {
-          replies: kept
-            .filter((r) => r.user === user && (!key || r.idempotencyKey === key))
-            .map(({ idempotencyKey, kind, text, channel, at }) => ({ idempotencyKey, kind, text, channel, at })),
-        });
-      },
-    },
-  ];
+  const replies = (): ConsoleReply[] =>
+    transcript
+      .all()
+      .filter((e) => e.from === 'quorum' && e.state === 'done')
+      .map((e) => ({
+        id: e.id,
+        idempotencyKey: e.key,
+        kind: e.kind === 'message' ? 'answer' : e.kind,
+        text: e.text,
+        private: e.private,
+        channel: e.channel,
+        threadId: e.threadId ?? undefined,
+        user: e.user,
+        at: e.at,
+      }));
 
-  return { ports, routes, replies: () => [...kept] };
+  return { ports, routes: [postMessage, ...viewRoutes({ demo, transcript, replies })], replies };
+}
+
+/**
+ * Quorum's reply to one delivery: made by whatever comes first (a status, the first streamed
+ * text, the context report, the reply itself). `hidden` keeps it to the requester until the
+ * reply says who reads it, so that a denial never shows a channel that someone tried.
+ */
+function replySlot(transcript: Transcript, target: ReplyTarget, hidden: boolean): Entry {
+  return (
+    transcript.replyTo(target.idempotencyKey) ??
+    transcript.add({
+      key: target.idempotencyKey,
+      from: 'quorum',
+      user: target.user.id,
+      channel: target.channel.id,
+      threadId: target.threadId ?? null,
+      private: hidden,
+      kind: 'answer',
+      state: 'working',
+      text: '',
+    })
+  );
+}
+
+/** Replies, status and streaming into the transcript; `finished` is told each reply that is done. */
+function consoleReplySink(transcript: Transcript, finished: (entry: Entry) => void): PlatformPorts['replies'] {
+  const finish = (entry: Entry, reply: OutgoingReply) => {
+    transcript.update(entry, { kind: reply.kind, text: reply.text, private: reply.private ?? false, state: 'done', status: null });
+    finished(entry);
+    return { platformMessageId: entry.id };
+  };
+  return {
+    async post(target, reply) {
+      return finish(replySlot(transcript, target, true), reply);
+    },
+    async progress(target, status) {
+      const entry = replySlot(transcript, target, false);
+      if (entry.state !== 'done') transcript.update(entry, { status });
+    },
+    openStream(target, started) {
+      let entry: Entry | null = null;
+      return {
+        append(text) {
+          if (!entry) {
+            entry = replySlot(transcript, target, false);
+            started?.(entry.id).catch(() => {});
+          }
+          transcript.update(entry, { text: entry.text + text, state: 'streaming', private: false });
+        },
+        async finish(fullText) {
+          return finish(entry ?? replySlot(transcript, target, false), { kind: 'answer', text: fullText });
+        },
+        async abort() {
+          if (entry && entry.state !== 'done') transcript.update(entry, { text: '', state: 'working' });
+        },
+      };
+    },
+  };
 }

@@ -1,57 +1,64 @@
-/** The console page: pick a demo user and a place, type, see the answer. */
+/** The console page's shell: pick a demo user and a place, talk, see the answer and why the model saw what it saw. */
 import type { Demo } from './demo.js';
 
-/** Idempotency keys of direct messages from Quorum (budget alerts), not answers: the page shows them per user. */
+/** Idempotency keys of direct messages from Quorum (budget alerts), not answers: shown in that user's DM only. */
 export const NOTIFY_KEY_PREFIX = 'notify:';
 
+/** Scripts and styles from this server only: nothing inline, nothing from elsewhere. */
+export const PAGE_CSP =
+  "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
+
+const LOCK =
+  '<svg viewBox="0 0 16 16" width="13" height="13" aria-hidden="true"><path fill="currentColor" d="M5 7V5a3 3 0 0 1 6 0v2h.5A1.5 1.5 0 0 1 13 8.5v5A1.5 1.5 0 0 1 11.5 15h-7A1.5 1.5 0 0 1 3 13.5v-5A1.5 1.5 0 0 1 4.5 7H5Zm1.5 0h3V5a1.5 1.5 0 0 0-3 0v2Z"/></svg>';
 const escape = (s: string) => s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+const initials = (name: string) => escape(name.trim().charAt(0).toUpperCase() || '?');
 
 export function consolePage(demo: Demo): string {
-  const userOptions = demo.users.map((u) => `<option value="${escape(u.id)}">${escape(u.name)}</option>`).join('');
-  const placeOptions = [
-    '<option value="dm">Direct message with Quorum</option>',
-    ...demo.channels.map((c) => `<option value="${escape(c.id)}">${escape(c.name)}</option>`),
+  const users = demo.users
+    .map(
+      (u, i) =>
+        `<button type="button" class="person" data-user="${escape(u.id)}" aria-pressed="${i === 0}">` +
+        `<span class="avatar" data-tone="${i % 6}">${initials(u.name)}</span>` +
+        `<span class="who">${escape(u.name.replace(/\s*\(.*\)$/, ''))}</span><span class="role">${escape(u.role)}</span></button>`,
+    )
+    .join('');
+  const places = [
+    `<button type="button" class="place" data-place="dm" aria-pressed="true"><span class="glyph">@</span>Direct message</button>`,
+    ...demo.channels.map(
+      (c) =>
+        `<button type="button" class="place" data-place="${escape(c.id)}" aria-pressed="false"><span class="glyph">#</span>${escape(c.name.replace(/^#/, ''))}<span class="lock" title="Not a member" hidden>${LOCK}</span></button>`,
+    ),
   ].join('');
+  // Read by the script; `<` escaped so that no name can close the element.
+  const data = JSON.stringify({
+    users: demo.users,
+    channels: demo.channels,
+    notifyPrefix: NOTIFY_KEY_PREFIX,
+  }).replace(/</g, '\\u003c');
   return `<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>Quorum console</title>
-<style>
-body{font:15px system-ui,sans-serif;max-width:760px;margin:2rem auto;padding:0 1rem;color:#222}
-header{display:flex;gap:.5rem;align-items:center;flex-wrap:wrap}
-#log{border:1px solid #ccc;border-radius:6px;padding:.5rem;min-height:300px;margin:1rem 0;white-space:pre-wrap}
-.me{color:#035;margin:.4rem 0}.bot{color:#222;margin:.4rem 0 .8rem 1rem}.error{color:#a00}.private{font-style:italic}
-form{display:flex;gap:.5rem}input[name=text]{flex:1;padding:.4rem}
-small{color:#666}
-</style></head>
+<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+<title>Quorum console</title><link rel="icon" href="data:,">
+<link rel="stylesheet" href="/console/assets/console.css">
+<script type="module" src="/console/assets/console.js"></script>
+</head>
 <body>
-<h1>Quorum console</h1>
-<p><small>${escape(demo.workspace.name)}: a local demo workspace. Talk as any user, in a DM or a channel. Try <code>/agent help</code> or <code>/agent status</code>.</small></p>
-<header>
-<label>User <select id="user">${userOptions}</select></label>
-<label>Where <select id="place">${placeOptions}</select></label>
-<label><input type="checkbox" id="thread"> continue thread</label>
-</header>
-<div id="log" aria-live="polite"></div>
-<form id="f"><input name="text" autocomplete="off" placeholder="Ask something…" required><button>Send</button></form>
-<script>
-const log=document.getElementById('log');let lastThread=null;
-async function late(user,key){for(let i=0;i<60;i++){await new Promise(r=>setTimeout(r,2000));
-const r=await fetch('/console/api/replies?user='+encodeURIComponent(user)+'&key='+encodeURIComponent(key));const j=await r.json();if(j.replies&&j.replies.length)return j.replies[0];}return null;}
-function line(cls,text){const d=document.createElement('div');d.className=cls;d.textContent=text;log.appendChild(d);log.scrollTop=log.scrollHeight;}
-const seen=new Set();
-async function notices(user){try{const r=await fetch('/console/api/replies?user='+encodeURIComponent(user));const j=await r.json();
-for(const n of j.replies||[]){if(!n.idempotencyKey.startsWith(${JSON.stringify(NOTIFY_KEY_PREFIX)})||seen.has(n.idempotencyKey))continue;seen.add(n.idempotencyKey);line('bot private','Quorum, to '+user+' only: '+n.text);}}catch(err){}}
-document.getElementById('user').addEventListener('change',(e)=>notices(e.target.value));
-document.getElementById('f').addEventListener('submit',async(e)=>{e.preventDefault();
-const text=e.target.text.value;e.target.text.value='';
-const user=document.getElementById('user').value,channel=document.getElementById('place').value;
-const body={user,channel,text};if(document.getElementById('thread').checked&&lastThread&&channel!=='dm')body.threadId=lastThread;
-line('me',user+' in '+(channel==='dm'?'DM':'#'+channel)+': '+text);
-try{const r=await fetch('/console/api/messages',{method:'POST',headers:{'content-type':'application/json'},body:JSON.stringify(body)});
-const j=await r.json();if(!r.ok){line('bot error',j.error||('HTTP '+r.status));return;}
-lastThread=j.threadId;if(!j.reply){line('bot','(still working: the answer will appear here)');j.reply=await late(user,j.key);if(!j.reply)return;}
-line('bot'+(j.reply.kind==='error'?' error':'')+(j.reply.private?' private':''),'Quorum'+(j.reply.private?' (only you see this)':'')+': '+j.reply.text);
-await notices(user);
-}catch(err){line('bot error','Could not reach Quorum: '+err.message);}});
-</script>
+<script type="application/json" id="demo-data">${data}</script>
+<div class="layout">
+<aside class="sidebar">
+  <div class="brand"><span class="logo">Q</span><div><strong>Quorum console</strong><small>${escape(demo.workspace.name)} · local demo</small></div></div>
+  <h2>Talk as</h2><div class="people" id="users">${users}</div>
+  <h2>Where</h2><nav class="places" id="places">${places}</nav>
+  <p class="tips">Try <code>/agent help</code>, <code>/agent status</code>, or ask in a channel and open <em>Why did it see this?</em> under the answer.</p>
+</aside>
+<main class="main">
+  <header class="place-header"><div><h1 id="place-title">Direct message</h1><p id="place-audience"></p></div><span id="connection" class="connection" data-state="connecting">connecting…</span></header>
+  <div id="log" class="log" aria-live="polite"><p class="empty">Loading…</p></div>
+  <form id="composer" class="composer">
+    <div id="thread-banner" class="thread-banner" hidden><span>Replying in thread</span><q id="thread-root"></q><button type="button" id="thread-close" aria-label="Leave the thread">×</button></div>
+    <div class="compose-row"><textarea id="text" rows="1" placeholder="Message Quorum" aria-label="Message" required></textarea><button type="submit" id="send">Send</button></div>
+    <small class="hint"><kbd>Enter</kbd> to send · <kbd>Shift</kbd>+<kbd>Enter</kbd> for a new line · Markdown works</small>
+  </form>
+</main>
+</div>
 </body></html>`;
 }

@@ -4,6 +4,7 @@
  */
 import type { ChannelKind, ChannelRef, Envelope, Platform, UserRef, WorkspaceRef } from './envelope.js';
 import type { Principal, Role, Scope, UserFacts } from './identity.js';
+import type { ContextReport } from './context-report.js';
 
 // ---------------------------------------------------------------- logging
 
@@ -142,6 +143,11 @@ export interface PlatformPorts {
    * Absent where the platform cannot send one.
    */
   notify?(workspace: WorkspaceRef, userId: string, text: string): Promise<'sent' | 'unreachable'>;
+  /**
+   * Told, before the reply, what a turn gave the model and what it left out and why (the local
+   * console's "why did it see this?" view). Absent on Slack and Teams; must not throw.
+   */
+  inspect?(target: ReplyTarget, report: ContextReport): void;
 }
 
 // ---------------------------------------------------------------- model gate

@@ -50,6 +50,18 @@ export function audienceMaySee(
   }
 }
 
+/** Splits context into what this audience may see (given) and what it may not (left out). */
+export function selectContext(
+  audience: Audience,
+  context: ContextItem[],
+  requesterMaySeeChannel?: (channelExternalId: string) => boolean,
+): { given: ContextItem[]; leftOut: ContextItem[] } {
+  const given: ContextItem[] = [];
+  const leftOut: ContextItem[] = [];
+  for (const item of context) (audienceMaySee(audience, item.visibility, requesterMaySeeChannel) ? given : leftOut).push(item);
+  return { given, leftOut };
+}
+
 export const SYSTEM_PROMPT =
   'You are Quorum, an assistant inside a team chat. Answer briefly and helpfully. ' +
   'You only know the conversation shown to you; say so when something is outside it.';
@@ -60,7 +72,7 @@ export function buildPrompt(input: {
   text: string;
   requesterMaySeeChannel?: (channelExternalId: string) => boolean;
 }): PromptMessage[] {
-  const allowed = input.context.filter((item) => audienceMaySee(input.audience, item.visibility, input.requesterMaySeeChannel));
+  const allowed = selectContext(input.audience, input.context, input.requesterMaySeeChannel).given;
   return [
     { role: 'system', content: SYSTEM_PROMPT },
     ...allowed.map((item) => ({ role: item.message.role, content: item.message.content }) satisfies PromptMessage),

@@ -28,6 +28,7 @@ import type {
   TurnStore,
 } from './ports.js';
 import { audienceFor, buildPrompt, type ContextItem, type Visibility } from './prompt.js';
+import { recordContext } from './context-report.js';
 
 export interface CoreDeps {
   turns: TurnStore;
@@ -124,6 +125,7 @@ export async function runTurn(deps: CoreDeps, envelope: Envelope, attempt?: Deli
 
   const { scope, facts } = await requesterFacts(deps, envelope);
   if (facts.deleted) return ignoreDeleted(deps, scope);
+  const historyLimit = deps.historyLimit ?? 20;
   // Independent reads run together: the store's is one round trip, membership asks the platform.
   const [{ principal, conversation, settings, history: stored }, isMember, recorded] = await Promise.all([
     deps.turns.openTurn(scope, {
@@ -131,7 +133,7 @@ export async function runTurn(deps: CoreDeps, envelope: Envelope, attempt?: Deli
       facts,
       channel: envelope.channel,
       ...conversationKeyOf(envelope),
-      historyLimit: deps.historyLimit ?? 20,
+      historyLimit,
     }),
     envelope.channel.kind === 'dm' ? Promise.resolve(true) : membershipOrNull(deps, ports, envelope),
     // Only a re-run can find an answer already recorded (the inbox takes each delivery once).
@@ -148,6 +150,9 @@ export async function runTurn(deps: CoreDeps, envelope: Envelope, attempt?: Deli
     isMember,
   };
   const decision = decide(subject, { kind: 'talk' }, channelResource);
+  const audience = audienceFor(envelope.channel.kind, envelope.channel.id, principal.id);
+  // Only where the adapter asks (the console's inspector): what the model was given, and why not the rest.
+  const inspect = recordContext(ports, target, audience, historyLimit);
   const auditDenial = (action: 'talk' | 'read_history', reason: string) =>
     deps.audit.append(scope, {
       action: 'denial',
@@ -159,6 +164,7 @@ export async function runTurn(deps: CoreDeps, envelope: Envelope, attempt?: Deli
     });
   if (!decision.allow) {
     await auditDenial('talk', decision.reason);
+    inspect?.send('denied', decision.reason);
     return post({ kind: 'error', text: denyExplanation[decision.reason], private: true });
   }
 
@@ -178,11 +184,8 @@ export async function runTurn(deps: CoreDeps, envelope: Envelope, attempt?: Deli
   const history = readable.allow ? stored : [];
   const visibility = visibilityOf(conversation);
   const context: ContextItem[] = history.map((message) => ({ visibility, message }));
-  const messages = buildPrompt({
-    audience: audienceFor(envelope.channel.kind, envelope.channel.id, principal.id),
-    context,
-    text: envelope.text,
-  });
+  const messages = buildPrompt({ audience, context, text: envelope.text });
+  inspect?.context(context, envelope.text, readable.allow ? undefined : { count: stored.length, reason: readable.reason });
 
   const onQueued = (position: number) => progress(`Busy right now: you are number ${position} in the queue.`);
   // The answer streams where the platform can; errors and refusals are always posted.
@@ -192,7 +195,7 @@ export async function runTurn(deps: CoreDeps, envelope: Envelope, attempt?: Deli
   try {
     outcome = deps.agent
       ? await runAgentTurn(
-          { model: deps.model, audit: deps.audit, turns: deps.turns, store: deps.agent.store, log: deps.log, ...(deps.agent.limits ? { limits: deps.agent.limits } : {}) },
+          { model: deps.model, audit: inspect?.watch(deps.audit) ?? deps.audit, turns: deps.turns, store: deps.agent.store, log: deps.log, ...(deps.agent.limits ? { limits: deps.agent.limits } : {}) },
           {
             scope,
             principal: { id: principal.id, role },
@@ -222,6 +225,7 @@ export async function runTurn(deps: CoreDeps, envelope: Envelope, attempt?: Deli
 
     if (outcome.kind === 'refused') {
       await answer?.discard();
+      inspect?.send('refused');
       await deps.audit.append(scope, {
         action: 'model_call',
         outcome: 'refused',
@@ -252,6 +256,7 @@ export async function runTurn(deps: CoreDeps, envelope: Envelope, attempt?: Deli
     await answer?.discard();
     throw err;
   }
+  inspect?.send('answered');
   // The stream ends with the recorded text; where nothing streamed (or it broke) the answer is posted.
   return (await answer?.finish(outcome.text)) ?? post({ kind: 'answer', text: outcome.text });
 }
