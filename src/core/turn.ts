@@ -8,6 +8,7 @@ import { runAgentTurn, type AgentLimits } from './agent/orchestrator.js';
 import { openAnswerStream } from './answer-stream.js';
 import { replyMemory } from './reply-memory.js';
 import { runCommand } from './commands.js';
+import type { LimitDefaults } from './commands/format.js';
 import type { Envelope, Platform } from './envelope.js';
 import { QuorumError, isQuorumError } from './errors.js';
 import type { Principal, Scope, UserFacts } from './identity.js';
@@ -34,6 +35,8 @@ export interface CoreDeps {
   model: ModelGate;
   /** The model name shown in `status`. */
   modelName: string;
+  /** The limits a workspace without its own settings gets, shown in `status`. */
+  limitDefaults?: LimitDefaults;
   platforms: Partial<Record<Platform, PlatformPorts>>;
   log: Logger;
   /** How many earlier messages of the conversation the prompt may hold. */
