@@ -74,6 +74,8 @@ export interface HelpLine {
   summary: string;
   /** The policy's name for this form: who may run it is the policy's word, not the help text's. */
   policy: CommandName;
+  /** Offered in the Teams command menu, which holds at most 10 (the rest are in `/agent help`). */
+  menu?: true;
 }
 
 interface Rule {
@@ -89,26 +91,26 @@ const commandWord = z.enum(WORDS);
 
 const rules: Record<CommandWord, Rule> = {
   help: {
-    forms: [{ usage: '/agent help [COMMAND]', summary: 'This list, or the details of one command', policy: 'help' }],
+    forms: [{ usage: '/agent help [COMMAND]', summary: 'This list, or the details of one command', policy: 'help', menu: true }],
     details: 'Lists the commands, for everyone and for admins. With a command word, explains that command. Example: /agent help limit',
     args: z
       .union([z.tuple([]).transform(() => null), z.tuple([commandWord]).transform(([w]) => w)])
       .transform((topic) => ({ name: 'help' as const, topic })),
   },
   status: {
-    forms: [{ usage: '/agent status', summary: 'Your role, the model, the limits in force and today\'s usage', policy: 'status' }],
+    forms: [{ usage: '/agent status', summary: 'Your role, the model, the limits in force and today\'s usage', policy: 'status', menu: true }],
     details:
       'Shows your role here, the model that answers, the limits in force for this workspace (its own settings, or the service defaults), the tokens used today and the settings of this channel. Only you see the answer.',
     args: z.tuple([]).transform(() => ({ name: 'status' as const })),
   },
   role: {
-    forms: [{ usage: '/agent role @user owner|admin|member|guest|clear', summary: "Set someone's role in Quorum, or clear it back to the platform's", policy: 'role' }],
+    forms: [{ usage: '/agent role @user owner|admin|member|guest|clear', summary: "Set someone's role in Quorum, or clear it back to the platform's", policy: 'role', menu: true }],
     details:
       "Grants a role in Quorum that overrides the one Slack or Teams gives. `clear` removes the grant. Only owners make owners, and the last owner or admin cannot be demoted. Example: /agent role @dana admin",
     args: z.tuple([userMention, roleArg]).transform(([user, role]) => ({ name: 'role' as const, user, role })),
   },
   agent: {
-    forms: [{ usage: '/agent agent on|off [#channel]', summary: 'Switch the agent on or off in a channel (this one by default)', policy: 'agent' }],
+    forms: [{ usage: '/agent agent on|off [#channel]', summary: 'Switch the agent on or off in a channel (this one by default)', policy: 'agent', menu: true }],
     details: 'Switches the agent off (or back on) in a channel: while off it answers nobody there. Without a channel it applies to the channel you type it in. Example: /agent agent off #random',
     args: z
       .union([z.tuple([onOff]), z.tuple([onOff, channelMention])])
@@ -125,7 +127,7 @@ const rules: Record<CommandWord, Rule> = {
     args: z.tuple([onOff]).transform(([keep]) => ({ name: 'content' as const, keep })),
   },
   tools: {
-    forms: [{ usage: `/agent tools #channel allow|deny ${TOOL_NAMES.join('|')}`, summary: 'Allow or deny one of the agent\'s tools in a channel', policy: 'tools' }],
+    forms: [{ usage: `/agent tools #channel allow|deny ${TOOL_NAMES.join('|')}`, summary: 'Allow or deny one of the agent\'s tools in a channel', policy: 'tools', menu: true }],
     details: `Sets whether the agent may use a tool in a channel. Tools: ${TOOL_NAMES.join(', ')}. Example: /agent tools #general deny search_history`,
     args: z
       .tuple([channelMention, z.enum(['allow', 'deny']), z.enum(TOOL_NAMES)])
@@ -133,19 +135,19 @@ const rules: Record<CommandWord, Rule> = {
   },
   limit: {
     forms: [
-      { usage: '/agent limit rpm N', summary: 'Model requests per minute for this workspace', policy: 'limit' },
+      { usage: '/agent limit rpm N', summary: 'Model requests per minute for this workspace', policy: 'limit', menu: true },
       { usage: '/agent limit concurrency N', summary: 'Model calls at once for this workspace', policy: 'limit' },
     ],
     details: 'Sets this workspace\'s own model limits in place of the service defaults: requests per minute (a turn with tools makes several) and calls running at once. /agent status shows the numbers in force. Example: /agent limit rpm 60',
     args: z.tuple([z.enum(['rpm', 'concurrency']), count]).transform(([key, value]) => ({ name: 'limit' as const, key, value })),
   },
   budget: {
-    forms: [{ usage: '/agent budget tokens N/day', summary: 'Tokens this workspace may use per day', policy: 'budget' }],
+    forms: [{ usage: '/agent budget tokens N/day', summary: 'Tokens this workspace may use per day', policy: 'budget', menu: true }],
     details: 'Sets the daily token budget of this workspace; when it is spent, the agent says so until the next day (UTC), and admins are told at 80%. Example: /agent budget tokens 200000/day',
     args: z.tuple([z.literal('tokens'), perDay]).transform(([, tokens]) => ({ name: 'budget' as const, tokens })),
   },
   audit: {
-    forms: [{ usage: '/agent audit [@user] [24h|7d]', summary: 'Recent activity: messages, model calls, changes and refusals', policy: 'audit' }],
+    forms: [{ usage: '/agent audit [@user] [24h|7d]', summary: 'Recent activity: messages, model calls, changes and refusals', policy: 'audit', menu: true }],
     details: 'Shows the last 20 audit entries, newest first, optionally for one person and within the last 24 hours or 7 days. Example: /agent audit @dana 24h',
     args: z
       .union([
@@ -157,7 +159,7 @@ const rules: Record<CommandWord, Rule> = {
       .transform(([user, window]) => ({ name: 'audit' as const, user, window })),
   },
   retention: {
-    forms: [{ usage: '/agent retention DAYS|off', summary: 'Delete stored messages after this many days', policy: 'retention' }],
+    forms: [{ usage: '/agent retention DAYS|off', summary: 'Delete stored messages after this many days', policy: 'retention', menu: true }],
     details: 'Stored conversation messages older than this are deleted; off keeps them until someone asks to be forgotten. Example: /agent retention 30d',
     args: z
       .tuple([z.union([z.literal('off').transform(() => null), days])])
@@ -165,7 +167,7 @@ const rules: Record<CommandWord, Rule> = {
   },
   forget: {
     forms: [
-      { usage: '/agent forget me', summary: 'Delete what Quorum stored about you', policy: 'forget_me' },
+      { usage: '/agent forget me', summary: 'Delete what Quorum stored about you', policy: 'forget_me', menu: true },
       { usage: '/agent forget @user', summary: 'Delete what Quorum stored about someone', policy: 'forget_user' },
     ],
     details: 'Deletes the messages, notes, usage records and direct-message conversations stored for you (or, for admins, for someone else). The audit log keeps that it happened. Example: /agent forget me',
