@@ -195,7 +195,7 @@ export async function runTurn(deps: CoreDeps, envelope: Envelope, attempt?: Deli
   try {
     outcome = deps.agent
       ? await runAgentTurn(
-          { model: deps.model, audit: deps.audit, turns: deps.turns, store: deps.agent.store, log: deps.log, ...(deps.agent.limits ? { limits: deps.agent.limits } : {}) },
+          { model: deps.model, audit: deps.audit, turns: deps.turns, store: deps.agent.store, log: deps.log, limitDefaults: deps.limitDefaults, ...(deps.agent.limits ? { limits: deps.agent.limits } : {}) },
           {
             scope,
             principal: { id: principal.id, role },
