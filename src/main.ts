@@ -92,6 +92,7 @@ export async function startQuorum(config: Config, options: StartOptions = {}): P
       audit,
       model: instrumentModelGate(model, metrics),
       modelName: modelNameFor(config),
+      limitDefaults: { rpm: config.WORKSPACE_RPM, concurrency: config.WORKSPACE_CONCURRENCY, dailyTokens: config.WORKSPACE_DAILY_TOKENS ?? null },
       platforms,
       log,
       agent: { store: createAgentStore(database.db) },

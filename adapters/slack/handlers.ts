@@ -17,6 +17,9 @@ export interface EventDeps {
 
 const memberEventSchema = z.object({ user: z.string(), channel: z.string() });
 
+/** The event types Quorum acts on: the manifest subscribes to each (test/slack/manifest.test.ts). */
+export const EVENT_TYPES = ['app_mention', 'message', 'member_joined_channel', 'member_left_channel', 'app_uninstalled', 'tokens_revoked'] as const;
+
 export function registerEvents(app: App, deps: EventDeps): void {
   const { intake, log } = deps;
 
@@ -58,7 +61,7 @@ export function registerEvents(app: App, deps: EventDeps): void {
   };
 
   type Listener = (args: { body: unknown; event: unknown; context: { botUserId?: string; retryNum?: number } }) => Promise<void>;
-  const listeners: Record<string, Listener> = {
+  const listeners: Record<(typeof EVENT_TYPES)[number], Listener> = {
     app_mention: onMessage,
     message: onMessage,
     member_joined_channel: onMember(true),
@@ -68,9 +71,9 @@ export function registerEvents(app: App, deps: EventDeps): void {
   };
   // One Bolt listener for all of them: Bolt runs every registered listener's middleware chain on
   // every delivery, so six registrations cost six chains (and their argument copies) per event.
-  const types = new RegExp(`^(?:${Object.keys(listeners).join('|')})$`);
+  const types = new RegExp(`^(?:${EVENT_TYPES.join('|')})$`);
   app.event(types, async (args) => {
-    const { type } = args.event as { type: string };
-    await listeners[type]!(args as Parameters<Listener>[0]);
+    const { type } = args.event as { type: (typeof EVENT_TYPES)[number] };
+    await listeners[type](args as Parameters<Listener>[0]);
   });
 }

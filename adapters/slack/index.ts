@@ -1,7 +1,8 @@
 /**
  * The Slack adapter on Bolt 5. Bolt's HTTPReceiver is mounted on the service's one HTTP server
- * (`/slack/events`, and `/slack/install` + `/slack/oauth_redirect` with OAuth); Socket Mode when
- * an app token is set. Every event is written to the core's inbox before Slack gets its ack.
+ * (`/slack/events`); Socket Mode when an app token is set. With OAuth, `/slack/install` and
+ * `/slack/oauth_redirect` are served there too, in both modes (install.ts). Every event is
+ * written to the core's inbox before Slack gets its ack.
  */
 import { App, HTTPReceiver, SocketModeReceiver, webApi, type Authorize, type Receiver, type ReceiverEvent } from '@slack/bolt';
 import type { Config } from '../../src/config.js';
@@ -13,6 +14,7 @@ import { boltLogger } from './bolt-logger.js';
 import { registerCommand } from './command.js';
 import { registerEvents } from './handlers.js';
 import { createHistory } from './history.js';
+import { createInstaller } from './install.js';
 import { createLeanFetch } from './lean-fetch.js';
 import { createNotify } from './notify.js';
 import { createDirectory, createMembership } from './people.js';
@@ -87,15 +89,24 @@ export function createSlackAdapter(options: SlackAdapterOptions): SlackAdapter {
   const notify = createNotify({ client: postClient, tokens });
   const installationStore = createBoltInstallationStore(installations, log);
 
+  const installer = oauth
+    ? createInstaller({
+        clientId: config.SLACK_CLIENT_ID!,
+        clientSecret: config.SLACK_CLIENT_SECRET!,
+        stateSecret: config.SLACK_STATE_SECRET!,
+        scopes: BOT_SCOPES,
+        installationStore,
+        logger,
+        clientOptions: sdkOptions,
+      })
+    : null;
+
   let receiver: Receiver;
   let http: HTTPReceiver | null = null;
   if (config.SLACK_APP_TOKEN) {
-    receiver = new SocketModeReceiver({
-      appToken: config.SLACK_APP_TOKEN,
-      logger,
-      // The socket client (apps.connections.open) reads its Web API URL from here.
-      ...(oauth ? oauthOptions(config, installationStore, sdkOptions) : { installerOptions: { clientOptions: sdkOptions } }),
-    });
+    // No OAuth options here: given them, the receiver would start its own install server (port 3000).
+    // The socket client (apps.connections.open) reads its Web API URL from installerOptions.
+    receiver = new SocketModeReceiver({ appToken: config.SLACK_APP_TOKEN, logger, installerOptions: { clientOptions: sdkOptions } });
   } else {
     http = new HTTPReceiver({
       signingSecret: config.SLACK_SIGNING_SECRET!,
@@ -103,7 +114,6 @@ export function createSlackAdapter(options: SlackAdapterOptions): SlackAdapter {
       logger,
       // The ack waits for the inbox write: an event that was not stored is never acked.
       processBeforeResponse: true,
-      ...(oauth ? oauthOptions(config, installationStore, sdkOptions) : {}),
     });
     receiver = http;
   }
@@ -115,7 +125,7 @@ export function createSlackAdapter(options: SlackAdapterOptions): SlackAdapter {
     clientOptions: { ...clientOptions },
     // Bolt's in-memory conversation store is unused here and costs on every event.
     convoStore: false,
-    ...(oauth ? {} : { authorize: singleWorkspaceAuthorize(readClient, config.SLACK_BOT_TOKEN!, log) }),
+    authorize: installer ? installer.authorize : singleWorkspaceAuthorize(readClient, config.SLACK_BOT_TOKEN!, log),
   });
   if (receiver instanceof SocketModeReceiver) ackAfterProcessing(receiver, app);
   app.error(async (err) => {
@@ -145,11 +155,8 @@ export function createSlackAdapter(options: SlackAdapterOptions): SlackAdapter {
       listener(req, res);
     };
     routes.push({ method: 'POST', path: '/slack/events', handler });
-    if (oauth) {
-      routes.push({ method: 'GET', path: '/slack/install', handler: (req, res) => listener(req, res) });
-      routes.push({ method: 'GET', path: '/slack/oauth_redirect', handler: (req, res) => listener(req, res) });
-    }
   }
+  if (installer) routes.push(...installer.routes);
 
   return {
     ports: { membership, directory, replies, history, notify },
@@ -182,24 +189,6 @@ function ackAfterProcessing(receiver: SocketModeReceiver, app: App): void {
       if (ack) await event.ack(ack.response as never);
     },
   } as unknown as App);
-}
-
-function oauthOptions(
-  config: SlackConfig,
-  installationStore: ReturnType<typeof createBoltInstallationStore>,
-  clientOptions: { slackApiUrl?: string; fetch: typeof fetch },
-) {
-  return {
-    clientId: config.SLACK_CLIENT_ID!,
-    clientSecret: config.SLACK_CLIENT_SECRET!,
-    stateSecret: config.SLACK_STATE_SECRET!,
-    scopes: BOT_SCOPES,
-    installationStore,
-    installerOptions: {
-      directInstall: true,
-      clientOptions,
-    },
-  };
 }
 
 /** How long a Web API call may wait for Slack's answer (headers, then each piece of the body). */

@@ -8,6 +8,7 @@ import { runAgentTurn, type AgentLimits } from './agent/orchestrator.js';
 import { openAnswerStream } from './answer-stream.js';
 import { replyMemory } from './reply-memory.js';
 import { runCommand } from './commands.js';
+import type { LimitDefaults } from './commands/format.js';
 import { conversationKeyOf } from './conversation-key.js';
 import type { Envelope, Platform } from './envelope.js';
 import { QuorumError, isQuorumError } from './errors.js';
@@ -36,6 +37,8 @@ export interface CoreDeps {
   model: ModelGate;
   /** The model name shown in `status`. */
   modelName: string;
+  /** The limits a workspace without its own settings gets, shown in `status`. */
+  limitDefaults?: LimitDefaults;
   platforms: Partial<Record<Platform, PlatformPorts>>;
   log: Logger;
   /** How many earlier messages of the conversation the prompt may hold. */
@@ -195,7 +198,7 @@ export async function runTurn(deps: CoreDeps, envelope: Envelope, attempt?: Deli
   try {
     outcome = deps.agent
       ? await runAgentTurn(
-          { model: deps.model, audit: inspect?.watch(deps.audit) ?? deps.audit, turns: deps.turns, store: deps.agent.store, log: deps.log, ...(deps.agent.limits ? { limits: deps.agent.limits } : {}) },
+          { model: deps.model, audit: inspect?.watch(deps.audit) ?? deps.audit, turns: deps.turns, store: deps.agent.store, log: deps.log, limitDefaults: deps.limitDefaults, ...(deps.agent.limits ? { limits: deps.agent.limits } : {}) },
           {
             scope,
             principal: { id: principal.id, role },

@@ -6,8 +6,9 @@ import { roleOf } from '../../src/core/access/roles.js';
 
 describe('parseCommand', () => {
   const ok: [string, object][] = [
-    ['/agent', { name: 'help' }],
-    ['/agent help', { name: 'help' }],
+    ['/agent', { name: 'help', topic: null }],
+    ['/agent help', { name: 'help', topic: null }],
+    ['/agent help Limit', { name: 'help', topic: 'limit' }],
     ['/agent STATUS', { name: 'status' }],
     ['/agent role <@U123|dana> admin', { name: 'role', user: 'U123', role: 'admin' }],
     ['/agent role <@U123> guest', { name: 'role', user: 'U123', role: 'guest' }],
@@ -65,6 +66,8 @@ describe('parseCommand', () => {
     ['/agent forget', 'forget'],
     ['/agent forget everyone', 'forget'],
     ['/agent status now', 'status'],
+    ['/agent help purge', 'help'],
+    ['/agent help limit rpm', 'help'],
   ];
   it.each(bad)('%s → usage of %s', (text, name) => {
     const parsed = parseCommand(text);

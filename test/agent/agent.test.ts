@@ -182,6 +182,17 @@ describe.each(drivers)('multi-step turns (%s)', (driver) => {
     expect(denied?.content).toBeNull();
   });
 
+  it('tells the model the limits in force, the service defaults marked so', async () => {
+    gate.script = (step, call, withResults) => {
+      if (step === 'orchestrator') return answer('', [{ toolName: 'status', input: { task: 'my limits' } }]);
+      if (step === 'status') return withResults ? answer(`saw: ${call.messages.at(-1)?.content}`) : answer('', [{ toolName: 'workspace_status', input: {} }]);
+      return answer('final');
+    };
+    const withDefaults = { ...deps, limitDefaults: { rpm: 120, concurrency: 2, dailyTokens: null } };
+    await runTurn(withDefaults, say('U-ANA', { id: 'C-LAUNCH', kind: 'channel' }, 'what are my limits'));
+    expect(gate.promptsText()).toContain('Limits: 120 requests/min (default), 2 at once (default), no daily token budget.');
+  });
+
   it('denies a tool in a channel where an admin switched it off', async () => {
     const scope = await deps.turns.resolveWorkspace(WS);
     const channel = await upsertChannel(db.db, scope, { id: 'C-DENY', kind: 'channel' });

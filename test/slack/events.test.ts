@@ -207,7 +207,7 @@ describe.each(drivers)('Slack events over HTTP, one workspace (%s)', (driver) =>
     expect(res.status).toBe(200);
     const body = JSON.parse(res.text);
     expect(body.response_type).toBe('ephemeral');
-    expect(body.text).toMatch(/^Usage: \/agent/);
+    expect(body.text).toMatch(/^Quorum commands\./);
   });
 
   it('delivers mention escapes in /agent text to the core unchanged', async () => {

@@ -64,7 +64,7 @@ describe.each(drivers)('Slack replies (%s)', (driver) => {
       expect(JSON.parse(res.text)).toMatchObject({ response_type: 'ephemeral', text: 'Working on it…' });
       const hook = await waitFor(() => api.hooks.find((h) => h.path === '/commands/T0ACME0001/slow'));
       expect(hook.body).toMatchObject({ response_type: 'ephemeral' });
-      expect(hook.body.text).toMatch(/^Usage: \/agent/);
+      expect(hook.body.text).toMatch(/^Quorum commands\./);
       expect(api.hooks.filter((h) => h.path === '/commands/T0ACME0001/slow')).toHaveLength(1);
     } finally {
       api.delays.delete('users.info');

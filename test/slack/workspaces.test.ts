@@ -111,6 +111,19 @@ describe.each(drivers)('Slack over OAuth, many workspaces (%s)', (driver) => {
     expect(ws!.enterpriseId).toBe('E0INITECH1');
   });
 
+  it('routes an org-wide install’s event that names no team by its enterprise id', async () => {
+    const event = freshEvent('app_mention_grid_org_install_no_team_id');
+    expect(event.team_id).toBeUndefined();
+    expect((await postSlack(app, event)).status).toBe(200);
+    const row = await doneRow(event.event_id);
+    const [ws] = await db.db.select().from(workspaces).where(sql`${workspaces.id} = ${row.workspaceId}`);
+    expect(ws).toMatchObject({ externalId: 'E0INITECH1', enterpriseId: 'E0INITECH1' });
+    const replies = api.calls.filter((c) => c.method.startsWith('chat.') && c.params.channel === 'C0INITOPS1' && c.params.thread_ts === event.event.ts);
+    expect(replies.length).toBeGreaterThan(0);
+    expect(new Set(replies.map((c) => c.token))).toEqual(new Set([INITECH.token]));
+    expect(model.promptsText().some((p) => p.includes('list the open ops reviews across the org'))).toBe(true);
+  });
+
   it("keeps a DM canary out of another workspace's prompts and another user's DM", async () => {
     const canary = `CANARY-${Date.now()}`;
     const secret = freshEvent('message_im', { text: `my salary is ${canary}` });

@@ -93,7 +93,8 @@ describe.each(drivers)('Teams conversations over /api/messages (%s)', (driver) =
     expect((await teams.post(a)).status).toBe(200);
     await settled();
     const reply = teams.connector.messages().find((p) => p.replyToId === a.id);
-    expect(reply?.body.text).toMatch(/^Usage: \/agent help/);
+    expect(reply?.body.text).toMatch(/^Quorum commands\./);
+    expect(reply?.body.text).toContain("`/agent status` — ");
     expect(teams.model.calls.length).toBe(calls);
   });
 

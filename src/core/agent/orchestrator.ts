@@ -30,6 +30,7 @@ import { explainToolDenial, TOOL_NAMES, toolAllowed, type ToolName } from './per
 import { AGGREGATOR_INSTRUCTIONS, ORCHESTRATOR_INSTRUCTIONS, specialists, type Specialist } from './specialists.js';
 import { mapBounded } from './bounded.js';
 import { builtinTools, type ToolContext } from './tools.js';
+import type { LimitDefaults } from '../commands/format.js';
 
 export interface AgentLimits {
   /** Model calls per turn, all steps together. */
@@ -61,6 +62,8 @@ export interface AgentDeps {
   store: AgentStore;
   log: Logger;
   limits?: Partial<AgentLimits>;
+  /** The service's limits where the workspace set none (CoreDeps.limitDefaults). */
+  limitDefaults?: LimitDefaults | undefined;
 }
 
 export interface AgentTurn {
@@ -162,6 +165,7 @@ export async function runAgentTurn(deps: AgentDeps, turn: AgentTurn): Promise<Mo
     store: deps.store,
     turns: deps.turns,
     settings: turn.settings,
+    limitDefaults: deps.limitDefaults,
     isMember: turn.isMember,
     history: turn.history,
     log: deps.log,

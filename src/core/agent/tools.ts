@@ -12,6 +12,7 @@ import type { AgentStore, ConversationHistory, Logger, PlatformMessage, TurnStor
 import { audienceMaySee, type Audience, type Visibility } from '../prompt.js';
 import { mapBounded } from './bounded.js';
 import type { ToolName } from './permissions.js';
+import { limitsLine, type LimitDefaults } from '../commands/format.js';
 
 export interface ToolContext {
   scope: Scope;
@@ -22,6 +23,8 @@ export interface ToolContext {
   store: AgentStore;
   turns: TurnStore;
   settings: WorkspaceSettings;
+  /** The service's limits where the workspace set none (shown by workspace_status). */
+  limitDefaults?: LimitDefaults | undefined;
   /** Whether the requester is a member of a channel, as the platform says; false when unknown. */
   isMember(channelExternalId: string, kind: ChannelKind): Promise<boolean>;
   /** The platform's own history (summarize_thread); absent where it cannot be read. */
@@ -224,7 +227,7 @@ const workspaceStatus: AgentTool<{ about?: string | undefined }> = {
     const s = ctx.settings;
     return [
       `Your role: ${ctx.principal.role}.`,
-      `Limits: ${s.rpm ?? 'default'} requests/minute, ${s.dailyTokens ?? 'no'} daily token budget.`,
+      `Limits: ${limitsLine(s, ctx.limitDefaults)}.`,
       `Your usage today: ${used.calls} calls, ${used.inputTokens + used.outputTokens} tokens.`,
     ].join('\n');
   },

@@ -1,5 +1,31 @@
 /** Compact text for command answers (monospace in Slack and Teams). */
-import type { AuditEntry } from '../ports.js';
+import type { AuditEntry, WorkspaceSettings } from '../ports.js';
+
+/** The service's limits for a workspace that set none of its own (WORKSPACE_RPM and friends). */
+export interface LimitDefaults {
+  rpm: number;
+  concurrency: number;
+  /** null: no daily budget unless the workspace sets one. */
+  dailyTokens: number | null;
+}
+
+/**
+ * The limits in force: the workspace's own where it set them, else the service's, marked as such.
+ * Without the defaults (a core used outside the service) only the workspace's own are known.
+ */
+export function limitsLine(settings: Pick<WorkspaceSettings, 'rpm' | 'concurrency' | 'dailyTokens'>, defaults: LimitDefaults | undefined): string {
+  const shown = (own: number | null, fallback: number | null | undefined, unit: string) => {
+    if (own !== null) return `${own} ${unit}`;
+    if (fallback === undefined) return `default ${unit}`;
+    return fallback === null ? null : `${fallback} ${unit} (default)`;
+  };
+  const budget = shown(settings.dailyTokens, defaults ? defaults.dailyTokens : undefined, 'tokens/day');
+  return [
+    shown(settings.rpm, defaults?.rpm, 'requests/min'),
+    shown(settings.concurrency, defaults?.concurrency, 'at once'),
+    budget === null ? 'no daily token budget' : `budget ${budget}`,
+  ].join(', ');
+}
 
 /**
  * The last audit entries as a fixed-width table, newest first. Details stay short; content shows

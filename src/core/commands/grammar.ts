@@ -7,7 +7,7 @@
  * mentions with `@<aad-object-id>` before the core sees the text).
  */
 import { z } from 'zod';
-import { TOOL_NAMES } from '../access/policy.js';
+import { OPEN_COMMANDS, TOOL_NAMES, type CommandName } from '../access/policy.js';
 
 const MAX_SETTING = 1_000_000_000;
 
@@ -44,8 +44,11 @@ const days = z
 const roleArg = z.enum(['owner', 'admin', 'member', 'guest', 'clear']).transform((v) => (v === 'clear' ? null : v));
 const windowArg = z.enum(['24h', '7d']);
 
+/** The command words, in the order help lists them. */
+const WORDS = ['help', 'status', 'role', 'agent', 'guests', 'content', 'tools', 'limit', 'budget', 'audit', 'retention', 'forget'] as const;
+
 export const commandSchema = z.discriminatedUnion('name', [
-  z.object({ name: z.literal('help') }),
+  z.object({ name: z.literal('help'), topic: z.enum(WORDS).nullable() }),
   z.object({ name: z.literal('status') }),
   z.object({ name: z.literal('role'), user: z.string(), role: z.enum(['owner', 'admin', 'member', 'guest']).nullable() }),
   z.object({ name: z.literal('agent'), enabled: z.boolean(), channel: z.string().nullable() }),
@@ -60,44 +63,92 @@ export const commandSchema = z.discriminatedUnion('name', [
 ]);
 export type Command = z.infer<typeof commandSchema>;
 export type CommandWord = Command['name'];
+// WORDS must name every command of the schema (rules below is keyed by the schema's names).
+const everyWord: Exclude<CommandWord, (typeof WORDS)[number]> extends never ? true : never = true;
+void everyWord;
+
+/** One form of a command, as `/agent help` lists it. */
+export interface HelpLine {
+  usage: string;
+  /** One line: what it does (also the Teams command menu's description, at most 128 characters). */
+  summary: string;
+  /** The policy's name for this form: who may run it is the policy's word, not the help text's. */
+  policy: CommandName;
+  /** Offered in the Teams command menu, which holds at most 10 (the rest are in `/agent help`). */
+  menu?: true;
+}
 
 interface Rule {
-  usage: string;
+  /** Every form of the command; the usage line on bad input is these forms joined. */
+  forms: HelpLine[];
+  /** `/agent help COMMAND`: what it does in a few sentences, with an example. */
+  details: string;
   /** Parses the arguments (the words after the command's name). */
   args: z.ZodType<Command, string[]>;
 }
 
+const commandWord = z.enum(WORDS);
+
 const rules: Record<CommandWord, Rule> = {
-  help: { usage: '/agent help', args: z.tuple([]).transform(() => ({ name: 'help' as const })) },
-  status: { usage: '/agent status', args: z.tuple([]).transform(() => ({ name: 'status' as const })) },
+  help: {
+    forms: [{ usage: '/agent help [COMMAND]', summary: 'This list, or the details of one command', policy: 'help', menu: true }],
+    details: 'Lists the commands, for everyone and for admins. With a command word, explains that command. Example: /agent help limit',
+    args: z
+      .union([z.tuple([]).transform(() => null), z.tuple([commandWord]).transform(([w]) => w)])
+      .transform((topic) => ({ name: 'help' as const, topic })),
+  },
+  status: {
+    forms: [{ usage: '/agent status', summary: 'Your role, the model, the limits in force and today\'s usage', policy: 'status', menu: true }],
+    details:
+      'Shows your role here, the model that answers, the limits in force for this workspace (its own settings, or the service defaults), the tokens used today and the settings of this channel. Only you see the answer.',
+    args: z.tuple([]).transform(() => ({ name: 'status' as const })),
+  },
   role: {
-    usage: '/agent role @user owner|admin|member|guest|clear',
+    forms: [{ usage: '/agent role @user owner|admin|member|guest|clear', summary: "Set someone's role in Quorum, or clear it back to the platform's", policy: 'role', menu: true }],
+    details:
+      "Grants a role in Quorum that overrides the one Slack or Teams gives. `clear` removes the grant. Only owners make owners, and the last owner or admin cannot be demoted. Example: /agent role @dana admin",
     args: z.tuple([userMention, roleArg]).transform(([user, role]) => ({ name: 'role' as const, user, role })),
   },
   agent: {
-    usage: '/agent agent on|off [#channel]',
+    forms: [{ usage: '/agent agent on|off [#channel]', summary: 'Switch the agent on or off in a channel (this one by default)', policy: 'agent', menu: true }],
+    details: 'Switches the agent off (or back on) in a channel: while off it answers nobody there. Without a channel it applies to the channel you type it in. Example: /agent agent off #random',
     args: z
       .union([z.tuple([onOff]), z.tuple([onOff, channelMention])])
       .transform(([enabled, channel]) => ({ name: 'agent' as const, enabled, channel: channel ?? null })),
   },
-  guests: { usage: '/agent guests on|off', args: z.tuple([onOff]).transform(([enabled]) => ({ name: 'guests' as const, enabled })) },
-  content: { usage: '/agent content on|off', args: z.tuple([onOff]).transform(([keep]) => ({ name: 'content' as const, keep })) },
+  guests: {
+    forms: [{ usage: '/agent guests on|off', summary: 'Let guests and external users talk to the agent, or not', policy: 'guests' }],
+    details: 'Whether guests and people from other organizations (Slack Connect, Teams guests) may use the agent in this workspace. Example: /agent guests off',
+    args: z.tuple([onOff]).transform(([enabled]) => ({ name: 'guests' as const, enabled })),
+  },
+  content: {
+    forms: [{ usage: '/agent content on|off', summary: 'Keep message text in the audit log, or hashes only', policy: 'content' }],
+    details: 'With content on, the audit log keeps the text of channel messages; off (the default) keeps only their SHA-256 hashes. Direct and group messages are always hashed. Example: /agent content on',
+    args: z.tuple([onOff]).transform(([keep]) => ({ name: 'content' as const, keep })),
+  },
   tools: {
-    usage: `/agent tools #channel allow|deny ${TOOL_NAMES.join('|')}`,
+    forms: [{ usage: `/agent tools #channel allow|deny ${TOOL_NAMES.join('|')}`, summary: 'Allow or deny one of the agent\'s tools in a channel', policy: 'tools', menu: true }],
+    details: `Sets whether the agent may use a tool in a channel. Tools: ${TOOL_NAMES.join(', ')}. Example: /agent tools #general deny search_history`,
     args: z
       .tuple([channelMention, z.enum(['allow', 'deny']), z.enum(TOOL_NAMES)])
       .transform(([channel, rule, tool]) => ({ name: 'tools' as const, channel, allowed: rule === 'allow', tool })),
   },
   limit: {
-    usage: '/agent limit rpm N | /agent limit concurrency N',
+    forms: [
+      { usage: '/agent limit rpm N', summary: 'Model requests per minute for this workspace', policy: 'limit', menu: true },
+      { usage: '/agent limit concurrency N', summary: 'Model calls at once for this workspace', policy: 'limit' },
+    ],
+    details: 'Sets this workspace\'s own model limits in place of the service defaults: requests per minute (a turn with tools makes several) and calls running at once. /agent status shows the numbers in force. Example: /agent limit rpm 60',
     args: z.tuple([z.enum(['rpm', 'concurrency']), count]).transform(([key, value]) => ({ name: 'limit' as const, key, value })),
   },
   budget: {
-    usage: '/agent budget tokens N/day',
+    forms: [{ usage: '/agent budget tokens N/day', summary: 'Tokens this workspace may use per day', policy: 'budget', menu: true }],
+    details: 'Sets the daily token budget of this workspace; when it is spent, the agent says so until the next day (UTC), and admins are told at 80%. Example: /agent budget tokens 200000/day',
     args: z.tuple([z.literal('tokens'), perDay]).transform(([, tokens]) => ({ name: 'budget' as const, tokens })),
   },
   audit: {
-    usage: '/agent audit [@user] [24h|7d]',
+    forms: [{ usage: '/agent audit [@user] [24h|7d]', summary: 'Recent activity: messages, model calls, changes and refusals', policy: 'audit', menu: true }],
+    details: 'Shows the last 20 audit entries, newest first, optionally for one person and within the last 24 hours or 7 days. Example: /agent audit @dana 24h',
     args: z
       .union([
         z.tuple([]).transform(() => [null, null] as const),
@@ -108,26 +159,60 @@ const rules: Record<CommandWord, Rule> = {
       .transform(([user, window]) => ({ name: 'audit' as const, user, window })),
   },
   retention: {
-    usage: '/agent retention DAYS|off',
+    forms: [{ usage: '/agent retention DAYS|off', summary: 'Delete stored messages after this many days', policy: 'retention', menu: true }],
+    details: 'Stored conversation messages older than this are deleted; off keeps them until someone asks to be forgotten. Example: /agent retention 30d',
     args: z
       .tuple([z.union([z.literal('off').transform(() => null), days])])
       .transform(([d]) => ({ name: 'retention' as const, days: d })),
   },
   forget: {
-    usage: '/agent forget me | /agent forget @user',
+    forms: [
+      { usage: '/agent forget me', summary: 'Delete what Quorum stored about you', policy: 'forget_me', menu: true },
+      { usage: '/agent forget @user', summary: 'Delete what Quorum stored about someone', policy: 'forget_user' },
+    ],
+    details: 'Deletes the messages, notes, usage records and direct-message conversations stored for you (or, for admins, for someone else). The audit log keeps that it happened. Example: /agent forget me',
     args: z
       .tuple([z.union([z.literal('me').transform(() => null), userMention])])
       .transform(([user]) => ({ name: 'forget' as const, user })),
   },
 };
 
-export const COMMAND_WORDS = Object.keys(rules) as CommandWord[];
+export const COMMAND_WORDS: readonly CommandWord[] = WORDS;
 
 export function usageOf(name: CommandWord): string {
-  return `Usage: ${rules[name].usage}`;
+  const usage = `Usage: ${rules[name].forms.map((f) => f.usage).join(' | ')}`;
+  return name === 'help' ? `${usage} (COMMAND: ${COMMAND_WORDS.join(', ')})` : usage;
 }
 
-export const USAGE = `Usage: /agent ${COMMAND_WORDS.map((n) => rules[n].usage.replaceAll('/agent ', '')).join(' · ')}`;
+/** The grammar on one line (kept for an unknown command word). */
+export const USAGE = `Usage: /agent ${COMMAND_WORDS.map((n) => rules[n].forms.map((f) => f.usage.replace('/agent ', '')).join(' | ')).join(' · ')}`;
+
+/** Every form of every command, in grammar order: the source of `/agent help` and the Teams command menu. */
+export const HELP_LINES: readonly HelpLine[] = COMMAND_WORDS.flatMap((n) => rules[n].forms);
+
+/** Whether anyone may run this form, or only admins (and owners): the policy decides. */
+export function isOpen(line: HelpLine): boolean {
+  return (OPEN_COMMANDS as readonly string[]).includes(line.policy);
+}
+
+/** `/agent help`: each form on one line, for everyone, then for admins. */
+export function helpText(): string {
+  const list = (lines: readonly HelpLine[]) => lines.map((l) => `• \`${l.usage}\` — ${l.summary}`);
+  return [
+    'Quorum commands. `/agent help COMMAND` explains one.',
+    'For everyone:',
+    ...list(HELP_LINES.filter(isOpen)),
+    'For admins and owners:',
+    ...list(HELP_LINES.filter((l) => !isOpen(l))),
+  ].join('\n');
+}
+
+/** `/agent help COMMAND`: its forms, who may run each, and what it does. */
+export function helpFor(name: CommandWord): string {
+  const rule = rules[name];
+  const who = (l: HelpLine) => (isOpen(l) ? 'anyone' : 'admins');
+  return [...rule.forms.map((l) => `\`${l.usage}\` (${who(l)}) — ${l.summary}`), rule.details].join('\n');
+}
 
 export type ParsedCommand =
   | { ok: true; command: Command }

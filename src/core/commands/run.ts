@@ -10,8 +10,8 @@ import type { ChannelRef, Envelope } from '../envelope.js';
 import { isQuorumError } from '../errors.js';
 import type { Principal, Role, Scope } from '../identity.js';
 import type { CoreDeps } from '../turn.js';
-import { auditTable } from './format.js';
-import { parseCommand, USAGE, type Command } from './grammar.js';
+import { auditTable, limitsLine } from './format.js';
+import { helpFor, helpText, parseCommand, type Command } from './grammar.js';
 
 export interface CommandContext {
   scope: Scope;
@@ -74,7 +74,7 @@ const NO_STORE = 'Administration is not available in this installation.';
 
 /** A string answers the caller; a Decision is a refusal found while running (e.g. a role rule). */
 async function execute(deps: CoreDeps, ctx: CommandContext, command: Command): Promise<string | (Decision & { allow: false })> {
-  if (command.name === 'help') return USAGE;
+  if (command.name === 'help') return command.topic === null ? helpText() : helpFor(command.topic);
   const admin = deps.admin;
   if (!admin) return command.name === 'status' ? statusWithout(deps, ctx) : NO_STORE;
   const actor = { principalId: ctx.principal.id, channelExternalId: ctx.envelope.channel.id };
@@ -133,12 +133,7 @@ function channelRef(ctx: CommandContext, id: string): ChannelRef {
 
 async function statusWithout(deps: CoreDeps, ctx: CommandContext): Promise<string> {
   const settings = await deps.turns.settings(ctx.scope);
-  const limit = (v: number | null) => (v === null ? 'default' : String(v));
-  return [
-    `Your role: ${ctx.role}`,
-    `Model: ${deps.modelName}`,
-    `Limits: ${limit(settings.rpm)} requests/min, ${limit(settings.concurrency)} at once, budget ${limit(settings.dailyTokens)} tokens/day`,
-  ].join('\n');
+  return [`Your role: ${ctx.role}`, `Model: ${deps.modelName}`, `Limits: ${limitsLine(settings, deps.limitDefaults)}`].join('\n');
 }
 
 async function status(deps: CoreDeps, admin: AdminStore, ctx: CommandContext): Promise<string> {
