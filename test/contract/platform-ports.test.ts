@@ -130,6 +130,16 @@ describe.each(drivers)('platform ports contract (%s)', (driver) => {
         expect(await directory.lookup(workspace, guest)).toMatchObject({ platformRole: 'guest', deleted: false });
       });
 
+      it('fails with DIRECTORY_UNAVAILABLE when the platform cannot say who someone is (never a guess)', async () => {
+        const { user, restore } = p.directoryFailure();
+        try {
+          const err = await p.ports().directory.lookup(p.people.workspace, user).catch((e: unknown) => e);
+          expect(isQuorumError(err, 'DIRECTORY_UNAVAILABLE')).toBe(true);
+        } finally {
+          restore();
+        }
+      });
+
       it('fails closed with MEMBERSHIP_UNAVAILABLE for a channel it cannot ask about', async () => {
         const { workspace, member } = p.people;
         const err = await p

@@ -46,6 +46,8 @@ export interface PlatformUnderTest {
    * history can be read; null where the adapter has no history port.
    */
   seedThread: ((target: ReplyTarget, messages: { userId: string; text: string }[]) => void) | null;
+  /** Someone the platform cannot answer for right now; `restore` makes it answer again. */
+  directoryFailure(): { user: UserRef; restore(): void };
   /** A channel, someone in it and someone not, someone the platform calls a guest. */
   people: { workspace: WorkspaceRef; channel: ChannelRef; member: UserRef; outsider: UserRef; guest: UserRef };
 }
@@ -87,6 +89,10 @@ export function useSlack(driver: Driver): PlatformUnderTest {
     seedThread: (t, messages) => {
       const root = threadOf(t)!;
       ctx.api.seed(t.channel.id, ...messages.map((m, i) => ({ user: m.userId, text: m.text, ts: i === 0 ? root : `${Number(root.split('.')[0]) + i}.000100`, thread_ts: root })));
+    },
+    directoryFailure: () => {
+      ctx.api.errors.set('users.info', { error: 'internal_error' });
+      return { user: { id: 'U0ACMENEW01' }, restore: () => ctx.api.errors.delete('users.info') };
     },
     maxChars: MAX_MESSAGE_CHARS,
     throttleNextPost: () => ctx.api.rateLimits.set('chat.postMessage', { times: 1, retryAfter: 1 }),
@@ -138,6 +144,8 @@ export function useTeams(driver: Driver): PlatformUnderTest {
         .map((m) => ({ id: m.id, text: m.text, streaming: m.streaming })),
     // Reading a channel's messages needs Microsoft Graph, which the adapter does not use.
     seedThread: null,
+    // Teams is asked in a conversation the user wrote in: someone who never wrote cannot be looked up.
+    directoryFailure: () => ({ user: { id: '7d5b3f1e-9a8c-4b6d-8e2f-4a6c8e0b2d4f' }, restore: () => {} }),
     maxChars: TEAMS_MAX_CHARS,
     throttleNextPost: () => ctx.teams.connector.throttle(1, 1),
     postAttempts: (t) => ctx.teams.connector.requests.filter((r) => r.method === 'POST' && r.path.endsWith(`/activities/${route(t).replyToId}`)).length,
