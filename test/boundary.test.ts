@@ -3,7 +3,7 @@
  * (the same run as `npm run lint`) finds no forbidden import in src/ and adapters/, and, run on a
  * tree of deliberately bad files, reports each rule exactly where it is broken and nowhere else.
  */
-import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { cruise, type ICruiseResult } from 'dependency-cruiser';
@@ -17,7 +17,9 @@ const root = resolve(import.meta.dirname, '..');
 async function violations(baseDir: string): Promise<string[]> {
   const options = await extractDepcruiseOptions(join(root, '.dependency-cruiser.mjs'));
   const tsConfig = extractTSConfig(join(root, 'tsconfig.json'));
-  const { output } = await cruise(['src', 'adapters'], { ...options, baseDir, outputType: 'json' }, {}, { tsConfig });
+  // scripts/ is cruised as an entry point (no-unused-module); the layering rules cover src/ and adapters/.
+  const dirs = ['src', 'adapters', 'scripts'].filter((dir) => existsSync(join(baseDir, dir)));
+  const { output } = await cruise(dirs, { ...options, baseDir, outputType: 'json' }, {}, { tsConfig });
   const result = (typeof output === 'string' ? JSON.parse(output) : output) as ICruiseResult;
   return result.summary.violations.map((v) => `${v.rule.name}: ${v.from} -> ${v.to.replace(/^.*node_modules\/((@[^/]+\/)?[^/]+).*$/, 'npm:$1')}`).sort();
 }
@@ -35,8 +37,17 @@ const badTree: Record<string, string> = {
   'src/inbox/worker.ts': `export const worker = 1;\n`,
   'src/config.ts': `export type Config = { a: string };\n`,
   'src/http/server.ts': `import '@slack/bolt';\nimport { createServer } from 'node:http';\nexport const server = createServer;\n`,
-  // The composition root may wire adapters.
-  'src/main.ts': `import { thing } from '../adapters/slack/thing.js';\nimport { worker } from './inbox/worker.js';\nexport const main = [thing, worker];\n`,
+  // The composition root may wire adapters; it reaches every file but one.
+  'src/main.ts': [
+    `import { thing } from '../adapters/slack/thing.js';`,
+    `import { bot } from '../adapters/teams/bot.js';`,
+    `import { worker } from './inbox/worker.js';`,
+    `import './core/leak.js';`,
+    `import { r } from './core/builtin.js';`,
+    `export const main = [thing, bot, worker, r];`,
+  ].join('\n'),
+  // Nothing imports it.
+  'src/core/unused.ts': `export const unused = 1;\n`,
   'adapters/slack/thing.ts': [
     `import { App } from '@slack/bolt';`,
     `import { id } from '../../src/core/envelope.js';`,
@@ -64,6 +75,7 @@ const expected = [
   'core-imports-only-core: src/core/builtin.ts -> fs',
   'core-imports-only-core: src/core/leak.ts -> ./missing.js',
   'core-imports-only-core: src/core/leak.ts -> src/db/store.ts',
+  'no-unused-module: src/core/unused.ts -> src/core/unused.ts',
   'platform-sdks-only-in-adapters: src/http/server.ts -> npm:@slack/bolt',
   'resolvable: src/core/leak.ts -> ./missing.js',
   'src-never-imports-adapters: src/db/store.ts -> adapters/slack/thing.ts',
