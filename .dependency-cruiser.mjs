@@ -103,6 +103,8 @@ export default {
     },
   ],
   options: {
+    // The rules are about the service's TypeScript; JavaScript under adapters/ is served to browsers.
+    exclude: { path: '^(src|adapters)/.*\\.(js|mjs|cjs)$' },
     doNotFollow: { path: '(^|/)node_modules/' },
     // `import type` counts: a type from src/db in an adapter couples it to the schema all the same.
     tsPreCompilationDeps: true,
