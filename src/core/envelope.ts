@@ -56,7 +56,3 @@ export const envelopeSchema = z.object({
 });
 export type Envelope = z.infer<typeof envelopeSchema>;
 export type EnvelopeInput = z.input<typeof envelopeSchema>;
-
-export function workspaceKey(ref: WorkspaceRef): string {
-  return `${ref.platform}:${ref.externalId}`;
-}

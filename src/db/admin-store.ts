@@ -144,23 +144,7 @@ export function createAdminStore(db: Db): AdminStore {
       });
     },
 
-    async privileged(scope) {
-      return db
-        .select({
-          id: principals.id,
-          platformUserId: principals.platformUserId,
-          platformRole: principals.platformRole,
-          grantedRole: grants.role,
-        })
-        .from(principals)
-        .leftJoin(grants, and(eq(grants.principalId, principals.id), eq(grants.workspaceId, principals.workspaceId)))
-        .where(
-          and(
-            eq(principals.workspaceId, scope.workspaceId),
-            or(inArray(principals.platformRole, ['owner', 'admin']), inArray(grants.role, ['owner', 'admin'])),
-          ),
-        );
-    },
+    privileged: (scope) => privilegedOf(db, scope),
 
     findPrincipal: (scope, platformUserId) => findPrincipalByUserId(db, scope, platformUserId),
 
@@ -213,18 +197,7 @@ export function createAdminStore(db: Db): AdminStore {
       });
     },
 
-    async adminsOf(scope, limit) {
-      // The role decisions use (core/identity effectiveRole): a grant overrides the platform role.
-      const role = sql<string>`coalesce(${grants.role}, ${principals.platformRole})`;
-      const rows = await db
-        .select({ platformUserId: principals.platformUserId })
-        .from(principals)
-        .leftJoin(grants, and(eq(grants.principalId, principals.id), eq(grants.workspaceId, principals.workspaceId)))
-        .where(and(eq(principals.workspaceId, scope.workspaceId), ne(principals.platformRole, 'external'), inArray(role, ['owner', 'admin'])))
-        .orderBy(sql`${role} = 'owner' desc`, principals.createdAt)
-        .limit(limit);
-      return rows.map((r) => r.platformUserId);
-    },
+    adminsOf: (scope, limit) => listAdmins(db, scope, limit),
 
     async workspaceOf(scope) {
       const [row] = await db
@@ -235,6 +208,37 @@ export function createAdminStore(db: Db): AdminStore {
       return { platform: row.platform, externalId: row.externalId, ...(row.enterpriseId ? { enterpriseId: row.enterpriseId } : {}), name: row.name };
     },
   };
+}
+
+async function privilegedOf(db: Db, scope: Scope) {
+  return db
+    .select({
+      id: principals.id,
+      platformUserId: principals.platformUserId,
+      platformRole: principals.platformRole,
+      grantedRole: grants.role,
+    })
+    .from(principals)
+    .leftJoin(grants, and(eq(grants.principalId, principals.id), eq(grants.workspaceId, principals.workspaceId)))
+    .where(
+      and(
+        eq(principals.workspaceId, scope.workspaceId),
+        or(inArray(principals.platformRole, ['owner', 'admin']), inArray(grants.role, ['owner', 'admin'])),
+      ),
+    );
+}
+
+async function listAdmins(db: Db, scope: Scope, limit: number): Promise<string[]> {
+  // The role decisions use (core/identity effectiveRole): a grant overrides the platform role.
+  const role = sql<string>`coalesce(${grants.role}, ${principals.platformRole})`;
+  const rows = await db
+    .select({ platformUserId: principals.platformUserId })
+    .from(principals)
+    .leftJoin(grants, and(eq(grants.principalId, principals.id), eq(grants.workspaceId, principals.workspaceId)))
+    .where(and(eq(principals.workspaceId, scope.workspaceId), ne(principals.platformRole, 'external'), inArray(role, ['owner', 'admin'])))
+    .orderBy(sql`${role} = 'owner' desc`, principals.createdAt)
+    .limit(limit);
+  return rows.map((r) => r.platformUserId);
 }
 
 async function eraseIn(tx: Tx, scope: Scope, target: { principalId: string; platformUserId: string }): Promise<ErasureCounts> {

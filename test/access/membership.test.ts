@@ -4,8 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MembershipCache } from '../../src/core/access/membership-cache.js';
 import type { MembershipSource } from '../../src/core/ports.js';
 import { envelopeSchema, type EnvelopeInput } from '../../src/core/envelope.js';
-import { checkTool } from '../../src/core/access/tools.js';
-import { resolveRequester, runTurn, type CoreDeps } from '../../src/core/turn.js';
+import { runTurn, type CoreDeps } from '../../src/core/turn.js';
 import { createAdminStore } from '../../src/db/admin-store.js';
 import { createAuditLog } from '../../src/db/audit-store.js';
 import { auditLog } from '../../src/db/schema.js';
@@ -91,26 +90,5 @@ describe.each(drivers)('membership decides (%s)', (driver) => {
     expect(platform.posted.at(-1)!.reply).toMatchObject({ kind: 'error', text: expect.stringContaining('could not confirm your access') });
     expect(model.calls).toHaveLength(0);
     expect(await lastAudit()).toMatchObject({ action: 'denial', detail: { reason: 'membership_unknown' } });
-  });
-
-  it('tools are checked at call time: channel rules, roles and membership, denials audited', async () => {
-    const { platform, deps } = setup();
-    platform.users.set('G1', { platformRole: 'guest', deleted: false });
-    platform.join('C1', 'G1');
-    const ctxOf = async (user: string) => {
-      const env = envelope(user, 'tool please');
-      const { scope, principal } = await resolveRequester(deps, env);
-      return { scope, principal, role: principal.platformRole, envelope: env };
-    };
-    const member = await ctxOf('U2');
-    expect((await checkTool(deps, member, 'search_history')).decision.allow).toBe(true);
-    await deps.admin!.apply(member.scope, { principalId: member.principal.id, channelExternalId: 'C1' }, { kind: 'tool', channel: { id: 'C1', kind: 'channel' }, tool: 'search_history', allowed: false });
-    const denied = await checkTool(deps, member, 'search_history');
-    expect(denied).toEqual({ decision: { allow: false, reason: 'tool_off_here' }, explanation: 'That tool is switched off here by a workspace admin.' });
-    expect(await lastAudit()).toMatchObject({ action: 'denial', detail: { action: 'use_tool', tool: 'search_history', reason: 'tool_off_here' } });
-    expect((await checkTool(deps, await ctxOf('G1'), 'workspace_status')).decision).toEqual({ allow: false, reason: 'tool_role' });
-    expect((await checkTool(deps, member, 'recall')).decision).toEqual({ allow: false, reason: 'tool_needs_dm' });
-    platform.membershipDown = true;
-    expect((await checkTool(deps, member, 'summarize_thread')).decision).toEqual({ allow: false, reason: 'membership_unknown' });
   });
 });

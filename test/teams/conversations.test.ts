@@ -30,13 +30,9 @@ describe.each(drivers)('Teams conversations over /api/messages (%s)', (driver) =
     const model = new RecordingModelGate(async (call) => {
       const last = call.messages[call.messages.length - 1]?.content ?? '';
       if (last.includes('BLOCK')) await blocked;
-      if (last.includes('LONG')) {
-        const text = Array.from({ length: 12 }, (_, i) => `Paragraph ${i + 1}: ${'word '.repeat(15).trim()}.`).join('\n\n');
-        return { kind: 'answer', text, model: 'fake-model', usage: { inputTokens: 1, outputTokens: 1 }, latencyMs: 1 };
-      }
       return RecordingModelGate.echo(call);
     });
-    teams = await startTeams(db, { model, maxReplyChars: 300 });
+    teams = await startTeams(db, { model });
   });
   afterAll(async () => {
     await teams?.stop();
@@ -96,34 +92,6 @@ describe.each(drivers)('Teams conversations over /api/messages (%s)', (driver) =
     expect(reply?.body.text).toMatch(/^Quorum commands\./);
     expect(reply?.body.text).toContain("`/agent status` — ");
     expect(teams.model.calls.length).toBe(calls);
-  });
-
-  it('splits a long answer into several messages, losing nothing', async () => {
-    const a = fresh(activity('personal_message', teams.connector.url, (x) => (x.text = 'LONG please')));
-    await teams.post(a);
-    await settled();
-    const parts = teams.connector.visible((a.conversation as { id: string }).id).filter((m) => m.replyToId === a.id);
-    expect(parts.length).toBeGreaterThan(1);
-    for (const p of parts) expect(p.text.length).toBeLessThanOrEqual(300);
-    const joined = parts.map((p) => p.text).join('\n\n');
-    expect(joined).toContain('Paragraph 1:');
-    expect(joined).toContain('Paragraph 12:');
-    expect(joined.match(/Paragraph \d+:/g)).toHaveLength(12);
-    // Each further part went out as a placeholder and was then filled in: none is left showing.
-    expect(parts.filter((p) => p.text === '_…_')).toEqual([]);
-  });
-
-  it('retries a reply the connector throttles (429, Retry-After) and posts it once', async () => {
-    teams.connector.throttle(1, 1);
-    const a = fresh(activity('personal_message', teams.connector.url, (x) => (x.text = 'throttled question')));
-    await teams.post(a);
-    await settled();
-    const mine = teams.connector.messages().filter((p) => p.replyToId === a.id);
-    expect(mine).toHaveLength(1);
-    // The reply chain also took the informative update (typing); the answer took two tries.
-    const attempts = teams.connector.requests.filter((r) => r.method === 'POST' && r.path.endsWith(`/activities/${a.id}`));
-    const typing = teams.connector.posted.filter((p) => p.replyToId === a.id && p.body.type === 'typing');
-    expect(attempts.length - typing.length).toBe(2);
   });
 
   it('reads the team roster across pages, and a removed member loses access at once', async () => {

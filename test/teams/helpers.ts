@@ -14,7 +14,6 @@ export const ALEX = '0a8c6e4b-2d1f-4a3c-9e5b-7d9f1b3c5e7a';
 export const JORDAN = '1b9d7f5c-3e2a-4b4d-8f6c-8e0a2c4d6f8b';
 export const DEV = '8a6e4c2b-0f9d-4b1a-8c3e-5d7f9a1b3c5d';
 
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
 export type Activity = Record<string, any>;
 
 export function activity(name: string, serviceUrl: string, patch: (a: Activity) => void = () => {}): Activity {
