@@ -23,8 +23,9 @@ export interface CommandContext {
 const AUDIT_ROWS = 20;
 const WINDOW_MS = { '24h': 24 * 3_600_000, '7d': 7 * 24 * 3_600_000 } as const;
 
-function policyName(command: Command): CommandName {
-  if (command.name === 'forget') return command.user === null ? 'forget_me' : 'forget_user';
+/** `forget @me-myself` is `forget me`: erasing one's own data is anyone's right. */
+function policyName(command: Command, self: string): CommandName {
+  if (command.name === 'forget') return command.user === null || command.user === self ? 'forget_me' : 'forget_user';
   return command.name;
 }
 
@@ -41,7 +42,7 @@ export async function runCommand(deps: CoreDeps, ctx: CommandContext): Promise<s
     return parsed.message;
   }
   const command = parsed.command;
-  const name = policyName(command);
+  const name = policyName(command, ctx.principal.platformUserId);
   const decision = decide(subjectOf(ctx), { kind: 'command', command: name }, { kind: 'workspace', workspaceId: ctx.scope.workspaceId });
   if (!decision.allow) return refuse(deps, ctx, decision, name);
 
