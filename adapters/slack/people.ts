@@ -51,7 +51,8 @@ export interface PeopleOptions {
 
 /** The caches' options: lru-cache drops the least recently used entry when full, and expired ones on read. */
 function cacheOptions(options: PeopleOptions, max: number, ttl: number) {
-  return { max, ttl, ...(options.clock ? { perf: options.clock } : {}) };
+  // A given clock is read on every check (lru-cache otherwise keeps its reading for a millisecond).
+  return { max, ttl, ...(options.clock ? { perf: options.clock, ttlResolution: 0 } : {}) };
 }
 
 /** Deletes every key that starts with `prefix` (a workspace's, a user's). */
