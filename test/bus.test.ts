@@ -68,9 +68,11 @@ describe('invalidation bus', () => {
     const seen = record(bus);
     await bus.publish(left);
     await bus.publish({ ...left, removed: Array.from({ length: 500 }, (_, i) => `U${i}`) });
-    expect(seen).toEqual([left, { kind: 'channel', workspace: WS, channelId: 'C1', state: 'unknown' }]);
+    await bus.publish({ ...left, removed: ['x'.repeat(300)] });
+    const dropped = { kind: 'channel', workspace: WS, channelId: 'C1', state: 'unknown' };
+    expect(seen).toEqual([left, dropped, dropped]);
     await expect(bus.publish({ kind: 'user', workspace: WS, userId: '' })).rejects.toThrow();
-    expect(seen).toHaveLength(2);
+    expect(seen).toHaveLength(3);
   });
 
   it('forgets everything when the transport reconnects', async () => {

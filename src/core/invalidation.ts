@@ -115,7 +115,8 @@ function build(transport: BusTransport | null, log: Logger | undefined) {
 /** A change of many members travels as "forget this roster", which is always safe. */
 function shrink(message: Invalidation): Invalidation {
   if (message.kind !== 'members') return message;
-  if (message.added.length <= MAX_IDS_PER_MESSAGE && message.removed.length <= MAX_IDS_PER_MESSAGE) return message;
+  const fits = (ids: string[]) => ids.length <= MAX_IDS_PER_MESSAGE && ids.every((i) => i.length > 0 && i.length <= 256);
+  if (fits(message.added) && fits(message.removed)) return message;
   return { kind: 'channel', workspace: message.workspace, channelId: message.channelId, state: 'unknown' };
 }
 
