@@ -133,6 +133,15 @@ describe.skipIf(!process.env.DATABASE_URL)('Slack revocation across two instance
     await waitFor(() => onA.isMember(WS, { id: joined.event.channel, kind: 'channel' }, who), { timeoutMs: 2_000, everyMs: 10 });
   });
 
+  it('a role changed on one instance holds on the other at once (roles are read from the database, not cached)', async () => {
+    const slash = (user: string, text: string) =>
+      commandFixture('agent_help').replace('user_id=U0ACMEMEM1', `user_id=${user}`).replace('text=help', `text=${encodeURIComponent(text)}`);
+    expect(JSON.parse((await postSlack(ctx.b, slash('U0ACMEMEM1', 'status'), form)).text).text).toContain('Your role: member');
+    const grant = JSON.parse((await postSlack(ctx.a, slash('U0ACMEADM1', 'role <@U0ACMEMEM1> guest'), form)).text).text;
+    expect(grant).toBe('Role of @U0ACMEMEM1: member → guest (grant none → guest).');
+    expect(JSON.parse((await postSlack(ctx.b, slash('U0ACMEMEM1', 'status'), form)).text).text).toContain('Your role: guest');
+  });
+
   it('an uninstall delivered to one instance forgets the workspace on the other', async () => {
     const onB = membershipOf(ctx.b);
     expect(await onB.isMember(WS, INCIDENT, 'U0ACMEOWN1')).toBe(true);
