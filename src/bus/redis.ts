@@ -3,7 +3,7 @@ import { Redis } from 'ioredis';
 import type { BusTransport } from '../core/invalidation.js';
 
 export const CHANNEL = 'quorum:invalidation';
-/** Start-up does not wait longer than this for Redis: the subscription stays queued until it answers. */
+/** Start-up does not wait longer than this for a slow Redis: the subscription stays queued until it answers. */
 const SUBSCRIBE_WAIT_MS = 5_000;
 
 export function redisTransport(url: string, channel = CHANNEL): BusTransport {
@@ -25,15 +25,29 @@ export function redisTransport(url: string, channel = CHANNEL): BusTransport {
         readies += 1;
         if (readies > 1) reconnected();
       });
+      // Start-up waits for the subscription, unless Redis is unreachable (the first error): the
+      // subscription then stays queued and is made when Redis answers.
       let timer: NodeJS.Timeout | undefined;
+      let subscribed = false;
+      let failed: (() => void) | undefined;
       await Promise.race([
-        subscriber.subscribe(channel).catch(() => undefined),
-        new Promise((resolve) => {
+        subscriber.subscribe(channel).then(
+          () => {
+            subscribed = true;
+          },
+          () => undefined,
+        ),
+        new Promise<void>((resolve) => {
+          failed = resolve;
+          subscriber.once('error', resolve);
           timer = setTimeout(resolve, SUBSCRIBE_WAIT_MS);
           timer.unref();
         }),
       ]);
       clearTimeout(timer);
+      if (failed) subscriber.off('error', failed);
+      // Not subscribed yet: whatever this instance caches until Redis answers may miss a revocation.
+      if (!subscribed) readies = Math.max(readies, 1);
     },
     async send(payload) {
       await publisher.publish(channel, payload);
