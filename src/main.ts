@@ -8,10 +8,12 @@ import { loadDemo, type Demo } from '../adapters/console/demo.js';
 import type { SlackAdapter } from '../adapters/slack/index.js';
 import type { TeamsAuthOverrides } from '../adapters/teams/index.js';
 import { ConfigError, loadConfig, type Config } from './config.js';
+import { openInvalidationBus } from './bus/index.js';
 import type { Envelope } from './core/envelope.js';
 import { createBudgetAlerts } from './core/alerts.js';
 import { isQuorumError } from './core/errors.js';
 import { createIntake, type Intake } from './core/intake.js';
+import type { InvalidationBus } from './core/invalidation.js';
 import type { Logger, ModelGate } from './core/ports.js';
 import { answerCommand, portsFor, replyTargetOf, runTurn, type CoreDeps } from './core/turn.js';
 import { createAgentStore } from './db/agent-store.js';
@@ -63,7 +65,10 @@ export async function startQuorum(config: Config, options: StartOptions = {}): P
   const log = options.log ?? createLogger(config.LOG_LEVEL);
   const database = await openDatabase({ databaseUrl: config.DATABASE_URL, dataDir: config.DATA_DIR, pglite: options.pglite, poolSize: config.DATABASE_POOL_SIZE });
   let gate: ReturnType<typeof createGateFromConfig> | null = null;
+  let invalidation: InvalidationBus | null = null;
   try {
+    // Revocations (a member left, a channel archived, a user deactivated) reach every instance's caches.
+    invalidation = await openInvalidationBus(config, log);
     const secrets = createSecretBox(loadEncryptionKey({ key: config.QUORUM_ENCRYPTION_KEY, dataDir: config.DATA_DIR, log }));
     const workspaces = createWorkspaceCache(database.db);
     const inbox = withBatchedEnqueue(database.db, createInboxStore(database.db, workspaces), workspaces);
@@ -141,6 +146,7 @@ export async function startQuorum(config: Config, options: StartOptions = {}): P
         answerCommand: (envelope) => answerCommand(deps, envelope),
         installations: createInstallationStore(database.db, secrets),
         log,
+        invalidation,
       });
       platforms.slack ??= slack.ports;
       routes.push(...slack.routes);
@@ -161,6 +167,7 @@ export async function startQuorum(config: Config, options: StartOptions = {}): P
         intake,
         refs: createConversationRefStore(database.db),
         log,
+        invalidation,
         auth,
         maxReplyChars,
       });
@@ -204,12 +211,14 @@ export async function startQuorum(config: Config, options: StartOptions = {}): P
         await Promise.race([httpClosed, new Promise((r) => setTimeout(r, 1_000).unref())]);
         http.server.closeAllConnections();
         await gate?.close();
+        await invalidation?.close();
         await database.close();
         log.info({ event: 'service.stopped' }, 'Quorum stopped');
       },
     };
   } catch (err) {
     await gate?.close();
+    await invalidation?.close();
     await database.close();
     throw err;
   }

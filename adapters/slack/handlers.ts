@@ -1,24 +1,47 @@
-/** Event listeners: messages into the inbox (before the ack), membership changes, uninstalls. */
+/**
+ * Event listeners: messages into the inbox (before the ack); membership, channel and user changes
+ * published to every instance's caches; uninstalls.
+ */
 import type { App } from '@slack/bolt';
 import { z } from 'zod';
 import type { WorkspaceRef } from '../../src/core/envelope.js';
 import type { Intake } from '../../src/core/intake.js';
+import type { Invalidation } from '../../src/core/invalidation.js';
 import type { Logger } from '../../src/core/ports.js';
 import { eventBodySchema, messageEnvelope, messageEventSchema, workspaceOf } from './events.js';
-import type { Membership } from './people.js';
 
 export interface EventDeps {
   intake: Intake;
-  membership: Membership;
+  /** Tells every instance (this one at once) that access changed. */
+  publish(message: Invalidation): Promise<void>;
   log: Logger;
   /** Deletes the workspace's tokens and marks it uninstalled. */
   uninstall(workspace: WorkspaceRef, installKeys: string[]): Promise<void>;
 }
 
-const memberEventSchema = z.object({ user: z.string(), channel: z.string() });
+const memberEventSchema = z.object({ user: z.string().min(1), channel: z.string().min(1) });
+/** channel_archive and friends: `channel` is an id (channel_created/rename carry an object; not listened to). */
+const channelEventSchema = z.object({ channel: z.string().min(1) });
+const userEventSchema = z.object({ user: z.object({ id: z.string().min(1) }) });
 
 /** The event types Quorum acts on: the manifest subscribes to each (test/slack/manifest.test.ts). */
-export const EVENT_TYPES = ['app_mention', 'message', 'member_joined_channel', 'member_left_channel', 'app_uninstalled', 'tokens_revoked'] as const;
+export const EVENT_TYPES = [
+  'app_mention',
+  'message',
+  'member_joined_channel',
+  'member_left_channel',
+  'channel_archive',
+  'group_archive',
+  'channel_unarchive',
+  'group_unarchive',
+  'channel_deleted',
+  'group_deleted',
+  'channel_left',
+  'group_left',
+  'user_change',
+  'app_uninstalled',
+  'tokens_revoked',
+] as const;
 
 export function registerEvents(app: App, deps: EventDeps): void {
   const { intake, log } = deps;
@@ -47,7 +70,22 @@ export function registerEvents(app: App, deps: EventDeps): void {
     const where = workspaceOf(eventBodySchema.parse(body));
     const parsed = memberEventSchema.safeParse(event);
     if (!where || !parsed.success) return;
-    deps.membership.changed(where.ref, parsed.data.channel, parsed.data.user, joined);
+    const { channel, user } = parsed.data;
+    await deps.publish({ kind: 'members', workspace: where.ref, channelId: channel, added: joined ? [user] : [], removed: joined ? [] : [user] });
+  };
+  // Archived: nobody is answered from it until it is unarchived. Deleted, or the bot removed: asked again.
+  const onChannel = (state: 'archived' | 'open' | 'unknown') => async ({ body, event }: { body: unknown; event: unknown }) => {
+    const where = workspaceOf(eventBodySchema.parse(body));
+    const parsed = channelEventSchema.safeParse(event);
+    if (!where || !parsed.success) return;
+    await deps.publish({ kind: 'channel', workspace: where.ref, channelId: parsed.data.channel, state });
+  };
+  // A profile, role or deactivation change: what is cached about the user is asked again.
+  const onUser = async ({ body, event }: { body: unknown; event: unknown }) => {
+    const where = workspaceOf(eventBodySchema.parse(body));
+    const parsed = userEventSchema.safeParse(event);
+    if (!where || !parsed.success) return;
+    await deps.publish({ kind: 'user', workspace: where.ref, userId: parsed.data.user.id });
   };
 
   // Bolt skips authorize for these two; they may come in either order, so both do the whole job (idempotent).
@@ -66,6 +104,15 @@ export function registerEvents(app: App, deps: EventDeps): void {
     message: onMessage,
     member_joined_channel: onMember(true),
     member_left_channel: onMember(false),
+    channel_archive: onChannel('archived'),
+    group_archive: onChannel('archived'),
+    channel_unarchive: onChannel('open'),
+    group_unarchive: onChannel('open'),
+    channel_deleted: onChannel('unknown'),
+    group_deleted: onChannel('unknown'),
+    channel_left: onChannel('unknown'),
+    group_left: onChannel('unknown'),
+    user_change: onUser,
     app_uninstalled: onRemoved,
     tokens_revoked: onRemoved,
   };

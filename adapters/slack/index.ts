@@ -8,6 +8,7 @@ import { App, HTTPReceiver, SocketModeReceiver, webApi, type Authorize, type Rec
 import type { Config } from '../../src/config.js';
 import { envelopeSchema, type Envelope } from '../../src/core/envelope.js';
 import type { Intake } from '../../src/core/intake.js';
+import type { InvalidationBus } from '../../src/core/invalidation.js';
 import type { InstallationRecords, Logger, PlatformPorts } from '../../src/core/ports.js';
 import type { Route } from '../../src/http/server.js';
 import { boltLogger } from './bolt-logger.js';
@@ -40,6 +41,8 @@ export interface SlackAdapterOptions {
   answerCommand: (envelope: Envelope) => Promise<string>;
   installations: InstallationRecords;
   log: Logger;
+  /** Carries membership, channel, user and uninstall changes to every instance's caches. */
+  invalidation: InvalidationBus;
 }
 
 export interface SlackAdapter {
@@ -88,6 +91,12 @@ export function createSlackAdapter(options: SlackAdapterOptions): SlackAdapter {
   const replies = createReplySink({ client: postClient, tokens, log });
   const notify = createNotify({ client: postClient, tokens });
   const installationStore = createBoltInstallationStore(installations, log);
+  const unsubscribe = options.invalidation.subscribe((message) => {
+    if ('workspace' in message && message.workspace.platform !== 'slack') return;
+    directory.invalidate(message);
+    membership.invalidate(message);
+    if (message.kind === 'workspace') tokens.forget(message.workspace);
+  });
 
   const installer = oauth
     ? createInstaller({
@@ -135,14 +144,12 @@ export function createSlackAdapter(options: SlackAdapterOptions): SlackAdapter {
 
   registerEvents(app, {
     intake: options.intake,
-    membership,
+    publish: (message) => options.invalidation.publish(message),
     log,
     uninstall: async (workspace, installKeys) => {
       for (const key of installKeys) await installations.remove('slack', key);
       await installations.markUninstalled(workspace);
-      directory.forget(workspace);
-      membership.forget(workspace);
-      tokens.forget(workspace);
+      await options.invalidation.publish({ kind: 'workspace', workspace });
     },
   });
   registerCommand(app, { answerCommand: options.answerCommand, log, parse: (e) => envelopeSchema.parse(e) });
@@ -165,6 +172,7 @@ export function createSlackAdapter(options: SlackAdapterOptions): SlackAdapter {
       if (config.SLACK_APP_TOKEN) await app.start();
     },
     async stop() {
+      unsubscribe();
       if (config.SLACK_APP_TOKEN) await app.stop();
     },
   };

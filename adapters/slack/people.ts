@@ -1,14 +1,16 @@
 /**
  * UserDirectory (users.info) and MembershipSource (conversations.members) for the core, both
- * cached, bounded, and failing closed with a QuorumError code.
+ * cached (bounded LRU with a TTL as the fallback), failing closed with a QuorumError code, and
+ * told of every change by the invalidation bus, whichever instance the event reached.
  */
 import type { webApi } from '@slack/bolt';
 import { z } from 'zod';
 import type { ChannelRef, UserRef, WorkspaceRef } from '../../src/core/envelope.js';
 import { QuorumError, isQuorumError } from '../../src/core/errors.js';
 import type { UserFacts } from '../../src/core/identity.js';
+import type { Invalidation } from '../../src/core/invalidation.js';
 import type { MembershipSource, UserDirectory } from '../../src/core/ports.js';
-import { TtlCache } from './cache.js';
+import { LRUCache } from 'lru-cache';
 import type { TokenSource } from './tokens.js';
 
 type WebClient = webApi.WebClient;
@@ -43,6 +45,19 @@ export interface PeopleOptions {
   maxChannels?: number;
   /** Bounds a roster walk: pages × 1000 members. */
   maxPages?: number;
+  /** The caches' clock (tests move it instead of waiting). */
+  clock?: { now(): number };
+}
+
+/** The caches' options: lru-cache drops the least recently used entry when full, and expired ones on read. */
+function cacheOptions(options: PeopleOptions, max: number, ttl: number) {
+  // A given clock is read on every check (lru-cache otherwise keeps its reading for a millisecond).
+  return { max, ttl, ...(options.clock ? { perf: options.clock, ttlResolution: 0 } : {}) };
+}
+
+/** Deletes every key that starts with `prefix` (a workspace's, a user's). */
+function deletePrefix(cache: { keys(): Iterable<string>; delete(key: string): unknown }, prefix: string): void {
+  for (const key of [...cache.keys()]) if (key.startsWith(prefix)) cache.delete(key);
 }
 
 /** Slack's flags to a role, owner before admin (an owner has is_admin too); another org's user is external. */
@@ -63,8 +78,13 @@ export function factsFromUser(workspace: WorkspaceRef, user: UserRef, info: z.in
   return { platformRole, deleted: info.deleted === true, ...(displayName ? { displayName } : {}) };
 }
 
-export function createDirectory(options: PeopleOptions): UserDirectory & { forget(workspace: WorkspaceRef): void } {
-  const cache = new TtlCache<UserFacts>(options.maxUsers ?? 10_000, options.ttlMs ?? 10 * 60_000);
+export interface Directory extends UserDirectory {
+  /** Applies a change told by the invalidation bus (users: profile, role, deactivation; workspaces). */
+  invalidate(message: Invalidation): void;
+}
+
+export function createDirectory(options: PeopleOptions): Directory {
+  const cache = new LRUCache<string, UserFacts>(cacheOptions(options, options.maxUsers ?? 10_000, options.ttlMs ?? 10 * 60_000));
   return {
     async lookup(workspace, user) {
       const key = `${workspace.externalId}:${user.id}:${user.homeWorkspaceId ?? ''}`;
@@ -77,14 +97,17 @@ export function createDirectory(options: PeopleOptions): UserDirectory & { forge
         cache.set(key, facts);
         return facts;
       } catch (err) {
+        // Slack says there is no such user: nobody, with no role (the core answers nothing and runs nothing).
         if (isUserNotFound(err)) return { platformRole: 'guest', deleted: true };
         // Removed from the workspace: no retry can help (the worker drops the turn).
         if (isQuorumError(err, 'UNKNOWN_WORKSPACE')) throw err;
         throw new QuorumError('DIRECTORY_UNAVAILABLE', 'Slack users.info failed', { cause: err });
       }
     },
-    forget(workspace) {
-      cache.deleteWhere((k) => k.startsWith(`${workspace.externalId}:`));
+    invalidate(message) {
+      if (message.kind === 'all') cache.clear();
+      else if (message.kind === 'workspace') deletePrefix(cache, `${message.workspace.externalId}:`);
+      else if (message.kind === 'user') deletePrefix(cache, `${message.workspace.externalId}:${message.userId}:`);
     },
   };
 }
@@ -93,21 +116,30 @@ function isUserNotFound(err: unknown): boolean {
   return (err as { data?: { error?: string } })?.data?.error === 'user_not_found';
 }
 
-export interface Membership extends MembershipSource {
-  /** member_joined_channel / member_left_channel: applied at once, no TTL wait. */
-  changed(workspace: WorkspaceRef, channelId: string, userId: string, joined: boolean): void;
-  forget(workspace: WorkspaceRef): void;
+/** A channel's members as last read, with the events applied since; an archived channel admits nobody. */
+interface Roster {
+  members: Set<string>;
+  archived: boolean;
 }
 
+export interface Membership extends MembershipSource {
+  /** Applies a change told by the invalidation bus: joins and leaves, archived or deleted channels, workspaces. */
+  invalidate(message: Invalidation): void;
+}
+
+/** How long an archive event keeps a channel closed on this instance without being asked again. */
+const ARCHIVED_TTL_MS = 24 * 3_600_000;
+
 export function createMembership(options: PeopleOptions): Membership {
-  const rosters = new TtlCache<Set<string>>(options.maxChannels ?? 2_000, options.ttlMs ?? 5 * 60_000);
-  const inFlight = new Map<string, Promise<Set<string>>>();
+  const maxChannels = options.maxChannels ?? 2_000;
+  const rosters = new LRUCache<string, Roster>(cacheOptions(options, maxChannels, options.ttlMs ?? 5 * 60_000));
+  const inFlight = new Map<string, Promise<Roster>>();
   // Join/leave events seen while a roster walk was running: applied on top of its (older) result.
-  const changes = new TtlCache<Map<string, { joined: boolean; at: number }>>(options.maxChannels ?? 2_000, 60_000);
+  const changes = new LRUCache<string, Map<string, { joined: boolean; at: number }>>(cacheOptions(options, maxChannels, 60_000));
   const maxPages = options.maxPages ?? 50;
   const keyOf = (workspace: WorkspaceRef, channelId: string) => `${workspace.externalId}:${channelId}`;
 
-  async function fetchRoster(workspace: WorkspaceRef, channel: ChannelRef): Promise<Set<string>> {
+  async function fetchRoster(workspace: WorkspaceRef, channel: ChannelRef): Promise<Roster> {
     const started = Date.now();
     const { token } = await options.tokens.forWorkspace(workspace);
     const members = new Set<string>();
@@ -126,7 +158,18 @@ export function createMembership(options: PeopleOptions): Membership {
       if (change.joined) members.add(user);
       else members.delete(user);
     }
-    return members;
+    return { members, archived: false };
+  }
+
+  function changed(key: string, userId: string, joined: boolean): void {
+    const roster = rosters.get(key);
+    if (roster) {
+      if (joined) roster.members.add(userId);
+      else roster.members.delete(userId);
+    }
+    const seen = changes.get(key) ?? new Map<string, { joined: boolean; at: number }>();
+    seen.set(userId, { joined, at: Date.now() });
+    changes.set(key, seen);
   }
 
   return {
@@ -144,23 +187,34 @@ export function createMembership(options: PeopleOptions): Membership {
         } catch (err) {
           throw new QuorumError('MEMBERSHIP_UNAVAILABLE', 'Slack conversations.members failed', { cause: err });
         }
-        rosters.set(key, roster);
+        // An invalidation that arrived during the walk wins: the walk's answer is used once, not kept.
+        if (!rosters.has(key)) rosters.set(key, roster);
       }
-      return roster.has(userId);
+      return !roster.archived && roster.members.has(userId);
     },
-    changed(workspace, channelId, userId, joined) {
-      const key = keyOf(workspace, channelId);
-      const roster = rosters.get(key);
-      if (roster) {
-        if (joined) roster.add(userId);
-        else roster.delete(userId);
+    invalidate(message) {
+      switch (message.kind) {
+        case 'members': {
+          const key = keyOf(message.workspace, message.channelId);
+          for (const id of message.added) changed(key, id, true);
+          for (const id of message.removed) changed(key, id, false);
+          return;
+        }
+        case 'channel': {
+          const key = keyOf(message.workspace, message.channelId);
+          if (message.state === 'archived') rosters.set(key, { members: new Set(), archived: true }, { ttl: ARCHIVED_TTL_MS });
+          else rosters.delete(key);
+          return;
+        }
+        case 'workspace':
+          deletePrefix(rosters, `${message.workspace.externalId}:`);
+          return;
+        case 'all':
+          rosters.clear();
+          return;
+        case 'user':
+          return;
       }
-      const seen = changes.get(key) ?? new Map<string, { joined: boolean; at: number }>();
-      seen.set(userId, { joined, at: Date.now() });
-      changes.set(key, seen);
-    },
-    forget(workspace) {
-      rosters.deleteWhere((k) => k.startsWith(`${workspace.externalId}:`));
     },
   };
 }

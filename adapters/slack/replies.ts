@@ -6,7 +6,7 @@
 import type { webApi } from '@slack/bolt';
 import type { Logger, OutgoingReply, ReplySink, ReplyTarget } from '../../src/core/ports.js';
 import { showFurtherParts, statusMessages } from '../../src/core/reply-memory.js';
-import { TtlCache } from './cache.js';
+import { LRUCache } from 'lru-cache';
 import type { SlackReplyRoute } from './events.js';
 import { openSlackStream } from './stream.js';
 import type { TokenSource } from './tokens.js';
@@ -83,7 +83,7 @@ function threadOf(target: ReplyTarget): string | undefined {
 export function createReplySink(options: SlackReplySinkOptions): ReplySink {
   const { client, tokens } = options;
   // The status message shown while the model runs (chained so post waits for it).
-  const statuses = statusMessages(new TtlCache<Promise<string | null>>(5_000, 30 * 60_000));
+  const statuses = statusMessages(new LRUCache<string, Promise<string | null>>({ max: 5_000, ttl: 30 * 60_000 }));
 
   return {
     progress(target, status) {

@@ -4,7 +4,7 @@
  */
 import type { Installation, InstallationQuery, InstallationStore } from '@slack/bolt';
 import type { WorkspaceRef } from '../../src/core/envelope.js';
-import { TtlCache } from './cache.js';
+import { LRUCache } from 'lru-cache';
 import { QuorumError } from '../../src/core/errors.js';
 import type { InstallationRecords, Logger } from '../../src/core/ports.js';
 
@@ -85,7 +85,7 @@ export function installationTokens(records: InstallationRecords): TokenSource {
  * apply at once; another instance's re-install is seen within the TTL.
  */
 export function cachedInstallations(records: InstallationRecords, ttlMs = 60_000): InstallationRecords {
-  const found = new TtlCache<Promise<Awaited<ReturnType<InstallationRecords['find']>>>>(10_000, ttlMs);
+  const found = new LRUCache<string, Promise<Awaited<ReturnType<InstallationRecords['find']>>>>({ max: 10_000, ttl: ttlMs });
   const keyOf = (platform: string, installKey: string) => `${platform}/${installKey}`;
   return {
     find(platform, installKey) {
@@ -109,7 +109,7 @@ export function cachedInstallations(records: InstallationRecords, ttlMs = 60_000
     async markUninstalled(workspace) {
       await records.markUninstalled(workspace);
       // Rare: forget the platform's cached reads rather than work out every key of the workspace.
-      found.deleteWhere((key) => key.startsWith(`${workspace.platform}/`));
+      for (const key of [...found.keys()]) if (key.startsWith(`${workspace.platform}/`)) found.delete(key);
     },
   };
 }

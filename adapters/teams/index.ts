@@ -3,11 +3,13 @@
  * CloudAdapter, mapped to envelopes for the core's inbox; and the Teams ports (membership,
  * directory, replies). See README "Connect Teams".
  */
+import { LRUCache } from 'lru-cache';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { ActivityTypes, TeamsInfo, TurnContext, type CloudAdapter } from 'botbuilder';
 import { isCommandText } from '../../src/core/commands.js';
 import type { WorkspaceRef } from '../../src/core/envelope.js';
 import type { Intake } from '../../src/core/intake.js';
+import { localInvalidationBus, type InvalidationBus } from '../../src/core/invalidation.js';
 import type { ConversationRefStore, Logger, PlatformPorts } from '../../src/core/ports.js';
 import { readBody, sendJson, type Route } from '../../src/http/server.js';
 import {
@@ -23,10 +25,10 @@ import {
 } from './activity.js';
 import { authEnabled, createCloudAdapter, isAuthFailure, type TeamsApp, type TeamsAuthOverrides } from './auth.js';
 import { createDirectory } from './directory.js';
-import { createMembership, type TeamsMembership } from './membership.js';
+import { createMembership } from './membership.js';
 import { createNotify } from './notify.js';
 import { createReplySink } from './replies.js';
-import { BoundedCache, createRuntime, keys, storedConversationOf, type TeamsRuntime } from './runtime.js';
+import { createRuntime, keys, storedConversationOf, type TeamsRuntime } from './runtime.js';
 
 export type { TeamsAuthOverrides } from './auth.js';
 
@@ -41,6 +43,8 @@ export interface TeamsAdapterOptions {
   auth?: TeamsAuthOverrides;
   /** Longest reply message before splitting (tests use a small one). */
   maxReplyChars?: number;
+  /** Carries roster and uninstall changes to every instance's caches (default: this process only). */
+  invalidation?: InvalidationBus;
 }
 
 export interface TeamsAdapter {
@@ -58,10 +62,17 @@ export function createTeamsAdapter(options: TeamsAdapterOptions): TeamsAdapter {
     log.warn({ event: 'teams.auth_off' }, 'MICROSOFT_APP_ID is not set: Teams requests are NOT verified (local use only)');
   }
   const runtime = createRuntime(cloudAdapter, app.appId ?? '', refs, log);
+  const invalidation = options.invalidation ?? localInvalidationBus(log);
   const membership = createMembership(runtime);
+  const directory = createDirectory(runtime);
+  invalidation.subscribe((message) => {
+    if ('workspace' in message && message.workspace.platform !== 'teams') return;
+    membership.invalidate(message);
+    directory.invalidate(message);
+  });
   const ports: PlatformPorts = {
     membership,
-    directory: createDirectory(runtime),
+    directory,
     replies: createReplySink(runtime, { maxChars: options.maxReplyChars }),
     notify: createNotify(runtime),
     // No `history` port: a channel's or chat's messages are served only by Microsoft Graph (RSC
@@ -202,9 +213,10 @@ export function createTeamsAdapter(options: TeamsAdapterOptions): TeamsAdapter {
     const added = (activity.membersAdded ?? []).filter((m) => m.id !== botId);
     const removed = (activity.membersRemoved ?? []).filter((m) => m.id !== botId);
     const ids = (list: typeof added) => list.map((m) => m.aadObjectId).filter((id): id is string => Boolean(id));
-    membership.applyChange(workspace, rosterKey, ids(added), ids(removed));
+    if (added.length + removed.length > 0)
+      await invalidation.publish({ kind: 'members', workspace, channelId: rosterKey, added: ids(added), removed: ids(removed) });
     if ((activity.membersRemoved ?? []).some((m) => m.id === botId)) {
-      await uninstall(workspace, rosterKey, membership);
+      await uninstall(workspace, rosterKey);
       return;
     }
     if (addsBot(activity)) {
@@ -214,7 +226,7 @@ export function createTeamsAdapter(options: TeamsAdapterOptions): TeamsAdapter {
   }
 
   async function onInstallationUpdate(activity: TeamsActivity, workspace: WorkspaceRef) {
-    if (activity.action?.startsWith('remove')) await uninstall(workspace, conversationKeyOf(activity), membership);
+    if (activity.action?.startsWith('remove')) await uninstall(workspace, conversationKeyOf(activity));
     else if (activity.action?.startsWith('add')) await install(activity, workspace);
   }
 
@@ -228,10 +240,10 @@ export function createTeamsAdapter(options: TeamsAdapterOptions): TeamsAdapter {
   }
 
   /** Drops the conversation's references: its pending replies are dropped, and nothing more is posted there. */
-  async function uninstall(workspace: WorkspaceRef, key: string, roster: TeamsMembership) {
+  async function uninstall(workspace: WorkspaceRef, key: string) {
     const removed = (await refs.remove(workspace, keys.conversation(key))) + (await refs.remove(workspace, keys.install(key)));
     runtime.forget(workspace, keys.conversation(key));
-    roster.drop(workspace, key);
+    await invalidation.publish({ kind: 'channel', workspace, channelId: key, state: 'unknown' });
     if (!(await refs.has(workspace, 'install:'))) tenants.evict(workspace.externalId);
     log.info({ event: 'teams.uninstalled', tenant: workspace.externalId, removed }, 'Quorum removed from a Teams conversation');
   }
@@ -266,7 +278,7 @@ async function saveRoutes(runtime: TeamsRuntime, activity: TeamsActivity, worksp
  * admits no other tenant, installs included.
  */
 function createTenantGate(app: TeamsApp, refs: ConversationRefStore) {
-  const known = new BoundedCache<true>(10_000, 5 * 60_000);
+  const known = new LRUCache<string, true>({ max: 10_000, ttl: 5 * 60_000 });
   const homeOnly = app.appType === 'SingleTenant';
   return {
     async allowed(tenantId: string, isInstall: boolean): Promise<boolean> {

@@ -3,25 +3,28 @@
  * chat's are the chat's; both read with paged member calls, cached and bounded, and changed at
  * once by conversationUpdate events. Private and shared channels are closed (see README).
  */
+import { LRUCache } from 'lru-cache';
 import { TeamsInfo } from 'botbuilder';
 import type { ChannelRef, WorkspaceRef } from '../../src/core/envelope.js';
 import { QuorumError } from '../../src/core/errors.js';
+import type { Invalidation } from '../../src/core/invalidation.js';
 import type { MembershipSource } from '../../src/core/ports.js';
-import { BoundedCache, keys, type TeamsRuntime } from './runtime.js';
+import { keys, type TeamsRuntime } from './runtime.js';
 
 const PAGE_SIZE = 500;
 /** A roster longer than this many pages is not read to the end (Teams teams hold at most 25,000 members). */
 const MAX_PAGES = 60;
 
 export interface TeamsMembership extends MembershipSource {
-  /** conversationUpdate: applies added and removed members to a cached roster at once. */
-  applyChange(workspace: WorkspaceRef, rosterKey: string, added: string[], removed: string[]): void;
-  /** Drops a roster (uninstall). */
-  drop(workspace: WorkspaceRef, rosterKey: string): void;
+  /**
+   * Applies a change told by the invalidation bus: conversationUpdate's added and removed members
+   * (`channelId` is the roster key: a team or a chat), a roster dropped, a workspace gone.
+   */
+  invalidate(message: Invalidation): void;
 }
 
 export function createMembership(runtime: TeamsRuntime, options: { ttlMs?: number; maxRosters?: number } = {}): TeamsMembership {
-  const rosters = new BoundedCache<Set<string>>(options.maxRosters ?? 1_000, options.ttlMs ?? 10 * 60_000);
+  const rosters = new LRUCache<string, Set<string>>({ max: options.maxRosters ?? 1_000, ttl: options.ttlMs ?? 10 * 60_000 });
   const cacheKey = (workspace: WorkspaceRef, rosterKey: string) => `${workspace.externalId}|${rosterKey}`;
 
   async function fetchRoster(reference: Record<string, unknown>, rosterKey: string): Promise<Set<string>> {
@@ -70,15 +73,16 @@ export function createMembership(runtime: TeamsRuntime, options: { ttlMs?: numbe
       return roster.has(userId);
     },
 
-    applyChange(workspace, rosterKey, added, removed) {
-      const roster = rosters.get(cacheKey(workspace, rosterKey));
+    invalidate(message) {
+      if (message.kind === 'all') rosters.clear();
+      if (message.kind === 'workspace')
+        for (const key of [...rosters.keys()]) if (key.startsWith(`${message.workspace.externalId}|`)) rosters.delete(key);
+      if (message.kind === 'channel') rosters.delete(cacheKey(message.workspace, message.channelId));
+      if (message.kind !== 'members') return;
+      const roster = rosters.get(cacheKey(message.workspace, message.channelId));
       if (!roster) return; // not cached: the next check reads it fresh
-      for (const id of added) roster.add(id);
-      for (const id of removed) roster.delete(id);
-    },
-
-    drop(workspace, rosterKey) {
-      rosters.delete(cacheKey(workspace, rosterKey));
+      for (const id of message.added) roster.add(id);
+      for (const id of message.removed) roster.delete(id);
     },
   };
 }

@@ -6,12 +6,13 @@
  * (updateActivity), as in Slack: its id is stored before the model runs, so a re-run after a crash
  * updates that message instead of posting the answer a second time.
  */
+import { LRUCache } from 'lru-cache';
 import { ActivityTypes, TextFormatTypes, TurnContext, type Activity, type ConversationReference } from 'botbuilder';
 import { QuorumError } from '../../src/core/errors.js';
 import type { OutgoingReply, ReplySink, ReplyTarget } from '../../src/core/ports.js';
 import { showFurtherParts, statusMessages } from '../../src/core/reply-memory.js';
 import type { TeamsReplyRoute } from './activity.js';
-import { BoundedCache, keys, type TeamsRuntime } from './runtime.js';
+import { keys, type TeamsRuntime } from './runtime.js';
 import { openTeamsStream, TeamsStreamSession } from './stream.js';
 
 /** Teams accepts about 28 KB per message; stay well below it and split at paragraph or line ends. */
@@ -43,7 +44,7 @@ function routeOf(target: ReplyTarget): TeamsReplyRoute {
 export function createReplySink(runtime: TeamsRuntime, options: { maxChars?: number } = {}): ReplySink {
   const maxChars = options.maxChars ?? DEFAULT_MAX_CHARS;
   // 1:1 chats: each turn's stream (informative updates, then the answer), by delivery.
-  const sessions = new BoundedCache<TeamsStreamSession<Place>>(10_000, 30 * 60_000);
+  const sessions = new LRUCache<string, TeamsStreamSession<Place>>({ max: 10_000, ttl: 30 * 60_000 });
   const sessionOf = (target: ReplyTarget) => {
     let session = sessions.get(target.idempotencyKey);
     // Made before this attempt stored anything: a status id set now is an earlier attempt's (an
@@ -52,7 +53,7 @@ export function createReplySink(runtime: TeamsRuntime, options: { maxChars?: num
     return session;
   };
   // Channels and group chats: the status message shown while the model runs, by delivery (chained so post waits for it).
-  const statuses = statusMessages(new BoundedCache<Promise<string | null>>(10_000, 30 * 60_000));
+  const statuses = statusMessages(new LRUCache<string, Promise<string | null>>({ max: 10_000, ttl: 30 * 60_000 }));
 
   /** The conversation to post in, or null when it was uninstalled (its work stops there). */
   async function where(target: ReplyTarget, privately: boolean) {

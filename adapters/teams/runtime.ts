@@ -1,38 +1,10 @@
-/** What the Teams ports share: the CloudAdapter, the stored references, and a bounded LRU. */
+/** What the Teams ports share: the CloudAdapter and the stored references. */
+import { LRUCache } from 'lru-cache';
 import { TurnContext, type CloudAdapter, type ConversationReference } from 'botbuilder';
 import { z } from 'zod';
 import type { WorkspaceRef } from '../../src/core/envelope.js';
 import type { ConversationRefStore, Logger } from '../../src/core/ports.js';
 import { conversationKindOf, type TeamsActivity } from './activity.js';
-
-/** A Map that forgets its oldest entries beyond `limit`, and entries older than `ttlMs`. */
-export class BoundedCache<V> {
-  private readonly entries = new Map<string, { value: V; at: number }>();
-  constructor(
-    private readonly limit: number,
-    private readonly ttlMs = Number.POSITIVE_INFINITY,
-  ) {}
-  get(key: string): V | undefined {
-    const hit = this.entries.get(key);
-    if (!hit) return undefined;
-    if (Date.now() - hit.at > this.ttlMs) {
-      this.entries.delete(key);
-      return undefined;
-    }
-    return hit.value;
-  }
-  set(key: string, value: V): void {
-    this.entries.delete(key);
-    this.entries.set(key, { value, at: Date.now() });
-    while (this.entries.size > this.limit) this.entries.delete(this.entries.keys().next().value as string);
-  }
-  delete(key: string): void {
-    this.entries.delete(key);
-  }
-  clear(): void {
-    this.entries.clear();
-  }
-}
 
 /** The stored form of a conversation: botbuilder's reference plus what membership needs. */
 export const storedConversationSchema = z.object({
@@ -69,8 +41,8 @@ export interface TeamsRuntime {
 }
 
 export function createRuntime(adapter: CloudAdapter, appId: string, refs: ConversationRefStore, log: Logger): TeamsRuntime {
-  const saved = new BoundedCache<string>(20_000, 10 * 60_000);
-  const loaded = new BoundedCache<StoredConversation>(5_000, 60_000);
+  const saved = new LRUCache<string, string>({ max: 20_000, ttl: 10 * 60_000 });
+  const loaded = new LRUCache<string, StoredConversation>({ max: 5_000, ttl: 60_000 });
   return {
     adapter,
     appId,

@@ -57,6 +57,7 @@ export interface TurnResult {
 }
 
 const STATUS_WORKING = 'Working on it…';
+const NOT_ACTIVE = 'Your account is not active in this workspace, so I did not run that.';
 
 export function portsFor(deps: CoreDeps, platform: Platform): PlatformPorts {
   const ports = deps.platforms[platform];
@@ -92,7 +93,13 @@ export async function resolveRequester(
  * command arriving through the inbox is answered by runTurn instead.
  */
 export async function answerCommand(deps: CoreDeps, envelope: Envelope): Promise<string> {
-  const { scope, principal } = await resolveRequester(deps, envelope);
+  const { scope, facts } = await requesterFacts(deps, envelope);
+  // Someone the platform does not know (user_not_found) or deactivated runs nothing, and gets no role.
+  if (facts.deleted) {
+    ignoreDeleted(deps, scope);
+    return NOT_ACTIVE;
+  }
+  const principal = await deps.turns.resolvePrincipal(scope, envelope.user, facts);
   return runCommand(deps, { scope, principal, role: roleOf(principal, envelope.workspace, deps.bootstrapAdmins), envelope });
 }
 
@@ -120,8 +127,9 @@ export async function runTurn(deps: CoreDeps, envelope: Envelope, attempt?: Deli
   };
 
   if (envelope.kind === 'command') {
-    const { scope, principal, deleted } = await resolveRequester(deps, envelope);
-    if (deleted) return ignoreDeleted(deps, scope);
+    const { scope, facts } = await requesterFacts(deps, envelope);
+    if (facts.deleted) return ignoreDeleted(deps, scope);
+    const principal = await deps.turns.resolvePrincipal(scope, envelope.user, facts);
     const answer = await runCommand(deps, { scope, principal, role: roleOf(principal, envelope.workspace, deps.bootstrapAdmins), envelope });
     return post({ kind: 'notice', text: answer, private: true });
   }

@@ -23,7 +23,9 @@ describe.each(drivers)('bootstrap admins (%s)', (driver) => {
     expect(await command('cleo', '/agent status')).toContain('Your role: admin');
     expect(await command('cleo', '/agent limit rpm 12')).toBe('Requests per minute: default → 12.');
     expect(await command('dev', '/agent status')).toContain('Your role: guest');
-    expect(await command('ben', '/agent role @cleo member')).toBe(
+    // Not by another admin (same rank), nor by an owner (the operator's word).
+    expect(await command('ben', '/agent role @cleo member')).toBe('You cannot change or erase someone whose role is the same as yours.');
+    expect(await command('ava', '/agent role @cleo member')).toBe(
       'That admin is set by the operator of this Quorum installation and cannot be changed from chat.',
     );
   });

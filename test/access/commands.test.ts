@@ -152,13 +152,15 @@ describe.each(drivers)('admin commands over the console (%s)', (driver) => {
     expect(await grantOf('cleo')).toBe('admin');
     // The grant takes effect on cleo's next command.
     expect(await command('cleo', '/agent limit rpm 50')).toBe('Requests per minute: 40 → 50.');
-    expect(await command('ben', '/agent role <@cleo> clear')).toBe('Role of @cleo: admin → member (grant admin → none).');
+    // Now an admin like ben: ben cannot demote cleo (same rank); the owner can.
+    expect(await command('ben', '/agent role <@cleo> clear')).toBe('You cannot change or erase someone whose role is the same as yours.');
+    expect(await command('ava', '/agent role <@cleo> clear')).toBe('Role of @cleo: admin → member (grant admin → none).');
     expect(await command('cleo', '/agent limit rpm 60')).toBe('Only workspace admins can do that.');
 
     const before = await state();
-    expect(await command('ben', '/agent role @cleo owner')).toBe('You cannot give or change a role above your own.');
+    expect(await command('ben', '/agent role @cleo owner')).toBe('You cannot give a role above your own, or act on someone whose role is above yours.');
     expect(await lastAudit()).toMatchObject({ action: 'denial', detail: { command: 'role', reason: 'above_own_role' } });
-    expect(await command('ben', '/agent role @ava member')).toBe('You cannot give or change a role above your own.');
+    expect(await command('ben', '/agent role @ava member')).toBe('You cannot give a role above your own, or act on someone whose role is above yours.');
     expect(await command('ava', '/agent role @ava admin')).toBe('That would leave the workspace without an owner or admin.');
     expect(await lastAudit()).toMatchObject({ action: 'denial', detail: { reason: 'last_privileged' } });
     expect(await command('ben', '/agent role @nobody admin')).toBe('I could not find that user in this workspace, so nothing changed.');

@@ -1,7 +1,6 @@
 /** The /agent grammar: mention forms of each platform, usage lines for bad input. */
 import { describe, expect, it } from 'vitest';
 import { isCommandText, parseCommand, usageOf, USAGE } from '../../src/core/commands.js';
-import { MembershipCache } from '../../src/core/access/membership-cache.js';
 import { roleOf } from '../../src/core/access/roles.js';
 
 describe('parseCommand', () => {
@@ -97,47 +96,5 @@ describe('roleOf', () => {
     expect(roleOf({ platformUserId: 'U1', platformRole: 'member', grantedRole: null }, { ...ws, externalId: 'T2' }, boot)).toBe('member');
     expect(roleOf({ platformUserId: 'U1', platformRole: 'external', grantedRole: 'admin' }, ws, boot)).toBe('external');
     expect(roleOf({ platformUserId: 'U2', platformRole: 'member', grantedRole: 'admin' }, ws, boot)).toBe('admin');
-  });
-});
-
-describe('MembershipCache', () => {
-  const ws = { platform: 'slack' as const, externalId: 'T1' };
-  const ch = { id: 'C1', kind: 'channel' as const };
-  it('answers from cache, applies leave at once, expires, stays bounded, never caches failure', async () => {
-    let now = 0;
-    let asked = 0;
-    let down = false;
-    const cache = new MembershipCache(
-      {
-        isMember: async (_w, c, u) => {
-          asked++;
-          if (down) throw new Error('down');
-          return c.id === 'C1' && u !== 'out';
-        },
-      },
-      { maxEntries: 3, ttlMs: 1000, now: () => now },
-    );
-    expect(await cache.isMember(ws, ch, 'u1')).toBe(true);
-    expect(await cache.isMember(ws, ch, 'u1')).toBe(true);
-    expect(asked).toBe(1);
-    cache.left(ws, 'C1', 'u1');
-    expect(await cache.isMember(ws, ch, 'u1')).toBe(false);
-    cache.joined(ws, 'C1', 'u1');
-    expect(await cache.isMember(ws, ch, 'u1')).toBe(true);
-    now = 5000; // past the TTL (kept with second resolution)
-    expect(await cache.isMember(ws, ch, 'u1')).toBe(true);
-    expect(asked).toBe(2);
-    for (const u of ['a', 'b', 'c', 'd']) await cache.isMember(ws, { id: `C-${u}`, kind: 'channel' }, u);
-    // Bounded: the least recently used channel went.
-    expect(cache.size).toBe(3);
-    expect(cache.lookup(ws, 'C1', 'u1')).toBeUndefined();
-    down = true;
-    await expect(cache.isMember(ws, ch, 'zz')).rejects.toThrow('down');
-    await expect(cache.isMember(ws, ch, 'zz')).rejects.toThrow('down');
-    // Another workspace with the same ids is a different entry.
-    down = false;
-    cache.left(ws, 'C1', 'd');
-    expect(cache.lookup(ws, 'C1', 'd')).toBe(false);
-    expect(await cache.isMember({ ...ws, externalId: 'T2' }, ch, 'd')).toBe(true);
   });
 });

@@ -1,7 +1,9 @@
 /** Membership-derived access through runTurn on a real database: revocation is immediate, an unreachable platform fails closed. */
 import { desc } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { MembershipCache } from '../../src/core/access/membership-cache.js';
+import type { webApi } from '@slack/bolt';
+import { createMembership } from '../../adapters/slack/people.js';
+import { localInvalidationBus } from '../../src/core/invalidation.js';
 import type { MembershipSource } from '../../src/core/ports.js';
 import { envelopeSchema, type EnvelopeInput } from '../../src/core/envelope.js';
 import { runTurn, type CoreDeps } from '../../src/core/turn.js';
@@ -70,13 +72,20 @@ describe.each(drivers)('membership decides (%s)', (driver) => {
     expect(model.promptsText().at(-1)).toContain('SECRET-A');
   });
 
-  it('with the bounded cache in front, a leave event takes effect at once', async () => {
-    let cache!: MembershipCache;
-    const { platform, model, deps } = setup((p) => (cache = new MembershipCache(p.membership, { ttlMs: 3_600_000 })));
+  it("with the Slack adapter's cache in front, a leave told by the invalidation bus takes effect at once", async () => {
+    const bus = localInvalidationBus();
+    const { platform, model, deps } = setup((p) => {
+      // Slack's conversations.members, answered from the fake platform's rosters.
+      const client = { conversations: { members: async ({ channel }: { channel: string }) => ({ ok: true, members: [...(p.members.get(channel) ?? [])] }) } };
+      const cache = createMembership({ client: client as unknown as webApi.WebClient, tokens: { forWorkspace: async () => ({ token: 't' }), forget() {} }, ttlMs: 3_600_000 });
+      bus.subscribe((m) => cache.invalidate(m));
+      return cache;
+    });
     await runTurn(deps, envelope('U2', 'cached now', 't2'));
     expect(platform.posted.at(-1)!.reply.kind).toBe('answer');
+    // The cache still says member (an hour's TTL); only the event can change that.
     platform.members.get('C1')!.delete('U2');
-    cache.left({ platform: 'slack', externalId: 'TMEM' }, 'C1', 'U2');
+    await bus.publish({ kind: 'members', workspace: { platform: 'slack', externalId: 'TMEM' }, channelId: 'C1', added: [], removed: ['U2'] });
     const calls = model.calls.length;
     await runTurn(deps, envelope('U2', 'after the leave event', 't2'));
     expect(platform.posted.at(-1)!.reply.kind).toBe('error');

@@ -41,6 +41,7 @@ const actions: Action[] = [
   ...TOOL_NAMES.map((tool) => ({ kind: 'use_tool' as const, tool })),
   ...[...OPEN_COMMANDS, ...ADMIN_COMMANDS].map((command) => ({ kind: 'command' as const, command })),
   ...ROLES.map((to) => ({ kind: 'set_role' as const, to })),
+  { kind: 'erase' },
   { kind: 'read_audit' },
 ];
 
@@ -51,6 +52,7 @@ const target: Record<Action['kind'], ResourceKind> = {
   use_tool: 'channel',
   command: 'workspace',
   set_role: 'principal',
+  erase: 'principal',
   read_audit: 'workspace',
 };
 
@@ -78,6 +80,8 @@ function expected(role: Role, action: Action): true | DenyReason {
       if (action.to === 'external') return 'external_stays_external';
       if (action.to === 'owner' && role !== 'owner') return 'above_own_role';
       return true;
+    case 'erase':
+      return adminPlus ? true : 'admins_only';
   }
 }
 
@@ -140,9 +144,14 @@ describe('decide(): role changes', () => {
     ['admin cannot make an owner', 'admin', 'owner', person('member'), { owners: 1, admins: 1 }, 'above_own_role'],
     ['admin cannot demote an owner', 'admin', 'member', person('owner'), { owners: 2, admins: 1 }, 'above_own_role'],
     ['owner makes an owner', 'owner', 'owner', person('admin'), { owners: 1, admins: 1 }, true],
-    ['last owner cannot be demoted', 'owner', 'admin', person('owner'), { owners: 1, admins: 3 }, 'last_privileged'],
-    ['last admin cannot step down', 'admin', 'member', person('admin'), { owners: 0, admins: 1 }, 'last_privileged'],
-    ['an admin may step down when another remains', 'admin', 'member', person('admin'), { owners: 1, admins: 1 }, true],
+    ['last owner cannot step down', 'owner', 'admin', person('owner', { principalId: 'p-me' }), { owners: 1, admins: 3 }, 'last_privileged'],
+    ['last admin cannot step down', 'admin', 'member', person('admin', { principalId: 'p-me' }), { owners: 0, admins: 1 }, 'last_privileged'],
+    ['an admin may step down when another remains', 'admin', 'member', person('admin', { principalId: 'p-me' }), { owners: 1, admins: 1 }, true],
+    ['an owner cannot demote another owner', 'owner', 'admin', person('owner'), { owners: 3, admins: 1 }, 'same_rank'],
+    ['an admin cannot demote another admin', 'admin', 'member', person('admin'), { owners: 1, admins: 3 }, 'same_rank'],
+    ['a guest is not made admin', 'owner', 'admin', person('guest', { guest: true }), { owners: 1, admins: 1 }, 'guest_not_privileged'],
+    ['a guest is not made owner', 'owner', 'owner', person('guest', { guest: true }), { owners: 1, admins: 1 }, 'guest_not_privileged'],
+    ['a platform guest may be made member', 'admin', 'member', person('guest', { guest: true }), { owners: 1, admins: 1 }, true],
     ['externals stay external', 'owner', 'member', person('external', { external: true }), { owners: 1, admins: 1 }, 'external_stays_external'],
     ['nobody is made external', 'owner', 'external', person('member'), { owners: 1, admins: 1 }, 'external_stays_external'],
     ['operator admin stays admin', 'owner', 'member', person('admin', { operatorAdmin: true }), { owners: 1, admins: 2 }, 'operator_admin'],
@@ -153,5 +162,24 @@ describe('decide(): role changes', () => {
     expect(decide(subject(role), { kind: 'set_role', to }, resource, counts)).toEqual(
       want === true ? { allow: true } : { allow: false, reason: want },
     );
+  });
+});
+
+describe('decide(): ranks, every pair of roles', () => {
+  const person = (role: Role, principalId = 'p-t') => ({ kind: 'principal' as const, workspaceId: WS, principalId, role, external: role === 'external', operatorAdmin: false });
+  const rank = (r: Role) => ROLES.length - 1 - ROLES.indexOf(r);
+  const many = { owners: 5, admins: 5 };
+  const pairs = ROLES.flatMap((actor) => ROLES.map((target) => [actor, target] as const));
+  it.each(pairs)('%s acting on %s', (actor, target) => {
+    const admin = rank(actor) >= 3;
+    const erase = decide(subject(actor), { kind: 'erase' }, person(target));
+    const demote = decide(subject(actor), { kind: 'set_role', to: 'external' === target ? 'guest' : target }, person(target), many);
+    const below = rank(target) < rank(actor);
+    const why: DenyReason = !admin ? 'admins_only' : rank(target) > rank(actor) ? 'above_own_role' : 'same_rank';
+    expect(erase).toEqual(admin && below ? { allow: true } : { allow: false, reason: why });
+    const roleWhy = !admin ? 'admins_only' : target === 'external' ? 'external_stays_external' : why;
+    expect(demote).toEqual(admin && below && target !== 'external' ? { allow: true } : { allow: false, reason: roleWhy });
+    // Oneself is the exception: anyone may erase their own data; an admin may step down.
+    expect(decide(subject(actor), { kind: 'erase' }, person(actor, 'p-me'))).toEqual({ allow: true });
   });
 });

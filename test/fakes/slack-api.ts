@@ -55,6 +55,8 @@ export class FakeSlackApi {
   readonly calls: RecordedCall[] = [];
   /** token → auth.test answer */
   readonly bots = new Map<string, { team_id: string; user_id: string; bot_id: string; enterprise_id?: string }>();
+  /** user id → fields laid over that user's users.info answer (`deleted: true`: deactivated). */
+  readonly people = new Map<string, Record<string, unknown>>();
   /** channel → roster (single page); #general serves the two fixture pages. */
   readonly rosters = new Map<string, string[]>();
   /** OAuth code → oauth.v2.access answer. */
@@ -179,6 +181,11 @@ export class FakeSlackApi {
       }
       case 'users.info': {
         const fixture = USERS[params.user ?? ''];
+        const over = this.people.get(params.user ?? '');
+        if (fixture && over) {
+          const answer = webFixture(`users.info.${fixture}`);
+          return { ...answer, user: { ...answer.user, ...over } };
+        }
         if (fixture) return webFixture(`users.info.${fixture}`);
         // Anyone else is a plain member of the token's own workspace (Grid users carry their enterprise).
         const member = webFixture('users.info.member');

@@ -32,6 +32,8 @@ export type Action =
   | { kind: 'command'; command: CommandName }
   /** `role @user X|clear`: `to` is the role the target would end up with. */
   | { kind: 'set_role'; to: Role }
+  /** `forget @user` (or `forget me`): erase a person's data. */
+  | { kind: 'erase' }
   | { kind: 'read_audit' };
 
 export type ActionKind = Action['kind'];
@@ -75,6 +77,8 @@ export interface PrincipalResource {
   external: boolean;
   /** Set from QUORUM_ADMINS by the operator: chat cannot lower it. */
   operatorAdmin: boolean;
+  /** The platform says the target is a guest (Slack restricted, Teams guest): never made admin or owner. */
+  guest?: boolean;
 }
 
 export type Resource = ChannelResource | ConversationResource | WorkspaceResource | PrincipalResource;
@@ -99,6 +103,8 @@ export type DenyReason =
   | 'tool_role'
   | 'admins_only'
   | 'above_own_role'
+  | 'same_rank'
+  | 'guest_not_privileged'
   | 'last_privileged'
   | 'external_stays_external'
   | 'operator_admin'
@@ -139,6 +145,11 @@ export function decide(subject: Subject, action: Action, resource: Resource, con
       return atLeast(subject.role, 'admin') ? allow : deny('admins_only');
     case 'set_role':
       return resource.kind === 'principal' ? setRole(subject, action.to, resource, context) : deny('not_applicable');
+    case 'erase':
+      if (resource.kind !== 'principal') return deny('not_applicable');
+      if (resource.principalId === subject.principalId) return allow;
+      if (!atLeast(subject.role, 'admin')) return deny('admins_only');
+      return outranks(subject, resource) ?? allow;
     default: {
       const unreachable: never = action;
       return unreachable;
@@ -173,12 +184,26 @@ function useTool(subject: Subject, tool: ToolName, channel: ChannelResource): De
   return atLeast(subject.role, floor) ? allow : deny('tool_role');
 }
 
+/**
+ * Nobody acts on someone of their own rank or higher, themselves excepted: an admin cannot
+ * demote or erase another admin, an owner another owner (the platform, or they themselves, can).
+ */
+function outranks(subject: Subject, target: PrincipalResource): Decision | null {
+  if (target.principalId === subject.principalId) return null;
+  if (roleRank(target.role) > roleRank(subject.role)) return deny('above_own_role');
+  if (roleRank(target.role) === roleRank(subject.role)) return deny('same_rank');
+  return null;
+}
+
 function setRole(subject: Subject, to: Role, target: PrincipalResource, context: DecisionContext): Decision {
   if (!atLeast(subject.role, 'admin')) return deny('admins_only');
   if (target.external) return deny('external_stays_external');
   if (to === 'external') return deny('external_stays_external');
-  // Nobody raises anyone above their own role, nor changes someone who outranks them.
-  if (roleRank(to) > roleRank(subject.role) || roleRank(target.role) > roleRank(subject.role)) return deny('above_own_role');
+  const ranked = outranks(subject, target);
+  if (ranked) return ranked;
+  // Nobody raises anyone above their own role.
+  if (roleRank(to) > roleRank(subject.role)) return deny('above_own_role');
+  if (target.guest && atLeast(to, 'admin')) return deny('guest_not_privileged');
   if (target.operatorAdmin && roleRank(to) < roleRank('admin')) return deny('operator_admin');
   const owners = context.owners ?? 0;
   const admins = context.admins ?? 0;
@@ -199,7 +224,9 @@ export const denyExplanation: Record<DenyReason, string> = {
   tool_needs_dm: 'That tool works only in your direct messages with the agent.',
   tool_role: 'That tool is not available to your role.',
   admins_only: 'Only workspace admins can do that.',
-  above_own_role: 'You cannot give or change a role above your own.',
+  above_own_role: 'You cannot give a role above your own, or act on someone whose role is above yours.',
+  same_rank: 'You cannot change or erase someone whose role is the same as yours.',
+  guest_not_privileged: 'Guests cannot be made admins or owners.',
   last_privileged: 'That would leave the workspace without an owner or admin.',
   external_stays_external: 'People from other organizations keep external access; their role cannot be changed.',
   operator_admin: 'That admin is set by the operator of this Quorum installation and cannot be changed from chat.',

@@ -23,8 +23,9 @@ export interface CommandContext {
 const AUDIT_ROWS = 20;
 const WINDOW_MS = { '24h': 24 * 3_600_000, '7d': 7 * 24 * 3_600_000 } as const;
 
-function policyName(command: Command): CommandName {
-  if (command.name === 'forget') return command.user === null ? 'forget_me' : 'forget_user';
+/** `forget @me-myself` is `forget me`: erasing one's own data is anyone's right. */
+function policyName(command: Command, self: string): CommandName {
+  if (command.name === 'forget') return command.user === null || command.user === self ? 'forget_me' : 'forget_user';
   return command.name;
 }
 
@@ -41,7 +42,7 @@ export async function runCommand(deps: CoreDeps, ctx: CommandContext): Promise<s
     return parsed.message;
   }
   const command = parsed.command;
-  const name = policyName(command);
+  const name = policyName(command, ctx.principal.platformUserId);
   const decision = decide(subjectOf(ctx), { kind: 'command', command: name }, { kind: 'workspace', workspaceId: ctx.scope.workspaceId });
   if (!decision.allow) return refuse(deps, ctx, decision, name);
 
@@ -70,6 +71,7 @@ async function refuse(deps: CoreDeps, ctx: CommandContext, decision: Decision & 
   return denyExplanation[decision.reason];
 }
 
+const LOOKUP_FAILED = 'I could not look that user up right now, so nothing changed. Please try again in a minute.';
 const NO_STORE = 'Administration is not available in this installation.';
 
 /** A string answers the caller; a Decision is a refusal found while running (e.g. a role rule). */
@@ -114,7 +116,7 @@ async function execute(deps: CoreDeps, ctx: CommandContext, command: Command): P
     case 'audit':
       return audit(deps, admin, ctx, command.user, command.window);
     case 'forget':
-      return forget(admin, ctx, command.user);
+      return forget(deps, admin, ctx, command.user);
     default: {
       const unreachable: never = command;
       return unreachable;
@@ -158,7 +160,7 @@ async function setRole(deps: CoreDeps, admin: AdminStore, ctx: CommandContext, u
     facts = ports ? await ports.directory.lookup(ws, { id: userId }) : null;
   } catch (err) {
     if (!isQuorumError(err, 'DIRECTORY_UNAVAILABLE')) throw err;
-    return 'I could not look that user up right now, so nothing changed. Please try again in a minute.';
+    return LOOKUP_FAILED;
   }
   if (!facts || facts.deleted) return 'I could not find that user in this workspace, so nothing changed.';
   // A grant is stored per workspace: the target is resolved in the caller's workspace only.
@@ -178,6 +180,7 @@ async function setRole(deps: CoreDeps, admin: AdminStore, ctx: CommandContext, u
       role: current,
       external: target.platformRole === 'external',
       operatorAdmin: isOperatorAdmin(deps.bootstrapAdmins, ws, userId),
+      guest: target.platformRole === 'guest',
     },
     countPrivileged(roles.values()),
   );
@@ -208,10 +211,23 @@ async function audit(deps: CoreDeps, admin: AdminStore, ctx: CommandContext, use
   return auditTable(entries, await admin.platformUserIds(ctx.scope, ids));
 }
 
-async function forget(admin: AdminStore, ctx: CommandContext, userId: string | null): Promise<string> {
+async function forget(deps: CoreDeps, admin: AdminStore, ctx: CommandContext, userId: string | null) {
   const self = userId === null || userId === ctx.principal.platformUserId;
   const target = self ? ctx.principal : await admin.findPrincipal(ctx.scope, userId);
   if (!target) return 'Nothing is stored for that user.';
+  if (!self) {
+    const rank = await currentRole(deps, ctx, target);
+    if (!rank.ok) return rank.message;
+    const decision = decide(subjectOf(ctx), { kind: 'erase' }, {
+      kind: 'principal',
+      workspaceId: target.workspaceId,
+      principalId: target.id,
+      role: rank.role,
+      external: target.platformRole === 'external',
+      operatorAdmin: isOperatorAdmin(deps.bootstrapAdmins, ctx.envelope.workspace, target.platformUserId),
+    });
+    if (!decision.allow) return decision;
+  }
   const counts = await admin.erase(
     ctx.scope,
     { principalId: target.id, platformUserId: target.platformUserId },
@@ -222,4 +238,22 @@ async function forget(admin: AdminStore, ctx: CommandContext, userId: string | n
     `Deleted ${whose} data: ${counts.messages} messages, ${counts.memories} notes, ${counts.usageRows} usage records, ` +
     `${counts.dmConversations} direct-message conversations, ${counts.inboxRows} queued deliveries.`
   );
+}
+
+/**
+ * The target's role as the platform says now (a stored role may be a promotion behind), with
+ * grants; someone the platform no longer knows has no rank. Fails closed when it cannot be asked.
+ */
+async function currentRole(deps: CoreDeps, ctx: CommandContext, target: Principal): Promise<{ ok: true; role: Role } | { ok: false; message: string }> {
+  const ws = ctx.envelope.workspace;
+  const ports = deps.platforms[ws.platform];
+  let facts;
+  try {
+    facts = ports ? await ports.directory.lookup(ws, { id: target.platformUserId }) : null;
+  } catch (err) {
+    if (!isQuorumError(err, 'DIRECTORY_UNAVAILABLE')) throw err;
+    return { ok: false, message: LOOKUP_FAILED };
+  }
+  if (facts?.deleted) return { ok: true, role: 'external' };
+  return { ok: true, role: roleOf({ ...target, platformRole: facts?.platformRole ?? target.platformRole }, ws, deps.bootstrapAdmins) };
 }
