@@ -4,7 +4,6 @@
  * every instance's caches forget or apply it. The transport (PostgreSQL LISTEN/NOTIFY, Redis
  * pub/sub, or nothing with one process) lives outside the core; adapters see only this port.
  */
-import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
 import { workspaceRefSchema } from './envelope.js';
 import type { Logger } from './ports.js';
@@ -64,7 +63,8 @@ export async function createInvalidationBus(transport: BusTransport | null, log?
 const wireSchema = z.object({ origin: z.string(), message: invalidationSchema });
 
 function build(transport: BusTransport | null, log: Logger | undefined) {
-  const origin = randomUUID();
+  // Web Crypto's global: the core imports no Node module.
+  const origin = globalThis.crypto.randomUUID();
   const handlers = new Set<(message: Invalidation) => void>();
   const deliver = (message: Invalidation) => {
     for (const handler of handlers) {
