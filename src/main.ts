@@ -10,7 +10,7 @@ import type { TeamsAuthOverrides } from '../adapters/teams/index.js';
 import { ConfigError, loadConfig, type Config } from './config.js';
 import type { Envelope } from './core/envelope.js';
 import { createBudgetAlerts } from './core/alerts.js';
-import { isQuorumError } from './core/errors.js';
+import { isQuorumError, QuorumError } from './core/errors.js';
 import { createIntake, type Intake } from './core/intake.js';
 import type { Logger, ModelGate } from './core/ports.js';
 import { answerCommand, portsFor, replyTargetOf, runTurn, type CoreDeps } from './core/turn.js';
@@ -26,6 +26,7 @@ import { createInstallationStore } from './db/installation-store.js';
 import { createTurnStore, createWorkspaceCache } from './db/turn-store.js';
 import { createMetrics, instrumentAuditLog, type Metrics, instrumentIntake, instrumentModelGate } from './http/metrics.js';
 import { createHttpServer, healthRoutes, type ReadinessCheck, type Route } from './http/server.js';
+import { isLoopbackAddress, loopbackOnly } from './http/loopback.js';
 import { createWorker, type Worker } from './inbox/worker.js';
 import { createLogger } from './log.js';
 import { createUsageLedger } from './db/usage-ledger.js';
@@ -61,6 +62,7 @@ const DEAD_LETTER_MESSAGE = 'Sorry, I could not answer that request after severa
 
 export async function startQuorum(config: Config, options: StartOptions = {}): Promise<RunningQuorum> {
   const log = options.log ?? createLogger(config.LOG_LEVEL);
+  const conveniences = devConveniences(config, log);
   const database = await openDatabase({ databaseUrl: config.DATABASE_URL, dataDir: config.DATA_DIR, pglite: options.pglite, poolSize: config.DATABASE_POOL_SIZE });
   let gate: ReturnType<typeof createGateFromConfig> | null = null;
   try {
@@ -124,10 +126,10 @@ export async function startQuorum(config: Config, options: StartOptions = {}): P
     const intake = instrumentIntake(createIntake(inbox, () => worker.wake()), metrics);
 
     const routes: Route[] = [];
-    if (config.NODE_ENV !== 'production') {
+    if (conveniences) {
       const consoleAdapter = createConsoleAdapter({ demo: options.demo ?? loadDemo(), intake });
       platforms.console ??= consoleAdapter.ports;
-      routes.push(...consoleAdapter.routes);
+      routes.push(...consoleAdapter.routes.map(loopbackOnly));
     }
 
     let slack: SlackAdapter | null = null;
@@ -145,8 +147,8 @@ export async function startQuorum(config: Config, options: StartOptions = {}): P
       routes.push(...slack.routes);
     }
 
-    // Teams: verified with MICROSOFT_APP_ID; without it only outside production (auth off, warned).
-    if (config.MICROSOFT_APP_ID || config.NODE_ENV !== 'production') {
+    // Teams: verified with MICROSOFT_APP_ID; without it only as a convenience (auth off, warned, loopback only).
+    if (config.MICROSOFT_APP_ID || conveniences) {
       const { maxReplyChars, ...auth } = options.teams ?? {};
       const { createTeamsAdapter } = await import('../adapters/teams/index.js');
       const teams = createTeamsAdapter({
@@ -164,7 +166,7 @@ export async function startQuorum(config: Config, options: StartOptions = {}): P
         maxReplyChars,
       });
       platforms.teams ??= teams.ports;
-      routes.push(...teams.routes);
+      routes.push(...(config.MICROSOFT_APP_ID ? teams.routes : teams.routes.map(loopbackOnly)));
     }
 
     let shuttingDown = false;
@@ -214,6 +216,28 @@ export async function startQuorum(config: Config, options: StartOptions = {}): P
   }
 }
 
+/**
+ * The console and Teams without authentication act as anyone on behalf of whoever can reach them:
+ * they run outside production and only when Quorum listens on loopback. On another address they
+ * are off; with nothing else to serve there, Quorum refuses to start and says what to set.
+ */
+function devConveniences(config: Config, log: Logger): boolean {
+  if (config.NODE_ENV === 'production') return false;
+  if (isLoopbackAddress(config.HOST)) return true;
+  if (!usesSlack(config) && !config.MICROSOFT_APP_ID) {
+    throw new QuorumError(
+      'CONFIG_INVALID',
+      `HOST=${config.HOST} is reachable from other machines, and the console and Teams without authentication are served on loopback only. ` +
+        'Set HOST=127.0.0.1 to use the console, or configure Slack (SLACK_BOT_TOKEN, SLACK_SIGNING_SECRET) or Teams (MICROSOFT_APP_ID) to serve them on this address.',
+    );
+  }
+  log.warn(
+    { event: 'service.conveniences_off', host: config.HOST },
+    'HOST is not a loopback address: the console and Teams without authentication are off (loopback only)',
+  );
+  return false;
+}
+
 function usesSlack(config: Config): boolean {
   return Boolean(config.SLACK_BOT_TOKEN || config.SLACK_CLIENT_ID || config.SLACK_APP_TOKEN);
 }
@@ -240,13 +264,13 @@ export async function main(): Promise<void> {
   try {
     running = await startQuorum(config);
   } catch (err) {
-    if (isQuorumError(err, 'DATA_DIR_LOCKED')) {
+    if (isQuorumError(err, 'DATA_DIR_LOCKED') || isQuorumError(err, 'CONFIG_INVALID')) {
       process.stderr.write(`${err.message}\n`);
       process.exit(1);
     }
     throw err;
   }
-  if (config.NODE_ENV !== 'production') {
+  if (config.NODE_ENV !== 'production' && isLoopbackAddress(config.HOST)) {
     process.stdout.write(`\nQuorum console: http://${config.HOST}:${running.port}/\n\n`);
   }
   const shutdown = (signal: string) => {
