@@ -23,6 +23,21 @@ const encryptionKey = z
 
 const modelProviders = ['offline', 'openai', 'anthropic'] as const;
 
+/**
+ * Where the Bot Framework and Teams answer bots: Teams public (smba.trafficmanager.net), GCC, GCC
+ * High and DoD (smba.infra.*.teams.microsoft.*), the other Bot Framework channels (*.botframework.com)
+ * and the US Government cloud (*.botframework.azure.us).
+ */
+const BOT_SERVICE_HOSTS = [
+  'smba.trafficmanager.net',
+  'smba.infra.gcc.teams.microsoft.com',
+  'smba.infra.gov.teams.microsoft.us',
+  'smba.infra.dod.teams.microsoft.us',
+  '*.botframework.com',
+  '*.botframework.azure.us',
+];
+const hostPattern = /^(\*\.)?[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*$|^\[?[0-9a-f:.]+\]?$/i;
+
 export const configSchema = z.object({
   NODE_ENV: z.enum(['development', 'production', 'test']).default('development').describe('production turns off the console and requires real credentials'),
   PORT: z.coerce.number().int().min(0).max(65535).default(3000).describe('HTTP port for everything (console, /slack/events, /api/messages, /healthz, /readyz, /metrics)'),
@@ -96,6 +111,15 @@ export const configSchema = z.object({
   MICROSOFT_APP_PASSWORD: secret('Azure Bot client secret'),
   MICROSOFT_APP_TENANT_ID: z.string().min(1).optional().describe('tenant of a SingleTenant bot'),
   MICROSOFT_APP_TYPE: z.enum(['SingleTenant', 'MultiTenant', 'UserAssignedMSI']).default('SingleTenant').describe('Azure Bot type'),
+  MICROSOFT_SERVICE_URL_HOSTS: z
+    .string()
+    .default(BOT_SERVICE_HOSTS.join(','))
+    .transform((v, ctx) => {
+      const hosts = v.split(',').map((s) => s.trim()).filter(Boolean);
+      for (const h of hosts) if (!hostPattern.test(h)) ctx.addIssue({ code: 'custom', message: `"${h.slice(0, 60)}" is not a host name or *.domain pattern` });
+      return hosts;
+    })
+    .describe('hosts an activity serviceUrl may name, the only ones Quorum sends its Teams token to: comma-separated, *.domain for the names below it (sovereign clouds, tests)'),
 });
 
 export type Config = z.infer<typeof configSchema>;
@@ -228,7 +252,8 @@ export function describeConfig(): ConfigEntry[] {
   return Object.entries(configSchema.shape).map(([name, schema]) => {
     const description = schema.description ?? '';
     const parsed = (schema as z.ZodType).safeParse(undefined);
-    const fallback = parsed.success && parsed.data !== undefined ? JSON.stringify(parsed.data) : '';
+    const value = parsed.success && Array.isArray(parsed.data) ? parsed.data.join(',') : parsed.success ? parsed.data : undefined;
+    const fallback = value !== undefined ? JSON.stringify(value) : '';
     return {
       name,
       default: name === 'QUORUM_ADMINS' || name === 'MODEL_PRICES' ? '' : fallback.replace(/^"|"$/g, ''),

@@ -158,6 +158,7 @@ export async function startQuorum(config: Config, options: StartOptions = {}): P
           tenantId: config.MICROSOFT_APP_TENANT_ID,
           appType: config.MICROSOFT_APP_TYPE,
           production: config.NODE_ENV === 'production',
+          serviceUrlHosts: config.MICROSOFT_SERVICE_URL_HOSTS,
         },
         intake,
         refs: createConversationRefStore(database.db),
