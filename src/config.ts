@@ -106,6 +106,7 @@ export const configSchema = z.object({
   SLACK_CLIENT_SECRET: secret('Slack OAuth client secret'),
   SLACK_STATE_SECRET: secret('Slack OAuth state secret'),
   SLACK_API_URL: z.url().default('https://slack.com/api/').describe('Slack Web API base (GovSlack, tests)'),
+  SLACK_APP_ID: z.string().regex(/^A[A-Z0-9]{2,30}$/, 'expected a Slack app id like A0123ABCD').optional().describe("this Slack app's id (Basic Information → App ID); requests for another app are refused. Unset: the app of the bot token or installation"),
 
   MICROSOFT_APP_ID: z.string().min(1).optional().describe('Azure Bot app id; unset: Teams auth off (not allowed in production)'),
   MICROSOFT_APP_PASSWORD: secret('Azure Bot client secret'),

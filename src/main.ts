@@ -23,6 +23,7 @@ import { openDatabase, type Database, type OpenOptions } from './db/client.js';
 import { withBatchedEnqueue } from './db/inbox-batch.js';
 import { createInboxStore } from './db/inbox-store.js';
 import { createInstallationStore } from './db/installation-store.js';
+import { createSeenRequests } from './db/seen-requests.js';
 import { createTurnStore, createWorkspaceCache } from './db/turn-store.js';
 import { createMetrics, instrumentAuditLog, type Metrics, instrumentIntake, instrumentModelGate } from './http/metrics.js';
 import { createHttpServer, healthRoutes, type ReadinessCheck, type Route } from './http/server.js';
@@ -141,6 +142,7 @@ export async function startQuorum(config: Config, options: StartOptions = {}): P
         intake,
         answerCommand: (envelope) => answerCommand(deps, envelope),
         installations: createInstallationStore(database.db, secrets),
+        seen: createSeenRequests(database.db),
         log,
       });
       platforms.slack ??= slack.ports;
