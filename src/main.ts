@@ -28,6 +28,7 @@ import { createTurnStore, createWorkspaceCache } from './db/turn-store.js';
 import { createMetrics, instrumentAuditLog, type Metrics, instrumentIntake, instrumentModelGate } from './http/metrics.js';
 import { createHttpServer, healthRoutes, type ReadinessCheck, type Route } from './http/server.js';
 import { isLoopbackAddress, loopbackOnly } from './http/loopback.js';
+import { metricsExposure } from './http/metrics-access.js';
 import { createWorker, type Worker } from './inbox/worker.js';
 import { createLogger } from './log.js';
 import { createUsageLedger } from './db/usage-ledger.js';
@@ -177,9 +178,15 @@ export async function startQuorum(config: Config, options: StartOptions = {}): P
     // Without Redis the gate falls back to local limits, so the instance still works: but an operator
     // who configured shared limits wants to see that they are not shared right now.
     if (redisCheck) readiness.push({ name: 'redis', check: redisCheck });
-    routes.push(metrics.route, ...healthRoutes(readiness, () => shuttingDown));
+    const metricsAccess = { token: config.METRICS_TOKEN, port: config.METRICS_PORT, host: config.METRICS_HOST, mainHost: config.HOST, production: config.NODE_ENV === 'production' };
+    const exposedMetrics = metricsExposure(metricsAccess, metrics.route, log);
+    routes.push(...exposedMetrics.routes, ...healthRoutes(readiness, () => shuttingDown));
     const http = createHttpServer(routes, log);
     const { port } = await http.listen(config.PORT, config.HOST);
+    const metricsHttp = await exposedMetrics.listen().catch(async (err: unknown) => {
+      await http.close();
+      throw err;
+    });
     worker.start();
     // Retention and uninstall purges run on a schedule kept in the database (survives restarts).
     const sweeper = startSweeper(database.db, { uninstallGraceDays: config.UNINSTALL_GRACE_DAYS, log });
@@ -207,6 +214,8 @@ export async function startQuorum(config: Config, options: StartOptions = {}): P
         await sweeper.stop();
         await Promise.race([httpClosed, new Promise((r) => setTimeout(r, 1_000).unref())]);
         http.server.closeAllConnections();
+        metricsHttp?.server.closeAllConnections();
+        await metricsHttp?.close();
         await gate?.close();
         await database.close();
         log.info({ event: 'service.stopped' }, 'Quorum stopped');
