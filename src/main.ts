@@ -31,6 +31,7 @@ import { isLoopbackAddress, loopbackOnly } from './http/loopback.js';
 import { metricsExposure } from './http/metrics-access.js';
 import { createWorker, type Worker } from './inbox/worker.js';
 import { createLogger } from './log.js';
+import { captureConsole } from './console-capture.js';
 import { createUsageLedger } from './db/usage-ledger.js';
 import { createGateFromConfig } from './model/from-config.js';
 import { modelNameFor } from './model/providers.js';
@@ -65,7 +66,14 @@ const DEAD_LETTER_MESSAGE = 'Sorry, I could not answer that request after severa
 export async function startQuorum(config: Config, options: StartOptions = {}): Promise<RunningQuorum> {
   const log = options.log ?? createLogger(config.LOG_LEVEL);
   const conveniences = devConveniences(config, log);
-  const database = await openDatabase({ databaseUrl: config.DATABASE_URL, dataDir: config.DATA_DIR, pglite: options.pglite, poolSize: config.DATABASE_POOL_SIZE });
+  // Libraries' console lines (botbuilder's token errors among them) go through the logger while Quorum runs.
+  const releaseConsole = captureConsole(log);
+  const database = await openDatabase({ databaseUrl: config.DATABASE_URL, dataDir: config.DATA_DIR, pglite: options.pglite, poolSize: config.DATABASE_POOL_SIZE }).catch(
+    (err: unknown) => {
+      releaseConsole();
+      throw err;
+    },
+  );
   let gate: ReturnType<typeof createGateFromConfig> | null = null;
   try {
     const secrets = createSecretBox(loadEncryptionKey({ key: config.QUORUM_ENCRYPTION_KEY, dataDir: config.DATA_DIR, log }));
@@ -218,12 +226,14 @@ export async function startQuorum(config: Config, options: StartOptions = {}): P
         await metricsHttp?.close();
         await gate?.close();
         await database.close();
+        releaseConsole();
         log.info({ event: 'service.stopped' }, 'Quorum stopped');
       },
     };
   } catch (err) {
     await gate?.close();
     await database.close();
+    releaseConsole();
     throw err;
   }
 }
