@@ -3,7 +3,7 @@
  * says), then probed as a stranger would: nothing unauthenticated reaches the console or Teams
  * unless Quorum listens on loopback and the request comes from there.
  */
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -19,6 +19,7 @@ import { FakeSlackApi } from '../fakes/slack-api.js';
 import { RecordingModelGate } from '../fakes/recording-model.js';
 import { drivers, openTestDatabase, type TestDatabase } from '../support/db.js';
 import { rawRequest } from '../support/raw-http.js';
+import { startChild } from '../support/child.js';
 import { activity, APP_ID, CONTOSO } from '../teams/helpers.js';
 import { ENCRYPTION_KEY, SIGNING_SECRET } from '../slack/support.js';
 
@@ -53,6 +54,17 @@ describe('README recipes', () => {
     expect(recipes.length).toBeGreaterThanOrEqual(4);
     expect(recipes.some((r) => r.env.HOST && !isLoopbackAddress(r.env.HOST))).toBe(true);
   });
+});
+
+describe('npm start on a public address with nothing but the conveniences', () => {
+  it('exits 1 and says why and what to set, before opening anything', async () => {
+    const dataDir = join(mkdtempSync(join(tmpdir(), 'quorum-recipe-')), 'never');
+    const child = startChild({ HOST: '0.0.0.0', DATA_DIR: dataDir });
+    expect(await child.exited).toBe(1);
+    expect(child.output()).toMatch(/HOST=0\.0\.0\.0 is reachable from other machines.*Set HOST=127\.0\.0\.1/s);
+    expect(child.output()).not.toContain('Quorum console');
+    expect(existsSync(dataDir)).toBe(false);
+  }, 60_000);
 });
 
 describe.each(drivers)('README recipes started as written (%s)', (driver) => {
