@@ -57,7 +57,7 @@ function cannon(url: string, body: () => string, extra: Record<string, unknown> 
 async function startPlainHandler(): Promise<{ url: string; close(): Promise<void> }> {
   // botbuilder's own CloudAdapter (auth off, as on the Quorum side); imported through adapters/teams
   // so that every botbuilder import stays in that folder.
-  const adapter = createCloudAdapter({ appType: 'SingleTenant', production: false });
+  const adapter = createCloudAdapter({ appType: 'SingleTenant', production: false, serviceUrlHosts: [] });
   const server = createServer((req, res) => {
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));

@@ -23,10 +23,28 @@ const encryptionKey = z
 
 const modelProviders = ['offline', 'openai', 'anthropic'] as const;
 
+/**
+ * Where the Bot Framework and Teams answer bots: Teams public (smba.trafficmanager.net), GCC, GCC
+ * High and DoD (smba.infra.*.teams.microsoft.*), the other Bot Framework channels (*.botframework.com)
+ * and the US Government cloud (*.botframework.azure.us).
+ */
+const BOT_SERVICE_HOSTS = [
+  'smba.trafficmanager.net',
+  'smba.infra.gcc.teams.microsoft.com',
+  'smba.infra.gov.teams.microsoft.us',
+  'smba.infra.dod.teams.microsoft.us',
+  '*.botframework.com',
+  '*.botframework.azure.us',
+];
+const hostPattern = /^(\*\.)?[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*$|^\[?[0-9a-f:.]+\]?$/i;
+
 export const configSchema = z.object({
-  NODE_ENV: z.enum(['development', 'production', 'test']).default('development').describe('production turns off the console and requires real credentials'),
+  NODE_ENV: z.enum(['development', 'production', 'test']).default('development').describe('production turns off the console and Teams without authentication, and requires real credentials'),
   PORT: z.coerce.number().int().min(0).max(65535).default(3000).describe('HTTP port for everything (console, /slack/events, /api/messages, /healthz, /readyz, /metrics)'),
-  HOST: z.string().min(1).default('127.0.0.1').describe('interface to listen on'),
+  HOST: z.string().min(1).default('127.0.0.1').describe('interface to listen on; the console and Teams without authentication run only on a loopback address (127.0.0.1, ::1, localhost)'),
+  METRICS_TOKEN: z.string().min(16).optional().describe('secret: bearer token GET /metrics requires (Authorization: Bearer …); at least 16 characters'),
+  METRICS_PORT: z.coerce.number().int().min(0).max(65535).optional().describe('serve /metrics on its own listener (METRICS_HOST:METRICS_PORT) instead of PORT'),
+  METRICS_HOST: z.string().min(1).default('127.0.0.1').describe('interface of the METRICS_PORT listener'),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info').describe('pino log level'),
   DATABASE_URL: optionalUrl('PostgreSQL URL; unset: embedded PGlite in DATA_DIR'),
   DATABASE_POOL_SIZE: positiveInt(10, 'PostgreSQL connections per instance'),
@@ -91,11 +109,21 @@ export const configSchema = z.object({
   SLACK_CLIENT_SECRET: secret('Slack OAuth client secret'),
   SLACK_STATE_SECRET: secret('Slack OAuth state secret'),
   SLACK_API_URL: z.url().default('https://slack.com/api/').describe('Slack Web API base (GovSlack, tests)'),
+  SLACK_APP_ID: z.string().regex(/^A[A-Z0-9]{2,30}$/, 'expected a Slack app id like A0123ABCD').optional().describe("this Slack app's id (Basic Information → App ID); requests for another app are refused. Unset: the app of the bot token or installation"),
 
   MICROSOFT_APP_ID: z.string().min(1).optional().describe('Azure Bot app id; unset: Teams auth off (not allowed in production)'),
   MICROSOFT_APP_PASSWORD: secret('Azure Bot client secret'),
   MICROSOFT_APP_TENANT_ID: z.string().min(1).optional().describe('tenant of a SingleTenant bot'),
   MICROSOFT_APP_TYPE: z.enum(['SingleTenant', 'MultiTenant', 'UserAssignedMSI']).default('SingleTenant').describe('Azure Bot type'),
+  MICROSOFT_SERVICE_URL_HOSTS: z
+    .string()
+    .default(BOT_SERVICE_HOSTS.join(','))
+    .transform((v, ctx) => {
+      const hosts = v.split(',').map((s) => s.trim()).filter(Boolean);
+      for (const h of hosts) if (!hostPattern.test(h)) ctx.addIssue({ code: 'custom', message: `"${h.slice(0, 60)}" is not a host name or *.domain pattern` });
+      return hosts;
+    })
+    .describe('hosts an activity serviceUrl may name, the only ones Quorum sends its Teams token to: comma-separated, *.domain for the names below it (sovereign clouds, tests)'),
 });
 
 export type Config = z.infer<typeof configSchema>;
@@ -228,7 +256,8 @@ export function describeConfig(): ConfigEntry[] {
   return Object.entries(configSchema.shape).map(([name, schema]) => {
     const description = schema.description ?? '';
     const parsed = (schema as z.ZodType).safeParse(undefined);
-    const fallback = parsed.success && parsed.data !== undefined ? JSON.stringify(parsed.data) : '';
+    const value = parsed.success && Array.isArray(parsed.data) ? parsed.data.join(',') : parsed.success ? parsed.data : undefined;
+    const fallback = value !== undefined ? JSON.stringify(value) : '';
     return {
       name,
       default: name === 'QUORUM_ADMINS' || name === 'MODEL_PRICES' ? '' : fallback.replace(/^"|"$/g, ''),

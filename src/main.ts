@@ -11,7 +11,7 @@ import { ConfigError, loadConfig, type Config } from './config.js';
 import { openInvalidationBus } from './bus/index.js';
 import type { Envelope } from './core/envelope.js';
 import { createBudgetAlerts } from './core/alerts.js';
-import { isQuorumError } from './core/errors.js';
+import { isQuorumError, QuorumError } from './core/errors.js';
 import { createIntake, type Intake } from './core/intake.js';
 import type { InvalidationBus } from './core/invalidation.js';
 import type { Logger, ModelGate } from './core/ports.js';
@@ -25,11 +25,15 @@ import { openDatabase, type Database, type OpenOptions } from './db/client.js';
 import { withBatchedEnqueue } from './db/inbox-batch.js';
 import { createInboxStore } from './db/inbox-store.js';
 import { createInstallationStore } from './db/installation-store.js';
+import { createSeenRequests } from './db/seen-requests.js';
 import { createTurnStore, createWorkspaceCache } from './db/turn-store.js';
 import { createMetrics, instrumentAuditLog, type Metrics, instrumentIntake, instrumentModelGate } from './http/metrics.js';
 import { createHttpServer, healthRoutes, type ReadinessCheck, type Route } from './http/server.js';
+import { isLoopbackAddress, loopbackOnly } from './http/loopback.js';
+import { metricsExposure } from './http/metrics-access.js';
 import { createWorker, type Worker } from './inbox/worker.js';
 import { createLogger } from './log.js';
+import { captureConsole } from './console-capture.js';
 import { createUsageLedger } from './db/usage-ledger.js';
 import { createGateFromConfig } from './model/from-config.js';
 import { modelNameFor } from './model/providers.js';
@@ -63,7 +67,15 @@ const DEAD_LETTER_MESSAGE = 'Sorry, I could not answer that request after severa
 
 export async function startQuorum(config: Config, options: StartOptions = {}): Promise<RunningQuorum> {
   const log = options.log ?? createLogger(config.LOG_LEVEL);
-  const database = await openDatabase({ databaseUrl: config.DATABASE_URL, dataDir: config.DATA_DIR, pglite: options.pglite, poolSize: config.DATABASE_POOL_SIZE });
+  const conveniences = devConveniences(config, log);
+  // Libraries' console lines (botbuilder's token errors among them) go through the logger while Quorum runs.
+  const releaseConsole = captureConsole(log);
+  const database = await openDatabase({ databaseUrl: config.DATABASE_URL, dataDir: config.DATA_DIR, pglite: options.pglite, poolSize: config.DATABASE_POOL_SIZE }).catch(
+    (err: unknown) => {
+      releaseConsole();
+      throw err;
+    },
+  );
   let gate: ReturnType<typeof createGateFromConfig> | null = null;
   let invalidation: InvalidationBus | null = null;
   try {
@@ -130,10 +142,10 @@ export async function startQuorum(config: Config, options: StartOptions = {}): P
     const intake = instrumentIntake(createIntake(inbox, () => worker.wake()), metrics);
 
     const routes: Route[] = [];
-    if (config.NODE_ENV !== 'production') {
+    if (conveniences) {
       const consoleAdapter = createConsoleAdapter({ demo: options.demo ?? loadDemo(), intake });
       platforms.console ??= consoleAdapter.ports;
-      routes.push(...consoleAdapter.routes);
+      routes.push(...consoleAdapter.routes.map(loopbackOnly));
     }
 
     let slack: SlackAdapter | null = null;
@@ -145,6 +157,7 @@ export async function startQuorum(config: Config, options: StartOptions = {}): P
         intake,
         answerCommand: (envelope) => answerCommand(deps, envelope),
         installations: createInstallationStore(database.db, secrets),
+        seen: createSeenRequests(database.db),
         log,
         invalidation,
       });
@@ -152,8 +165,8 @@ export async function startQuorum(config: Config, options: StartOptions = {}): P
       routes.push(...slack.routes);
     }
 
-    // Teams: verified with MICROSOFT_APP_ID; without it only outside production (auth off, warned).
-    if (config.MICROSOFT_APP_ID || config.NODE_ENV !== 'production') {
+    // Teams: verified with MICROSOFT_APP_ID; without it only as a convenience (auth off, warned, loopback only).
+    if (config.MICROSOFT_APP_ID || conveniences) {
       const { maxReplyChars, ...auth } = options.teams ?? {};
       const { createTeamsAdapter } = await import('../adapters/teams/index.js');
       const teams = createTeamsAdapter({
@@ -163,6 +176,7 @@ export async function startQuorum(config: Config, options: StartOptions = {}): P
           tenantId: config.MICROSOFT_APP_TENANT_ID,
           appType: config.MICROSOFT_APP_TYPE,
           production: config.NODE_ENV === 'production',
+          serviceUrlHosts: config.MICROSOFT_SERVICE_URL_HOSTS,
         },
         intake,
         refs: createConversationRefStore(database.db),
@@ -172,7 +186,7 @@ export async function startQuorum(config: Config, options: StartOptions = {}): P
         maxReplyChars,
       });
       platforms.teams ??= teams.ports;
-      routes.push(...teams.routes);
+      routes.push(...(config.MICROSOFT_APP_ID ? teams.routes : teams.routes.map(loopbackOnly)));
     }
 
     let shuttingDown = false;
@@ -180,9 +194,15 @@ export async function startQuorum(config: Config, options: StartOptions = {}): P
     // Without Redis the gate falls back to local limits, so the instance still works: but an operator
     // who configured shared limits wants to see that they are not shared right now.
     if (redisCheck) readiness.push({ name: 'redis', check: redisCheck });
-    routes.push(metrics.route, ...healthRoutes(readiness, () => shuttingDown));
+    const metricsAccess = { token: config.METRICS_TOKEN, port: config.METRICS_PORT, host: config.METRICS_HOST, mainHost: config.HOST, production: config.NODE_ENV === 'production' };
+    const exposedMetrics = metricsExposure(metricsAccess, metrics.route, log);
+    routes.push(...exposedMetrics.routes, ...healthRoutes(readiness, () => shuttingDown));
     const http = createHttpServer(routes, log);
     const { port } = await http.listen(config.PORT, config.HOST);
+    const metricsHttp = await exposedMetrics.listen().catch(async (err: unknown) => {
+      await http.close();
+      throw err;
+    });
     worker.start();
     // Retention and uninstall purges run on a schedule kept in the database (survives restarts).
     const sweeper = startSweeper(database.db, { uninstallGraceDays: config.UNINSTALL_GRACE_DAYS, log });
@@ -210,9 +230,12 @@ export async function startQuorum(config: Config, options: StartOptions = {}): P
         await sweeper.stop();
         await Promise.race([httpClosed, new Promise((r) => setTimeout(r, 1_000).unref())]);
         http.server.closeAllConnections();
+        metricsHttp?.server.closeAllConnections();
+        await metricsHttp?.close();
         await gate?.close();
         await invalidation?.close();
         await database.close();
+        releaseConsole();
         log.info({ event: 'service.stopped' }, 'Quorum stopped');
       },
     };
@@ -220,8 +243,31 @@ export async function startQuorum(config: Config, options: StartOptions = {}): P
     await gate?.close();
     await invalidation?.close();
     await database.close();
+    releaseConsole();
     throw err;
   }
+}
+
+/**
+ * The console and Teams without authentication act as anyone on behalf of whoever can reach them:
+ * they run outside production and only when Quorum listens on loopback. On another address they
+ * are off; with nothing else to serve there, Quorum refuses to start and says what to set.
+ */
+function devConveniences(config: Config, log: Logger): boolean {
+  if (config.NODE_ENV === 'production') return false;
+  if (isLoopbackAddress(config.HOST)) return true;
+  if (!usesSlack(config) && !config.MICROSOFT_APP_ID) {
+    throw new QuorumError(
+      'CONFIG_INVALID',
+      `HOST=${config.HOST} is reachable from other machines, and the console and Teams without authentication are served on loopback only. ` +
+        'Set HOST=127.0.0.1 to use the console, or configure Slack (SLACK_BOT_TOKEN, SLACK_SIGNING_SECRET) or Teams (MICROSOFT_APP_ID) to serve them on this address.',
+    );
+  }
+  log.warn(
+    { event: 'service.conveniences_off', host: config.HOST },
+    'HOST is not a loopback address: the console and Teams without authentication are off (loopback only)',
+  );
+  return false;
 }
 
 function usesSlack(config: Config): boolean {
@@ -250,13 +296,13 @@ export async function main(): Promise<void> {
   try {
     running = await startQuorum(config);
   } catch (err) {
-    if (isQuorumError(err, 'DATA_DIR_LOCKED')) {
+    if (isQuorumError(err, 'DATA_DIR_LOCKED') || isQuorumError(err, 'CONFIG_INVALID')) {
       process.stderr.write(`${err.message}\n`);
       process.exit(1);
     }
     throw err;
   }
-  if (config.NODE_ENV !== 'production') {
+  if (config.NODE_ENV !== 'production' && isLoopbackAddress(config.HOST)) {
     process.stdout.write(`\nQuorum console: http://${config.HOST}:${running.port}/\n\n`);
   }
   const shutdown = (signal: string) => {

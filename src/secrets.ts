@@ -3,7 +3,8 @@
  * development, one is generated once into DATA_DIR so that restarts can still read old rows.
  */
 import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { ensurePrivateDir } from './private-dir.js';
 import { join } from 'node:path';
 import type { Logger } from './core/ports.js';
 
@@ -16,7 +17,7 @@ export function loadEncryptionKey(options: { key: string | undefined; dataDir: s
   if (options.key) return Buffer.from(options.key, 'base64');
   const file = join(options.dataDir, 'encryption.key');
   if (!existsSync(file)) {
-    mkdirSync(options.dataDir, { recursive: true });
+    ensurePrivateDir(options.dataDir);
     writeFileSync(file, randomBytes(32).toString('base64'), { mode: 0o600, flag: 'wx' });
   }
   options.log.warn(

@@ -1,6 +1,7 @@
 /** Bolt's Logger interface on the service logger. Bolt logs free text; it never includes tokens at info and above. */
 import { LogLevel, type Logger as BoltLogger } from '@slack/bolt';
 import type { Logger } from '../../src/core/ports.js';
+import { scrubText } from '../../src/core/redact.js';
 
 const BODY_LINE = /^(http request (?:result|body)):.*$/s;
 
@@ -11,7 +12,7 @@ function debugEnabled(log: Logger): () => boolean {
 }
 
 export function boltLogger(log: Logger): BoltLogger {
-  const text = (args: unknown[]) => args.map((a) => (a instanceof Error ? a.message : String(a))).join(' ').slice(0, 500);
+  const text = (args: unknown[]) => scrubText(args.map((a) => (a instanceof Error ? a.message : String(a))).join(' ')).slice(0, 500);
   // WebClient and Bolt log several debug lines per Web API call and per event: with debug off
   // (production) none of them is formatted.
   const debugOn = debugEnabled(log);

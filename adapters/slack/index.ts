@@ -9,8 +9,9 @@ import type { Config } from '../../src/config.js';
 import { envelopeSchema, type Envelope } from '../../src/core/envelope.js';
 import type { Intake } from '../../src/core/intake.js';
 import type { InvalidationBus } from '../../src/core/invalidation.js';
-import type { InstallationRecords, Logger, PlatformPorts } from '../../src/core/ports.js';
+import type { InstallationRecords, Logger, PlatformPorts, SeenRequests } from '../../src/core/ports.js';
 import type { Route } from '../../src/http/server.js';
+import { guardRequests } from './app-guard.js';
 import { boltLogger } from './bolt-logger.js';
 import { registerCommand } from './command.js';
 import { registerEvents } from './handlers.js';
@@ -21,7 +22,7 @@ import { createNotify } from './notify.js';
 import { createDirectory, createMembership } from './people.js';
 import { createReplySink } from './replies.js';
 import { guardTimestamp } from './request-guard.js';
-import { cachedInstallations, createBoltInstallationStore, installationTokens, singleTokens, type TokenSource } from './tokens.js';
+import { cachedInstallations, createBoltInstallationStore, installationTokens, installKeyOf, singleTokens, type TokenSource } from './tokens.js';
 
 export type SlackConfig = Pick<
   Config,
@@ -32,6 +33,7 @@ export type SlackConfig = Pick<
   | 'SLACK_CLIENT_SECRET'
   | 'SLACK_STATE_SECRET'
   | 'SLACK_API_URL'
+  | 'SLACK_APP_ID'
 >;
 
 export interface SlackAdapterOptions {
@@ -40,6 +42,8 @@ export interface SlackAdapterOptions {
   /** The core's synchronous command answer (answerCommand), for the /agent ack. */
   answerCommand: (envelope: Envelope) => Promise<string>;
   installations: InstallationRecords;
+  /** Slash commands and interactions already acted on (replays are dropped), shared by instances. */
+  seen: SeenRequests;
   log: Logger;
   /** Carries membership, channel, user and uninstall changes to every instance's caches. */
   invalidation: InvalidationBus;
@@ -123,10 +127,13 @@ export function createSlackAdapter(options: SlackAdapterOptions): SlackAdapter {
       logger,
       // The ack waits for the inbox write: an event that was not stored is never acked.
       processBeforeResponse: true,
+      // The signature names this exact request (timestamp and body): the replay guard keys on it.
+      customPropertiesExtractor: (req) => ({ requestSignature: String(req.headers['x-slack-signature'] ?? '') }),
     });
     receiver = http;
   }
 
+  const single = oauth ? null : singleWorkspaceAuthorize(readClient, config.SLACK_BOT_TOKEN!, log);
   const app = new App({
     receiver,
     logger,
@@ -134,7 +141,19 @@ export function createSlackAdapter(options: SlackAdapterOptions): SlackAdapter {
     clientOptions: { ...clientOptions },
     // Bolt's in-memory conversation store is unused here and costs on every event.
     convoStore: false,
-    authorize: installer ? installer.authorize : singleWorkspaceAuthorize(readClient, config.SLACK_BOT_TOKEN!, log),
+    authorize: installer ? installer.authorize : single!.authorize,
+  });
+  guardRequests(app, {
+    seen: options.seen,
+    log,
+    // SLACK_APP_ID, else the app the token or the installation belongs to.
+    async expectedAppId(context) {
+      if (config.SLACK_APP_ID) return config.SLACK_APP_ID;
+      if (single) return single.appId();
+      if (!context.teamId && !context.enterpriseId) return null;
+      const found = await installations.find('slack', installKeyOf(context)).catch(() => null);
+      return found ? ((JSON.parse(found.secret) as { appId?: string }).appId ?? null) : null;
+    },
   });
   if (receiver instanceof SocketModeReceiver) ackAfterProcessing(receiver, app);
   app.error(async (err) => {
@@ -222,11 +241,11 @@ export const BOT_SCOPES = [
  * One workspace: the token's own team (auth.test, asked once) is the only one served. An event
  * from any other team is refused (Bolt answers 401) and logged.
  */
-function singleWorkspaceAuthorize(client: webApi.WebClient, token: string, log: Logger): Authorize<boolean> {
-  let identity: Promise<{ teamId?: string; enterpriseId?: string; botId?: string; botUserId?: string }> | null = null;
-  return async (source) => {
+function singleWorkspaceAuthorize(client: webApi.WebClient, token: string, log: Logger): { authorize: Authorize<boolean>; appId(): Promise<string | null> } {
+  let identity: Promise<{ teamId?: string; enterpriseId?: string; botId?: string; botUserId?: string; appId?: string }> | null = null;
+  const authorize: Authorize<boolean> = async (source) => {
     identity ??= client.auth.test({ token }).then(
-      (r) => ({ teamId: r.team_id, enterpriseId: r.enterprise_id, botId: r.bot_id, botUserId: r.user_id }),
+      (r) => ({ teamId: r.team_id, enterpriseId: r.enterprise_id, botId: r.bot_id, botUserId: r.user_id, appId: r.app_id }),
       (err: unknown) => {
         identity = null;
         throw err;
@@ -241,4 +260,6 @@ function singleWorkspaceAuthorize(client: webApi.WebClient, token: string, log: 
     }
     return { botToken: token, botId: me.botId, botUserId: me.botUserId, teamId: source.teamId, enterpriseId: source.enterpriseId };
   };
+  // Known once authorize has asked auth.test (it runs before the guard, except for uninstall events).
+  return { authorize, appId: async () => (identity ? ((await identity.catch(() => null))?.appId ?? null) : null) };
 }

@@ -9,9 +9,11 @@ import {
   type TurnContext,
   ConfigurationBotFrameworkAuthentication,
   type ConfigurationBotFrameworkAuthenticationOptions,
+  ConfigurationServiceClientCredentialFactory,
 } from 'botbuilder';
 import type { ConnectorClientOptions, ServiceClientCredentialsFactory } from 'botframework-connector';
 import { QuorumError } from '../../src/core/errors.js';
+import { guardedCredentials, serviceUrlCheck, type ServiceUrlCheck } from './service-url.js';
 
 export interface TeamsApp {
   appId?: string | undefined;
@@ -19,6 +21,8 @@ export interface TeamsApp {
   tenantId?: string | undefined;
   appType: 'SingleTenant' | 'MultiTenant' | 'UserAssignedMSI';
   production: boolean;
+  /** MICROSOFT_SERVICE_URL_HOSTS: where activities may point and the token may go. */
+  serviceUrlHosts: readonly string[];
 }
 
 /** What tests (or a sovereign cloud) replace: the OpenID metadata URLs and the outbound credentials. */
@@ -64,7 +68,11 @@ export function authEnabled(app: TeamsApp): boolean {
 
 /** CloudAdapter with its verification step reachable without process() (see index.ts). */
 export class QuorumCloudAdapter extends CloudAdapter {
-  constructor(private readonly authentication: ConfigurationBotFrameworkAuthentication) {
+  constructor(
+    private readonly authentication: ConfigurationBotFrameworkAuthentication,
+    /** Whether an activity's serviceUrl may be called (and sent the token). */
+    readonly serviceUrlAllowed: ServiceUrlCheck,
+  ) {
     super(authentication);
   }
 
@@ -97,14 +105,17 @@ export function createCloudAdapter(app: TeamsApp, overrides: TeamsAuthOverrides 
       : {}),
     ...overrides.settings,
   };
+  // Auth off is served on loopback only: the Emulator's local serviceUrl is fine there.
+  const serviceUrlAllowed = serviceUrlCheck(app.serviceUrlHosts, { loopbackToo: !authEnabled(app) });
+  const credentials = overrides.credentialsFactory ?? new ConfigurationServiceClientCredentialFactory(options as never);
   const auth = new ConfigurationBotFrameworkAuthentication(
     options,
-    overrides.credentialsFactory,
+    guardedCredentials(credentials, serviceUrlAllowed),
     undefined,
     undefined,
     { requestPolicyFactories: [noAmbiguousRetries], ...overrides.connectorClientOptions } as ConnectorClientOptions,
   );
-  return new QuorumCloudAdapter(auth);
+  return new QuorumCloudAdapter(auth, serviceUrlAllowed);
 }
 
 /** jsonwebtoken's errors (forged signature, HS256, alg none, malformed) and botbuilder's AuthenticationError. */

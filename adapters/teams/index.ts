@@ -96,6 +96,14 @@ export function createTeamsAdapter(options: TeamsAdapterOptions): TeamsAdapter {
       sendJson(res, 400, { error: 'not an activity: type is missing' });
       return;
     }
+    // Where the answer would go, with the bot's token: empty would skip botbuilder's check that the
+    // token's serviceurl claim names it, and a host outside the allow-list is no Bot Connector.
+    const serviceUrl = parsed.data.serviceUrl?.trim() ?? '';
+    if (!serviceUrl || !cloudAdapter.serviceUrlAllowed(serviceUrl)) {
+      log.warn({ event: 'teams.service_url_refused', empty: !serviceUrl, host: hostOf(serviceUrl) }, 'activity refused: serviceUrl is not a Bot Connector host');
+      sendJson(res, serviceUrl ? 403 : 401, { error: serviceUrl ? 'serviceUrl not allowed' : 'unauthorized' });
+      return;
+    }
     const authHeader = typeof req.headers.authorization === 'string' ? req.headers.authorization : '';
     let outcome: Outcome = { status: 200 };
     // Errors of Quorum's own handling, kept apart so that only verification failures become 401.
@@ -253,6 +261,14 @@ export function createTeamsAdapter(options: TeamsAdapterOptions): TeamsAdapter {
     ports,
     cloudAdapter,
   };
+}
+
+function hostOf(url: string): string | null {
+  try {
+    return new URL(url).hostname.slice(0, 100);
+  } catch {
+    return null;
+  }
 }
 
 /** Stores what replies, membership and lookups need later; each write is skipped when recently done. */

@@ -451,6 +451,17 @@ export interface InstallationRecords {
   markUninstalled(workspace: WorkspaceRef): Promise<void>;
 }
 
+// ---------------------------------------------------------------- replayed requests
+
+/**
+ * Signed platform requests already acted on, shared by every instance: a request replayed while its
+ * signature is still valid is seen again and does nothing.
+ */
+export interface SeenRequests {
+  /** True the first time `key` is offered (remembered for `ttlMs`), false for every later offer. */
+  firstTime(key: string, ttlMs: number): Promise<boolean>;
+}
+
 // ---------------------------------------------------------------- conversation references
 
 /**

@@ -10,6 +10,7 @@ import type { PgDatabase, PgQueryResultHKT } from 'drizzle-orm/pg-core';
 import { drizzle as drizzlePostgres } from 'drizzle-orm/postgres-js';
 import { migrate as migratePostgres } from 'drizzle-orm/postgres-js/migrator';
 import postgres from 'postgres';
+import { ensurePrivateDir, privatizeTree } from '../private-dir.js';
 import { lockDataDir } from './data-dir-lock.js';
 import * as schema from './schema.js';
 
@@ -72,6 +73,7 @@ async function openPostgres(url: string, max: number): Promise<Database> {
 
 // PGlite (a WASM PostgreSQL) is loaded only when it is used, so a PostgreSQL deployment doesn't carry it.
 async function openPglite(options: OpenOptions): Promise<Database> {
+  if (!options.pglite) ensurePrivateDir(options.dataDir);
   const lock = options.pglite ? null : lockDataDir(options.dataDir);
   try {
     const [{ PGlite }, { drizzle: drizzlePglite }, { migrate: migratePglite }] = await Promise.all([
@@ -82,6 +84,7 @@ async function openPglite(options: OpenOptions): Promise<Database> {
     const client = options.pglite ?? (await PGlite.create(join(options.dataDir, 'pgdata')));
     const db = drizzlePglite(client, { schema });
     await migratePglite(db, { migrationsFolder });
+    if (!options.pglite) privatizeTree(options.dataDir);
     return {
       db: db as unknown as Db,
       driver: 'pglite',
@@ -92,6 +95,7 @@ async function openPglite(options: OpenOptions): Promise<Database> {
         try {
           if (!options.pglite) await client.close();
         } finally {
+          if (!options.pglite) privatizeTree(options.dataDir);
           lock?.release();
         }
       },

@@ -268,3 +268,16 @@ export const scheduledJobs = pgTable('scheduled_jobs', {
   nextRunAt: timestamp('next_run_at', { withTimezone: true }).notNull(),
   lastRunAt: timestamp('last_run_at', { withTimezone: true }),
 });
+
+/**
+ * Signed platform requests already acted on (a hash of each): a slash command or interaction replayed
+ * within Slack's five minutes finds its row and does nothing. Holds no user data; rows expire.
+ */
+export const seenRequests = pgTable(
+  'seen_requests',
+  {
+    key: text('key').primaryKey(),
+    expiresAt: timestamp('expires_at', { withTimezone: true }).notNull(),
+  },
+  (t) => [index('seen_requests_expires').on(t.expiresAt)],
+);

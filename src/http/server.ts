@@ -58,8 +58,33 @@ export interface HttpServer {
   close(): Promise<void>;
 }
 
-export function createHttpServer(routes: Route[], log: Logger): HttpServer {
-  const server = createServer((req, res) => {
+/**
+ * How long a client may take. Node's own defaults (60 s for headers, 5 min for a request, checked
+ * every 30 s) let a client that trickles bytes hold a connection for minutes; a handful of those
+ * exhausts sockets. Slack and Teams send a whole request at once, so seconds are plenty.
+ * A load balancer in front should close idle connections before keepAliveMs does.
+ */
+export interface HttpTimeouts {
+  /** Whole header block received (from the first byte). */
+  headersMs: number;
+  /** Whole request, body included. */
+  requestMs: number;
+  /** Idle keep-alive connection between requests. */
+  keepAliveMs: number;
+  /** How often Node checks the two above (its default is 30 s). */
+  checkEveryMs: number;
+}
+
+export const HTTP_TIMEOUTS: HttpTimeouts = { headersMs: 10_000, requestMs: 30_000, keepAliveMs: 20_000, checkEveryMs: 1_000 };
+
+export function createHttpServer(routes: Route[], log: Logger, timeouts: HttpTimeouts = HTTP_TIMEOUTS): HttpServer {
+  const options = {
+    headersTimeout: timeouts.headersMs,
+    requestTimeout: timeouts.requestMs,
+    keepAliveTimeout: timeouts.keepAliveMs,
+    connectionsCheckingInterval: timeouts.checkEveryMs,
+  };
+  const server = createServer(options, (req, res) => {
     const path = (req.url ?? '/').split('?')[0] ?? '/';
     const route = routes.find(
       (r) => r.method === req.method && (r.path === path || (r.path.endsWith('*') && path.startsWith(r.path.slice(0, -1)))),
@@ -80,7 +105,7 @@ export function createHttpServer(routes: Route[], log: Logger): HttpServer {
         sendJson(res, 500, { error: 'internal error' });
       });
   });
-  server.keepAliveTimeout = 65_000;
+  server.keepAliveTimeout = timeouts.keepAliveMs;
   return {
     server,
     listen: (port, host) =>

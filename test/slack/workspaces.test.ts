@@ -145,6 +145,12 @@ describe.each(drivers)('Slack over OAuth, many workspaces (%s)', (driver) => {
     for (const prompt of later) expect(prompt).not.toContain(canary);
   });
 
+  it("refuses an event for another app than the installation's (api_app_id)", async () => {
+    const other = { ...freshEvent('app_mention'), api_app_id: 'A0OTHERAPP' };
+    expect((await postSlack(app, other)).status).toBe(200);
+    expect(await db.db.select().from(inbox).where(sql`${inbox.idempotencyKey} = ${other.event_id}`)).toHaveLength(0);
+  });
+
   it('refuses events for a workspace without an installation, and keeps running', async () => {
     const before = (await db.db.select().from(inbox)).length;
     const res = await postSlack(app, freshEvent('app_mention', { team: 'T0NORTHWD1' }));

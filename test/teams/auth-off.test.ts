@@ -33,7 +33,7 @@ describe('Teams adapter in production', () => {
     const inbox = { enqueue: async () => 'accepted' as const } as never;
     expect(() =>
       createTeamsAdapter({
-        app: { appType: 'SingleTenant', production: true },
+        app: { appType: 'SingleTenant', production: true, serviceUrlHosts: [] },
         intake: createIntake(inbox),
         refs: {} as never,
         log,

@@ -49,7 +49,14 @@ export async function startTeams(
     ...(options.log ? { log: options.log } : {}),
     env: {
       ...(auth
-        ? { MICROSOFT_APP_ID: APP_ID, MICROSOFT_APP_PASSWORD: 'test-password', MICROSOFT_APP_TYPE: 'MultiTenant', MICROSOFT_APP_TENANT_ID: CONTOSO }
+        ? {
+            MICROSOFT_APP_ID: APP_ID,
+            MICROSOFT_APP_PASSWORD: 'test-password',
+            MICROSOFT_APP_TYPE: 'MultiTenant',
+            MICROSOFT_APP_TENANT_ID: CONTOSO,
+            // The fake connector listens on 127.0.0.1; nothing else is a Bot Connector in tests.
+            MICROSOFT_SERVICE_URL_HOSTS: '127.0.0.1',
+          }
         : {}),
       ...options.env,
     },
