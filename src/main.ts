@@ -64,7 +64,6 @@ export async function startQuorum(config: Config, options: StartOptions = {}): P
   const database = await openDatabase({ databaseUrl: config.DATABASE_URL, dataDir: config.DATA_DIR, pglite: options.pglite, poolSize: config.DATABASE_POOL_SIZE });
   let gate: ReturnType<typeof createGateFromConfig> | null = null;
   try {
-    const secrets = createSecretBox(loadEncryptionKey({ key: config.QUORUM_ENCRYPTION_KEY, dataDir: config.DATA_DIR, log }));
     const workspaces = createWorkspaceCache(database.db);
     const inbox = withBatchedEnqueue(database.db, createInboxStore(database.db, workspaces), workspaces);
     const metrics = createMetrics(inbox);
@@ -138,7 +137,8 @@ export async function startQuorum(config: Config, options: StartOptions = {}): P
         config,
         intake,
         answerCommand: (envelope) => answerCommand(deps, envelope),
-        installations: createInstallationStore(database.db, secrets),
+        // Only Slack stores tokens: the key (and the development-key warning) matter only here.
+        installations: createInstallationStore(database.db, createSecretBox(loadEncryptionKey({ key: config.QUORUM_ENCRYPTION_KEY, dataDir: config.DATA_DIR, log }))),
         log,
       });
       platforms.slack ??= slack.ports;
@@ -172,6 +172,8 @@ export async function startQuorum(config: Config, options: StartOptions = {}): P
     // Without Redis the gate falls back to local limits, so the instance still works: but an operator
     // who configured shared limits wants to see that they are not shared right now.
     if (redisCheck) readiness.push({ name: 'redis', check: redisCheck });
+    // Socket Mode: not ready while Slack's socket is not open (Slack unreachable, reconnecting).
+    if (slack) readiness.push({ name: 'slack', check: slack.ready });
     routes.push(metrics.route, ...healthRoutes(readiness, () => shuttingDown));
     const http = createHttpServer(routes, log);
     const { port } = await http.listen(config.PORT, config.HOST);

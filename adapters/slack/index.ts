@@ -19,6 +19,7 @@ import { createDirectory, createMembership } from './people.js';
 import { createReplySink } from './replies.js';
 import { guardTimestamp } from './request-guard.js';
 import { cachedInstallations, createBoltInstallationStore, installationTokens, singleTokens, type TokenSource } from './tokens.js';
+import { watchSocketMode } from './socket-health.js';
 
 export type SlackConfig = Pick<
   Config,
@@ -43,8 +44,10 @@ export interface SlackAdapterOptions {
 export interface SlackAdapter {
   ports: PlatformPorts;
   routes: Route[];
-  /** Connects Socket Mode (no-op over HTTP). */
+  /** Connects Socket Mode (no-op over HTTP): resolves once connected, or once Slack proved unreachable (retries go on). */
   start(): Promise<void>;
+  /** Readiness: over Socket Mode, rejects while the socket is not open. */
+  ready(): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -89,12 +92,14 @@ export function createSlackAdapter(options: SlackAdapterOptions): SlackAdapter {
 
   let receiver: Receiver;
   let http: HTTPReceiver | null = null;
+  const socketWatch = config.SLACK_APP_TOKEN ? watchSocketMode(config.SLACK_API_URL, log, logger) : null;
   if (config.SLACK_APP_TOKEN) {
+    const socketOptions = { ...sdkOptions, ...socketWatch!.clientOptions };
     receiver = new SocketModeReceiver({
       appToken: config.SLACK_APP_TOKEN,
       logger,
-      // The socket client (apps.connections.open) reads its Web API URL from here.
-      ...(oauth ? oauthOptions(config, installationStore, sdkOptions) : { installerOptions: { clientOptions: sdkOptions } }),
+      // The socket client (apps.connections.open) reads its Web API URL and retries from here.
+      ...(oauth ? oauthOptions(config, installationStore, socketOptions) : { installerOptions: { clientOptions: socketOptions } }),
     });
   } else {
     http = new HTTPReceiver({
@@ -155,9 +160,11 @@ export function createSlackAdapter(options: SlackAdapterOptions): SlackAdapter {
     ports: { membership, directory, replies, history, notify },
     routes,
     async start() {
-      if (config.SLACK_APP_TOKEN) await app.start();
+      if (socketWatch) await socketWatch.start(() => app.start(), (receiver as SocketModeReceiver).client);
     },
+    ready: async () => socketWatch?.check(),
     async stop() {
+      socketWatch?.stop();
       if (config.SLACK_APP_TOKEN) await app.stop();
     },
   };
