@@ -45,7 +45,9 @@ export async function run(): Promise<void> {
   if (process.env.DATABASE_URL) {
     await measure('postgres', { DATABASE_URL: process.env.DATABASE_URL });
     // In production the console and the unauthenticated local Teams endpoint are off, so their SDKs are not loaded.
-    const production = { DATABASE_URL: process.env.DATABASE_URL, NODE_ENV: 'production', QUORUM_ENCRYPTION_KEY: Buffer.alloc(32, 3).toString('base64') };
+    // Production refuses to start without a platform: Teams credentials need no network at start.
+    const teams = { MICROSOFT_APP_ID: '00000000-0000-0000-0000-0000000000b1', MICROSOFT_APP_PASSWORD: 'bench', MICROSOFT_APP_TENANT_ID: 'bench' };
+    const production = { DATABASE_URL: process.env.DATABASE_URL, NODE_ENV: 'production', QUORUM_ENCRYPTION_KEY: Buffer.alloc(32, 3).toString('base64'), ...teams };
     await measure('postgres, production', production);
     // What production should run: the compiled build (no TypeScript loader in the process).
     execFileSync('npm', ['run', 'build'], { cwd: repoRoot, stdio: 'pipe' });

@@ -227,6 +227,21 @@ async function notifyDead(deps: CoreDeps, envelope: Envelope, statusMessageId: s
   });
 }
 
+/** One line for the listen errors an operator causes (a port taken, a privileged port, a wrong HOST) instead of a stack trace. */
+function listenFailure(err: unknown, config: Config): string | null {
+  const where = `${config.HOST}:${config.PORT}`;
+  switch ((err as NodeJS.ErrnoException | null)?.code) {
+    case 'EADDRINUSE':
+      return `Cannot listen on ${where}: the port is already in use (another Quorum?). Stop that process or set PORT to a free port.`;
+    case 'EACCES':
+      return `Cannot listen on ${where}: permission denied (ports below 1024 need privileges). Set PORT to 1024 or above.`;
+    case 'EADDRNOTAVAIL':
+      return `Cannot listen on ${where}: HOST is not an address of this machine. Set HOST (e.g. 127.0.0.1, or 0.0.0.0 for all interfaces).`;
+    default:
+      return null;
+  }
+}
+
 export async function main(): Promise<void> {
   let config: Config;
   try {
@@ -244,6 +259,11 @@ export async function main(): Promise<void> {
   } catch (err) {
     if (isQuorumError(err, 'DATA_DIR_LOCKED')) {
       process.stderr.write(`${err.message}\n`);
+      process.exit(1);
+    }
+    const listenProblem = listenFailure(err, config);
+    if (listenProblem) {
+      process.stderr.write(`${listenProblem}\n`);
       process.exit(1);
     }
     throw err;
