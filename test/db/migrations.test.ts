@@ -5,6 +5,7 @@ import { sql } from 'drizzle-orm';
 import { afterAll, describe, expect, it } from 'vitest';
 import { openDatabase } from '../../src/db/client.js';
 import { createPostgresDatabase, dropPostgresDatabase } from '../support/db.js';
+import { itWith } from '../support/services.js';
 
 async function appliedMigrations(db: Awaited<ReturnType<typeof openDatabase>>): Promise<number> {
   const rows = (await db.db.execute(sql`select count(*)::int as n from drizzle.__drizzle_migrations`)) as unknown as
@@ -29,7 +30,7 @@ describe('migrations', () => {
     await second.close();
   });
 
-  it.skipIf(!process.env.DATABASE_URL)('apply on PostgreSQL, and a second start applies nothing', async () => {
+  itWith('postgres', 'apply on PostgreSQL, and a second start applies nothing', async () => {
     const url = await createPostgresDatabase();
     try {
       const first = await openDatabase({ databaseUrl: url, dataDir: tmpdir(), poolSize: 1 });

@@ -1,12 +1,14 @@
 /**
  * Runs once before all test files: a migrated PGlite snapshot (booting and migrating PGlite
  * takes seconds, loading a snapshot a fraction of that), and, when DATABASE_URL is set, a
- * migrated PostgreSQL template database that each test file clones.
+ * migrated PostgreSQL template database that each test file clones; and whether Redis answers
+ * at REDIS_URL (tests that need it are skipped otherwise, and listed at the end of the run).
  */
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PGlite } from '@electric-sql/pglite';
+import { Redis } from 'ioredis';
 import postgres from 'postgres';
 import type { TestProject } from 'vitest/node';
 import { openDatabase } from '../../src/db/client.js';
@@ -15,6 +17,8 @@ declare module 'vitest' {
   export interface ProvidedContext {
     pgliteSnapshot: string;
     postgresTemplate: string | null;
+    /** REDIS_URL when it is set and Redis answered PING; null otherwise. */
+    redisUrl: string | null;
   }
 }
 
@@ -44,6 +48,7 @@ export default async function setup(project: TestProject) {
     await admin.end();
   }
   project.provide('postgresTemplate', template);
+  project.provide('redisUrl', await redisAnswering(process.env.REDIS_URL));
 
   return async () => {
     rmSync(dir, { recursive: true, force: true });
@@ -53,6 +58,22 @@ export default async function setup(project: TestProject) {
       await admin.end();
     }
   };
+}
+
+/** One PING, no retries and no reconnect loop: a Redis that is not there costs one refused connection, not a flood. */
+async function redisAnswering(url: string | undefined): Promise<string | null> {
+  if (!url) return null;
+  const probe = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null, connectTimeout: 2_000 });
+  probe.on('error', () => {});
+  try {
+    await probe.connect();
+    await probe.ping();
+    return url;
+  } catch {
+    return null;
+  } finally {
+    probe.disconnect();
+  }
 }
 
 export function withDatabase(url: string, database: string): string {
