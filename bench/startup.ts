@@ -6,6 +6,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execFileSync } from 'node:child_process';
+import { skipped } from './_support.js';
 import { COMPILED_ENTRY, repoRoot, SOURCE_ENTRY, startChild } from '../test/support/child.js';
 
 function rssMb(pid: number): number {
@@ -52,5 +53,5 @@ export async function run(): Promise<void> {
     // What production should run: the compiled build (no TypeScript loader in the process).
     execFileSync('npm', ['run', 'build'], { cwd: repoRoot, stdio: 'pipe' });
     await measure('postgres, prod build', production, COMPILED_ENTRY);
-  } else console.log('postgres: skipped (set DATABASE_URL)');
+  } else skipped('startup on PostgreSQL and the production build', 'set DATABASE_URL');
 }
