@@ -9,9 +9,10 @@ import { execFileSync } from 'node:child_process';
 import { skipped } from './_support.js';
 import { COMPILED_ENTRY, repoRoot, SOURCE_ENTRY, startChild } from '../test/support/child.js';
 
-function rssMb(pid: number): number {
+/** VmRSS: resident now; VmHWM: the peak since the process started (migrations, first queries included). */
+function rssMb(pid: number, field: 'VmRSS' | 'VmHWM' = 'VmRSS'): number {
   const status = readFileSync(`/proc/${pid}/status`, 'utf8');
-  const kb = Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 'NaN');
+  const kb = Number(new RegExp(`${field}:\\s+(\\d+)`).exec(status)?.[1] ?? 'NaN');
   return kb / 1024;
 }
 
@@ -32,7 +33,7 @@ async function measure(label: string, env: Record<string, string>, entry = SOURC
         await new Promise((r) => setTimeout(r, 10));
       }
       await new Promise((r) => setTimeout(r, 3_000));
-      console.log(`${label.padEnd(20)} ${run.padEnd(25)} ready in ${(readyMs / 1000).toFixed(2)} s   idle RSS ${rssMb(child.process.pid!).toFixed(0)} MB`);
+      console.log(`${label.padEnd(20)} ${run.padEnd(25)} ready in ${(readyMs / 1000).toFixed(2)} s   idle RSS ${rssMb(child.process.pid!).toFixed(0)} MB   peak RSS ${rssMb(child.process.pid!, 'VmHWM').toFixed(0)} MB`);
     } finally {
       child.kill('SIGTERM');
       await child.exited;

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { sql } from 'drizzle-orm';
 import { afterAll, describe, expect, it } from 'vitest';
-import { openDatabase } from '../../src/db/client.js';
+import { openDatabase, rowsOf } from '../../src/db/client.js';
 import { createPostgresDatabase, dropPostgresDatabase } from '../support/db.js';
 import { itWith } from '../support/services.js';
 
@@ -27,6 +27,9 @@ describe('migrations', () => {
     await first.close();
     const second = await openDatabase({ dataDir: dir });
     expect(await appliedMigrations(second)).toBe(count);
+    // The embedded database's memory settings are in force (PostgreSQL's 128MB of shared_buffers cost ~130 MB RSS).
+    const settings = rowsOf<{ sb: string; mwm: string }>(await second.db.execute(sql`select current_setting('shared_buffers') sb, current_setting('maintenance_work_mem') mwm`));
+    expect(settings).toEqual([{ sb: '16MB', mwm: '16MB' }]);
     await second.close();
   });
 
