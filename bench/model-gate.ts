@@ -10,13 +10,13 @@
  */
 import { randomBytes } from 'node:crypto';
 import type { LanguageModelV3 } from '@ai-sdk/provider';
-import { Redis } from 'ioredis';
 import type { Scope } from '../src/core/identity.js';
 import type { Logger, ModelCall, UsageLedger, WorkspaceSettings } from '../src/core/ports.js';
 import { callModel } from '../src/model/direct-gate.js';
 import { createModelGate, type ModelGateOptions, type ThrottlingGate } from '../src/model/gate.js';
 import { createOfflineModel } from '../src/model/offline.js';
 import { openSharedRedis, type SharedRedis } from '../src/model/redis-connection.js';
+import { redisAnswers } from '../test/support/redis-probe.js';
 import { benchServices, skipped } from './_support.js';
 
 const REDIS_URL = benchServices.redis ?? '';
@@ -84,20 +84,6 @@ function pct(values: number[], p: number): number {
 }
 
 const f = (n: number, digits = 2) => n.toFixed(digits);
-
-async function redisAvailable(): Promise<boolean> {
-  if (!REDIS_URL) return false;
-  const probe = new Redis(REDIS_URL, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
-  try {
-    await probe.connect();
-    await probe.ping();
-    return true;
-  } catch {
-    return false;
-  } finally {
-    probe.disconnect();
-  }
-}
 
 async function accuracy(label: string, redis?: SharedRedis): Promise<void> {
   const limit = 20;
@@ -224,7 +210,7 @@ export async function run(only?: string): Promise<void> {
   if (only === 'instances') return twoInstances();
   if (only === 'fairness') return fairness();
   await accuracy('local');
-  const hasRedis = await redisAvailable();
+  const hasRedis = await redisAnswers(REDIS_URL);
   if (hasRedis) {
     const redis = openSharedRedis(REDIS_URL, silent);
     await new Promise((r) => setTimeout(r, 200));

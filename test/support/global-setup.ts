@@ -8,10 +8,10 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PGlite } from '@electric-sql/pglite';
-import { Redis } from 'ioredis';
 import postgres from 'postgres';
 import type { TestProject } from 'vitest/node';
 import { openDatabase } from '../../src/db/client.js';
+import { redisAnswers } from './redis-probe.js';
 
 declare module 'vitest' {
   export interface ProvidedContext {
@@ -48,7 +48,7 @@ export default async function setup(project: TestProject) {
     await admin.end();
   }
   project.provide('postgresTemplate', template);
-  project.provide('redisUrl', await redisAnswering(process.env.REDIS_URL));
+  project.provide('redisUrl', (await redisAnswers(process.env.REDIS_URL)) ? process.env.REDIS_URL! : null);
 
   return async () => {
     rmSync(dir, { recursive: true, force: true });
@@ -58,22 +58,6 @@ export default async function setup(project: TestProject) {
       await admin.end();
     }
   };
-}
-
-/** One PING, no retries and no reconnect loop: a Redis that is not there costs one refused connection, not a flood. */
-async function redisAnswering(url: string | undefined): Promise<string | null> {
-  if (!url) return null;
-  const probe = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null, connectTimeout: 2_000 });
-  probe.on('error', () => {});
-  try {
-    await probe.connect();
-    await probe.ping();
-    return url;
-  } catch {
-    return null;
-  } finally {
-    probe.disconnect();
-  }
 }
 
 export function withDatabase(url: string, database: string): string {
