@@ -17,6 +17,26 @@ export function summarize(samples: number[]): { n: number; p50: number; p99: num
 
 export const fmt = (ms: number) => `${ms.toFixed(2)} ms`;
 
+/**
+ * The services a benchmark may use, from the environment only: PostgreSQL at DATABASE_URL, Redis at
+ * REDIS_URL. Never a guessed local default: without them the figures are PGlite's and local limits',
+ * and what needed them is said (`skipped`).
+ */
+export const benchServices = { postgres: process.env.DATABASE_URL ?? null, redis: process.env.REDIS_URL ?? null };
+
+const skips: string[] = [];
+
+/** Says now, and again at the end of `npm run bench`, what a benchmark did not run and why. */
+export function skipped(what: string, why: string): void {
+  const line = `${what}: skipped (${why})`;
+  skips.push(line);
+  console.log(line);
+}
+
+export function skippedSoFar(): readonly string[] {
+  return skips;
+}
+
 
 /**
  * Platform ports where everyone is a member, and a way to wait for the reply to one delivery.

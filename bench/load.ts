@@ -17,7 +17,7 @@ import { FakeSlackApi } from '../test/fakes/slack-api.js';
 import { execFileSync } from 'node:child_process';
 import { COMPILED_ENTRY, repoRoot, SOURCE_ENTRY, startChild, type Child } from '../test/support/child.js';
 import { answersByEvent, fleetEnv, installFleet, signedDm } from '../test/support/slack-fleet.js';
-import { fmt, freshPostgres, summarize } from './_support.js';
+import { fmt, freshPostgres, skipped, summarize } from './_support.js';
 
 const WORKSPACES = 100;
 
@@ -144,7 +144,7 @@ async function runLoad(instances: Instance[], api: FakeSlackApi, label: string, 
 export async function run(): Promise<void> {
   const base = process.env.DATABASE_URL;
   if (!base) {
-    console.log('load: skipped (set DATABASE_URL)');
+    skipped('load (several instances share one database, which PGlite cannot)', 'set DATABASE_URL');
     return;
   }
   const rate = Number(process.env.LOAD_RATE ?? 500);

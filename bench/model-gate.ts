@@ -6,19 +6,20 @@
  *   overhead   gate latency per call with no limit reached, local and Redis (target p50 ≤ 2 ms), and
  *              the CPU one call costs, direct and through the gate
  *   instances  two gates (own Redis connections) on one workspace limit: combined rate ≤ 110%
- * Needs Redis on REDIS_URL (default redis://127.0.0.1:6379) for the Redis parts; skips them otherwise.
+ * Needs Redis at REDIS_URL for the Redis parts; skips them otherwise (and says so).
  */
 import { randomBytes } from 'node:crypto';
 import type { LanguageModelV3 } from '@ai-sdk/provider';
-import { Redis } from 'ioredis';
 import type { Scope } from '../src/core/identity.js';
 import type { Logger, ModelCall, UsageLedger, WorkspaceSettings } from '../src/core/ports.js';
 import { callModel } from '../src/model/direct-gate.js';
 import { createModelGate, type ModelGateOptions, type ThrottlingGate } from '../src/model/gate.js';
 import { createOfflineModel } from '../src/model/offline.js';
 import { openSharedRedis, type SharedRedis } from '../src/model/redis-connection.js';
+import { redisAnswers } from '../test/support/redis-probe.js';
+import { benchServices, skipped } from './_support.js';
 
-const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
+const REDIS_URL = benchServices.redis ?? '';
 const silent: Logger = { debug() {}, info() {}, warn() {}, error() {} };
 const ledger: UsageLedger = { reserve: async () => true, settle: async () => ({ spentTokens: 0, crossedWarning: false }) };
 const noSettings: WorkspaceSettings = { storeContent: false, rpm: null, concurrency: null, dailyTokens: null, retentionDays: null, guestsEnabled: true };
@@ -83,19 +84,6 @@ function pct(values: number[], p: number): number {
 }
 
 const f = (n: number, digits = 2) => n.toFixed(digits);
-
-async function redisAvailable(): Promise<boolean> {
-  const probe = new Redis(REDIS_URL, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
-  try {
-    await probe.connect();
-    await probe.ping();
-    return true;
-  } catch {
-    return false;
-  } finally {
-    probe.disconnect();
-  }
-}
 
 async function accuracy(label: string, redis?: SharedRedis): Promise<void> {
   const limit = 20;
@@ -222,7 +210,7 @@ export async function run(only?: string): Promise<void> {
   if (only === 'instances') return twoInstances();
   if (only === 'fairness') return fairness();
   await accuracy('local');
-  const hasRedis = await redisAvailable();
+  const hasRedis = await redisAnswers(REDIS_URL);
   if (hasRedis) {
     const redis = openSharedRedis(REDIS_URL, silent);
     await new Promise((r) => setTimeout(r, 200));
@@ -230,7 +218,7 @@ export async function run(only?: string): Promise<void> {
     await overhead('Redis', redis);
     await redis.close();
   } else {
-    console.log(`(Redis not reachable at ${REDIS_URL}: Redis figures skipped)`);
+    skipped('model gate on Redis (accuracy, overhead, two instances)', REDIS_URL ? `Redis did not answer at ${REDIS_URL}` : 'set REDIS_URL');
   }
   await overhead('local');
   await fairness();

@@ -1,6 +1,6 @@
 /**
  * Ack throughput and latency of signed app_mention events through Quorum's /slack/events (inbox
- * write on PostgreSQL before the ack) against a plain Bolt HTTPReceiver app that acks and does
+ * write on PostgreSQL, or PGlite without DATABASE_URL, before the ack) against a plain Bolt HTTPReceiver app that acks and does
  * nothing. Same machine, same load generator (autocannon), one run. Prints figures and the ratio.
  *
  *   DATABASE_URL=postgres://postgres@127.0.0.1:5432/test npx tsx bench/slack.ts
@@ -12,11 +12,11 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { App, HTTPReceiver, LogLevel } from '@slack/bolt';
 import autocannon from 'autocannon';
-import postgres from 'postgres';
 import { loadConfig } from '../src/config.js';
 import { startQuorum } from '../src/main.js';
 import { createLogger } from '../src/log.js';
 import { FakeSlackApi } from '../test/fakes/slack-api.js';
+import { benchServices, freshPostgres } from './_support.js';
 
 const SECRET = 'bench-signing-secret';
 const DURATION_S = 10;
@@ -63,12 +63,9 @@ async function plainBolt(apiUrl: string): Promise<{ url: string; stop: () => Pro
 }
 
 export async function run(): Promise<void> {
-  const base = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
-  const dbName = `quorum_bench_slack_${randomBytes(4).toString('hex')}`;
-  const admin = postgres(base, { max: 1, onnotice: () => {} });
-  await admin.unsafe(`create database ${dbName}`);
-  const dbUrl = new URL(base);
-  dbUrl.pathname = `/${dbName}`;
+  // PostgreSQL when DATABASE_URL is set (a throwaway database beside it), PGlite in DATA_DIR otherwise.
+  const pg = benchServices.postgres ? await freshPostgres(benchServices.postgres, `quorum_bench_slack_${randomBytes(4).toString('hex')}`) : null;
+  const store = pg ? 'PostgreSQL' : 'PGlite (set DATABASE_URL for PostgreSQL)';
 
   const api = await new FakeSlackApi().start();
   const config = loadConfig({
@@ -76,7 +73,7 @@ export async function run(): Promise<void> {
     PORT: '0',
     LOG_LEVEL: 'error',
     DATA_DIR: mkdtempSync(join(tmpdir(), 'quorum-bench-')),
-    DATABASE_URL: dbUrl.toString(),
+    ...(pg ? { DATABASE_URL: pg.url } : {}),
     QUORUM_ENCRYPTION_KEY: Buffer.alloc(32, 1).toString('base64'),
     SLACK_SIGNING_SECRET: SECRET,
     SLACK_BOT_TOKEN: 'xoxb-bench',
@@ -102,7 +99,7 @@ export async function run(): Promise<void> {
 
     const row = (name: string, max: Figures, rated: Figures) =>
       `${name.padEnd(22)} max ${max.rps.toFixed(0).padStart(6)} req/s (p99 ${max.p99} ms, non-2xx ${max.non2xx}) | at ${RATE}/s: ${rated.rps.toFixed(0)} req/s, p50 ${rated.p50} ms, p99 ${rated.p99} ms, non-2xx ${rated.non2xx}`;
-    console.log(`\nSlack ack benchmark (${DURATION_S}s per run, 50 connections, signed app_mention, inbox on PostgreSQL)`);
+    console.log(`\nSlack ack benchmark (${DURATION_S}s per run, 50 connections, signed app_mention, inbox on ${store})`);
     console.log(row('plain Bolt HTTPReceiver', boltMax, boltRated));
     console.log(row('Quorum /slack/events', quorumMax, quorumRated));
     console.log(row('Quorum + turns running', busyMax, busyRated));
@@ -115,8 +112,7 @@ export async function run(): Promise<void> {
     await bolt.stop();
     await quorum.stop();
     await api.stop();
-    await admin.unsafe(`drop database if exists ${dbName} with (force)`);
-    await admin.end();
+    await pg?.drop();
   }
 }
 

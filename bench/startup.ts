@@ -6,11 +6,13 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execFileSync } from 'node:child_process';
+import { skipped } from './_support.js';
 import { COMPILED_ENTRY, repoRoot, SOURCE_ENTRY, startChild } from '../test/support/child.js';
 
-function rssMb(pid: number): number {
+/** VmRSS: resident now; VmHWM: the peak since the process started (migrations, first queries included). */
+function rssMb(pid: number, field: 'VmRSS' | 'VmHWM' = 'VmRSS'): number {
   const status = readFileSync(`/proc/${pid}/status`, 'utf8');
-  const kb = Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 'NaN');
+  const kb = Number(new RegExp(`${field}:\\s+(\\d+)`).exec(status)?.[1] ?? 'NaN');
   return kb / 1024;
 }
 
@@ -31,7 +33,7 @@ async function measure(label: string, env: Record<string, string>, entry = SOURC
         await new Promise((r) => setTimeout(r, 10));
       }
       await new Promise((r) => setTimeout(r, 3_000));
-      console.log(`${label.padEnd(20)} ${run.padEnd(25)} ready in ${(readyMs / 1000).toFixed(2)} s   idle RSS ${rssMb(child.process.pid!).toFixed(0)} MB`);
+      console.log(`${label.padEnd(20)} ${run.padEnd(25)} ready in ${(readyMs / 1000).toFixed(2)} s   idle RSS ${rssMb(child.process.pid!).toFixed(0)} MB   peak RSS ${rssMb(child.process.pid!, 'VmHWM').toFixed(0)} MB`);
     } finally {
       child.kill('SIGTERM');
       await child.exited;
@@ -45,10 +47,12 @@ export async function run(): Promise<void> {
   if (process.env.DATABASE_URL) {
     await measure('postgres', { DATABASE_URL: process.env.DATABASE_URL });
     // In production the console and the unauthenticated local Teams endpoint are off, so their SDKs are not loaded.
-    const production = { DATABASE_URL: process.env.DATABASE_URL, NODE_ENV: 'production', QUORUM_ENCRYPTION_KEY: Buffer.alloc(32, 3).toString('base64') };
+    // Production refuses to start without a platform: Teams credentials need no network at start.
+    const teams = { MICROSOFT_APP_ID: '00000000-0000-0000-0000-0000000000b1', MICROSOFT_APP_PASSWORD: 'bench', MICROSOFT_APP_TENANT_ID: 'bench' };
+    const production = { DATABASE_URL: process.env.DATABASE_URL, NODE_ENV: 'production', QUORUM_ENCRYPTION_KEY: Buffer.alloc(32, 3).toString('base64'), ...teams };
     await measure('postgres, production', production);
     // What production should run: the compiled build (no TypeScript loader in the process).
     execFileSync('npm', ['run', 'build'], { cwd: repoRoot, stdio: 'pipe' });
     await measure('postgres, prod build', production, COMPILED_ENTRY);
-  } else console.log('postgres: skipped (set DATABASE_URL)');
+  } else skipped('startup on PostgreSQL and the production build', 'set DATABASE_URL');
 }

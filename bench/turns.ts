@@ -10,7 +10,7 @@ import { loadConfig } from '../src/config.js';
 import type { EnvelopeInput } from '../src/core/envelope.js';
 import { startQuorum } from '../src/main.js';
 import { createLogger } from '../src/log.js';
-import { fmt, freshPostgres, replyWaiter, summarize } from './_support.js';
+import { fmt, freshPostgres, replyWaiter, skipped, summarize } from './_support.js';
 
 const TURNS_PER_USER = 40;
 
@@ -77,6 +77,6 @@ export async function run(): Promise<void> {
       await pg.drop();
     }
   } else {
-    console.log('postgres: skipped (set DATABASE_URL)');
+    skipped('turns on PostgreSQL', 'set DATABASE_URL');
   }
 }

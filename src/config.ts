@@ -170,6 +170,11 @@ function crossFieldProblems(env: Partial<Record<keyof Config, string>>): string[
     problems.push('SLACK_CLIENT_ID, SLACK_CLIENT_SECRET, SLACK_STATE_SECRET: set all three for multi-workspace installs');
   if ((c.SLACK_BOT_TOKEN || slackOAuth === 3) && !c.SLACK_SIGNING_SECRET && !c.SLACK_APP_TOKEN)
     problems.push('SLACK_SIGNING_SECRET: required to verify Slack requests');
+  // Production has no console: with no platform nothing could ever reach Quorum (it used to start and answer 404).
+  if (c.NODE_ENV === 'production' && !c.SLACK_BOT_TOKEN && slackOAuth < 3 && !c.MICROSOFT_APP_ID)
+    problems.push(
+      'no platform is configured: NODE_ENV is production (no console), so set Slack (SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET, or SLACK_CLIENT_ID, SLACK_CLIENT_SECRET and SLACK_STATE_SECRET) or Teams (MICROSOFT_APP_ID and MICROSOFT_APP_PASSWORD)',
+    );
   if (c.MICROSOFT_APP_ID && !c.MICROSOFT_APP_PASSWORD && c.MICROSOFT_APP_TYPE !== 'UserAssignedMSI')
     problems.push('MICROSOFT_APP_PASSWORD: required with MICROSOFT_APP_ID');
   if (c.MICROSOFT_APP_ID && c.MICROSOFT_APP_TYPE === 'SingleTenant' && !c.MICROSOFT_APP_TENANT_ID)

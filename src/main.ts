@@ -81,7 +81,6 @@ export async function startQuorum(config: Config, options: StartOptions = {}): P
   try {
     // Revocations (a member left, a channel archived, a user deactivated) reach every instance's caches.
     invalidation = await openInvalidationBus(config, log);
-    const secrets = createSecretBox(loadEncryptionKey({ key: config.QUORUM_ENCRYPTION_KEY, dataDir: config.DATA_DIR, log }));
     const workspaces = createWorkspaceCache(database.db);
     const inbox = withBatchedEnqueue(database.db, createInboxStore(database.db, workspaces), workspaces);
     const metrics = createMetrics(inbox);
@@ -156,7 +155,8 @@ export async function startQuorum(config: Config, options: StartOptions = {}): P
         config,
         intake,
         answerCommand: (envelope) => answerCommand(deps, envelope),
-        installations: createInstallationStore(database.db, secrets),
+        // Only Slack stores tokens: the key (and the development-key warning) matter only here.
+        installations: createInstallationStore(database.db, createSecretBox(loadEncryptionKey({ key: config.QUORUM_ENCRYPTION_KEY, dataDir: config.DATA_DIR, log }))),
         seen: createSeenRequests(database.db),
         log,
         invalidation,
@@ -194,6 +194,8 @@ export async function startQuorum(config: Config, options: StartOptions = {}): P
     // Without Redis the gate falls back to local limits, so the instance still works: but an operator
     // who configured shared limits wants to see that they are not shared right now.
     if (redisCheck) readiness.push({ name: 'redis', check: redisCheck });
+    // Socket Mode: not ready while Slack's socket is not open (Slack unreachable, reconnecting).
+    if (slack) readiness.push({ name: 'slack', check: slack.ready });
     const metricsAccess = { token: config.METRICS_TOKEN, port: config.METRICS_PORT, host: config.METRICS_HOST, mainHost: config.HOST, production: config.NODE_ENV === 'production' };
     const exposedMetrics = metricsExposure(metricsAccess, metrics.route, log);
     routes.push(...exposedMetrics.routes, ...healthRoutes(readiness, () => shuttingDown));
@@ -281,6 +283,21 @@ async function notifyDead(deps: CoreDeps, envelope: Envelope, statusMessageId: s
   });
 }
 
+/** One line for the listen errors an operator causes (a port taken, a privileged port, a wrong HOST) instead of a stack trace. */
+function listenFailure(err: unknown, config: Config): string | null {
+  const where = `${config.HOST}:${config.PORT}`;
+  switch ((err as NodeJS.ErrnoException | null)?.code) {
+    case 'EADDRINUSE':
+      return `Cannot listen on ${where}: the port is already in use (another Quorum?). Stop that process or set PORT to a free port.`;
+    case 'EACCES':
+      return `Cannot listen on ${where}: permission denied (ports below 1024 need privileges). Set PORT to 1024 or above.`;
+    case 'EADDRNOTAVAIL':
+      return `Cannot listen on ${where}: HOST is not an address of this machine. Set HOST (e.g. 127.0.0.1, or 0.0.0.0 for all interfaces).`;
+    default:
+      return null;
+  }
+}
+
 export async function main(): Promise<void> {
   let config: Config;
   try {
@@ -298,6 +315,11 @@ export async function main(): Promise<void> {
   } catch (err) {
     if (isQuorumError(err, 'DATA_DIR_LOCKED') || isQuorumError(err, 'CONFIG_INVALID')) {
       process.stderr.write(`${err.message}\n`);
+      process.exit(1);
+    }
+    const listenProblem = listenFailure(err, config);
+    if (listenProblem) {
+      process.stderr.write(`${listenProblem}\n`);
       process.exit(1);
     }
     throw err;

@@ -12,6 +12,15 @@ function configErrorOf(env: Record<string, string>): ConfigError {
 }
 
 const problemsOf = (env: Record<string, string>): string[] => configErrorOf(env).problems;
+const problemsOrNone = (env: Record<string, string>): string[] => {
+  try {
+    loadConfig(env);
+    return [];
+  } catch (err) {
+    if (err instanceof ConfigError) return err.problems;
+    throw err;
+  }
+};
 
 describe('configuration', () => {
   it('runs on defaults with an empty environment', () => {
@@ -48,7 +57,21 @@ describe('configuration', () => {
   });
 
   it('requires the encryption key in production', () => {
-    expect(problemsOf({ NODE_ENV: 'production' })).toEqual(['QUORUM_ENCRYPTION_KEY: required when NODE_ENV is production']);
+    expect(problemsOf({ NODE_ENV: 'production', SLACK_BOT_TOKEN: 'xoxb-1', SLACK_SIGNING_SECRET: 's' })).toEqual(['QUORUM_ENCRYPTION_KEY: required when NODE_ENV is production']);
+  });
+
+  it('refuses production with no platform configured (no console there: nothing could reach Quorum)', () => {
+    const key = Buffer.alloc(32, 1).toString('base64');
+    expect(problemsOf({ NODE_ENV: 'production', QUORUM_ENCRYPTION_KEY: key })).toEqual([expect.stringMatching(/^no platform is configured: .*SLACK_BOT_TOKEN.*MICROSOFT_APP_ID/)]);
+    const platforms: Record<string, string>[] = [
+      { SLACK_BOT_TOKEN: 'xoxb-1', SLACK_SIGNING_SECRET: 's' },
+      { SLACK_CLIENT_ID: 'c', SLACK_CLIENT_SECRET: 's', SLACK_STATE_SECRET: 't', SLACK_SIGNING_SECRET: 's' },
+      { MICROSOFT_APP_ID: 'a', MICROSOFT_APP_PASSWORD: 'p', MICROSOFT_APP_TENANT_ID: 't' },
+    ];
+    for (const platform of platforms)
+      expect(problemsOrNone({ NODE_ENV: 'production', QUORUM_ENCRYPTION_KEY: key, ...platform })).toEqual([]);
+    // Outside production the console is a platform of its own.
+    expect(problemsOrNone({})).toEqual([]);
   });
 
   describe('a fallback model on another provider', () => {

@@ -15,11 +15,12 @@ import { openTestDatabase, type TestDatabase } from './support/db.js';
 import { longAnswer, partOf } from './support/long-answer.js';
 import { fleetEnv, installFleet, signedDm, signedMention } from './support/slack-fleet.js';
 import { waitFor } from './support/wait.js';
+import { describeWith } from './support/services.js';
 
 const WORKSPACES = 3;
 const EVENTS = 24;
 
-describe.skipIf(!process.env.DATABASE_URL)('SIGKILL while Slack takes the answers (postgres, child processes)', () => {
+describeWith('postgres', 'SIGKILL while Slack takes the answers (postgres, child processes)', () => {
   let db: TestDatabase;
   let api: FakeSlackApi;
   let chat: FakeChat;

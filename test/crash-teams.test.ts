@@ -16,11 +16,12 @@ import { openTestDatabase, type TestDatabase } from './support/db.js';
 import { longAnswer, partOf } from './support/long-answer.js';
 import { waitFor } from './support/wait.js';
 import { activity } from './teams/helpers.js';
+import { describeWith } from './support/services.js';
 
 const CHANNEL = '19:8e6c4a2b0d1f3e5a7c9b1d3f5e7a9c0b@thread.tacv2';
 const EVENTS = 12;
 
-describe.skipIf(!process.env.DATABASE_URL)('SIGKILL while Teams takes the answers (postgres, child processes)', () => {
+describeWith('postgres', 'SIGKILL while Teams takes the answers (postgres, child processes)', () => {
   let db: TestDatabase;
   let connector: FakeBotConnector;
   let chat: FakeChat;

@@ -10,10 +10,11 @@ import { startFakeChat, type FakeChat } from './fakes/chat-completions.js';
 import { startChild, type Child } from './support/child.js';
 import { openTestDatabase, type TestDatabase } from './support/db.js';
 import { waitFor } from './support/wait.js';
+import { describeWith } from './support/services.js';
 
 const USERS = ['ava', 'ben', 'cleo', 'dev'];
 
-describe.skipIf(!process.env.DATABASE_URL)('crashes, shutdowns and several instances (postgres, child processes)', () => {
+describeWith('postgres', 'crashes, shutdowns and several instances (postgres, child processes)', () => {
   let db: TestDatabase;
   let chat: FakeChat;
   const children: Child[] = [];

@@ -7,8 +7,9 @@ import { startTestApp, postJson, type TestApp } from './support/app.js';
 import { openTestDatabase, type TestDatabase } from './support/db.js';
 import { startTcpProxy, viaProxy, type TcpProxy } from './support/tcp-proxy.js';
 import { waitFor } from './support/wait.js';
+import { describeWith } from './support/services.js';
 
-describe.skipIf(!process.env.DATABASE_URL)('database unavailable (postgres)', () => {
+describeWith('postgres', 'database unavailable (postgres)', () => {
   let db: TestDatabase;
   let app: TestApp;
   let proxy: TcpProxy;

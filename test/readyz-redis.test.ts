@@ -2,6 +2,7 @@
 import { createServer } from 'node:net';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { useTestApp } from './support/app.js';
+import { describeWith, redisUrl } from './support/services.js';
 import { waitFor } from './support/wait.js';
 
 /** A port on 127.0.0.1 where nothing listens. */
@@ -13,11 +14,9 @@ async function closedPort(): Promise<number> {
   return port;
 }
 
-const redisUrl = process.env.REDIS_URL;
-
-describe.skipIf(!redisUrl)('readiness with shared limits (pglite, real Redis)', () => {
+describeWith('redis', 'readiness with shared limits (pglite, real Redis)', () => {
   describe('Redis up', () => {
-    const t = useTestApp('pglite', () => ({ env: { REDIS_URL: redisUrl! } }));
+    const t = useTestApp('pglite', () => ({ env: { REDIS_URL: redisUrl() } }));
     it('reports the database and Redis ready', async () => {
       const body = await waitFor(async () => {
         const res = await fetch(`${t.app.baseUrl}/readyz`);
@@ -26,7 +25,10 @@ describe.skipIf(!redisUrl)('readiness with shared limits (pglite, real Redis)', 
       expect(body.checks).toEqual({ database: 'ok', redis: 'ok' });
     });
   });
+});
 
+// Needs no Redis: REDIS_URL names a port where nothing listens.
+describe('readiness with shared limits (pglite, Redis unreachable)', () => {
   describe('Redis unreachable', () => {
     let port = 0;
     beforeAll(async () => {

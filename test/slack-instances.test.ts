@@ -9,11 +9,12 @@ import { startChild, type Child } from './support/child.js';
 import { openTestDatabase, type TestDatabase } from './support/db.js';
 import { answersByEvent, fleetEnv, installFleet, signedDm } from './support/slack-fleet.js';
 import { waitFor } from './support/wait.js';
+import { describeWith } from './support/services.js';
 
 const WORKSPACES = 20;
 const EVENTS = 500;
 
-describe.skipIf(!process.env.DATABASE_URL)('two instances behind one Slack app (postgres, child processes)', () => {
+describeWith('postgres', 'two instances behind one Slack app (postgres, child processes)', () => {
   let db: TestDatabase;
   let api: FakeSlackApi;
   const children: Child[] = [];

@@ -23,6 +23,7 @@ import { createDirectory, createMembership } from './people.js';
 import { createReplySink } from './replies.js';
 import { guardTimestamp } from './request-guard.js';
 import { cachedInstallations, createBoltInstallationStore, installationTokens, installKeyOf, singleTokens, type TokenSource } from './tokens.js';
+import { watchSocketMode } from './socket-health.js';
 
 export type SlackConfig = Pick<
   Config,
@@ -52,8 +53,10 @@ export interface SlackAdapterOptions {
 export interface SlackAdapter {
   ports: PlatformPorts;
   routes: Route[];
-  /** Connects Socket Mode (no-op over HTTP). */
+  /** Connects Socket Mode (no-op over HTTP): resolves once connected, or once Slack proved unreachable (retries go on). */
   start(): Promise<void>;
+  /** Readiness: over Socket Mode, rejects while the socket is not open. */
+  ready(): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -116,10 +119,11 @@ export function createSlackAdapter(options: SlackAdapterOptions): SlackAdapter {
 
   let receiver: Receiver;
   let http: HTTPReceiver | null = null;
+  const socketWatch = config.SLACK_APP_TOKEN ? watchSocketMode(config.SLACK_API_URL, log, logger) : null;
   if (config.SLACK_APP_TOKEN) {
     // No OAuth options here: given them, the receiver would start its own install server (port 3000).
-    // The socket client (apps.connections.open) reads its Web API URL from installerOptions.
-    receiver = new SocketModeReceiver({ appToken: config.SLACK_APP_TOKEN, logger, installerOptions: { clientOptions: sdkOptions } });
+    // The socket client (apps.connections.open) reads its Web API URL and retries from installerOptions.
+    receiver = new SocketModeReceiver({ appToken: config.SLACK_APP_TOKEN, logger, installerOptions: { clientOptions: { ...sdkOptions, ...socketWatch!.clientOptions } } });
   } else {
     http = new HTTPReceiver({
       signingSecret: config.SLACK_SIGNING_SECRET!,
@@ -188,10 +192,12 @@ export function createSlackAdapter(options: SlackAdapterOptions): SlackAdapter {
     ports: { membership, directory, replies, history, notify },
     routes,
     async start() {
-      if (config.SLACK_APP_TOKEN) await app.start();
+      if (socketWatch) await socketWatch.start(() => app.start(), (receiver as SocketModeReceiver).client);
     },
+    ready: async () => socketWatch?.check(),
     async stop() {
       unsubscribe();
+      socketWatch?.stop();
       if (config.SLACK_APP_TOKEN) await app.stop();
     },
   };

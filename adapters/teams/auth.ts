@@ -81,12 +81,36 @@ export class QuorumCloudAdapter extends CloudAdapter {
    * clients (about 1.5 ms of CPU per request): enough for activities that are only queued.
    */
   async verify(authHeader: string, activity: Activity): Promise<void> {
+    refuseExpired(authHeader);
     await this.authentication.authenticateRequest(activity, authHeader);
   }
 
   /** Verifies the token (when auth is on) and runs `logic` in a turn; throws on a bad token. */
   verifyAndRun(authHeader: string, activity: Activity, logic: (context: TurnContext) => Promise<void>) {
+    refuseExpired(authHeader);
     return this.processActivity(authHeader, activity, logic);
+  }
+}
+
+/** botbuilder's clock tolerance for Bot Framework tokens (channelValidation: 5 minutes). */
+const CLOCK_TOLERANCE_S = 5 * 60;
+
+/**
+ * botbuilder writes an expired token's whole stack trace to stderr (console.error) before it
+ * refuses it, outside the structured log. Tokens it would refuse for that reason are refused here
+ * first, by the same rule (exp plus its tolerance), with the same 401. Nothing else is decided here.
+ */
+function refuseExpired(authHeader: string): void {
+  const payload = authHeader.startsWith('Bearer ') ? authHeader.slice(7).split('.')[1] : undefined;
+  if (!payload) return;
+  let exp: unknown;
+  try {
+    exp = (JSON.parse(Buffer.from(payload, 'base64url').toString('utf8')) as { exp?: unknown }).exp;
+  } catch {
+    return; // malformed: botbuilder refuses it
+  }
+  if (typeof exp === 'number' && exp + CLOCK_TOLERANCE_S < Date.now() / 1000) {
+    throw Object.assign(new Error('The token has expired'), { name: 'TokenExpiredError', statusCode: 401 });
   }
 }
 

@@ -58,9 +58,8 @@ type Outcome = { status: number; body?: unknown };
 export function createTeamsAdapter(options: TeamsAdapterOptions): TeamsAdapter {
   const { app, intake, refs, log } = options;
   const cloudAdapter = createCloudAdapter(app, options.auth);
-  if (!authEnabled(app)) {
-    log.warn({ event: 'teams.auth_off' }, 'MICROSOFT_APP_ID is not set: Teams requests are NOT verified (local use only)');
-  }
+  // Said when Teams is actually used (its first request), not on every start where nobody uses it.
+  let authOffSaid = authEnabled(app);
   const runtime = createRuntime(cloudAdapter, app.appId ?? '', refs, log);
   const invalidation = options.invalidation ?? localInvalidationBus(log);
   const membership = createMembership(runtime);
@@ -82,6 +81,10 @@ export function createTeamsAdapter(options: TeamsAdapterOptions): TeamsAdapter {
   const tenants = createTenantGate(app, refs);
 
   const handler = async (req: IncomingMessage, res: ServerResponse) => {
+    if (!authOffSaid) {
+      authOffSaid = true;
+      log.warn({ event: 'teams.auth_off' }, 'MICROSOFT_APP_ID is not set: Teams requests are NOT verified (local use only)');
+    }
     const raw = await readBody(req);
     let body: unknown;
     try {

@@ -1,6 +1,6 @@
 /**
- * Against the real Redis 7 on 127.0.0.1:6379. Each test uses its own key prefix. The database
- * plays no part here (an in-memory ledger stands in).
+ * Against a real Redis 7 at REDIS_URL (skipped without it, and listed at the end of the run).
+ * Each test uses its own key prefix. The database plays no part here (an in-memory ledger stands in).
  */
 import { randomBytes } from 'node:crypto';
 import { createServer, connect, type Server, type Socket } from 'node:net';
@@ -11,10 +11,11 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { ThrottlingGate } from '../../src/model/gate.js';
 import { openSharedRedis, type SharedRedis } from '../../src/model/redis-connection.js';
 import { FakeOpenAIServer } from '../fakes/openai-server.js';
+import { available, describeWith, redisUrl } from '../support/services.js';
 import { waitFor } from '../support/wait.js';
 import { callOf, fakeScope, gateFor, noSettings, RecordingLogger } from './helpers.js';
 
-const REDIS_URL = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
+const REDIS_URL = available('redis') ? redisUrl() : '';
 
 /** A TCP proxy in front of Redis that a test can cut and restore, to play "Redis went away". */
 class CuttableProxy {
@@ -25,7 +26,8 @@ class CuttableProxy {
   bytesToRedis = 0;
   async open(): Promise<void> {
     this.server = createServer((client) => {
-      const upstream = connect(6379, '127.0.0.1');
+      const target = new URL(REDIS_URL);
+      const upstream = connect(Number(target.port || 6379), target.hostname);
       for (const s of [client, upstream]) {
         this.sockets.add(s);
         s.on('error', () => {});
@@ -49,9 +51,10 @@ class CuttableProxy {
   }
 }
 
-describe('model limits shared through Redis 7', () => {
+describeWith('redis', 'model limits shared through Redis 7', () => {
   const server = new FakeOpenAIServer();
-  const admin = new Redis(REDIS_URL);
+  // Made in beforeAll: a skipped block's body still runs (to list its tests), and must not connect.
+  let admin: Redis;
   const opened: Array<{ close(): Promise<void> }> = [];
   const shared = (url = REDIS_URL, log = new RecordingLogger()): SharedRedis => {
     const r = openSharedRedis(url, log);
@@ -67,6 +70,7 @@ describe('model limits shared through Redis 7', () => {
   };
 
   beforeAll(async () => {
+    admin = new Redis(REDIS_URL);
     await server.start();
   });
   afterEach(async () => {

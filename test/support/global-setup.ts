@@ -1,7 +1,8 @@
 /**
  * Runs once before all test files: a migrated PGlite snapshot (booting and migrating PGlite
  * takes seconds, loading a snapshot a fraction of that), and, when DATABASE_URL is set, a
- * migrated PostgreSQL template database that each test file clones.
+ * migrated PostgreSQL template database that each test file clones; and whether Redis answers
+ * at REDIS_URL (tests that need it are skipped otherwise, and listed at the end of the run).
  */
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -10,11 +11,14 @@ import { PGlite } from '@electric-sql/pglite';
 import postgres from 'postgres';
 import type { TestProject } from 'vitest/node';
 import { openDatabase } from '../../src/db/client.js';
+import { redisAnswers } from './redis-probe.js';
 
 declare module 'vitest' {
   export interface ProvidedContext {
     pgliteSnapshot: string;
     postgresTemplate: string | null;
+    /** REDIS_URL when it is set and Redis answered PING; null otherwise. */
+    redisUrl: string | null;
   }
 }
 
@@ -44,6 +48,7 @@ export default async function setup(project: TestProject) {
     await admin.end();
   }
   project.provide('postgresTemplate', template);
+  project.provide('redisUrl', (await redisAnswers(process.env.REDIS_URL)) ? process.env.REDIS_URL! : null);
 
   return async () => {
     rmSync(dir, { recursive: true, force: true });

@@ -6,6 +6,8 @@ import { createConnection, createServer, type Server, type Socket } from 'node:n
 
 export interface TcpProxy {
   port: number;
+  /** Connections refused while cut (attempts a client made meanwhile). */
+  refused(): number;
   /** Cuts open connections and refuses new ones. */
   cut(): void;
   restore(): void;
@@ -15,8 +17,10 @@ export interface TcpProxy {
 export async function startTcpProxy(targetHost: string, targetPort: number): Promise<TcpProxy> {
   const sockets = new Set<Socket>();
   let down = false;
+  let refused = 0;
   const server: Server = createServer((client) => {
     if (down) {
+      refused += 1;
       client.destroy();
       return;
     }
@@ -35,6 +39,7 @@ export async function startTcpProxy(targetHost: string, targetPort: number): Pro
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   return {
     port: (server.address() as { port: number }).port,
+    refused: () => refused,
     cut() {
       down = true;
       for (const s of sockets) s.destroy();

@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { inbox } from '../../src/db/schema.js';
 import { drivers } from '../support/db.js';
 import { waitFor } from '../support/wait.js';
@@ -35,6 +35,17 @@ describe.each(drivers)('Teams /api/messages authentication (%s)', (driver) => {
     expect(res.status).toBe(401);
     expect((await t.db.db.select().from(inbox)).length).toBe(before);
     expect(t.teams.model.calls.length).toBe(calls);
+  });
+
+  it('refuses an expired token without botbuilder printing its stack trace to stderr', async () => {
+    const printed = vi.spyOn(console, 'error').mockImplementation(() => {});
+    try {
+      const expired = t.teams.identity.token({ serviceUrl: t.teams.connector.url, expiresIn: -600 });
+      expect((await t.teams.post(personal(), `Bearer ${expired}`)).status).toBe(401);
+      expect(printed).not.toHaveBeenCalled();
+    } finally {
+      printed.mockRestore();
+    }
   });
 
   it('refuses a request without an Authorization header', async () => {
