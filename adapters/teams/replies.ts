@@ -8,6 +8,7 @@
  */
 import { ActivityTypes, TextFormatTypes, TurnContext, type Activity, type ConversationReference } from 'botbuilder';
 import { QuorumError } from '../../src/core/errors.js';
+import { neutralizeText } from '../../src/core/outgoing-text.js';
 import type { OutgoingReply, ReplySink, ReplyTarget } from '../../src/core/ports.js';
 import { showFurtherParts, statusMessages } from '../../src/core/reply-memory.js';
 import type { TeamsReplyRoute } from './activity.js';
@@ -85,7 +86,8 @@ export function createReplySink(runtime: TeamsRuntime, options: { maxChars?: num
   }
 
   /** Posts one activity into the place's conversation (and reply chain); answers the new activity's id. */
-  async function send(place: Place, activity: Partial<Activity>): Promise<string> {
+  async function send(place: Place, unsafe: Partial<Activity>): Promise<string> {
+    const activity = safely(unsafe);
     const reference = referenceOf(place, true);
     return runtime.inConversation(reference, async (context) => {
       // context.sendActivity would reply to the proactive turn's own (made-up) activity id;
@@ -117,7 +119,7 @@ export function createReplySink(runtime: TeamsRuntime, options: { maxChars?: num
    */
   async function update(place: Place, activityId: string, text: string): Promise<boolean> {
     try {
-      await runtime.inConversation(referenceOf(place, false), (context) => context.updateActivity({ ...message(text), id: activityId }));
+      await runtime.inConversation(referenceOf(place, false), (context) => context.updateActivity(safely({ ...message(text), id: activityId })));
       return true;
     } catch (err) {
       if (refused(err)) return false;
@@ -235,6 +237,16 @@ export function createReplySink(runtime: TeamsRuntime, options: { maxChars?: num
     },
   };
 }
+
+/** Every activity's text, neutralized (src/core/outgoing-text.ts); a message is never empty. */
+export function safely<A extends Partial<Activity>>(activity: A): A {
+  if (typeof activity.text !== 'string') return activity;
+  const text = neutralizeText(activity.text);
+  return { ...activity, text: text.trim() || activity.type !== ActivityTypes.Message ? text : EMPTY_TEXT };
+}
+
+/** Teams shows nothing for a message without text: one that is empty once neutralized says so instead. */
+export const EMPTY_TEXT = '_(no text)_';
 
 /**
  * Whether Teams refused the request for good (a 4xx: not found, not a known activity, not

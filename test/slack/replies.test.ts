@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sql } from 'drizzle-orm';
 import { parseSlackMentions } from '../../adapters/slack/events.js';
 import { factsFromUser } from '../../adapters/slack/people.js';
-import { MAX_MESSAGE_CHARS, splitMessage, toMrkdwn } from '../../adapters/slack/replies.js';
+import { EMPTY_TEXT, MAX_MESSAGE_CHARS, outgoing, splitMessage } from '../../adapters/slack/replies.js';
 import { inbox } from '../../src/db/schema.js';
 import { FakeSlackApi, webFixture } from '../fakes/slack-api.js';
 import { RecordingModelGate } from '../fakes/recording-model.js';
@@ -49,7 +49,7 @@ describe.each(drivers)('Slack replies (%s)', (driver) => {
     // One refused with 429, one accepted: Slack shows exactly one message.
     expect(attempts).toHaveLength(2);
     const updates = api.called('chat.update').filter((c) => c.params.channel === 'C0ACMEGEN1');
-    expect(updates.at(-1)!.params.text).toContain('*Answer* to: rate limited question');
+    expect(updates.at(-1)!.params.markdown_text).toContain('**Answer** to: rate limited question');
   });
 
   it('acks a slow /agent command at once and posts its answer once to response_url', async () => {
@@ -86,11 +86,11 @@ describe.each(drivers)('Slack replies (%s)', (driver) => {
 });
 
 describe('Slack formatting and identity (pure)', () => {
-  it('converts Markdown to mrkdwn and escapes control characters', () => {
-    expect(toMrkdwn('**bold** and [docs](https://example.com/a) <script> & `a<b`')).toBe(
-      '*bold* and <https://example.com/a|docs> &lt;script&gt; &amp; `a&lt;b`',
-    );
-    expect(toMrkdwn('# Title\n- item')).toBe('*Title*\n• item');
+  it('sends Markdown as Markdown (Slack renders markdown_text itself), never empty', () => {
+    const markdown = '*italic* and **bold** and ***both***\n\n| a | b |\n|---|---|\n| 1 | 2 |\n\n[docs](https://example.com/a) `a<b`';
+    expect(outgoing(markdown)).toBe(markdown);
+    expect(outgoing('')).toBe(EMPTY_TEXT);
+    expect(outgoing('<at></at>')).toBe(EMPTY_TEXT);
   });
 
   it('splits at boundaries and keeps every character', () => {
