@@ -5,7 +5,7 @@
  * parts whose messages are stored before their text shows, so that nothing is posted twice.
  */
 import type { webApi } from '@slack/bolt';
-import { neutralizeText } from '../../src/core/outgoing-text.js';
+import { isBlank, neutralizeText } from '../../src/core/outgoing-text.js';
 import type { Logger, OutgoingReply, ReplySink, ReplyTarget } from '../../src/core/ports.js';
 import { showFurtherParts, statusMessages } from '../../src/core/reply-memory.js';
 import { TtlCache } from './cache.js';
@@ -27,7 +27,7 @@ export const EMPTY_TEXT = '_(no text)_';
 /** The text as Slack will get it: neutralized, never empty. Markdown stays Markdown (`markdown_text`). */
 export function outgoing(text: string): string {
   const safe = neutralizeText(text);
-  return safe.trim() ? safe : EMPTY_TEXT;
+  return isBlank(safe) ? EMPTY_TEXT : safe;
 }
 
 /** Splits at paragraph, then line, then word boundaries; never drops text. */

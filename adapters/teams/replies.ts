@@ -8,7 +8,7 @@
  */
 import { ActivityTypes, TextFormatTypes, TurnContext, type Activity, type ConversationReference } from 'botbuilder';
 import { QuorumError } from '../../src/core/errors.js';
-import { neutralizeText } from '../../src/core/outgoing-text.js';
+import { isBlank, neutralizeText } from '../../src/core/outgoing-text.js';
 import type { OutgoingReply, ReplySink, ReplyTarget } from '../../src/core/ports.js';
 import { showFurtherParts, statusMessages } from '../../src/core/reply-memory.js';
 import type { TeamsReplyRoute } from './activity.js';
@@ -242,7 +242,7 @@ export function createReplySink(runtime: TeamsRuntime, options: { maxChars?: num
 export function safely<A extends Partial<Activity>>(activity: A): A {
   if (typeof activity.text !== 'string') return activity;
   const text = neutralizeText(activity.text);
-  return { ...activity, text: text.trim() || activity.type !== ActivityTypes.Message ? text : EMPTY_TEXT };
+  return { ...activity, text: isBlank(text) && activity.type === ActivityTypes.Message ? EMPTY_TEXT : text };
 }
 
 /** Teams shows nothing for a message without text: one that is empty once neutralized says so instead. */

@@ -5,8 +5,8 @@
  *
  * - Mass mentions: Slack `<!channel>`, `<!here>`, `<!everyone>`, user groups `<!subteam^ID|@name>`
  *   become plain words; `@channel`, `@here`, `@everyone`, `@all`, `@team` get an invisible word
- *   joiner after the `@` so no platform reads them as a mention; Teams `<at>` tags are dropped
- *   (the name stays).
+ *   joiner after the `@` so no platform reads them as a mention; Teams `<at>` tags become an
+ *   invisible joiner (the name stays).
  * - Disguised links: a link whose text names another address than it goes to (Slack
  *   `<https://a|https://b>`, Markdown `[https://b](https://a)`, an HTML anchor) becomes its real
  *   address. Links whose text is words, or the same address, stay.
@@ -16,7 +16,9 @@
  */
 
 const WORD_JOINER = '\u2060';
-const MASS_WORDS = /@(?=(?:channel|here|everyone|all|team)\b)/gi;
+// No word boundary after the word: whether one follows may not be known yet in a stream (an
+// invisible joiner in `@heresy` harms nobody).
+const MASS_WORDS = /@(?=channel|here|everyone|all|team)/gi;
 const SLACK_SPECIAL = /<!(channel|here|everyone|subteam\^[^>|\n]*)(?:\|([^>\n]*))?>/gi;
 const TEAMS_AT = /<\/?at(?:\s[^>\n]*)?>/gi;
 const SLACK_LINK = /<((?:https?|mailto):[^|>\s]+)\|([^>\n]*)>/gi;
@@ -53,7 +55,8 @@ export function neutralizeText(text: string): string {
     .replace(SLACK_SPECIAL, (_whole, what: string, label: string | undefined) =>
       label ? label : what.toLowerCase().startsWith('subteam') ? '@group' : `@${what.toLowerCase()}`,
     )
-    .replace(TEAMS_AT, '')
+    // A joiner, not nothing: removing a tag must not join `@` and `here` into a mention.
+    .replace(TEAMS_AT, WORD_JOINER)
     .replace(MASS_WORDS, `@${WORD_JOINER}`);
 }
 
@@ -78,4 +81,9 @@ export function stableLength(text: string): number {
   const trailing = /@\w*$/.exec(line.slice(0, hold));
   if (trailing) hold = trailing.index;
   return lineStart + hold;
+}
+
+/** Whether a neutralized text shows nothing (platforms refuse or hide an empty message). */
+export function isBlank(text: string): boolean {
+  return text.replaceAll(WORD_JOINER, '').trim() === '';
 }
