@@ -53,7 +53,7 @@ describe.skipIf(!process.env.DATABASE_URL)('SIGKILL while Slack takes the answer
       const res = await fetch(`${url}/slack/events`, { method: 'POST', headers, body });
       expect(res.status).toBe(200);
     }
-    await waitFor(() => api.called('chat.update').some((c) => c.params.markdown_text?.startsWith('answer to:')), { timeoutMs: 60_000, everyMs: 20 });
+    await waitFor(() => api.called('chat.update').some((c) => c.params.text?.startsWith('answer to:')), { timeoutMs: 60_000, everyMs: 20 });
     first.kill('SIGKILL');
     await first.exited;
     const shownBeforeKill = [...api.shown.values()].filter((m) => m.text.startsWith('answer to:')).length;

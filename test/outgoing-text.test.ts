@@ -70,3 +70,14 @@ describe('neutralizeText', () => {
     expect(stableLength('line one [open\nline two')).toBe(23);
   });
 });
+
+describe('Markdown tables for Teams (which renders no tables in text messages)', () => {
+  it('turns a pipe table into an aligned preformatted block, and leaves code fences and other text alone', async () => {
+    const { tablesAsText } = await import('../adapters/teams/markdown.js');
+    const text = 'Before.\n\n| Name | Role |\n|---|:---:|\n| Ana | owner |\n| Bo \\| B. | member |\n\nAfter.\n\n```\n| a | b |\n|---|---|\n```';
+    expect(tablesAsText(text)).toBe(
+      'Before.\n\n```\nName    | Role\n--------|-------\nAna     | owner\nBo | B. | member\n```\n\nAfter.\n\n```\n| a | b |\n|---|---|\n```',
+    );
+    expect(tablesAsText('a | b without a separator')).toBe('a | b without a separator');
+  });
+});

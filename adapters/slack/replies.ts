@@ -1,8 +1,9 @@
 /**
- * ReplySink on chat.postMessage: in the right thread, as Markdown (`markdown_text`: Slack renders
- * it itself, so no hand-made mrkdwn conversion), neutralized (src/core/outgoing-text.ts), split
- * below Slack's limits, with a status message that the answer replaces (chat.update), and further
- * parts whose messages are stored before their text shows, so that nothing is posted twice.
+ * ReplySink on chat.postMessage: in the right thread, as Markdown in a `markdown` block (Slack
+ * renders it itself, tables included, which `markdown_text` does not; so no hand-made mrkdwn
+ * conversion), neutralized (src/core/outgoing-text.ts), split below Slack's limits, with a status
+ * message that the answer replaces (chat.update), and further parts whose messages are stored
+ * before their text shows, so that nothing is posted twice.
  */
 import type { webApi } from '@slack/bolt';
 import { isBlank, neutralizeText } from '../../src/core/outgoing-text.js';
@@ -16,18 +17,27 @@ import type { TokenSource } from './tokens.js';
 type WebClient = webApi.WebClient;
 
 /**
- * Slack takes at most 12,000 characters of `markdown_text` per message (and truncates `text` at
- * 40,000); long messages read poorly, so a reply is split well below both.
+ * A markdown block holds at most 12,000 characters (and Slack truncates `text` at 40,000); long
+ * messages read poorly, so a reply is split well below both.
  */
 export const MAX_MESSAGE_CHARS = 3_500;
 
 /** Slack refuses a message without text (`no_text`): a reply that is empty once neutralized says so instead. */
 export const EMPTY_TEXT = '_(no text)_';
 
-/** The text as Slack will get it: neutralized, never empty. Markdown stays Markdown (`markdown_text`). */
+/** The text as Slack will get it: neutralized, never empty. Markdown stays Markdown. */
 export function outgoing(text: string): string {
   const safe = neutralizeText(text);
   return isBlank(safe) ? EMPTY_TEXT : safe;
+}
+
+/**
+ * A message's content: the Markdown in a `markdown` block, and the same text as `text`, which
+ * Slack uses for notifications and screen readers (and reads mentions from: it is neutralized too).
+ */
+export function markdownMessage(text: string): { text: string; blocks: [{ type: 'markdown'; text: string }] } {
+  const safe = outgoing(text);
+  return { text: safe, blocks: [{ type: 'markdown', text: safe }] };
 }
 
 /** Splits at paragraph, then line, then word boundaries; never drops text. */
@@ -51,7 +61,7 @@ export function splitMessage(text: string, max = MAX_MESSAGE_CHARS): string[] {
 async function updateUnlessGone(client: WebClient, args: { token: string; channel: string; ts: string; text: string }): Promise<boolean> {
   const { text, ...where } = args;
   try {
-    await client.chat.update({ ...where, markdown_text: outgoing(text) });
+    await client.chat.update({ ...where, ...markdownMessage(text) });
     return true;
   } catch (err) {
     if ((err as { data?: { error?: string } }).data?.error === 'message_not_found') return false;
@@ -85,13 +95,13 @@ export function createReplySink(options: SlackReplySinkOptions): ReplySink {
       // A re-run of the delivery starts from the status message its earlier attempt stored.
       return statuses.update(target, async (ts) => {
         const { token } = await tokens.forWorkspace(target.workspace);
-        const markdown = outgoing(`_${status}_`);
+        const content = markdownMessage(`_${status}_`);
         if (ts) {
-          await client.chat.update({ token, channel: target.channel.id, ts, markdown_text: markdown });
+          await client.chat.update({ token, channel: target.channel.id, ts, ...content });
           return ts;
         }
         const thread = threadOf(target);
-        const res = await client.chat.postMessage({ token, channel: target.channel.id, markdown_text: markdown, ...(thread ? { thread_ts: thread } : {}) });
+        const res = await client.chat.postMessage({ token, channel: target.channel.id, ...content, ...(thread ? { thread_ts: thread } : {}) });
         return res.ts ?? null;
       });
     },
@@ -109,14 +119,14 @@ export function createReplySink(options: SlackReplySinkOptions): ReplySink {
         statuses.forget(target);
         let first: string | undefined;
         for (const text of chunks) {
-          const res = await client.chat.postEphemeral({ token, channel, user: target.user.id, markdown_text: outgoing(text), ...(thread ? { thread_ts: thread } : {}) });
+          const res = await client.chat.postEphemeral({ token, channel, user: target.user.id, ...markdownMessage(text), ...(thread ? { thread_ts: thread } : {}) });
           first ??= res.message_ts;
         }
         return { platformMessageId: first ?? 'ephemeral' };
       }
 
       const postText = async (text: string) => {
-        const res = await client.chat.postMessage({ token, channel, markdown_text: outgoing(text), ...(thread ? { thread_ts: thread } : {}) });
+        const res = await client.chat.postMessage({ token, channel, ...markdownMessage(text), ...(thread ? { thread_ts: thread } : {}) });
         if (!res.ts) throw new Error('chat.postMessage answered without a ts');
         return res.ts;
       };

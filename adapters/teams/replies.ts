@@ -12,6 +12,7 @@ import { isBlank, neutralizeText } from '../../src/core/outgoing-text.js';
 import type { OutgoingReply, ReplySink, ReplyTarget } from '../../src/core/ports.js';
 import { showFurtherParts, statusMessages } from '../../src/core/reply-memory.js';
 import type { TeamsReplyRoute } from './activity.js';
+import { tablesAsText } from './markdown.js';
 import { BoundedCache, keys, type TeamsRuntime } from './runtime.js';
 import { openTeamsStream, TeamsStreamSession } from './stream.js';
 
@@ -238,10 +239,13 @@ export function createReplySink(runtime: TeamsRuntime, options: { maxChars?: num
   };
 }
 
-/** Every activity's text, neutralized (src/core/outgoing-text.ts); a message is never empty. */
+/**
+ * Every activity's text as it leaves: neutralized (src/core/outgoing-text.ts), tables made
+ * readable (Teams renders no Markdown tables), and a message never empty.
+ */
 export function safely<A extends Partial<Activity>>(activity: A): A {
   if (typeof activity.text !== 'string') return activity;
-  const text = neutralizeText(activity.text);
+  const text = tablesAsText(neutralizeText(activity.text));
   return { ...activity, text: isBlank(text) && activity.type === ActivityTypes.Message ? EMPTY_TEXT : text };
 }
 

@@ -269,7 +269,9 @@ export class FakeSlackApi {
   }
 }
 
-/** The text a post or update carries, as Markdown or as mrkdwn (`text`). */
+/** The text a post or update shows: a markdown block's, else `markdown_text`, else `text` (mrkdwn). */
 export function messageText(params: Record<string, string>): string {
-  return params.markdown_text || params.text || '';
+  const blocks = typeof params.blocks === 'string' ? (JSON.parse(params.blocks) as { type: string; text?: string }[]) : (params.blocks as unknown as { type: string; text?: string }[] | undefined);
+  const markdown = blocks?.find((b) => b.type === 'markdown')?.text;
+  return markdown || params.markdown_text || params.text || '';
 }

@@ -59,7 +59,7 @@ function useAcme(driver: Driver, before: (api: FakeSlackApi) => void = () => {})
 
 describe.each(drivers)('Slack budget alerts (%s)', (driver) => {
   const ctx = useAcme(driver);
-  const dms = () => ctx.api.called('chat.postMessage').filter((c) => c.params.channel?.startsWith('D0') && c.params.markdown_text?.startsWith('Heads up'));
+  const dms = () => ctx.api.called('chat.postMessage').filter((c) => c.params.channel?.startsWith('D0') && c.params.text?.startsWith('Heads up'));
 
   it('DMs each admin once when a turn crosses 80%, members never, and not again that day', async () => {
     const { app, api, db, lines } = ctx;
@@ -78,7 +78,7 @@ describe.each(drivers)('Slack budget alerts (%s)', (driver) => {
     const sent = dms();
     expect(sent.map((c) => c.params.channel).sort()).toEqual([GRANTED, OPERATOR, OWNER].map((u) => `D${u.slice(1)}`).sort());
     expect(sent.every((c) => c.token === 'xoxb-acme-single')).toBe(true);
-    const text = sent[0]!.params.markdown_text!;
+    const text = sent[0]!.params.text!;
     expect(text).toMatch(/^Heads up: workspace T0ACME0001 has used 8\d,\d{3} of its 100,000 tokens today \(8\d%\)\. Model calls stop at the budget/);
     expect(text).toContain('/agent budget tokens N/day');
     expect(text).not.toContain('launch plan');

@@ -44,7 +44,7 @@ describe.each(drivers)('Slack events over HTTP, one workspace (%s)', (driver) =>
     expect(posts).toHaveLength(1);
     // The status message is replaced by the answer: no second post.
     const updates = slack.api.called('chat.update').filter((c) => c.params.ts && c.params.channel === 'C0ACMEGEN1');
-    expect(updates.at(-1)!.params.markdown_text).toContain('summarize the Q3 launch checklist');
+    expect(updates.at(-1)!.params.text).toContain('summarize the Q3 launch checklist');
     expect(model.promptsText().at(-1)).not.toContain('<@U0ACMEBOT1>');
     expect(posts[0]!.token).toBe('xoxb-acme-single');
   });
@@ -175,7 +175,7 @@ describe.each(drivers)('Slack events over HTTP, one workspace (%s)', (driver) =>
     await doneRow(second.event_id);
     expect(model.promptsText().some((p) => p.includes('after leaving'))).toBe(false);
     const denial = slack.api.called('chat.postEphemeral').filter((c) => c.params.channel === 'C0ACMEINC1' && c.params.user === 'U0ACMEMEM1');
-    expect(denial.at(-1)!.params.markdown_text).toMatch(/member of this channel/);
+    expect(denial.at(-1)!.params.text).toMatch(/member of this channel/);
 
     // Felix is invited: allowed at once, though the roster Slack served did not list him.
     expect((await postSlack(slack.app, freshEvent('member_joined_channel'))).status).toBe(200);

@@ -60,7 +60,7 @@ describe.each(drivers)('summarize_thread through Slack history (%s)', (driver) =
     return event;
   }
   const answered = (channel: string) =>
-    api.calls.some((c) => ['chat.update', 'chat.postMessage'].includes(c.method) && c.params.channel === channel && c.params.markdown_text?.includes('final answer'));
+    api.calls.some((c) => ['chat.update', 'chat.postMessage'].includes(c.method) && c.params.channel === channel && c.params.text?.includes('final answer'));
 
   beforeAll(async () => {
     db = await openTestDatabase(driver);

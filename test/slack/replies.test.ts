@@ -49,7 +49,7 @@ describe.each(drivers)('Slack replies (%s)', (driver) => {
     // One refused with 429, one accepted: Slack shows exactly one message.
     expect(attempts).toHaveLength(2);
     const updates = api.called('chat.update').filter((c) => c.params.channel === 'C0ACMEGEN1');
-    expect(updates.at(-1)!.params.markdown_text).toContain('**Answer** to: rate limited question');
+    expect(updates.at(-1)!.params.text).toContain('**Answer** to: rate limited question');
   });
 
   it('acks a slow /agent command at once and posts its answer once to response_url', async () => {

@@ -72,7 +72,7 @@ describe.each(drivers)('Slack over Socket Mode (%s)', (driver) => {
     deliver('env-1', event);
     expect(await waitFor(() => acks.has('env-1'))).toBe(true);
     expect(acks.get('env-1')).toBe(true);
-    await waitFor(() => api.called('chat.update').some((c) => c.params.markdown_text?.includes('over the socket')));
+    await waitFor(() => api.called('chat.update').some((c) => c.params.text?.includes('over the socket')));
     expect(api.called('chat.postMessage').filter((c) => c.params.thread_ts === event.event.ts)).toHaveLength(1);
   });
 

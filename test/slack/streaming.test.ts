@@ -73,8 +73,8 @@ describe.each(drivers)('Slack live progress and streamed answers, offline model 
     const methods = calls.map((c) => c.method);
     // In order: the status message and its steps, the stream, the status message deleted.
     expect(methods[0]).toBe('chat.postMessage');
-    expect(calls[0]!.params.markdown_text).toBe('_Planning…_');
-    const updates = calls.filter((c) => c.method === 'chat.update').map((c) => c.params.markdown_text);
+    expect(calls[0]!.params.text).toBe('_Planning…_');
+    const updates = calls.filter((c) => c.method === 'chat.update').map((c) => c.params.text);
     expect(updates).toEqual(['_Searching history…_', '_Searching history…_', '_Writing the answer…_']);
     const start = methods.indexOf('chat.startStream');
     expect(methods.slice(1, start)).toEqual(['chat.update', 'chat.update', 'chat.update']);
@@ -135,7 +135,7 @@ describe.each(drivers)('Slack live progress and streamed answers, offline model 
     const mine = slack.api.calls.slice(from).filter((c) => c.params.channel === DM);
     expect(mine.filter((c) => STREAM_METHODS.includes(c.method))).toHaveLength(0);
     expect(mine.filter((c) => c.method === 'chat.postMessage')).toHaveLength(1);
-    expect(mine.at(-1)).toMatchObject({ method: 'chat.update', params: { markdown_text: stored! } });
+    expect(mine.at(-1)).toMatchObject({ method: 'chat.update', params: { text: stored! } });
   });
 
   it('when Slack refuses startStream, the answer is posted once instead', async () => {
