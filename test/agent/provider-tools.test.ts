@@ -156,11 +156,14 @@ describe.each(drivers)('a hostile model through the service (%s)', (driver) => {
       expect(wire.results(aggregator.body)).toEqual([{ id: 'call_x', text: 'not_a_specialist: no such tool is available.' }]);
     });
 
-    it('a response it cannot read is named as such, not as an unreachable model', async () => {
+    it('a response it cannot read, or a refusal, is named as such, not as an unreachable model', async () => {
       server.reset();
       server.script = () => ({ kind: 'garbage', body: '{"this": "is not a completion"}' });
-      const reply = await ask('anything');
-      expect(reply).toEqual(expect.objectContaining({ kind: 'error', text: UNUSABLE_MESSAGE }));
+      expect(await ask('anything')).toEqual(expect.objectContaining({ kind: 'error', text: UNUSABLE_MESSAGE }));
+      server.script = () => ({ kind: 'status', status: 401 });
+      expect((await ask('anything else')).text).toMatch(/refused Quorum's credentials \(HTTP 401\)/);
+      server.script = () => ({ kind: 'status', status: 400 });
+      expect((await ask('and this')).text).toMatch(/refused this request \(HTTP 400\)/);
     });
   });
 });

@@ -9,12 +9,9 @@ import { envelopeSchema, type Envelope } from '../../src/core/envelope.js';
 import { NO_TEXT_ANSWER } from '../../src/core/agent/orchestrator.js';
 import type { PromptMessage } from '../../src/core/ports.js';
 import { runTurn, type CoreDeps } from '../../src/core/turn.js';
-import { createAgentStore } from '../../src/db/agent-store.js';
-import { createAuditLog } from '../../src/db/audit-store.js';
-import { createTurnStore } from '../../src/db/turn-store.js';
-import { createLogger } from '../../src/log.js';
 import { FakePlatform } from '../fakes/platform.js';
 import { answer, ScriptedAgentGate } from '../fakes/scripted-agent-model.js';
+import { agentDeps } from '../support/agent-deps.js';
 import { drivers, openTestDatabase, type TestDatabase } from '../support/db.js';
 
 const WS = { platform: 'slack' as const, externalId: 'T-HOSTILE' };
@@ -45,15 +42,7 @@ describe.each(drivers)('tool-call limits and tools-only answers (%s)', (driver) 
 
   beforeAll(async () => {
     db = await openTestDatabase(driver);
-    deps = {
-      turns: createTurnStore(db.db),
-      audit: createAuditLog(db.db),
-      model: gate,
-      modelName: 'fake-model',
-      platforms: { slack: platform },
-      log: createLogger('silent'),
-      agent: { store: createAgentStore(db.db) },
-    };
+    deps = agentDeps(db, gate, platform);
   });
   afterAll(async () => {
     await db?.close();

@@ -4,11 +4,10 @@
  * call answered by a `tool` message naming its id, so the next prompt pairs each result with
  * its call and never presents a tool's output as the user's words.
  */
+import type { AgentStore, AuditLog, Logger, PromptMessage, ToolCall } from '../ports.js';
 import type { AgentTurn } from './orchestrator.js';
-import type { AuditLog, Logger, PromptMessage, ToolCall } from '../ports.js';
 import { explainToolDenial, TOOL_NAMES, toolAllowed, type ToolName } from './permissions.js';
 import { builtinTools, type ToolContext } from './tools.js';
-import type { AgentStore } from '../ports.js';
 
 /** A tool call with the id its result will name (the provider's, or one made here for a call that came without). */
 export type IdentifiedCall = ToolCall & { id: string };
