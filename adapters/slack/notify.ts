@@ -8,7 +8,7 @@ import type { WorkspaceRef } from '../../src/core/envelope.js';
 import { QuorumError } from '../../src/core/errors.js';
 import type { PlatformPorts } from '../../src/core/ports.js';
 import { slackError } from './history.js';
-import { markdownMessage } from './replies.js';
+import { markdownMessage } from './markdown.js';
 import type { TokenSource } from './tokens.js';
 
 export function createNotify(options: { client: webApi.WebClient; tokens: TokenSource }): NonNullable<PlatformPorts['notify']> {

@@ -6,10 +6,10 @@
  * before their text shows, so that nothing is posted twice.
  */
 import type { webApi } from '@slack/bolt';
-import { isBlank, neutralizeText } from '../../src/core/outgoing-text.js';
 import type { Logger, OutgoingReply, ReplySink, ReplyTarget } from '../../src/core/ports.js';
 import { showFurtherParts, statusMessages } from '../../src/core/reply-memory.js';
 import { TtlCache } from './cache.js';
+import { markdownMessage, outgoing } from './markdown.js';
 import type { SlackReplyRoute } from './events.js';
 import { openSlackStream } from './stream.js';
 import type { TokenSource } from './tokens.js';
@@ -21,24 +21,6 @@ type WebClient = webApi.WebClient;
  * messages read poorly, so a reply is split well below both.
  */
 export const MAX_MESSAGE_CHARS = 3_500;
-
-/** Slack refuses a message without text (`no_text`): a reply that is empty once neutralized says so instead. */
-export const EMPTY_TEXT = '_(no text)_';
-
-/** The text as Slack will get it: neutralized, never empty. Markdown stays Markdown. */
-export function outgoing(text: string): string {
-  const safe = neutralizeText(text);
-  return isBlank(safe) ? EMPTY_TEXT : safe;
-}
-
-/**
- * A message's content: the Markdown in a `markdown` block, and the same text as `text`, which
- * Slack uses for notifications and screen readers (and reads mentions from: it is neutralized too).
- */
-export function markdownMessage(text: string): { text: string; blocks: [{ type: 'markdown'; text: string }] } {
-  const safe = outgoing(text);
-  return { text: safe, blocks: [{ type: 'markdown', text: safe }] };
-}
 
 /** Splits at paragraph, then line, then word boundaries; never drops text. */
 export function splitMessage(text: string, max = MAX_MESSAGE_CHARS): string[] {

@@ -3,7 +3,8 @@
  * the fake Slack Web API: a streamed answer (chat.startStream/appendStream, the model's text cut
  * into small pieces), a posted answer (a top-level DM: the status message updated), a long answer's
  * further parts, and a private notice (chat.postEphemeral). Every text Slack received is checked,
- * and what Slack shows is the stored answer neutralized.
+ * and what Slack shows is the stored answer neutralized. Markdown reaches Slack as Markdown (a
+ * markdown block, which renders tables; a streamed answer with a table is shown again as one).
  */
 import { and, eq } from 'drizzle-orm';
 import { describe, expect, it } from 'vitest';
@@ -22,6 +23,7 @@ import { freshEvent, postSlack, useSlackApp } from './support.js';
 const CHANNEL = 'C0ACMEGEN1';
 const DM = 'D0ACMEDM01';
 const TEXT_METHODS = ['chat.postMessage', 'chat.update', 'chat.postEphemeral', 'chat.startStream', 'chat.appendStream', 'chat.stopStream'];
+const TABLE = 'The *italic* and ***both*** survive:\n\n| Team | Launch |\n|---|---|\n| Web | Friday |\n| Mobile | Monday |';
 const LONG = Array.from({ length: 12 }, (_, i) => `Part ${i}: ${'lorem ipsum '.repeat(40)}\n\n${HOSTILE}`).join('\n\n');
 
 async function turn(app: TestApp, db: TestDatabase, event: any): Promise<string> {
@@ -46,7 +48,7 @@ describe.each(drivers)('Slack: no pings, no disguised links, on every path (%s)'
   const model = new RecordingModelGate(
     (call) => {
       const asked = call.messages.at(-1)?.content ?? '';
-      const text = asked.includes('long') ? LONG : HOSTILE;
+      const text = asked.includes('long') ? LONG : asked.includes('table') ? TABLE : HOSTILE;
       return { kind: 'answer', text, model: 'fake-model', usage: { inputTokens: 1, outputTokens: 1 }, latencyMs: 1 };
     },
     // Two words a piece, paced: mentions and links arrive split over several deltas and stream calls.
@@ -81,6 +83,27 @@ describe.each(drivers)('Slack: no pings, no disguised links, on every path (%s)'
     const sent = textsSince(slack.api, from);
     expect(sent.filter((s) => s.method === 'chat.postMessage').length).toBeGreaterThan(1);
     expect(sent.flatMap((s) => harmful(s.text))).toEqual([]);
+  });
+
+  it('Markdown survives: posted as a markdown block, and a streamed answer with a table is shown again as one', async () => {
+    const dm = freshEvent('message_im', { text: 'a table please' });
+    const from = slack.api.calls.length;
+    await turn(slack.app, slack.db, dm);
+    const posted = slack.api.calls.slice(from).filter((c) => c.method === 'chat.update' && messageText(c.params) === TABLE);
+    expect(posted).toHaveLength(1);
+    expect(JSON.parse(posted[0]!.params.blocks!)).toEqual([{ type: 'markdown', text: TABLE }]);
+    expect(posted[0]!.params.text).toBe(TABLE);
+
+    const mention = freshEvent('app_mention', { text: '<@U0ACMEBOT1> a table please' });
+    const mark = slack.api.calls.length;
+    await turn(slack.app, slack.db, mention);
+    const calls = slack.api.calls.slice(mark);
+    const streamTs = calls.find((c) => c.method === 'chat.startStream')!.response.ts;
+    const methods = calls.filter((c) => c.params.ts === streamTs).map((c) => c.method);
+    expect(methods.slice(-2)).toEqual(['chat.stopStream', 'chat.update']);
+    const rendered = calls.find((c) => c.method === 'chat.update' && c.params.ts === streamTs)!;
+    expect(JSON.parse(rendered.params.blocks!)).toEqual([{ type: 'markdown', text: TABLE }]);
+    expect(slack.api.visible(CHANNEL, mention.event.ts).map((m) => m.text)).toEqual([TABLE]);
   });
 
   it('a private notice (ephemeral) is harmless too', async () => {
