@@ -12,7 +12,6 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadConfig } from '../src/config.js';
-import { RESULTS_MARKER } from '../src/core/agent/markers.js';
 import { AGGREGATOR_INSTRUCTIONS, specialists } from '../src/core/agent/specialists.js';
 import type { EnvelopeInput } from '../src/core/envelope.js';
 import type { ModelCall, ModelGate, ModelOutcome, ToolCall } from '../src/core/ports.js';
@@ -49,7 +48,9 @@ const fakeGate: ModelGate = {
 
 function script(call: ModelCall): ModelOutcome {
   const system = call.messages[0]?.content ?? '';
-  const withResults = (call.messages.at(-1)?.content ?? '').startsWith(RESULTS_MARKER);
+  const withResults = call.messages.at(-1)?.role === 'tool';
+  if (call.messages.some((m) => m.role === 'system' && m.content === AGGREGATOR_INSTRUCTIONS))
+    return answer('Here is the announcement: v2 ships on Friday, the docs freeze is on Thursday, and your status is fine.');
   if (call.tools && 'researcher' in call.tools && call.messages.at(-1)?.content === 'hello')
     return answer('Hello back! Ask me about a thread, your notes or your status, or for a draft.'); // the one-call path
   if (call.tools && 'researcher' in call.tools)
@@ -58,7 +59,6 @@ function script(call: ModelCall): ModelOutcome {
       { toolName: 'status', input: { task: 'my status' } },
       { toolName: 'writer', input: { task: 'draft the announcement' } },
     ]);
-  if (system === AGGREGATOR_INSTRUCTIONS) return answer('Here is the announcement: v2 ships on Friday, the docs freeze is on Thursday, and your status is fine.');
   const specialist = specialists.find((s) => s.instructions === system)?.name;
   if (specialist === 'researcher' && !withResults) return answer('', [{ toolName: 'search_history', input: { query: 'launch' } }]);
   return answer(`${specialist} done`);

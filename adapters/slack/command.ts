@@ -2,6 +2,7 @@
  * `/agent`: answered inside Slack's 3 s ack, ephemeral. The core parses the grammar; this file
  * only delivers the verified identity and the text as typed. A slow answer goes to response_url.
  */
+import { neutralizeText } from '../../src/core/outgoing-text.js';
 import type { App } from '@slack/bolt';
 import type { Envelope, EnvelopeInput } from '../../src/core/envelope.js';
 import type { Logger } from '../../src/core/ports.js';
@@ -36,13 +37,13 @@ export function registerCommand(app: App, deps: CommandDeps): void {
     const text = await Promise.race([answer, late]);
     clearTimeout(timer);
     if (text !== null) {
-      await ack({ response_type: 'ephemeral', text });
+      await ack({ response_type: 'ephemeral', text: neutralizeText(text) });
       return;
     }
     await ack({ response_type: 'ephemeral', text: 'Working on it…' });
     // The command keeps running; its answer replaces nothing and is posted once through response_url.
     void answer.then((t) =>
-      respond({ response_type: 'ephemeral', text: t }).catch((err: unknown) =>
+      respond({ response_type: 'ephemeral', text: neutralizeText(t) }).catch((err: unknown) =>
         deps.log.warn({ event: 'slack.respond_failed', err: (err as Error)?.message?.slice(0, 200) }, 'response_url failed'),
       ),
     );

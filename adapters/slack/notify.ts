@@ -8,6 +8,7 @@ import type { WorkspaceRef } from '../../src/core/envelope.js';
 import { QuorumError } from '../../src/core/errors.js';
 import type { PlatformPorts } from '../../src/core/ports.js';
 import { slackError } from './history.js';
+import { markdownMessage } from './markdown.js';
 import type { TokenSource } from './tokens.js';
 
 export function createNotify(options: { client: webApi.WebClient; tokens: TokenSource }): NonNullable<PlatformPorts['notify']> {
@@ -20,7 +21,7 @@ export function createNotify(options: { client: webApi.WebClient; tokens: TokenS
       const channel = opened.channel?.id;
       if (!channel) throw new Error('no channel in the answer');
       step = 'chat.postMessage';
-      await client.chat.postMessage({ token, channel, text, mrkdwn: true });
+      await client.chat.postMessage({ token, channel, ...markdownMessage(text) });
       return 'sent';
     } catch (err) {
       throw new QuorumError('REPLY_FAILED', `Slack ${step} failed: ${slackError(err)}`, { cause: err });

@@ -1,40 +1,26 @@
 /**
- * ReplySink on chat.postMessage: in the right thread, in Slack's mrkdwn, split below Slack's
- * limits, with a status message that the answer replaces (chat.update), and further parts whose
- * messages are stored before their text shows, so that nothing is posted twice.
+ * ReplySink on chat.postMessage: in the right thread, as Markdown in a `markdown` block (Slack
+ * renders it itself, tables included, which `markdown_text` does not; so no hand-made mrkdwn
+ * conversion), neutralized (src/core/outgoing-text.ts), split below Slack's limits, with a status
+ * message that the answer replaces (chat.update), and further parts whose messages are stored
+ * before their text shows, so that nothing is posted twice.
  */
 import type { webApi } from '@slack/bolt';
 import type { Logger, OutgoingReply, ReplySink, ReplyTarget } from '../../src/core/ports.js';
 import { showFurtherParts, statusMessages } from '../../src/core/reply-memory.js';
 import { LRUCache } from 'lru-cache';
+import { markdownMessage, outgoing } from './markdown.js';
 import type { SlackReplyRoute } from './events.js';
 import { openSlackStream } from './stream.js';
 import type { TokenSource } from './tokens.js';
 
 type WebClient = webApi.WebClient;
 
-/** Slack truncates `text` at 40,000 characters and renders long messages poorly; stay well below. */
+/**
+ * A markdown block holds at most 12,000 characters (and Slack truncates `text` at 40,000); long
+ * messages read poorly, so a reply is split well below both.
+ */
 export const MAX_MESSAGE_CHARS = 3_500;
-
-/** Markdown (what models write) → Slack mrkdwn. Code spans and blocks are left alone. */
-export function toMrkdwn(markdown: string): string {
-  return markdown
-    .split(/(```[\s\S]*?```|`[^`\n]*`)/g)
-    .map((part, i) => {
-      if (i % 2 === 1) return part.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
-      return part
-        .replace(/&/g, '&amp;')
-        .replace(/</g, '&lt;')
-        .replace(/>/g, '&gt;')
-        .replace(/\[([^\]\n]+)\]\((https?:\/\/[^\s)]+)\)/g, '<$2|$1>')
-        .replace(/^#{1,6}\s+(.+)$/gm, '*$1*')
-        .replace(/\*\*([^*\n]+)\*\*/g, '*$1*')
-        .replace(/__([^_\n]+)__/g, '*$1*')
-        .replace(/~~([^~\n]+)~~/g, '~$1~')
-        .replace(/^(\s*)[-*]\s+/gm, '$1• ');
-    })
-    .join('');
-}
 
 /** Splits at paragraph, then line, then word boundaries; never drops text. */
 export function splitMessage(text: string, max = MAX_MESSAGE_CHARS): string[] {
@@ -55,8 +41,9 @@ export function splitMessage(text: string, max = MAX_MESSAGE_CHARS): string[] {
 
 /** chat.update; false when Slack says the message no longer exists. */
 async function updateUnlessGone(client: WebClient, args: { token: string; channel: string; ts: string; text: string }): Promise<boolean> {
+  const { text, ...where } = args;
   try {
-    await client.chat.update(args);
+    await client.chat.update({ ...where, ...markdownMessage(text) });
     return true;
   } catch (err) {
     if ((err as { data?: { error?: string } }).data?.error === 'message_not_found') return false;
@@ -90,13 +77,13 @@ export function createReplySink(options: SlackReplySinkOptions): ReplySink {
       // A re-run of the delivery starts from the status message its earlier attempt stored.
       return statuses.update(target, async (ts) => {
         const { token } = await tokens.forWorkspace(target.workspace);
-        const text = `_${status}_`;
+        const content = markdownMessage(`_${status}_`);
         if (ts) {
-          await client.chat.update({ token, channel: target.channel.id, ts, text });
+          await client.chat.update({ token, channel: target.channel.id, ts, ...content });
           return ts;
         }
         const thread = threadOf(target);
-        const res = await client.chat.postMessage({ token, channel: target.channel.id, text, ...(thread ? { thread_ts: thread } : {}) });
+        const res = await client.chat.postMessage({ token, channel: target.channel.id, ...content, ...(thread ? { thread_ts: thread } : {}) });
         return res.ts ?? null;
       });
     },
@@ -105,7 +92,7 @@ export function createReplySink(options: SlackReplySinkOptions): ReplySink {
       const { token } = await tokens.forWorkspace(target.workspace);
       const shownNow = await statuses.current(target);
       const statusTs = shownNow ?? target.statusMessageId ?? null;
-      const chunks = splitMessage(toMrkdwn(reply.text));
+      const chunks = splitMessage(outgoing(reply.text));
       const thread = threadOf(target);
       const channel = target.channel.id;
 
@@ -114,14 +101,14 @@ export function createReplySink(options: SlackReplySinkOptions): ReplySink {
         statuses.forget(target);
         let first: string | undefined;
         for (const text of chunks) {
-          const res = await client.chat.postEphemeral({ token, channel, user: target.user.id, text, ...(thread ? { thread_ts: thread } : {}) });
+          const res = await client.chat.postEphemeral({ token, channel, user: target.user.id, ...markdownMessage(text), ...(thread ? { thread_ts: thread } : {}) });
           first ??= res.message_ts;
         }
         return { platformMessageId: first ?? 'ephemeral' };
       }
 
       const postText = async (text: string) => {
-        const res = await client.chat.postMessage({ token, channel, text, mrkdwn: true, ...(thread ? { thread_ts: thread } : {}) });
+        const res = await client.chat.postMessage({ token, channel, ...markdownMessage(text), ...(thread ? { thread_ts: thread } : {}) });
         if (!res.ts) throw new Error('chat.postMessage answered without a ts');
         return res.ts;
       };

@@ -8,6 +8,7 @@ import type { webApi } from '@slack/bolt';
 import type { Logger, ReplyStream, ReplyTarget } from '../../src/core/ports.js';
 import { StreamBuffer } from '../../src/core/stream-buffer.js';
 import type { SlackReplyRoute } from './events.js';
+import { hasTable, markdownMessage, MAX_MARKDOWN_BLOCK_CHARS } from './markdown.js';
 import type { TokenSource } from './tokens.js';
 
 /** Slack takes at most 12,000 characters of `markdown_text` per call. */
@@ -70,6 +71,13 @@ export function openSlackStream(options: SlackStreamOptions, target: ReplyTarget
       await buffer.drain();
       if (!ts) throw new Error('the stream never started');
       await client.chat.stopStream({ token, channel, ts });
+      // A stream shows tables as raw pipes (markdown_text): the finished answer is shown again as a
+      // markdown block, which renders them. Best effort: the streamed text stands otherwise.
+      if (hasTable(fullText) && fullText.length <= MAX_MARKDOWN_BLOCK_CHARS) {
+        await client.chat.update({ token, channel, ts, ...markdownMessage(fullText) }).catch((err: Error) =>
+          log.warn({ event: 'reply.table_render_failed', err: err.message }, 'streamed answer not re-rendered as a markdown block'),
+        );
+      }
       // The answer is its own message now: the status message above it goes.
       const statusTs = await status.current();
       if (statusTs && statusTs !== ts) await client.chat.delete({ token, channel, ts: statusTs }).catch(() => undefined);

@@ -8,6 +8,7 @@ import { ActivityTypes, TextFormatTypes, TurnContext, type ConversationReference
 import type { WorkspaceRef } from '../../src/core/envelope.js';
 import { QuorumError } from '../../src/core/errors.js';
 import type { PlatformPorts } from '../../src/core/ports.js';
+import { safely } from './replies.js';
 import { keys, type TeamsRuntime } from './runtime.js';
 
 export function createNotify(runtime: TeamsRuntime): NonNullable<PlatformPorts['notify']> {
@@ -22,7 +23,7 @@ export function createNotify(runtime: TeamsRuntime): NonNullable<PlatformPorts['
       await runtime.inConversation(chat.reference, async (context) => {
         // A new message in the chat: context.sendActivity would reply to the proactive turn's made-up activity id.
         const activity = TurnContext.applyConversationReference(
-          { type: ActivityTypes.Message, text, textFormat: TextFormatTypes.Markdown },
+          safely({ type: ActivityTypes.Message, text, textFormat: TextFormatTypes.Markdown }),
           chat.reference as Partial<ConversationReference>,
         );
         await context.adapter.sendActivities(context, [activity]);

@@ -9,9 +9,11 @@
 import { LRUCache } from 'lru-cache';
 import { ActivityTypes, TextFormatTypes, TurnContext, type Activity, type ConversationReference } from 'botbuilder';
 import { QuorumError } from '../../src/core/errors.js';
+import { isBlank, neutralizeText } from '../../src/core/outgoing-text.js';
 import type { OutgoingReply, ReplySink, ReplyTarget } from '../../src/core/ports.js';
 import { showFurtherParts, statusMessages } from '../../src/core/reply-memory.js';
 import type { TeamsReplyRoute } from './activity.js';
+import { tablesAsText } from './markdown.js';
 import { keys, type TeamsRuntime } from './runtime.js';
 import { openTeamsStream, TeamsStreamSession } from './stream.js';
 
@@ -86,7 +88,8 @@ export function createReplySink(runtime: TeamsRuntime, options: { maxChars?: num
   }
 
   /** Posts one activity into the place's conversation (and reply chain); answers the new activity's id. */
-  async function send(place: Place, activity: Partial<Activity>): Promise<string> {
+  async function send(place: Place, unsafe: Partial<Activity>): Promise<string> {
+    const activity = safely(unsafe);
     const reference = referenceOf(place, true);
     return runtime.inConversation(reference, async (context) => {
       // context.sendActivity would reply to the proactive turn's own (made-up) activity id;
@@ -118,7 +121,7 @@ export function createReplySink(runtime: TeamsRuntime, options: { maxChars?: num
    */
   async function update(place: Place, activityId: string, text: string): Promise<boolean> {
     try {
-      await runtime.inConversation(referenceOf(place, false), (context) => context.updateActivity({ ...message(text), id: activityId }));
+      await runtime.inConversation(referenceOf(place, false), (context) => context.updateActivity(safely({ ...message(text), id: activityId })));
       return true;
     } catch (err) {
       if (refused(err)) return false;
@@ -236,6 +239,19 @@ export function createReplySink(runtime: TeamsRuntime, options: { maxChars?: num
     },
   };
 }
+
+/**
+ * Every activity's text as it leaves: neutralized (src/core/outgoing-text.ts), tables made
+ * readable (Teams renders no Markdown tables), and a message never empty.
+ */
+export function safely<A extends Partial<Activity>>(activity: A): A {
+  if (typeof activity.text !== 'string') return activity;
+  const text = tablesAsText(neutralizeText(activity.text));
+  return { ...activity, text: isBlank(text) && activity.type === ActivityTypes.Message ? EMPTY_TEXT : text };
+}
+
+/** Teams shows nothing for a message without text: one that is empty once neutralized says so instead. */
+export const EMPTY_TEXT = '_(no text)_';
 
 /**
  * Whether Teams refused the request for good (a 4xx: not found, not a known activity, not

@@ -152,10 +152,16 @@ export interface PlatformPorts {
 
 // ---------------------------------------------------------------- model gate
 
-export interface PromptMessage {
-  role: 'system' | 'user' | 'assistant';
-  content: string;
-}
+/**
+ * One message of a prompt. A model's tool calls stay on its assistant message (with their ids),
+ * and what a tool returned comes back as a `tool` message naming the call it answers: the
+ * provider sends each in its own protocol (OpenAI `tool` messages, Anthropic `tool_result`
+ * blocks), so a tool's output is never presented as the user's words.
+ */
+export type PromptMessage =
+  | { role: 'system' | 'user'; content: string }
+  | { role: 'assistant'; content: string; toolCalls?: ToolCall[] | undefined }
+  | { role: 'tool'; content: string; toolCallId: string; toolName: string };
 
 export interface ModelCall {
   scope: Scope;
@@ -173,6 +179,8 @@ export interface ModelCall {
    * `toolCalls` and the core runs them, as the requester, with permission checks.
    */
   tools?: Record<string, ToolSpec>;
+  /** 'none': the tools are offered (the prompt holds earlier calls) but the model must answer in text. */
+  toolChoice?: 'auto' | 'none';
   /**
    * Streams the answer: the model is called in streaming mode and each piece of text is passed
    * here as it arrives. Retries and the fallback model apply only until the first piece went out;
@@ -189,6 +197,8 @@ export interface ToolSpec {
 
 /** A tool the model asked for, with its (not yet validated) input. */
 export interface ToolCall {
+  /** The provider's id for the call; its result names it. Absent only from hand-made calls (tests). */
+  id?: string | undefined;
   toolName: string;
   input: unknown;
 }
@@ -200,7 +210,7 @@ export interface TokenUsage {
 
 export type ModelOutcome =
   | { kind: 'answer'; text: string; model: string; usage: TokenUsage; latencyMs: number; toolCalls?: ToolCall[] }
-  | { kind: 'refused'; reason: 'budget' | 'unavailable' | 'timeout'; message: string; model?: string; latencyMs: number };
+  | { kind: 'refused'; reason: 'budget' | 'unavailable' | 'timeout' | 'unusable'; message: string; model?: string; latencyMs: number };
 
 /** The only way anything in Quorum calls a model. Never throws for provider trouble: it answers with an outcome. */
 export interface ModelGate {

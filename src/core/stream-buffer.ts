@@ -3,7 +3,12 @@
  * methods, Teams' 1-update-a-second streaming): sends what has accumulated at most once per
  * `intervalMs`, or sooner once `maxChars` are waiting, one call at a time, in order. The first
  * piece goes out at once so that the answer starts showing as early as possible.
+ *
+ * What it sends is neutralized (outgoing-text.ts), cut only where no mention or link can be
+ * split: a piece that might still become one waits for more text (or the end).
  */
+import { neutralizeText, stableLength } from './outgoing-text.js';
+
 export interface StreamBufferOptions {
   intervalMs: number;
   /** Send before the interval is up once this much text waits (default: never). */
@@ -37,7 +42,8 @@ export class StreamBuffer {
     if (this.failure !== null) throw this.failure;
     const rest = this.pending;
     this.pending = '';
-    if (rest) await this.send(rest);
+    const shown = neutralizeText(rest);
+    if (shown) await this.send(shown);
   }
 
   /** Stops sending: drops what waits and waits for the call in flight. Never throws; see `failure`. */
@@ -65,8 +71,13 @@ export class StreamBuffer {
     }
     if (this.timer) clearTimeout(this.timer);
     this.timer = null;
-    const chunk = this.pending;
-    this.pending = '';
+    const cut = stableLength(this.pending);
+    // Nothing that can go yet: the next push schedules again.
+    if (cut === 0) return;
+    const chunk = neutralizeText(this.pending.slice(0, cut));
+    this.pending = this.pending.slice(cut);
+    // Only a dropped `<at>` tag: nothing to show.
+    if (!chunk) return this.schedule();
     this.lastSent = performance.now();
     this.inFlight = this.send(chunk).then(
       () => {

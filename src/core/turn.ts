@@ -4,7 +4,7 @@
  * after the platform has been acked.
  */
 import { decide, denyExplanation, type ChannelResource } from './access/policy.js';
-import { runAgentTurn, type AgentLimits } from './agent/orchestrator.js';
+import { NO_TEXT_ANSWER, runAgentTurn, type AgentLimits } from './agent/orchestrator.js';
 import { openAnswerStream } from './answer-stream.js';
 import { replyMemory } from './reply-memory.js';
 import { runCommand } from './commands.js';
@@ -249,6 +249,8 @@ export async function runTurn(deps: CoreDeps, envelope: Envelope, attempt?: Deli
       });
       return post({ kind: 'error', text: outcome.message });
     }
+    // A model that sent only tool calls (or nothing) never leaves the user with an empty message.
+    if (!outcome.text.trim()) outcome = { ...outcome, text: NO_TEXT_ANSWER };
 
     await deps.turns.recordTurn(scope, {
       conversationId: conversation.id,

@@ -2,13 +2,52 @@
  * The simplest ModelGate: one call, a timeout, and every failure turned into a short answer for
  * the user. The throttling gate (limits, budgets, retries, breakers) wraps the same call.
  */
-import type { LanguageModelV3 } from '@ai-sdk/provider';
+import {
+  APICallError,
+  EmptyResponseBodyError,
+  InvalidResponseDataError,
+  JSONParseError,
+  NoContentGeneratedError,
+  TypeValidationError,
+  type LanguageModelV3,
+} from '@ai-sdk/provider';
 import type { Logger, ModelCall, ModelGate, ModelOutcome } from '../core/ports.js';
 import { generateStep, streamStep } from './language-model.js';
 
 export const UNREACHABLE_MESSAGE = 'The model is not reachable right now. Please try again in a few minutes.';
 export const TIMEOUT_MESSAGE = 'The model took too long to answer. Please try again in a few minutes.';
 export const INTERRUPTED_MESSAGE = 'The model stopped in the middle of its answer. Please try again in a few minutes.';
+export const UNUSABLE_MESSAGE = 'The model sent a response Quorum could not read (not in the format its API promises). Please try again; if it keeps happening, tell an admin.';
+
+/** The provider answered, but not with anything Quorum can use: a body that does not parse or fit the API's schema. */
+export function isUnusableResponse(err: unknown): boolean {
+  if (APICallError.isInstance(err)) return err.statusCode !== undefined && err.statusCode >= 200 && err.statusCode < 300;
+  return (
+    JSONParseError.isInstance(err) ||
+    TypeValidationError.isInstance(err) ||
+    InvalidResponseDataError.isInstance(err) ||
+    EmptyResponseBodyError.isInstance(err) ||
+    NoContentGeneratedError.isInstance(err)
+  );
+}
+
+/**
+ * What the user is told when a call failed for good (not a timeout): the provider's own refusal
+ * (a 4xx, named by its status, never its text: it can quote the prompt), an unusable response,
+ * or the provider out of reach.
+ */
+export function failureOf(err: unknown, streamed: boolean): { reason: 'unavailable' | 'unusable'; message: string } {
+  if (streamed) return { reason: 'unavailable', message: INTERRUPTED_MESSAGE };
+  if (isUnusableResponse(err)) return { reason: 'unusable', message: UNUSABLE_MESSAGE };
+  const status = APICallError.isInstance(err) ? err.statusCode : undefined;
+  if (status === 401 || status === 403) {
+    return { reason: 'unavailable', message: `The model provider refused Quorum's credentials (HTTP ${status}). An operator needs to check the model's API key.` };
+  }
+  if (status !== undefined && status >= 400 && status < 500 && status !== 429) {
+    return { reason: 'unavailable', message: `The model provider refused this request (HTTP ${status}). Please try rephrasing it; if it keeps happening, tell an admin.` };
+  }
+  return { reason: 'unavailable', message: UNREACHABLE_MESSAGE };
+}
 
 export interface DirectGateOptions {
   model: (modelId: string) => LanguageModelV3;
@@ -20,7 +59,7 @@ export interface DirectGateOptions {
 /** One attempt against one model, with its own timeout; throws what the provider threw. Streams when `onTextDelta` is given. */
 export function callModel(
   model: LanguageModelV3,
-  call: Pick<ModelCall, 'messages' | 'signal' | 'tools' | 'onTextDelta'>,
+  call: Pick<ModelCall, 'messages' | 'signal' | 'tools' | 'toolChoice' | 'onTextDelta'>,
   timeoutMs: number,
 ): Promise<Answer> {
   const timeout = AbortSignal.timeout(timeoutMs);
@@ -32,11 +71,11 @@ type Answer = Extract<ModelOutcome, { kind: 'answer' }>;
 /** One attempt, ended by `signal` (the caller's deadline and cancellation in one). */
 export async function attemptModel(
   model: LanguageModelV3,
-  call: Pick<ModelCall, 'messages' | 'tools' | 'onTextDelta'>,
+  call: Pick<ModelCall, 'messages' | 'tools' | 'toolChoice' | 'onTextDelta'>,
   signal: AbortSignal,
 ): Promise<Answer> {
   const started = performance.now();
-  const request = { messages: call.messages, tools: call.tools, abortSignal: signal };
+  const request = { messages: call.messages, tools: call.tools, toolChoice: call.toolChoice, abortSignal: signal };
   const result = call.onTextDelta ? await streamStep(model, request, call.onTextDelta) : await generateStep(model, request);
   const toolCalls = result.toolCalls;
   return {
@@ -70,8 +109,7 @@ export function createDirectGate(options: DirectGateOptions): ModelGate {
           'model call failed',
         );
         if (timeout) return { kind: 'refused', reason: 'timeout', message: TIMEOUT_MESSAGE, model: modelId, latencyMs };
-        const message = stream.emitted ? INTERRUPTED_MESSAGE : UNREACHABLE_MESSAGE;
-        return { kind: 'refused', reason: 'unavailable', message, model: modelId, latencyMs };
+        return { kind: 'refused', ...failureOf(err, stream.emitted), model: modelId, latencyMs };
       }
     },
   };

@@ -24,7 +24,7 @@ import type {
   UsageLedger,
   WorkspaceSettings,
 } from '../core/ports.js';
-import { attemptModel, INTERRUPTED_MESSAGE, streamTracker, TIMEOUT_MESSAGE, UNREACHABLE_MESSAGE } from './direct-gate.js';
+import { attemptModel, failureOf, INTERRUPTED_MESSAGE, streamTracker, TIMEOUT_MESSAGE, UNREACHABLE_MESSAGE } from './direct-gate.js';
 import { createLimiters, type Limiters, type WorkspaceLimits } from './limiters.js';
 import { estimateTokens } from './offline.js';
 import type { SharedRedis } from './redis-connection.js';
@@ -129,7 +129,7 @@ interface Target {
 
 type Attempt =
   | Extract<ModelOutcome, { kind: 'answer' }>
-  | { kind: 'failed'; why: 'timeout' | 'open' | 'exhausted' | 'fatal' | 'interrupted' };
+  | { kind: 'failed'; why: 'timeout' | 'open' | 'exhausted' | 'fatal' | 'interrupted'; error?: unknown };
 
 /** A streamed answer broke after some of its text went out: retrying or falling back would show text twice. */
 class StreamInterruptedError extends Error {
@@ -263,7 +263,7 @@ export function createModelGate(options: ModelGateOptions): ThrottlingGate {
     } catch (err) {
       const why = whyFailed(err);
       log.warn({ event: 'model.gave_up', provider, model: modelId, why, attempts: count.n }, 'model call failed');
-      return { kind: 'failed', why };
+      return { kind: 'failed', why, error: err };
     }
   }
 
@@ -364,8 +364,10 @@ export function createModelGate(options: ModelGateOptions): ThrottlingGate {
         return { ...result, latencyMs: elapsed() };
       }
       if (result.why === 'timeout') return { kind: 'refused', reason: 'timeout', message: TIMEOUT_MESSAGE, model: primary, latencyMs: elapsed() };
-      const message = result.why === 'interrupted' ? INTERRUPTED_MESSAGE : UNREACHABLE_MESSAGE;
-      return { kind: 'refused', reason: 'unavailable', message, model: primary, latencyMs: elapsed() };
+      // A provider that cannot be reached says so; one that answered is named for what it did.
+      const failure = result.why === 'fatal' ? failureOf(result.error, false) : { reason: 'unavailable' as const, message: UNREACHABLE_MESSAGE };
+      if (result.why === 'interrupted') failure.message = INTERRUPTED_MESSAGE;
+      return { kind: 'refused', ...failure, model: primary, latencyMs: elapsed() };
     },
   };
 }

@@ -20,6 +20,7 @@ import type { PromptMessage, TokenUsage, ToolCall, ToolSpec } from '../core/port
 export interface StepRequest {
   messages: PromptMessage[];
   tools?: Record<string, ToolSpec> | undefined;
+  toolChoice?: 'auto' | 'none' | undefined;
   abortSignal: AbortSignal;
 }
 
@@ -29,12 +30,32 @@ export interface StepResult {
   usage: TokenUsage;
 }
 
-/** System messages joined, first (as generateText's `system`); the rest as text parts. */
+/**
+ * System messages joined, first (as generateText's `system`); user text as text parts; an
+ * assistant's tool calls as `tool-call` parts with their ids; tool results as `tool-result`
+ * parts naming the call they answer (consecutive results in one `tool` message, as the SDK does),
+ * which each provider sends in its own protocol.
+ */
 export function promptOf(messages: PromptMessage[]): LanguageModelV3Prompt {
   const system = messages.filter((m) => m.role === 'system').map((m) => m.content).join('\n\n');
   const prompt: LanguageModelV3Prompt = system ? [{ role: 'system', content: system }] : [];
   for (const m of messages) {
-    if (m.role === 'user' || m.role === 'assistant') prompt.push({ role: m.role, content: [{ type: 'text', text: m.content }] });
+    if (m.role === 'user') prompt.push({ role: 'user', content: [{ type: 'text', text: m.content }] });
+    else if (m.role === 'assistant') {
+      const calls = (m.toolCalls ?? []).filter((c): c is ToolCall & { id: string } => typeof c.id === 'string');
+      prompt.push({
+        role: 'assistant',
+        content: [
+          ...(m.content || calls.length === 0 ? [{ type: 'text' as const, text: m.content }] : []),
+          ...calls.map((c) => ({ type: 'tool-call' as const, toolCallId: c.id, toolName: c.toolName, input: c.input ?? {} })),
+        ],
+      });
+    } else if (m.role === 'tool') {
+      const part = { type: 'tool-result' as const, toolCallId: m.toolCallId, toolName: m.toolName, output: { type: 'text' as const, value: m.content } };
+      const last = prompt.at(-1);
+      if (last?.role === 'tool') last.content.push(part);
+      else prompt.push({ role: 'tool', content: [part] });
+    }
   }
   return prompt;
 }
@@ -74,7 +95,7 @@ function prepareTools(tools: Record<string, ToolSpec> | undefined): PreparedTool
 function callOptions(request: StepRequest, tools: PreparedTools | null): LanguageModelV3CallOptions {
   return {
     prompt: promptOf(request.messages),
-    ...(tools ? { tools: tools.tools, toolChoice: { type: 'auto' as const } } : {}),
+    ...(tools ? { tools: tools.tools, toolChoice: { type: request.toolChoice ?? 'auto' } } : {}),
     abortSignal: request.abortSignal,
   };
 }
@@ -84,21 +105,24 @@ function callOptions(request: StepRequest, tools: PreparedTools | null): Languag
  * `{}`); a call that does not fit (unknown tool, bad JSON, wrong shape) is still returned, with
  * its input as JSON or as the raw text, for the core to refuse.
  */
-async function parseToolCall(call: { toolName: string; input: string }, schemas: Map<string, Schema> | undefined): Promise<ToolCall> {
+async function parseToolCall(call: RawToolCall, schemas: Map<string, Schema> | undefined): Promise<ToolCall> {
+  const id = call.toolCallId;
   const schema = schemas?.get(call.toolName);
   if (schema) {
     const parsed = call.input.trim() === '' ? await safeValidateTypes({ value: {}, schema }) : await safeParseJSON({ text: call.input, schema });
-    if (parsed.success) return { toolName: call.toolName, input: parsed.value };
+    if (parsed.success) return { id, toolName: call.toolName, input: parsed.value };
   }
   const raw = await safeParseJSON({ text: call.input });
-  return { toolName: call.toolName, input: raw.success ? raw.value : call.input };
+  return { id, toolName: call.toolName, input: raw.success ? raw.value : call.input };
 }
+
+type RawToolCall = { toolCallId: string; toolName: string; input: string };
 
 function usageOf(usage: LanguageModelV3Usage | undefined): TokenUsage {
   return { inputTokens: usage?.inputTokens.total ?? 0, outputTokens: usage?.outputTokens.total ?? 0 };
 }
 
-async function toolCallsOf(parts: Array<{ toolName: string; input: string }>, tools: PreparedTools | null): Promise<ToolCall[]> {
+async function toolCallsOf(parts: RawToolCall[], tools: PreparedTools | null): Promise<ToolCall[]> {
   const calls: ToolCall[] = [];
   for (const part of parts) calls.push(await parseToolCall(part, tools?.schemas));
   return calls;
@@ -109,7 +133,7 @@ export async function generateStep(model: LanguageModelV3, request: StepRequest)
   const tools = prepareTools(request.tools);
   const result = await model.doGenerate(callOptions(request, tools));
   let text = '';
-  const calls: Array<{ toolName: string; input: string }> = [];
+  const calls: RawToolCall[] = [];
   for (const part of result.content) {
     if (part.type === 'text') text += part.text;
     else if (part.type === 'tool-call' && !part.providerExecuted) calls.push(part);
@@ -131,7 +155,7 @@ export async function streamStep(model: LanguageModelV3, request: StepRequest, o
   const stop = () => void reader.cancel(signal.reason).catch(() => {});
   signal.addEventListener('abort', stop, { once: true });
   let text = '';
-  const calls: Array<{ toolName: string; input: string }> = [];
+  const calls: RawToolCall[] = [];
   let usage: LanguageModelV3Usage | undefined;
   let toolStarted = false;
   let finished = false;

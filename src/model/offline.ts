@@ -10,7 +10,6 @@ import type {
   LanguageModelV3StreamPart,
   LanguageModelV3Usage,
 } from '@ai-sdk/provider';
-import { RESULTS_MARKER } from '../core/agent/markers.js';
 
 export const OFFLINE_MODEL_ID = 'quorum-offline-1';
 
@@ -24,6 +23,8 @@ interface PromptText {
   turns: { role: string; text: string }[];
   /** The last user turn's text, trimmed. */
   question: string;
+  /** The tool results the prompt ends with (answers to the model's last calls), or null when it ends otherwise. */
+  results: string[] | null;
 }
 
 /** The prompt as text, read once per call (the answer, the tool calls and the usage all need it). */
@@ -37,11 +38,19 @@ function promptText(options: LanguageModelV3CallOptions): PromptText {
       continue;
     }
     let text = '';
-    for (const part of message.content) if (part.type === 'text') text += part.text;
+    for (const part of message.content) {
+      if (part.type === 'text') text += part.text;
+      else if (part.type === 'tool-result') text += part.output.type === 'text' ? part.output.value : JSON.stringify(part.output);
+    }
     turns.push({ role: message.role, text });
     if (message.role === 'user') question = text;
   }
-  return { system, turns, question: question.trim() };
+  const last = options.prompt.at(-1);
+  const results =
+    last?.role === 'tool'
+      ? last.content.flatMap((p) => (p.type === 'tool-result' ? [`${p.toolName}: ${p.output.type === 'text' ? p.output.value : JSON.stringify(p.output)}`] : []))
+      : null;
+  return { system, turns, question: question.trim(), results };
 }
 
 /** Words that make the offline model ask for a tool whose name or description holds the same word. */
@@ -56,7 +65,8 @@ export function offlineToolCalls(options: LanguageModelV3CallOptions, prompt = p
   const tools = (options.tools ?? []).filter((t) => t.type === 'function');
   if (tools.length === 0) return [];
   const { question } = prompt;
-  if (question.startsWith(RESULTS_MARKER)) return [];
+  // A prompt that ends with results (or that may not call tools) is answered with text, so no loop forms.
+  if (prompt.results || options.toolChoice?.type === 'none') return [];
   const calls: { toolName: string; input: Record<string, string> }[] = [];
   for (const part of question.split(/\s+and\s+/i)) {
     const lower = part.toLowerCase();
@@ -77,8 +87,8 @@ export function offlineToolCalls(options: LanguageModelV3CallOptions, prompt = p
 
 export function offlineAnswer(options: LanguageModelV3CallOptions, prompt = promptText(options)): string {
   const { turns, question } = prompt;
-  if (question.startsWith(RESULTS_MARKER)) {
-    const found = question.slice(RESULTS_MARKER.length).trim();
+  if (prompt.results) {
+    const found = prompt.results.join('\n\n').trim();
     return `(Offline model: a local stand-in, no AI was called.) Here is what the steps found:\n${found.length > 1500 ? `${found.slice(0, 1500)}…` : found}`;
   }
   const earlier = turns.length - 1;

@@ -8,12 +8,11 @@ import { envelopeSchema, type Envelope } from '../../src/core/envelope.js';
 import type { AgentLimits } from '../../src/core/agent/orchestrator.js';
 import { runTurn, type CoreDeps } from '../../src/core/turn.js';
 import { createAgentStore } from '../../src/db/agent-store.js';
-import { createAuditLog } from '../../src/db/audit-store.js';
 import { channelTools } from '../../src/db/schema.js';
-import { createTurnStore, upsertChannel } from '../../src/db/turn-store.js';
-import { createLogger } from '../../src/log.js';
+import { upsertChannel } from '../../src/db/turn-store.js';
 import { FakePlatform } from '../fakes/platform.js';
 import { answer, ScriptedAgentGate, type AgentScript } from '../fakes/scripted-agent-model.js';
+import { agentDeps } from '../support/agent-deps.js';
 import { drivers, openTestDatabase, type TestDatabase } from '../support/db.js';
 
 const WS = { platform: 'slack' as const, externalId: 'T-AGENT' };
@@ -58,15 +57,7 @@ describe.each(drivers)('multi-step turns (%s)', (driver) => {
 
   beforeAll(async () => {
     db = await openTestDatabase(driver);
-    deps = {
-      turns: createTurnStore(db.db),
-      audit: createAuditLog(db.db),
-      model: gate,
-      modelName: 'fake-model',
-      platforms: { slack: platform },
-      log: createLogger('silent'),
-      agent: { store: createAgentStore(db.db) },
-    };
+    deps = agentDeps(db, gate, platform);
     await seed('U-ANA', { id: 'C-LAUNCH', kind: 'channel' }, 'canary-launch: we decided to ship on Friday');
     await seed('U-ANA', { id: 'C-SECRET', kind: 'channel' }, 'canary-secret: the acquisition closes in May');
     await seed('U-BO', { id: 'C-BO', kind: 'channel' }, 'canary-bo: Bo only channel note');

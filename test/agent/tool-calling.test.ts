@@ -4,7 +4,6 @@
  */
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import { RESULTS_MARKER } from '../../src/core/agent/markers.js';
 import { callModel } from '../../src/model/direct-gate.js';
 import { createOfflineModel } from '../../src/model/offline.js';
 
@@ -17,7 +16,7 @@ const searchJson = {
 describe('tool calling through callModel with the offline model', () => {
   it('returns tool calls for a JSON-schema tool, with the rest of the request as input', async () => {
     const out = await callModel(model, { messages: [{ role: 'user', content: 'search launch dates' }], tools: { search_history: searchJson } }, 5_000);
-    expect(out.toolCalls).toEqual([{ toolName: 'search_history', input: { query: 'launch dates' } }]);
+    expect(out.toolCalls).toEqual([{ id: 'offline-0', toolName: 'search_history', input: { query: 'launch dates' } }]);
   });
 
   it('returns one call per part of an "and" request, for zod-schema tools chosen by description', async () => {
@@ -34,8 +33,8 @@ describe('tool calling through callModel with the offline model', () => {
       5_000,
     );
     expect(out.toolCalls).toEqual([
-      { toolName: 'researcher', input: { task: 'summarize the thread' } },
-      { toolName: 'writer', input: { task: 'draft a note' } },
+      { id: 'offline-0', toolName: 'researcher', input: { task: 'summarize the thread' } },
+      { id: 'offline-1', toolName: 'writer', input: { task: 'draft a note' } },
     ]);
   });
 
@@ -47,7 +46,14 @@ describe('tool calling through callModel with the offline model', () => {
     expect(noTools.toolCalls).toBeUndefined();
     const results = await callModel(
       model,
-      { messages: [{ role: 'user', content: `${RESULTS_MARKER}\nsearch_history: found it` }], tools: { search_history: searchJson } },
+      {
+        messages: [
+          { role: 'user', content: 'search launch' },
+          { role: 'assistant', content: '', toolCalls: [{ id: 'c1', toolName: 'search_history', input: { query: 'launch' } }] },
+          { role: 'tool', toolCallId: 'c1', toolName: 'search_history', content: 'found it' },
+        ],
+        tools: { search_history: searchJson },
+      },
       5_000,
     );
     expect(results.toolCalls).toBeUndefined();

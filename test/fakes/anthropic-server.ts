@@ -4,7 +4,7 @@
  * and a streamed answer as message_start, content_block_* and message_delta/message_stop
  * events. Scripting and recording as in provider-server.ts.
  */
-import { FakeProviderServer, type Usage } from './provider-server.js';
+import { FakeProviderServer, type FakeToolCall, type Usage } from './provider-server.js';
 
 export class FakeAnthropicServer extends FakeProviderServer {
   protected readonly path = '/messages';
@@ -14,14 +14,23 @@ export class FakeAnthropicServer extends FakeProviderServer {
     return { type: 'error', error: { type, message: `scripted ${status}` } };
   }
 
-  protected answerBody(index: number, model: string, text: string, usage: Usage) {
+  protected answerBody(index: number, model: string, text: string, usage: Usage, toolCalls: FakeToolCall[]) {
+    // Anthropic sends a tool's input as an object: arguments that do not parse arrive as a string field.
+    const input = (raw: string) => {
+      try {
+        return JSON.parse(raw) as unknown;
+      } catch {
+        return { raw };
+      }
+    };
+    const uses = toolCalls.map((c) => ({ type: 'tool_use', id: c.id, name: c.name, input: input(c.arguments) }));
     return {
       id: `msg_${index}`,
       type: 'message',
       role: 'assistant',
       model,
-      content: [{ type: 'text', text }],
-      stop_reason: 'end_turn',
+      content: [...(text || uses.length === 0 ? [{ type: 'text', text }] : []), ...uses],
+      stop_reason: uses.length ? 'tool_use' : 'end_turn',
       stop_sequence: null,
       usage: { input_tokens: usage.input, output_tokens: usage.output },
     };

@@ -3,9 +3,9 @@
  * scripting and what it records). A streamed answer comes as chat.completion.chunk events, usage
  * in the last chunk when the client asked for it (stream_options.include_usage).
  */
-import { FakeProviderServer, type RequestBody, type Usage } from './provider-server.js';
+import { FakeProviderServer, type FakeToolCall, type RequestBody, type Usage } from './provider-server.js';
 
-export type { Behaviour, FakeRequest, Script } from './provider-server.js';
+export type { Behaviour, FakeRequest, FakeToolCall, Script } from './provider-server.js';
 
 export class FakeOpenAIServer extends FakeProviderServer {
   protected readonly path = '/chat/completions';
@@ -14,13 +14,15 @@ export class FakeOpenAIServer extends FakeProviderServer {
     return { error: { message: `scripted ${status}`, type: 'fake' } };
   }
 
-  protected answerBody(index: number, model: string, text: string, usage: Usage) {
+  protected answerBody(index: number, model: string, text: string, usage: Usage, toolCalls: FakeToolCall[]) {
+    const calls = toolCalls.map((c) => ({ id: c.id, type: 'function', function: { name: c.name, arguments: c.arguments } }));
+    const message = calls.length ? { role: 'assistant', content: text || null, tool_calls: calls } : { role: 'assistant', content: text };
     return {
       id: `chatcmpl-${index}`,
       object: 'chat.completion',
       created: Math.floor(Date.now() / 1000),
       model,
-      choices: [{ index: 0, message: { role: 'assistant', content: text }, finish_reason: 'stop' }],
+      choices: [{ index: 0, message, finish_reason: calls.length ? 'tool_calls' : 'stop' }],
       usage: usageOf(usage),
     };
   }

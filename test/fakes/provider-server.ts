@@ -10,8 +10,17 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 
+/** A tool call the fake answers with (not streamed); `arguments` is the raw JSON text, so it can be broken. */
+export interface FakeToolCall {
+  id: string;
+  name: string;
+  arguments: string;
+}
+
 export type Behaviour =
-  | { kind: 'answer'; text?: string; delayMs?: number; promptTokens?: number; completionTokens?: number }
+  | { kind: 'answer'; text?: string; toolCalls?: FakeToolCall[]; delayMs?: number; promptTokens?: number; completionTokens?: number }
+  /** A 200 whose body is not what the API promises (a response the client cannot use). */
+  | { kind: 'garbage'; body: string }
   | { kind: 'status'; status: number; retryAfter?: string }
   | { kind: 'hang' }
   /** Streams `afterChunks` chunks of `text`, then drops the connection (a stream that breaks midway). */
@@ -27,6 +36,8 @@ export interface FakeRequest {
   stream: boolean;
   /** The key the client sent (Authorization: Bearer, or x-api-key). */
   apiKey: string | undefined;
+  /** The request body as sent (messages in the provider's own format, tools, tool_choice). */
+  body: RequestBody;
 }
 
 export type Script = (request: FakeRequest) => Behaviour;
@@ -39,8 +50,9 @@ export interface Usage {
 /** What a provider's request body has in common: a model, messages and a stream flag. */
 export interface RequestBody {
   model: string;
-  messages: Array<{ role: string; content: string | Array<{ type: string; text?: string }> }>;
+  messages: Array<{ role: string; content: string | null | Array<{ type: string; text?: string }> }>;
   stream?: boolean;
+  [field: string]: unknown;
 }
 
 export abstract class FakeProviderServer {
@@ -57,7 +69,7 @@ export abstract class FakeProviderServer {
   /** The endpoint path below /v1, e.g. /chat/completions. */
   protected abstract readonly path: string;
   protected abstract errorBody(status: number): unknown;
-  protected abstract answerBody(index: number, model: string, text: string, usage: Usage): unknown;
+  protected abstract answerBody(index: number, model: string, text: string, usage: Usage, toolCalls: FakeToolCall[]): unknown;
   /** Whether a streamed answer should report its usage. */
   protected abstract streamUsage(body: RequestBody): boolean;
   /** Server-sent events: before the first piece, one piece of text, after the last piece. */
@@ -111,7 +123,7 @@ export abstract class FakeProviderServer {
     const tag = /\[([\w-]+)\]/.exec(text)?.[1] ?? '';
     const bearer = /^Bearer (.+)$/.exec(req.headers.authorization ?? '')?.[1];
     const apiKey = bearer ?? (req.headers['x-api-key'] as string | undefined);
-    const request: FakeRequest = { index: this.requests.length, model: body.model, tag, text, at: Date.now(), stream: body.stream === true, apiKey };
+    const request: FakeRequest = { index: this.requests.length, model: body.model, tag, text, at: Date.now(), stream: body.stream === true, apiKey, body };
     this.requests.push(request);
     const behaviour = this.script(request);
 
@@ -132,6 +144,11 @@ export abstract class FakeProviderServer {
       res.writeHead(behaviour.status, headers).end(JSON.stringify(this.errorBody(behaviour.status)));
       return;
     }
+    if (behaviour.kind === 'garbage') {
+      leave();
+      res.writeHead(200, { 'content-type': 'application/json' }).end(behaviour.body);
+      return;
+    }
     if (behaviour.kind === 'broken') {
       leave();
       this.stream(res, request.index, body.model, behaviour.text, { usage: null, cutAfter: behaviour.afterChunks });
@@ -144,11 +161,13 @@ export abstract class FakeProviderServer {
     this.reported.answers++;
     leave();
     const answerText = behaviour.text ?? `answer ${request.index} from ${body.model}`;
-    if (request.stream) {
+    if (request.stream && !behaviour.toolCalls?.length) {
       this.stream(res, request.index, body.model, answerText, { usage: this.streamUsage(body) ? usage : null });
       return;
     }
-    res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(this.answerBody(request.index, body.model, answerText, usage)));
+    if (request.stream) throw new Error('the fake streams text answers only; script tool calls for calls that do not stream');
+    const body200 = this.answerBody(request.index, body.model, behaviour.toolCalls?.length ? (behaviour.text ?? '') : answerText, usage, behaviour.toolCalls ?? []);
+    res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(body200));
   }
 
   /** The answer as server-sent events, three words a piece; `cutAfter` drops the socket after that many. */

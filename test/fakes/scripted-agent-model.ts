@@ -3,7 +3,6 @@
  * name, aggregator), answers from a script after an optional delay, and records each call's
  * time window so tests can assert that specialists overlapped.
  */
-import { RESULTS_MARKER } from '../../src/core/agent/markers.js';
 import { AGGREGATOR_INSTRUCTIONS, specialists } from '../../src/core/agent/specialists.js';
 import type { ModelCall, ModelGate, ModelOutcome, ToolCall } from '../../src/core/ports.js';
 
@@ -12,7 +11,7 @@ export type Step = 'orchestrator' | 'aggregator' | string;
 export interface RecordedCall {
   step: Step;
   call: ModelCall;
-  /** The call carries results of an earlier round (a specialist's second round, the aggregator). */
+  /** The call ends with tool results of an earlier round (a specialist's second round, the aggregator). */
   withResults: boolean;
   start: number;
   end: number;
@@ -32,9 +31,10 @@ export function answer(text: string, toolCalls?: ToolCall[], tokens = 15): Model
 }
 
 export function stepOf(call: ModelCall): Step {
+  // The aggregator is offered the specialists too (toolChoice 'none'): its instructions tell it apart.
+  if (call.messages.some((m) => m.role === 'system' && m.content === AGGREGATOR_INSTRUCTIONS)) return 'aggregator';
   if (call.tools && specialists.some((s) => s.name in (call.tools ?? {}))) return 'orchestrator';
   const system = call.messages[0]?.content ?? '';
-  if (system === AGGREGATOR_INSTRUCTIONS) return 'aggregator';
   return specialists.find((s) => s.instructions === system)?.name ?? 'orchestrator';
 }
 
@@ -48,7 +48,7 @@ export class ScriptedAgentGate implements ModelGate {
 
   async generate(call: ModelCall): Promise<ModelOutcome> {
     const step = stepOf(call);
-    const withResults = (call.messages.at(-1)?.content ?? '').startsWith(RESULTS_MARKER);
+    const withResults = call.messages.at(-1)?.role === 'tool';
     const record: RecordedCall = { step, call, withResults, start: performance.now(), end: 0 };
     this.calls.push(record);
     if (this.delayMs > 0) await new Promise((r) => setTimeout(r, this.delayMs));

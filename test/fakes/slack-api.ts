@@ -225,9 +225,13 @@ export class FakeSlackApi {
       }
       case 'chat.postMessage':
       case 'chat.postEphemeral': {
+        // As Slack: a message needs text (`text` or `markdown_text`), and not both kinds at once.
+        const text = messageText(params);
+        if (!text) return { ok: false, error: 'no_text' };
+        if (params.text && params.markdown_text) return { ok: false, error: 'markdown_text_conflict' };
         const ts = `${this.nextTs++}.000100`;
-        if (method === 'chat.postMessage') this.show(ts, params, params.text ?? '', false);
-        return { ok: true, channel: params.channel, ts, message_ts: ts, message: { type: 'message', text: params.text, ts, thread_ts: params.thread_ts } };
+        if (method === 'chat.postMessage') this.show(ts, params, text, false);
+        return { ok: true, channel: params.channel, ts, message_ts: ts, message: { type: 'message', text, ts, thread_ts: params.thread_ts } };
       }
       case 'chat.startStream': {
         if (!params.channel || !params.thread_ts) return { ok: false, error: 'invalid_arguments' };
@@ -259,8 +263,9 @@ export class FakeSlackApi {
         const message = this.shown.get(params.ts ?? '');
         // Slack answers message_not_found for a message that is gone (or never was).
         if (!message || message.channel !== params.channel) return { ok: false, error: 'message_not_found' };
-        message.text = params.text ?? '';
-        return { ok: true, channel: params.channel, ts: params.ts, text: params.text };
+        if (!messageText(params)) return { ok: false, error: 'no_text' };
+        message.text = messageText(params);
+        return { ok: true, channel: params.channel, ts: params.ts, text: message.text };
       }
       case 'chat.delete':
         if (!this.shown.delete(params.ts ?? '')) return { ok: false, error: 'message_not_found' };
@@ -269,4 +274,11 @@ export class FakeSlackApi {
         return { ok: false, error: 'unknown_method' };
     }
   }
+}
+
+/** The text a post or update shows: a markdown block's, else `markdown_text`, else `text` (mrkdwn). */
+export function messageText(params: Record<string, string>): string {
+  const blocks = typeof params.blocks === 'string' ? (JSON.parse(params.blocks) as { type: string; text?: string }[]) : (params.blocks as unknown as { type: string; text?: string }[] | undefined);
+  const markdown = blocks?.find((b) => b.type === 'markdown')?.text;
+  return markdown || params.markdown_text || params.text || '';
 }

@@ -74,7 +74,7 @@ async function throughSdk(model: LanguageModelV3) {
   });
   return {
     text: result.text,
-    toolCalls: result.toolCalls.map((c) => ({ toolName: c.toolName, input: c.input as unknown })),
+    toolCalls: result.toolCalls.map((c) => ({ id: c.toolCallId, toolName: c.toolName, input: c.input as unknown })),
     usage: { inputTokens: result.usage.inputTokens, outputTokens: result.usage.outputTokens },
   };
 }
@@ -91,6 +91,48 @@ describe('callModel against a provider, without the AI SDK in between', () => {
     expect(mine.tools).toEqual(reference.tools);
     expect(mine.toolChoice).toEqual({ type: 'auto' });
     expect(mine.abortSignal).toBeInstanceOf(AbortSignal);
+  });
+
+  it('sends earlier tool calls and their results as the SDK does: tool-call parts and tool-result parts tied by id', async () => {
+    const withTools: PromptMessage[] = [
+      ...messages,
+      { role: 'assistant', content: '', toolCalls: [{ id: 'call_a', toolName: 'researcher', input: { task: 'dates' } }, { id: 'call_b', toolName: 'notes', input: { note: 'x' } }] },
+      { role: 'tool', toolCallId: 'call_a', toolName: 'researcher', content: 'found: Friday' },
+      { role: 'tool', toolCallId: 'call_b', toolName: 'notes', content: 'Noted.' },
+    ];
+    const ours = scriptedModel([{ type: 'text', text: 'ok' }]);
+    const sdk = scriptedModel([{ type: 'text', text: 'ok' }]);
+    await callModel(ours.model, { messages: withTools, tools, toolChoice: 'none' }, 5_000);
+    await generateText({
+      model: sdk.model,
+      system: 'You are terse.\n\nDelegate when useful.',
+      messages: [
+        ...(messages.filter((m) => m.role !== 'system') as never[]),
+        {
+          role: 'assistant',
+          content: [
+            { type: 'tool-call', toolCallId: 'call_a', toolName: 'researcher', input: { task: 'dates' } },
+            { type: 'tool-call', toolCallId: 'call_b', toolName: 'notes', input: { note: 'x' } },
+          ],
+        },
+        {
+          role: 'tool',
+          content: [
+            { type: 'tool-result', toolCallId: 'call_a', toolName: 'researcher', output: { type: 'text', value: 'found: Friday' } },
+            { type: 'tool-result', toolCallId: 'call_b', toolName: 'notes', output: { type: 'text', value: 'Noted.' } },
+          ],
+        },
+      ],
+      tools: {
+        researcher: tool({ description: 'Finds things.', inputSchema: task }),
+        notes: tool({ description: 'Keeps notes.', inputSchema: jsonSchema(notes as never) }),
+      },
+      toolChoice: 'none',
+      maxRetries: 0,
+    });
+    expect(ours.seen[0]!.prompt).toEqual(sdk.seen[0]!.prompt);
+    expect(ours.seen[0]!.toolChoice).toEqual({ type: 'none' });
+    expect(ours.seen[0]!.prompt.at(-1)).toMatchObject({ role: 'tool', content: [{ toolCallId: 'call_a' }, { toolCallId: 'call_b' }] });
   });
 
   it('offers no tools when none are given', async () => {
@@ -115,7 +157,7 @@ describe('callModel against a provider, without the AI SDK in between', () => {
     const out = await callModel(scriptedModel(content).model, { messages, tools }, 5_000);
     const reference = await throughSdk(scriptedModel(content).model);
     expect(out.toolCalls).toEqual(reference.toolCalls);
-    expect(out.toolCalls?.[0]).toEqual({ toolName: 'researcher', input: { task: 'dates' } });
+    expect(out.toolCalls?.[0]).toEqual({ id: 'researcher', toolName: 'researcher', input: { task: 'dates' } });
     expect(out.text).toBe(reference.text.trim());
     expect(out.usage).toEqual(reference.usage);
     expect(out).toMatchObject({ kind: 'answer', text: 'Let me check.', model: 'scripted-1', usage: { inputTokens: 12, outputTokens: 7 } });

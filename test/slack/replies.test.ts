@@ -5,7 +5,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseSlackMentions } from '../../adapters/slack/events.js';
 import { factsFromUser } from '../../adapters/slack/people.js';
-import { splitMessage, toMrkdwn } from '../../adapters/slack/replies.js';
+import { EMPTY_TEXT, outgoing } from '../../adapters/slack/markdown.js';
+import { MAX_MESSAGE_CHARS, splitMessage } from '../../adapters/slack/replies.js';
 import { FakeSlackApi, webFixture } from '../fakes/slack-api.js';
 import { RecordingModelGate } from '../fakes/recording-model.js';
 import type { TestApp } from '../support/app.js';
@@ -52,11 +53,11 @@ describe.each(drivers)('Slack replies (%s)', (driver) => {
 });
 
 describe('Slack formatting and identity (pure)', () => {
-  it('converts Markdown to mrkdwn and escapes control characters', () => {
-    expect(toMrkdwn('**bold** and [docs](https://example.com/a) <script> & `a<b`')).toBe(
-      '*bold* and <https://example.com/a|docs> &lt;script&gt; &amp; `a&lt;b`',
-    );
-    expect(toMrkdwn('# Title\n- item')).toBe('*Title*\n• item');
+  it('sends Markdown as Markdown (Slack renders markdown_text itself), never empty', () => {
+    const markdown = '*italic* and **bold** and ***both***\n\n| a | b |\n|---|---|\n| 1 | 2 |\n\n[docs](https://example.com/a) `a<b`';
+    expect(outgoing(markdown)).toBe(markdown);
+    expect(outgoing('')).toBe(EMPTY_TEXT);
+    expect(outgoing('<at></at>')).toBe(EMPTY_TEXT);
   });
 
   it('splits at boundaries and keeps every character', () => {

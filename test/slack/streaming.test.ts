@@ -7,7 +7,6 @@
  */
 import { and, eq } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { toMrkdwn } from '../../adapters/slack/replies.js';
 import { INTERRUPTED_MESSAGE } from '../../src/model/direct-gate.js';
 import { inbox, messages } from '../../src/db/schema.js';
 import { FakeOpenAIServer } from '../fakes/openai-server.js';
@@ -136,7 +135,7 @@ describe.each(drivers)('Slack live progress and streamed answers, offline model 
     const mine = slack.api.calls.slice(from).filter((c) => c.params.channel === DM);
     expect(mine.filter((c) => STREAM_METHODS.includes(c.method))).toHaveLength(0);
     expect(mine.filter((c) => c.method === 'chat.postMessage')).toHaveLength(1);
-    expect(mine.at(-1)).toMatchObject({ method: 'chat.update', params: { text: toMrkdwn(stored!) } });
+    expect(mine.at(-1)).toMatchObject({ method: 'chat.update', params: { text: stored! } });
   });
 
   it('when Slack refuses startStream, the answer is posted once instead', async () => {
@@ -145,7 +144,7 @@ describe.each(drivers)('Slack live progress and streamed answers, offline model 
     const stored = await turn(slack.app, slack.db, event);
     const calls = callsOfTurn(slack.api, CHANNEL, event.event.ts);
     expect(calls.map((c) => c.method)).toEqual(['chat.postMessage', 'chat.startStream', 'chat.update']);
-    expect(slack.api.visible(CHANNEL, event.event.ts).map((m) => m.text)).toEqual([toMrkdwn(stored!)]);
+    expect(slack.api.visible(CHANNEL, event.event.ts).map((m) => m.text)).toEqual([stored!]);
   });
 });
 

@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { openDatabase } from '../../src/db/client.js';
 import { createInstallationStore } from '../../src/db/installation-store.js';
 import { createSecretBox } from '../../src/secrets.js';
-import type { FakeSlackApi } from '../fakes/slack-api.js';
+import { messageText, type FakeSlackApi } from '../fakes/slack-api.js';
 
 export const FLEET_SIGNING_SECRET = 'fleet-signing-secret';
 export const FLEET_KEY = Buffer.alloc(32, 9).toString('base64');
@@ -101,7 +101,7 @@ export function answersByEvent(api: FakeSlackApi, label: string): { answers: Map
   for (; scan.read < calls.length; scan.read++) {
     const call = calls[scan.read]!;
     if (call.method !== 'chat.postMessage' && call.method !== 'chat.update') continue;
-    const text = call.params.text ?? '';
+    const text = messageText(call.params);
     if (!text.includes('Offline model')) continue;
     const key = scan.key.exec(text)?.[1];
     if (!key) continue;

@@ -3,7 +3,6 @@
  * summarize_thread falls back to the messages Quorum stored, says so, and the turn answers.
  */
 import { describe, expect, it } from 'vitest';
-import { RESULTS_MARKER } from '../../src/core/agent/markers.js';
 import { inbox } from '../../src/db/schema.js';
 import { RecordingModelGate } from '../fakes/recording-model.js';
 import { answer, stepOf } from '../fakes/scripted-agent-model.js';
@@ -13,7 +12,7 @@ import { activity, useTeams } from './helpers.js';
 
 describe.each(drivers)('summarize_thread on Teams (%s)', (driver) => {
   const model = new RecordingModelGate((call) => {
-    const withResults = (call.messages.at(-1)?.content ?? '').startsWith(RESULTS_MARKER);
+    const withResults = call.messages.at(-1)?.role === 'tool';
     const step = stepOf(call);
     if (step === 'orchestrator') return answer('', [{ toolName: 'researcher', input: { task: 'summarize' } }]);
     if (step === 'researcher') return withResults ? answer('researched') : answer('', [{ toolName: 'summarize_thread', input: {} }]);
@@ -35,7 +34,7 @@ describe.each(drivers)('summarize_thread on Teams (%s)', (driver) => {
     await post('1767258060801', 'first-ask-stored: which alerts fired first?');
     await post('1767258060802', 'summarize this thread');
 
-    const results = model.calls.filter((c) => stepOf(c) === 'researcher' && c.messages.at(-1)!.content.startsWith(RESULTS_MARKER));
+    const results = model.calls.filter((c) => stepOf(c) === 'researcher' && c.messages.at(-1)!.role === 'tool');
     const last = results.at(-1)!.messages.at(-1)!.content;
     expect(last).toContain('Only the messages stored by Quorum are shown: teams history is not available to Quorum');
     expect(last).toContain('first-ask-stored: which alerts fired first?');

@@ -19,18 +19,20 @@ import type {
   ModelOutcome,
   PromptMessage,
   TokenUsage,
-  ToolCall,
   ToolSpec,
   TurnStore,
   WorkspaceSettings,
 } from '../ports.js';
 import { audienceFor } from '../prompt.js';
-import { RESULTS_MARKER } from './markers.js';
-import { explainToolDenial, TOOL_NAMES, toolAllowed, type ToolName } from './permissions.js';
 import { AGGREGATOR_INSTRUCTIONS, ORCHESTRATOR_INSTRUCTIONS, specialists, type Specialist } from './specialists.js';
 import { mapBounded } from './bounded.js';
 import { builtinTools, type ToolContext } from './tools.js';
 import type { LimitDefaults } from '../commands/format.js';
+import { auditCall, auditRefused, callAndResults, identified, runTool, ToolCallBudget, type IdentifiedCall } from './tool-round.js';
+
+/** What the requester reads when the model's last step wrote no text (it asked for tools instead, or sent nothing). */
+export const NO_TEXT_ANSWER =
+  'The model did not write an answer to this request (it sent only tool calls or nothing at all). Please try again or rephrase it.';
 
 export interface AgentLimits {
   /** Model calls per turn, all steps together. */
@@ -44,6 +46,10 @@ export interface AgentLimits {
   /** Model calls one specialist may make (tool rounds + its answer). */
   specialistRounds: number;
   specialistTimeoutMs: number;
+  /** Tool calls one model response may have run; the rest are refused. */
+  maxToolCallsPerResponse: number;
+  /** Tool calls run in one turn, all steps together. */
+  maxToolCalls: number;
 }
 
 export const defaultAgentLimits: AgentLimits = {
@@ -53,6 +59,8 @@ export const defaultAgentLimits: AgentLimits = {
   maxTasks: 4,
   specialistRounds: 3,
   specialistTimeoutMs: 90_000,
+  maxToolCallsPerResponse: 8,
+  maxToolCalls: 24,
 };
 
 export interface AgentDeps {
@@ -99,6 +107,7 @@ class TurnBudget {
   usage: TokenUsage = { inputTokens: 0, outputTokens: 0 };
   stopped: 'steps' | 'tokens' | null = null;
   lastModel = '';
+  readonly toolCalls: ToolCallBudget;
 
   constructor(
     private readonly gate: ModelGate,
@@ -107,7 +116,9 @@ class TurnBudget {
     private readonly settings: WorkspaceSettings,
     /** The whole turn's: aborts every step when the turn runs out of time. */
     private readonly signal?: AbortSignal,
-  ) {}
+  ) {
+    this.toolCalls = new ToolCallBudget(limits.maxToolCallsPerResponse, limits.maxToolCalls);
+  }
 
   /** null when the turn's budget is spent: the caller stops. */
   async call(call: ModelCall): Promise<ModelOutcome | null> {
@@ -139,20 +150,26 @@ export async function runAgentTurn(deps: AgentDeps, turn: AgentTurn): Promise<Mo
   const budget = new TurnBudget(deps.model, limits, turn.settings, turn.signal);
   const base = { scope: turn.scope, principalId: turn.principal.id };
   const streamed = turn.answer ? { onTextDelta: turn.answer.onTextDelta } : {};
+  const delegates: Record<string, ToolSpec> = Object.fromEntries(
+    specialists.map((s) => [s.name, { description: s.description, inputSchema: taskSchema }]),
+  );
 
   turn.progress('Planning…');
   const plan = await budget.call({
     ...base,
     messages: withInstructions(turn.messages, ORCHESTRATOR_INSTRUCTIONS),
-    tools: Object.fromEntries(specialists.map((s) => [s.name, { description: s.description, inputSchema: taskSchema }])),
+    tools: delegates,
     ...(turn.onQueued ? { onQueued: turn.onQueued } : {}),
     ...streamed,
   });
   if (!plan) return stopAnswer(budget, [], started);
   if (plan.kind === 'refused') return plan;
-  const tasks = planOf(plan.toolCalls ?? []).slice(0, limits.maxTasks);
+  const calls = identified(plan.toolCalls ?? [], 'plan');
   // The one-call path: the orchestrator answered without delegating.
-  if (tasks.length === 0) return { ...plan, text: plan.text || '(The model returned an empty answer.)' };
+  if (calls.length === 0) return { ...plan, text: plan.text || NO_TEXT_ANSWER };
+  const { tasks, results: refusals } = await planOf(deps, turn, budget, calls);
+  // Nothing to delegate (every call refused): what the planner wrote is the answer, if anything.
+  if (tasks.length === 0 && plan.text) return { ...plan, text: plan.text + budget.toolCalls.note() };
   // Whatever the planner wrote before delegating is not the answer.
   await turn.answer?.discard();
 
@@ -184,16 +201,19 @@ export async function runAgentTurn(deps: AgentDeps, turn: AgentTurn): Promise<Mo
   if (budget.stopped) return stopAnswer(budget, results, started);
 
   turn.progress('Writing the answer…');
-  const sections = results.map((r) =>
-    r.ok ? `## ${r.specialist.name}\n${r.text}` : `## ${r.specialist.name}\n(missing: this step failed — ${r.reason})`,
-  );
+  // The specialists' reports answer the planner's calls, as tool results tied to their ids.
+  const reports = new Map(refusals);
+  tasks.forEach((t, i) => {
+    const r = results[i]!;
+    reports.set(t.callId, r.ok ? r.text : `(missing: this step failed — ${r.reason})`);
+  });
   const final = await budget.call({
     ...base,
     tier: 'answer',
-    messages: [
-      { role: 'system', content: AGGREGATOR_INSTRUCTIONS },
-      { role: 'user', content: `${RESULTS_MARKER}\nRequest: ${turn.envelope.text}\n\n${sections.join('\n\n')}` },
-    ],
+    messages: [...withInstructions(turn.messages, AGGREGATOR_INSTRUCTIONS), ...callAndResults(plan.text, calls, reports)],
+    // Offered but not to be used: providers want the tools named when the prompt holds calls to them.
+    tools: delegates,
+    toolChoice: 'none',
     ...streamed,
   });
   if (!final) return stopAnswer(budget, results, started);
@@ -205,7 +225,7 @@ export async function runAgentTurn(deps: AgentDeps, turn: AgentTurn): Promise<Mo
     : '';
   return {
     kind: 'answer',
-    text: `${final.text}${missing}`,
+    text: `${final.text || NO_TEXT_ANSWER}${missing}${budget.toolCalls.note()}`,
     model: final.model,
     usage: { ...budget.usage },
     latencyMs: Date.now() - started,
@@ -218,14 +238,41 @@ function withInstructions(messages: PromptMessage[], instructions: string): Prom
   return [...messages.slice(0, at), { role: 'system', content: instructions }, ...messages.slice(at)];
 }
 
-function planOf(calls: ToolCall[]): { specialist: Specialist; task: string }[] {
-  const plan: { specialist: Specialist; task: string }[] = [];
-  for (const call of calls) {
+type Task = { specialist: Specialist; task: string; callId: string };
+
+/**
+ * The planner's calls: each one a known specialist with a valid task runs (at most maxTasks, and
+ * within the tool-call limits); every other call is refused, audited, and answered with why.
+ */
+async function planOf(
+  deps: AgentDeps,
+  turn: AgentTurn,
+  budget: TurnBudget,
+  calls: IdentifiedCall[],
+): Promise<{ tasks: Task[]; results: Map<string, string> }> {
+  const tasks: Task[] = [];
+  const results = new Map<string, string>();
+  const { run, refused } = budget.toolCalls.take(calls);
+  for (const call of refused) results.set(call.id, budget.toolCalls.limitResult());
+  await auditRefused(deps, turn, 'orchestrator', refused);
+  for (const call of run) {
+    const audit = auditCall(deps, turn, call, 'orchestrator');
     const specialist = specialists.find((s) => s.name === call.toolName);
     const input = taskSchema.safeParse(call.input);
-    if (specialist && input.success) plan.push({ specialist, task: input.data.task });
+    if (!specialist) {
+      await audit('denied', { reason: 'unknown_tool' });
+      results.set(call.id, `${call.toolName.slice(0, 100)}: no such tool is available.`);
+    } else if (!input.success) {
+      await audit('error', { reason: 'invalid_input' });
+      results.set(call.id, `${specialist.name}: the input was not valid.`);
+    } else if (tasks.length >= budget.limits.maxTasks) {
+      results.set(call.id, `Not run: at most ${budget.limits.maxTasks} steps run for one request.`);
+      budget.toolCalls.skipped++;
+    } else {
+      tasks.push({ specialist, task: input.data.task, callId: call.id });
+    }
   }
-  return plan;
+  return { tasks, results };
 }
 
 function stopAnswer(budget: TurnBudget, results: SpecialistResult[], started: number): ModelOutcome {
@@ -291,69 +338,31 @@ async function specialistLoop(
     { role: 'user', content: task },
   ];
   const rounds = budget.limits.specialistRounds;
+  const hasTools = specialist.tools.length > 0;
   for (let round = 0; round < rounds; round++) {
     if (signal.aborted) return { specialist, ok: false, reason: 'timeout' };
-    // The last round offers no tools, so a well-behaved model must answer.
-    const offerTools = specialist.tools.length > 0 && round < rounds - 1;
+    // The last round may not call tools, so a well-behaved model must answer. They are still named
+    // (toolChoice 'none'): providers want the tools of the calls the prompt holds.
+    const mayCall = hasTools && round < rounds - 1;
     const outcome = await budget.call({
       scope: turn.scope,
       principalId: turn.principal.id,
       tier: specialist.tier,
       messages: [...messages],
-      ...(offerTools ? { tools } : {}),
+      ...(hasTools ? { tools, toolChoice: mayCall ? ('auto' as const) : ('none' as const) } : {}),
       signal,
     });
     if (!outcome) return { specialist, ok: false, reason: `stopped (${budget.stopped} limit)` };
     if (outcome.kind === 'refused') return { specialist, ok: false, reason: outcome.reason };
-    const calls = outcome.toolCalls ?? [];
-    if (calls.length === 0) return { specialist, ok: true, text: outcome.text };
-    if (!offerTools) return outcome.text ? { specialist, ok: true, text: outcome.text } : { specialist, ok: false, reason: 'too_many_steps' };
-    const results = await Promise.all(calls.map((c) => runTool(deps, turn, ctx, specialist, c)));
-    messages.push(
-      { role: 'assistant', content: `Calling ${calls.map((c) => c.toolName).join(', ')}.` },
-      { role: 'user', content: `${RESULTS_MARKER}\n${results.join('\n\n')}` },
-    );
+    const calls = identified(outcome.toolCalls ?? [], `${specialist.name}-${round}`);
+    if (calls.length === 0) return outcome.text ? { specialist, ok: true, text: outcome.text } : { specialist, ok: false, reason: 'no_text' };
+    if (!mayCall) return outcome.text ? { specialist, ok: true, text: outcome.text } : { specialist, ok: false, reason: 'too_many_steps' };
+    const { run, refused } = budget.toolCalls.take(calls);
+    await auditRefused(deps, turn, specialist.name, refused);
+    const results = new Map<string, string>(refused.map((c) => [c.id, budget.toolCalls.limitResult()]));
+    const ran = await Promise.all(run.map((c) => runTool(deps, turn, ctx, specialist.tools, specialist.name, c)));
+    run.forEach((c, i) => results.set(c.id, ran[i]!));
+    messages.push(...callAndResults(outcome.text, calls, results));
   }
   return { specialist, ok: false, reason: 'too_many_steps' };
-}
-
-/** Runs one tool call as the requester: permission at call time, validated input, audited. */
-async function runTool(deps: AgentDeps, turn: AgentTurn, ctx: ToolContext, specialist: Specialist, call: ToolCall): Promise<string> {
-  const audit = (outcome: 'ok' | 'denied' | 'error', detail: Record<string, unknown>) =>
-    deps.audit.append(turn.scope, {
-      action: 'tool_call',
-      outcome,
-      actorPrincipalId: turn.principal.id,
-      channelExternalId: turn.envelope.channel.id,
-      channelKind: turn.envelope.channel.kind,
-      // The arguments are stored as their SHA-256 unless the workspace keeps content (channels only).
-      content: JSON.stringify(call.input ?? null),
-      detail: { tool: call.toolName, specialist: specialist.name, ...detail },
-    });
-  const name = call.toolName as ToolName;
-  if (!(TOOL_NAMES as readonly string[]).includes(name) || !specialist.tools.includes(name)) {
-    await audit('denied', { reason: 'unknown_tool' });
-    return `${call.toolName}: no such tool is available.`;
-  }
-  const toolRule = await deps.store.toolRule(turn.scope, turn.envelope.channel.id, name);
-  const decision = toolAllowed({ principalId: turn.principal.id, role: turn.principal.role }, name, { ...turn.channel, toolRule });
-  if (!decision.allow) {
-    await audit('denied', { reason: decision.reason });
-    return `${name} is unavailable: ${explainToolDenial(decision)}`;
-  }
-  const tool = builtinTools[name];
-  const input = tool.inputSchema.safeParse(call.input ?? {});
-  if (!input.success) {
-    await audit('error', { reason: 'invalid_input' });
-    return `${name}: the input was not valid.`;
-  }
-  try {
-    const text = await tool.run(ctx, input.data);
-    await audit('ok', {});
-    return `${name}:\n${text}`;
-  } catch (err) {
-    deps.log.warn({ event: 'agent.tool_failed', tool: name, err: (err as Error).message }, 'tool failed');
-    await audit('error', { reason: 'failed' });
-    return `${name}: failed.`;
-  }
 }

@@ -1,0 +1,32 @@
+/**
+ * Markdown as Slack gets it: neutralized (src/core/outgoing-text.ts), never empty, and posted as
+ * a `markdown` block, which Slack renders itself, tables included (`markdown_text` shows a table
+ * as raw pipes), so nothing is converted to mrkdwn by hand.
+ */
+import { isBlank, neutralizeText } from '../../src/core/outgoing-text.js';
+
+/** A markdown block holds at most 12,000 characters. */
+export const MAX_MARKDOWN_BLOCK_CHARS = 12_000;
+
+/** Slack refuses a message without text (`no_text`): a reply that is empty once neutralized says so instead. */
+export const EMPTY_TEXT = '_(no text)_';
+
+/** The text as Slack will get it: neutralized, never empty. Markdown stays Markdown. */
+export function outgoing(text: string): string {
+  const safe = neutralizeText(text);
+  return isBlank(safe) ? EMPTY_TEXT : safe;
+}
+
+/**
+ * A message's content: the Markdown in a `markdown` block, and the same text as `text`, which
+ * Slack uses for notifications and screen readers (and reads mentions from: it is neutralized too).
+ */
+export function markdownMessage(text: string): { text: string; blocks: [{ type: 'markdown'; text: string }] } {
+  const safe = outgoing(text);
+  return { text: safe, blocks: [{ type: 'markdown', text: safe }] };
+}
+
+/** Whether the text holds a Markdown table (a row, then a `---` separator row). */
+export function hasTable(markdown: string): boolean {
+  return /^[^\n]*\|[^\n]*\n\s*\|?\s*:?-{3,}:?\s*\|/m.test(markdown);
+}
