@@ -14,6 +14,7 @@ import type {
   LanguageModelV3StreamPart,
   LanguageModelV3Usage,
 } from '@ai-sdk/provider';
+import { InvalidResponseDataError } from '@ai-sdk/provider';
 import { jsonSchema, safeParseJSON, safeValidateTypes, zodSchema, type Schema } from '@ai-sdk/provider-utils';
 import type { PromptMessage, TokenUsage, ToolCall, ToolSpec } from '../core/ports.js';
 
@@ -159,6 +160,7 @@ export async function streamStep(model: LanguageModelV3, request: StepRequest, o
   let usage: LanguageModelV3Usage | undefined;
   let toolStarted = false;
   let finished = false;
+  let sawFinish = false;
   try {
     for (;;) {
       let next: ReadableStreamReadResult<LanguageModelV3StreamPart>;
@@ -181,6 +183,7 @@ export async function streamStep(model: LanguageModelV3, request: StepRequest, o
         if (!part.providerExecuted) calls.push(part);
       } else if (part.type === 'finish') {
         usage = part.usage;
+        sawFinish = true;
       }
     }
     finished = true;
@@ -188,6 +191,10 @@ export async function streamStep(model: LanguageModelV3, request: StepRequest, o
     signal.removeEventListener('abort', stop);
     // Broken off (an error part, a throw in onTextDelta): the provider's response is not read further.
     if (!finished) void reader.cancel().catch(() => {});
+  }
+  // A body that held no event of the API's stream (or stopped before its end) is not an empty answer.
+  if (!sawFinish) {
+    throw new InvalidResponseDataError({ data: null, message: 'the model stream ended without its closing event' });
   }
   return { text, toolCalls: await toolCallsOf(calls, tools), usage: usageOf(usage) };
 }

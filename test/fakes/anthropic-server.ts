@@ -60,6 +60,27 @@ export class FakeAnthropicServer extends FakeProviderServer {
       event('message_stop', {})
     );
   }
+
+  protected streamToolCalls(index: number, model: string, text: string, toolCalls: FakeToolCall[], usage: Usage | null) {
+    const message = { id: `msg_${index}`, type: 'message', role: 'assistant', model, content: [], stop_reason: null, stop_sequence: null };
+    const blocks = [
+      ...(text ? [event('content_block_start', { index: 0, content_block: { type: 'text', text: '' } }), event('content_block_delta', { index: 0, delta: { type: 'text_delta', text } }), event('content_block_stop', { index: 0 })] : []),
+      ...toolCalls.map((c, i) => {
+        const at = i + (text ? 1 : 0);
+        return (
+          event('content_block_start', { index: at, content_block: { type: 'tool_use', id: c.id, name: c.name, input: {} } }) +
+          event('content_block_delta', { index: at, delta: { type: 'input_json_delta', partial_json: c.arguments } }) +
+          event('content_block_stop', { index: at })
+        );
+      }),
+    ];
+    return (
+      event('message_start', { message: { ...message, usage: { input_tokens: usage?.input ?? 0, output_tokens: 1 } } }) +
+      blocks.join('') +
+      event('message_delta', { delta: { stop_reason: 'tool_use', stop_sequence: null }, usage: { output_tokens: usage?.output ?? 0 } }) +
+      event('message_stop', {})
+    );
+  }
 }
 
 function event(type: string, data: Record<string, unknown>): string {

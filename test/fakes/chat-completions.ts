@@ -17,10 +17,24 @@ export async function startFakeChat(delayMs: number, answer: (last: string) => s
     req.on('data', (d) => (body += d));
     req.on('end', () => {
       count++;
-      const messages = (JSON.parse(body || '{}') as { messages?: { content: string }[] }).messages ?? [];
-      const last = messages.at(-1)?.content ?? '';
+      const request = JSON.parse(body || '{}') as { messages?: { content: string }[]; stream?: boolean };
+      const last = request.messages?.at(-1)?.content ?? '';
       const timer = setTimeout(() => {
         timers.delete(timer);
+        const text = answer(last);
+        const usage = { prompt_tokens: 7, completion_tokens: 4, total_tokens: 11 };
+        if (request.stream) {
+          // Where the platform streams answers (the console, Slack threads), the call streams too.
+          const chunk = (choices: unknown[], extra = {}) => `data: ${JSON.stringify({ id: `c${count}`, object: 'chat.completion.chunk', created: 1, model: 'fake-chat', choices, ...extra })}\n\n`;
+          res.writeHead(200, { 'content-type': 'text/event-stream' });
+          res.end(
+            chunk([{ index: 0, delta: { role: 'assistant', content: text }, finish_reason: null }]) +
+              chunk([{ index: 0, delta: {}, finish_reason: 'stop' }]) +
+              chunk([], { usage }) +
+              'data: [DONE]\n\n',
+          );
+          return;
+        }
         res.writeHead(200, { 'content-type': 'application/json' });
         res.end(
           JSON.stringify({
@@ -28,8 +42,8 @@ export async function startFakeChat(delayMs: number, answer: (last: string) => s
             object: 'chat.completion',
             created: 1,
             model: 'fake-chat',
-            choices: [{ index: 0, message: { role: 'assistant', content: answer(last) }, finish_reason: 'stop' }],
-            usage: { prompt_tokens: 7, completion_tokens: 4, total_tokens: 11 },
+            choices: [{ index: 0, message: { role: 'assistant', content: text }, finish_reason: 'stop' }],
+            usage,
           }),
         );
       }, delayMs);

@@ -43,6 +43,13 @@ export class FakeOpenAIServer extends FakeProviderServer {
     const finish = chunk(index, model, [{ index: 0, delta: {}, finish_reason: 'stop' }]);
     return `${finish}${usage ? chunk(index, model, [], { usage: usageOf(usage) }) : ''}data: [DONE]\n\n`;
   }
+
+  protected streamToolCalls(index: number, model: string, text: string, toolCalls: FakeToolCall[], usage: Usage | null) {
+    const calls = toolCalls.map((c, i) => ({ index: i, id: c.id, type: 'function', function: { name: c.name, arguments: c.arguments } }));
+    const delta = { role: 'assistant', ...(text ? { content: text } : {}), tool_calls: calls };
+    const finish = chunk(index, model, [{ index: 0, delta: {}, finish_reason: 'tool_calls' }]);
+    return `${chunk(index, model, [{ index: 0, delta, finish_reason: null }])}${finish}${usage ? chunk(index, model, [], { usage: usageOf(usage) }) : ''}data: [DONE]\n\n`;
+  }
 }
 
 function usageOf(usage: Usage) {

@@ -76,6 +76,8 @@ export abstract class FakeProviderServer {
   protected abstract streamStart(index: number, model: string, usage: Usage | null): string;
   protected abstract streamPiece(index: number, model: string, piece: string, position: number): string;
   protected abstract streamEnd(index: number, model: string, usage: Usage | null): string;
+  /** A whole streamed response that asks for tools (as a model streaming a step would). */
+  protected abstract streamToolCalls(index: number, model: string, text: string, toolCalls: FakeToolCall[], usage: Usage | null): string;
 
   constructor(public script: Script = () => ({ kind: 'answer' })) {}
 
@@ -165,7 +167,11 @@ export abstract class FakeProviderServer {
       this.stream(res, request.index, body.model, answerText, { usage: this.streamUsage(body) ? usage : null });
       return;
     }
-    if (request.stream) throw new Error('the fake streams text answers only; script tool calls for calls that do not stream');
+    if (request.stream) {
+      res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache' });
+      res.end(this.streamToolCalls(request.index, body.model, behaviour.text ?? '', behaviour.toolCalls!, this.streamUsage(body) ? usage : null));
+      return;
+    }
     const body200 = this.answerBody(request.index, body.model, behaviour.toolCalls?.length ? (behaviour.text ?? '') : answerText, usage, behaviour.toolCalls ?? []);
     res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(body200));
   }
