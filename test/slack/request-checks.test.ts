@@ -95,8 +95,8 @@ describe.each(drivers)('Slack request checks (%s)', (driver) => {
     // Slack signs each delivery anew: a later second, a new signature.
     await new Promise((r) => setTimeout(r, 1_100));
     const two = await signedOnce(form)(s.app);
-    expect(JSON.parse(one.text).text).toMatch(/^Usage/);
-    expect(JSON.parse(two.text).text).toMatch(/^Usage/);
+    expect(JSON.parse(one.text).text).toMatch(/^Quorum commands/);
+    expect(JSON.parse(two.text).text).toMatch(/^Quorum commands/);
   });
 });
 

@@ -15,8 +15,11 @@ export function eventFixture(name: string): any {
   return JSON.parse(readFileSync(join(fixtures, 'events', `${name}.json`), 'utf8'));
 }
 
+let triggers = 0;
+/** A recorded slash command with a trigger_id of its own, as every command Slack delivers has. */
 export function commandFixture(name: string): string {
-  return readFileSync(join(fixtures, 'commands', `${name}.form`), 'utf8');
+  triggers += 1;
+  return readFileSync(join(fixtures, 'commands', `${name}.form`), 'utf8').replace(/trigger_id=([\d.]+)\.[0-9a-f]+/, `trigger_id=$1.${process.pid}t${triggers}`);
 }
 
 let counter = 0;

@@ -32,7 +32,7 @@ describe.skipIf(!process.env.DATABASE_URL)('Teams revocation across two instance
     const start = () =>
       startTestApp(db, {
         model: new RecordingModelGate(),
-        env: { MICROSOFT_APP_ID: APP_ID, MICROSOFT_APP_PASSWORD: 'test-password', MICROSOFT_APP_TYPE: 'MultiTenant', MICROSOFT_APP_TENANT_ID: CONTOSO },
+        env: { MICROSOFT_SERVICE_URL_HOSTS: '127.0.0.1', MICROSOFT_APP_ID: APP_ID, MICROSOFT_APP_PASSWORD: 'test-password', MICROSOFT_APP_TYPE: 'MultiTenant', MICROSOFT_APP_TENANT_ID: CONTOSO },
         teams: { settings: identity.settings(), credentialsFactory: identity.credentialsFactory() },
       });
     const a = await start();
