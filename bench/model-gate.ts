@@ -16,7 +16,7 @@ import type { Logger, ModelCall, UsageLedger, WorkspaceSettings } from '../src/c
 import { callModel } from '../src/model/direct-gate.js';
 import { createModelGate, type ModelGateOptions, type ThrottlingGate } from '../src/model/gate.js';
 import { createOfflineModel } from '../src/model/offline.js';
-import { openSharedRedis, type SharedRedis } from '../src/model/redis-connection.js';
+import { openSharedRedis, type SharedRedis } from '../src/limiter/redis-connection.js';
 
 const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 const silent: Logger = { debug() {}, info() {}, warn() {}, error() {} };

@@ -46,6 +46,7 @@ export function violations(): string[] {
         const other = /^adapters\/([^/]+)\//.exec(to)?.[1];
         if (other && other !== platform) found.push(`${from} imports ${spec}: adapters never import each other`);
       }
+      if (/^bottleneck/.test(to) && !from.startsWith('src/limiter/')) found.push(`${from} imports ${spec}: Bottleneck lives behind src/limiter (WorkspaceLimiter)`);
       if (!from.startsWith('adapters/') && PLATFORM_SDKS.test(to)) found.push(`${from} imports ${spec}: platform SDKs stay in adapters/`);
     }
   }

@@ -25,9 +25,10 @@ import type {
   WorkspaceSettings,
 } from '../core/ports.js';
 import { attemptModel, INTERRUPTED_MESSAGE, streamTracker, TIMEOUT_MESSAGE, UNREACHABLE_MESSAGE } from './direct-gate.js';
-import { createLimiters, type Limiters, type WorkspaceLimits } from './limiters.js';
+import { createWorkspaceLimiter } from '../limiter/bottleneck-limiter.js';
+import type { WorkspaceLimiter, WorkspaceLimits } from '../limiter/workspace-limiter.js';
 import { estimateTokens } from './offline.js';
-import type { SharedRedis } from './redis-connection.js';
+import type { SharedRedis } from '../limiter/redis-connection.js';
 import {
   breakerPolicy,
   isBrokenCircuitError,
@@ -95,7 +96,7 @@ export interface GateObserver {
 }
 
 export interface ThrottlingGate extends ModelGate {
-  limiters: Limiters;
+  limiters: WorkspaceLimiter;
   /** 'Closed' | 'Open' | 'HalfOpen' | 'Isolated' for a model's breaker, on the main or the fallback source. */
   breakerState(modelId: string, source?: 'main' | 'fallback'): string;
   close(): Promise<void>;
@@ -152,7 +153,7 @@ export function createModelGate(options: ModelGateOptions): ThrottlingGate {
   const prices = options.prices ?? {};
   const log = options.log;
 
-  const limiters = createLimiters({
+  const limiters = createWorkspaceLimiter({
     provider: options.provider,
     global: options.global,
     windowMs,
