@@ -28,6 +28,9 @@ import type {
 } from './ports.js';
 import { audienceFor, buildPrompt, type ContextItem, type Visibility } from './prompt.js';
 
+/** What a request waiting behind its workspace's own queue (the limiter's or the inbox's) tells its sender. */
+export const queuedNotice = (position: number): string => `Busy right now: you are number ${position} in the queue.`;
+
 export interface CoreDeps {
   turns: TurnStore;
   audit: AuditLog;
@@ -184,7 +187,7 @@ export async function runTurn(deps: CoreDeps, envelope: Envelope, attempt?: Deli
     text: envelope.text,
   });
 
-  const onQueued = (position: number) => progress(`Busy right now: you are number ${position} in the queue.`);
+  const onQueued = (position: number) => progress(queuedNotice(position));
   // The answer streams where the platform can; errors and refusals are always posted.
   // The streamed message becomes the one a re-run replaces (the status message above it goes).
   const answer = openAnswerStream(ports.replies, target, deps.log, (messageId) => memory.remember(messageId, 'stream'));

@@ -26,6 +26,7 @@ import type {
 } from '../core/ports.js';
 import { attemptModel, INTERRUPTED_MESSAGE, streamTracker, TIMEOUT_MESSAGE, UNREACHABLE_MESSAGE } from './direct-gate.js';
 import { createWorkspaceLimiter } from '../limiter/bottleneck-limiter.js';
+import { lendSlotWhileWaiting } from '../limiter/slot.js';
 import type { WorkspaceLimiter, WorkspaceLimits } from '../limiter/workspace-limiter.js';
 import { estimateTokens } from './offline.js';
 import type { SharedRedis } from '../limiter/redis-connection.js';
@@ -144,6 +145,9 @@ function whyFailed(err: unknown): Extract<Attempt, { kind: 'failed' }>['why'] {
   return isRetryable(err) ? 'exhausted' : 'fatal';
 }
 
+/** A call not started this long after it entered the limiters waits without its worker slot (src/limiter/slot.ts). */
+const LEND_SLOT_AFTER_MS = 5;
+
 export function createModelGate(options: ModelGateOptions): ThrottlingGate {
   const resilience: ResilienceOptions = { ...defaultResilience, ...options.resilience };
   const windowMs = options.windowMs ?? 60_000;
@@ -221,6 +225,7 @@ export function createModelGate(options: ModelGateOptions): ThrottlingGate {
           queue.add(ticket);
           const enqueued = performance.now();
           let left = false;
+          const slotBack = lendSlotWhileWaiting(LEND_SLOT_AFTER_MS);
           options.observer?.queueLength(++waitingTotal);
           const timer = setTimeout(() => {
             if (notice.sent || !queue.has(ticket)) return;
@@ -230,6 +235,7 @@ export function createModelGate(options: ModelGateOptions): ThrottlingGate {
           const leave = () => {
             if (!left) options.observer?.queueLength(--waitingTotal);
             left = true;
+            slotBack();
             clearTimeout(timer);
             queue.delete(ticket);
             if (queue.size === 0 && waiting.get(ws) === queue) waiting.delete(ws);
