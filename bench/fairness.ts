@@ -81,7 +81,7 @@ export async function run(): Promise<void> {
     child = startChild({
       ...fleetEnv(api),
       NODE_ENV: 'production',
-      LOG_LEVEL: 'warn',
+      LOG_LEVEL: 'info',
       DATA_DIR: `/tmp/quorum-fair-${process.pid}`,
       DATABASE_URL: url,
       MODEL_PROVIDER: 'openai',

@@ -1,6 +1,6 @@
 /**
- * The inbox on drizzle: one row per platform delivery, claimed with FOR UPDATE SKIP LOCKED and a
- * lease, fairly across workspaces (see claimFairly).
+ * The inbox on drizzle: one row per platform delivery, claimed with a lease, fairly across
+ * workspaces (see claimFairly).
  */
 import { and, count, eq, inArray, lt, min, or, sql } from 'drizzle-orm';
 import { envelopeSchema } from '../core/envelope.js';
@@ -161,7 +161,9 @@ const CLAIM_LOCK = 0x51_0c_1a_17;
  * claimed round-robin with every other workspace's (each one's 1st row, then each one's 2nd, …),
  * so one workspace's backlog never stands in front of another's turn. Claims of all instances
  * take one advisory lock for the length of the statement's transaction: two instances claiming at
- * once cannot both see room for the same workspace.
+ * once cannot both see room for the same workspace, nor pick the same row (so no row locks: the
+ * update re-checks that each row is still claimable). A claim takes at most each workspace's
+ * round-robin share; the worker claims again as turns finish.
  */
 async function claimFairly(db: Db, p: { workerId: string; limit: number; leaseMs: number; perWorkspace: number }): Promise<ClaimedRow[]> {
   return db.transaction(async (tx) => {
@@ -178,13 +180,15 @@ async function claimFairly(db: Db, p: { workerId: string; limit: number; leaseMs
           from ready r
           left join workspace_settings s on s.workspace_id = r.workspace_id
           left join running run on run.workspace_id = r.workspace_id
+        ), share as (
+          -- No workspace can get more than its round-robin share of this claim (or its room).
+          select ceil(${p.limit}::numeric / greatest(count(*), 1))::int as n from room where free > 0
         ), picked as (
-          select room.workspace_id, c.id from room cross join lateral (
+          select room.workspace_id, c.id from room cross join share cross join lateral (
             select i.id from inbox i
             where i.workspace_id = room.workspace_id
               and (i.status = 'pending' or (i.status = 'working' and i.lease_until < now()))
-            order by i.id limit room.free
-            for update skip locked
+            order by i.id limit least(room.free, share.n)
           ) c
         ), turn as (
           select id from (select id, row_number() over (partition by workspace_id order by id) as rn from picked) ranked
@@ -193,6 +197,7 @@ async function claimFairly(db: Db, p: { workerId: string; limit: number; leaseMs
         update inbox set status = 'working', claimed_by = ${p.workerId}, attempts = inbox.attempts + 1,
           lease_until = now() + ${p.leaseMs}::int * interval '1 millisecond', updated_at = now()
         from turn where inbox.id = turn.id
+          and (inbox.status = 'pending' or (inbox.status = 'working' and inbox.lease_until < now()))
         returning inbox.id, inbox.envelope, inbox.attempts, inbox.status_message_id, inbox.part_message_ids`),
     );
   });
