@@ -417,10 +417,11 @@ export interface InboxStore {
    */
   claim(workerId: string, limit: number, leaseMs: number, perWorkspace: number): Promise<InboxItem[]>;
   /**
-   * Rows that waited `olderThanMs` behind their own workspace's backlog and whose sender was not
-   * told yet: marks up to `limit` as told and answers them with their place in that workspace's queue.
+   * Rows that waited `olderThanMs` behind their own workspace's backlog (the workspace runs all it
+   * may, see `claim`) and whose sender was not told yet: marks up to `limit` as told and answers
+   * them with their place in that workspace's queue.
    */
-  takeQueuedNotices(olderThanMs: number, limit: number): Promise<Array<{ id: string; envelope: Envelope; position: number }>>;
+  takeQueuedNotices(olderThanMs: number, limit: number, perWorkspace: number): Promise<Array<{ id: string; envelope: Envelope; position: number }>>;
   /** Remembers the "busy" status message shown for a row nobody has shown a status for yet. */
   rememberQueuedStatus(id: string, statusMessageId: string): Promise<void>;
   complete(id: string, workerId: string, platformMessageId: string | null): Promise<void>;

@@ -63,12 +63,18 @@ export function createInboxStore(db: Db, resolveWorkspace = createWorkspaceCache
         }));
     },
 
-    async takeQueuedNotices(olderThanMs, limit) {
+    async takeQueuedNotices(olderThanMs, limit, perWorkspace) {
       const rows = rowsOf<{ id: string | number; envelope: unknown; position: string | number }>(
-        await db.execute(sql`with waiting as (
+        await db.execute(sql`with running as (
+            select workspace_id, count(*)::int as n from inbox
+            where status = 'working' and lease_until >= now() group by workspace_id
+          ), held_back as (
+            select r.workspace_id from running r left join workspace_settings s on s.workspace_id = r.workspace_id
+            where r.n >= coalesce(s.concurrency, ${perWorkspace}::int)
+          ), waiting as (
             select id, workspace_id, queued_notice_at, status_message_id, status, created_at,
               row_number() over (partition by workspace_id order by id) as position
-            from inbox where status in ('pending', 'working')
+            from inbox where status in ('pending', 'working') and workspace_id in (select workspace_id from held_back)
           ), due as (
             select w.id, w.position from waiting w
             where w.status = 'pending' and w.queued_notice_at is null and w.status_message_id is null

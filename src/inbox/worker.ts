@@ -228,7 +228,7 @@ export function createWorker(options: WorkerOptions): Worker {
     if (!notify || noticing || stopped) return;
     noticing = true;
     try {
-      const due = await options.inbox.takeQueuedNotices(options.queueNoticeMs ?? 2_000, NOTICES_PER_LOOK);
+      const due = await options.inbox.takeQueuedNotices(options.queueNoticeMs ?? 2_000, NOTICES_PER_LOOK, options.perWorkspace);
       for (const row of due) {
         const statusMessageId = await notify(row.envelope, row.position).catch((err: Error) => {
           options.log.warn({ event: 'inbox.notice_failed', err: err.message }, 'could not tell a queued sender');

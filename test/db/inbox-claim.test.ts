@@ -41,18 +41,20 @@ describe.each(drivers)('fair inbox claims (%s)', (driver) => {
     expect(teams(await store.claim('w3', 10, 60_000, 2))).toEqual(['busy-2', 'busy-3']);
   });
 
-  it('tells each waiting sender once, with their place in their workspace’s queue', async () => {
+  it('tells each sender waiting behind their own workspace once, with their place in its queue', async () => {
     const store = createInboxStore(db().db);
     for (let n = 0; n < 3; n++) await store.enqueue(directMessage(`told-${n}`, 'hi', 'T-TOLD') as Envelope);
+    // Nothing running yet: they wait for a worker, not behind their own workspace's limits.
+    expect((await store.takeQueuedNotices(0, 10, 1)).filter((t) => t.envelope.idempotencyKey.startsWith('told-'))).toEqual([]);
     const [first] = await store.claim('w', 1, 60_000, 1);
     expect(first?.envelope.idempotencyKey).toBe('told-0');
-    const told = await store.takeQueuedNotices(0, 10);
+    const told = await store.takeQueuedNotices(0, 10, 1);
     const mine = told.filter((t) => t.envelope.idempotencyKey.startsWith('told-'));
     expect(mine.map((t) => [t.envelope.idempotencyKey, t.position])).toEqual([
       ['told-1', 2],
       ['told-2', 3],
     ]);
-    expect((await store.takeQueuedNotices(0, 10)).filter((t) => t.envelope.idempotencyKey.startsWith('told-'))).toEqual([]);
+    expect((await store.takeQueuedNotices(0, 10, 1)).filter((t) => t.envelope.idempotencyKey.startsWith('told-'))).toEqual([]);
     // The notice is what a later attempt replaces; a status already shown is never overwritten.
     await store.rememberQueuedStatus(mine[0]!.id, 'ts-busy');
     await store.rememberQueuedStatus(mine[0]!.id, 'ts-other');
