@@ -53,6 +53,8 @@ const PRUNE_EVERY_MS = 10 * 60_000;
  * events arrive) within it, and one claim takes them all instead of one claim each.
  */
 const CLAIM_GATHER_MS = 2;
+/** After a finished turn when the last claim left no more waiting: room of a capped workspace, at most a claim per this. */
+const FINISHED_GATHER_MS = 20;
 const KEEP_DEAD_MS = 7 * 24 * 3_600_000;
 /** maxAttempts for a row handed back at shutdown: never dead-lettered for it (attempts is an SQL integer, so not MAX_SAFE_INTEGER). */
 const NEVER_DEAD = 2 ** 31 - 1;
@@ -154,8 +156,9 @@ export function createWorker(options: WorkerOptions): Worker {
     const abort = new AbortController();
     const done = process(item, abort).finally(() => {
       running.delete(item.id);
-      // Its workspace has room again (the claim caps each workspace): claim soon, whatever the last claim found.
-      schedule(CLAIM_GATHER_MS);
+      // Its workspace has room again (the claim caps each workspace): claim soon, whatever the last
+      // claim found; turns finishing together share one claim.
+      schedule(moreWaiting ? CLAIM_GATHER_MS : FINISHED_GATHER_MS);
     });
     running.set(item.id, { item, done, abort });
   }
