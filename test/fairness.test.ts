@@ -119,3 +119,27 @@ describe.skipIf(!process.env.DATABASE_URL)('fair across workspaces with two inst
     floodAndQuiet('postgres', { name: 'two instances', env: { WORKER_CONCURRENCY: '8' }, floodConcurrency: 3, instances: 2 }),
   );
 });
+
+describe.each(drivers)("Slack's rate limit on one workspace (%s)", (driver) => {
+  it("holds back that workspace's replies only", { timeout: 120_000 }, async () => {
+    const db = await openTestDatabase(driver);
+    const api = await new FakeSlackApi().start();
+    let app: TestApp | null = null;
+    try {
+      await installFleetIn(db.db, api, 2);
+      // Slack answers the flood workspace's next post with 429, Retry-After 30 s.
+      api.rateLimits.set(`chat.postMessage xoxb-fleet-${FLOODER}`, { times: 1, retryAfter: 30 });
+      app = await startTestApp(db, { env: { ...fleetEnv(api), SHUTDOWN_GRACE_MS: '200', WORKER_CONCURRENCY: '8' } });
+      await send([app], FLOODER, 1, 'limited');
+      await waitFor(() => api.calls.some((c) => c.method === 'chat.postMessage' && c.token === `xoxb-fleet-${FLOODER}`), { timeoutMs: 20_000 });
+      await send([app], QUIET_WS, QUIET, 'quiet');
+      // Well inside the 30 s: WebClient's own handling would pause every workspace's posts that long.
+      await waitFor(() => answersByEvent(api, 'quiet').answers.size === QUIET, { timeoutMs: 20_000, everyMs: 100 });
+      expect(answersByEvent(api, 'limited').answers.size).toBe(0);
+    } finally {
+      await app?.stop();
+      await api.stop();
+      await db.close();
+    }
+  });
+});
