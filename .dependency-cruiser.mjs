@@ -81,6 +81,13 @@ export default {
       to: { path: LIMITERS },
     },
     {
+      name: 'bottleneck-only-in-limiter',
+      comment: 'Bottleneck (and the patches it needs) lives behind WorkspaceLimiter in src/limiter/.',
+      severity: 'error',
+      from: { path: '^(src|adapters)/', pathNot: '^src/limiter/' },
+      to: { path: '^bottleneck' },
+    },
+    {
       name: 'platform-sdks-only-in-adapters',
       comment: 'Slack and Teams SDKs stay in adapters/.',
       severity: 'error',

@@ -15,7 +15,7 @@ import type { Logger, ModelCall, UsageLedger, WorkspaceSettings } from '../src/c
 import { callModel } from '../src/model/direct-gate.js';
 import { createModelGate, type ModelGateOptions, type ThrottlingGate } from '../src/model/gate.js';
 import { createOfflineModel } from '../src/model/offline.js';
-import { openSharedRedis, type SharedRedis } from '../src/model/redis-connection.js';
+import { openSharedRedis, type SharedRedis } from '../src/limiter/redis-connection.js';
 import { redisAnswers } from '../test/support/redis-probe.js';
 import { benchServices, skipped } from './_support.js';
 

@@ -15,7 +15,7 @@ import { isQuorumError, QuorumError } from './core/errors.js';
 import { createIntake, type Intake } from './core/intake.js';
 import type { InvalidationBus } from './core/invalidation.js';
 import type { Logger, ModelGate } from './core/ports.js';
-import { answerCommand, portsFor, replyTargetOf, runTurn, type CoreDeps } from './core/turn.js';
+import { answerCommand, portsFor, queuedNotice, replyTargetOf, runTurn, type CoreDeps } from './core/turn.js';
 import { createAgentStore } from './db/agent-store.js';
 import { createAuditLog } from './db/audit-store.js';
 import { createConversationRefStore } from './db/conversation-ref-store.js';
@@ -130,6 +130,8 @@ export async function startQuorum(config: Config, options: StartOptions = {}): P
         }
       },
       notifyDead: (envelope, statusMessageId) => notifyDead(deps, envelope, statusMessageId),
+      notifyQueued: (envelope, position) => notifyQueued(deps, envelope, position),
+      perWorkspace: config.WORKSPACE_CONCURRENCY,
       // A workspace that removed the app: its queued turns can never be answered.
       isPermanent: (err) => isQuorumError(err, 'UNKNOWN_WORKSPACE'),
       log,
@@ -296,6 +298,14 @@ function listenFailure(err: unknown, config: Config): string | null {
     default:
       return null;
   }
+}
+
+/** The "busy" status for a message waiting behind its workspace's backlog; the answer replaces it. */
+async function notifyQueued(deps: CoreDeps, envelope: Envelope, position: number): Promise<string | null> {
+  if (envelope.kind !== 'mention' && envelope.kind !== 'direct') return null;
+  const { replies } = portsFor(deps, envelope.workspace.platform);
+  const shown = await replies.progress?.({ ...replyTargetOf(envelope), statusMessageId: null }, queuedNotice(position));
+  return shown ? shown.statusMessageId : null;
 }
 
 export async function main(): Promise<void> {

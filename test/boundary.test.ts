@@ -33,7 +33,7 @@ const badTree: Record<string, string> = {
   'src/core/builtin.ts': `import { readFileSync } from 'node:fs';\nexport const r = readFileSync;\n`,
   // A type-only import of an adapter from the database layer.
   'src/db/store.ts': `import type { Thing } from '../../adapters/slack/thing.js';\nimport { id } from '../core/envelope.js';\nexport const store = (t: Thing) => id.parse(t);\n`,
-  'src/model/gate.ts': `export const gate = 1;\n`,
+  'src/model/gate.ts': `import Bottleneck from 'bottleneck';\nexport const gate = Bottleneck;\n`,
   'src/inbox/worker.ts': `export const worker = 1;\n`,
   'src/config.ts': `export type Config = { a: string };\n`,
   'src/http/server.ts': `import '@slack/bolt';\nimport { createServer } from 'node:http';\nexport const server = createServer;\n`,
@@ -72,6 +72,8 @@ const expected = [
   'adapters-never-import-each-other: adapters/teams/bot.ts -> adapters/slack/thing.ts',
   'adapters-no-database: adapters/slack/thing.ts -> npm:drizzle-orm',
   'adapters-no-limiters: adapters/slack/thing.ts -> npm:bottleneck',
+  'bottleneck-only-in-limiter: adapters/slack/thing.ts -> npm:bottleneck',
+  'bottleneck-only-in-limiter: src/model/gate.ts -> npm:bottleneck',
   'core-imports-only-core: src/core/builtin.ts -> fs',
   'core-imports-only-core: src/core/leak.ts -> ./missing.js',
   'core-imports-only-core: src/core/leak.ts -> src/db/store.ts',

@@ -49,12 +49,12 @@ describe.each(drivers)('inbox (%s)', (driver) => {
     const store = createInboxStore(t.db.db);
     await t.app.running.worker.stop(1_000);
     await store.enqueue({ ...(directMessage('evt-lease') as any), receivedAt: new Date(), replyRoute: {} });
-    const first = await store.claim('crashed-worker', 10, 60_000);
+    const first = await store.claim('crashed-worker', 10, 60_000, 10);
     expect(first.map((i) => i.envelope.idempotencyKey)).toContain('evt-lease');
-    expect((await store.claim('other-worker', 10, 60_000)).map((i) => i.envelope.idempotencyKey)).not.toContain('evt-lease');
+    expect((await store.claim('other-worker', 10, 60_000, 10)).map((i) => i.envelope.idempotencyKey)).not.toContain('evt-lease');
     // Simulate the crashed worker's lease running out.
     await t.db.db.update(inbox).set({ leaseUntil: new Date(Date.now() - 1_000) }).where(eq(inbox.idempotencyKey, 'evt-lease'));
-    const again = await store.claim('other-worker', 10, 60_000);
+    const again = await store.claim('other-worker', 10, 60_000, 10);
     expect(again.find((i) => i.envelope.idempotencyKey === 'evt-lease')?.attempts).toBe(2);
     // The crashed worker can no longer complete a row it lost.
     const lost = again.find((i) => i.envelope.idempotencyKey === 'evt-lease')!;
@@ -64,20 +64,20 @@ describe.each(drivers)('inbox (%s)', (driver) => {
     expect((await t.db.db.select().from(inbox).where(eq(inbox.idempotencyKey, 'evt-lease')))[0]?.status).toBe('done');
     // Dead-lettering after the allowed attempts.
     await store.enqueue({ ...(directMessage('evt-dead') as any), receivedAt: new Date(), replyRoute: {} });
-    const [row] = (await store.claim('w', 10, 60_000)).filter((i) => i.envelope.idempotencyKey === 'evt-dead');
+    const [row] = (await store.claim('w', 10, 60_000, 10)).filter((i) => i.envelope.idempotencyKey === 'evt-dead');
     expect(await store.release(row!.id, 'w', 'boom', 1)).toBe('dead');
   });
 
   it('hands the next attempt the messages of a long reply the holder stored, and ignores a lost holder', async () => {
     const store = createInboxStore(t.db.db);
     await store.enqueue({ ...(directMessage('evt-parts') as any), receivedAt: new Date(), replyRoute: {} });
-    const [mine] = (await store.claim('first', 10, 60_000)).filter((i) => i.envelope.idempotencyKey === 'evt-parts');
+    const [mine] = (await store.claim('first', 10, 60_000, 10)).filter((i) => i.envelope.idempotencyKey === 'evt-parts');
     expect(mine!.partMessageIds).toEqual([]);
     await Promise.all([store.rememberStatus(mine!.id, 'first', 's-1'), store.rememberParts(mine!.id, 'first', ['p-2'])]);
     await store.rememberParts(mine!.id, 'first', ['p-2', 'p-3']);
     await store.rememberParts(mine!.id, 'not-the-holder', ['x']);
     await t.db.db.update(inbox).set({ leaseUntil: new Date(Date.now() - 1_000) }).where(eq(inbox.idempotencyKey, 'evt-parts'));
-    const [again] = (await store.claim('second', 10, 60_000)).filter((i) => i.envelope.idempotencyKey === 'evt-parts');
+    const [again] = (await store.claim('second', 10, 60_000, 10)).filter((i) => i.envelope.idempotencyKey === 'evt-parts');
     expect(again).toMatchObject({ attempts: 2, statusMessageId: 's-1', partMessageIds: ['p-2', 'p-3'] });
     await store.complete(again!.id, 'second', 's-1');
   });

@@ -20,6 +20,7 @@ import { createInstaller } from './install.js';
 import { createLeanFetch } from './lean-fetch.js';
 import { createNotify } from './notify.js';
 import { createDirectory, createMembership } from './people.js';
+import { PerCallRateLimitClient } from './rate-limits.js';
 import { createReplySink } from './replies.js';
 import { guardTimestamp } from './request-guard.js';
 import { cachedInstallations, createBoltInstallationStore, installationTokens, installKeyOf, singleTokens, type TokenSource } from './tokens.js';
@@ -75,20 +76,10 @@ export function createSlackAdapter(options: SlackAdapterOptions): SlackAdapter {
   const web = createLeanFetch({ timeoutMs: SLACK_API_TIMEOUT_MS });
   const sdkOptions = { slackApiUrl: config.SLACK_API_URL, fetch: web.fetch };
   const clientOptions = { ...sdkOptions, logger };
-  // Reads may retry (twice, quickly); posts retry only rate limits (WebClient waits Retry-After).
-  const readClient = new webApi.WebClient(undefined, { ...clientOptions, retryConfig: { retries: 2, minTimeout: 100, maxTimeout: 1_000 } });
-  const postClient = new webApi.WebClient(undefined, {
-    ...clientOptions,
-    retryConfig: {
-      retries: 3,
-      minTimeout: 0,
-      maxTimeout: 0,
-      onFailedAttempt: (err: Error) => {
-        // WebClient wraps its own rate-limit signal in a WebAPIRequestError: match the text.
-        if (!err.message.includes('A rate limit was exceeded')) throw err;
-      },
-    } as webApi.RetryOptions, // p-retry's onFailedAttempt: throwing ends the retries
-  });
+  // Reads may retry (twice, quickly); posts retry only rate limits. A rate limit waits Retry-After
+  // for that call alone, never for other workspaces' calls (rate-limits.ts).
+  const readClient = new PerCallRateLimitClient({ ...clientOptions, retryConfig: { retries: 2, minTimeout: 100, maxTimeout: 1_000 } }, 2);
+  const postClient = new PerCallRateLimitClient({ ...clientOptions, retryConfig: { retries: 0 } }, 3);
 
   const installations = cachedInstallations(options.installations);
   const tokens: TokenSource = oauth ? installationTokens(installations) : singleTokens(config.SLACK_BOT_TOKEN!);

@@ -423,7 +423,20 @@ export interface InboxItem {
 /** Durable intake: rows keyed by the platform's idempotency key, claimed by workers with a lease. */
 export interface InboxStore {
   enqueue(envelope: Envelope): Promise<'accepted' | 'duplicate'>;
-  claim(workerId: string, limit: number, leaseMs: number): Promise<InboxItem[]>;
+  /**
+   * Claims up to `limit` rows, round-robin across workspaces (each one's oldest first), never more
+   * than a workspace may run: its concurrency setting, else `perWorkspace`, minus the rows any
+   * instance holds for it under a live lease.
+   */
+  claim(workerId: string, limit: number, leaseMs: number, perWorkspace: number): Promise<InboxItem[]>;
+  /**
+   * Rows that waited `olderThanMs` behind their own workspace's backlog (the workspace runs all it
+   * may, see `claim`) and whose sender was not told yet: marks up to `limit` as told and answers
+   * them with their place in that workspace's queue.
+   */
+  takeQueuedNotices(olderThanMs: number, limit: number, perWorkspace: number): Promise<Array<{ id: string; envelope: Envelope; position: number }>>;
+  /** Remembers the "busy" status message shown for a row nobody has shown a status for yet. */
+  rememberQueuedStatus(id: string, statusMessageId: string): Promise<void>;
   complete(id: string, workerId: string, platformMessageId: string | null): Promise<void>;
   /** Extends the leases of rows this worker still holds (a long turn is not taken by another worker). */
   renew(ids: string[], workerId: string, leaseMs: number): Promise<void>;

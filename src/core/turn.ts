@@ -31,6 +31,9 @@ import type {
 import { audienceFor, buildPrompt, type ContextItem, type Visibility } from './prompt.js';
 import { recordContext } from './context-report.js';
 
+/** What a request waiting behind its workspace's own queue (the limiter's or the inbox's) tells its sender. */
+export const queuedNotice = (position: number): string => `Busy right now: you are number ${position} in the queue.`;
+
 export interface CoreDeps {
   turns: TurnStore;
   audit: AuditLog;
@@ -198,7 +201,7 @@ export async function runTurn(deps: CoreDeps, envelope: Envelope, attempt?: Deli
   const messages = buildPrompt({ audience, context, text: envelope.text });
   inspect?.context(context, envelope.text, readable.allow ? undefined : { count: stored.length, reason: readable.reason });
 
-  const onQueued = (position: number) => progress(`Busy right now: you are number ${position} in the queue.`);
+  const onQueued = (position: number) => progress(queuedNotice(position));
   // The answer streams where the platform can; errors and refusals are always posted.
   // The streamed message becomes the one a re-run replaces (the status message above it goes).
   const answer = openAnswerStream(ports.replies, target, deps.log, (messageId) => memory.remember(messageId, 'stream'));

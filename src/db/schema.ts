@@ -235,12 +235,16 @@ export const inbox = pgTable(
     statusMessageId: text('status_message_id'),
     /** The messages of a long reply's parts after the first, in order; a re-run updates them instead of posting again. */
     partMessageIds: jsonb('part_message_ids').$type<string[]>(),
+    /** When its sender was told it waits behind its workspace's own backlog (once per row). */
+    queuedNoticeAt: timestamp('queued_notice_at', { withTimezone: true }),
     createdAt: createdAt(),
     updatedAt: updatedAt(),
   },
   (t) => [
     uniqueIndex('inbox_platform_key').on(t.platform, t.idempotencyKey),
     index('inbox_claimable').on(t.status, t.id).where(sql`status in ('pending', 'working')`),
+    // Claiming takes each workspace's oldest rows (round-robin across workspaces).
+    index('inbox_claimable_workspace').on(t.workspaceId, t.id).where(sql`status in ('pending', 'working')`),
   ],
 );
 

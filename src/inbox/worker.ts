@@ -2,11 +2,17 @@
  * Workers claim inbox rows with a lease and run the turn pipeline on them. A crashed worker's
  * rows are claimed again when the lease runs out; a row that keeps failing is dead-lettered and
  * its sender told once.
+ *
+ * Fair across workspaces: rows are claimed round-robin across workspaces and never more than a
+ * workspace may run at once (the store's claim), and a turn waiting for its workspace's limiter
+ * lends its slot back (src/limiter/slot.ts), so a workspace held back by its own limits leaves
+ * the pool to the others. Its backlog waits in the inbox, and each waiting sender is told once.
  */
 import { randomUUID } from 'node:crypto';
 import type { Envelope } from '../core/envelope.js';
 import type { InboxItem, InboxStore, Logger, DeliveryAttempt } from '../core/ports.js';
 import type { TurnResult } from '../core/turn.js';
+import { runInSlot, type Slot } from '../limiter/slot.js';
 
 export interface WorkerOptions {
   inbox: InboxStore;
@@ -17,6 +23,14 @@ export interface WorkerOptions {
   notifyDead: (envelope: Envelope, statusMessageId: string | null) => Promise<void>;
   log: Logger;
   concurrency: number;
+  /** Rows one workspace may hold leased at once unless its settings say otherwise (WORKSPACE_CONCURRENCY). */
+  perWorkspace: number;
+  /**
+   * Tells the sender of a row that waited `queueNoticeMs` behind its workspace's backlog their
+   * place in it; answers the status message it showed (the answer replaces it), if any.
+   */
+  notifyQueued?: (envelope: Envelope, position: number) => Promise<string | null>;
+  queueNoticeMs?: number;
   /** Renewed every third of it while the turn runs, so only a dead worker's rows come back. */
   leaseMs: number;
   /** A turn running longer is aborted and its row handed back (counted as a failed attempt). */
@@ -39,7 +53,13 @@ const PRUNE_EVERY_MS = 10 * 60_000;
  * events arrive) within it, and one claim takes them all instead of one claim each.
  */
 const CLAIM_GATHER_MS = 2;
+/** After a finished turn when the last claim left no more waiting: room of a capped workspace, at most a claim per this. */
+const FINISHED_GATHER_MS = 20;
 const KEEP_DEAD_MS = 7 * 24 * 3_600_000;
+/** maxAttempts for a row handed back at shutdown: never dead-lettered for it (attempts is an SQL integer, so not MAX_SAFE_INTEGER). */
+const NEVER_DEAD = 2 ** 31 - 1;
+/** Queue notices sent per look (the next look sends more). */
+const NOTICES_PER_LOOK = 20;
 
 export interface Worker {
   /** Look for work now (called after an accepted intake). */
@@ -61,6 +81,9 @@ export function createWorker(options: WorkerOptions): Worker {
   let timer: NodeJS.Timeout | undefined;
   let pruneTimer: NodeJS.Timeout | undefined;
   let renewTimer: NodeJS.Timeout | undefined;
+  let noticeTimer: NodeJS.Timeout | undefined;
+  /** Turns waiting on their limiter, whose slots are lent back to the pool. */
+  let lent = 0;
 
   async function renewLeases() {
     const ids = [...running.keys()];
@@ -108,9 +131,9 @@ export function createWorker(options: WorkerOptions): Worker {
     claiming = true;
     let next = pollMs;
     try {
-      const free = options.concurrency - running.size;
+      const free = options.concurrency - (running.size - lent);
       if (free > 0) {
-        const items = await options.inbox.claim(workerId, free, options.leaseMs);
+        const items = await options.inbox.claim(workerId, free, options.leaseMs, options.perWorkspace);
         for (const item of items) launch(item);
         // A full batch suggests more is waiting: claim again as slots free up.
         moreWaiting = items.length === free;
@@ -133,8 +156,9 @@ export function createWorker(options: WorkerOptions): Worker {
     const abort = new AbortController();
     const done = process(item, abort).finally(() => {
       running.delete(item.id);
-      // Else new work arrives through wake() (this instance's intake) or the poll (other instances').
-      if (moreWaiting) schedule(CLAIM_GATHER_MS);
+      // Its workspace has room again (the claim caps each workspace): claim soon, whatever the last
+      // claim found; turns finishing together share one claim.
+      schedule(moreWaiting ? CLAIM_GATHER_MS : FINISHED_GATHER_MS);
     });
     running.set(item.id, { item, done, abort });
   }
@@ -156,6 +180,17 @@ export function createWorker(options: WorkerOptions): Worker {
         attempt.partMessageIds = messageIds;
       },
     };
+    const slot: Slot = {
+      lend() {
+        lent++;
+        schedule(CLAIM_GATHER_MS);
+        let back = false;
+        return () => {
+          if (!back) lent--;
+          back = true;
+        };
+      },
+    };
     let deadline: NodeJS.Timeout | undefined;
     // A turn that ignores its abort still frees its slot and its row at the deadline.
     const timedOut = new Promise<never>((_, reject) => {
@@ -165,7 +200,7 @@ export function createWorker(options: WorkerOptions): Worker {
       }, options.turnTimeoutMs);
     });
     try {
-      const result = await Promise.race([options.runTurn(item.envelope, attempt), timedOut]);
+      const result = await Promise.race([runInSlot(slot, () => options.runTurn(item.envelope, attempt)), timedOut]);
       await options.inbox.complete(item.id, workerId, result.platformMessageId);
       options.log.info({ event: 'turn.done', ...context, ms: Math.round(performance.now() - started) }, 'turn done');
     } catch (err) {
@@ -189,6 +224,28 @@ export function createWorker(options: WorkerOptions): Worker {
     }
   }
 
+  let noticing = false;
+  /** One look at a time: rows that waited long enough behind their workspace's backlog, each told once. */
+  async function sendQueueNotices(): Promise<void> {
+    const notify = options.notifyQueued;
+    if (!notify || noticing || stopped) return;
+    noticing = true;
+    try {
+      const due = await options.inbox.takeQueuedNotices(options.queueNoticeMs ?? 2_000, NOTICES_PER_LOOK, options.perWorkspace);
+      for (const row of due) {
+        const statusMessageId = await notify(row.envelope, row.position).catch((err: Error) => {
+          options.log.warn({ event: 'inbox.notice_failed', err: err.message }, 'could not tell a queued sender');
+          return null;
+        });
+        if (statusMessageId) await options.inbox.rememberQueuedStatus(row.id, statusMessageId);
+      }
+    } catch (err) {
+      options.log.warn({ event: 'inbox.notice_failed', err: (err as Error).message }, 'could not look for queued senders');
+    } finally {
+      noticing = false;
+    }
+  }
+
   return {
     wake() {
       schedule(CLAIM_GATHER_MS);
@@ -200,18 +257,26 @@ export function createWorker(options: WorkerOptions): Worker {
       pruneTimer.unref();
       renewTimer = setInterval(() => void (running.size > 0 && renewLeases()), Math.max(100, Math.floor(options.leaseMs / 3)));
       renewTimer.unref();
+      if (options.notifyQueued) {
+        // Only while this instance works: an idle one has no backlog of its own to explain.
+        noticeTimer = setInterval(() => void (running.size > 0 && sendQueueNotices()), Math.max(100, Math.floor((options.queueNoticeMs ?? 2_000) / 2)));
+        noticeTimer.unref();
+      }
     },
     async stop(graceMs) {
       stopped = true;
       clearTimeout(timer);
       timer = undefined;
       clearInterval(pruneTimer);
+      clearInterval(noticeTimer);
       const all = Promise.all([...running.values()].map((r) => r.done));
       await Promise.race([all, new Promise((resolve) => setTimeout(resolve, graceMs).unref())]);
-      for (const { item, abort } of running.values()) {
-        abort.abort();
-        await options.inbox.release(item.id, workerId, 'released at shutdown', Number.MAX_SAFE_INTEGER).catch(() => {});
-      }
+      // A copy: an aborted turn leaves `running` as it ends, and would be skipped (and its row kept leased).
+      const left = [...running.values()];
+      for (const { abort } of left) abort.abort();
+      await Promise.all(
+        left.map(({ item }) => options.inbox.release(item.id, workerId, 'released at shutdown', NEVER_DEAD).catch(() => {})),
+      );
       clearInterval(renewTimer);
     },
     prune,

@@ -3,7 +3,7 @@ import type { Config } from '../config.js';
 import type { AuditLog, BudgetAlertSink, Logger, TurnStore, UsageLedger } from '../core/ports.js';
 import { createModelGate, type GateObserver, type ThrottlingGate } from './gate.js';
 import { createModelFactory, fallbackSourceFor, modelNameFor } from './providers.js';
-import { openSharedRedis } from './redis-connection.js';
+import { openSharedRedis } from '../limiter/redis-connection.js';
 
 export interface GateDeps {
   turns: Pick<TurnStore, 'settings'>;

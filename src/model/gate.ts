@@ -25,9 +25,11 @@ import type {
   WorkspaceSettings,
 } from '../core/ports.js';
 import { attemptModel, failureOf, INTERRUPTED_MESSAGE, streamTracker, TIMEOUT_MESSAGE, UNREACHABLE_MESSAGE } from './direct-gate.js';
-import { createLimiters, type Limiters, type WorkspaceLimits } from './limiters.js';
+import { createWorkspaceLimiter } from '../limiter/bottleneck-limiter.js';
+import { lendSlotWhileWaiting } from '../limiter/slot.js';
+import type { WorkspaceLimiter, WorkspaceLimits } from '../limiter/workspace-limiter.js';
 import { estimateTokens } from './offline.js';
-import type { SharedRedis } from './redis-connection.js';
+import type { SharedRedis } from '../limiter/redis-connection.js';
 import {
   breakerPolicy,
   isBrokenCircuitError,
@@ -95,7 +97,7 @@ export interface GateObserver {
 }
 
 export interface ThrottlingGate extends ModelGate {
-  limiters: Limiters;
+  limiters: WorkspaceLimiter;
   /** 'Closed' | 'Open' | 'HalfOpen' | 'Isolated' for a model's breaker, on the main or the fallback source. */
   breakerState(modelId: string, source?: 'main' | 'fallback'): string;
   close(): Promise<void>;
@@ -143,6 +145,9 @@ function whyFailed(err: unknown): Extract<Attempt, { kind: 'failed' }>['why'] {
   return isRetryable(err) ? 'exhausted' : 'fatal';
 }
 
+/** A call not started this long after it entered the limiters waits without its worker slot (src/limiter/slot.ts). */
+const LEND_SLOT_AFTER_MS = 5;
+
 export function createModelGate(options: ModelGateOptions): ThrottlingGate {
   const resilience: ResilienceOptions = { ...defaultResilience, ...options.resilience };
   const windowMs = options.windowMs ?? 60_000;
@@ -152,7 +157,7 @@ export function createModelGate(options: ModelGateOptions): ThrottlingGate {
   const prices = options.prices ?? {};
   const log = options.log;
 
-  const limiters = createLimiters({
+  const limiters = createWorkspaceLimiter({
     provider: options.provider,
     global: options.global,
     windowMs,
@@ -220,6 +225,7 @@ export function createModelGate(options: ModelGateOptions): ThrottlingGate {
           queue.add(ticket);
           const enqueued = performance.now();
           let left = false;
+          const slotBack = lendSlotWhileWaiting(LEND_SLOT_AFTER_MS);
           options.observer?.queueLength(++waitingTotal);
           const timer = setTimeout(() => {
             if (notice.sent || !queue.has(ticket)) return;
@@ -229,6 +235,7 @@ export function createModelGate(options: ModelGateOptions): ThrottlingGate {
           const leave = () => {
             if (!left) options.observer?.queueLength(--waitingTotal);
             left = true;
+            slotBack();
             clearTimeout(timer);
             queue.delete(ticket);
             if (queue.size === 0 && waiting.get(ws) === queue) waiting.delete(ws);

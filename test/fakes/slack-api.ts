@@ -61,7 +61,7 @@ export class FakeSlackApi {
   readonly rosters = new Map<string, string[]>();
   /** OAuth code → oauth.v2.access answer. */
   readonly grants = new Map<string, Record<string, unknown>>();
-  /** method → how many times to answer 429 next, with this Retry-After. */
+  /** method (or "method token": one workspace's calls) → how many times to answer 429 next, with this Retry-After. */
   readonly rateLimits = new Map<string, { times: number; retryAfter: number }>();
   /** Bodies POSTed outside /api/ (response_url hooks), by path. */
   readonly hooks: { path: string; body: any }[] = [];
@@ -109,7 +109,7 @@ export class FakeSlackApi {
           res.writeHead(status.status, { 'content-type': 'text/plain', ...status.headers }).end(status.body ?? '');
           return;
         }
-        const limit = this.rateLimits.get(method);
+        const limit = this.rateLimits.get(`${method} ${token}`) ?? this.rateLimits.get(method);
         if (limit && limit.times > 0) {
           limit.times -= 1;
           call.response = webFixture('error.ratelimited');

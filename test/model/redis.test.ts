@@ -9,7 +9,7 @@ import Bottleneck from 'bottleneck';
 import { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { ThrottlingGate } from '../../src/model/gate.js';
-import { openSharedRedis, type SharedRedis } from '../../src/model/redis-connection.js';
+import { openSharedRedis, type SharedRedis } from '../../src/limiter/redis-connection.js';
 import { FakeOpenAIServer } from '../fakes/openai-server.js';
 import { available, describeWith, redisUrl } from '../support/services.js';
 import { waitFor } from '../support/wait.js';

@@ -5,7 +5,7 @@
  */
 import { createHmac } from 'node:crypto';
 import { tmpdir } from 'node:os';
-import { openDatabase } from '../../src/db/client.js';
+import { openDatabase, type Db } from '../../src/db/client.js';
 import { createInstallationStore } from '../../src/db/installation-store.js';
 import { createSecretBox } from '../../src/secrets.js';
 import { messageText, type FakeSlackApi } from '../fakes/slack-api.js';
@@ -18,22 +18,27 @@ export const fleetTeam = (w: number) => `TFLEET${String(w).padStart(4, '0')}`;
 /** Installs `workspaces` Slack workspaces in the database at `url` and teaches the fake their bots. */
 export async function installFleet(url: string, api: FakeSlackApi, workspaces: number): Promise<void> {
   const db = await openDatabase({ databaseUrl: url, dataDir: tmpdir(), poolSize: 2 });
-  const records = createInstallationStore(db.db, createSecretBox(Buffer.from(FLEET_KEY, 'base64')));
   try {
-    for (let w = 0; w < workspaces; w++) {
-      const team = fleetTeam(w);
-      const token = `xoxb-fleet-${w}`;
-      api.bots.set(token, { team_id: team, user_id: `UBOT${w}`, bot_id: `BBOT${w}` });
-      await records.save({
-        platform: 'slack',
-        installKey: team,
-        workspace: { platform: 'slack', externalId: team },
-        secret: JSON.stringify({ team: { id: team }, bot: { token, userId: `UBOT${w}`, id: `BBOT${w}`, scopes: [] }, isEnterpriseInstall: false, appId: 'A0QRMAPP01', tokenType: 'bot' }),
-        data: { teamId: team },
-      });
-    }
+    await installFleetIn(db.db, api, workspaces);
   } finally {
     await db.close();
+  }
+}
+
+/** The same, on an open database (PGlite has no URL to open it again). */
+export async function installFleetIn(db: Db, api: FakeSlackApi, workspaces: number): Promise<void> {
+  const records = createInstallationStore(db, createSecretBox(Buffer.from(FLEET_KEY, 'base64')));
+  for (let w = 0; w < workspaces; w++) {
+    const team = fleetTeam(w);
+    const token = `xoxb-fleet-${w}`;
+    api.bots.set(token, { team_id: team, user_id: `UBOT${w}`, bot_id: `BBOT${w}` });
+    await records.save({
+      platform: 'slack',
+      installKey: team,
+      workspace: { platform: 'slack', externalId: team },
+      secret: JSON.stringify({ team: { id: team }, bot: { token, userId: `UBOT${w}`, id: `BBOT${w}`, scopes: [] }, isEnterpriseInstall: false, appId: 'A0QRMAPP01', tokenType: 'bot' }),
+      data: { teamId: team },
+    });
   }
 }
 

@@ -1,5 +1,5 @@
 /**
- * The limiters behind the gate: a Bottleneck.Group keyed by workspace, each limiter chained to
+ * The WorkspaceLimiter on Bottleneck (local store, or Redis with a local fallback): a Bottleneck.Group keyed by workspace, each limiter chained to
  * one global limiter per provider. A job holds its workspace's concurrency slot while it waits
  * for the global limiter, so a flooding workspace occupies at most `concurrency` places in the
  * global queue and quiet workspaces get through (that is what makes it fair).
@@ -12,13 +12,9 @@
  */
 import Bottleneck from 'bottleneck';
 import type { Logger } from '../core/ports.js';
-import { tuneLimiter } from './bottleneck-tuning.js';
+import { checkBottleneck, tuneLimiter } from './bottleneck-patches.js';
 import type { SharedRedis } from './redis-connection.js';
-
-export interface WorkspaceLimits {
-  rpm: number;
-  concurrency: number;
-}
+import type { WorkspaceLimiter, WorkspaceLimits } from './workspace-limiter.js';
 
 export interface LimiterOptions {
   provider: string;
@@ -34,16 +30,6 @@ export interface LimiterOptions {
   /** How often a Redis limiter with a job waiting in its queue re-checks the shared state; Bottleneck's 5 s default stalls queued jobs. */
   heartbeatMs: number;
   log: Logger;
-}
-
-export interface Limiters {
-  /** Runs `job` once the workspace's and the provider's limits allow; `job` must not throw. */
-  schedule<T>(workspaceId: string, limits: WorkspaceLimits, job: () => Promise<T>): Promise<T>;
-  /** Which limiters the next call uses (for logs, tests and the bench). */
-  mode(): 'local' | 'shared';
-  /** Workspace limiters this instance holds now (idle ones expire after idleMs). */
-  size(): number;
-  close(): Promise<void>;
 }
 
 interface LimiterSet {
@@ -105,55 +91,89 @@ async function limiterFor(set: LimiterSet, workspaceId: string, limits: Workspac
 
 type Boxed<T> = { ok: true; value: T } | { ok: false; error: unknown };
 
-export function createLimiters(options: LimiterOptions): Limiters {
+let checked = false;
+
+export function createWorkspaceLimiter(options: LimiterOptions): WorkspaceLimiter {
+  // Once per process: every patch still finds its internal (throws BottleneckPatchError).
+  if (!checked) checkBottleneck();
+  checked = true;
   const local = makeSet(options, undefined);
   const shared = options.redis ? makeSet(options, options.redis) : null;
   const redis = options.redis;
+
+  // Jobs of this instance not started yet, per workspace.
+  const waiting = new Map<string, number>();
+  const countWaiting = (workspaceId: string, by: number) => {
+    const n = (waiting.get(workspaceId) ?? 0) + by;
+    if (n > 0) waiting.set(workspaceId, n);
+    else waiting.delete(workspaceId);
+  };
 
   async function runOn<R>(set: LimiterSet, workspaceId: string, limits: WorkspaceLimits, job: () => Promise<R>): Promise<R> {
     const limiter = await limiterFor(set, workspaceId, limits, options.windowMs);
     return limiter.schedule(job);
   }
 
+  /** Shared limits while Redis is up; local ones otherwise, or when Redis goes away with the job still queued there. */
+  async function runOnce<T>(
+    workspaceId: string,
+    limits: WorkspaceLimits,
+    start: () => Promise<Boxed<T>>,
+    running: () => Promise<Boxed<T>> | null,
+  ): Promise<Boxed<T>> {
+    if (shared && redis?.isUp()) {
+      let sharedAbandoned = false;
+      const sharedJob = (): Promise<Boxed<T> | null> => (sharedAbandoned ? Promise.resolve(null) : start());
+      let stopWatching = () => {};
+      const lost = new Promise<'lost'>((resolve) => {
+        stopWatching = redis.onceDown(() => resolve('lost'));
+      });
+      try {
+        const first = await Promise.race([runOn(shared, workspaceId, limits, sharedJob), lost]);
+        if (first !== 'lost' && first !== null) return first;
+      } catch (err) {
+        // A job's own errors are boxed, so this is Redis failing under the limiter.
+        options.log.warn({ event: 'model.limits.local', err: (err as Error).message }, 'shared limiter failed; using local limits');
+      } finally {
+        stopWatching();
+      }
+      // Redis went away while the job ran: its result still counts.
+      const started = running();
+      if (started) return started;
+      // Still queued in Redis: run under local limits instead, and skip it there if it ever starts.
+      sharedAbandoned = true;
+    }
+    return runOn(local, workspaceId, limits, start);
+  }
+
   return {
     mode: () => (shared && redis?.isUp() ? 'shared' : 'local'),
     size: () => local.group.keys().length + (shared?.group.keys().length ?? 0),
+    queued: (workspaceId) => waiting.get(workspaceId) ?? 0,
 
     async schedule<T>(workspaceId: string, limits: WorkspaceLimits, job: () => Promise<T>): Promise<T> {
       // The job runs at most once, whichever limiter lets it start first.
       let running: Promise<Boxed<T>> | null = null;
-      const start = (): Promise<Boxed<T>> =>
-        (running ??= job().then(
+      countWaiting(workspaceId, 1);
+      let counted = true;
+      const uncount = () => {
+        if (counted) countWaiting(workspaceId, -1);
+        counted = false;
+      };
+      const start = (): Promise<Boxed<T>> => {
+        uncount();
+        return (running ??= job().then(
           (value) => ({ ok: true as const, value }),
           (error: unknown) => ({ ok: false as const, error }),
         ));
-      const unbox = (r: Boxed<T>): T => {
-        if (!r.ok) throw r.error;
-        return r.value;
       };
-
-      if (shared && redis?.isUp()) {
-        let sharedAbandoned = false;
-        const sharedJob = (): Promise<Boxed<T> | null> => (sharedAbandoned ? Promise.resolve(null) : start());
-        let stopWatching = () => {};
-        const lost = new Promise<'lost'>((resolve) => {
-          stopWatching = redis.onceDown(() => resolve('lost'));
-        });
-        try {
-          const first = await Promise.race([runOn(shared, workspaceId, limits, sharedJob), lost]);
-          if (first !== 'lost' && first !== null) return unbox(first);
-        } catch (err) {
-          // A job's own errors are boxed, so this is Redis failing under the limiter.
-          options.log.warn({ event: 'model.limits.local', err: (err as Error).message }, 'shared limiter failed; using local limits');
-        } finally {
-          stopWatching();
-        }
-        // Redis went away while the job ran: its result still counts.
-        if (running) return unbox(await running);
-        // Still queued in Redis: run under local limits instead, and skip it there if it ever starts.
-        sharedAbandoned = true;
+      try {
+        const result = await runOnce(workspaceId, limits, start, () => running);
+        if (!result.ok) throw result.error;
+        return result.value;
+      } finally {
+        uncount();
       }
-      return unbox(await runOn(local, workspaceId, limits, start));
     },
 
     async close() {

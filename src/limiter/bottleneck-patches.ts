@@ -1,13 +1,38 @@
 /**
- * Bottleneck 2.19.5 (its last release) does a lot per job that the gate does not need; these
- * per-limiter changes remove the cost and keep what a job goes through (submit, register, run,
- * free, on the local or the Redis store). Each one checks that the internal it replaces is there,
- * and leaves the limiter as it is otherwise.
+ * Every change Quorum makes to Bottleneck's internals, in one place (the Redis connection's two
+ * overrides live in redis-connection.ts and are checked the same way).
+ *
+ * Bottleneck 2.19.5 (its last release, pinned exactly in package.json) does a lot per job that
+ * the gate does not need; these per-limiter changes remove the cost and keep what a job goes
+ * through (submit, register, run, free, on the local or the Redis store). Each one needs private
+ * internals: when one is missing (another Bottleneck version) `tuneLimiter` throws
+ * BottleneckPatchError, and `checkBottleneck()` does so at start-up, so that a changed library
+ * fails loudly instead of running unpatched. test/limiter/bottleneck-patches.test.ts has one test
+ * per patch that fails when the patch is not applied.
  *
  * Per job with the local store, a noop job: ~140 µs CPU before, ~45 µs after; the 1 ms timer
  * clamp is gone from every job's latency. A Redis limiter no longer costs anything while idle.
  */
-import type Bottleneck from 'bottleneck';
+import Bottleneck from 'bottleneck';
+
+/** The one Bottleneck release these patches were written against. */
+export const BOTTLENECK_VERSION = '2.19.5';
+
+/** A Bottleneck internal a patch needs is not there: the library is not the version patched. */
+export class BottleneckPatchError extends Error {
+  override readonly name = 'BottleneckPatchError';
+  constructor(internal: string) {
+    super(`Bottleneck ${BOTTLENECK_VERSION} internal "${internal}" is missing (installed: ${installedVersion()}); src/limiter patches it, update them before changing the version`);
+  }
+}
+
+function installedVersion(): string {
+  return String((Bottleneck as unknown as { version?: unknown }).version ?? 'unknown');
+}
+
+function need(ok: boolean, internal: string): void {
+  if (!ok) throw new BottleneckPatchError(internal);
+}
 
 interface Listener {
   cb: (...args: unknown[]) => unknown;
@@ -79,6 +104,8 @@ function callQueueListenersDirectly(events: EventsInternals): void {
  */
 function startWithoutClamp(limiter: LimiterInternals): void {
   const run = limiter._run;
+  need(typeof run === 'function', 'Bottleneck.prototype._run');
+  need(typeof limiter._clearGlobalState === 'function' && typeof limiter._free === 'function', 'Bottleneck.prototype._free');
   if (typeof run !== 'function') return;
   limiter._run = function (this: LimiterInternals, index, job, wait) {
     if (wait > 0 || job.options.expiration != null) return run.call(this, index, job, wait);
@@ -155,6 +182,9 @@ function heartbeatWhileQueued(limiter: LimiterInternals, events: EventsInternals
   const store = limiter._store;
   const queues = limiter._queues;
   const disconnect = store?.__disconnect__;
+  need(Boolean(store?.ready) && typeof store?.runScript === 'function' && typeof store.heartbeatInterval === 'number', 'RedisDatastore.ready/runScript/heartbeatInterval');
+  need(typeof disconnect === 'function', 'RedisDatastore.__disconnect__');
+  need(typeof queues?.queued === 'function', 'Bottleneck._queues.queued');
   if (!store?.ready || typeof store.runScript !== 'function' || typeof store.heartbeatInterval !== 'number' || typeof disconnect !== 'function' || !queues) return;
   const runScript = store.runScript.bind(store);
   const interval = store.heartbeatInterval;
@@ -190,8 +220,9 @@ function heartbeatWhileQueued(limiter: LimiterInternals, events: EventsInternals
  * The in-memory store yields to the event loop with setTimeout(0) three or four times per job,
  * each clamped to 1 ms. setImmediate yields just the same without the clamp.
  */
-function yieldWithoutClamp(store: { yieldLoop?: unknown }): void {
-  if (typeof store.yieldLoop === 'function') store.yieldLoop = () => new Promise<void>((resolve) => setImmediate(resolve));
+function yieldWithoutClamp(store: { yieldLoop?: unknown } | undefined): void {
+  need(typeof store?.yieldLoop === 'function', 'LocalDatastore.yieldLoop');
+  if (store) store.yieldLoop = () => new Promise<void>((resolve) => setImmediate(resolve));
 }
 
 function isEvents(events: unknown): events is EventsInternals {
@@ -199,19 +230,29 @@ function isEvents(events: unknown): events is EventsInternals {
   return typeof e?.trigger === 'function' && typeof e._events === 'object' && e._events !== null;
 }
 
-/** Applies the changes above to one limiter (a group's, when it is created, or a standalone one). */
+/** Applies the changes above to one limiter (a group's, when it is created, or a standalone one); throws BottleneckPatchError when an internal is missing. */
 export function tuneLimiter(limiter: Bottleneck, store: 'local' | 'redis'): void {
   const internals = limiter as unknown as LimiterInternals;
-  if (isEvents(internals.Events)) skipUnheardEvents(internals.Events);
-  if (isEvents(internals._queues?.Events)) {
-    callQueueListenersDirectly(internals._queues.Events);
-    if (store === 'redis') heartbeatWhileQueued(internals, internals._queues.Events);
-  }
+  need(isEvents(internals.Events), 'Bottleneck.Events._events/trigger');
+  need(isEvents(internals._queues?.Events), 'Bottleneck._queues.Events');
   // Before any job: a lock is only swapped while nothing waits in it.
-  if (hasSync(internals._submitLock) && hasSync(internals._registerLock)) {
-    internals._submitLock = new Lock();
-    internals._registerLock = new Lock();
-  }
+  need(hasSync(internals._submitLock) && hasSync(internals._registerLock), 'Bottleneck._submitLock/_registerLock (Sync)');
+  skipUnheardEvents(internals.Events!);
+  callQueueListenersDirectly(internals._queues!.Events!);
+  if (store === 'redis') heartbeatWhileQueued(internals, internals._queues!.Events!);
+  internals._submitLock = new Lock();
+  internals._registerLock = new Lock();
   startWithoutClamp(internals);
-  if (store === 'local' && internals._store) yieldWithoutClamp(internals._store);
+  if (store === 'local') yieldWithoutClamp(internals._store);
+}
+
+/**
+ * Run at start-up (and by the limiter before its first limiter): the installed Bottleneck is the
+ * pinned release and a throwaway local limiter takes every patch. Throws BottleneckPatchError.
+ */
+export function checkBottleneck(): void {
+  if (installedVersion() !== BOTTLENECK_VERSION) throw new BottleneckPatchError(`version ${BOTTLENECK_VERSION}`);
+  const probe = new Bottleneck();
+  tuneLimiter(probe, 'local');
+  void probe.disconnect(false);
 }

@@ -10,6 +10,7 @@
 import Bottleneck from 'bottleneck';
 import { Redis } from 'ioredis';
 import type { Logger } from '../core/ports.js';
+import { BottleneckPatchError } from './bottleneck-patches.js';
 
 const RECOVERABLE = /^ERR (SETTINGS_KEY_NOT_FOUND|UNKNOWN_CLIENT)\b/;
 
@@ -27,6 +28,22 @@ interface ConnectionInternals {
   terminated: boolean;
   subscriber: Redis;
   limiters: Record<string, unknown>;
+}
+
+const overridden = Bottleneck.IORedisConnection.prototype as unknown as Record<string, unknown>;
+
+/** Both overrides replace methods Bottleneck 2.19.5 has: fail loudly if they moved. */
+export function checkRedisConnection(): void {
+  for (const method of ['__removeLimiter__', '__scriptArgs__']) {
+    if (typeof overridden[method] !== 'function') throw new BottleneckPatchError(`IORedisConnection.prototype.${method}`);
+  }
+}
+
+function checkConnectionFields(connection: unknown): void {
+  const self = connection as Partial<ConnectionInternals>;
+  if (typeof self.terminated !== 'boolean' || typeof self.subscriber?.unsubscribe !== 'function' || typeof self.limiters !== 'object') {
+    throw new BottleneckPatchError('IORedisConnection terminated/subscriber/limiters');
+  }
 }
 
 class Redis7Connection extends Bottleneck.IORedisConnection {
@@ -94,7 +111,9 @@ export function openSharedRedis(url: string, log: Logger): SharedRedis {
   client.on('end', down);
   // ioredis reports connection errors here too; 'close' carries the state change.
   client.on('error', () => {});
+  checkRedisConnection();
   const connection = new Redis7Connection({ client } as Bottleneck.IORedisConnectionOptions);
+  checkConnectionFields(connection);
   return {
     connection,
     client,

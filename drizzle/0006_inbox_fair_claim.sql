@@ -1,0 +1,2 @@
+ALTER TABLE "inbox" ADD COLUMN "queued_notice_at" timestamp with time zone;--> statement-breakpoint
+CREATE INDEX "inbox_claimable_workspace" ON "inbox" USING btree ("workspace_id","id") WHERE status in ('pending', 'working');
