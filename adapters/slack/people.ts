@@ -130,6 +130,31 @@ export interface Membership extends MembershipSource {
 /** How long an archive event keeps a channel closed on this instance without being asked again. */
 const ARCHIVED_TTL_MS = 24 * 3_600_000;
 
+type RecentChanges = Map<string, { joined: boolean; at: number }> | undefined;
+
+/** A channel's members, page by page, with the join and leave events seen while the walk ran applied on top. */
+async function walkRoster(options: PeopleOptions, maxPages: number, workspace: WorkspaceRef, channel: ChannelRef, recent: () => RecentChanges): Promise<Roster> {
+  const started = Date.now();
+  const { token } = await options.tokens.forWorkspace(workspace);
+  const members = new Set<string>();
+  let cursor: string | undefined;
+  for (let page = 0; page < maxPages; page += 1) {
+    const res = membersPageSchema.parse(
+      await options.client.conversations.members({ token, channel: channel.id, limit: 1000, ...(cursor ? { cursor } : {}) }),
+    );
+    for (const m of res.members) members.add(m);
+    cursor = res.response_metadata?.next_cursor || undefined;
+    if (!cursor) break;
+  }
+  if (cursor) throw new Error(`roster of more than ${maxPages} pages`);
+  for (const [user, change] of recent() ?? []) {
+    if (change.at < started) continue;
+    if (change.joined) members.add(user);
+    else members.delete(user);
+  }
+  return { members, archived: false };
+}
+
 export function createMembership(options: PeopleOptions): Membership {
   const maxChannels = options.maxChannels ?? 2_000;
   const rosters = new LRUCache<string, Roster>(cacheOptions(options, maxChannels, options.ttlMs ?? 5 * 60_000));
@@ -139,27 +164,8 @@ export function createMembership(options: PeopleOptions): Membership {
   const maxPages = options.maxPages ?? 50;
   const keyOf = (workspace: WorkspaceRef, channelId: string) => `${workspace.externalId}:${channelId}`;
 
-  async function fetchRoster(workspace: WorkspaceRef, channel: ChannelRef): Promise<Roster> {
-    const started = Date.now();
-    const { token } = await options.tokens.forWorkspace(workspace);
-    const members = new Set<string>();
-    let cursor: string | undefined;
-    for (let page = 0; page < maxPages; page += 1) {
-      const res = membersPageSchema.parse(
-        await options.client.conversations.members({ token, channel: channel.id, limit: 1000, ...(cursor ? { cursor } : {}) }),
-      );
-      for (const m of res.members) members.add(m);
-      cursor = res.response_metadata?.next_cursor || undefined;
-      if (!cursor) break;
-    }
-    if (cursor) throw new Error(`roster of more than ${maxPages} pages`);
-    for (const [user, change] of changes.get(keyOf(workspace, channel.id)) ?? []) {
-      if (change.at < started) continue;
-      if (change.joined) members.add(user);
-      else members.delete(user);
-    }
-    return { members, archived: false };
-  }
+  const fetchRoster = (workspace: WorkspaceRef, channel: ChannelRef) =>
+    walkRoster(options, maxPages, workspace, channel, () => changes.get(keyOf(workspace, channel.id)));
 
   function changed(key: string, userId: string, joined: boolean): void {
     const roster = rosters.get(key);
