@@ -85,7 +85,7 @@ export default {
       comment: 'Bottleneck (and the patches it needs) lives behind WorkspaceLimiter in src/limiter/.',
       severity: 'error',
       from: { path: '^(src|adapters)/', pathNot: '^src/limiter/' },
-      to: { path: '^bottleneck' },
+      to: { path: npm('bottleneck') },
     },
     {
       name: 'platform-sdks-only-in-adapters',
