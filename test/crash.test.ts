@@ -114,8 +114,10 @@ describeWith('postgres', 'crashes, shutdowns and several instances (postgres, ch
   });
 
   it('shares the work between two instances with no double answers', { timeout: 240_000 }, async () => {
-    const a = start();
-    const b = start();
+    // A cap above both pools: the one console workspace's cap (counted over both instances) would
+    // otherwise let whichever instance claims first hold all of it, which is fair, but not sharing.
+    const a = start({ WORKSPACE_CONCURRENCY: '200' });
+    const b = start({ WORKSPACE_CONCURRENCY: '200' });
     const [urlA, urlB] = await Promise.all([a.ready(), b.ready()]);
     const [textsA, textsB] = await Promise.all([send(urlA, 'twoA', 40), send(urlB, 'twoB', 40)]);
     await expectAnsweredOnce('twoA', textsA);
