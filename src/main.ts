@@ -16,6 +16,7 @@ import { createIntake, type Intake } from './core/intake.js';
 import type { InvalidationBus } from './core/invalidation.js';
 import type { Logger, ModelGate } from './core/ports.js';
 import { answerCommand, portsFor, replyTargetOf, runTurn, type CoreDeps } from './core/turn.js';
+import { deliveryMemoryOf } from './core/reply-memory.js';
 import { createAgentStore } from './db/agent-store.js';
 import { createAuditLog } from './db/audit-store.js';
 import { createConversationRefStore } from './db/conversation-ref-store.js';
@@ -277,10 +278,11 @@ function usesSlack(config: Config): boolean {
 }
 
 async function notifyDead(deps: CoreDeps, envelope: Envelope, statusMessageId: string | null): Promise<void> {
-  await portsFor(deps, envelope.workspace.platform).replies.post({ ...replyTargetOf(envelope), statusMessageId }, {
-    kind: 'error',
-    text: DEAD_LETTER_MESSAGE,
-  });
+  await portsFor(deps, envelope.workspace.platform).replies.post(
+    replyTargetOf(envelope),
+    { kind: 'error', text: DEAD_LETTER_MESSAGE },
+    deliveryMemoryOf(statusMessageId),
+  );
 }
 
 /** One line for the listen errors an operator causes (a port taken, a privileged port, a wrong HOST) instead of a stack trace. */
