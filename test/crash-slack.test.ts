@@ -4,7 +4,7 @@
  * inbox has not yet marked done; a second process finishes the work. The fake Slack's final
  * state must hold exactly one answer per event, and every part of a long answer once.
  */
-import { describe, expect, it } from 'vitest';
+import { expect, it } from 'vitest';
 import { sql } from 'drizzle-orm';
 import { inbox } from '../src/db/schema.js';
 import { startFakeChat, type FakeChat } from './fakes/chat-completions.js';

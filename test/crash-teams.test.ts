@@ -5,7 +5,7 @@
  * (what a Teams client shows) must hold every event's answer once, every part of it once: in
  * channels, where the answer replaces a status message, and in 1:1 chats, where it streams.
  */
-import { describe, expect, it } from 'vitest';
+import { expect, it } from 'vitest';
 import { sql } from 'drizzle-orm';
 import { inbox } from '../src/db/schema.js';
 import { FakeBotConnector } from './fakes/bot-connector.js';

@@ -3,7 +3,7 @@
  * model calls, stopped with SIGTERM under load, run as two instances. Nothing accepted is lost,
  * nothing is answered twice.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, expect, it } from 'vitest';
 import { eq, sql } from 'drizzle-orm';
 import { inbox, messages } from '../src/db/schema.js';
 import { startFakeChat, type FakeChat } from './fakes/chat-completions.js';

@@ -1,5 +1,5 @@
 /** PostgreSQL unreachable: intake refuses with 5xx, /readyz says so, workers resume by themselves. */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, expect, it } from 'vitest';
 import { eq } from 'drizzle-orm';
 import { messages } from '../src/db/schema.js';
 import { RecordingModelGate } from './fakes/recording-model.js';

@@ -3,7 +3,7 @@
  * PostgreSQL, 500 signed Slack events across 20 workspaces sent to both: 500 replies, none twice,
  * as the fake Slack recorded them.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, expect, it } from 'vitest';
 import { FakeSlackApi } from './fakes/slack-api.js';
 import { startChild, type Child } from './support/child.js';
 import { openTestDatabase, type TestDatabase } from './support/db.js';

@@ -7,7 +7,7 @@ import { createServer, connect, type Server, type Socket } from 'node:net';
 import type { AddressInfo } from 'node:net';
 import Bottleneck from 'bottleneck';
 import { Redis } from 'ioredis';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, expect, it } from 'vitest';
 import type { ThrottlingGate } from '../../src/model/gate.js';
 import { openSharedRedis, type SharedRedis } from '../../src/model/redis-connection.js';
 import { FakeOpenAIServer } from '../fakes/openai-server.js';

@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseSlackMentions } from '../../adapters/slack/events.js';
 import { factsFromUser } from '../../adapters/slack/people.js';
 import { EMPTY_TEXT, outgoing } from '../../adapters/slack/markdown.js';
-import { MAX_MESSAGE_CHARS, splitMessage } from '../../adapters/slack/replies.js';
+import { splitMessage } from '../../adapters/slack/replies.js';
 import { FakeSlackApi, webFixture } from '../fakes/slack-api.js';
 import { RecordingModelGate } from '../fakes/recording-model.js';
 import type { TestApp } from '../support/app.js';
