@@ -89,7 +89,7 @@ describe.each(drivers)('tool-call limits and tools-only answers (%s)', (driver) 
       if (step === 'status') return answer('', many(6));
       return answer('final');
     };
-    await runTurn({ ...deps, agent: { ...deps.agent!, limits: { maxToolCalls: 10, specialistRounds: 3 } } }, dm('status twice'));
+    await runTurn({ ...deps, agent: { ...deps.agent, limits: { maxToolCalls: 10, specialistRounds: 3 } } }, dm('status twice'));
     const ran = gate.calls
       .filter((c) => c.step === 'status' && c.withResults)
       .flatMap((c) => toolMessages(c.call.messages).slice(-6))
