@@ -16,7 +16,6 @@ const MAX_FUNCTION_LINES = 80;
  * hold there too. (Every file is under MAX_FILE_LINES, so only the function limit is lifted.)
  */
 const FUNCTION_SIZE_EXCEPTIONS = [
-  'src/core/turn.ts', // runTurn: being split in issue 14
   'src/inbox/worker.ts', // createWorker: being split in issue 14
   'src/model/gate.ts', // createModelGate: being split in issue 14
   'src/db/turn-store.ts', // createTurnStore: being split in issue 14
@@ -25,6 +24,7 @@ const FUNCTION_SIZE_EXCEPTIONS = [
   'adapters/teams/index.ts', // createTeamsAdapter: being split in issue 14
   'adapters/teams/replies.ts', // createReplySink: being split in issue 14 (reply text and caches work)
   'adapters/console/index.ts', // createConsoleAdapter: being split in issue 14
+  'adapters/slack/people.ts', // createMembership: 83 lines since the merges of main; one bounded cache for both adapters is issue 14 work
   'src/main.ts', // startQuorum: being split in issue 14 (start-up work)
 ];
 

@@ -10,6 +10,7 @@ import type { webApi } from '@slack/bolt';
 import { createMembership } from '../adapters/slack/people.js';
 import { decide } from '../src/core/access/policy.js';
 import { audienceFor, buildPrompt, type ContextItem } from '../src/core/prompt.js';
+import type { AgentStore } from '../src/core/ports.js';
 import type { CoreDeps } from '../src/core/turn.js';
 import { createLogger } from '../src/log.js';
 import { createMemoryStores } from '../test/fakes/memory-store.js';
@@ -84,11 +85,19 @@ export async function run(): Promise<void> {
   );
   console.log(`access: prompt build (20 history messages) p50 ${fmt(percentile(promptMs, 0.5))}, p99 ${fmt(percentile(promptMs, 0.99))}`);
 
-  // The isolation property, 20,000 scenarios through runTurn on in-memory stores.
+  // The isolation property, 20,000 scenarios through runTurn (the agent path) on in-memory stores.
   const stores = createMemoryStores();
   const model = new RecordingModelGate();
   const platform = new ScopedFakePlatform();
-  const deps: CoreDeps = { turns: stores.turns, audit: stores.audit, model, modelName: 'fake', platforms: { slack: platform }, log: createLogger('silent') };
+  const deps: CoreDeps = {
+    turns: stores.turns,
+    audit: stores.audit,
+    model,
+    modelName: 'fake',
+    platforms: { slack: platform },
+    log: createLogger('silent'),
+    agent: { store: noTools },
+  };
   let scenarios = 0;
   let turns = 0;
   let checked = 0;
@@ -110,3 +119,17 @@ export async function run(): Promise<void> {
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) await run();
+
+/** The recording model answers without calling a tool, so the agent's store is never read here. */
+const unused = async (): Promise<never> => {
+  throw new Error('the isolation bench calls no tools');
+};
+const noTools: AgentStore = {
+  searchMessages: unused,
+  recentMessages: unused,
+  channelsWithHistory: unused,
+  toolRule: unused,
+  remember: unused,
+  recall: unused,
+  usageToday: unused,
+};

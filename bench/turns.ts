@@ -13,6 +13,8 @@ import { createLogger } from '../src/log.js';
 import { fmt, freshPostgres, replyWaiter, skipped, summarize } from './_support.js';
 
 const TURNS_PER_USER = 40;
+/** The console as it was before startQuorum sends console.* to its (silent) logger. */
+const print = console.log.bind(console);
 
 async function measure(databaseUrl: string | undefined, label: string): Promise<void> {
   const dataDir = mkdtempSync(join(tmpdir(), 'quorum-bench-'));
@@ -56,7 +58,7 @@ async function measure(databaseUrl: string | undefined, label: string): Promise<
       );
       const seconds = (performance.now() - started) / 1000;
       const s = summarize(latencies);
-      console.log(
+      print(
         `${label.padEnd(8)} users=${String(users).padStart(2)}  turns=${s.n}  ${(s.n / seconds).toFixed(0).padStart(5)} turns/s  p50 ${fmt(s.p50)}  p99 ${fmt(s.p99)}`,
       );
     }

@@ -16,6 +16,7 @@ import { createIntake, type Intake } from './core/intake.js';
 import type { InvalidationBus } from './core/invalidation.js';
 import type { Logger, ModelGate } from './core/ports.js';
 import { answerCommand, portsFor, queuedNotice, replyTargetOf, runTurn, type CoreDeps } from './core/turn.js';
+import { deliveryMemoryOf } from './core/reply-memory.js';
 import { createAgentStore } from './db/agent-store.js';
 import { createAuditLog } from './db/audit-store.js';
 import { createConversationRefStore } from './db/conversation-ref-store.js';
@@ -279,10 +280,11 @@ function usesSlack(config: Config): boolean {
 }
 
 async function notifyDead(deps: CoreDeps, envelope: Envelope, statusMessageId: string | null): Promise<void> {
-  await portsFor(deps, envelope.workspace.platform).replies.post({ ...replyTargetOf(envelope), statusMessageId }, {
-    kind: 'error',
-    text: DEAD_LETTER_MESSAGE,
-  });
+  await portsFor(deps, envelope.workspace.platform).replies.post(
+    replyTargetOf(envelope),
+    { kind: 'error', text: DEAD_LETTER_MESSAGE },
+    deliveryMemoryOf(statusMessageId),
+  );
 }
 
 /** One line for the listen errors an operator causes (a port taken, a privileged port, a wrong HOST) instead of a stack trace. */
@@ -304,7 +306,7 @@ function listenFailure(err: unknown, config: Config): string | null {
 async function notifyQueued(deps: CoreDeps, envelope: Envelope, position: number): Promise<string | null> {
   if (envelope.kind !== 'mention' && envelope.kind !== 'direct') return null;
   const { replies } = portsFor(deps, envelope.workspace.platform);
-  const shown = await replies.progress?.({ ...replyTargetOf(envelope), statusMessageId: null }, queuedNotice(position));
+  const shown = await replies.progress?.(replyTargetOf(envelope), queuedNotice(position), deliveryMemoryOf());
   return shown ? shown.statusMessageId : null;
 }
 

@@ -213,7 +213,7 @@ function consoleReplySink(transcript: Transcript, finished: (entry: Entry) => vo
       const entry = replySlot(transcript, target, false);
       if (entry.state !== 'done') transcript.update(entry, { status });
     },
-    openStream(target, started) {
+    openStream(target, _memory, started) {
       let entry: Entry | null = null;
       return {
         append(text) {

@@ -73,9 +73,9 @@ export function createReplySink(options: SlackReplySinkOptions): ReplySink {
   const statuses = statusMessages(new LRUCache<string, Promise<string | null>>({ max: 5_000, ttl: 30 * 60_000 }));
 
   return {
-    progress(target, status) {
+    progress(target, status, memory) {
       // A re-run of the delivery starts from the status message its earlier attempt stored.
-      return statuses.update(target, async (ts) => {
+      return statuses.update(target, memory, async (ts) => {
         const { token } = await tokens.forWorkspace(target.workspace);
         const content = markdownMessage(`_${status}_`);
         if (ts) {
@@ -88,10 +88,10 @@ export function createReplySink(options: SlackReplySinkOptions): ReplySink {
       });
     },
 
-    async post(target, reply: OutgoingReply) {
+    async post(target, reply: OutgoingReply, memory) {
       const { token } = await tokens.forWorkspace(target.workspace);
       const shownNow = await statuses.current(target);
-      const statusTs = shownNow ?? target.statusMessageId ?? null;
+      const statusTs = shownNow ?? memory.statusMessageId;
       const chunks = splitMessage(outgoing(reply.text));
       const thread = threadOf(target);
       const channel = target.channel.id;
@@ -119,7 +119,7 @@ export function createReplySink(options: SlackReplySinkOptions): ReplySink {
       // (unless it is gone: someone deleted it, or a withdrawn stream took it).
       const first = statusTs && (await update(statusTs, chunks[0]!)) ? statusTs : await postText(chunks[0]!);
       // A long answer's further parts: each one's ts is stored before its text shows (and a re-run updates them).
-      await showFurtherParts(chunks.slice(1), target, {
+      await showFurtherParts(chunks.slice(1), memory, {
         post: postText,
         update,
         remove: (ts) => client.chat.delete({ token, channel, ts }).then(() => undefined, () => undefined),
@@ -129,12 +129,12 @@ export function createReplySink(options: SlackReplySinkOptions): ReplySink {
       return { platformMessageId: first };
     },
 
-    openStream(target, started) {
+    openStream(target, memory, started) {
       const thread = threadOf(target);
       // A stream is always a thread reply: a top-level DM gets its answer as one message instead.
       if (!thread) return null;
       const status = {
-        current: async () => (await statuses.current(target)) ?? target.statusMessageId ?? null,
+        current: async () => (await statuses.current(target)) ?? memory.statusMessageId,
         clear: () => statuses.forget(target),
       };
       return openSlackStream({ client, tokens, thread, status, started, log: options.log }, target);

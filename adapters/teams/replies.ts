@@ -10,7 +10,7 @@ import { LRUCache } from 'lru-cache';
 import { ActivityTypes, TextFormatTypes, TurnContext, type Activity, type ConversationReference } from 'botbuilder';
 import { QuorumError } from '../../src/core/errors.js';
 import { isBlank, neutralizeText } from '../../src/core/outgoing-text.js';
-import type { OutgoingReply, ReplySink, ReplyTarget } from '../../src/core/ports.js';
+import type { DeliveryMemory, OutgoingReply, ReplySink, ReplyTarget } from '../../src/core/ports.js';
 import { showFurtherParts, statusMessages } from '../../src/core/reply-memory.js';
 import type { TeamsReplyRoute } from './activity.js';
 import { tablesAsText } from './markdown.js';
@@ -47,11 +47,11 @@ export function createReplySink(runtime: TeamsRuntime, options: { maxChars?: num
   const maxChars = options.maxChars ?? DEFAULT_MAX_CHARS;
   // 1:1 chats: each turn's stream (informative updates, then the answer), by delivery.
   const sessions = new LRUCache<string, TeamsStreamSession<Place>>({ max: 10_000, ttl: 30 * 60_000 });
-  const sessionOf = (target: ReplyTarget) => {
+  const sessionOf = (target: ReplyTarget, memory: DeliveryMemory) => {
     let session = sessions.get(target.idempotencyKey);
     // Made before this attempt stored anything: a status id set now is an earlier attempt's (an
     // ended session is one too: a retry in this process).
-    if (!session || session.ended) sessions.set(target.idempotencyKey, (session = new TeamsStreamSession<Place>(target.statusMessageId ?? null)));
+    if (!session || session.ended) sessions.set(target.idempotencyKey, (session = new TeamsStreamSession<Place>(memory.statusMessageId)));
     return session;
   };
   // Channels and group chats: the status message shown while the model runs, by delivery (chained so post waits for it).
@@ -130,15 +130,15 @@ export function createReplySink(runtime: TeamsRuntime, options: { maxChars?: num
   }
 
   /** Shows the reply's first part in `shownId` (posted when there is none or it is gone), then the rest once each. */
-  async function show(target: ReplyTarget, place: Place, parts: string[], shownId: string | null): Promise<string> {
+  async function show(memory: DeliveryMemory, place: Place, parts: string[], shownId: string | null): Promise<string> {
     const first = shownId && (await update(place, shownId, parts[0] ?? '')) ? shownId : await post(place, parts[0] ?? '');
-    await showRest(target, place, parts);
+    await showRest(memory, place, parts);
     return first;
   }
 
   /** The parts after the first: each one's id is stored before its text shows (see showFurtherParts). */
-  async function showRest(target: ReplyTarget, place: Place, parts: string[]): Promise<void> {
-    await showFurtherParts(parts.slice(1), target, {
+  async function showRest(memory: DeliveryMemory, place: Place, parts: string[]): Promise<void> {
+    await showFurtherParts(parts.slice(1), memory, {
       post: (text) => post(place, text),
       update: (id, text) => update(place, id, text),
       remove: (id) => remove(place, id).catch(() => undefined),
@@ -147,7 +147,7 @@ export function createReplySink(runtime: TeamsRuntime, options: { maxChars?: num
   }
 
   return {
-    async post(target: ReplyTarget, reply: OutgoingReply) {
+    async post(target: ReplyTarget, reply: OutgoingReply, memory: DeliveryMemory) {
       const place = await where(target, reply.private === true);
       if (!place) {
         runtime.log.info({ event: 'teams.reply_dropped', workspace: target.workspace.externalId }, 'conversation no longer installed; reply dropped');
@@ -161,7 +161,7 @@ export function createReplySink(runtime: TeamsRuntime, options: { maxChars?: num
         sessions.delete(target.idempotencyKey);
         await send(session.place, session.final(parts[0] ?? ''));
         session.ended = true;
-        await showRest(target, session.place, parts);
+        await showRest(memory, session.place, parts);
         return { platformMessageId: session.streamId };
       }
       // The message this reply replaces: in 1:1 chats an earlier attempt's stream (this attempt's
@@ -170,20 +170,20 @@ export function createReplySink(runtime: TeamsRuntime, options: { maxChars?: num
         route.kind === 'personal'
           ? session
             ? session.inherited
-            : (target.statusMessageId ?? null)
-          : ((await statuses.current(target)) ?? target.statusMessageId ?? null);
+            : memory.statusMessageId
+          : ((await statuses.current(target)) ?? memory.statusMessageId);
       statuses.forget(target);
-      if (place.conversationId === route.conversationId) return { platformMessageId: await show(target, place, parts, shownId) };
+      if (place.conversationId === route.conversationId) return { platformMessageId: await show(memory, place, parts, shownId) };
       // A private reply went to the requester's personal chat: the status message in the channel goes.
       const channel = shownId ? await where(target, false) : null;
       if (channel && shownId) await remove(channel, shownId).catch(() => undefined);
-      return { platformMessageId: await show({ ...target, partMessageIds: [] }, place, parts, null) };
+      return { platformMessageId: await show({ ...memory, partMessageIds: [] }, place, parts, null) };
     },
 
-    openStream(target: ReplyTarget, started?: (messageId: string) => Promise<void>) {
+    openStream(target: ReplyTarget, memory: DeliveryMemory, started?: (messageId: string) => Promise<void>) {
       // Teams streams bot messages in 1:1 chats only; channels and group chats get one message.
       if (routeOf(target).kind !== 'personal') return null;
-      const session = sessionOf(target);
+      const session = sessionOf(target, memory);
       // A re-run: the answer replaces the earlier attempt's message (post) instead of streaming into a second one.
       if (session.inherited) return null;
       return openTeamsStream(
@@ -197,7 +197,7 @@ export function createReplySink(runtime: TeamsRuntime, options: { maxChars?: num
           send,
           remove,
           // The final message carries the first part; the rest are posted as usual, once.
-          postRest: (place, parts) => showRest(target, place, parts),
+          postRest: (place, parts) => showRest(memory, place, parts),
           split: (text) => splitText(text, maxChars),
           // Best effort: without it a re-run after a crash may show the answer a second time.
           started: async (streamId) =>
@@ -209,10 +209,10 @@ export function createReplySink(runtime: TeamsRuntime, options: { maxChars?: num
       );
     },
 
-    async progress(target: ReplyTarget, status: string) {
+    async progress(target: ReplyTarget, status: string, memory: DeliveryMemory) {
       const route = routeOf(target);
       if (route.kind === 'personal') {
-        const session = sessionOf(target);
+        const session = sessionOf(target, memory);
         // A re-run shows a typing indicator only: a new stream would put the answer in a second message.
         if (session.inherited) {
           const place = await where(target, false);
@@ -229,7 +229,7 @@ export function createReplySink(runtime: TeamsRuntime, options: { maxChars?: num
         return session.streamId ? { statusMessageId: session.streamId } : undefined;
       }
       // Channels and group chats: one status message, updated in place; the answer replaces it.
-      return statuses.update(target, async (id) => {
+      return statuses.update(target, memory, async (id) => {
         const place = await where(target, false);
         if (!place) return id;
         const text = `_${status}_`;

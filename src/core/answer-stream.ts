@@ -5,7 +5,7 @@
  * or the final text does not continue what was shown, the stream is withdrawn and the caller
  * posts the answer normally: one visible answer either way.
  */
-import type { Logger, ReplySink, ReplyStream, ReplyTarget } from './ports.js';
+import type { DeliveryMemory, Logger, ReplySink, ReplyStream, ReplyTarget } from './ports.js';
 
 export interface AnswerStream {
   /** For ModelCall.onTextDelta. */
@@ -20,12 +20,13 @@ export interface AnswerStream {
 export function openAnswerStream(
   sink: ReplySink,
   target: ReplyTarget,
+  memory: DeliveryMemory,
   log: Logger,
   started?: (messageId: string) => Promise<void>,
 ): AnswerStream | null {
   const open = (): ReplyStream | null => {
     try {
-      return sink.openStream?.(target, started) ?? null;
+      return sink.openStream?.(target, memory, started) ?? null;
     } catch (err) {
       log.warn({ event: 'reply.stream_unavailable', err: (err as Error).message }, 'could not open a reply stream');
       return null;

@@ -32,21 +32,28 @@ export interface UserDirectory {
 export type ReplyTarget = Pick<
   Envelope,
   'workspace' | 'user' | 'channel' | 'threadId' | 'messageId' | 'idempotencyKey' | 'replyRoute'
-> & {
-  /** The status message an earlier attempt of this delivery showed: reuse it rather than post another. */
-  statusMessageId?: string | null;
+>;
+
+/**
+ * What one delivery remembers so that a re-run after a crash shows nothing twice, handed to the
+ * ReplySink with every call. The core's Delivery (src/core/turn/delivery.ts) owns it and keeps it
+ * current; outside the inbox it remembers nothing (see deliveryMemoryOf).
+ */
+export interface DeliveryMemory {
+  /** The status (or streamed) message this delivery showed, maybe in an earlier attempt: reuse it rather than post another. */
+  readonly statusMessageId: string | null;
   /**
    * The messages holding a long reply's parts after the first, as an earlier attempt posted them
    * (in order): updated in place, never posted again.
    */
-  partMessageIds?: string[];
+  readonly partMessageIds: readonly string[];
   /**
    * Stores the ids of the parts after the first posted so far (all of them, in order). Where it is
    * given, a sink awaits it before it shows a new part's text (see showFurtherParts); absent outside
    * the inbox.
    */
-  rememberParts?: (messageIds: string[]) => Promise<void>;
-};
+  readonly rememberParts?: (messageIds: string[]) => Promise<void>;
+}
 
 export interface OutgoingReply {
   /** answer: the agent's reply; error/notice: a short message from Quorum itself. */
@@ -58,12 +65,12 @@ export interface OutgoingReply {
 
 /** Posts replies on one platform. */
 export interface ReplySink {
-  post(target: ReplyTarget, reply: OutgoingReply): Promise<{ platformMessageId: string }>;
+  post(target: ReplyTarget, reply: OutgoingReply, memory: DeliveryMemory): Promise<{ platformMessageId: string }>;
   /**
    * A visible sign of work while the model runs (status message, typing indicator). Best effort.
    * Answers the id of the status message when it posted a new one, so that it can be remembered.
    */
-  progress?(target: ReplyTarget, status: string): Promise<{ statusMessageId: string } | void>;
+  progress?(target: ReplyTarget, status: string, memory: DeliveryMemory): Promise<{ statusMessageId: string } | void>;
   /**
    * A stream to show the answer in while the model writes it, or null where this platform or
    * place cannot stream (then the answer is posted normally). Nothing is sent before the first
@@ -71,7 +78,7 @@ export interface ReplySink {
    * `started` is told the id of the message the answer streams into as soon as it exists, and
    * awaited before the status message goes, so that a re-run replaces that message.
    */
-  openStream?(target: ReplyTarget, started?: (messageId: string) => Promise<void>): ReplyStream | null;
+  openStream?(target: ReplyTarget, memory: DeliveryMemory, started?: (messageId: string) => Promise<void>): ReplyStream | null;
 }
 
 /** An answer shown while it is being written (Slack chat streaming, Teams streaming in 1:1 chats). */

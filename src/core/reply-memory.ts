@@ -1,40 +1,13 @@
 /**
- * Which messages a re-run of a delivery must replace: the status message shown while the turn
- * works, or, once the answer streams, the streamed message (the status message then goes); and
- * the messages of a long reply's further parts. Status writes are kept in order, and a late
- * status write never overrides the streamed message.
+ * What ReplySinks share to show a delivery's messages once whatever attempt shows them: the
+ * status message updated in order, and a long reply's further parts stored before their text
+ * shows. The delivery's memory (DeliveryMemory) comes from the core with each call.
  */
-import type { DeliveryAttempt, ReplyTarget } from './ports.js';
+import type { DeliveryMemory, ReplyTarget } from './ports.js';
 
-export interface ReplyMemory {
-  /** Stores `messageId` for a re-run and points `target` at it; rejects when the store failed. */
-  remember(messageId: string, kind: 'status' | 'stream'): Promise<void>;
-}
-
-/** Points `target` at the messages earlier attempts stored, and lets its sink store new ones. */
-export function replyMemory(target: ReplyTarget, attempt: DeliveryAttempt | undefined): ReplyMemory {
-  if (attempt) {
-    target.partMessageIds = attempt.partMessageIds;
-    target.rememberParts = async (messageIds) => {
-      await attempt.rememberParts(messageIds);
-      target.partMessageIds = messageIds;
-    };
-  }
-  let writes: Promise<void> = Promise.resolve();
-  let streamed = false;
-  return {
-    remember(messageId, kind) {
-      const write = writes.then(async () => {
-        if (kind === 'status' && streamed) return;
-        if (kind === 'stream') streamed = true;
-        if (target.statusMessageId === messageId) return;
-        target.statusMessageId = messageId;
-        await attempt?.rememberStatus(messageId);
-      });
-      writes = write.catch(() => undefined);
-      return write;
-    },
-  };
+/** A memory that stores nothing: replies outside the inbox (a dead letter's notice, a test), shown over `statusMessageId` if given. */
+export function deliveryMemoryOf(statusMessageId: string | null = null): DeliveryMemory {
+  return { statusMessageId, partMessageIds: [] };
 }
 
 /** A bounded map the adapter keeps (their caches fit). */
@@ -55,8 +28,12 @@ export function statusMessages(cache: KeyedCache<Promise<string | null>>) {
      * Runs `step` with the status message shown so far (null: none; at first, an earlier attempt's);
      * `step` answers the one that shows the status now. Answers its id when it is a new message.
      */
-    async update(target: ReplyTarget, step: (shown: string | null) => Promise<string | null>): Promise<{ statusMessageId: string } | undefined> {
-      const previous = cache.get(target.idempotencyKey) ?? Promise.resolve(target.statusMessageId ?? null);
+    async update(
+      target: ReplyTarget,
+      memory: DeliveryMemory,
+      step: (shown: string | null) => Promise<string | null>,
+    ): Promise<{ statusMessageId: string } | undefined> {
+      const previous = cache.get(target.idempotencyKey) ?? Promise.resolve(memory.statusMessageId);
       let posted: string | null = null;
       const next = previous.then(async (shown) => {
         const now = await step(shown);
@@ -91,13 +68,13 @@ export interface PartMessages {
 /**
  * Shows `parts` (a reply's parts after the first) in order, once whatever attempt shows them: a
  * part an earlier attempt posted is updated in place; a missing one is posted as a placeholder,
- * its id stored with the others' (`target.rememberParts`), and only then given its text. A crash
+ * its id stored with the others' (`memory.rememberParts`), and only then given its text. A crash
  * at any point leaves no part shown twice; at most one stray placeholder. Without a memory (outside
  * the inbox) parts are simply posted. Answers the parts' message ids.
  */
-export async function showFurtherParts(parts: string[], target: ReplyTarget, messages: PartMessages): Promise<string[]> {
-  const known = target.partMessageIds ?? [];
-  const remember = target.rememberParts;
+export async function showFurtherParts(parts: string[], memory: DeliveryMemory, messages: PartMessages): Promise<string[]> {
+  const known = memory.partMessageIds;
+  const remember = memory.rememberParts;
   const ids: string[] = [];
   for (const [index, text] of parts.entries()) {
     const earlier = known[index];

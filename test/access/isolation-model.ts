@@ -1,8 +1,10 @@
 /**
  * The isolation property, shared by the test (real database, ≥500 scenarios) and the bench
  * (20,000): random workspaces with colliding ids, users, channels, memberships, DMs and thread
- * messages each carrying a unique canary; random turns through the real core (runTurn); no
- * canary may reach a prompt or a reply whose audience may not see where it came from.
+ * messages each carrying a unique canary; random turns through the real core on the path main.ts
+ * wires (runTurn with the agent: the recording model's answers delegate nothing, so the planner's
+ * call is the answer); no canary may reach a prompt or a reply whose audience may not see where
+ * it came from.
  */
 import fc from 'fast-check';
 import type { EnvelopeInput } from '../../src/core/envelope.js';

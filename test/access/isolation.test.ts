@@ -1,15 +1,15 @@
 /**
  * Isolation, as a property: ≥500 random scenarios through the real core on a real database
- * (one database, a workspace set per scenario), with a recording model. See isolation-model.ts.
+ * (one database, a workspace set per scenario), with a recording model: the path main.ts wires
+ * (runTurn with the agent, the real stores). See isolation-model.ts.
  */
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { CoreDeps } from '../../src/core/turn.js';
 import type { StoredMessage, TurnStore } from '../../src/core/ports.js';
 import { createAdminStore } from '../../src/db/admin-store.js';
-import { createAuditLog } from '../../src/db/audit-store.js';
 import { createTurnStore } from '../../src/db/turn-store.js';
-import { createLogger } from '../../src/log.js';
+import { agentDeps } from '../support/agent-deps.js';
 import { drivers, openTestDatabase, type TestDatabase } from '../support/db.js';
 import { RecordingModelGate, ScopedFakePlatform, runScenario, scenarioArb } from './isolation-model.js';
 
@@ -27,15 +27,7 @@ describe.each(drivers)('isolation property (%s)', (driver) => {
   function depsWith(turns: TurnStore) {
     const model = new RecordingModelGate();
     const platform = new ScopedFakePlatform();
-    const deps: CoreDeps = {
-      turns,
-      audit: createAuditLog(db.db),
-      admin: createAdminStore(db.db),
-      model,
-      modelName: 'fake-model',
-      platforms: { slack: platform },
-      log: createLogger('silent'),
-    };
+    const deps: CoreDeps = { ...agentDeps(db, model, platform), turns, admin: createAdminStore(db.db) };
     return { deps, model, platform };
   }
 

@@ -8,6 +8,7 @@ import type { MembershipSource } from '../../src/core/ports.js';
 import { envelopeSchema, type EnvelopeInput } from '../../src/core/envelope.js';
 import { runTurn, type CoreDeps } from '../../src/core/turn.js';
 import { createAdminStore } from '../../src/db/admin-store.js';
+import { createAgentStore } from '../../src/db/agent-store.js';
 import { createAuditLog } from '../../src/db/audit-store.js';
 import { auditLog } from '../../src/db/schema.js';
 import { createTurnStore } from '../../src/db/turn-store.js';
@@ -52,6 +53,7 @@ describe.each(drivers)('membership decides (%s)', (driver) => {
       modelName: 'fake-model',
       platforms: { slack: { ...platform, membership: wrap ? wrap(platform) : platform.membership, directory: platform.directory, replies: platform.replies } },
       log: createLogger('silent'),
+      agent: { store: createAgentStore(db.db) },
     };
     return { platform, model, deps };
   }

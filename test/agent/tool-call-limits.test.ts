@@ -89,7 +89,7 @@ describe.each(drivers)('tool-call limits and tools-only answers (%s)', (driver) 
       if (step === 'status') return answer('', many(6));
       return answer('final');
     };
-    await runTurn({ ...deps, agent: { ...deps.agent!, limits: { maxToolCalls: 10, specialistRounds: 3 } } }, dm('status twice'));
+    await runTurn({ ...deps, agent: { ...deps.agent, limits: { maxToolCalls: 10, specialistRounds: 3 } } }, dm('status twice'));
     const ran = gate.calls
       .filter((c) => c.step === 'status' && c.withResults)
       .flatMap((c) => toolMessages(c.call.messages).slice(-6))
@@ -121,9 +121,9 @@ describe.each(drivers)('tool-call limits and tools-only answers (%s)', (driver) 
     expect(platform.posted.map((p) => p.reply.text)).toEqual([`${NO_TEXT_ANSWER}\n\nMissing: the draft (a step failed).`]);
 
     platform.posted.length = 0;
-    // Without the agent: one call, no tools offered, and the model still sends only a tool call.
+    // The planner answers at once (it delegates nothing), and sends only a call to a tool it was not offered.
     gate.script = () => answer('', [{ toolName: 'remember', input: { note: 'x' } }]);
-    await runTurn({ ...deps, agent: undefined } as CoreDeps, dm('hello'));
+    await runTurn(deps, dm('hello'));
     expect(platform.posted.map((p) => p.reply.text)).toEqual([NO_TEXT_ANSWER]);
   });
 });

@@ -7,6 +7,8 @@
  */
 import { describe, expect, it } from 'vitest';
 import { isQuorumError } from '../../src/core/errors.js';
+import type { DeliveryMemory } from '../../src/core/ports.js';
+import { deliveryMemoryOf } from '../../src/core/reply-memory.js';
 import { drivers } from '../support/db.js';
 import { useSlack, useTeams, type PlatformUnderTest } from './platforms.js';
 
@@ -19,6 +21,8 @@ const platforms: [string, (driver: (typeof drivers)[number]) => PlatformUnderTes
 const paragraphs = (count: number, width: number) =>
   Array.from({ length: count }, (_, i) => `Paragraph ${i + 1}: ${'word '.repeat(Math.floor(width / 5)).trim()}.`).join('\n\n');
 const words = (text: string) => text.replace(/\s+/g, ' ').trim();
+/** A delivery outside the inbox: nothing shown before, nothing stored. */
+const fresh = (): DeliveryMemory => deliveryMemoryOf();
 
 describe.each(drivers)('platform ports contract (%s)', (driver) => {
   describe.each(platforms)('%s', (_name, use) => {
@@ -28,16 +32,16 @@ describe.each(drivers)('platform ports contract (%s)', (driver) => {
     describe('ReplySink', () => {
       it('posts a reply once, in the target’s thread, and answers the id of the message shown', async () => {
         const target = await p.target('thread');
-        const { platformMessageId } = await replies().post(target, { kind: 'answer', text: 'contract answer one' });
+        const { platformMessageId } = await replies().post(target, { kind: 'answer', text: 'contract answer one' }, fresh());
         expect(p.shown(target)).toEqual([{ id: platformMessageId, text: 'contract answer one', streaming: false }]);
       });
 
       it('shows progress in one status message that the answer then replaces', async () => {
         const target = await p.target('thread');
-        const first = await replies().progress!(target, 'Planning…');
-        await replies().progress!(target, 'Searching history…');
+        const first = await replies().progress!(target, 'Planning…', fresh());
+        await replies().progress!(target, 'Searching history…', fresh());
         expect(p.shown(target)).toHaveLength(1);
-        const { platformMessageId } = await replies().post(target, { kind: 'answer', text: 'contract answer two' });
+        const { platformMessageId } = await replies().post(target, { kind: 'answer', text: 'contract answer two' }, fresh());
         expect(p.shown(target)).toEqual([{ id: platformMessageId, text: 'contract answer two', streaming: false }]);
         if (first) expect(first.statusMessageId).toBe(platformMessageId);
       });
@@ -45,7 +49,7 @@ describe.each(drivers)('platform ports contract (%s)', (driver) => {
       it('splits a long reply below the platform’s limit, in order, losing nothing', async () => {
         const target = await p.target('thread');
         const text = paragraphs(12, Math.floor(p.maxChars / 4));
-        await replies().post(target, { kind: 'answer', text });
+        await replies().post(target, { kind: 'answer', text }, fresh());
         const parts = p.shown(target).map((m) => m.text);
         expect(parts.length).toBeGreaterThan(1);
         for (const part of parts) expect(part.length).toBeLessThanOrEqual(p.maxChars);
@@ -55,16 +59,16 @@ describe.each(drivers)('platform ports contract (%s)', (driver) => {
       it('a re-run of the same delivery updates the messages it showed and posts none again', async () => {
         const target = await p.target('thread');
         const text = paragraphs(8, Math.floor(p.maxChars / 3));
-        const status = await replies().progress!(target, 'Planning…');
+        const status = await replies().progress!(target, 'Planning…', fresh());
         let remembered: string[] = [];
-        const first = await replies().post({ ...target, rememberParts: async (ids) => void (remembered = ids) }, { kind: 'answer', text });
+        const first = await replies().post(target, { kind: 'answer', text }, { ...fresh(), rememberParts: async (ids) => void (remembered = ids) });
         const before = p.shown(target);
         expect(remembered.length).toBe(before.length - 1);
         // The worker crashed after posting: the next attempt knows what the first one stored.
-        const again = await replies().post(
-          { ...target, statusMessageId: status ? status.statusMessageId : first.platformMessageId, partMessageIds: remembered },
-          { kind: 'answer', text },
-        );
+        const again = await replies().post(target, { kind: 'answer', text }, {
+          statusMessageId: status ? status.statusMessageId : first.platformMessageId,
+          partMessageIds: remembered,
+        });
         expect(again.platformMessageId).toBe(first.platformMessageId);
         expect(p.shown(target)).toEqual(before);
       });
@@ -72,7 +76,7 @@ describe.each(drivers)('platform ports contract (%s)', (driver) => {
       it('waits out a 429 with Retry-After and shows the reply once', async () => {
         const target = await p.target('thread');
         p.throttleNextPost();
-        await replies().post(target, { kind: 'answer', text: 'contract after a throttle' });
+        await replies().post(target, { kind: 'answer', text: 'contract after a throttle' }, fresh());
         expect(p.shown(target).map((m) => m.text)).toEqual(['contract after a throttle']);
         expect(p.postAttempts(target)).toBe(2);
       });
@@ -82,9 +86,9 @@ describe.each(drivers)('platform ports contract (%s)', (driver) => {
       it('shows the answer while written and ends on exactly the full text, in the message it said it started', async () => {
         const target = await p.target('stream');
         // As a turn does: progress first (on Teams it opens the 1:1 stream, so its id exists before any text).
-        const status = await replies().progress!(target, 'Planning…');
+        const status = await replies().progress!(target, 'Planning…', fresh());
         const started: { id: string; shownThen: string }[] = [];
-        const stream = replies().openStream!(target, async (id) => {
+        const stream = replies().openStream!(target, fresh(), async (id) => {
           started.push({ id, shownThen: p.shown(target).find((m) => m.id === id)?.text ?? '' });
         });
         expect(stream).not.toBeNull();
@@ -101,7 +105,7 @@ describe.each(drivers)('platform ports contract (%s)', (driver) => {
 
       it('abort withdraws what was shown', async () => {
         const target = await p.target('stream');
-        const stream = replies().openStream!(target)!;
+        const stream = replies().openStream!(target, fresh())!;
         stream.append('A partial answer that will be withdrawn');
         await stream.abort();
         expect(p.shown(target).filter((m) => m.text.includes('partial answer'))).toEqual([]);
@@ -109,8 +113,8 @@ describe.each(drivers)('platform ports contract (%s)', (driver) => {
 
       it('answers null where the platform cannot stream, and the reply is posted', async () => {
         const target = await p.target('flat');
-        expect(replies().openStream!(target)).toBeNull();
-        await replies().post(target, { kind: 'answer', text: 'contract flat answer' });
+        expect(replies().openStream!(target, fresh())).toBeNull();
+        await replies().post(target, { kind: 'answer', text: 'contract flat answer' }, fresh());
         expect(p.shown(target).map((m) => m.text)).toEqual(['contract flat answer']);
       });
     });

@@ -19,6 +19,7 @@ import { drivers, type TestDatabase } from '../support/db.js';
 import { waitFor } from '../support/wait.js';
 import { harmful, HOSTILE } from '../support/hostile-text.js';
 import { freshEvent, postSlack, useSlackApp } from './support.js';
+import { deliveryMemoryOf } from '../../src/core/reply-memory.js';
 
 const CHANNEL = 'C0ACMEGEN1';
 const DM = 'D0ACMEDM01';
@@ -121,7 +122,7 @@ describe.each(drivers)('Slack: no pings, no disguised links, on every path (%s)'
       idempotencyKey: 'notice-1',
       replyRoute: {},
     };
-    await sink.post(target as never, { kind: 'notice', text: HOSTILE, private: true });
+    await sink.post(target as never, { kind: 'notice', text: HOSTILE, private: true }, deliveryMemoryOf());
     const sent = textsSince(slack.api, from);
     expect(sent.map((s) => s.method)).toEqual(['chat.postEphemeral']);
     expect(sent.flatMap((s) => harmful(s.text))).toEqual([]);

@@ -11,6 +11,7 @@ import { logInto } from '../support/logs.js';
 import { waitFor } from '../support/wait.js';
 import { drivers } from '../support/db.js';
 import { freshEvent, postSlack, useSlackApp } from './support.js';
+import { deliveryMemoryOf } from '../../src/core/reply-memory.js';
 
 const TOKEN = 'xoxb-acme-single';
 const ACME = { platform: 'slack' as const, externalId: 'T0ACME0001' };
@@ -58,7 +59,7 @@ describe.each(drivers.slice(-1))('Slack Web API calls (%s)', (driver) => {
   it('waits out a 429 for its Retry-After before the one retry', async () => {
     slack.api.rateLimits.set('chat.postMessage', { times: 1, retryAfter: 1 });
     const to = target();
-    const posted = await ports().replies.post(to, { kind: 'answer', text: 'after the rate limit' });
+    const posted = await ports().replies.post(to, { kind: 'answer', text: 'after the rate limit' }, deliveryMemoryOf());
     const attempts = slack.api.called('chat.postMessage').filter((c) => c.params.thread_ts === to.threadId);
     expect(attempts).toHaveLength(2);
     // Retry-After: 1 → no second attempt before a second has passed (timer rounding allowed).
@@ -69,7 +70,7 @@ describe.each(drivers.slice(-1))('Slack Web API calls (%s)', (driver) => {
   it('reports an HTTP error with its status and body, and does not send a post again', async () => {
     slack.api.statuses.set('chat.postMessage', { status: 503, times: 1, body: 'upstream unavailable', headers: { 'x-slack-edge': 'down' } });
     const to = target();
-    const err = await ports().replies.post(to, { kind: 'answer', text: 'during an outage' }).catch((e: unknown) => e);
+    const err = await ports().replies.post(to, { kind: 'answer', text: 'during an outage' }, deliveryMemoryOf()).catch((e: unknown) => e);
     expect(err).toMatchObject({ code: 'slack_webapi_http_error', statusCode: 503, statusMessage: 'Service Unavailable', body: 'upstream unavailable' });
     expect((err as { headers: Record<string, string> }).headers['x-slack-edge']).toBe('down');
     expectNoToken(err);
@@ -88,7 +89,7 @@ describe.each(drivers.slice(-1))('Slack Web API calls (%s)', (driver) => {
   it('refuses a redirect instead of following it', async () => {
     slack.api.statuses.set('chat.postMessage', { status: 302, times: 1, headers: { location: `${slack.api.url}elsewhere` } });
     const to = target();
-    const err = await ports().replies.post(to, { kind: 'answer', text: 'redirected' }).catch((e: unknown) => e);
+    const err = await ports().replies.post(to, { kind: 'answer', text: 'redirected' }, deliveryMemoryOf()).catch((e: unknown) => e);
     expect(err).toMatchObject({ code: 'slack_webapi_request_error' });
     expect((err as { original: Error }).original.message).toBe('fetch failed');
     expectNoToken(err);

@@ -1,0 +1,39 @@
+/** What the turn's stages need from the outside, and what a turn answers. */
+import type { AgentLimits } from '../agent/orchestrator.js';
+import type { LimitDefaults } from '../commands/format.js';
+import type { Platform } from '../envelope.js';
+import { QuorumError } from '../errors.js';
+import type { AdminStore } from '../admin.js';
+import type { BootstrapAdmin } from '../access/roles.js';
+import type { AgentStore, AuditLog, Logger, ModelGate, PlatformPorts, TurnStore } from '../ports.js';
+
+export interface CoreDeps {
+  turns: TurnStore;
+  audit: AuditLog;
+  model: ModelGate;
+  /** The model name shown in `status`. */
+  modelName: string;
+  /** The limits a workspace without its own settings gets, shown in `status`. */
+  limitDefaults?: LimitDefaults;
+  platforms: Partial<Record<Platform, PlatformPorts>>;
+  log: Logger;
+  /** How many earlier messages of the conversation the prompt may hold. */
+  historyLimit?: number;
+  /** Turns with tools (src/core/agent): the orchestrator answers at once when it delegates nothing. */
+  agent: { store: AgentStore; limits?: Partial<AgentLimits> };
+  /** Settings, grants, tool rules and erasure for `/agent` commands (src/db/admin-store.ts). */
+  admin?: AdminStore;
+  /** QUORUM_ADMINS: admins by the operator's word, whatever the platform says. */
+  bootstrapAdmins?: readonly BootstrapAdmin[];
+}
+
+export interface TurnResult {
+  /** The platform's id of the posted reply; null when nothing was posted (a deleted user). */
+  platformMessageId: string | null;
+}
+
+export function portsFor(deps: CoreDeps, platform: Platform): PlatformPorts {
+  const ports = deps.platforms[platform];
+  if (!ports) throw new QuorumError('NO_PLATFORM', `no adapter is running for ${platform}`);
+  return ports;
+}
