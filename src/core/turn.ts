@@ -7,7 +7,7 @@ import { decide, denyExplanation, type ChannelResource } from './access/policy.j
 import { NO_TEXT_ANSWER, runAgentTurn, type AgentLimits } from './agent/orchestrator.js';
 import { openAnswerStream } from './answer-stream.js';
 import { replyMemory } from './reply-memory.js';
-import { runCommand } from './commands.js';
+import { runCommand } from './commands/index.js';
 import type { LimitDefaults } from './commands/format.js';
 import { conversationKeyOf } from './conversation-key.js';
 import type { Envelope, Platform } from './envelope.js';
