@@ -12,7 +12,7 @@ import { randomBytes } from 'node:crypto';
 import type { LanguageModelV3 } from '@ai-sdk/provider';
 import type { Scope } from '../src/core/identity.js';
 import type { Logger, ModelCall, UsageLedger, WorkspaceSettings } from '../src/core/ports.js';
-import { callModel } from '../src/model/direct-gate.js';
+import { callModel } from '../src/model/model-call.js';
 import { createModelGate, type ModelGateOptions, type ThrottlingGate } from '../src/model/gate.js';
 import { createOfflineModel } from '../src/model/offline.js';
 import { openSharedRedis, type SharedRedis } from '../src/limiter/redis-connection.js';

@@ -5,7 +5,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
-import { isCommandText } from '../../src/core/commands.js';
+import { isCommandText } from '../../src/core/commands/index.js';
 import type { EnvelopeInput } from '../../src/core/envelope.js';
 import { QuorumError } from '../../src/core/errors.js';
 import type { Intake } from '../../src/core/intake.js';

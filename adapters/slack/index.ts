@@ -17,7 +17,7 @@ import { registerCommand } from './command.js';
 import { registerEvents } from './handlers.js';
 import { createHistory } from './history.js';
 import { createInstaller } from './install.js';
-import { createLeanFetch } from './lean-fetch.js';
+import { createWebApiTransport } from './web-api-transport.js';
 import { createNotify } from './notify.js';
 import { createDirectory, createMembership } from './people.js';
 import { PerCallRateLimitClient } from './rate-limits.js';
@@ -71,9 +71,9 @@ export function createSlackAdapter(options: SlackAdapterOptions): SlackAdapter {
   const { config, log } = options;
   const oauth = Boolean(config.SLACK_CLIENT_ID && config.SLACK_CLIENT_SECRET && config.SLACK_STATE_SECRET);
   const logger = boltLogger(log);
-  // Every WebClient (ours, Bolt's, the OAuth installer's, Socket Mode's) sends through one lean fetch.
+  // Every WebClient (ours, Bolt's, the OAuth installer's, Socket Mode's) sends through one Web API transport.
   // The 10 s timeout lives there (undici's timers): WebClient's own would make an AbortSignal per call.
-  const web = createLeanFetch({ timeoutMs: SLACK_API_TIMEOUT_MS });
+  const web = createWebApiTransport({ timeoutMs: SLACK_API_TIMEOUT_MS });
   const sdkOptions = { slackApiUrl: config.SLACK_API_URL, fetch: web.fetch };
   const clientOptions = { ...sdkOptions, logger };
   // Reads may retry (twice, quickly); posts retry only rate limits. A rate limit waits Retry-After

@@ -15,7 +15,7 @@ export interface InstallOptions {
   scopes: string[];
   installationStore: InstallationStore;
   logger: BoltLogger;
-  /** Web API URL and fetch for oauth.v2.access (the same lean fetch as every other call). */
+  /** Web API URL and fetch for oauth.v2.access (the same Web API transport as every other call). */
   clientOptions: { slackApiUrl?: string | undefined; fetch: typeof fetch };
 }
 

@@ -4,7 +4,7 @@
  */
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
-import { isCommandText } from '../../src/core/commands.js';
+import { isCommandText } from '../../src/core/commands/index.js';
 import type { ChannelRef, EnvelopeInput, WorkspaceRef } from '../../src/core/envelope.js';
 
 const account = z.object({ id: z.string().min(1), name: z.string().optional(), aadObjectId: z.string().min(1).optional() }).loose();

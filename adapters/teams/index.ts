@@ -6,7 +6,7 @@
 import { LRUCache } from 'lru-cache';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { ActivityTypes, TeamsInfo, TurnContext, type CloudAdapter } from 'botbuilder';
-import { isCommandText } from '../../src/core/commands.js';
+import { isCommandText } from '../../src/core/commands/index.js';
 import type { WorkspaceRef } from '../../src/core/envelope.js';
 import type { Intake } from '../../src/core/intake.js';
 import { localInvalidationBus, type InvalidationBus } from '../../src/core/invalidation.js';

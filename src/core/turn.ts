@@ -6,7 +6,7 @@
  */
 import { denyExplanation } from './access/policy.js';
 import { roleOf } from './access/roles.js';
-import { runCommand } from './commands.js';
+import { runCommand } from './commands/index.js';
 import { recordContext } from './context-report.js';
 import type { Envelope } from './envelope.js';
 import type { DeliveryAttempt } from './ports.js';

@@ -24,7 +24,7 @@ import type {
   UsageLedger,
   WorkspaceSettings,
 } from '../core/ports.js';
-import { attemptModel, failureOf, INTERRUPTED_MESSAGE, streamTracker, TIMEOUT_MESSAGE, UNREACHABLE_MESSAGE } from './direct-gate.js';
+import { attemptModel, failureOf, INTERRUPTED_MESSAGE, streamTracker, TIMEOUT_MESSAGE, UNREACHABLE_MESSAGE } from './model-call.js';
 import { createWorkspaceLimiter } from '../limiter/bottleneck-limiter.js';
 import { lendSlotWhileWaiting } from '../limiter/slot.js';
 import type { WorkspaceLimiter, WorkspaceLimits } from '../limiter/workspace-limiter.js';

@@ -1,6 +1,6 @@
 /** The /agent grammar: mention forms of each platform, usage lines for bad input. */
 import { describe, expect, it } from 'vitest';
-import { isCommandText, parseCommand, usageOf, USAGE } from '../../src/core/commands.js';
+import { isCommandText, parseCommand, usageOf, USAGE } from '../../src/core/commands/index.js';
 import { roleOf } from '../../src/core/access/roles.js';
 
 describe('parseCommand', () => {

@@ -5,7 +5,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { OPEN_COMMANDS } from '../../src/core/access/policy.js';
-import { COMMAND_WORDS, HELP_LINES, usageOf } from '../../src/core/commands.js';
+import { COMMAND_WORDS, HELP_LINES, usageOf } from '../../src/core/commands/index.js';
 import { useTestApp } from '../support/app.js';
 import { consoleSpeaker } from '../support/console.js';
 import { drivers } from '../support/db.js';

@@ -1,5 +1,5 @@
 /**
- * The whole pipeline (intake → inbox → worker → runTurn → direct gate → AI SDK → offline model
+ * The whole pipeline (intake → inbox → worker → runTurn → model gate → AI SDK → offline model
  * with tool calling → tools → aggregator) with no real model: the multi-step flow is
  * deterministic, and a canary planted where the audience may not look never reaches the reply.
  */

@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { NO_TEXT_ANSWER } from '../../src/core/agent/orchestrator.js';
 import { AGGREGATOR_INSTRUCTIONS, specialists } from '../../src/core/agent/specialists.js';
 import { auditLog } from '../../src/db/schema.js';
-import { UNUSABLE_MESSAGE } from '../../src/model/direct-gate.js';
+import { UNUSABLE_MESSAGE } from '../../src/model/model-call.js';
 import { FakeAnthropicServer } from '../fakes/anthropic-server.js';
 import { FakeOpenAIServer, type Behaviour, type FakeRequest } from '../fakes/openai-server.js';
 import { postJson, startTestApp, type TestApp } from '../support/app.js';

@@ -4,7 +4,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import { callModel } from '../../src/model/direct-gate.js';
+import { callModel } from '../../src/model/model-call.js';
 import { createOfflineModel } from '../../src/model/offline.js';
 
 const model = createOfflineModel();

@@ -4,7 +4,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config.js';
-import { INTERRUPTED_MESSAGE, UNREACHABLE_MESSAGE } from '../../src/model/direct-gate.js';
+import { INTERRUPTED_MESSAGE, UNREACHABLE_MESSAGE } from '../../src/model/model-call.js';
 import type { ModelGateOptions } from '../../src/model/gate.js';
 import { createModelFactory, fallbackSourceFor, modelNameFor } from '../../src/model/providers.js';
 import { FakeAnthropicServer } from '../fakes/anthropic-server.js';

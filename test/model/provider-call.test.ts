@@ -8,7 +8,7 @@ import { generateText, jsonSchema, tool } from 'ai';
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import type { PromptMessage, ToolSpec } from '../../src/core/ports.js';
-import { callModel } from '../../src/model/direct-gate.js';
+import { callModel } from '../../src/model/model-call.js';
 
 const usage = {
   inputTokens: { total: 12, noCache: 12, cacheRead: 0, cacheWrite: 0 },

@@ -1,7 +1,6 @@
 /** Streamed answers through the gate: same outcome and usage as unstreamed, retries only before the first text. */
 import { describe, expect, it } from 'vitest';
-import { INTERRUPTED_MESSAGE } from '../../src/model/direct-gate.js';
-import { createDirectGate } from '../../src/model/direct-gate.js';
+import { INTERRUPTED_MESSAGE } from '../../src/model/model-call.js';
 import { createModelFactory } from '../../src/model/providers.js';
 import { callOf, FALLBACK, fakeScope, gateFor, MAIN, MemoryLedger, RecordingLogger, useFakeProvider } from './helpers.js';
 
@@ -59,22 +58,5 @@ describe('streamed model calls against a fake OpenAI-compatible server', () => {
     expect(server.requests).toHaveLength(1);
     expect(log.named('model.gave_up')).toEqual([expect.objectContaining({ obj: expect.objectContaining({ why: 'interrupted' }) })]);
     expect(ledger.settled.every((s) => s.entries.length === 0)).toBe(true);
-  });
-
-  it('the direct gate streams too, and refuses a broken stream the same way', async () => {
-    const gate = createDirectGate({
-      model: createModelFactory({ MODEL_PROVIDER: 'openai', MODEL_BASE_URL: server.baseUrl, MODEL_API_KEY: 'test-key' }),
-      modelName: () => MAIN,
-      timeoutMs: 10_000,
-      log: new RecordingLogger(),
-    });
-    server.script = (r) => (r.tag === 'ok' ? { kind: 'answer', text: ANSWER } : { kind: 'broken', text: ANSWER, afterChunks: 1 });
-    const deltas: string[] = [];
-    expect(await gate.generate(callOf(fakeScope(), 'p1', 'ok', { onTextDelta: (d) => deltas.push(d) }))).toMatchObject({ kind: 'answer', text: ANSWER });
-    expect(deltas.join('')).toBe(ANSWER);
-    expect(await gate.generate(callOf(fakeScope(), 'p1', 'cut', { onTextDelta: () => {} }))).toMatchObject({
-      kind: 'refused',
-      message: INTERRUPTED_MESSAGE,
-    });
   });
 });

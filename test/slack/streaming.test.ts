@@ -7,7 +7,7 @@
  */
 import { and, eq } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { INTERRUPTED_MESSAGE } from '../../src/model/direct-gate.js';
+import { INTERRUPTED_MESSAGE } from '../../src/model/model-call.js';
 import { inbox, messages } from '../../src/db/schema.js';
 import { FakeOpenAIServer } from '../fakes/openai-server.js';
 import { FakeSlackApi, type RecordedCall } from '../fakes/slack-api.js';

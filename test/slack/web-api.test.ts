@@ -1,10 +1,10 @@
 /**
- * Outgoing Web API calls through the adapter's lean fetch (undici, not the WHATWG fetch): a normal
+ * Outgoing Web API calls through the adapter's Web API transport (undici, not the WHATWG fetch): a normal
  * answer, a 429 waited out, HTTP errors and redirects, timeouts, and never a token in an error or a log.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { webApi } from '@slack/bolt';
-import { createLeanFetch } from '../../adapters/slack/lean-fetch.js';
+import { createWebApiTransport } from '../../adapters/slack/web-api-transport.js';
 import type { ReplyTarget } from '../../src/core/ports.js';
 import { FakeSlackApi } from '../fakes/slack-api.js';
 import { logInto } from '../support/logs.js';
@@ -44,10 +44,10 @@ describe.each(drivers.slice(-1))('Slack Web API calls (%s)', (driver) => {
   const ports = () => slack.app.running.deps.platforms.slack!;
 
   it('answers an event through undici with the bot token as a bearer header', async () => {
-    const event = freshEvent('app_mention', { text: '<@U0ACMEBOT1> lean fetch question' });
+    const event = freshEvent('app_mention', { text: '<@U0ACMEBOT1> Web API transport question' });
     expect((await postSlack(slack.app, event)).status).toBe(200);
     // The answer (streamed, then ended) is shown in the mention's thread.
-    await waitFor(() => slack.api.visible('C0ACMEGEN1', event.event.ts).find((m) => m.text.includes('lean fetch question') && !m.streaming));
+    await waitFor(() => slack.api.visible('C0ACMEGEN1', event.event.ts).find((m) => m.text.includes('Web API transport question') && !m.streaming));
     const status = slack.api.called('chat.postMessage').find((c) => c.params.thread_ts === event.event.ts)!;
     expect(status.token).toBe(TOKEN);
     expect(status.headers['content-type']).toBe('application/x-www-form-urlencoded');
@@ -102,7 +102,7 @@ describe.each(drivers.slice(-1))('Slack Web API calls (%s)', (driver) => {
   });
 });
 
-describe('Slack lean fetch timeouts', () => {
+describe('Slack Web API transport timeouts', () => {
   // The adapter waits 10 s; the same fetch and WebClient with shorter limits show both ways a call ends.
   const slack = {} as { api: FakeSlackApi };
   beforeAll(async () => {
@@ -111,9 +111,9 @@ describe('Slack lean fetch timeouts', () => {
   afterAll(() => slack.api?.stop());
   const token = 'xoxb-timeout-secret';
 
-  /** chat.update through a WebClient on a lean fetch while the fake takes a second to answer; resolves with the error. */
+  /** chat.update through a WebClient on a Web API transport while the fake takes a second to answer; resolves with the error. */
   async function lateUpdate(fetchTimeoutMs: number, clientTimeoutMs?: number): Promise<unknown> {
-    const lean = createLeanFetch({ timeoutMs: fetchTimeoutMs });
+    const lean = createWebApiTransport({ timeoutMs: fetchTimeoutMs });
     const client = new webApi.WebClient(undefined, {
       slackApiUrl: slack.api.url,
       fetch: lean.fetch,

@@ -14,7 +14,7 @@ import ajvFormats from 'ajv-formats';
 import JSZip from 'jszip';
 import { describe, expect, it } from 'vitest';
 import { buildPackage } from '../../adapters/teams/manifest/package.js';
-import { HELP_LINES, isCommandText, isOpen, parseCommand } from '../../src/core/commands.js';
+import { HELP_LINES, isCommandText, isOpen, parseCommand } from '../../src/core/commands/index.js';
 
 const appId = '7c4e2a9b-1d3f-4b6a-8e5c-9f2d1a3b5c7e';
 const root = fileURLToPath(new URL('../../', import.meta.url));

@@ -11,7 +11,7 @@ import { dirname, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import JSZip from 'jszip';
 import { z } from 'zod';
-import { HELP_LINES, isOpen, type HelpLine } from '../../../src/core/commands.js';
+import { HELP_LINES, isOpen, type HelpLine } from '../../../src/core/commands/index.js';
 
 const here = new URL('./', import.meta.url);
 const appIdSchema = z.string().regex(/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i, 'must be the Azure Bot app id (a GUID)');

@@ -1,6 +1,6 @@
 /**
- * The simplest ModelGate: one call, a timeout, and every failure turned into a short answer for
- * the user. The throttling gate (limits, budgets, retries, breakers) wraps the same call.
+ * One model call against one provider model, and what its failures mean to the user. The gate
+ * (limits, budgets, retries, breakers, fallback: gate.ts) wraps these.
  */
 import {
   APICallError,
@@ -11,7 +11,7 @@ import {
   TypeValidationError,
   type LanguageModelV3,
 } from '@ai-sdk/provider';
-import type { Logger, ModelCall, ModelGate, ModelOutcome } from '../core/ports.js';
+import type { ModelCall, ModelOutcome } from '../core/ports.js';
 import { generateStep, streamStep } from './language-model.js';
 
 export const UNREACHABLE_MESSAGE = 'The model is not reachable right now. Please try again in a few minutes.';
@@ -49,13 +49,6 @@ export function failureOf(err: unknown, streamed: boolean): { reason: 'unavailab
   return { reason: 'unavailable', message: UNREACHABLE_MESSAGE };
 }
 
-export interface DirectGateOptions {
-  model: (modelId: string) => LanguageModelV3;
-  modelName: (tier: 'answer' | 'small') => string;
-  timeoutMs: number;
-  log: Logger;
-}
-
 /** One attempt against one model, with its own timeout; throws what the provider threw. Streams when `onTextDelta` is given. */
 export function callModel(
   model: LanguageModelV3,
@@ -85,33 +78,6 @@ export async function attemptModel(
     model: model.modelId,
     usage: result.usage,
     latencyMs: Math.round(performance.now() - started),
-  };
-}
-
-export function isTimeout(err: unknown): boolean {
-  const name = (err as { name?: string } | null)?.name;
-  return name === 'TimeoutError' || (name === 'AbortError' && /timeout/i.test(String((err as Error).message)));
-}
-
-export function createDirectGate(options: DirectGateOptions): ModelGate {
-  return {
-    async generate(call): Promise<ModelOutcome> {
-      const modelId = options.modelName(call.tier ?? 'answer');
-      const started = performance.now();
-      const stream = streamTracker(call);
-      try {
-        return await callModel(options.model(modelId), stream.call, options.timeoutMs);
-      } catch (err) {
-        const latencyMs = Math.round(performance.now() - started);
-        const timeout = isTimeout(err);
-        options.log.warn(
-          { event: 'model.failed', model: modelId, kind: timeout ? 'timeout' : (err as Error).name, latencyMs, streamed: stream.emitted },
-          'model call failed',
-        );
-        if (timeout) return { kind: 'refused', reason: 'timeout', message: TIMEOUT_MESSAGE, model: modelId, latencyMs };
-        return { kind: 'refused', ...failureOf(err, stream.emitted), model: modelId, latencyMs };
-      }
-    },
   };
 }
 

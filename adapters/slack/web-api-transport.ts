@@ -9,7 +9,7 @@
 import { STATUS_CODES } from 'node:http';
 import { Agent, type Dispatcher } from 'undici';
 
-export interface LeanFetchOptions {
+export interface WebApiTransportOptions {
   /**
    * Milliseconds to wait for the answer's headers, then again at most between two pieces of its
    * body (undici's headersTimeout and bodyTimeout: cheap timers, no AbortSignal per call).
@@ -124,13 +124,13 @@ function targetOf(url: string): { origin: string; path: string } {
   return target;
 }
 
-export interface LeanFetch {
+export interface WebApiTransport {
   fetch: FetchFn;
   /** Closes the keep-alive sockets (after the requests in flight). */
   close(): Promise<void>;
 }
 
-export function createLeanFetch(options: LeanFetchOptions): LeanFetch {
+export function createWebApiTransport(options: WebApiTransportOptions): WebApiTransport {
   const keepAlive = options.keepAliveMs ?? 4_000;
   const agent = new Agent({ keepAliveTimeout: keepAlive, keepAliveMaxTimeout: keepAlive * 4 });
   const { timeoutMs } = options;
