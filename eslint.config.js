@@ -11,21 +11,21 @@ const MAX_FILE_LINES = 400;
 const MAX_FUNCTION_LINES = 80;
 
 /**
- * Files whose functions are over the limit today, each being reshaped by someone right now. One
- * entry per file with its reason; remove an entry as soon as its file is split, so the limits
- * hold there too. (Every file is under MAX_FILE_LINES, so only the function limit is lifted.)
+ * Files with one factory over the function limit: each is a closure whose methods share state (a
+ * cache, a timer, a connection) and returns them as one object, so the rule counts every method.
+ * Each method is under the limit; splitting the factory is open work (named in the issue notes).
+ * Remove an entry as soon as its factory is split, so the limit holds there too. Every file is under
+ * MAX_FILE_LINES, so only the function limit is lifted.
  */
 const FUNCTION_SIZE_EXCEPTIONS = [
-  'src/inbox/worker.ts', // createWorker: being split in issue 14
-  'src/model/gate.ts', // createModelGate: being split in issue 14
-  'src/db/turn-store.ts', // createTurnStore: being split in issue 14
-  'src/db/inbox-store.ts', // createInboxStore: being split in issue 14 (the fair-intake work)
-  'adapters/slack/index.ts', // createSlackAdapter: being split in issue 14
-  'adapters/teams/index.ts', // createTeamsAdapter: being split in issue 14
-  'adapters/teams/replies.ts', // createReplySink: being split in issue 14 (reply text and caches work)
-  'adapters/console/index.ts', // createConsoleAdapter: being split in issue 14
-  'adapters/slack/people.ts', // createMembership: 83 lines since the merges of main; one bounded cache for both adapters is issue 14 work
-  'src/main.ts', // startQuorum: being split in issue 14 (start-up work)
+  'src/inbox/worker.ts', // createWorker (192 lines): claim loop, leases, timers, shutdown
+  'src/model/gate.ts', // createModelGate (209): limiter, budget, retries, breakers, fallback per call
+  'src/db/inbox-store.ts', // createInboxStore (112): prepared statements and group commits shared by its methods
+  'adapters/slack/index.ts', // createSlackAdapter (108): Bolt app, receivers, clients and ports wired together
+  'adapters/teams/index.ts', // createTeamsAdapter (181): botbuilder adapter, auth, routes and ports wired together
+  'adapters/teams/replies.ts', // createReplySink (152): status, stream and long-reply paths over one cache
+  'adapters/console/index.ts', // createConsoleAdapter (122): routes and views over one transcript
+  'src/main.ts', // startQuorum (166): the composition root
 ];
 
 export default defineConfig(

@@ -1,7 +1,6 @@
 /** Streamed answers through the gate: same outcome and usage as unstreamed, retries only before the first text. */
 import { describe, expect, it } from 'vitest';
 import { INTERRUPTED_MESSAGE } from '../../src/model/model-call.js';
-import { createModelFactory } from '../../src/model/providers.js';
 import { callOf, FALLBACK, fakeScope, gateFor, MAIN, MemoryLedger, RecordingLogger, useFakeProvider } from './helpers.js';
 
 const ANSWER = 'The launch moves to Friday, with the docs freeze on Thursday and the release notes by noon.';
