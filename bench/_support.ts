@@ -1,7 +1,15 @@
 /** Shared by the benchmarks: statistics, fake platform ports that signal replies, throwaway databases. */
+import { format } from 'node:util';
 import postgres from 'postgres';
 import type { PlatformPorts, ReplySink } from '../src/core/ports.js';
 
+/**
+ * Prints a benchmark's figures. Not console.log: while Quorum runs in this process, console.*
+ * goes through its logger (src/console-capture.ts), which a benchmark keeps silent.
+ */
+export function print(...args: unknown[]): void {
+  process.stdout.write(`${format(...args)}\n`);
+}
 
 export function percentile(sorted: number[], p: number): number {
   if (sorted.length === 0) return Number.NaN;
@@ -30,7 +38,7 @@ const skips: string[] = [];
 export function skipped(what: string, why: string): void {
   const line = `${what}: skipped (${why})`;
   skips.push(line);
-  console.log(line);
+  print(line);
 }
 
 export function skippedSoFar(): readonly string[] {

@@ -15,6 +15,7 @@ import type { CoreDeps } from '../src/core/turn.js';
 import { createLogger } from '../src/log.js';
 import { createMemoryStores } from '../test/fakes/memory-store.js';
 import { RecordingModelGate, ScopedFakePlatform, runScenario, scenarioArb } from '../test/access/isolation-model.js';
+import { print } from './_support.js';
 
 const CHANNELS = 10_000;
 const MEMBERS = 50;
@@ -79,11 +80,11 @@ export async function run(): Promise<void> {
   decisionMs.sort();
   promptMs.sort();
   if (reads !== CHANNELS) throw new Error(`the warm cache read ${reads - CHANNELS} rosters again`);
-  console.log(`access: Slack membership cache ${CHANNELS} channels × ${MEMBERS} members, heap ${cacheMb.toFixed(1)} MB`);
-  console.log(
+  print(`access: Slack membership cache ${CHANNELS} channels × ${MEMBERS} members, heap ${cacheMb.toFixed(1)} MB`);
+  print(
     `access: decision (cache lookup + talk + tool + history) p50 ${fmt(percentile(decisionMs, 0.5))}, p99 ${fmt(percentile(decisionMs, 0.99))}, max ${fmt(decisionMs[decisionMs.length - 1]!)} over ${DECISIONS} (${allowed} allowed)`,
   );
-  console.log(`access: prompt build (20 history messages) p50 ${fmt(percentile(promptMs, 0.5))}, p99 ${fmt(percentile(promptMs, 0.99))}`);
+  print(`access: prompt build (20 history messages) p50 ${fmt(percentile(promptMs, 0.5))}, p99 ${fmt(percentile(promptMs, 0.99))}`);
 
   // The isolation property, 20,000 scenarios through runTurn (the agent path) on in-memory stores.
   const stores = createMemoryStores();
@@ -113,7 +114,7 @@ export async function run(): Promise<void> {
     }),
     { numRuns: SCENARIOS, seed: 42 },
   );
-  console.log(
+  print(
     `access: isolation property held for ${scenarios} scenarios (${turns} turns, ${checked} canaries checked) in ${((performance.now() - t0) / 1000).toFixed(1)} s`,
   );
 }

@@ -17,7 +17,7 @@ import type { EnvelopeInput } from '../src/core/envelope.js';
 import type { ModelCall, ModelGate, ModelOutcome, ToolCall } from '../src/core/ports.js';
 import { startQuorum } from '../src/main.js';
 import { createLogger } from '../src/log.js';
-import { fmt, replyWaiter, summarize } from './_support.js';
+import { fmt, replyWaiter, summarize, print } from './_support.js';
 
 const CALL_MS = 300;
 const TURNS = 8;
@@ -99,15 +99,15 @@ export async function run(): Promise<void> {
     const s = summarize(latencies);
     const longest = 4 * CALL_MS;
     const sum = 6 * CALL_MS;
-    console.log(`three-specialist turn, fake model ${CALL_MS} ms/call, ${TURNS} turns (${app.database.driver})`);
-    console.log(`  end-to-end      p50 ${fmt(s.p50)}  mean ${fmt(s.mean)}  max ${fmt(Math.max(...latencies))}`);
-    console.log(`  longest path    ${fmt(longest)}  (orchestrator + researcher's 2 calls + aggregator)`);
-    console.log(`  sum of calls    ${fmt(sum)}  (what running the steps one after another would take)`);
-    console.log(`  one-call turn   p50 ${fmt(one.p50)}  (1 × ${CALL_MS} ms: pipeline overhead p50 ${fmt(one.p50 - CALL_MS)})`);
-    console.log(`  overhead vs longest path p50 ${fmt(s.p50 - longest)}; saved vs sum p50 ${fmt(sum - s.p50)}`);
+    print(`three-specialist turn, fake model ${CALL_MS} ms/call, ${TURNS} turns (${app.database.driver})`);
+    print(`  end-to-end      p50 ${fmt(s.p50)}  mean ${fmt(s.mean)}  max ${fmt(Math.max(...latencies))}`);
+    print(`  longest path    ${fmt(longest)}  (orchestrator + researcher's 2 calls + aggregator)`);
+    print(`  sum of calls    ${fmt(sum)}  (what running the steps one after another would take)`);
+    print(`  one-call turn   p50 ${fmt(one.p50)}  (1 × ${CALL_MS} ms: pipeline overhead p50 ${fmt(one.p50 - CALL_MS)})`);
+    print(`  overhead vs longest path p50 ${fmt(s.p50 - longest)}; saved vs sum p50 ${fmt(sum - s.p50)}`);
     const firstSimple = summarize(firsts.simple);
     const firstMulti = summarize(firsts.multi);
-    console.log(`  streamed answer: first text p50 ${fmt(firstSimple.p50)} vs full ${fmt(one.p50)} (one-call); ${fmt(firstMulti.p50)} vs full ${fmt(s.p50)} (three-specialist)`);
+    print(`  streamed answer: first text p50 ${fmt(firstSimple.p50)} vs full ${fmt(one.p50)} (one-call); ${fmt(firstMulti.p50)} vs full ${fmt(s.p50)} (three-specialist)`);
   } finally {
     await app.stop();
     rmSync(dataDir, { recursive: true, force: true });

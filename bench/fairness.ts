@@ -13,7 +13,7 @@ import { FakeOpenAIServer } from '../test/fakes/openai-server.js';
 import { FakeSlackApi } from '../test/fakes/slack-api.js';
 import { startChild, type Child } from '../test/support/child.js';
 import { answersByEvent, fleetEnv, installFleet, signedDm } from '../test/support/slack-fleet.js';
-import { fmt, freshPostgres, summarize } from './_support.js';
+import { fmt, freshPostgres, summarize, print } from './_support.js';
 
 const QUIET = 1;
 const FLOOD = 0;
@@ -63,7 +63,7 @@ async function repliesOf(api: FakeSlackApi, label: string, sent: Sent, boundMs: 
 export async function run(): Promise<void> {
   const base = process.env.DATABASE_URL;
   if (!base) {
-    console.log('fairness: skipped (set DATABASE_URL)');
+    print('fairness: skipped (set DATABASE_URL)');
     return;
   }
   const seconds = Number(process.env.FAIR_SECONDS ?? 20);
@@ -112,11 +112,11 @@ export async function run(): Promise<void> {
     const told = api.calls.filter((c) => c.method === 'chat.postMessage' && (c.params.text ?? '').includes('Busy right now') && c.token === `xoxb-fleet-${FLOOD}`).length;
 
     const workers = process.env.FAIR_WORKERS ?? '32 (default)';
-    console.log(`fairness end to end (/slack/events, PostgreSQL, model ${MODEL_MS} ms, default limits, WORKER_CONCURRENCY ${workers}):`);
-    console.log(`  quiet alone:        ${quietRate}/s for ${seconds} s, event→reply p50 ${fmt(a.p50)} p99 ${fmt(a.p99)} (replies ${a.replies}/${alone.at.size}, duplicated ${a.duplicated}, failed ${alone.failures})`);
-    console.log(`  quiet with a flood: event→reply p50 ${fmt(f.p50)} p99 ${fmt(f.p99)} (replies ${f.replies}/${flooded.at.size}, duplicated ${f.duplicated}, failed ${flooded.failures})`);
-    console.log(`  p99 ratio ${(f.p99 / a.p99).toFixed(2)}× (target ≤ 1.5×)`);
-    console.log(`  flood: ${flood.at.size} events at ${FLOOD_RATE}/s (10× its 300 rpm), answered so far ${floodAnswered}, senders told they wait ${told}, failed acks ${flood.failures}`);
+    print(`fairness end to end (/slack/events, PostgreSQL, model ${MODEL_MS} ms, default limits, WORKER_CONCURRENCY ${workers}):`);
+    print(`  quiet alone:        ${quietRate}/s for ${seconds} s, event→reply p50 ${fmt(a.p50)} p99 ${fmt(a.p99)} (replies ${a.replies}/${alone.at.size}, duplicated ${a.duplicated}, failed ${alone.failures})`);
+    print(`  quiet with a flood: event→reply p50 ${fmt(f.p50)} p99 ${fmt(f.p99)} (replies ${f.replies}/${flooded.at.size}, duplicated ${f.duplicated}, failed ${flooded.failures})`);
+    print(`  p99 ratio ${(f.p99 / a.p99).toFixed(2)}× (target ≤ 1.5×)`);
+    print(`  flood: ${flood.at.size} events at ${FLOOD_RATE}/s (10× its 300 rpm), answered so far ${floodAnswered}, senders told they wait ${told}, failed acks ${flood.failures}`);
   } finally {
     await dispatcher.close();
     if (child) {

@@ -17,7 +17,7 @@ import { FakeSlackApi } from '../test/fakes/slack-api.js';
 import { execFileSync } from 'node:child_process';
 import { COMPILED_ENTRY, repoRoot, SOURCE_ENTRY, startChild, type Child } from '../test/support/child.js';
 import { answersByEvent, fleetEnv, installFleet, signedDm } from '../test/support/slack-fleet.js';
-import { fmt, freshPostgres, skipped, summarize } from './_support.js';
+import { fmt, freshPostgres, skipped, summarize, print } from './_support.js';
 
 const WORKSPACES = 100;
 
@@ -128,7 +128,7 @@ async function runLoad(instances: Instance[], api: FakeSlackApi, label: string, 
       // Statistics reach pg_stat_database up to a second late.
       const committed = dbUrl ? (await new Promise((r) => setTimeout(r, 1_000)), (await commits(dbUrl)) - commitsBefore) : Number.NaN;
       const transactions = `PostgreSQL transactions per event ${(committed / total).toFixed(2)}`;
-      if (!quiet) console.log(
+      if (!quiet) print(
         `${label}: ${instances.length} instance(s), ${total} events at ${rate}/s (sent in ${sendSeconds.toFixed(1)} s), non-2xx/failed ${failures}\n` +
           `  ack p50 ${fmt(a.p50)} p99 ${fmt(a.p99)} | event→reply p50 ${fmt(e.p50)} p99 ${fmt(e.p99)} | replies ${replies.size}/${total}, duplicated ${duplicates} | instance RSS ${rss} \n  CPU ms per event: ${shares} | ${transactions}`,
       );
@@ -137,7 +137,7 @@ async function runLoad(instances: Instance[], api: FakeSlackApi, label: string, 
     }
     await new Promise((r) => setTimeout(r, 250));
   }
-  console.log(`${label}: only ${replies.size}/${total} replies within 120 s after sending`);
+  print(`${label}: only ${replies.size}/${total} replies within 120 s after sending`);
   await dispatcher.close();
 }
 

@@ -17,7 +17,7 @@ import { createModelGate, type ModelGateOptions, type ThrottlingGate } from '../
 import { createOfflineModel } from '../src/model/offline.js';
 import { openSharedRedis, type SharedRedis } from '../src/limiter/redis-connection.js';
 import { redisAnswers } from '../test/support/redis-probe.js';
-import { benchServices, skipped } from './_support.js';
+import { benchServices, skipped, print } from './_support.js';
 
 const REDIS_URL = benchServices.redis ?? '';
 const silent: Logger = { debug() {}, info() {}, warn() {}, error() {} };
@@ -97,7 +97,7 @@ async function accuracy(label: string, redis?: SharedRedis): Promise<void> {
   const span = (Math.max(...times) - Math.min(...times)) / 1000;
   const rate = (n - 1) / span;
   const peak = busiest(times);
-  console.log(
+  print(
     `accuracy (${label}): limit ${limit}/s, ${n} calls flooded: achieved ${f(rate)}/s (${f((rate / limit) * 100, 1)}% utilisation), ` +
       `busiest 1 s window ${peak} (${f((peak / limit) * 100, 1)}% of limit; targets ≤ 110%, ≥ 90%)`,
   );
@@ -135,7 +135,7 @@ async function fairness(): Promise<void> {
   };
   const alone = await run(false);
   const mixed = await run(true);
-  console.log(
+  print(
     `fairness: quiet wait alone p50 ${f(pct(alone, 50))} ms p99 ${f(pct(alone, 99))} ms; ` +
       `with a 1,000-call flood p50 ${f(pct(mixed, 50))} ms p99 ${f(pct(mixed, 99))} ms ` +
       `(p99 ratio ${f(pct(mixed, 99) / Math.max(pct(alone, 99), 0.001))}×; target ≤ 2×, global 100/s + 8 at once, 40 ms calls)`,
@@ -170,7 +170,7 @@ async function overhead(label: string, redis?: SharedRedis): Promise<void> {
   }
   const gatedUs = cpuPerCall(gatedCpu);
   await g.close();
-  console.log(
+  print(
     `overhead (${label}): direct call p50 ${f(pct(direct, 50))} ms, through the gate p50 ${f(pct(gated, 50))} ms p99 ${f(pct(gated, 99))} ms: ` +
       `added p50 ${f(pct(gated, 50) - pct(direct, 50))} ms (target ≤ 2 ms; no budget, in-memory ledger); ` +
       `CPU per call ${f(directUs, 0)} µs direct, ${f(gatedUs, 0)} µs through the gate`,
@@ -198,14 +198,14 @@ async function twoInstances(): Promise<void> {
   const times = starts.map((x) => x.at);
   const rate = (times.length - 1) / ((Math.max(...times) - Math.min(...times)) / 1000);
   const peak = busiest(times);
-  console.log(
+  print(
     `two instances on Redis: shared limit ${limit}/s, ${n * 2} calls: combined ${f(rate)}/s (${f((rate / limit) * 100, 1)}%), ` +
       `busiest 1 s window ${peak} (${f((peak / limit) * 100, 1)}%; target ≤ 110%)`,
   );
 }
 
 export async function run(only?: string): Promise<void> {
-  console.log('# model gate');
+  print('# model gate');
   if (only === 'overhead') return overhead('local');
   if (only === 'instances') return twoInstances();
   if (only === 'fairness') return fairness();

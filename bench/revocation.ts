@@ -17,7 +17,7 @@ import type { MembershipSource } from '../src/core/ports.js';
 import { createLogger } from '../src/log.js';
 import { startQuorum, type RunningQuorum } from '../src/main.js';
 import { FakeSlackApi } from '../test/fakes/slack-api.js';
-import { fmt, freshPostgres, summarize } from './_support.js';
+import { fmt, freshPostgres, summarize, print } from './_support.js';
 
 const SECRET = 'bench-signing-secret';
 const TRIALS = 100;
@@ -83,7 +83,7 @@ async function trials(label: string, databaseUrl: string, redisUrl: string | und
   }
   const s = summarize(samples);
   const ack = summarize(acks);
-  console.log(
+  print(
     `revocation (${label}): event on A → first denial on B p50 ${fmt(s.p50)}, p99 ${fmt(s.p99)}, mean ${fmt(s.mean)} over ${s.n} trials` +
       ` (${missed} missed after ${GIVE_UP_MS} ms); A's ack p50 ${fmt(ack.p50)}, p99 ${fmt(ack.p99)}; target p99 <= 1000 ms: ${s.p99 <= 1000 && missed === 0 ? 'met' : 'NOT met'}`,
   );
@@ -92,7 +92,7 @@ async function trials(label: string, databaseUrl: string, redisUrl: string | und
 export async function run(): Promise<void> {
   const base = process.env.DATABASE_URL;
   if (!base) {
-    console.log('revocation: skipped (set DATABASE_URL: two instances need PostgreSQL; PGlite is one process)');
+    print('revocation: skipped (set DATABASE_URL: two instances need PostgreSQL; PGlite is one process)');
     return;
   }
   const db = await freshPostgres(base, `quorum_bench_revocation_${process.pid}`);

@@ -5,7 +5,7 @@
  */
 import { readdirSync } from 'node:fs';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { benchServices, skippedSoFar } from './_support.js';
+import { benchServices, skippedSoFar, print } from './_support.js';
 
 const dir = fileURLToPath(new URL('.', import.meta.url));
 const only = process.argv.slice(2);
@@ -14,18 +14,18 @@ const files = readdirSync(dir)
   .filter((f) => only.length === 0 || only.some((o) => f.startsWith(o)))
   .sort();
 
-console.log(
+print(
   `databases: PGlite${benchServices.postgres ? ' and PostgreSQL (DATABASE_URL)' : ' only (set DATABASE_URL for PostgreSQL figures)'}; ` +
     `Redis: ${benchServices.redis ? 'REDIS_URL' : 'none (set REDIS_URL for Redis figures)'}`,
 );
 for (const file of files) {
   const mod = (await import(pathToFileURL(`${dir}${file}`).href)) as { run?: () => Promise<void> };
   if (typeof mod.run !== 'function') continue;
-  console.log(`\n=== ${file}`);
+  print(`\n=== ${file}`);
   const started = performance.now();
   await mod.run();
-  console.log(`(${file}: ${((performance.now() - started) / 1000).toFixed(1)} s)`);
+  print(`(${file}: ${((performance.now() - started) / 1000).toFixed(1)} s)`);
 }
 const skips = skippedSoFar();
-if (skips.length > 0) console.log(`\nSkipped:\n${skips.map((s) => `  ${s}`).join('\n')}`);
+if (skips.length > 0) print(`\nSkipped:\n${skips.map((s) => `  ${s}`).join('\n')}`);
 process.exit(0);

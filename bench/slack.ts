@@ -16,7 +16,7 @@ import { loadConfig } from '../src/config.js';
 import { startQuorum } from '../src/main.js';
 import { createLogger } from '../src/log.js';
 import { FakeSlackApi } from '../test/fakes/slack-api.js';
-import { benchServices, freshPostgres } from './_support.js';
+import { benchServices, freshPostgres, print } from './_support.js';
 
 const SECRET = 'bench-signing-secret';
 const DURATION_S = 10;
@@ -99,12 +99,12 @@ export async function run(): Promise<void> {
 
     const row = (name: string, max: Figures, rated: Figures) =>
       `${name.padEnd(22)} max ${max.rps.toFixed(0).padStart(6)} req/s (p99 ${max.p99} ms, non-2xx ${max.non2xx}) | at ${RATE}/s: ${rated.rps.toFixed(0)} req/s, p50 ${rated.p50} ms, p99 ${rated.p99} ms, non-2xx ${rated.non2xx}`;
-    console.log(`\nSlack ack benchmark (${DURATION_S}s per run, 50 connections, signed app_mention, inbox on ${store})`);
-    console.log(row('plain Bolt HTTPReceiver', boltMax, boltRated));
-    console.log(row('Quorum /slack/events', quorumMax, quorumRated));
-    console.log(row('Quorum + turns running', busyMax, busyRated));
+    print(`\nSlack ack benchmark (${DURATION_S}s per run, 50 connections, signed app_mention, inbox on ${store})`);
+    print(row('plain Bolt HTTPReceiver', boltMax, boltRated));
+    print(row('Quorum /slack/events', quorumMax, quorumRated));
+    print(row('Quorum + turns running', busyMax, busyRated));
     const ratio = quorumMax.rps / boltMax.rps;
-    console.log(
+    print(
       `ratio ${(ratio * 100).toFixed(0)}% of plain Bolt (target >= 50%), ${((busyMax.rps / boltMax.rps) * 100).toFixed(0)}% with turns running; ` +
         `p99 at ${RATE}/s ${quorumRated.p99} ms (target <= 50 ms)`,
     );

@@ -6,7 +6,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execFileSync } from 'node:child_process';
-import { skipped } from './_support.js';
+import { skipped, print } from './_support.js';
 import { COMPILED_ENTRY, repoRoot, SOURCE_ENTRY, startChild } from '../test/support/child.js';
 
 /** VmRSS: resident now; VmHWM: the peak since the process started (migrations, first queries included). */
@@ -33,7 +33,7 @@ async function measure(label: string, env: Record<string, string>, entry = SOURC
         await new Promise((r) => setTimeout(r, 10));
       }
       await new Promise((r) => setTimeout(r, 3_000));
-      console.log(`${label.padEnd(20)} ${run.padEnd(25)} ready in ${(readyMs / 1000).toFixed(2)} s   idle RSS ${rssMb(child.process.pid!).toFixed(0)} MB   peak RSS ${rssMb(child.process.pid!, 'VmHWM').toFixed(0)} MB`);
+      print(`${label.padEnd(20)} ${run.padEnd(25)} ready in ${(readyMs / 1000).toFixed(2)} s   idle RSS ${rssMb(child.process.pid!).toFixed(0)} MB   peak RSS ${rssMb(child.process.pid!, 'VmHWM').toFixed(0)} MB`);
     } finally {
       child.kill('SIGTERM');
       await child.exited;

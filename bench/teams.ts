@@ -16,6 +16,7 @@ import { createCloudAdapter } from '../adapters/teams/auth.js';
 import { loadConfig } from '../src/config.js';
 import { startQuorum } from '../src/main.js';
 import { createLogger } from '../src/log.js';
+import { print } from './_support.js';
 
 const DURATION_S = 10;
 const CONNECTIONS = 20;
@@ -137,11 +138,11 @@ export async function run(): Promise<void> {
 
     const ratio = ours.requests.average / base.requests.average;
     const store = database.url ? 'PostgreSQL' : 'PGlite (set DATABASE_URL for PostgreSQL)';
-    console.log(`\nTeams intake (/api/messages, channel mentions, inbox on ${store}; ${CONNECTIONS} connections, ${DURATION_S}s)`);
-    console.log(`  plain CloudAdapter (does nothing): ${base.requests.average.toFixed(0)} req/s, p50 ${base.latency.p50} ms, p99 ${base.latency.p99} ms, non-2xx ${base.non2xx}`);
-    console.log(`  Quorum intake:                     ${ours.requests.average.toFixed(0)} req/s, p50 ${ours.latency.p50} ms, p99 ${ours.latency.p99} ms, non-2xx ${ours.non2xx}`);
-    console.log(`  ratio: ${(ratio * 100).toFixed(0)}% of the plain handler (target >= 50%) ${ratio >= 0.5 ? 'OK' : 'MISSED'}`);
-    console.log(
+    print(`\nTeams intake (/api/messages, channel mentions, inbox on ${store}; ${CONNECTIONS} connections, ${DURATION_S}s)`);
+    print(`  plain CloudAdapter (does nothing): ${base.requests.average.toFixed(0)} req/s, p50 ${base.latency.p50} ms, p99 ${base.latency.p99} ms, non-2xx ${base.non2xx}`);
+    print(`  Quorum intake:                     ${ours.requests.average.toFixed(0)} req/s, p50 ${ours.latency.p50} ms, p99 ${ours.latency.p99} ms, non-2xx ${ours.non2xx}`);
+    print(`  ratio: ${(ratio * 100).toFixed(0)}% of the plain handler (target >= 50%) ${ratio >= 0.5 ? 'OK' : 'MISSED'}`);
+    print(
       `  paced at 200 activities/s: ${paced.requests.average.toFixed(0)} req/s, p50 ${paced.latency.p50} ms, p99 ${paced.latency.p99} ms, non-2xx ${paced.non2xx} (target p99 <= 50 ms) ${paced.latency.p99 <= 50 ? 'OK' : 'MISSED'}`,
     );
   } finally {

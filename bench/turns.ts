@@ -10,11 +10,9 @@ import { loadConfig } from '../src/config.js';
 import type { EnvelopeInput } from '../src/core/envelope.js';
 import { startQuorum } from '../src/main.js';
 import { createLogger } from '../src/log.js';
-import { fmt, freshPostgres, replyWaiter, skipped, summarize } from './_support.js';
+import { fmt, freshPostgres, replyWaiter, skipped, summarize, print } from './_support.js';
 
 const TURNS_PER_USER = 40;
-/** The console as it was before startQuorum sends console.* to its (silent) logger. */
-const print = console.log.bind(console);
 
 async function measure(databaseUrl: string | undefined, label: string): Promise<void> {
   const dataDir = mkdtempSync(join(tmpdir(), 'quorum-bench-'));
@@ -69,7 +67,7 @@ async function measure(databaseUrl: string | undefined, label: string): Promise<
 }
 
 export async function run(): Promise<void> {
-  console.log(`turn pipeline, offline model, ${TURNS_PER_USER} sequential turns per user (latency = submit → reply posted)`);
+  print(`turn pipeline, offline model, ${TURNS_PER_USER} sequential turns per user (latency = submit → reply posted)`);
   await measure(undefined, 'pglite');
   if (process.env.DATABASE_URL) {
     const pg = await freshPostgres(process.env.DATABASE_URL, `quorum_bench_${process.pid}`);
