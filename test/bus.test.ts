@@ -9,7 +9,8 @@ import postgres from 'postgres';
 import { describe, expect, it } from 'vitest';
 import { postgresTransport, CHANNEL as PG_CHANNEL } from '../src/bus/postgres.js';
 import { redisTransport } from '../src/bus/redis.js';
-import { createInvalidationBus, localInvalidationBus, type BusTransport, type Invalidation, type InvalidationBus } from '../src/core/invalidation.js';
+import { createInvalidationBus, localInvalidationBus, type Invalidation } from '../src/core/invalidation.js';
+import type { BusTransport, InvalidationBus } from '../src/core/ports.js';
 import { useTestDatabase } from './support/db.js';
 import { waitFor } from './support/wait.js';
 

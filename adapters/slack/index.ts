@@ -8,7 +8,7 @@ import { App, HTTPReceiver, SocketModeReceiver, webApi, type Authorize, type Rec
 import type { Config } from '../../src/config.js';
 import { envelopeSchema, type Envelope } from '../../src/core/envelope.js';
 import type { Intake } from '../../src/core/intake.js';
-import type { InvalidationBus } from '../../src/core/invalidation.js';
+import type { InvalidationBus } from '../../src/core/ports.js';
 import type { InstallationRecords, Logger, PlatformPorts, SeenRequests } from '../../src/core/ports.js';
 import type { Route } from '../../src/http/server.js';
 import { guardRequests } from './app-guard.js';

@@ -9,7 +9,8 @@ import { ActivityTypes, TeamsInfo, TurnContext, type CloudAdapter } from 'botbui
 import { isCommandText } from '../../src/core/commands/index.js';
 import type { WorkspaceRef } from '../../src/core/envelope.js';
 import type { Intake } from '../../src/core/intake.js';
-import { localInvalidationBus, type InvalidationBus } from '../../src/core/invalidation.js';
+import { localInvalidationBus } from '../../src/core/invalidation.js';
+import type { InvalidationBus } from '../../src/core/ports.js';
 import type { ConversationRefStore, Logger, PlatformPorts } from '../../src/core/ports.js';
 import { readBody, sendJson, type Route } from '../../src/http/server.js';
 import {

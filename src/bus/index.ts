@@ -4,7 +4,8 @@
  * PostgreSQL LISTEN/NOTIFY, else none (embedded PGlite: one process, delivered in-process).
  */
 import type { Config } from '../config.js';
-import { createInvalidationBus, type InvalidationBus } from '../core/invalidation.js';
+import { createInvalidationBus } from '../core/invalidation.js';
+import type { InvalidationBus } from '../core/ports.js';
 import type { Logger } from '../core/ports.js';
 import { postgresTransport } from './postgres.js';
 import { redisTransport } from './redis.js';

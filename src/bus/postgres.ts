@@ -4,7 +4,7 @@
  * deployments on one server (or two test databases) never hear each other.
  */
 import postgres from 'postgres';
-import type { BusTransport } from '../core/invalidation.js';
+import type { BusTransport } from '../core/ports.js';
 
 export const CHANNEL = 'quorum_invalidation';
 

@@ -1,6 +1,6 @@
 /** Invalidation between instances over Redis pub/sub, when REDIS_URL is configured. */
 import { Redis } from 'ioredis';
-import type { BusTransport } from '../core/invalidation.js';
+import type { BusTransport } from '../core/ports.js';
 
 export const CHANNEL = 'quorum:invalidation';
 /** Start-up does not wait longer than this for a slow Redis: the subscription stays queued until it answers. */

@@ -7,7 +7,7 @@
  * failure is logged and the turn that crossed the line is answered as usual.
  */
 import { isOperatorAdmin, type BootstrapAdmin } from './access/roles.js';
-import type { AdminStore } from './admin.js';
+import type { AdminStore } from './ports.js';
 import type { Platform } from './envelope.js';
 import type { Scope } from './identity.js';
 import type { BudgetAlertSink, Logger, PlatformPorts } from './ports.js';

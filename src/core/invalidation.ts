@@ -6,7 +6,7 @@
  */
 import { z } from 'zod';
 import { workspaceRefSchema } from './envelope.js';
-import type { Logger } from './ports.js';
+import type { BusTransport, InvalidationBus, Logger } from './ports.js';
 
 const id = z.string().min(1).max(256);
 /** More ids than this in one message become a `channel` message (forget the roster): a NOTIFY payload is under 8 kB. */
@@ -31,22 +31,6 @@ export const invalidationSchema = z.discriminatedUnion('kind', [
   z.object({ kind: z.literal('all') }),
 ]);
 export type Invalidation = z.infer<typeof invalidationSchema>;
-
-/** The port: publish once, and every instance (this one first, before publish resolves) applies it. */
-export interface InvalidationBus {
-  /** Applies the message on this instance at once, then tells the others (best effort: a TTL is the fallback). */
-  publish(message: Invalidation): Promise<void>;
-  /** Every message, this instance's own included; returns the unsubscribe function. */
-  subscribe(handler: (message: Invalidation) => void): () => void;
-  close(): Promise<void>;
-}
-
-/** How a transport carries text between instances; `receive` gets every other instance's payloads. */
-export interface BusTransport {
-  send(payload: string): Promise<void>;
-  start(receive: (payload: string) => void, reconnected: () => void): Promise<void>;
-  close(): Promise<void>;
-}
 
 /** This process only: enough with one instance (embedded PGlite) and in tests of one adapter. */
 export function localInvalidationBus(log?: Logger): InvalidationBus {

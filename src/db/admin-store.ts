@@ -1,7 +1,7 @@
 /** AdminStore on drizzle: settings, channel switches, tool rules, grants and erasure, each audited in its transaction. */
 import { and, eq, inArray, isNotNull, ne, or, sql } from 'drizzle-orm';
 import type { AnyPgColumn } from 'drizzle-orm/pg-core';
-import type { AdminChange, AdminStore, ChangeResult, ErasureCounts } from '../core/admin.js';
+import type { AdminChange, AdminStore, ChangeResult, ErasureCounts } from '../core/ports.js';
 import type { Scope } from '../core/identity.js';
 import type { Db } from './client.js';
 import { appendAudit } from './audit-store.js';

@@ -3,7 +3,7 @@
  * argument answers with that command's usage and changes nothing; changes are audited (old and
  * new value) by the AdminStore in the same transaction; answers go to the caller alone.
  */
-import type { AdminChange, AdminStore } from '../admin.js';
+import type { AdminChange, AdminStore } from '../ports.js';
 import { decide, denyExplanation, type CommandName, type Decision } from '../access/policy.js';
 import { countPrivileged, isOperatorAdmin, roleOf } from '../access/roles.js';
 import type { ChannelRef, Envelope } from '../envelope.js';

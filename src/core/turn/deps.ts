@@ -3,7 +3,7 @@ import type { AgentLimits } from '../agent/orchestrator.js';
 import type { LimitDefaults } from '../commands/format.js';
 import type { Platform } from '../envelope.js';
 import { QuorumError } from '../errors.js';
-import type { AdminStore } from '../admin.js';
+import type { AdminStore } from '../ports.js';
 import type { BootstrapAdmin } from '../access/roles.js';
 import type { AgentStore, AuditLog, Logger, ModelGate, PlatformPorts, TurnStore } from '../ports.js';
 

@@ -3,8 +3,8 @@
  * takes a Scope first, and every change is written together with its audit entry (old and new
  * value) in one transaction, so a change is never unaudited.
  */
-import type { ChannelRef, WorkspaceRef } from './envelope.js';
-import type { Principal, Role, Scope } from './identity.js';
+import type { ChannelRef, WorkspaceRef } from '../envelope.js';
+import type { Principal, Role, Scope } from '../identity.js';
 
 /** Numeric workspace settings that `/agent limit|budget|retention` set; null means the default. */
 export type LimitKey = 'rpm' | 'concurrency' | 'dailyTokens' | 'retentionDays';
