@@ -2,7 +2,6 @@
 import type { Scope } from '../identity.js';
 import type { WorkspaceSettings } from './stores.js';
 
-
 /**
  * One message of a prompt. A model's tool calls stay on its assistant message (with their ids),
  * and what a tool returned comes back as a `tool` message naming the call it answers: the

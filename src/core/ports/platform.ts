@@ -3,7 +3,6 @@ import type { ContextReport } from '../context-report.js';
 import type { ChannelRef, Envelope, UserRef, WorkspaceRef } from '../envelope.js';
 import type { UserFacts } from '../identity.js';
 
-
 /** Structured logging (pino satisfies it). Never pass tokens, secrets or message content. */
 export interface Logger {
   debug(obj: object, msg?: string): void;
@@ -11,7 +10,6 @@ export interface Logger {
   warn(obj: object, msg?: string): void;
   error(obj: object, msg?: string): void;
 }
-
 
 /** Who is in a channel, as the platform says. Implementations cache, bound, and fail with MEMBERSHIP_UNAVAILABLE. */
 export interface MembershipSource {
@@ -88,7 +86,6 @@ export interface ReplyStream {
   /** Withdraws whatever was shown (best effort, never throws): the reply will be posted another way. */
   abort(): Promise<void>;
 }
-
 
 /**
  * Which attempt at a delivery a turn is, and what a re-run needs to avoid showing anything

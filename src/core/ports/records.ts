@@ -1,7 +1,6 @@
 /** What the adapters keep through the core (src/db implements it): installations, replayed requests, conversation references. */
 import type { Platform, WorkspaceRef } from '../envelope.js';
 
-
 /** One stored platform installation. `secret` is the platform's credentials (tokens), sealed at rest by the store. */
 export interface InstallationRecord {
   secret: string;
@@ -21,7 +20,6 @@ export interface InstallationRecords {
   markUninstalled(workspace: WorkspaceRef): Promise<void>;
 }
 
-
 /**
  * Signed platform requests already acted on, shared by every instance: a request replayed while its
  * signature is still valid is seen again and does nothing.
@@ -30,7 +28,6 @@ export interface SeenRequests {
   /** True the first time `key` is offered (remembered for `ttlMs`), false for every later offer. */
   firstTime(key: string, ttlMs: number): Promise<boolean>;
 }
-
 
 /**
  * Where an adapter can post later, outside the request that told it (Teams conversation

@@ -3,7 +3,6 @@ import type { ChannelKind, ChannelRef, Envelope, UserRef, WorkspaceRef } from '.
 import type { Principal, Scope, UserFacts } from '../identity.js';
 import type { TokenUsage } from './model.js';
 
-
 export interface WorkspaceSettings {
   storeContent: boolean;
   rpm: number | null;
