@@ -13,6 +13,7 @@ import { markdownMessage, outgoing } from './markdown.js';
 import type { SlackReplyRoute } from './events.js';
 import { openSlackStream } from './stream.js';
 import type { TokenSource } from './tokens.js';
+import { splitText } from '../../src/core/split-text.js';
 
 type WebClient = webApi.WebClient;
 
@@ -21,23 +22,6 @@ type WebClient = webApi.WebClient;
  * messages read poorly, so a reply is split well below both.
  */
 export const MAX_MESSAGE_CHARS = 3_500;
-
-/** Splits at paragraph, then line, then word boundaries; never drops text. */
-export function splitMessage(text: string, max = MAX_MESSAGE_CHARS): string[] {
-  const chunks: string[] = [];
-  let rest = text;
-  while (rest.length > max) {
-    const window = rest.slice(0, max);
-    let cut = window.lastIndexOf('\n\n');
-    if (cut < max / 2) cut = window.lastIndexOf('\n');
-    if (cut < max / 2) cut = window.lastIndexOf(' ');
-    if (cut < max / 2) cut = max;
-    chunks.push(rest.slice(0, cut).trimEnd());
-    rest = rest.slice(cut).replace(/^\s+/, '');
-  }
-  if (rest.length > 0 || chunks.length === 0) chunks.push(rest);
-  return chunks;
-}
 
 /** chat.update; false when Slack says the message no longer exists. */
 async function updateUnlessGone(client: WebClient, args: { token: string; channel: string; ts: string; text: string }): Promise<boolean> {
@@ -92,7 +76,7 @@ export function createReplySink(options: SlackReplySinkOptions): ReplySink {
       const { token } = await tokens.forWorkspace(target.workspace);
       const shownNow = await statuses.current(target);
       const statusTs = shownNow ?? memory.statusMessageId;
-      const chunks = splitMessage(outgoing(reply.text));
+      const chunks = splitText(outgoing(reply.text), MAX_MESSAGE_CHARS);
       const thread = threadOf(target);
       const channel = target.channel.id;
 

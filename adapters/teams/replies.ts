@@ -16,24 +16,10 @@ import type { TeamsReplyRoute } from './activity.js';
 import { tablesAsText } from './markdown.js';
 import { keys, type TeamsRuntime } from './runtime.js';
 import { openTeamsStream, TeamsStreamSession } from './stream.js';
+import { splitText } from '../../src/core/split-text.js';
 
 /** Teams accepts about 28 KB per message; stay well below it and split at paragraph or line ends. */
 export const DEFAULT_MAX_CHARS = 7_000;
-
-export function splitText(text: string, max: number): string[] {
-  const parts: string[] = [];
-  let rest = text;
-  while (rest.length > max) {
-    const window = rest.slice(0, max);
-    let cut = Math.max(window.lastIndexOf('\n\n'), window.lastIndexOf('\n'));
-    if (cut < max / 2) cut = window.lastIndexOf(' ');
-    if (cut < max / 2) cut = max;
-    parts.push(rest.slice(0, cut).trimEnd());
-    rest = rest.slice(cut).trimStart();
-  }
-  if (rest.length > 0 || parts.length === 0) parts.push(rest);
-  return parts;
-}
 
 function routeOf(target: ReplyTarget): TeamsReplyRoute {
   const route = target.replyRoute as Partial<TeamsReplyRoute>;

@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseSlackMentions } from '../../adapters/slack/events.js';
 import { factsFromUser } from '../../adapters/slack/people.js';
 import { EMPTY_TEXT, outgoing } from '../../adapters/slack/markdown.js';
-import { splitMessage } from '../../adapters/slack/replies.js';
+import { splitText } from '../../src/core/split-text.js';
 import { FakeSlackApi, webFixture } from '../fakes/slack-api.js';
 import { RecordingModelGate } from '../fakes/recording-model.js';
 import type { TestApp } from '../support/app.js';
@@ -62,10 +62,12 @@ describe('Slack formatting and identity (pure)', () => {
 
   it('splits at boundaries and keeps every character', () => {
     const text = 'word '.repeat(3_000).trim();
-    const parts = splitMessage(text, 1_000);
+    const parts = splitText(text, 1_000);
     expect(parts.every((p) => p.length <= 1_000)).toBe(true);
     expect(parts.join(' ')).toBe(text);
-    expect(splitMessage('')).toEqual(['']);
+    expect(splitText('', 1_000)).toEqual(['']);
+    // A paragraph break is preferred to a line break inside the window.
+    expect(splitText(`${'a'.repeat(60)}\n\n${'b'.repeat(20)}\n${'c'.repeat(30)}`, 100)).toEqual(['a'.repeat(60), `${'b'.repeat(20)}\n${'c'.repeat(30)}`]);
   });
 
   it('parses Slack mention escapes from command text', () => {
