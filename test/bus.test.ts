@@ -13,6 +13,7 @@ import { createInvalidationBus, localInvalidationBus, type Invalidation } from '
 import type { BusTransport, InvalidationBus } from '../src/core/ports.js';
 import { useTestDatabase } from './support/db.js';
 import { waitFor } from './support/wait.js';
+import { describeWith, redisUrl } from './support/services.js';
 
 const WS = { platform: 'slack' as const, externalId: 'T1' };
 const left: Invalidation = { kind: 'members', workspace: WS, channelId: 'C1', added: [], removed: ['U1'] };
@@ -103,7 +104,7 @@ describe('invalidation bus', () => {
     expect(seen).toEqual([left]);
   });
 
-  if (process.env.DATABASE_URL) {
+  describeWith('postgres', 'over PostgreSQL', () => {
     const db = useTestDatabase('postgres');
     transportContract(
       'PostgreSQL LISTEN/NOTIFY',
@@ -130,19 +131,19 @@ describe('invalidation bus', () => {
         await bus.close();
       }
     });
-  }
+  });
 
-  if (process.env.REDIS_URL) {
+  describeWith('redis', 'over Redis', () => {
     const channel = `quorum:test:${randomUUID()}`;
     transportContract(
       'Redis pub/sub',
-      () => redisTransport(process.env.REDIS_URL!, channel),
+      () => redisTransport(redisUrl(), channel),
       async (payload) => {
         const { Redis } = await import('ioredis');
-        const client = new Redis(process.env.REDIS_URL!);
+        const client = new Redis(redisUrl());
         await client.publish(channel, payload);
         client.disconnect();
       },
     );
-  }
+  });
 });

@@ -17,6 +17,7 @@ import { startTestApp, type TestApp } from './support/app.js';
 import { drivers, openTestDatabase, type Driver, type TestDatabase } from './support/db.js';
 import { answersByEvent, fleetEnv, fleetTeam, installFleetIn, signedDm } from './support/slack-fleet.js';
 import { waitFor } from './support/wait.js';
+import { describeWith } from './support/services.js';
 
 const FLOOD = 40;
 const QUIET = 4;
@@ -114,7 +115,7 @@ describe.each(drivers)('fair across workspaces through /slack/events (%s)', (dri
   it.each(oneInstance)('a flood does not hold back another workspace: $name', { timeout: 240_000 }, (scenario) => floodAndQuiet(driver, scenario));
 });
 
-describe.skipIf(!process.env.DATABASE_URL)('fair across workspaces with two instances (postgres)', () => {
+describeWith('postgres', 'fair across workspaces with two instances (postgres)', () => {
   it('a flood does not hold back another workspace, and its cap counts both instances', { timeout: 240_000 }, () =>
     floodAndQuiet('postgres', { name: 'two instances', env: { WORKER_CONCURRENCY: '8' }, floodConcurrency: 3, instances: 2 }),
   );

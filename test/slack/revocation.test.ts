@@ -14,6 +14,7 @@ import { useSetup } from '../support/setup.js';
 import { drivers, openTestDatabase } from '../support/db.js';
 import { waitFor } from '../support/wait.js';
 import { commandFixture, freshEvent, postSlack, startSlackApp, useSlackApp } from './support.js';
+import { describeWith } from '../support/services.js';
 
 const WS = { platform: 'slack' as const, externalId: 'T0ACME0001' };
 const INCIDENT = { id: 'C0ACMEINC1', kind: 'channel' as const };
@@ -79,7 +80,7 @@ describe.each(drivers)('Slack revocation on one instance (%s)', (driver) => {
   });
 });
 
-describe.skipIf(!process.env.DATABASE_URL)('Slack revocation across two instances (postgres)', () => {
+describeWith('postgres', 'Slack revocation across two instances (postgres)', () => {
   const ctx = useSetup(async (cleanup) => {
     const db = await openTestDatabase('postgres');
     cleanup(() => db.close());

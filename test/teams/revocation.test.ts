@@ -3,7 +3,7 @@
  * (conversationUpdate, JWT-signed) delivered to one instance is denied by the other's membership
  * port, which keeps its cached roster otherwise (the fake connector still lists the member).
  */
-import { describe, expect, it } from 'vitest';
+import { expect, it } from 'vitest';
 import type { MembershipSource } from '../../src/core/ports.js';
 import { inbox } from '../../src/db/schema.js';
 import { FakeBotConnector } from '../fakes/bot-connector.js';
@@ -14,12 +14,13 @@ import { openTestDatabase } from '../support/db.js';
 import { useSetup } from '../support/setup.js';
 import { waitFor } from '../support/wait.js';
 import { activity, APP_ID, CONTOSO, JORDAN, type Activity } from './helpers.js';
+import { describeWith } from '../support/services.js';
 
 const CHANNEL = { id: '19:8e6c4a2b0d1f3e5a7c9b1d3f5e7a9c0b@thread.tacv2', kind: 'channel' as const };
 const TEAM = '19:4b2d9f7a1c3e4f6a8b0d2e4f6a8c0e1b@thread.tacv2';
 const WS = { platform: 'teams' as const, externalId: CONTOSO };
 
-describe.skipIf(!process.env.DATABASE_URL)('Teams revocation across two instances (postgres)', () => {
+describeWith('postgres', 'Teams revocation across two instances (postgres)', () => {
   const ctx = useSetup(async (cleanup) => {
     const db = await openTestDatabase('postgres');
     cleanup(() => db.close());
