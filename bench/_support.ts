@@ -1,6 +1,11 @@
 /** Shared by the benchmarks: statistics, fake platform ports that signal replies, throwaway databases. */
+import { createHmac } from 'node:crypto';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { format } from 'node:util';
 import postgres from 'postgres';
+import { loadConfig, type Config } from '../src/config.js';
 import type { PlatformPorts, ReplySink } from '../src/core/ports.js';
 
 /**
@@ -24,6 +29,22 @@ export function summarize(samples: number[]): { n: number; p50: number; p99: num
 }
 
 export const fmt = (ms: number) => `${ms.toFixed(2)} ms`;
+
+/**
+ * The config of a Quorum a benchmark starts in its own process: loopback, an ephemeral port,
+ * silent logs and a data folder of its own (`config.DATA_DIR`), plus what the benchmark sets.
+ */
+export function benchConfig(name: string, env: Record<string, string> = {}): Config {
+  const dataDir = mkdtempSync(join(tmpdir(), `quorum-bench-${name}-`));
+  return loadConfig({ NODE_ENV: 'test', PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'silent', DATA_DIR: dataDir, ...env });
+}
+
+/** An Events API request as Slack sends it: the body, signed with `secret` at the current second. */
+export function signedSlackRequest(body: string, secret: string): { body: string; headers: Record<string, string> } {
+  const ts = Math.floor(Date.now() / 1000);
+  const signature = `v0=${createHmac('sha256', secret).update(`v0:${ts}:${body}`).digest('hex')}`;
+  return { body, headers: { 'content-type': 'application/json', 'x-slack-request-timestamp': String(ts), 'x-slack-signature': signature } };
+}
 
 /**
  * The services a benchmark may use, from the environment only: PostgreSQL at DATABASE_URL, Redis at

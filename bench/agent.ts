@@ -8,16 +8,13 @@
  * Answers stream (the one-call answer and the aggregator's): their text comes in 10 pieces over
  * the call's 300 ms, so the reply starts showing about 270 ms before the answer is complete.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { loadConfig } from '../src/config.js';
+import { rmSync } from 'node:fs';
 import { AGGREGATOR_INSTRUCTIONS, specialists } from '../src/core/agent/specialists.js';
 import type { EnvelopeInput } from '../src/core/envelope.js';
 import type { ModelCall, ModelGate, ModelOutcome, ToolCall } from '../src/core/ports.js';
 import { startQuorum } from '../src/main.js';
 import { createLogger } from '../src/log.js';
-import { fmt, replyWaiter, summarize, print } from './_support.js';
+import { benchConfig, fmt, print, replyWaiter, summarize } from './_support.js';
 
 const CALL_MS = 300;
 const TURNS = 8;
@@ -65,9 +62,8 @@ function script(call: ModelCall): ModelOutcome {
 }
 
 export async function run(): Promise<void> {
-  const dataDir = mkdtempSync(join(tmpdir(), 'quorum-bench-agent-'));
   const { ports, replied: repliedTo, firstText } = replyWaiter({ stream: true });
-  const config = loadConfig({ PORT: '0', LOG_LEVEL: 'silent', DATA_DIR: dataDir, ...(process.env.DATABASE_URL ? { DATABASE_URL: process.env.DATABASE_URL } : {}) });
+  const config = benchConfig('agent', process.env.DATABASE_URL ? { DATABASE_URL: process.env.DATABASE_URL } : {});
   const app = await startQuorum(config, { log: createLogger('silent'), model: fakeGate, platforms: { slack: ports } });
   try {
     const firsts: { simple: number[]; multi: number[] } = { simple: [], multi: [] };
@@ -110,7 +106,7 @@ export async function run(): Promise<void> {
     print(`  streamed answer: first text p50 ${fmt(firstSimple.p50)} vs full ${fmt(one.p50)} (one-call); ${fmt(firstMulti.p50)} vs full ${fmt(s.p50)} (three-specialist)`);
   } finally {
     await app.stop();
-    rmSync(dataDir, { recursive: true, force: true });
+    rmSync(config.DATA_DIR, { recursive: true, force: true });
   }
 }
 

@@ -7,17 +7,13 @@
  *
  *   DATABASE_URL=postgres://postgres@127.0.0.1:5432/test npm run bench -- revocation
  */
-import { createHmac } from 'node:crypto';
-import { mkdtempSync, readFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { readFileSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
-import { loadConfig } from '../src/config.js';
 import type { MembershipSource } from '../src/core/ports.js';
 import { createLogger } from '../src/log.js';
 import { startQuorum, type RunningQuorum } from '../src/main.js';
 import { FakeSlackApi } from '../test/fakes/slack-api.js';
-import { fmt, freshPostgres, summarize, print } from './_support.js';
+import { benchConfig, fmt, freshPostgres, print, signedSlackRequest, summarize } from './_support.js';
 
 const SECRET = 'bench-signing-secret';
 const TRIALS = 100;
@@ -28,18 +24,11 @@ const template = JSON.parse(readFileSync(new URL('../test/fixtures/slack/events/
 
 function signedLeave(n: number, channel: string, user: string): { body: string; headers: Record<string, string> } {
   const body = JSON.stringify({ ...template, event_id: `EvRev${process.pid}x${n}`, event: { ...template.event, channel, user } });
-  const ts = Math.floor(Date.now() / 1000);
-  const sig = `v0=${createHmac('sha256', SECRET).update(`v0:${ts}:${body}`).digest('hex')}`;
-  return { body, headers: { 'content-type': 'application/json', 'x-slack-request-timestamp': String(ts), 'x-slack-signature': sig } };
+  return signedSlackRequest(body, SECRET);
 }
 
 async function instance(databaseUrl: string, api: FakeSlackApi, redisUrl: string | undefined): Promise<RunningQuorum> {
-  const config = loadConfig({
-    NODE_ENV: 'test',
-    PORT: '0',
-    HOST: '127.0.0.1',
-    LOG_LEVEL: 'silent',
-    DATA_DIR: mkdtempSync(join(tmpdir(), 'quorum-bench-rev-')),
+  const config = benchConfig('rev', {
     DATABASE_URL: databaseUrl,
     SLACK_SIGNING_SECRET: SECRET,
     SLACK_BOT_TOKEN: 'xoxb-bench',

@@ -5,18 +5,15 @@
  *
  *   DATABASE_URL=postgres://postgres@127.0.0.1:5432/test npx tsx bench/slack.ts
  */
-import { createHmac, randomBytes } from 'node:crypto';
-import { mkdtempSync, readFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
 import { App, HTTPReceiver, LogLevel } from '@slack/bolt';
 import autocannon from 'autocannon';
-import { loadConfig } from '../src/config.js';
 import { startQuorum } from '../src/main.js';
 import { createLogger } from '../src/log.js';
 import { FakeSlackApi } from '../test/fakes/slack-api.js';
-import { benchServices, freshPostgres, print } from './_support.js';
+import { benchConfig, benchServices, freshPostgres, print, signedSlackRequest } from './_support.js';
 
 const SECRET = 'bench-signing-secret';
 const DURATION_S = 10;
@@ -28,9 +25,7 @@ let seq = 0;
 function signedRequest(): { body: string; headers: Record<string, string> } {
   seq += 1;
   const body = JSON.stringify({ ...template, event_id: `EvB${process.pid}x${seq}`, event: { ...template.event, ts: `1767260000.${seq}` } });
-  const ts = Math.floor(Date.now() / 1000);
-  const sig = `v0=${createHmac('sha256', SECRET).update(`v0:${ts}:${body}`).digest('hex')}`;
-  return { body, headers: { 'content-type': 'application/json', 'x-slack-request-timestamp': String(ts), 'x-slack-signature': sig } };
+  return signedSlackRequest(body, SECRET);
 }
 
 interface Figures {
@@ -68,11 +63,8 @@ export async function run(): Promise<void> {
   const store = pg ? 'PostgreSQL' : 'PGlite (set DATABASE_URL for PostgreSQL)';
 
   const api = await new FakeSlackApi().start();
-  const config = loadConfig({
-    NODE_ENV: 'test',
-    PORT: '0',
+  const config = benchConfig('slack', {
     LOG_LEVEL: 'error',
-    DATA_DIR: mkdtempSync(join(tmpdir(), 'quorum-bench-')),
     ...(pg ? { DATABASE_URL: pg.url } : {}),
     QUORUM_ENCRYPTION_KEY: Buffer.alloc(32, 1).toString('base64'),
     SLACK_SIGNING_SECRET: SECRET,

@@ -7,16 +7,13 @@
  */
 import { readFileSync } from 'node:fs';
 import { createServer } from 'node:http';
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import autocannon from 'autocannon';
 import postgres from 'postgres';
 import { createCloudAdapter } from '../adapters/teams/auth.js';
 import { loadConfig } from '../src/config.js';
 import { startQuorum } from '../src/main.js';
 import { createLogger } from '../src/log.js';
-import { print } from './_support.js';
+import { benchConfig, print } from './_support.js';
 
 const DURATION_S = 10;
 const CONNECTIONS = 20;
@@ -115,14 +112,7 @@ async function benchDatabase(): Promise<{ url: string | undefined; drop(): Promi
 export async function run(): Promise<void> {
   const body = channelActivityBody();
   const database = await benchDatabase();
-  const config = loadConfig({
-    NODE_ENV: 'test',
-    PORT: '0',
-    HOST: '127.0.0.1',
-    LOG_LEVEL: 'silent',
-    DATA_DIR: mkdtempSync(join(tmpdir(), 'quorum-bench-teams-')),
-    ...(database.url ? { DATABASE_URL: database.url } : {}),
-  });
+  const config = benchConfig('teams', database.url ? { DATABASE_URL: database.url } : {});
   const running = await startQuorum(config, { log: createLogger('silent') });
   await running.worker.stop(0);
   const plain = await startPlainHandler();

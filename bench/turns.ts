@@ -3,24 +3,17 @@
  * 1, 10 and 50 concurrent users, on PGlite and (with DATABASE_URL) PostgreSQL.
  * Target on PostgreSQL: p99 overhead ≤ 10 ms at 50 concurrent users.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { loadConfig } from '../src/config.js';
+import { rmSync } from 'node:fs';
 import type { EnvelopeInput } from '../src/core/envelope.js';
 import { startQuorum } from '../src/main.js';
 import { createLogger } from '../src/log.js';
-import { fmt, freshPostgres, replyWaiter, skipped, summarize, print } from './_support.js';
+import { benchConfig, fmt, freshPostgres, print, replyWaiter, skipped, summarize } from './_support.js';
 
 const TURNS_PER_USER = 40;
 
 async function measure(databaseUrl: string | undefined, label: string): Promise<void> {
-  const dataDir = mkdtempSync(join(tmpdir(), 'quorum-bench-'));
   const { ports, replied: repliedTo } = replyWaiter();
-  const config = loadConfig({
-    PORT: '0',
-    LOG_LEVEL: 'silent',
-    DATA_DIR: dataDir,
+  const config = benchConfig('turns', {
     WORKER_CONCURRENCY: '50',
     // Measure the pipeline, not the workspace limiter (calls are spaced 60 s / rpm apart).
     WORKSPACE_RPM: '1000000',
@@ -62,7 +55,7 @@ async function measure(databaseUrl: string | undefined, label: string): Promise<
     }
   } finally {
     await app.stop();
-    rmSync(dataDir, { recursive: true, force: true });
+    rmSync(config.DATA_DIR, { recursive: true, force: true });
   }
 }
 
