@@ -21,7 +21,11 @@ import { benchServices, skipped, print } from './_support.js';
 
 const REDIS_URL = benchServices.redis ?? '';
 const silent: Logger = { debug() {}, info() {}, warn() {}, error() {} };
-const ledger: UsageLedger = { reserve: async () => true, settle: async () => ({ spentTokens: 0, crossedWarning: false }) };
+const ledger: UsageLedger = {
+  reserve: async (_scope, r) => ({ ok: true, id: 'bench', maxOutputTokens: r.maxOutputTokens, tokens: 0, microUsd: 0 }),
+  settle: async () => ({ crossed: [] }),
+  renew: async () => {},
+};
 const noSettings: WorkspaceSettings = { storeContent: false, rpm: null, concurrency: null, dailyTokens: null, retentionDays: null, guestsEnabled: true };
 
 /** The offline model, optionally slowed down, recording when each call started. */
