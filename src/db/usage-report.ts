@@ -34,7 +34,7 @@ const rowOf = (r: { key: string; calls: number; inputTokens: string | number; ou
 /** One workspace's usage, one row per group, dearest first (ties by name). */
 export async function workspaceUsage(db: Db, scope: Scope, query: UsageQuery): Promise<UsageRow[]> {
   const key = groupKey(query.by);
-  const rows = await db
+  const base = db
     .select({ key, ...totals })
     .from(usage)
     .leftJoin(principals, and(eq(principals.id, usage.principalId), eq(principals.workspaceId, usage.workspaceId)))
@@ -45,9 +45,9 @@ export async function workspaceUsage(db: Db, scope: Scope, query: UsageQuery): P
         lte(usage.day, query.to),
         query.principalId ? eq(usage.principalId, query.principalId) : undefined,
       ),
-    )
-    .groupBy(key)
-    .orderBy(sql`sum(${usage.costMicroUsd}) desc`, key);
+    );
+  // Without a grouping the whole range is one row.
+  const rows = query.by === null ? await base : await base.groupBy(key).orderBy(sql`sum(${usage.costMicroUsd}) desc`, key);
   return rows.filter((r) => Number(r.calls) > 0).map(rowOf);
 }
 
