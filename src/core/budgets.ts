@@ -109,9 +109,11 @@ function outputWithin(remainingMicroUsd: number, promptTokens: number, price: To
   return price.output > 0 ? Math.floor(left / price.output) : Number.MAX_SAFE_INTEGER;
 }
 
+/** Dollars with cents, or with as many decimals as a small amount needs (up to micro-USD): $200.00, $0.012, $0.000042. */
 export function formatUsd(microUsd: number): string {
   const usd = microUsd / 1_000_000;
-  return `$${usd >= 100 || Number.isInteger(usd) ? usd.toFixed(2) : usd.toFixed(usd < 0.01 && usd > 0 ? 6 : 4).replace(/0{1,2}$/, '')}`;
+  if (usd === 0 || Math.abs(usd) >= 1) return `$${usd.toFixed(2)}`;
+  return `$${usd.toFixed(6).replace(/0+$/, '').replace(/\.(\d)$/, '.$10')}`;
 }
 
 /** The budget's amount as an admin writes it: `200000 tokens/day`, `$5.00/month`. */

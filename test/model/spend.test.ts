@@ -110,8 +110,9 @@ describe.each(drivers)('money budgets, user budgets and tpm (%s)', (driver) => {
       outcomes.push(outcome);
       if (outcome.kind === 'refused') break;
     }
-    expect(outcomes.at(-1)).toMatchObject({ kind: 'refused', reason: 'budget' });
-    expect(outcomes.at(-1)!.kind === 'refused' && outcomes.at(-1)!.message).toMatch(/^Your daily token budget \([\d,]+ tokens\/day per person\) is used up/);
+    const last = outcomes.at(-1)!;
+    expect(last).toMatchObject({ kind: 'refused', reason: 'budget' });
+    expect(last.kind === 'refused' ? last.message : '').toMatch(/^Your daily token budget \([\d,]+ tokens\/day per person\) is used up/);
     expect(outcomes.filter((o) => o.kind === 'answer').length).toBeGreaterThanOrEqual(3);
     expect(await gate.generate(callOf(ws.scope, other.id, 'peruser'))).toMatchObject({ kind: 'answer' });
   });

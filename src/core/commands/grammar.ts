@@ -158,7 +158,7 @@ const rules: Record<CommandWord, Rule> = {
       { usage: '/agent limit concurrency N', summary: 'Model calls at once for this workspace', policy: 'limit' },
       { usage: '/agent limit tpm N', summary: 'Model tokens per minute for this workspace', policy: 'limit' },
     ],
-    details: 'Sets this workspace\'s own model limits in place of the service defaults: requests per minute (a turn with tools makes several), calls running at once, and tokens per minute (prompt and answer, over any sliding minute). /agent status shows the numbers in force. Example: /agent limit tpm 50000',
+    details: 'Sets this workspace\'s own model limits in place of the service defaults: requests per minute (a turn with tools makes several), calls running at once, and tokens per minute (prompt and answer, over any sliding minute). /agent status shows the numbers in force. Example: /agent limit rpm 60 (or /agent limit tpm 50000)',
     args: z.tuple([z.enum(['rpm', 'concurrency', 'tpm']), count]).transform(([key, value]) => ({ name: 'limit' as const, key, value })),
   },
   budget: {
@@ -216,7 +216,7 @@ const rules: Record<CommandWord, Rule> = {
       .transform(([user, window]) => ({ name: 'audit' as const, user, window })),
   },
   retention: {
-    forms: [{ usage: '/agent retention DAYS|off', summary: 'Delete stored messages after this many days', policy: 'retention', menu: true }],
+    forms: [{ usage: '/agent retention DAYS|off', summary: 'Delete stored messages after this many days', policy: 'retention' }],
     details: 'Stored conversation messages older than this are deleted; off keeps them until someone asks to be forgotten. Example: /agent retention 30d',
     args: z
       .tuple([z.union([z.literal('off').transform(() => null), days])])
