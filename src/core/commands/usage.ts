@@ -49,7 +49,7 @@ export function usageTable(rows: UsageRow[], by: UsageQuery['by']): string {
   const cells = (r: UsageRow) => [r.key === '' && by === 'channel' ? '(unknown)' : r.key, n(r.calls), n(r.inputTokens), n(r.outputTokens), formatUsd(r.costMicroUsd)];
   const header = [by ?? '', 'calls', 'input tokens', 'output tokens', 'cost'];
   const body = by === null ? [cells(total)] : [...rows.map(cells), cells(total)];
-  const widths = header.map((h, i) => Math.min(32, Math.max(h.length, ...body.map((r) => r[i]!.length))));
+  const widths = header.map((h, i) => Math.min(40, Math.max(h.length, ...body.map((r) => r[i]!.length))));
   // Names left, numbers right; a backtick in a name would end the code block.
   const line = (row: string[]) =>
     row
