@@ -2,6 +2,7 @@
 import type { ContextReport } from '../context-report.js';
 import type { ChannelRef, Envelope, UserRef, WorkspaceRef } from '../envelope.js';
 import type { UserFacts } from '../identity.js';
+import type { ReplyAction } from '../interactions.js';
 
 /** Structured logging (pino satisfies it). Never pass tokens, secrets or message content. */
 export interface Logger {
@@ -54,6 +55,11 @@ export interface OutgoingReply {
   text: string;
   /** Only the requester should see it (Slack ephemeral); adapters fall back to a DM-visible reply. */
   private?: boolean;
+  /**
+   * Buttons under the message (confirm/cancel, feedback): each click comes back as an `action`
+   * interaction through the adapter's verified entry point (src/core/interactions.ts).
+   */
+  actions?: ReplyAction[];
 }
 
 /** Posts replies on one platform. */
