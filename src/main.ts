@@ -38,6 +38,8 @@ import { captureConsole } from './console-capture.js';
 import { createUsageLedger } from './db/usage-ledger.js';
 import { createGateFromConfig } from './model/from-config.js';
 import { modelNameFor } from './model/providers.js';
+import { modelAcceptsImages } from './model/capabilities.js';
+import { fileExtractor } from './files/extract.js';
 import { createSecretBox, loadEncryptionKey } from './secrets.js';
 
 export interface StartOptions {
@@ -115,6 +117,7 @@ export async function startQuorum(config: Config, options: StartOptions = {}): P
       agent: { store: createAgentStore(database.db) },
       admin,
       bootstrapAdmins: config.QUORUM_ADMINS,
+      files: { extractor: fileExtractor, maxBytes: config.FILE_MAX_BYTES, acceptsImages: modelAcceptsImages(config) },
     };
 
     const worker = createWorker({

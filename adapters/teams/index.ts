@@ -27,6 +27,7 @@ import {
 import { authEnabled, createCloudAdapter, isAuthFailure, type TeamsApp, type TeamsAuthOverrides } from './auth.js';
 import { createDirectory } from './directory.js';
 import { createMembership } from './membership.js';
+import { createFileSource } from './files.js';
 import { createNotify } from './notify.js';
 import { createReplySink } from './replies.js';
 import { createRuntime, keys, storedConversationOf, type TeamsRuntime } from './runtime.js';
@@ -75,6 +76,7 @@ export function createTeamsAdapter(options: TeamsAdapterOptions): TeamsAdapter {
     directory,
     replies: createReplySink(runtime, { maxChars: options.maxReplyChars }),
     notify: createNotify(runtime),
+    files: createFileSource(runtime, cloudAdapter.serviceUrlAllowed),
     // No `history` port: a channel's or chat's messages are served only by Microsoft Graph (RSC
     // ChannelMessage.Read.Group / ChatMessage.Read.Chat), which Quorum does not call yet; so
     // summarize_thread falls back to the messages Quorum stored, and says so.

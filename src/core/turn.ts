@@ -11,10 +11,12 @@ import { recordContext } from './context-report.js';
 import type { Envelope } from './envelope.js';
 import type { DeliveryAttempt } from './ports.js';
 import { answerTurn } from './turn/answer.js';
-import { decideTalk, promptFor } from './turn/decide.js';
+import { decideTalk, promptFor, visibilityOf } from './turn/decide.js';
+import { filesOfTurn, readFiles, withFiles } from './turn/files.js';
 import { portsFor, type CoreDeps, type TurnResult } from './turn/deps.js';
 import { openDelivery, type Delivery } from './turn/delivery.js';
-import { ignoreDeleted, openTurn, requesterFacts } from './turn/resolve.js';
+import { ignoreDeleted, openTurn, requesterFacts, type OpenedTurn } from './turn/resolve.js';
+import type { Audience } from './prompt.js';
 
 export { portsFor, type CoreDeps, type TurnResult } from './turn/deps.js';
 export { replyTargetOf } from './turn/delivery.js';
@@ -62,10 +64,13 @@ export async function runTurn(deps: CoreDeps, envelope: Envelope, attempt?: Deli
   }
   // A re-run of a delivery whose answer was recorded (a crash before the reply was posted) posts that answer.
   if (turn.recorded !== null) return delivery.post({ kind: 'answer', text: turn.recorded });
-  const messages = await promptFor(deps, turn, audience, inspect);
+  const { messages, readable } = await promptFor(deps, turn, audience, inspect);
+  // The message's files (or the conversation's latest, where its history may be read) as quoted data.
+  if (filesOfTurn(filesWhere(turn, audience, readable)).length > 0) delivery.progress('Reading the files…');
+  const files = await readFiles(deps.files, ports, filesWhere(turn, audience, readable));
 
   // Answer, and deliver.
-  return answerTurn(deps, ports, { turn, channel, messages, inspect, signal: attempt?.signal }, delivery);
+  return answerTurn(deps, ports, { turn, channel, messages: withFiles(messages, files), files, inspect, signal: attempt?.signal }, delivery);
 }
 
 async function commandTurn(deps: CoreDeps, envelope: Envelope, delivery: Delivery): Promise<TurnResult> {
@@ -74,4 +79,8 @@ async function commandTurn(deps: CoreDeps, envelope: Envelope, delivery: Deliver
   const principal = await deps.turns.resolvePrincipal(scope, envelope.user, facts);
   const answer = await runCommand(deps, { scope, principal, role: roleOf(principal, envelope.workspace, deps.bootstrapAdmins), envelope });
   return delivery.post({ kind: 'notice', text: answer, private: true });
+}
+
+function filesWhere(turn: OpenedTurn, audience: Audience, readable: boolean) {
+  return { envelope: turn.envelope, stored: turn.stored, audience, history: { visibility: visibilityOf(turn.conversation), readable } };
 }

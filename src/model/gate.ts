@@ -113,8 +113,13 @@ const defaultResilience: Omit<ResilienceOptions, 'timeoutMs'> = {
 };
 
 /** What a call may cost at most before it runs: its prompt plus room for the answer. */
+/** What one image is reserved at in a budget (providers charge roughly 1,000–1,600 tokens for a scaled-down picture). */
+const IMAGE_TOKENS = 1_600;
+
 export function estimateCallTokens(messages: PromptMessage[], outputReserveTokens: number): number {
-  return estimateTokens(messages.map((m) => m.content).join('\n')) + outputReserveTokens;
+  // A picture costs about as much as a page of text whatever its size (providers scale it down).
+  const images = messages.reduce((n, m) => n + (m.role === 'user' ? (m.images?.length ?? 0) : 0), 0);
+  return estimateTokens(messages.map((m) => m.content).join('\n')) + images * IMAGE_TOKENS + outputReserveTokens;
 }
 
 export function costMicroUsd(prices: PriceTable, model: string, inputTokens: number, outputTokens: number): number {

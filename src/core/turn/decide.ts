@@ -34,8 +34,16 @@ export async function decideTalk(deps: CoreDeps, turn: OpenedTurn): Promise<Deci
   return { decision, channel, audience };
 }
 
-/** The prompt under the audience rule: the stored history is context only if the requester may read it (a DM only its owner). */
-export async function promptFor(deps: CoreDeps, turn: OpenedTurn, audience: Audience, inspect: ContextRecorder | null): Promise<PromptMessage[]> {
+/**
+ * The prompt under the audience rule: the stored history is context only if the requester may
+ * read it (a DM only its owner). `readable` says so for what else the conversation holds (its files).
+ */
+export async function promptFor(
+  deps: CoreDeps,
+  turn: OpenedTurn,
+  audience: Audience,
+  inspect: ContextRecorder | null,
+): Promise<{ messages: PromptMessage[]; readable: boolean }> {
   const { conversation, scope, stored } = turn;
   const readable = decide(subjectOf(turn), { kind: 'read_history' }, {
     kind: 'conversation',
@@ -51,7 +59,7 @@ export async function promptFor(deps: CoreDeps, turn: OpenedTurn, audience: Audi
   const context: ContextItem[] = history.map((message) => ({ visibility, message }));
   const messages = buildPrompt({ audience, context, text: turn.envelope.text });
   inspect?.context(context, turn.envelope.text, readable.allow ? undefined : { count: stored.length, reason: readable.reason });
-  return messages;
+  return { messages, readable: readable.allow };
 }
 
 function auditDenial(deps: CoreDeps, turn: OpenedTurn, action: 'talk' | 'read_history', reason: string): Promise<void> {
@@ -65,7 +73,7 @@ function auditDenial(deps: CoreDeps, turn: OpenedTurn, action: 'talk' | 'read_hi
   });
 }
 
-function visibilityOf(conversation: Conversation): Visibility {
+export function visibilityOf(conversation: Conversation): Visibility {
   if (conversation.kind === 'dm') {
     if (!conversation.ownerPrincipalId) throw new Error('a DM conversation without an owner');
     return { kind: 'dm', ownerPrincipalId: conversation.ownerPrincipalId };
