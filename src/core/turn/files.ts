@@ -85,7 +85,7 @@ export async function readFiles(deps: FileDeps | undefined, ports: PlatformPorts
 
 async function readOne(deps: FileDeps | undefined, ports: PlatformPorts, where: Where['envelope'], file: FileRef): Promise<ExtractedFile> {
   if (!deps || !ports.files) return { kind: 'skipped', reason: 'files cannot be read here' };
-  const limit = `the ${megabytes(deps.maxBytes)} limit`;
+  const limit = `the ${sizeOf(deps.maxBytes)} limit`;
   if (file.size !== undefined && file.size > deps.maxBytes) return { kind: 'skipped', reason: `it is larger than ${limit}` };
   const fetched = await ports.files.fetch({ workspace: where.workspace, channel: where.channel }, file, deps.maxBytes);
   switch (fetched.kind) {
@@ -135,7 +135,8 @@ export function skippedNote(files: ReadFiles): string {
   return `\n\n${files.skipped.map((s) => `Skipped ${display(s.name)}: ${s.reason}.`).join('\n')}`;
 }
 
-const megabytes = (bytes: number): string => `${Math.round((bytes / (1024 * 1024)) * 10) / 10} MB`;
+const sizeOf = (bytes: number): string =>
+  bytes >= 1024 * 1024 ? `${Math.round((bytes / (1024 * 1024)) * 10) / 10} MB` : bytes >= 1024 ? `${Math.round(bytes / 1024)} KB` : `${bytes} bytes`;
 const attribute = (name: string): string => name.replace(/["<>\n\r]/g, '_').slice(0, 200);
 /** A file name in the answer: code-quoted, so that Markdown or a mention inside it stays text. */
 const display = (name: string): string => `\`${name.replace(/[`\n\r]/g, "'").slice(0, 200) || 'a file'}\``;
