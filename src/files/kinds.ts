@@ -31,10 +31,12 @@ const TEXT_MIMETYPES: Record<string, string> = {
 };
 const DOCX_MIMETYPE = 'application/vnd.openxmlformats-officedocument.wordprocessingml.document';
 
+/** `report.PDF` → `pdf`; a name without one is its own only for files known by name (Dockerfile, Makefile). */
 export function extensionOf(name: string): string {
   const base = name.toLowerCase().split(/[\\/]/).pop() ?? '';
   const dot = base.lastIndexOf('.');
-  return dot <= 0 ? base : base.slice(dot + 1);
+  if (dot > 0) return base.slice(dot + 1);
+  return base === 'dockerfile' || base === 'makefile' ? base : '';
 }
 
 export function kindOf(name: string, mimetype: string, bytes: Uint8Array): FileKind {
