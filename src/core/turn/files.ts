@@ -69,7 +69,10 @@ export async function readFiles(deps: FileDeps | undefined, ports: PlatformPorts
   if (refs.length === 0) return NO_FILES;
   const taken = refs.slice(0, MAX_FILES_PER_TURN);
   const skipped: Skipped[] = refs.slice(MAX_FILES_PER_TURN).map((f) => ({ name: f.name, reason: `only the first ${MAX_FILES_PER_TURN} files of a message are read` }));
-  const results = await mapBounded(taken, PARALLEL, (file) => readOne(deps, ports, where.envelope, file));
+  // One file that fails unexpectedly (the platform down, a reader's bug) costs only itself, not the answer.
+  const results = await mapBounded(taken, PARALLEL, (file) =>
+    readOne(deps, ports, where.envelope, file).catch((): ExtractedFile => ({ kind: 'skipped', reason: 'it could not be read (an unexpected error)' })),
+  );
   const texts: Array<{ file: FileRef; text: string; format: string }> = [];
   const images: PromptImage[] = [];
   results.forEach((result, i) => {
