@@ -1,10 +1,10 @@
 /**
  * Files of Teams activities. In a 1:1 chat Teams sends a file as `file.download.info` with a
  * short-lived, pre-authorised `downloadUrl` (on SharePoint/OneDrive): fetched without any token,
- * kept only in the inbox row (transient). Pictures pasted into a message come as `image/*`
- * attachments on the Bot Connector's hosts: fetched with the bot's token, signed through the
- * adapter's credentials, which refuse any host outside MICROSOFT_SERVICE_URL_HOSTS. Files shared
- * in channels live on SharePoint behind Microsoft Graph, which Quorum does not call yet: they are
+ * kept only in the inbox row (transient). Pictures and files by address (`contentUrl`: a picture
+ * pasted into a message, on the Bot Connector's hosts) are fetched with the bot's token, signed
+ * through the adapter's credentials, only on MICROSOFT_SERVICE_URL_HOSTS. Files shared in
+ * channels live on SharePoint behind Microsoft Graph, which Quorum does not call yet: they are
  * named as skipped. The message's own HTML copy and cards are not files.
  */
 import { createHash } from 'node:crypto';
@@ -32,8 +32,7 @@ const DOWNLOAD_HOSTS = ['*.sharepoint.com', '*.sharepoint.us', '*.sharepoint-df.
 
 const sourceSchema = z.discriminatedUnion('via', [
   z.object({ via: z.literal('download') }),
-  z.object({ via: z.literal('bot'), url: z.string(), conversationKey: z.string() }),
-  z.object({ via: z.literal('graph') }),
+  z.object({ via: z.literal('url'), url: z.string(), conversationKey: z.string() }),
 ]);
 
 /** The activity's attachments that are files, as the core's refs. */
@@ -57,14 +56,11 @@ function refOf(a: z.infer<typeof attachmentSchema>, conversationKey: string): Fi
     const name = (a.name ?? 'file').slice(0, 512);
     return { id: idOf(info.data.uniqueId ?? a.contentUrl ?? info.data.downloadUrl), name, mimetype: '', source: { via: 'download' }, transient: { url: info.data.downloadUrl } };
   }
-  if (type.startsWith('image/') && a.contentUrl) {
-    return { id: idOf(a.contentUrl), name: (a.name ?? 'image').slice(0, 512), mimetype: type.slice(0, 256), source: { via: 'bot', url: a.contentUrl, conversationKey } };
-  }
-  if (type === 'reference' || (type.startsWith('application/') && a.contentUrl && !type.startsWith('application/vnd.microsoft.card'))) {
-    if (!a.contentUrl && !a.name) return null;
-    return { id: idOf(a.contentUrl ?? a.name ?? ''), name: (a.name ?? 'file').slice(0, 512), mimetype: '', source: { via: 'graph' } };
-  }
-  return null;
+  // Pictures and files by address: cards (application/vnd.microsoft.card.*) and the HTML copy are not files.
+  const file = type === 'reference' || type.startsWith('image/') || (type.startsWith('application/') && !type.startsWith('application/vnd.microsoft.card'));
+  if (!file || !a.contentUrl) return null;
+  const mimetype = type === 'reference' ? '' : type.slice(0, 256);
+  return { id: idOf(a.contentUrl), name: (a.name ?? (type.startsWith('image/') ? 'image' : 'file')).slice(0, 512), mimetype, source: { via: 'url', url: a.contentUrl, conversationKey } };
 }
 
 const idOf = (value: string): string => createHash('sha256').update(value).digest('base64url').slice(0, 32);
@@ -74,7 +70,6 @@ export function createFileSource(runtime: TeamsRuntime, serviceUrlAllowed: Servi
     async fetch(where, ref, maxBytes): Promise<FetchedFile> {
       const source = sourceSchema.safeParse(ref.source);
       if (!source.success) return { kind: 'failed', reason: 'Teams did not say where the file is' };
-      if (source.data.via === 'graph') return { kind: 'failed', reason: 'files shared in Teams channels are read through Microsoft Graph, which Quorum does not call yet' };
       if (source.data.via === 'download') {
         const url = z.object({ url: z.string() }).safeParse(ref.transient);
         if (!url.success) return { kind: 'failed', reason: 'its download link is gone; share the file again' };
@@ -83,7 +78,10 @@ export function createFileSource(runtime: TeamsRuntime, serviceUrlAllowed: Servi
       }
       const { url, conversationKey } = source.data;
       // The bot's token goes only where a serviceUrl may point: the same allow-list.
-      if (!serviceUrlAllowed(url)) return { kind: 'not_visible' };
+      if (!serviceUrlAllowed(url)) {
+        if (onHosts(url, DOWNLOAD_HOSTS)) return { kind: 'failed', reason: 'files shared in Teams channels are read through Microsoft Graph, which Quorum does not call yet' };
+        return { kind: 'not_visible' };
+      }
       const stored = await runtime.loadConversation(where.workspace, conversationKey);
       if (!stored) return { kind: 'failed', reason: 'Quorum has no record of this conversation' };
       const authorization = await runtime.inConversation(stored.reference, (context) => signedHeader(context, url));
@@ -94,10 +92,13 @@ export function createFileSource(runtime: TeamsRuntime, serviceUrlAllowed: Servi
 
 /** https on OneDrive/SharePoint, or a host the service-URL allow-list admits (the Emulator, tests). */
 function downloadHostAllowed(url: string, serviceUrlAllowed: ServiceUrlCheck): boolean {
-  if (serviceUrlAllowed(url)) return true;
+  return serviceUrlAllowed(url) || onHosts(url, DOWNLOAD_HOSTS);
+}
+
+function onHosts(url: string, hosts: readonly string[]): boolean {
   try {
     const parsed = new URL(url);
-    return parsed.protocol === 'https:' && !parsed.username && !parsed.password && DOWNLOAD_HOSTS.some((p) => hostMatches(parsed.hostname, p));
+    return parsed.protocol === 'https:' && !parsed.username && !parsed.password && hosts.some((p) => hostMatches(parsed.hostname, p));
   } catch {
     return false;
   }

@@ -1,9 +1,9 @@
 /**
  * Files in a Teams turn, through activities posted to /api/messages with auth on and the fake Bot
  * Connector serving the files: a 1:1 file (download info) is fetched from its pre-authorised link
- * without the bot's token, a pasted picture from the connector with it; a picture on a host
- * outside MICROSOFT_SERVICE_URL_HOSTS is never fetched; a channel's SharePoint file is named as
- * skipped, the message's own HTML copy is not a file; without an image-capable model a picture
+ * without the bot's token, a pasted picture or a file on the connector with it; a picture on a
+ * host outside MICROSOFT_SERVICE_URL_HOSTS is never fetched; a channel's SharePoint file is named
+ * as skipped, the message's own HTML copy is not a file; without an image-capable model a picture
  * gets a note.
  */
 import { describe, expect, it } from 'vitest';
@@ -12,7 +12,7 @@ import type { ModelCall } from '../../src/core/ports.js';
 import { RecordingModelGate } from '../fakes/recording-model.js';
 import { OUTBOUND_TOKEN } from '../fakes/bot-openid.js';
 import { drivers } from '../support/db.js';
-import { docxBytes, PNG_BYTES } from '../support/files.js';
+import { docxBytes, pdfBytes, PNG_BYTES } from '../support/files.js';
 import { waitFor } from '../support/wait.js';
 import { activity, useTeams, type Activity } from '../teams/helpers.js';
 
@@ -59,12 +59,14 @@ describe.each(drivers)('files in a Teams turn, image-capable model (%s)', (drive
     expect(replies()).toContain('read them');
   });
 
-  it('a channel file on SharePoint is named as skipped; a picture outside the allowed hosts is never fetched', async () => {
+  it('a channel file on the connector is read with the token; one on SharePoint is named as skipped; another host is never fetched', async () => {
     t.teams.connector.downloads.length = 0;
     model.calls.length = 0;
+    const timeline = t.teams.connector.addFile('/v3/attachments/0-pdf-1/views/original', pdfBytes('canary-teams-pdf: paged at 02:10'), 'application/pdf', true);
     await post('channel_mention', (a) => {
       a.attachments = [
         ...a.attachments,
+        { contentType: 'application/pdf', contentUrl: timeline, name: 'timeline.pdf' },
         { contentType: 'reference', contentUrl: 'https://contoso.sharepoint.com/sites/eng/Shared%20Documents/runbook.pdf', name: 'runbook.pdf' },
         { contentType: 'image/png', contentUrl: 'https://images.example.com/steal.png', name: 'steal.png' },
       ];
@@ -74,7 +76,8 @@ describe.each(drivers)('files in a Teams turn, image-capable model (%s)', (drive
     expect(reply).toContain('Skipped `steal.png`: Quorum cannot see this file');
     // The message's own HTML copy is not a file.
     expect(reply.match(/Skipped/g)).toHaveLength(2);
-    expect(t.teams.connector.downloads).toEqual([]);
+    expect(t.teams.connector.downloads).toEqual([{ path: '/v3/attachments/0-pdf-1/views/original', authorization: `Bearer ${OUTBOUND_TOKEN}` }]);
+    expect(question(model.calls[0])?.content).toContain('<file name="timeline.pdf" format="pdf">\ncanary-teams-pdf: paged at 02:10');
     expect(question(model.calls[0])?.content).toContain('Not read: "runbook.pdf"');
   });
 });
