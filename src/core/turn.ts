@@ -68,6 +68,8 @@ export async function runTurn(deps: CoreDeps, envelope: Envelope, attempt?: Deli
   // The message's files (or the conversation's latest, where its history may be read) as quoted data.
   if (filesOfTurn(filesWhere(turn, audience, readable)).length > 0) delivery.progress('Reading the files…');
   const files = await readFiles(deps.files, ports, filesWhere(turn, audience, readable));
+  // Counts only: file names can be as private as the message.
+  if (files.block) deps.log.info({ event: 'turn.files', read: files.readCount, images: files.images.length, skipped: files.skipped.length }, 'files read into a turn');
 
   // Answer, and deliver.
   return answerTurn(deps, ports, { turn, channel, messages: withFiles(messages, files), files, inspect, signal: attempt?.signal }, delivery);

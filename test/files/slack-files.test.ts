@@ -101,6 +101,11 @@ describe.each(drivers)('files in a Slack turn (%s)', (driver) => {
       expect(downloadsOf(id)).toEqual([{ id, token: 'xoxb-acme-single' }]);
     }
 
+    // What is kept: the question's file references, never their content.
+    const [kept] = await db.db.select({ files: messages.files }).from(messages).where(and(eq(messages.idempotencyKey, first.event_id), eq(messages.role, 'user')));
+    expect(kept?.files?.map((f) => f.id)).toEqual(['F0PDF00001', 'F0DOC00001', 'F0CSV00001', 'F0PNG00001']);
+    expect(JSON.stringify(kept)).not.toMatch(/canary|files-pri/);
+
     // The follow-up carries no file: the thread's files are read again (and only theirs).
     model.requests.length = 0;
     await turn(mention('and what does the pdf say about retries?', [], first.event.ts));

@@ -38,9 +38,11 @@ export interface ReadFiles {
   block: string | null;
   images: PromptImage[];
   skipped: Skipped[];
+  /** Files whose text was read. */
+  readCount: number;
 }
 
-export const NO_FILES: ReadFiles = { block: null, images: [], skipped: [] };
+export const NO_FILES: ReadFiles = { block: null, images: [], skipped: [], readCount: 0 };
 
 interface Where {
   envelope: { workspace: WorkspaceRef; channel: ChannelRef; files: FileRef[] };
@@ -83,7 +85,7 @@ export async function readFiles(deps: FileDeps | undefined, ports: PlatformPorts
       else skipped.push({ name: file.name, reason: 'it is an image, and the configured model does not take images' });
     } else skipped.push({ name: file.name, reason: result.reason });
   });
-  return { block: quoted(texts, images.length, skipped), images, skipped };
+  return { block: quoted(texts, images.length, skipped), images, skipped, readCount: texts.length };
 }
 
 async function readOne(deps: FileDeps | undefined, ports: PlatformPorts, where: Where['envelope'], file: FileRef): Promise<ExtractedFile> {
