@@ -9,6 +9,7 @@ import type { Config } from '../../src/config.js';
 import { envelopeSchema, type Envelope } from '../../src/core/envelope.js';
 import type { Intake } from '../../src/core/intake.js';
 import type { InvalidationBus } from '../../src/core/ports.js';
+import type { InteractionRouter } from '../../src/core/interactions.js';
 import type { InstallationRecords, Logger, PlatformPorts, SeenRequests } from '../../src/core/ports.js';
 import type { Route } from '../../src/http/server.js';
 import { guardRequests } from './app-guard.js';
@@ -19,7 +20,9 @@ import { createFileSource } from './files.js';
 import { createHistory } from './history.js';
 import { createInstaller } from './install.js';
 import { createWebApiTransport } from './web-api-transport.js';
-import { createNotify } from './notify.js';
+import { registerInteractions } from './interactions.js';
+import { createNotify, createPrivateChannel } from './notify.js';
+import { refuseMalformed } from './request-guard.js';
 import { createDirectory, createMembership } from './people.js';
 import { PerCallRateLimitClient } from './rate-limits.js';
 import { createReplySink } from './replies.js';
@@ -50,6 +53,8 @@ export interface SlackAdapterOptions {
   log: Logger;
   /** Carries membership, channel, user and uninstall changes to every instance's caches. */
   invalidation: InvalidationBus;
+  /** Buttons, modals and shortcuts go here (src/core/interactions.ts); without it they are acked and ignored. */
+  interactions?: InteractionRouter;
 }
 
 export interface SlackAdapter {
@@ -126,6 +131,8 @@ export function createSlackAdapter(options: SlackAdapterOptions): SlackAdapter {
       processBeforeResponse: true,
       // The signature names this exact request (timestamp and body): the replay guard keys on it.
       customPropertiesExtractor: (req) => ({ requestSignature: String(req.headers['x-slack-signature'] ?? '') }),
+      // A signed interaction whose payload is not what Slack sends: 400, nothing done.
+      processEventErrorHandler: refuseMalformed,
     });
     receiver = http;
   }
@@ -169,6 +176,7 @@ export function createSlackAdapter(options: SlackAdapterOptions): SlackAdapter {
     },
   });
   registerCommand(app, { answerCommand: options.answerCommand, log, parse: (e) => envelopeSchema.parse(e) });
+  if (options.interactions) registerInteractions(app, { router: options.interactions, client: postClient, tokens, log });
 
   const routes: Route[] = [];
   if (http) {
@@ -182,7 +190,7 @@ export function createSlackAdapter(options: SlackAdapterOptions): SlackAdapter {
   if (installer) routes.push(...installer.routes);
 
   return {
-    ports: { membership, directory, replies, history, notify, files },
+    ports: { membership, directory, replies, history, notify, files, privateChannel: createPrivateChannel({ client: postClient, tokens }) },
     routes,
     async start() {
       if (socketWatch) await socketWatch.start(() => app.start(), (receiver as SocketModeReceiver).client);

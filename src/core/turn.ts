@@ -9,10 +9,11 @@ import { roleOf } from './access/roles.js';
 import { runCommand } from './commands/index.js';
 import { recordContext } from './context-report.js';
 import type { Envelope } from './envelope.js';
-import type { DeliveryAttempt } from './ports.js';
+import type { DeliveryAttempt, PlatformPorts } from './ports.js';
+import { aboutContext } from './turn/about.js';
 import { answerTurn } from './turn/answer.js';
 import { decideTalk, promptFor, visibilityOf } from './turn/decide.js';
-import { filesOfTurn, readFiles, withFiles } from './turn/files.js';
+import { filesOfTurn, NO_FILES, readFiles, withFiles, type ReadFiles } from './turn/files.js';
 import { portsFor, type CoreDeps, type TurnResult } from './turn/deps.js';
 import { openDelivery, type Delivery } from './turn/delivery.js';
 import { ignoreDeleted, openTurn, requesterFacts, type OpenedTurn } from './turn/resolve.js';
@@ -64,12 +65,14 @@ export async function runTurn(deps: CoreDeps, envelope: Envelope, attempt?: Deli
   }
   // A re-run of a delivery whose answer was recorded (a crash before the reply was posted) posts that answer.
   if (turn.recorded !== null) return delivery.post({ kind: 'answer', text: turn.recorded });
-  const { messages, readable } = await promptFor(deps, turn, audience, inspect);
-  // The message's files (or the conversation's latest, where its history may be read) as quoted data.
-  if (filesOfTurn(filesWhere(turn, audience, readable)).length > 0) delivery.progress('Reading the files…');
-  const files = await readFiles(deps.files, ports, filesWhere(turn, audience, readable));
-  // Counts only: file names can be as private as the message.
-  if (files.block) deps.log.info({ event: 'turn.files', read: files.readCount, images: files.images.length, skipped: files.skipped.length }, 'files read into a turn');
+  // Asked about a channel from a private place: only with the requester's membership there, checked now.
+  const about = envelope.about ? await aboutContext(deps, ports, turn, envelope.about) : null;
+  if (about && !about.allow) {
+    inspect?.send('denied', 'not_a_member');
+    return delivery.post({ kind: 'error', text: about.text, private: true });
+  }
+  const { messages, readable } = await promptFor(deps, turn, audience, inspect, about ?? undefined);
+  const files = await turnFiles(deps, ports, delivery, filesWhere(turn, audience, readable));
 
   // Answer, and deliver.
   return answerTurn(deps, ports, { turn, channel, messages: withFiles(messages, files), files, inspect, signal: attempt?.signal }, delivery);
@@ -81,6 +84,16 @@ async function commandTurn(deps: CoreDeps, envelope: Envelope, delivery: Deliver
   const principal = await deps.turns.resolvePrincipal(scope, envelope.user, facts);
   const answer = await runCommand(deps, { scope, principal, role: roleOf(principal, envelope.workspace, deps.bootstrapAdmins), envelope });
   return delivery.post({ kind: 'notice', text: answer, private: true });
+}
+
+/** The message's files (or the conversation's latest, where its history may be read), read as quoted data. */
+async function turnFiles(deps: CoreDeps, ports: PlatformPorts, delivery: Delivery, where: ReturnType<typeof filesWhere>): Promise<ReadFiles> {
+  if (filesOfTurn(where).length === 0) return NO_FILES;
+  delivery.progress('Reading the files…');
+  const files = await readFiles(deps.files, ports, where);
+  // Counts only: file names can be as private as the message.
+  deps.log.info({ event: 'turn.files', read: files.readCount, images: files.images.length, skipped: files.skipped.length }, 'files read into a turn');
+  return files;
 }
 
 function filesWhere(turn: OpenedTurn, audience: Audience, readable: boolean) {

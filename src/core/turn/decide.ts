@@ -43,6 +43,8 @@ export async function promptFor(
   turn: OpenedTurn,
   audience: Audience,
   inspect: ContextRecorder | null,
+  /** A channel asked about (turn/about.ts): its content, the requester's membership already checked. */
+  about?: { items: ContextItem[]; channelId: string },
 ): Promise<{ messages: PromptMessage[]; readable: boolean }> {
   const { conversation, scope, stored } = turn;
   const readable = decide(subjectOf(turn), { kind: 'read_history' }, {
@@ -56,8 +58,9 @@ export async function promptFor(
   // What was read with the conversation counts only now that the requester may read it.
   const history = readable.allow ? stored : [];
   const visibility = visibilityOf(conversation);
-  const context: ContextItem[] = history.map((message) => ({ visibility, message }));
-  const messages = buildPrompt({ audience, context, text: turn.envelope.text });
+  const context: ContextItem[] = [...(about?.items ?? []), ...history.map((message) => ({ visibility, message }))];
+  const requesterMaySeeChannel = (id: string) => id === about?.channelId;
+  const messages = buildPrompt({ audience, context, text: turn.envelope.text, requesterMaySeeChannel });
   inspect?.context(context, turn.envelope.text, readable.allow ? undefined : { count: stored.length, reason: readable.reason });
   return { messages, readable: readable.allow };
 }
