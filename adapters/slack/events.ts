@@ -4,7 +4,7 @@
  */
 import { z } from 'zod';
 import { MAX_ENVELOPE_FILES, type ChannelKind, type EnvelopeInput, type WorkspaceRef } from '../../src/core/envelope.js';
-import { fileRefsOf, slackFileSchema } from './files.js';
+import { fileRefsOf, slackFileSchema } from './file-refs.js';
 
 /** The fields of an Events API body this adapter reads (Bolt has verified the signature). */
 export const eventBodySchema = z.object({

@@ -87,22 +87,3 @@ export function slackFileHost(url: string, apiHost: string): boolean {
 }
 
 const isHtml = (file: SlackFile, ref: FileRef): boolean => (file.mimetype ?? ref.mimetype).startsWith('text/html');
-
-/** The files of a message event, as the core's refs: only what names them (files.info says the rest). */
-export const slackFileSchema = z.object({
-  id: z.string().min(1).max(256),
-  name: z.string().nullish(),
-  title: z.string().nullish(),
-  mimetype: z.string().nullish(),
-  size: z.number().int().nonnegative().nullish(),
-});
-
-export function fileRefsOf(files: z.infer<typeof slackFileSchema>[] | undefined, max: number): FileRef[] {
-  return (files ?? []).slice(0, max).map((f) => ({
-    id: f.id,
-    name: (f.name ?? f.title ?? f.id).slice(0, 512),
-    mimetype: (f.mimetype ?? '').slice(0, 256),
-    ...(typeof f.size === 'number' ? { size: f.size } : {}),
-    source: {},
-  }));
-}

@@ -13,7 +13,7 @@ import type { DeliveryAttempt, PlatformPorts } from './ports.js';
 import { aboutContext } from './turn/about.js';
 import { answerTurn } from './turn/answer.js';
 import { decideTalk, promptFor, visibilityOf } from './turn/decide.js';
-import { filesOfTurn, NO_FILES, readFiles, withFiles, type ReadFiles } from './turn/files.js';
+import { filesOfTurn, NO_FILES, platformThreadFiles, readFiles, withFiles, type ReadFiles } from './turn/files.js';
 import { portsFor, type CoreDeps, type TurnResult } from './turn/deps.js';
 import { openDelivery, type Delivery } from './turn/delivery.js';
 import { ignoreDeleted, openTurn, requesterFacts, type OpenedTurn } from './turn/resolve.js';
@@ -86,11 +86,16 @@ async function commandTurn(deps: CoreDeps, envelope: Envelope, delivery: Deliver
   return delivery.post({ kind: 'notice', text: answer, private: true });
 }
 
-/** The message's files (or the conversation's latest, where its history may be read), read as quoted data. */
+/**
+ * The message's files, else the conversation's latest (where its history may be read), else the
+ * latest shared in the platform's thread when the question speaks of a file; read as quoted data.
+ */
 async function turnFiles(deps: CoreDeps, ports: PlatformPorts, delivery: Delivery, where: ReturnType<typeof filesWhere>): Promise<ReadFiles> {
-  if (filesOfTurn(where).length === 0) return NO_FILES;
+  let refs = filesOfTurn(where);
+  if (refs.length === 0) refs = await platformThreadFiles(ports, where);
+  if (refs.length === 0) return NO_FILES;
   delivery.progress('Reading the files…');
-  const files = await readFiles(deps.files, ports, where);
+  const files = await readFiles(deps.files, ports, where, refs);
   // Counts only: file names can be as private as the message.
   deps.log.info({ event: 'turn.files', read: files.readCount, images: files.images.length, skipped: files.skipped.length }, 'files read into a turn');
   return files;

@@ -39,6 +39,8 @@ export interface SeededMessage {
   ts: string;
   /** The thread's root ts (the root carries its own ts once it has replies). */
   thread_ts?: string;
+  /** Files the message shares, as addFile returns them. */
+  files?: Record<string, unknown>[];
 }
 
 /** A file as files.info describes it (url_private is added when asked). */

@@ -2,7 +2,7 @@
  * Files in a turn through signed Slack events, the fake Slack Web API (files.info, url_private)
  * and the fake OpenAI-compatible provider (what the model really received): a PDF, a DOCX, a CSV
  * and a picture reach the model, as quoted text and an image part; a follow-up in the thread reads
- * them again; what is too large or of an unknown kind is named under the answer; a file the bot
+ * them again, as a question about a file posted in the thread without a mention does; what is too large or of an unknown kind is named under the answer; a file the bot
  * may not see is never downloaded; a DM's file never reaches a channel turn.
  */
 import { and, eq } from 'drizzle-orm';
@@ -112,6 +112,20 @@ describe.each(drivers)('files in a Slack turn (%s)', (driver) => {
     expect(promptText()).toContain('canary-pdf: retry three times');
     expect(promptText()).toContain('canary-docx');
     expect(downloadsOf('F0PDF00001')).toHaveLength(2);
+  });
+
+  it('a file posted in a thread without a mention is read when a later question there speaks of a file', async () => {
+    const root = '1767250500.000100';
+    const runbook = api.addFile('F0RUNBOOK1', { name: 'runbook.md', mimetype: 'text/markdown', bytes: utf8('canary-runbook: page the on-call twice'), channels: [GENERAL] });
+    api.seed(GENERAL, { user: 'U0ACMEOWN1', ts: root, thread_ts: root, text: '', files: [runbook] }, { user: 'U0ACMEADM1', ts: '1767250560.000200', thread_ts: root, text: 'thanks' });
+    const replies = () => api.called('conversations.replies').filter((c) => c.params.ts === root).length;
+    // Not about a file: the thread is not read for one.
+    await turn(mention('who wrote this?', [], root));
+    expect(replies()).toBe(0);
+    expect(promptText()).not.toContain('canary-runbook');
+    await turn(mention('what does the runbook file above say?', [], root));
+    expect(replies()).toBe(1);
+    expect(promptText()).toContain('<file name="runbook.md" format="markdown">\ncanary-runbook: page the on-call twice');
   });
 
   it('too large, unknown kinds and damaged files are named under the answer with why, and never sent to the model', async () => {

@@ -127,6 +127,8 @@ export interface PlatformMessage {
   authorIsBot: boolean;
   text: string;
   at: Date;
+  /** The files the message shares (where the platform says). */
+  files?: FileRef[];
 }
 
 /**

@@ -66,8 +66,30 @@ export function filesOfTurn(where: Where): FileRef[] {
   return found;
 }
 
-export async function readFiles(deps: FileDeps | undefined, ports: PlatformPorts, where: Where): Promise<ReadFiles> {
-  const refs = filesOfTurn(where);
+/** Words that say a question is about a file (checked before the platform's thread is read for one). */
+const ABOUT_A_FILE = /\b(files?|pdfs?|docx?|csv|xlsx|spreadsheets?|sheets?|attach(ed|ment|ments)?|images?|pictures?|screenshots?|photos?|documents?|slides?|deck|uploaded|shared)\b/i;
+/** Messages of the platform's thread searched for files. */
+const THREAD_MESSAGES = 50;
+
+/**
+ * Files shared earlier in the platform's thread that Quorum was not asked about then (a file
+ * posted without a mention, then a question in the thread): only for a reply in a thread of a
+ * channel whose history the requester may read, when the question speaks of a file. The
+ * platform's history is the thread of this channel only, so its audience is this turn's.
+ */
+export async function platformThreadFiles(ports: PlatformPorts, where: Where & { envelope: { threadId?: string | undefined; messageId: string; text: string } }): Promise<FileRef[]> {
+  const { envelope } = where;
+  if (!ports.history || !envelope.threadId || envelope.threadId === envelope.messageId || envelope.channel.kind === 'dm') return [];
+  if (!where.history.readable || !ABOUT_A_FILE.test(envelope.text)) return [];
+  const thread = await ports.history.thread(envelope.workspace, envelope.channel, envelope.threadId, THREAD_MESSAGES).catch(() => []);
+  const found: FileRef[] = [];
+  for (const message of [...thread].reverse()) {
+    for (const file of message.files ?? []) if (found.length < MAX_THREAD_FILES && !found.some((f) => f.id === file.id)) found.push(file);
+  }
+  return found;
+}
+
+export async function readFiles(deps: FileDeps | undefined, ports: PlatformPorts, where: Where, refs: FileRef[] = filesOfTurn(where)): Promise<ReadFiles> {
   if (refs.length === 0) return NO_FILES;
   const taken = refs.slice(0, MAX_FILES_PER_TURN);
   const skipped: Skipped[] = refs.slice(MAX_FILES_PER_TURN).map((f) => ({ name: f.name, reason: `only the first ${MAX_FILES_PER_TURN} files of a message are read` }));
