@@ -129,6 +129,9 @@ export function createSlackAdapter(options: SlackAdapterOptions): SlackAdapter {
       logger,
       // The ack waits for the inbox write: an event that was not stored is never acked.
       processBeforeResponse: true,
+      // Bolt answers 404 when no ack came within 3.001 s. Slack has stopped waiting by then anyway;
+      // on a busy event loop it would only turn a command's late "Working on it…" ack into a 404.
+      unhandledRequestTimeoutMillis: 6_000,
       // The signature names this exact request (timestamp and body): the replay guard keys on it.
       customPropertiesExtractor: (req) => ({ requestSignature: String(req.headers['x-slack-signature'] ?? '') }),
       // A signed interaction whose payload is not what Slack sends: 400, nothing done.
