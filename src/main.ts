@@ -40,6 +40,8 @@ import { createUsageLedger } from './db/usage-ledger.js';
 import { createGateFromConfig } from './model/from-config.js';
 import { createPricing } from './model/pricing.js';
 import { modelNameFor } from './model/providers.js';
+import { modelAcceptsImages } from './model/capabilities.js';
+import { fileExtractor } from './files/extract.js';
 import { createSecretBox, loadEncryptionKey } from './secrets.js';
 
 export interface StartOptions {
@@ -119,6 +121,7 @@ export async function startQuorum(config: Config, options: StartOptions = {}): P
       agent: { store: createAgentStore(database.db) },
       admin,
       bootstrapAdmins: config.QUORUM_ADMINS,
+      files: { extractor: fileExtractor, maxBytes: config.FILE_MAX_BYTES, acceptsImages: modelAcceptsImages(config) },
     };
 
     const worker = createWorker({

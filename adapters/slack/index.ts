@@ -16,6 +16,7 @@ import { guardRequests } from './app-guard.js';
 import { boltLogger } from './bolt-logger.js';
 import { registerCommand } from './command.js';
 import { registerEvents } from './handlers.js';
+import { createFileSource } from './files.js';
 import { createHistory } from './history.js';
 import { createInstaller } from './install.js';
 import { createWebApiTransport } from './web-api-transport.js';
@@ -91,6 +92,7 @@ export function createSlackAdapter(options: SlackAdapterOptions): SlackAdapter {
   const directory = createDirectory({ client: readClient, tokens });
   const membership = createMembership({ client: readClient, tokens });
   const history = createHistory({ client: readClient, tokens });
+  const files = createFileSource({ client: readClient, tokens, apiUrl: config.SLACK_API_URL });
   const replies = createReplySink({ client: postClient, tokens, log });
   const notify = createNotify({ client: postClient, tokens });
   const installationStore = createBoltInstallationStore(installations, log);
@@ -191,7 +193,7 @@ export function createSlackAdapter(options: SlackAdapterOptions): SlackAdapter {
   if (installer) routes.push(...installer.routes);
 
   return {
-    ports: { membership, directory, replies, history, notify, privateChannel: createPrivateChannel({ client: postClient, tokens }) },
+    ports: { membership, directory, replies, history, notify, files, privateChannel: createPrivateChannel({ client: postClient, tokens }) },
     routes,
     async start() {
       if (socketWatch) await socketWatch.start(() => app.start(), (receiver as SocketModeReceiver).client);
@@ -242,6 +244,7 @@ export const BOT_SCOPES = [
   'mpim:history',
   'chat:write',
   'commands',
+  'files:read', // files.info and url_private: the files people share with a question
   'users:read',
 ];
 

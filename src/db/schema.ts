@@ -3,6 +3,7 @@
  * Every table that holds user data carries workspace_id.
  */
 import { sql } from 'drizzle-orm';
+import type { FileRef } from '../core/envelope.js';
 import {
   bigint,
   bigserial,
@@ -138,6 +139,8 @@ export const messages = pgTable(
     principalId: uuid('principal_id').references(() => principals.id, { onDelete: 'cascade' }),
     role: text('role', { enum: ['user', 'assistant'] }).notNull(),
     content: text('content').notNull(),
+    /** The files a user message carried (references only, never their content), for later questions in the thread. */
+    files: jsonb('files').$type<FileRef[]>(),
     /** The platform delivery this message came from or answered: a retried delivery writes nothing new. */
     idempotencyKey: text('idempotency_key').notNull(),
     createdAt: createdAt(),
