@@ -30,6 +30,8 @@ import { createMembership } from './membership.js';
 import { createNotify } from './notify.js';
 import { createReplySink } from './replies.js';
 import { createRuntime, keys, storedConversationOf, type TeamsRuntime } from './runtime.js';
+import { observeActivity } from './knowledge.js';
+import type { KnowledgeIntake } from '../../src/core/knowledge/indexer.js';
 
 export type { TeamsAuthOverrides } from './auth.js';
 
@@ -46,6 +48,8 @@ export interface TeamsAdapterOptions {
   maxReplyChars?: number;
   /** Carries roster and uninstall changes to every instance's caches (default: this process only). */
   invalidation?: InvalidationBus;
+  /** The knowledge index: told of channel messages (received through resource-specific consent), edits and deletions. */
+  knowledge?: KnowledgeIntake | undefined;
 }
 
 export interface TeamsAdapter {
@@ -162,6 +166,7 @@ export function createTeamsAdapter(options: TeamsAdapterOptions): TeamsAdapter {
       log.warn({ event: 'teams.tenant_refused', tenant: tenantId, type: activity.type }, 'activity from a tenant that is not allowed');
       return { status: 403, body: { error: 'tenant not allowed' } };
     }
+    if (options.knowledge) await observeActivity(options.knowledge, workspace, activity);
     switch (activity.type) {
       case ActivityTypes.Message:
         return onMessage(await withMentionedIds(activity), workspace, tenantId);

@@ -2,6 +2,7 @@
 import type { ContextReport } from '../context-report.js';
 import type { ChannelRef, Envelope, UserRef, WorkspaceRef } from '../envelope.js';
 import type { UserFacts } from '../identity.js';
+import type { KnowledgeSource } from './knowledge.js';
 
 /** Structured logging (pino satisfies it). Never pass tokens, secrets or message content. */
 export interface Logger {
@@ -135,6 +136,8 @@ export interface PlatformPorts {
   replies: ReplySink;
   /** Absent where the platform's history cannot be read (console; Teams without Graph): tools use stored messages. */
   history?: ConversationHistory;
+  /** The platform's history page by page, for knowledge backfills and permalinks; absent where it cannot be read. */
+  knowledge?: KnowledgeSource;
   /**
    * A direct message from Quorum to one user of the workspace (budget alerts to admins), outside
    * any conversation they started. 'unreachable' when the platform gives no private way to reach
