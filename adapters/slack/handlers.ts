@@ -10,7 +10,7 @@ import type { Invalidation } from '../../src/core/invalidation.js';
 import type { Logger } from '../../src/core/ports.js';
 import type { KnowledgeIntake } from '../../src/core/knowledge/indexer.js';
 import { eventBodySchema, messageEnvelope, messageEventSchema, workspaceOf } from './events.js';
-import { observeFile, observeMessage } from './knowledge-events.js';
+import { archived, deleted, observeFile, observeMessage, type ChannelChange } from './knowledge-events.js';
 
 export interface EventDeps {
   intake: Intake;
@@ -54,10 +54,7 @@ export function registerEvents(app: App, deps: EventDeps): void {
 
   const onMessage = async ({ body, event, context }: { body: unknown; event: unknown; context: { botUserId?: string; retryNum?: number } }) => {
     // Every message keeps the index true (app_mention repeats a channel message: not indexed twice).
-    if (deps.knowledge && (event as { type?: string }).type === 'message') {
-      const where = workspaceOf(eventBodySchema.parse(body));
-      if (where) await observeMessage(deps.knowledge, where.ref, event);
-    }
+    if (deps.knowledge) await observeMessage(deps.knowledge, body, event);
     const parsedBody = eventBodySchema.safeParse(body);
     const parsedEvent = messageEventSchema.safeParse(event);
     if (!parsedBody.success || !parsedEvent.success) {
@@ -87,9 +84,6 @@ export function registerEvents(app: App, deps: EventDeps): void {
     await deps.publish({ kind: 'members', workspace: where.ref, channelId: channel, added: joined ? [user] : [], removed: joined ? [] : [user] });
   };
   // Archived: nobody is answered from it until it is unarchived. Deleted, or the bot removed: asked again.
-  type ChannelChange = (k: KnowledgeIntake, ws: WorkspaceRef, channel: string) => Promise<void>;
-  const archived = (value: boolean): ChannelChange => (k, ws, channel) => k.channelArchived(ws, channel, value);
-  const deleted: ChannelChange = (k, ws, channel) => k.channelDeleted(ws, channel);
   const onChannel = (state: 'archived' | 'open' | 'unknown', knowledgeChange?: ChannelChange) => async ({ body, event }: { body: unknown; event: unknown }) => {
     const where = workspaceOf(eventBodySchema.parse(body));
     const parsed = channelEventSchema.safeParse(event);
@@ -98,8 +92,7 @@ export function registerEvents(app: App, deps: EventDeps): void {
     if (deps.knowledge && knowledgeChange) await knowledgeChange(deps.knowledge, where.ref, parsed.data.channel);
   };
   const onFile = (change: 'deleted' | 'changed') => async ({ body, event }: { body: unknown; event: unknown }) => {
-    const where = workspaceOf(eventBodySchema.parse(body));
-    if (where && deps.knowledge) await observeFile(deps.knowledge, where.ref, event, change);
+    if (deps.knowledge) await observeFile(deps.knowledge, workspaceOf(eventBodySchema.parse(body))?.ref, event, change);
   };
   // A profile, role or deactivation change: what is cached about the user is asked again.
   const onUser = async ({ body, event }: { body: unknown; event: unknown }) => {

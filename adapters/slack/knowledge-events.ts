@@ -8,7 +8,7 @@ import { z } from 'zod';
 import type { ChannelRef, WorkspaceRef } from '../../src/core/envelope.js';
 import type { KnowledgeIntake } from '../../src/core/knowledge/indexer.js';
 import type { KnowledgePlace } from '../../src/core/ports.js';
-import { channelKindOf } from './events.js';
+import { channelKindOf, eventBodySchema, workspaceOf } from './events.js';
 import { slackMessageSchema, sourceMessageOf } from './knowledge.js';
 
 const messageEvent = slackMessageSchema.extend({
@@ -28,10 +28,12 @@ function placeOf(channel: ChannelRef, author: string | undefined): KnowledgePlac
   return author ? { channel, dmOwnerUserId: author } : null;
 }
 
-/** Applies one `message` event to the index; ignores what it cannot read (it is not for the index). */
-export async function observeMessage(knowledge: KnowledgeIntake, workspace: WorkspaceRef, event: unknown): Promise<void> {
+/** Applies one `message` event to the index; ignores what it cannot read (app_mention among them: it is not for the index). */
+export async function observeMessage(knowledge: KnowledgeIntake, body: unknown, event: unknown): Promise<void> {
+  const parsedBody = eventBodySchema.safeParse(body);
   const parsed = messageEvent.safeParse(event);
-  if (!parsed.success) return;
+  const workspace = parsedBody.success ? workspaceOf(parsedBody.data)?.ref : undefined;
+  if (!parsed.success || !workspace) return;
   const e = parsed.data;
   const channel: ChannelRef = { id: e.channel, kind: channelKindOf(e.channel, e.channel_type) };
   if (e.subtype === 'message_deleted') {
@@ -55,10 +57,18 @@ export async function observeMessage(knowledge: KnowledgeIntake, workspace: Work
 
 const fileEvent = z.object({ file_id: z.string().min(1).optional(), file: z.object({ id: z.string().min(1) }).optional() });
 
-export async function observeFile(knowledge: KnowledgeIntake, workspace: WorkspaceRef, event: unknown, change: 'deleted' | 'changed'): Promise<void> {
+export async function observeFile(knowledge: KnowledgeIntake, workspace: WorkspaceRef | undefined, event: unknown, change: 'deleted' | 'changed'): Promise<void> {
   const parsed = fileEvent.safeParse(event);
   const id = parsed.success ? (parsed.data.file_id ?? parsed.data.file?.id) : undefined;
-  if (!id) return;
+  if (!id || !workspace) return;
   if (change === 'deleted') await knowledge.fileDeleted(workspace, id);
   else await knowledge.fileChanged(workspace, { id, name: id });
 }
+
+/** What a channel event does to the index: archived channels are withdrawn, deleted ones dropped. */
+export type ChannelChange = (k: KnowledgeIntake, ws: WorkspaceRef, channel: string) => Promise<void>;
+export const archived =
+  (value: boolean): ChannelChange =>
+  (k, ws, channel) =>
+    k.channelArchived(ws, channel, value);
+export const deleted: ChannelChange = (k, ws, channel) => k.channelDeleted(ws, channel);

@@ -3,11 +3,13 @@
  * (`for update skip locked`), so that instances never work on the same channel, and a channel
  * whose lease ran out (its instance died) is taken again where its stored cursor stands.
  */
-import { sql } from 'drizzle-orm';
+import { and, eq, inArray, sql } from 'drizzle-orm';
 import { z } from 'zod';
-import type { BackfillClaim } from '../core/ports.js';
+import type { Scope } from '../core/identity.js';
+import type { BackfillClaim, KnowledgeStore } from '../core/ports.js';
 import type { Db } from './client.js';
 import { col, decodeRows } from './raw.js';
+import { knowledgeChannels } from './schema.js';
 import { scopeOf } from './turn-store.js';
 
 const claimedRow = z.object({
@@ -50,5 +52,63 @@ export async function claimBackfill(db: Db, workerId: string, leaseMs: number): 
     channel: { id: row.channel_external_id, kind: row.channel_kind },
     cursor: row.cursor,
     pages: row.pages,
+  };
+}
+
+const channelRow = (scope: Scope, channelExternalId: string) =>
+  and(eq(knowledgeChannels.workspaceId, scope.workspaceId), eq(knowledgeChannels.channelExternalId, channelExternalId));
+
+/** The queue's writes: queue a channel, claim it, store a page's progress, give it back. */
+export function backfillQueue(db: Db): Pick<KnowledgeStore, 'requestBackfill' | 'claimBackfill' | 'advanceBackfill' | 'releaseBackfill'> {
+  return {
+    async requestBackfill(scope, channel) {
+      // Queued once: a channel already done, running or switched off keeps its state.
+      const rows = await db
+        .insert(knowledgeChannels)
+        .values({ workspaceId: scope.workspaceId, channelExternalId: channel.id, channelKind: channel.kind, backfill: 'pending' })
+        .onConflictDoUpdate({
+          target: [knowledgeChannels.workspaceId, knowledgeChannels.channelExternalId],
+          set: { backfill: 'pending', attempts: 0, lastError: null, notBefore: null, updatedAt: sql`now()` },
+          setWhere: and(eq(knowledgeChannels.enabled, true), inArray(knowledgeChannels.backfill, ['none', 'failed'])),
+        })
+        .returning({ backfill: knowledgeChannels.backfill });
+      return rows.length > 0;
+    },
+
+    claimBackfill: (workerId, leaseMs) => claimBackfill(db, workerId, leaseMs),
+
+    async advanceBackfill(claim, workerId, progress) {
+      const rows = await db
+        .update(knowledgeChannels)
+        .set({
+          cursor: progress.cursor,
+          pages: sql`${knowledgeChannels.pages} + 1`,
+          messages: sql`${knowledgeChannels.messages} + ${progress.messages}`,
+          backfill: progress.cursor === null ? 'done' : 'running',
+          leaseUntil: progress.cursor === null ? null : sql`now() + ${`${progress.leaseMs} milliseconds`}::interval`,
+          claimedBy: progress.cursor === null ? null : workerId,
+          attempts: 0,
+          lastError: null,
+          updatedAt: sql`now()`,
+        })
+        .where(and(channelRow(claim.scope, claim.channel.id), eq(knowledgeChannels.claimedBy, workerId), eq(knowledgeChannels.backfill, 'running')))
+        .returning({ pages: knowledgeChannels.pages });
+      return rows.length > 0;
+    },
+
+    async releaseBackfill(claim, workerId, outcome) {
+      await db
+        .update(knowledgeChannels)
+        .set({
+          backfill: outcome.giveUp ? 'failed' : 'running',
+          claimedBy: null,
+          leaseUntil: null,
+          notBefore: sql`now() + ${`${outcome.retryInMs} milliseconds`}::interval`,
+          attempts: outcome.error === null ? knowledgeChannels.attempts : sql`${knowledgeChannels.attempts} + 1`,
+          lastError: outcome.error?.slice(0, 200) ?? null,
+          updatedAt: sql`now()`,
+        })
+        .where(and(channelRow(claim.scope, claim.channel.id), eq(knowledgeChannels.claimedBy, workerId)));
+    },
   };
 }

@@ -7,11 +7,11 @@
 import { and, desc, eq, inArray, ne, or, sql, type SQL } from 'drizzle-orm';
 import { z } from 'zod';
 import type { Scope } from '../core/identity.js';
-import type { ChunkInput, FoundChunk, KnowledgeQuery, KnowledgeStore } from '../core/ports.js';
+import type { ChannelKnowledge, ChunkInput, FoundChunk, KnowledgePlace, KnowledgeQuery, KnowledgeStore } from '../core/ports.js';
 import type { Db } from './client.js';
 import { col, decodeRows } from './raw.js';
 import { knowledgeChannels, knowledgeChunks } from './schema.js';
-import { claimBackfill } from './knowledge-backfill.js';
+import { backfillQueue } from './knowledge-backfill.js';
 
 /** Only letters and digits reach to_tsquery, so its operators cannot be injected; any word matches. */
 export function tsqueryOf(text: string): SQL | null {
@@ -57,78 +57,144 @@ function fuse(lists: FoundChunk[][], limit: number): FoundChunk[] {
   return [...score.values()].sort((a, b) => b.score - a.score).slice(0, limit).map((e) => e.chunk);
 }
 
+const inScope = (scope: Scope) => eq(knowledgeChunks.workspaceId, scope.workspaceId);
+const channelRow = (scope: Scope, channelExternalId: string) =>
+  and(eq(knowledgeChannels.workspaceId, scope.workspaceId), eq(knowledgeChannels.channelExternalId, channelExternalId));
+
+async function replaceSource(db: Db, scope: Scope, place: KnowledgePlace, source: { kind: 'message' | 'file'; id: string }, chunks: ChunkInput[]): Promise<number> {
+  return db.transaction(async (tx) => {
+    const where = and(
+      inScope(scope),
+      eq(knowledgeChunks.channelExternalId, place.channel.id),
+      eq(knowledgeChunks.sourceKind, source.kind),
+      eq(knowledgeChunks.sourceId, source.id),
+    );
+    // Switched off by an admin: nothing of the channel is stored (and an edit removes what was).
+    const [off] = await tx
+      .select({ enabled: knowledgeChannels.enabled })
+      .from(knowledgeChannels)
+      .where(and(channelRow(scope, place.channel.id), eq(knowledgeChannels.enabled, false)));
+    await tx.delete(knowledgeChunks).where(where);
+    if (off || chunks.length === 0) return 0;
+    // The channel is known to the index (listed by `/agent knowledge`, offered to DM searches); a DM is not.
+    if (place.channel.kind !== 'dm')
+      await tx
+      .insert(knowledgeChannels)
+      .values({ workspaceId: scope.workspaceId, channelExternalId: place.channel.id, channelKind: place.channel.kind })
+      .onConflictDoNothing();
+    await tx
+      .insert(knowledgeChunks)
+      .values(
+        chunks.map((c) => ({
+          workspaceId: scope.workspaceId,
+          channelExternalId: place.channel.id,
+          channelKind: place.channel.kind,
+          dmOwnerUserId: place.channel.kind === 'dm' ? place.dmOwnerUserId : null,
+          sourceKind: c.sourceKind,
+          sourceId: c.sourceId,
+          threadId: c.threadId,
+          authorUserId: c.authorId,
+          chunkNo: c.chunkNo,
+          content: c.content,
+          permalink: c.permalink,
+          sourceAt: c.at,
+        })),
+      )
+      .onConflictDoNothing();
+    return chunks.length;
+  });
+}
+
+async function status(db: Db, scope: Scope, limit: number): Promise<ChannelKnowledge[]> {
+  const rows = decodeRows(
+    z.object({
+      channel: z.string(),
+      kind: z.enum(['dm', 'group', 'channel']),
+      enabled: z.boolean(),
+      archived: z.boolean(),
+      backfill: z.enum(['none', 'pending', 'running', 'done', 'failed']),
+      pages: col.number,
+      messages: col.number,
+      chunks: col.number,
+      last_error: z.string().nullable(),
+    }),
+    await db.execute(sql`
+      with counts as (
+        select channel_external_id, min(channel_kind) as kind, count(*) as chunks
+        from knowledge_chunks where workspace_id = ${scope.workspaceId} and channel_kind <> 'dm'
+        group by channel_external_id
+      )
+      select coalesce(k.channel_external_id, c.channel_external_id) as channel,
+             coalesce(k.channel_kind, c.kind, 'channel') as kind,
+             coalesce(k.enabled, true) as enabled, coalesce(k.archived, false) as archived,
+             coalesce(k.backfill, 'none') as backfill, coalesce(k.pages, 0) as pages,
+             coalesce(k.messages, 0) as messages, coalesce(c.chunks, 0) as chunks, k.last_error
+      from (select * from knowledge_channels where workspace_id = ${scope.workspaceId} and channel_kind <> 'dm') k
+      full join counts c on c.channel_external_id = k.channel_external_id
+      order by 1 limit ${limit}`),
+  );
+  return rows.map((r) => ({
+    channelExternalId: r.channel,
+    channelKind: r.kind,
+    enabled: r.enabled,
+    archived: r.archived,
+    backfill: r.backfill,
+    pages: r.pages,
+    messages: r.messages,
+    chunks: r.chunks,
+    lastError: r.last_error,
+  }));
+}
+
+async function fullText(db: Db, query: KnowledgeQuery, audience: SQL): Promise<FoundChunk[]> {
+  const tsquery = tsqueryOf(query.text);
+  if (!tsquery) return [];
+  return db
+    .select(found)
+    .from(knowledgeChunks)
+    .where(and(audience, sql`${knowledgeChunks.tsv} @@ ${tsquery}`, ...(query.since ? [sql`${knowledgeChunks.sourceAt} >= ${query.since}`] : [])))
+    .orderBy(desc(sql`ts_rank(${knowledgeChunks.tsv}, ${tsquery})`), desc(knowledgeChunks.sourceAt))
+    .limit(query.limit);
+}
+
+async function similar(db: Db, vectorOn: boolean, query: KnowledgeQuery, audience: SQL): Promise<FoundChunk[]> {
+  if (!vectorOn || !query.embedding?.length) return [];
+  const vector = `[${query.embedding.map(Number).join(',')}]`;
+  return db
+    .select(found)
+    .from(knowledgeChunks)
+    .where(and(audience, sql`embedding is not null`, ...(query.since ? [sql`${knowledgeChunks.sourceAt} >= ${query.since}`] : [])))
+    .orderBy(sql`embedding <=> ${vector}::vector`)
+    .limit(query.limit);
+}
+
+async function fileSources(db: Db, scope: Scope, fileId: string) {
+  const rows = await db
+    .selectDistinctOn([knowledgeChunks.channelExternalId], {
+      channelExternalId: knowledgeChunks.channelExternalId,
+      channelKind: knowledgeChunks.channelKind,
+      dmOwnerUserId: knowledgeChunks.dmOwnerUserId,
+      threadId: knowledgeChunks.threadId,
+      authorId: knowledgeChunks.authorUserId,
+      at: knowledgeChunks.sourceAt,
+      permalink: knowledgeChunks.permalink,
+    })
+    .from(knowledgeChunks)
+    .where(and(inScope(scope), eq(knowledgeChunks.sourceKind, 'file'), eq(knowledgeChunks.sourceId, fileId)))
+    .limit(50);
+  return rows.map((r) => ({
+    place: { channel: { id: r.channelExternalId, kind: r.channelKind }, dmOwnerUserId: r.dmOwnerUserId },
+    threadId: r.threadId,
+    authorId: r.authorId,
+    at: r.at,
+    permalink: r.permalink,
+  }));
+}
+
+/** Writes and reads of chunks; the backfill queue is in knowledge-backfill.ts. */
 export function createKnowledgeStore(db: Db, options: { vector: boolean }): KnowledgeStore {
-  const inScope = (scope: Scope) => eq(knowledgeChunks.workspaceId, scope.workspaceId);
-  const channelRow = (scope: Scope, channelExternalId: string) =>
-    and(eq(knowledgeChannels.workspaceId, scope.workspaceId), eq(knowledgeChannels.channelExternalId, channelExternalId));
-
-  async function fullText(scope: Scope, query: KnowledgeQuery, audience: SQL): Promise<FoundChunk[]> {
-    const tsquery = tsqueryOf(query.text);
-    if (!tsquery) return [];
-    return db
-      .select(found)
-      .from(knowledgeChunks)
-      .where(and(audience, sql`${knowledgeChunks.tsv} @@ ${tsquery}`, ...(query.since ? [sql`${knowledgeChunks.sourceAt} >= ${query.since}`] : [])))
-      .orderBy(desc(sql`ts_rank(${knowledgeChunks.tsv}, ${tsquery})`), desc(knowledgeChunks.sourceAt))
-      .limit(query.limit);
-  }
-
-  async function similar(query: KnowledgeQuery, audience: SQL): Promise<FoundChunk[]> {
-    if (!options.vector || !query.embedding?.length) return [];
-    const vector = `[${query.embedding.map(Number).join(',')}]`;
-    return db
-      .select(found)
-      .from(knowledgeChunks)
-      .where(and(audience, sql`embedding is not null`, ...(query.since ? [sql`${knowledgeChunks.sourceAt} >= ${query.since}`] : [])))
-      .orderBy(sql`embedding <=> ${vector}::vector`)
-      .limit(query.limit);
-  }
-
   return {
-    async replaceSource(scope, place, source, chunks: ChunkInput[]) {
-      return db.transaction(async (tx) => {
-        const where = and(
-          inScope(scope),
-          eq(knowledgeChunks.channelExternalId, place.channel.id),
-          eq(knowledgeChunks.sourceKind, source.kind),
-          eq(knowledgeChunks.sourceId, source.id),
-        );
-        // Switched off by an admin: nothing of the channel is stored (and an edit removes what was).
-        const [off] = await tx
-          .select({ enabled: knowledgeChannels.enabled })
-          .from(knowledgeChannels)
-          .where(and(channelRow(scope, place.channel.id), eq(knowledgeChannels.enabled, false)));
-        await tx.delete(knowledgeChunks).where(where);
-        if (off || chunks.length === 0) return 0;
-        // The channel is known to the index (listed by `/agent knowledge`, offered to DM searches); a DM is not.
-        if (place.channel.kind !== 'dm')
-          await tx
-          .insert(knowledgeChannels)
-          .values({ workspaceId: scope.workspaceId, channelExternalId: place.channel.id, channelKind: place.channel.kind })
-          .onConflictDoNothing();
-        await tx
-          .insert(knowledgeChunks)
-          .values(
-            chunks.map((c) => ({
-              workspaceId: scope.workspaceId,
-              channelExternalId: place.channel.id,
-              channelKind: place.channel.kind,
-              dmOwnerUserId: place.channel.kind === 'dm' ? place.dmOwnerUserId : null,
-              sourceKind: c.sourceKind,
-              sourceId: c.sourceId,
-              threadId: c.threadId,
-              authorUserId: c.authorId,
-              chunkNo: c.chunkNo,
-              content: c.content,
-              permalink: c.permalink,
-              sourceAt: c.at,
-            })),
-          )
-          .onConflictDoNothing();
-        return chunks.length;
-      });
-    },
-
+    replaceSource: (scope, place, source, chunks) => replaceSource(db, scope, place, source, chunks),
     async deleteMessage(scope, channelExternalId, messageId) {
       const rows = await db
         .delete(knowledgeChunks)
@@ -154,28 +220,7 @@ export function createKnowledgeStore(db: Db, options: { vector: boolean }): Know
       return rows.length;
     },
 
-    async fileSources(scope, fileId) {
-      const rows = await db
-        .selectDistinctOn([knowledgeChunks.channelExternalId], {
-          channelExternalId: knowledgeChunks.channelExternalId,
-          channelKind: knowledgeChunks.channelKind,
-          dmOwnerUserId: knowledgeChunks.dmOwnerUserId,
-          threadId: knowledgeChunks.threadId,
-          authorId: knowledgeChunks.authorUserId,
-          at: knowledgeChunks.sourceAt,
-          permalink: knowledgeChunks.permalink,
-        })
-        .from(knowledgeChunks)
-        .where(and(inScope(scope), eq(knowledgeChunks.sourceKind, 'file'), eq(knowledgeChunks.sourceId, fileId)))
-        .limit(50);
-      return rows.map((r) => ({
-        place: { channel: { id: r.channelExternalId, kind: r.channelKind }, dmOwnerUserId: r.dmOwnerUserId },
-        threadId: r.threadId,
-        authorId: r.authorId,
-        at: r.at,
-        permalink: r.permalink,
-      }));
-    },
+    fileSources: (scope, fileId) => fileSources(db, scope, fileId),
 
     async setArchived(scope, channelExternalId, archived) {
       await db
@@ -187,7 +232,7 @@ export function createKnowledgeStore(db: Db, options: { vector: boolean }): Know
     async search(scope, query) {
       const audience = audienceFilter(scope, query);
       if (!audience) return [];
-      const [text, vector] = await Promise.all([fullText(scope, query, audience), similar(query, audience)]);
+      const [text, vector] = await Promise.all([fullText(db, query, audience), similar(db, options.vector, query, audience)]);
       return vector.length ? fuse([text, vector], query.limit) : text;
     },
 
@@ -207,97 +252,8 @@ export function createKnowledgeStore(db: Db, options: { vector: boolean }): Know
         .limit(limit);
     },
 
-    async status(scope, limit) {
-      const rows = decodeRows(
-        z.object({
-          channel: z.string(),
-          kind: z.enum(['dm', 'group', 'channel']),
-          enabled: z.boolean(),
-          archived: z.boolean(),
-          backfill: z.enum(['none', 'pending', 'running', 'done', 'failed']),
-          pages: col.number,
-          messages: col.number,
-          chunks: col.number,
-          last_error: z.string().nullable(),
-        }),
-        await db.execute(sql`
-          with counts as (
-            select channel_external_id, min(channel_kind) as kind, count(*) as chunks
-            from knowledge_chunks where workspace_id = ${scope.workspaceId} and channel_kind <> 'dm'
-            group by channel_external_id
-          )
-          select coalesce(k.channel_external_id, c.channel_external_id) as channel,
-                 coalesce(k.channel_kind, c.kind, 'channel') as kind,
-                 coalesce(k.enabled, true) as enabled, coalesce(k.archived, false) as archived,
-                 coalesce(k.backfill, 'none') as backfill, coalesce(k.pages, 0) as pages,
-                 coalesce(k.messages, 0) as messages, coalesce(c.chunks, 0) as chunks, k.last_error
-          from (select * from knowledge_channels where workspace_id = ${scope.workspaceId} and channel_kind <> 'dm') k
-          full join counts c on c.channel_external_id = k.channel_external_id
-          order by 1 limit ${limit}`),
-      );
-      return rows.map((r) => ({
-        channelExternalId: r.channel,
-        channelKind: r.kind,
-        enabled: r.enabled,
-        archived: r.archived,
-        backfill: r.backfill,
-        pages: r.pages,
-        messages: r.messages,
-        chunks: r.chunks,
-        lastError: r.last_error,
-      }));
-    },
-
-    async requestBackfill(scope, channel) {
-      // Queued once: a channel already done, running or switched off keeps its state.
-      const rows = await db
-        .insert(knowledgeChannels)
-        .values({ workspaceId: scope.workspaceId, channelExternalId: channel.id, channelKind: channel.kind, backfill: 'pending' })
-        .onConflictDoUpdate({
-          target: [knowledgeChannels.workspaceId, knowledgeChannels.channelExternalId],
-          set: { backfill: 'pending', attempts: 0, lastError: null, notBefore: null, updatedAt: sql`now()` },
-          setWhere: and(eq(knowledgeChannels.enabled, true), inArray(knowledgeChannels.backfill, ['none', 'failed'])),
-        })
-        .returning({ backfill: knowledgeChannels.backfill });
-      return rows.length > 0;
-    },
-
-    claimBackfill: (workerId, leaseMs) => claimBackfill(db, workerId, leaseMs),
-
-    async advanceBackfill(claim, workerId, progress) {
-      const rows = await db
-        .update(knowledgeChannels)
-        .set({
-          cursor: progress.cursor,
-          pages: sql`${knowledgeChannels.pages} + 1`,
-          messages: sql`${knowledgeChannels.messages} + ${progress.messages}`,
-          backfill: progress.cursor === null ? 'done' : 'running',
-          leaseUntil: progress.cursor === null ? null : sql`now() + ${`${progress.leaseMs} milliseconds`}::interval`,
-          claimedBy: progress.cursor === null ? null : workerId,
-          attempts: 0,
-          lastError: null,
-          updatedAt: sql`now()`,
-        })
-        .where(and(channelRow(claim.scope, claim.channel.id), eq(knowledgeChannels.claimedBy, workerId), eq(knowledgeChannels.backfill, 'running')))
-        .returning({ pages: knowledgeChannels.pages });
-      return rows.length > 0;
-    },
-
-    async releaseBackfill(claim, workerId, outcome) {
-      await db
-        .update(knowledgeChannels)
-        .set({
-          backfill: outcome.giveUp ? 'failed' : 'running',
-          claimedBy: null,
-          leaseUntil: null,
-          notBefore: sql`now() + ${`${outcome.retryInMs} milliseconds`}::interval`,
-          attempts: outcome.error === null ? knowledgeChannels.attempts : sql`${knowledgeChannels.attempts} + 1`,
-          lastError: outcome.error?.slice(0, 200) ?? null,
-          updatedAt: sql`now()`,
-        })
-        .where(and(channelRow(claim.scope, claim.channel.id), eq(knowledgeChannels.claimedBy, workerId)));
-    },
-
+    status: (scope, limit) => status(db, scope, limit),
+    ...backfillQueue(db),
     ...(options.vector
       ? {
           async unembedded(limit: number) {

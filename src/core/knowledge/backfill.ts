@@ -35,6 +35,50 @@ export interface BackfillRunner {
 
 const MAX_ATTEMPTS = 6;
 
+async function readThread(deps: BackfillDeps, stopped: () => boolean, claim: BackfillClaim, source: KnowledgeSource, place: KnowledgePlace, root: SourceMessage): Promise<number> {
+  let cursor: string | null = null;
+  let stored = 0;
+  for (let page = 0; page < (deps.maxReplyPages ?? 10) && !stopped(); page++) {
+    const res = await source.repliesPage(claim.workspace, claim.channel, root.id, cursor);
+    for (const m of res.messages) if (m.id !== root.id && !stopped()) stored += await deps.index(claim.scope, claim.workspace, place, m);
+    cursor = res.next;
+    if (!cursor) break;
+  }
+  return stored;
+}
+
+/** Reads and stores this claim's pages, each with its cursor; gives the channel back when its turn is over. */
+async function work(deps: BackfillDeps, stopped: () => boolean, claim: BackfillClaim): Promise<void> {
+const { store, log } = deps;
+  const source = deps.sources[claim.workspace.platform];
+  if (!source) {
+    await store.releaseBackfill(claim, deps.workerId, { error: `no history source for ${claim.workspace.platform}`, retryInMs: 0, giveUp: true });
+    return;
+  }
+  const place: KnowledgePlace = { channel: claim.channel, dmOwnerUserId: null };
+  let cursor = claim.cursor;
+  for (let page = 0; page < deps.pagesPerClaim; page++) {
+    const res = await source.historyPage(claim.workspace, claim.channel, cursor);
+    if (stopped()) return;
+    let messages = 0;
+    for (const m of res.messages) {
+      if (stopped()) return;
+      await deps.index(claim.scope, claim.workspace, place, m);
+      messages += 1;
+      if (m.hasReplies) messages += await readThread(deps, stopped, claim, source, place, m);
+    }
+    if (stopped()) return;
+    const held = await store.advanceBackfill(claim, deps.workerId, { cursor: res.next, messages, leaseMs: deps.leaseMs });
+    if (!held || res.next === null) {
+      if (res.next === null) log.info({ event: 'knowledge.backfill_done', channel: claim.channel.id, pages: claim.pages + page + 1 }, 'channel history indexed');
+      return;
+    }
+    cursor = res.next;
+  }
+  // Its turn is over: other channels (and workspaces) go next; it is due again at once.
+  await store.releaseBackfill(claim, deps.workerId, { error: null, retryInMs: 0, giveUp: false });
+}
+
 export function startBackfill(deps: BackfillDeps): BackfillRunner {
   const { store, log } = deps;
   let stopped = false;
@@ -43,56 +87,13 @@ export function startBackfill(deps: BackfillDeps): BackfillRunner {
   let running: Promise<void> = Promise.resolve();
   let attempts = new Map<string, number>();
 
-  async function readThread(claim: BackfillClaim, source: KnowledgeSource, place: KnowledgePlace, root: SourceMessage): Promise<number> {
-    let cursor: string | null = null;
-    let stored = 0;
-    for (let page = 0; page < (deps.maxReplyPages ?? 10) && !stopped; page++) {
-      const res = await source.repliesPage(claim.workspace, claim.channel, root.id, cursor);
-      for (const m of res.messages) if (m.id !== root.id && !stopped) stored += await deps.index(claim.scope, claim.workspace, place, m);
-      cursor = res.next;
-      if (!cursor) break;
-    }
-    return stored;
-  }
-
-  /** Reads and stores this claim's pages; true when the channel is done. */
-  async function work(claim: BackfillClaim): Promise<void> {
-    const source = deps.sources[claim.workspace.platform];
-    if (!source) {
-      await store.releaseBackfill(claim, deps.workerId, { error: `no history source for ${claim.workspace.platform}`, retryInMs: 0, giveUp: true });
-      return;
-    }
-    const place: KnowledgePlace = { channel: claim.channel, dmOwnerUserId: null };
-    let cursor = claim.cursor;
-    for (let page = 0; page < deps.pagesPerClaim; page++) {
-      const res = await source.historyPage(claim.workspace, claim.channel, cursor);
-      if (stopped) return;
-      let messages = 0;
-      for (const m of res.messages) {
-        if (stopped) return;
-        await deps.index(claim.scope, claim.workspace, place, m);
-        messages += 1;
-        if (m.hasReplies) messages += await readThread(claim, source, place, m);
-      }
-      if (stopped) return;
-      const held = await store.advanceBackfill(claim, deps.workerId, { cursor: res.next, messages, leaseMs: deps.leaseMs });
-      if (!held || res.next === null) {
-        if (res.next === null) log.info({ event: 'knowledge.backfill_done', channel: claim.channel.id, pages: claim.pages + page + 1 }, 'channel history indexed');
-        return;
-      }
-      cursor = res.next;
-    }
-    // Its turn is over: other channels (and workspaces) go next; it is due again at once.
-    await store.releaseBackfill(claim, deps.workerId, { error: null, retryInMs: 0, giveUp: false });
-  }
-
   async function step(): Promise<boolean> {
     const claim = await store.claimBackfill(deps.workerId, deps.leaseMs);
     if (!claim) return false;
     current = claim;
     const key = `${claim.scope.workspaceId}:${claim.channel.id}`;
     try {
-      await work(claim);
+      await work(deps, () => stopped, claim);
       attempts.delete(key);
     } catch (err) {
       if (stopped) return false;
