@@ -10,7 +10,9 @@
 import { sql } from 'drizzle-orm';
 import type { Scope } from '../src/core/identity.js';
 import { openDatabase } from '../src/db/client.js';
+import type { KnowledgeStore } from '../src/core/ports.js';
 import { createKnowledgeStore } from '../src/db/knowledge-store.js';
+import { enableScopedTextIndex } from '../src/db/vector.js';
 import { knowledgeChannels, workspaces } from '../src/db/schema.js';
 import { createLogger } from '../src/log.js';
 import { startQuorum } from '../src/main.js';
@@ -32,6 +34,21 @@ function fill(ws: string, from: number, to: number) {
     from generate_series(${from}::int, ${to}::int) i`;
 }
 
+/** QUERIES searches of two words by a member of 50 channels (who also has DMs): p50/p99. */
+async function measure(store: KnowledgeStore, scope: Scope): Promise<string> {
+  const samples: number[] = [];
+  let found = 0;
+  for (let q = 0; q < QUERIES; q++) {
+    const channels = Array.from({ length: MEMBER_OF }, (_, k) => `C${String((q * 37 + k * 19) % CHANNELS).padStart(6, '0')}`);
+    const t = performance.now();
+    const hits = await store.search(scope, { text: `w${(q * 11) % VOCABULARY} w${(q * 3) % 997}`, channelExternalIds: channels, dmOwnerUserId: 'U42', limit: 10 });
+    samples.push(performance.now() - t);
+    found += hits.length;
+  }
+  const s = summarize(samples);
+  return `p50 ${fmt(s.p50)}, p99 ${fmt(s.p99)}, mean ${fmt(s.mean)} over ${s.n} queries (${(found / s.n).toFixed(1)} hits each)`;
+}
+
 async function retrieval(base: string): Promise<void> {
   const fresh = await freshPostgres(base, `quorum_bench_knowledge_${process.pid}`);
   const database = await openDatabase({ databaseUrl: fresh.url, dataDir: '/tmp', poolSize: 4 });
@@ -44,8 +61,9 @@ async function retrieval(base: string): Promise<void> {
     let rows = 0;
     for (const target of [100_000, 1_000_000]) {
       const started = performance.now();
-      // Bulk load: the full-text index is built once after the rows, as a restore would.
+      // Bulk load: the full-text indexes are built once after the rows, as a restore would.
       await db.execute(sql`drop index if exists knowledge_chunks_tsv`);
+      await db.execute(sql`drop index if exists knowledge_chunks_scoped_tsv`);
       await db.execute(fill(ws!.id, rows + 1, target));
       // Another tenant's rows in the same table (never returned; they make the index bigger).
       await db.execute(fill(other!.id, rows + 1, rows + Math.floor((target - rows) / 10)));
@@ -53,24 +71,17 @@ async function retrieval(base: string): Promise<void> {
       await db.execute(sql`vacuum analyze knowledge_chunks`);
       rows = target;
       const loadS = (performance.now() - started) / 1000;
-      const samples: number[] = [];
-      let found = 0;
-      for (let q = 0; q < QUERIES; q++) {
-        const channels = Array.from({ length: MEMBER_OF }, (_, k) => `C${String((q * 37 + k * 19) % CHANNELS).padStart(6, '0')}`);
-        const t = performance.now();
-        const hits = await store.search(scope, { text: `w${(q * 11) % VOCABULARY} w${(q * 3) % 997}`, channelExternalIds: channels, dmOwnerUserId: 'U42', limit: 10 });
-        samples.push(performance.now() - t);
-        found += hits.length;
-      }
-      const s = summarize(samples);
+      const plain = await measure(store, scope);
+      const scoped = await enableScopedTextIndex(database, createLogger('silent'));
+      await db.execute(sql`analyze knowledge_chunks`);
+      const withScoped = scoped ? await measure(store, scope) : null;
       const size = (await db.execute(sql`select pg_total_relation_size('knowledge_chunks')::bigint as bytes, (select count(*) from knowledge_chunks)::bigint as n`)) as unknown as { bytes: string; n: string }[];
       const bytes = Number(size[0]!.bytes);
       const all = Number(size[0]!.n);
-      print(
-        `retrieval @ ${target.toLocaleString('en')} chunks (${all.toLocaleString('en')} in the table, ${CHANNELS} channels, member of ${MEMBER_OF}): ` +
-          `p50 ${fmt(s.p50)}, p99 ${fmt(s.p99)}, mean ${fmt(s.mean)} over ${s.n} queries (${(found / s.n).toFixed(1)} hits each); ` +
-          `table+indexes ${(bytes / 1024 ** 2).toFixed(0)} MB = ${((bytes / all) * 1e6 / 1024 ** 3).toFixed(2)} GB per million chunks; load ${loadS.toFixed(1)} s`,
-      );
+      print(`retrieval @ ${target.toLocaleString('en')} chunks (${all.toLocaleString('en')} in the table, ${CHANNELS} channels, member of ${MEMBER_OF}), load ${loadS.toFixed(1)} s:`);
+      print(`  full-text index only:            ${plain}`);
+      print(`  with the scoped (btree_gin) one: ${withScoped ?? 'btree_gin not available'}`);
+      print(`  table + indexes ${(bytes / 1024 ** 2).toFixed(0)} MB = ${(((bytes / all) * 1e6) / 1024 ** 3).toFixed(2)} GB per million chunks`);
     }
   } finally {
     await database.close();

@@ -42,5 +42,6 @@ CREATE INDEX "knowledge_channels_backfill" ON "knowledge_channels" USING btree (
 CREATE UNIQUE INDEX "knowledge_chunks_source" ON "knowledge_chunks" USING btree ("workspace_id","channel_external_id","source_kind","source_id","chunk_no");--> statement-breakpoint
 CREATE INDEX "knowledge_chunks_tsv" ON "knowledge_chunks" USING gin ("tsv");--> statement-breakpoint
 CREATE INDEX "knowledge_chunks_author" ON "knowledge_chunks" USING btree ("workspace_id","author_user_id");--> statement-breakpoint
+CREATE INDEX "knowledge_chunks_dm_owner" ON "knowledge_chunks" USING btree ("workspace_id","dm_owner_user_id") WHERE channel_kind = 'dm';--> statement-breakpoint
 CREATE INDEX "knowledge_chunks_file" ON "knowledge_chunks" USING btree ("workspace_id","source_kind","source_id");--> statement-breakpoint
 CREATE INDEX "knowledge_chunks_age" ON "knowledge_chunks" USING btree ("workspace_id","source_at");

@@ -32,16 +32,18 @@ const found = {
 };
 
 /**
- * The audience rule as SQL: the named non-DM channels, plus the one owner's own DMs. Nothing else
- * is ever read, so no result has to be filtered away afterwards. Null when nothing may be read.
+ * The audience rule as SQL: the named non-DM channels, and the one owner's own DMs, each a filter
+ * of its own (one query each: an index serves each, where an OR of both would serve neither).
+ * Nothing else is ever read, so no result has to be filtered away afterwards. Empty when nothing
+ * may be read.
  */
-export function audienceFilter(scope: Scope, query: Pick<KnowledgeQuery, 'channelExternalIds' | 'dmOwnerUserId'>): SQL | null {
+export function audienceFilters(scope: Scope, query: Pick<KnowledgeQuery, 'channelExternalIds' | 'dmOwnerUserId'>): SQL[] {
+  const ws = eq(knowledgeChunks.workspaceId, scope.workspaceId);
   const sources: SQL[] = [];
   if (query.channelExternalIds.length > 0)
-    sources.push(and(ne(knowledgeChunks.channelKind, 'dm'), inArray(knowledgeChunks.channelExternalId, query.channelExternalIds)) as SQL);
-  if (query.dmOwnerUserId) sources.push(and(eq(knowledgeChunks.channelKind, 'dm'), eq(knowledgeChunks.dmOwnerUserId, query.dmOwnerUserId)) as SQL);
-  if (sources.length === 0) return null;
-  return and(eq(knowledgeChunks.workspaceId, scope.workspaceId), or(...sources)) as SQL;
+    sources.push(and(ws, ne(knowledgeChunks.channelKind, 'dm'), inArray(knowledgeChunks.channelExternalId, query.channelExternalIds)) as SQL);
+  if (query.dmOwnerUserId) sources.push(and(ws, eq(knowledgeChunks.channelKind, 'dm'), eq(knowledgeChunks.dmOwnerUserId, query.dmOwnerUserId)) as SQL);
+  return sources;
 }
 
 /** Reciprocal-rank fusion of the full-text and vector rankings: a chunk high in either comes first. */
@@ -146,15 +148,25 @@ async function status(db: Db, scope: Scope, limit: number): Promise<ChannelKnowl
   }));
 }
 
-async function fullText(db: Db, query: KnowledgeQuery, audience: SQL): Promise<FoundChunk[]> {
+async function fullText(db: Db, query: KnowledgeQuery, audiences: SQL[]): Promise<FoundChunk[]> {
   const tsquery = tsqueryOf(query.text);
   if (!tsquery) return [];
-  return db
-    .select(found)
-    .from(knowledgeChunks)
-    .where(and(audience, sql`${knowledgeChunks.tsv} @@ ${tsquery}`, ...(query.since ? [sql`${knowledgeChunks.sourceAt} >= ${query.since}`] : [])))
-    .orderBy(desc(sql`ts_rank(${knowledgeChunks.tsv}, ${tsquery})`), desc(knowledgeChunks.sourceAt))
-    .limit(query.limit);
+  const rank = sql<number>`ts_rank(${knowledgeChunks.tsv}, ${tsquery})`;
+  const ranked = await Promise.all(
+    audiences.map((audience) =>
+      db
+        .select({ ...found, rank })
+        .from(knowledgeChunks)
+        .where(and(audience, sql`${knowledgeChunks.tsv} @@ ${tsquery}`, ...(query.since ? [sql`${knowledgeChunks.sourceAt} >= ${query.since}`] : [])))
+        .orderBy(desc(rank), desc(knowledgeChunks.sourceAt))
+        .limit(query.limit),
+    ),
+  );
+  return ranked
+    .flat()
+    .sort((a, b) => Number(b.rank) - Number(a.rank) || b.at.getTime() - a.at.getTime())
+    .slice(0, query.limit)
+    .map(({ rank: _rank, ...chunk }) => chunk);
 }
 
 async function similar(db: Db, vectorOn: boolean, query: KnowledgeQuery, audience: SQL): Promise<FoundChunk[]> {
@@ -230,9 +242,9 @@ export function createKnowledgeStore(db: Db, options: { vector: boolean }): Know
     },
 
     async search(scope, query) {
-      const audience = audienceFilter(scope, query);
-      if (!audience) return [];
-      const [text, vector] = await Promise.all([fullText(db, query, audience), similar(db, options.vector, query, audience)]);
+      const audiences = audienceFilters(scope, query);
+      if (audiences.length === 0) return [];
+      const [text, vector] = await Promise.all([fullText(db, query, audiences), similar(db, options.vector, query, or(...audiences) as SQL)]);
       return vector.length ? fuse([text, vector], query.limit) : text;
     },
 

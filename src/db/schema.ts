@@ -323,6 +323,8 @@ export const knowledgeChunks = pgTable(
     uniqueIndex('knowledge_chunks_source').on(t.workspaceId, t.channelExternalId, t.sourceKind, t.sourceId, t.chunkNo),
     index('knowledge_chunks_tsv').using('gin', t.tsv),
     index('knowledge_chunks_author').on(t.workspaceId, t.authorUserId),
+    // A DM owner's own entries (their DM searches read these, then match the words).
+    index('knowledge_chunks_dm_owner').on(t.workspaceId, t.dmOwnerUserId).where(sql`channel_kind = 'dm'`),
     index('knowledge_chunks_file').on(t.workspaceId, t.sourceKind, t.sourceId),
     index('knowledge_chunks_age').on(t.workspaceId, t.sourceAt),
   ],
