@@ -101,6 +101,10 @@ export const configSchema = z.object({
     })
     .describe('price table, USD per million tokens: {"model":{"input":N,"output":N}}'),
 
+  KNOWLEDGE: z.enum(['on', 'off']).default('on').describe('keep the knowledge index: messages and shared files of the channels Quorum is in, found again by search_history (admins switch channels off with /agent knowledge #channel off)'),
+  KNOWLEDGE_BACKFILL_RPM: positiveInt(50, 'history calls per minute per workspace and method when a channel is backfilled (Slack Tier 3 allows about 50)'),
+  KNOWLEDGE_BACKFILL_PAGE_SIZE: positiveInt(200, 'messages per history page read by a backfill (Slack allows up to 999, recommends 200)'),
+  EMBEDDING_MODEL: z.string().min(1).optional().describe('embedding model on the OpenAI-compatible endpoint (MODEL_BASE_URL); set, and with pgvector in the database, knowledge search adds vector similarity to full text'),
   INBOX_MAX_ATTEMPTS: positiveInt(5, 'attempts before an inbox row is dead-lettered and the user told'),
   INBOX_LEASE_MS: positiveInt(30_000, 'how long a claimed inbox row stays claimed without a renewal (renewed every third of it while its turn runs)'),
   TURN_TIMEOUT_MS: positiveInt(300_000, 'longest a turn may run; then it is stopped and its row retried or dead-lettered'),

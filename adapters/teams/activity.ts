@@ -60,7 +60,7 @@ export function baseConversationId(conversationId: string): string {
   return at === -1 ? conversationId : conversationId.slice(0, at);
 }
 
-function rootFromConversation(conversationId: string): string | undefined {
+export function rootFromConversation(conversationId: string): string | undefined {
   const match = /;messageid=([^;]+)/.exec(conversationId);
   return match?.[1];
 }

@@ -33,6 +33,8 @@ import { isCardSubmit, onInteraction, type TeamsInteractionDeps } from './intera
 import { createNotify, createPrivateChannel } from './notify.js';
 import { createReplySink } from './replies.js';
 import { createRuntime, keys, storedConversationOf, type TeamsRuntime } from './runtime.js';
+import { observeActivity } from './knowledge.js';
+import type { KnowledgeIntake } from '../../src/core/knowledge/indexer.js';
 
 export type { TeamsAuthOverrides } from './auth.js';
 
@@ -49,6 +51,8 @@ export interface TeamsAdapterOptions {
   maxReplyChars?: number;
   /** Carries roster and uninstall changes to every instance's caches (default: this process only). */
   invalidation?: InvalidationBus;
+  /** The knowledge index: told of channel messages (received through resource-specific consent), edits and deletions. */
+  knowledge?: KnowledgeIntake | undefined;
   /** Card buttons, task modules and message extension actions go here; without it invokes are acknowledged only. */
   interactions?: InteractionRouter;
   /** Interactions already acted on (a retried invoke acts once); required with `interactions`. */
@@ -182,6 +186,7 @@ export function createTeamsAdapter(options: TeamsAdapterOptions): TeamsAdapter {
     if (context && (activity.type === ActivityTypes.Invoke || isCardSubmit(activity))) {
       return interactions ? onInteraction(interactions, activity, tenantId, context) : { status: 200, body: {} };
     }
+    if (options.knowledge) await observeActivity(options.knowledge, workspace, activity);
     switch (activity.type) {
       case ActivityTypes.Message:
         return onMessage(await withMentionedIds(activity), workspace, tenantId);

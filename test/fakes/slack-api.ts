@@ -3,7 +3,7 @@
  * answers from test/fixtures/slack/web-api. Point SLACK_API_URL at `url` (it ends in `/api/`).
  */
 import { readFileSync } from 'node:fs';
-import { createServer, type Server } from 'node:http';
+import { createServer, type Server, type ServerResponse } from 'node:http';
 import { join } from 'node:path';
 import { parse as parseForm } from 'node:querystring';
 import { fileURLToPath } from 'node:url';
@@ -101,6 +101,8 @@ export class FakeSlackApi {
   readonly files = new Map<string, { file: SharedFile; bytes: Uint8Array }>();
   /** Every download of a url_private, in order, with the bearer token it carried. */
   readonly downloads: { id: string; token: string | null }[] = [];
+  /** Calls held until released (a Slack that is slow at one exact point), each for the first call it matches. */
+  private readonly holds: { method: string; match: (params: Record<string, string>) => boolean; reached: () => void; released: Promise<void>; used: boolean }[] = [];
   /** trigger_ids a view was opened with (Slack takes each once). */
   readonly usedTriggers = new Set<string>();
   private server: Server | null = null;
@@ -133,34 +135,58 @@ export class FakeSlackApi {
         const token = auth?.startsWith('Bearer ') ? auth.slice(7) : (params.token ?? null);
         const call: RecordedCall = { method, token, params, headers: req.headers, at: performance.now() };
         this.calls.push(call);
-        const status = this.statuses.get(method);
-        if (status && status.times > 0) {
-          status.times -= 1;
-          res.writeHead(status.status, { 'content-type': 'text/plain', ...status.headers }).end(status.body ?? '');
+        const hold = this.holds.find((h) => !h.used && h.method === method && h.match(params));
+        if (hold) {
+          hold.used = true;
+          hold.reached();
+          void hold.released.then(() => this.respond(method, token, params, call, res));
           return;
         }
-        const limit = this.rateLimits.get(`${method} ${token}`) ?? this.rateLimits.get(method);
-        if (limit && limit.times > 0) {
-          limit.times -= 1;
-          call.response = webFixture('error.ratelimited');
-          res.writeHead(429, { 'content-type': 'application/json', 'retry-after': String(limit.retryAfter) });
-          res.end(JSON.stringify(call.response));
-          return;
-        }
-        const failure = this.errors.get(method);
-        const body = failure ? { ok: false, error: failure.error } : this.answer(method, token, params);
-        if (failure?.times !== undefined && --failure.times <= 0) this.errors.delete(method);
-        call.response = body;
-        const send = () => res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(body));
-        const delay = this.delays.get(method);
-        if (delay === undefined) send();
-        else setTimeout(send, delay);
+        this.respond(method, token, params, call, res);
       });
     });
     await new Promise<void>((resolve) => this.server!.listen(0, '127.0.0.1', resolve));
     const address = this.server.address();
     this.url = `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}/api/`;
     return this;
+  }
+
+  /**
+   * Holds the first call of `method` whose params match, until `release()`: `reached` resolves when
+   * it arrives. The held call is then answered as any other (rate limits and errors included).
+   */
+  hold(method: string, match: (params: Record<string, string>) => boolean): { reached: Promise<void>; release(): void } {
+    let reached!: () => void;
+    let release!: () => void;
+    const arrived = new Promise<void>((r) => (reached = r));
+    const released = new Promise<void>((r) => (release = r));
+    this.holds.push({ method, match, reached, released, used: false });
+    return { reached: arrived, release };
+  }
+
+  private respond(method: string, token: string | null, params: Record<string, string>, call: RecordedCall, res: ServerResponse): void {
+    const status = this.statuses.get(method);
+    if (status && status.times > 0) {
+      status.times -= 1;
+      res.writeHead(status.status, { 'content-type': 'text/plain', ...status.headers }).end(status.body ?? '');
+      return;
+    }
+    const limit = this.rateLimits.get(`${method} ${token}`) ?? this.rateLimits.get(method);
+    if (limit && limit.times > 0) {
+      limit.times -= 1;
+      call.response = webFixture('error.ratelimited');
+      res.writeHead(429, { 'content-type': 'application/json', 'retry-after': String(limit.retryAfter) });
+      res.end(JSON.stringify(call.response));
+      return;
+    }
+    const failure = this.errors.get(method);
+    const body = failure ? { ok: false, error: failure.error } : this.answer(method, token, params);
+    if (failure?.times !== undefined && --failure.times <= 0) this.errors.delete(method);
+    call.response = body;
+    const send = () => res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(body));
+    const delay = this.delays.get(method);
+    if (delay === undefined) send();
+    else setTimeout(send, delay);
   }
 
   async stop(): Promise<void> {

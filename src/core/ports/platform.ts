@@ -2,6 +2,7 @@
 import type { ContextReport } from '../context-report.js';
 import type { ChannelRef, Envelope, FileRef, UserRef, WorkspaceRef } from '../envelope.js';
 import type { UserFacts } from '../identity.js';
+import type { KnowledgeSource } from './knowledge.js';
 import type { ReplyAction } from '../interactions.js';
 
 /** Structured logging (pino satisfies it). Never pass tokens, secrets or message content. */
@@ -172,6 +173,8 @@ export interface PlatformPorts {
   history?: ConversationHistory;
   /** Absent where files cannot be read (the console): a turn with files says they were skipped. */
   files?: FileSource;
+  /** The platform's history page by page, for knowledge backfills and permalinks; absent where it cannot be read. */
+  knowledge?: KnowledgeSource;
   /**
    * A direct message from Quorum to one user of the workspace (budget alerts to admins), outside
    * any conversation they started. 'unreachable' when the platform gives no private way to reach
