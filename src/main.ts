@@ -19,6 +19,10 @@ import { answerCommand, portsFor, queuedNotice, replyTargetOf, runTurn, type Cor
 import { deliveryMemoryOf } from './core/reply-memory.js';
 import { createAgentStore } from './db/agent-store.js';
 import { createAuditLog } from './db/audit-store.js';
+import { auditSigningKeyOf, signAuditHeads } from './db/audit-signing.js';
+import { createAuditExporter } from './db/audit-export.js';
+import { createProfileStore } from './db/profile-store.js';
+import { modelCatalogOf } from './model/choices.js';
 import { createConversationRefStore } from './db/conversation-ref-store.js';
 import { createAdminStore } from './db/admin-store.js';
 import { startSweeper } from './db/sweeper.js';
@@ -82,6 +86,9 @@ export async function startQuorum(config: Config, options: StartOptions = {}): P
   try {
     // Revocations (a member left, a channel archived, a user deactivated) reach every instance's caches.
     invalidation = await openInvalidationBus(config, log);
+    // Every audit head this instance writes is signed with a key the database never holds.
+    const auditKey = auditSigningKeyOf(config);
+    if (auditKey) signAuditHeads(database.db, auditKey);
     const workspaces = createWorkspaceCache(database.db);
     const inbox = withBatchedEnqueue(database.db, createInboxStore(database.db, workspaces), workspaces);
     const metrics = createMetrics(inbox);
@@ -115,6 +122,9 @@ export async function startQuorum(config: Config, options: StartOptions = {}): P
       agent: { store: createAgentStore(database.db) },
       admin,
       bootstrapAdmins: config.QUORUM_ADMINS,
+      models: modelCatalogOf(config),
+      profiles: createProfileStore(database.db),
+      auditExport: createAuditExporter(database.db),
     };
 
     const worker = createWorker({

@@ -15,6 +15,7 @@ import { decideTalk, promptFor } from './turn/decide.js';
 import { portsFor, type CoreDeps, type TurnResult } from './turn/deps.js';
 import { openDelivery, type Delivery } from './turn/delivery.js';
 import { ignoreDeleted, openTurn, requesterFacts } from './turn/resolve.js';
+import { turnModels } from './models.js';
 
 export { portsFor, type CoreDeps, type TurnResult } from './turn/deps.js';
 export { replyTargetOf } from './turn/delivery.js';
@@ -62,10 +63,13 @@ export async function runTurn(deps: CoreDeps, envelope: Envelope, attempt?: Deli
   }
   // A re-run of a delivery whose answer was recorded (a crash before the reply was posted) posts that answer.
   if (turn.recorded !== null) return delivery.post({ kind: 'answer', text: turn.recorded });
-  const messages = await promptFor(deps, turn, audience, inspect);
+  // The admins' model and instructions for this channel (else the workspace's).
+  const profile = (await deps.profiles?.profile(turn.scope, envelope.channel.id)) ?? null;
+  const messages = await promptFor(deps, turn, audience, inspect, profile);
+  const models = deps.models ? turnModels(deps.models, profile) : undefined;
 
   // Answer, and deliver.
-  return answerTurn(deps, ports, { turn, channel, messages, inspect, signal: attempt?.signal }, delivery);
+  return answerTurn(deps, ports, { turn, channel, messages, inspect, signal: attempt?.signal, ...(models ? { models } : {}) }, delivery);
 }
 
 async function commandTurn(deps: CoreDeps, envelope: Envelope, delivery: Delivery): Promise<TurnResult> {

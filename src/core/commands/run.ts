@@ -12,6 +12,8 @@ import type { Principal, Role, Scope } from '../identity.js';
 import type { CoreDeps } from '../turn.js';
 import { auditTable, limitsLine } from './format.js';
 import { helpFor, helpText, parseCommand, type Command } from './grammar.js';
+import { runInstructions, runModel } from './profiles.js';
+import { exportAudit } from './audit-export.js';
 
 export interface CommandContext {
   scope: Scope;
@@ -26,6 +28,8 @@ const WINDOW_MS = { '24h': 24 * 3_600_000, '7d': 7 * 24 * 3_600_000 } as const;
 /** `forget @me-myself` is `forget me`: erasing one's own data is anyone's right. */
 function policyName(command: Command, self: string): CommandName {
   if (command.name === 'forget') return command.user === null || command.user === self ? 'forget_me' : 'forget_user';
+  if (command.name === 'model' || command.name === 'instructions') return command.set === null ? `${command.name}_show` : command.name;
+  if (command.name === 'audit' && command.exportDays !== null) return 'audit_export';
   return command.name;
 }
 
@@ -49,11 +53,12 @@ export async function runCommand(deps: CoreDeps, ctx: CommandContext): Promise<s
   const outcome = await execute(deps, ctx, command);
   if (typeof outcome !== 'string') return refuse(deps, ctx, outcome, name);
   // Changes were audited with their values by the store; reads and refusals are recorded here.
-  if (!CHANGES.has(command.name)) await deps.audit.append(ctx.scope, { ...base, action: 'command', outcome: 'ok', detail: { command: name } });
+  if (!isChange(command)) await deps.audit.append(ctx.scope, { ...base, action: 'command', outcome: 'ok', detail: { command: name } });
   return outcome;
 }
 
 const CHANGES: ReadonlySet<Command['name']> = new Set(['role', 'agent', 'guests', 'content', 'tools', 'limit', 'budget', 'retention', 'forget']);
+const isChange = (c: Command) => CHANGES.has(c.name) || ((c.name === 'model' || c.name === 'instructions') && c.set !== null);
 
 function subjectOf(ctx: CommandContext) {
   return { principalId: ctx.principal.id, role: ctx.role, workspaceId: ctx.scope.workspaceId };
@@ -113,7 +118,12 @@ async function execute(deps: CoreDeps, ctx: CommandContext, command: Command): P
       return change({ kind: 'limit', key: 'dailyTokens', value: command.tokens }, 'Token budget per day');
     case 'retention':
       return change({ kind: 'limit', key: 'retentionDays', value: command.days }, 'Message retention (days)');
+    case 'model':
+      return runModel(deps, ctx, command.set);
+    case 'instructions':
+      return runInstructions(deps, ctx, command.set);
     case 'audit':
+      if (command.exportDays !== null) return exportAudit(deps, ctx, command.exportDays);
       return audit(deps, admin, ctx, command.user, command.window);
     case 'forget':
       return forget(deps, admin, ctx, command.user);

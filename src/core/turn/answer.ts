@@ -10,6 +10,7 @@ import type { ModelOutcome, PlatformPorts, PromptMessage } from '../ports.js';
 import type { CoreDeps, TurnResult } from './deps.js';
 import type { Delivery } from './delivery.js';
 import type { OpenedTurn } from './resolve.js';
+import type { TurnModels } from '../models.js';
 
 /** What a request waiting behind its workspace's own queue (the limiter's or the inbox's) tells its sender. */
 export const queuedNotice = (position: number): string => `Busy right now: you are number ${position} in the queue.`;
@@ -20,6 +21,8 @@ export interface Question {
   messages: PromptMessage[];
   inspect: ContextRecorder | null;
   signal: AbortSignal | undefined;
+  /** The models chosen for this channel; absent: the gate's defaults. */
+  models?: TurnModels;
 }
 
 export async function answerTurn(deps: CoreDeps, ports: PlatformPorts, question: Question, delivery: Delivery): Promise<TurnResult> {
@@ -36,6 +39,7 @@ export async function answerTurn(deps: CoreDeps, ports: PlatformPorts, question:
       channel: question.channel,
       settings: turn.settings,
       messages: question.messages,
+      ...(question.models ? { models: question.models } : {}),
       progress: (status) => delivery.progress(status),
       onQueued: (position) => delivery.progress(queuedNotice(position)),
       ...(question.signal ? { signal: question.signal } : {}),

@@ -4,7 +4,7 @@
  */
 import { decide, type ChannelResource, type Decision } from '../access/policy.js';
 import type { ContextRecorder } from '../context-report.js';
-import type { Conversation, PromptMessage } from '../ports.js';
+import type { Conversation, Profile, PromptMessage } from '../ports.js';
 import { audienceFor, buildPrompt, type Audience, type ContextItem, type Visibility } from '../prompt.js';
 import type { CoreDeps } from './deps.js';
 import type { OpenedTurn } from './resolve.js';
@@ -35,7 +35,13 @@ export async function decideTalk(deps: CoreDeps, turn: OpenedTurn): Promise<Deci
 }
 
 /** The prompt under the audience rule: the stored history is context only if the requester may read it (a DM only its owner). */
-export async function promptFor(deps: CoreDeps, turn: OpenedTurn, audience: Audience, inspect: ContextRecorder | null): Promise<PromptMessage[]> {
+export async function promptFor(
+  deps: CoreDeps,
+  turn: OpenedTurn,
+  audience: Audience,
+  inspect: ContextRecorder | null,
+  profile: Profile | null = null,
+): Promise<PromptMessage[]> {
   const { conversation, scope, stored } = turn;
   const readable = decide(subjectOf(turn), { kind: 'read_history' }, {
     kind: 'conversation',
@@ -49,7 +55,9 @@ export async function promptFor(deps: CoreDeps, turn: OpenedTurn, audience: Audi
   const history = readable.allow ? stored : [];
   const visibility = visibilityOf(conversation);
   const context: ContextItem[] = history.map((message) => ({ visibility, message }));
-  const messages = buildPrompt({ audience, context, text: turn.envelope.text });
+  // The admins' instructions are text for the model only: the context above was chosen without them.
+  const instructions = profile ? { workspace: profile.workspace.instructions, channel: turn.envelope.channel.kind === 'dm' ? null : profile.channel.instructions } : undefined;
+  const messages = buildPrompt({ audience, context, text: turn.envelope.text, ...(instructions ? { instructions } : {}) });
   inspect?.context(context, turn.envelope.text, readable.allow ? undefined : { count: stored.length, reason: readable.reason });
   return messages;
 }
