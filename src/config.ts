@@ -26,7 +26,7 @@ const modelProviders = ['offline', 'openai', 'anthropic'] as const;
 /** One model admins may choose (`/agent model NAME`): where it lives, what it costs, what it takes. */
 const modelChoice = z
   .object({
-    name: z.string().regex(/^[a-z0-9][a-z0-9._:-]{0,63}$/, 'name: lowercase letters, digits, . _ : - (at most 64)'),
+    name: z.string().regex(/^[a-z0-9][a-z0-9._:-]{0,63}$/, 'lowercase letters, digits, . _ : - (at most 64)'),
     provider: z.enum(modelProviders),
     model: z.string().min(1).max(200),
     input: z.number().nonnegative(),
