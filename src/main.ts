@@ -19,7 +19,7 @@ import { answerCommand, portsFor, queuedNotice, replyTargetOf, runTurn, type Cor
 import { deliveryMemoryOf } from './core/reply-memory.js';
 import { createAgentStore } from './db/agent-store.js';
 import { createAuditLog } from './db/audit-store.js';
-import { auditSigningKeyOf, signAuditHeads } from './db/audit-signing.js';
+import { adoptUnsignedHeads, auditSigningKeyOf, signAuditHeads } from './db/audit-signing.js';
 import { createAuditExporter } from './db/audit-export.js';
 import { createProfileStore } from './db/profile-store.js';
 import { modelCatalogOf } from './model/choices.js';
@@ -88,7 +88,11 @@ export async function startQuorum(config: Config, options: StartOptions = {}): P
     invalidation = await openInvalidationBus(config, log);
     // Every audit head this instance writes is signed with a key the database never holds.
     const auditKey = auditSigningKeyOf(config);
-    if (auditKey) signAuditHeads(database.db, auditKey);
+    if (auditKey) {
+      signAuditHeads(database.db, auditKey);
+      const adopted = await adoptUnsignedHeads(database.db, auditKey);
+      if (adopted > 0) log.warn({ event: 'audit.heads_adopted', heads: adopted }, 'signed the audit chain heads written before signing was on (first start with a signing key)');
+    }
     const workspaces = createWorkspaceCache(database.db);
     const inbox = withBatchedEnqueue(database.db, createInboxStore(database.db, workspaces), workspaces);
     const metrics = createMetrics(inbox);

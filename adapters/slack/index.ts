@@ -19,6 +19,7 @@ import { createHistory } from './history.js';
 import { createInstaller } from './install.js';
 import { createWebApiTransport } from './web-api-transport.js';
 import { createNotify } from './notify.js';
+import { createSendFile } from './files.js';
 import { createDirectory, createMembership } from './people.js';
 import { PerCallRateLimitClient } from './rate-limits.js';
 import { createReplySink } from './replies.js';
@@ -88,6 +89,7 @@ export function createSlackAdapter(options: SlackAdapterOptions): SlackAdapter {
   const history = createHistory({ client: readClient, tokens });
   const replies = createReplySink({ client: postClient, tokens, log });
   const notify = createNotify({ client: postClient, tokens });
+  const sendFile = createSendFile({ client: postClient, tokens });
   const installationStore = createBoltInstallationStore(installations, log);
   const unsubscribe = options.invalidation.subscribe((message) => {
     if ('workspace' in message && message.workspace.platform !== 'slack') return;
@@ -180,7 +182,7 @@ export function createSlackAdapter(options: SlackAdapterOptions): SlackAdapter {
   if (installer) routes.push(...installer.routes);
 
   return {
-    ports: { membership, directory, replies, history, notify },
+    ports: { membership, directory, replies, history, notify, sendFile },
     routes,
     async start() {
       if (socketWatch) await socketWatch.start(() => app.start(), (receiver as SocketModeReceiver).client);
@@ -230,6 +232,7 @@ export const BOT_SCOPES = [
   'im:history',
   'mpim:history',
   'chat:write',
+  'files:write', // /agent audit export: the file goes to the admin's DM
   'commands',
   'users:read',
 ];

@@ -6,10 +6,13 @@
 import { createHmac, hkdfSync, timingSafeEqual } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { and, eq, isNull } from 'drizzle-orm';
 import type { Db } from './client.js';
+import { auditHeads } from './schema.js';
 
 export interface HeadSigner {
   sign(workspaceId: string, seq: number, hash: string): string;
+  holds(workspaceId: string, seq: number, hash: string, signature: string): boolean;
 }
 
 /** The fixed label of the derivation: a key for this purpose only, never the encryption key itself. */
@@ -44,7 +47,10 @@ export function signatureHolds(key: Buffer, head: { workspaceId: string; seq: nu
 }
 
 export function headSigner(key: Buffer): HeadSigner {
-  return { sign: (workspaceId, seq, hash) => headSignature(key, workspaceId, seq, hash) };
+  return {
+    sign: (workspaceId, seq, hash) => headSignature(key, workspaceId, seq, hash),
+    holds: (workspaceId, seq, hash, signature) => signatureHolds(key, { workspaceId, seq, hash, signature }),
+  };
 }
 
 // Per database handle: every store of one running Quorum signs with its key, set once at start-up.
@@ -53,6 +59,22 @@ const signers = new WeakMap<Db, HeadSigner>();
 /** Every audit append through `db` from now on signs the heads it writes. */
 export function signAuditHeads(db: Db, key: Buffer): void {
   signers.set(db, headSigner(key));
+}
+
+/**
+ * The first start with a key signs the heads written before signing existed (trust on first use),
+ * and only then: once any head is signed, an unsigned head is a break that stays visible.
+ * Returns how many heads it signed.
+ */
+export async function adoptUnsignedHeads(db: Db, key: Buffer): Promise<number> {
+  const heads = await db.select().from(auditHeads);
+  if (heads.length === 0 || heads.some((h) => h.signature !== null)) return 0;
+  for (const h of heads)
+    await db
+      .update(auditHeads)
+      .set({ signature: headSignature(key, h.workspaceId, h.seq, h.hash) })
+      .where(and(eq(auditHeads.workspaceId, h.workspaceId), eq(auditHeads.seq, h.seq), eq(auditHeads.hash, h.hash), isNull(auditHeads.signature)));
+  return heads.length;
 }
 
 /** The signer for appends through `db`; null: heads are written unsigned (tests, tools without the key). */

@@ -80,7 +80,7 @@ function countByWorkspace(items: { scope: Scope }[]): Map<string, number> {
 }
 
 /** A workspace's head after seqs were reserved in it, with what the entries need to know. */
-export const reservedHeadRow = z.object({ ws: z.string(), seq: col.number, prevHash: z.string(), storeContent: z.boolean() });
+export const reservedHeadRow = z.object({ ws: z.string(), seq: col.number, prevHash: z.string(), signature: z.string().nullable(), storeContent: z.boolean() });
 type ReservedHead = z.infer<typeof reservedHeadRow>;
 
 /**
@@ -92,7 +92,7 @@ export function reserveAuditHeads(from: SQL): SQL {
   return sql`insert into audit_heads (workspace_id, seq, hash)
     select v.ws, v.n, ${GENESIS_HASH} from ${from} order by v.ws
     on conflict (workspace_id) do update set seq = audit_heads.seq + excluded.seq
-    returning workspace_id as ws, seq, hash as "prevHash",
+    returning workspace_id as ws, seq, hash as "prevHash", signature,
       coalesce((select store_content from workspace_settings s where s.workspace_id = audit_heads.workspace_id), false) as "storeContent"`;
 }
 
@@ -109,7 +109,12 @@ export async function writeAuditEntries(
   if (items.length === 0) return;
   const counts = countByWorkspace(items);
   const chains = new Map(
-    heads.map((h) => [h.ws, { seq: h.seq - (counts.get(h.ws) ?? 0) + 1, prev: h.prevHash, storeContent: h.storeContent }]),
+    heads.map((h) => {
+      const seq = h.seq - (counts.get(h.ws) ?? 0) + 1;
+      // A head whose signature does not hold (rebuilt without the key) is never signed over: the break stays visible.
+      const signable = seq === 1 || (h.signature !== null && signer?.holds(h.ws, seq - 1, h.prevHash, h.signature) === true);
+      return [h.ws, { seq, prev: h.prevHash, storeContent: h.storeContent, signable }];
+    }),
   );
   // Millisecond precision: what PostgreSQL stores (microseconds) must hash the same when read back.
   const at = new Date(Math.floor(Date.now()));
@@ -150,7 +155,7 @@ export async function writeAuditEntries(
   const newHeads = scopedBatch(
     'h',
     { hash: 'text', signature: 'text' },
-    [...chains].map(([ws, chain]) => ({ scope: scopes.get(ws)!, values: { hash: chain.prev, signature: signer?.sign(ws, chain.seq - 1, chain.prev) ?? null } })),
+    [...chains].map(([ws, chain]) => ({ scope: scopes.get(ws)!, values: { hash: chain.prev, signature: chain.signable ? (signer?.sign(ws, chain.seq - 1, chain.prev) ?? null) : null } })),
   );
   // The entries and the new heads in one statement.
   await tx.execute(

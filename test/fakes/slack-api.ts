@@ -77,8 +77,13 @@ export class FakeSlackApi {
   readonly statuses = new Map<string, { status: number; times: number; headers?: Record<string, string>; body?: string }>();
   /** The bot's messages as a Slack client would show them, by ts: posted, streamed, updated; deleted ones are gone. */
   readonly shown = new Map<string, { channel: string; threadTs: string | undefined; text: string; streaming: boolean }>();
+  /** Bytes POSTed to an upload URL that files.getUploadURLExternal gave out, by file id. */
+  readonly uploads = new Map<string, string>();
+  /** Files completed with files.completeUploadExternal: where they were shared, and their bytes. */
+  readonly sharedFiles: { id: string; title: string | undefined; channel: string | undefined; content: string | undefined }[] = [];
   private server: Server | null = null;
   private nextTs = 1767258600;
+  private nextFile = 1;
   url = '';
 
   async start(): Promise<this> {
@@ -87,6 +92,12 @@ export class FakeSlackApi {
       req.on('data', (c: Buffer) => chunks.push(c));
       req.on('end', () => {
         const raw = Buffer.concat(chunks).toString('utf8');
+        // The pre-signed upload URL of files.getUploadURLExternal (no token: the URL is the grant).
+        if ((req.url ?? '').startsWith('/upload/')) {
+          this.uploads.set(req.url!.slice('/upload/'.length), raw);
+          res.writeHead(200, { 'content-type': 'text/plain' }).end(`OK - ${raw.length}`);
+          return;
+        }
         if (!(req.url ?? '').startsWith('/api/')) {
           this.hooks.push({ path: req.url ?? '', body: JSON.parse(raw || '{}') });
           res.writeHead(200, { 'content-type': 'text/plain' }).end('ok');
@@ -249,6 +260,16 @@ export class FakeSlackApi {
         return method === 'chat.stopStream'
           ? { ok: true, channel: params.channel, ts: params.ts, message: { type: 'message', text: message.text, ts: params.ts, thread_ts: message.threadTs } }
           : { ok: true, channel: params.channel, ts: params.ts };
+      }
+      case 'files.getUploadURLExternal': {
+        if (!params.filename || !Number(params.length)) return { ok: false, error: 'invalid_arguments' };
+        const id = `F0FILE${this.nextFile++}`;
+        return { ok: true, upload_url: `${this.url.replace(/\/api\/$/, '')}/upload/${id}`, file_id: id };
+      }
+      case 'files.completeUploadExternal': {
+        const files = (typeof params.files === 'string' ? JSON.parse(params.files) : params.files) as { id: string; title?: string }[];
+        for (const f of files) this.sharedFiles.push({ id: f.id, title: f.title, channel: params.channel_id, content: this.uploads.get(f.id) });
+        return { ok: true, files: files.map((f) => ({ id: f.id, title: f.title })) };
       }
       case 'conversations.open':
         // The bot's DM with one user: a stable D id per user (U0ACMEADM1 → D0ACMEADM1).
