@@ -28,6 +28,7 @@ import { authEnabled, createCloudAdapter, isAuthFailure, type TeamsApp, type Tea
 import { createDirectory } from './directory.js';
 import { createMembership } from './membership.js';
 import { createNotify } from './notify.js';
+import { createFileConsent } from './file-consent.js';
 import { createReplySink } from './replies.js';
 import { createRuntime, keys, storedConversationOf, type TeamsRuntime } from './runtime.js';
 
@@ -70,11 +71,13 @@ export function createTeamsAdapter(options: TeamsAdapterOptions): TeamsAdapter {
     membership.invalidate(message);
     directory.invalidate(message);
   });
+  const fileConsent = createFileConsent(runtime);
   const ports: PlatformPorts = {
     membership,
     directory,
     replies: createReplySink(runtime, { maxChars: options.maxReplyChars }),
     notify: createNotify(runtime),
+    sendFile: fileConsent.sendFile,
     // No `history` port: a channel's or chat's messages are served only by Microsoft Graph (RSC
     // ChannelMessage.Read.Group / ChatMessage.Read.Chat), which Quorum does not call yet; so
     // summarize_thread falls back to the messages Quorum stored, and says so.
@@ -170,6 +173,10 @@ export function createTeamsAdapter(options: TeamsAdapterOptions): TeamsAdapter {
         return { status: 200 };
       case ActivityTypes.InstallationUpdate:
         await onInstallationUpdate(activity, workspace);
+        return { status: 200 };
+      case ActivityTypes.Invoke:
+        // The user answered a file consent card (`/agent audit export`).
+        if ((activity as { name?: unknown }).name === 'fileConsent/invoke' && context) return fileConsent.handleFileConsent(activity, context);
         return { status: 200 };
       default:
         return { status: 200 };
