@@ -1,5 +1,4 @@
 /** Commands whose argument is free text (`/agent instructions …`): the rest of the line, case and spacing kept. */
-import { z } from 'zod';
 
 /** The text after `/agent WORD`, trimmed. */
 export function restAfterWord(text: string): string {
