@@ -26,7 +26,10 @@ const modelProviders = ['offline', 'openai', 'anthropic'] as const;
 /** One model admins may choose (`/agent model NAME`): where it lives, what it costs, what it takes. */
 const modelChoice = z
   .object({
-    name: z.string().regex(/^[a-z0-9][a-z0-9._:-]{0,63}$/, 'lowercase letters, digits, . _ : - (at most 64)'),
+    name: z
+      .string()
+      .regex(/^[a-z0-9][a-z0-9._:-]{0,63}$/, 'lowercase letters, digits, . _ : - (at most 64)')
+      .refine((v) => v !== 'default' && v !== 'cheap', '"default" and "cheap" are words of /agent model, not names'),
     provider: z.enum(modelProviders),
     model: z.string().min(1).max(200),
     input: z.number().nonnegative(),

@@ -47,6 +47,7 @@ const days = z
 const choiceArg = z
   .string()
   .regex(/^[a-z0-9][a-z0-9._:-]{0,63}$/)
+  .refine((v) => v !== 'cheap')
   .transform((v) => (v === 'default' ? null : v));
 const roleArg = z.enum(['owner', 'admin', 'member', 'guest', 'clear']).transform((v) => (v === 'clear' ? null : v));
 const windowArg = z.enum(['24h', '7d']);

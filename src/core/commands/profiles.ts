@@ -68,6 +68,13 @@ export async function runInstructions(deps: CoreDeps, ctx: CommandContext, set: 
   return set.text === null ? `${label} cleared (they were: ${result.old}).` : `${label} set (${set.text.length} characters; they were: ${result.old}).`;
 }
 
+/** The model that answers in the caller's channel, for `/agent status`. */
+export async function modelHere(deps: CoreDeps, ctx: CommandContext): Promise<string> {
+  if (!deps.models || !deps.profiles) return deps.modelName;
+  const answer = turnModels(deps.models, await deps.profiles.profile(ctx.scope, ctx.envelope.channel.id)).answer;
+  return answer.name === answer.modelId ? answer.name : `${answer.name} (${answer.modelId})`;
+}
+
 function actorOf(ctx: CommandContext) {
   return { principalId: ctx.principal.id, channelExternalId: ctx.envelope.channel.id };
 }

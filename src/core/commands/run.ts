@@ -12,7 +12,7 @@ import type { Principal, Role, Scope } from '../identity.js';
 import type { CoreDeps } from '../turn.js';
 import { auditTable, limitsLine } from './format.js';
 import { helpFor, helpText, parseCommand, type Command } from './grammar.js';
-import { runInstructions, runModel } from './profiles.js';
+import { modelHere, runInstructions, runModel } from './profiles.js';
 import { exportAudit } from './audit-export.js';
 
 export interface CommandContext {
@@ -145,7 +145,7 @@ function channelRef(ctx: CommandContext, id: string): ChannelRef {
 
 async function statusWithout(deps: CoreDeps, ctx: CommandContext): Promise<string> {
   const settings = await deps.turns.settings(ctx.scope);
-  return [`Your role: ${ctx.role}`, `Model: ${deps.modelName}`, `Limits: ${limitsLine(settings, deps.limitDefaults)}`].join('\n');
+  return [`Your role: ${ctx.role}`, `Model: ${await modelHere(deps, ctx)}`, `Limits: ${limitsLine(settings, deps.limitDefaults)}`].join('\n');
 }
 
 async function status(deps: CoreDeps, admin: AdminStore, ctx: CommandContext): Promise<string> {
