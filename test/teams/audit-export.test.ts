@@ -75,6 +75,8 @@ describe.each(drivers)('audit export in Teams: consent card, then upload on acce
 
   it('offers the file in the 1:1 chat, uploads it on accept, and it verifies', async () => {
     expect((await say('/agent limit rpm 60')).status).toBe(200);
+    // Teams commands go through the inbox: the change is in before the export is asked for.
+    await waitFor(() => t.teams.connector.messages().find((p) => p.body.text?.startsWith('Requests per minute')));
     expect((await say('/agent audit export 30d')).status).toBe(200);
     const card = await waitFor(() => consentCards()[0]);
     const reply = await waitFor(() => t.teams.connector.messages().find((p) => p.body.text?.includes('accept it there')));
@@ -95,8 +97,8 @@ describe.each(drivers)('audit export in Teams: consent card, then upload on acce
     const size = Buffer.byteLength(put.body);
     expect(put.headers['content-range']).toBe(`bytes 0-${size - 1}/${size}`);
     expect(attachment.content.sizeInBytes).toBe(size);
-    expect(verifyExportFile(put.body, KEY)).toMatchObject({ ok: true, signature: 'valid' });
     expect(put.body).toContain('"setting":"rpm"');
+    expect(verifyExportFile(put.body, KEY)).toMatchObject({ ok: true, signature: 'valid' });
     const info = await waitFor(() => t.teams.connector.posted.find((p) => (p.body.attachments as any[] | undefined)?.[0]?.contentType === FILE_INFO_CARD));
     expect((info.body.attachments as any[])[0]).toMatchObject({ name: 'export.jsonl', contentUrl: 'https://contoso-my.sharepoint.com/personal/alex/export.jsonl' });
 
