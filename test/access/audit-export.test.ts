@@ -79,7 +79,7 @@ describe.each(drivers)('audit export through the console, signed heads (%s)', (d
   });
 
   const download = async (answer: string) => {
-    const link = /(\/console\/files\/\S+)/.exec(answer)?.[1];
+    const link = /\]\((\/console\/files\/[^)\s]+)\)/.exec(answer)?.[1];
     expect(link).toBeDefined();
     const res = await fetch(`${app.baseUrl}${link}`);
     expect(res.status).toBe(200);
@@ -106,7 +106,7 @@ describe.each(drivers)('audit export through the console, signed heads (%s)', (d
     expect(without.out).toContain('head signature NOT checked');
 
     // Another user's link, a member's request: nothing.
-    const link = /(\/console\/files\/[^?\s]+)/.exec(answer)![1];
+    const link = /(\/console\/files\/[^?\s)]+)/.exec(answer)![1];
     expect((await fetch(`${app.baseUrl}${link}?user=cleo`)).status).toBe(404);
     expect(await command('cleo', '/agent audit export 30d')).toMatch(/admin/i);
   }, 120_000);

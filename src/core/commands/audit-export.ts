@@ -32,7 +32,7 @@ export async function exportAudit(deps: CoreDeps, ctx: CommandContext, days: num
     case 'offered':
       return `I offered you ${what} as a file in our 1:1 chat: accept it there to receive ${name}. ${verify}`;
     case 'link':
-      return `Download ${what}: ${delivery.url} ${verify}`;
+      return `Download ${what}: [${name}](${delivery.url}) ${verify}`;
     case 'unreachable':
       return 'I cannot reach you privately yet (start a 1:1 chat with Quorum first), so nothing was exported.';
   }
