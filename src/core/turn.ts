@@ -10,6 +10,7 @@ import { runCommand } from './commands/index.js';
 import { recordContext } from './context-report.js';
 import type { Envelope } from './envelope.js';
 import type { DeliveryAttempt } from './ports.js';
+import { aboutContext } from './turn/about.js';
 import { answerTurn } from './turn/answer.js';
 import { decideTalk, promptFor } from './turn/decide.js';
 import { portsFor, type CoreDeps, type TurnResult } from './turn/deps.js';
@@ -63,9 +64,15 @@ export async function runTurn(deps: CoreDeps, envelope: Envelope, attempt?: Deli
   }
   // A re-run of a delivery whose answer was recorded (a crash before the reply was posted) posts that answer.
   if (turn.recorded !== null) return delivery.post({ kind: 'answer', text: turn.recorded });
+  // Asked about a channel from a private place: only with the requester's membership there, checked now.
+  const about = envelope.about ? await aboutContext(deps, ports, turn, envelope.about) : null;
+  if (about && !about.allow) {
+    inspect?.send('denied', 'not_a_member');
+    return delivery.post({ kind: 'error', text: about.text, private: true });
+  }
   // The admins' model and instructions for this channel (else the workspace's).
   const profile = (await deps.profiles?.profile(turn.scope, envelope.channel.id)) ?? null;
-  const messages = await promptFor(deps, turn, audience, inspect, profile);
+  const messages = await promptFor(deps, turn, audience, inspect, about ?? undefined, profile);
   const models = deps.models ? turnModels(deps.models, profile) : undefined;
 
   // Answer, and deliver.

@@ -2,6 +2,7 @@
 import type { ContextReport } from '../context-report.js';
 import type { ChannelRef, Envelope, UserRef, WorkspaceRef } from '../envelope.js';
 import type { UserFacts } from '../identity.js';
+import type { ReplyAction } from '../interactions.js';
 
 /** Structured logging (pino satisfies it). Never pass tokens, secrets or message content. */
 export interface Logger {
@@ -54,6 +55,17 @@ export interface OutgoingReply {
   text: string;
   /** Only the requester should see it (Slack ephemeral); adapters fall back to a DM-visible reply. */
   private?: boolean;
+  /**
+   * Buttons under the message (confirm/cancel, feedback): each click comes back as an `action`
+   * interaction through the adapter's verified entry point (src/core/interactions.ts).
+   */
+  actions?: ReplyAction[];
+}
+
+/** A private place to answer one person in: an Envelope's channel and replyRoute. */
+export interface PrivatePlace {
+  channel: ChannelRef;
+  replyRoute: Record<string, unknown>;
 }
 
 /** Posts replies on one platform. */
@@ -80,9 +92,10 @@ export interface ReplyStream {
   append(text: string): void;
   /**
    * Ends the stream showing exactly `fullText`, which starts with everything appended. Throws when
-   * the stream broke: the caller then aborts it and posts the answer normally.
+   * the stream broke: the caller then aborts it and posts the answer normally. `actions` go under
+   * the finished message (feedback buttons).
    */
-  finish(fullText: string): Promise<{ platformMessageId: string }>;
+  finish(fullText: string, actions?: ReplyAction[]): Promise<{ platformMessageId: string }>;
   /** Withdraws whatever was shown (best effort, never throws): the reply will be posted another way. */
   abort(): Promise<void>;
 }
@@ -151,6 +164,12 @@ export interface PlatformPorts {
    * Absent where the platform cannot send one.
    */
   notify?(workspace: WorkspaceRef, userId: string, text: string): Promise<'sent' | 'unreachable'>;
+  /**
+   * Where this person can be answered privately, outside the conversation they clicked in (Slack:
+   * the app's DM, opened with conversations.open; Teams: their 1:1 chat with the bot). null when
+   * the platform gives no private place yet (Teams: no 1:1 chat). Absent where it cannot.
+   */
+  privateChannel?(workspace: WorkspaceRef, userId: string): Promise<PrivatePlace | null>;
   /**
    * Sends one user a file privately (`/agent audit export`): 'sent' into their DM, 'offered' when
    * they must accept it first (Teams file consent), 'link' to download it (the local console),

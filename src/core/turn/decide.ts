@@ -40,6 +40,9 @@ export async function promptFor(
   turn: OpenedTurn,
   audience: Audience,
   inspect: ContextRecorder | null,
+  /** A channel asked about (turn/about.ts): its content, the requester's membership already checked. */
+  about?: { items: ContextItem[]; channelId: string },
+  /** The admins' instructions (`/agent instructions`); null: none. */
   profile: Profile | null = null,
 ): Promise<PromptMessage[]> {
   const { conversation, scope, stored } = turn;
@@ -54,10 +57,11 @@ export async function promptFor(
   // What was read with the conversation counts only now that the requester may read it.
   const history = readable.allow ? stored : [];
   const visibility = visibilityOf(conversation);
-  const context: ContextItem[] = history.map((message) => ({ visibility, message }));
+  const context: ContextItem[] = [...(about?.items ?? []), ...history.map((message) => ({ visibility, message }))];
+  const requesterMaySeeChannel = (id: string) => id === about?.channelId;
   // The admins' instructions are text for the model only: the context above was chosen without them.
   const instructions = profile ? { workspace: profile.workspace.instructions, channel: turn.envelope.channel.kind === 'dm' ? null : profile.channel.instructions } : undefined;
-  const messages = buildPrompt({ audience, context, text: turn.envelope.text, ...(instructions ? { instructions } : {}) });
+  const messages = buildPrompt({ audience, context, text: turn.envelope.text, requesterMaySeeChannel, ...(instructions ? { instructions } : {}) });
   inspect?.context(context, turn.envelope.text, readable.allow ? undefined : { count: stored.length, reason: readable.reason });
   return messages;
 }
