@@ -23,6 +23,52 @@ const encryptionKey = z
 
 const modelProviders = ['offline', 'openai', 'anthropic'] as const;
 
+/** One model admins may choose (`/agent model NAME`): where it lives, what it costs, what it takes. */
+const modelChoice = z
+  .object({
+    name: z
+      .string()
+      .regex(/^[a-z0-9][a-z0-9._:-]{0,63}$/, 'lowercase letters, digits, . _ : - (at most 64)')
+      .refine((v) => v !== 'default' && v !== 'cheap', '"default" and "cheap" are words of /agent model, not names'),
+    provider: z.enum(modelProviders),
+    model: z.string().min(1).max(200),
+    input: z.number().nonnegative(),
+    output: z.number().nonnegative(),
+    images: z.boolean().default(false),
+    tools: z.boolean().default(true),
+  })
+  .strict();
+export type ModelChoice = z.infer<typeof modelChoice>;
+
+/** Names the bad entry by position and name, never by value beyond the name. */
+function parseModelChoices(v: string, ctx: z.RefinementCtx): ModelChoice[] {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(v);
+  } catch {
+    raw = undefined;
+  }
+  if (!Array.isArray(raw) || raw.length === 0) {
+    ctx.addIssue({ code: 'custom', message: 'must be a non-empty JSON list like [{"name":"fast","provider":"openai","model":"gpt-4o-mini","input":0.15,"output":0.6,"images":true,"tools":true}]' });
+    return [];
+  }
+  const seen = new Set<string>();
+  return raw.flatMap((entry: unknown, i) => {
+    const label = `entry ${i + 1}${entry && typeof entry === 'object' && typeof (entry as { name?: unknown }).name === 'string' ? ` ("${String((entry as { name: string }).name).slice(0, 64)}")` : ''}`;
+    const parsed = modelChoice.safeParse(entry);
+    if (!parsed.success) {
+      const issue = parsed.error.issues[0]!;
+      const field = issue.path.join('.') || 'entry';
+      const why = issue.code === 'custom' || issue.code === 'invalid_format' ? issue.message : issue.code === 'unrecognized_keys' ? `unknown field ${issue.keys.join(', ')}` : describeIssue(issue);
+      ctx.addIssue({ code: 'custom', message: `${label}: ${field}: ${why}` });
+      return [];
+    }
+    if (seen.has(parsed.data.name)) ctx.addIssue({ code: 'custom', message: `${label}: the name is used twice` });
+    seen.add(parsed.data.name);
+    return [parsed.data];
+  });
+}
+
 /**
  * Where the Bot Framework and Teams answer bots: Teams public (smba.trafficmanager.net), GCC, GCC
  * High and DoD (smba.infra.*.teams.microsoft.*), the other Bot Framework channels (*.botframework.com)
@@ -100,6 +146,12 @@ export const configSchema = z.object({
       }
     })
     .describe('price table, USD per million tokens: {"model":{"input":N,"output":N}}'),
+  MODEL_CHOICES: z
+    .string()
+    .optional()
+    .transform((v, ctx) => (v === undefined ? undefined : parseModelChoices(v, ctx)))
+    .describe('models admins may choose (/agent model), JSON list of {name, provider, model, input, output (USD per million tokens), images, tools}; a provider must be MODEL_PROVIDER or MODEL_FALLBACK_PROVIDER. Unset: MODEL_NAME (and MODEL_SMALL_NAME) only'),
+  AUDIT_SIGNING_KEY: z.string().min(32).optional().describe('secret: key (at least 32 characters) that signs each audit chain head; unset: derived from QUORUM_ENCRYPTION_KEY (HKDF). Never stored in the database'),
 
   KNOWLEDGE: z.enum(['on', 'off']).default('on').describe('keep the knowledge index: messages and shared files of the channels Quorum is in, found again by search_history (admins switch channels off with /agent knowledge #channel off)'),
   KNOWLEDGE_BACKFILL_RPM: positiveInt(50, 'history calls per minute per workspace and method when a channel is backfilled (Slack Tier 3 allows about 50)'),
@@ -175,6 +227,7 @@ function crossFieldProblems(env: Partial<Record<keyof Config, string>>): string[
   const fallbackSettings = (['MODEL_FALLBACK_PROVIDER', 'MODEL_FALLBACK_BASE_URL', 'MODEL_FALLBACK_API_KEY'] as const).filter((k) => c[k]);
   if (!c.MODEL_FALLBACK_NAME && fallbackSettings.length > 0)
     problems.push(`MODEL_FALLBACK_NAME: required with ${fallbackSettings.join(', ')} (it names the fallback model and turns the fallback on)`);
+  problems.push(...choiceEndpointProblems(c, main, fallback));
   if (c.NODE_ENV === 'production' && !c.QUORUM_ENCRYPTION_KEY) problems.push('QUORUM_ENCRYPTION_KEY: required when NODE_ENV is production');
   const slackOAuth = [c.SLACK_CLIENT_ID, c.SLACK_CLIENT_SECRET, c.SLACK_STATE_SECRET].filter(Boolean).length;
   if (slackOAuth > 0 && slackOAuth < 3)
@@ -233,6 +286,24 @@ export function sameEndpoint(a: ModelEndpoint, b: ModelEndpoint): boolean {
   return a.provider === b.provider && a.baseUrl === b.baseUrl && a.apiKey === b.apiKey;
 }
 
+/** Each chosen model must live on an endpoint Quorum has: the main one or the fallback's. */
+function choiceEndpointProblems(c: Partial<Record<keyof Config, string>>, main: ModelEndpoint, fallback: ModelEndpoint | null): string[] {
+  if (!c.MODEL_CHOICES) return [];
+  let raw: unknown;
+  try {
+    raw = JSON.parse(c.MODEL_CHOICES);
+  } catch {
+    return [];
+  }
+  if (!Array.isArray(raw)) return [];
+  return raw.flatMap((entry: unknown, i) => {
+    const provider = (entry as { provider?: unknown } | null)?.provider;
+    if (typeof provider !== 'string' || !(modelProviders as readonly string[]).includes(provider)) return [];
+    if (provider === main.provider || provider === fallback?.provider) return [];
+    return [`MODEL_CHOICES: entry ${i + 1}: provider ${provider} has no endpoint (set MODEL_PROVIDER or MODEL_FALLBACK_PROVIDER to it, with its key)`];
+  });
+}
+
 function endpointProblems(endpoint: ModelEndpoint, when: string, prefix: 'MODEL_' | 'MODEL_FALLBACK_'): string[] {
   if (endpoint.provider === 'anthropic' && !endpoint.apiKey) return [`${prefix}API_KEY: required when ${when} anthropic`];
   if (endpoint.provider === 'openai' && !endpoint.baseUrl && !endpoint.apiKey)
@@ -276,7 +347,7 @@ export function describeConfig(): ConfigEntry[] {
     const fallback = value !== undefined ? JSON.stringify(value) : '';
     return {
       name,
-      default: name === 'QUORUM_ADMINS' || name === 'MODEL_PRICES' ? '' : fallback.replace(/^"|"$/g, ''),
+      default: name === 'QUORUM_ADMINS' || name === 'MODEL_PRICES' || name === 'MODEL_CHOICES' ? '' : fallback.replace(/^"|"$/g, ''),
       secret: description.startsWith('secret: '),
       description: description.replace(/^secret: /, ''),
     };

@@ -24,6 +24,10 @@ import { enableScopedTextIndex, enableVector } from './db/vector.js';
 import { createKnowledge, type Knowledge } from './core/knowledge/service.js';
 import { createEmbedder } from './model/embedding.js';
 import { createAuditLog } from './db/audit-store.js';
+import { adoptUnsignedHeads, auditSigningKeyOf, signAuditHeads } from './db/audit-signing.js';
+import { createAuditExporter } from './db/audit-export.js';
+import { createProfileStore } from './db/profile-store.js';
+import { modelCatalogOf } from './model/choices.js';
 import { createConversationRefStore } from './db/conversation-ref-store.js';
 import { createAdminStore } from './db/admin-store.js';
 import { startSweeper } from './db/sweeper.js';
@@ -92,6 +96,13 @@ export async function startQuorum(config: Config, options: StartOptions = {}): P
   try {
     // Revocations (a member left, a channel archived, a user deactivated) reach every instance's caches.
     invalidation = await openInvalidationBus(config, log);
+    // Every audit head this instance writes is signed with a key the database never holds.
+    const auditKey = auditSigningKeyOf(config);
+    if (auditKey) {
+      signAuditHeads(database.db, auditKey);
+      const adopted = await adoptUnsignedHeads(database.db, auditKey);
+      if (adopted > 0) log.warn({ event: 'audit.heads_adopted', heads: adopted }, 'signed the audit chain heads written before signing was on (first start with a signing key)');
+    }
     const workspaces = createWorkspaceCache(database.db);
     const inbox = withBatchedEnqueue(database.db, createInboxStore(database.db, workspaces), workspaces);
     const metrics = createMetrics(inbox, { workspaceLabels: config.METRICS_WORKSPACE_LABELS });
@@ -127,6 +138,9 @@ export async function startQuorum(config: Config, options: StartOptions = {}): P
       admin,
       bootstrapAdmins: config.QUORUM_ADMINS,
       files: { extractor: fileExtractor, maxBytes: config.FILE_MAX_BYTES, acceptsImages: modelAcceptsImages(config) },
+      models: modelCatalogOf(config),
+      profiles: createProfileStore(database.db),
+      auditExport: createAuditExporter(database.db),
     };
 
     const worker = createWorker({

@@ -15,6 +15,7 @@ import { dmChannelId, type Demo } from './demo.js';
 import { NOTIFY_KEY_PREFIX } from './page.js';
 import { createTranscript, type Entry, type Transcript } from './transcript.js';
 import { viewRoutes } from './views.js';
+import { consoleFiles } from './files.js';
 
 const messageRequestSchema = z.object({
   user: z.string().min(1),
@@ -50,6 +51,7 @@ export function createConsoleAdapter(options: { demo: Demo; intake: Intake; repl
   const isMember = (channel: string, user: string) => channels.get(channel)?.members.includes(user) ?? false;
   const transcript = createTranscript({ dmChannelOf: dmChannelId, isMember });
   const waiters = new Map<string, (reply: Entry) => void>();
+  const files = consoleFiles((id) => users.has(id));
 
   const ports: PlatformPorts = {
     membership: {
@@ -73,6 +75,7 @@ export function createConsoleAdapter(options: { demo: Demo; intake: Intake; repl
       transcript.add({ key, from: 'quorum', user: userId, channel: dmChannelId(userId), threadId: null, private: true, kind: 'notice', state: 'done', text });
       return 'sent';
     },
+    sendFile: files.sendFile,
     // What the turn gave the model: kept on its reply, shown to its requester only.
     inspect(target, report) {
       transcript.update(replySlot(transcript, target, true), { context: report });
@@ -173,7 +176,7 @@ export function createConsoleAdapter(options: { demo: Demo; intake: Intake; repl
         at: e.at,
       }));
 
-  return { ports, routes: [postMessage, ...viewRoutes({ demo, transcript, replies })], replies };
+  return { ports, routes: [postMessage, files.route, ...viewRoutes({ demo, transcript, replies })], replies };
 }
 
 /**

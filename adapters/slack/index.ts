@@ -25,6 +25,7 @@ import { createWebApiTransport } from './web-api-transport.js';
 import { registerInteractions } from './interactions.js';
 import { createNotify, createPrivateChannel } from './notify.js';
 import { refuseMalformed } from './request-guard.js';
+import { createSendFile } from './send-file.js';
 import { createDirectory, createMembership } from './people.js';
 import { PerCallRateLimitClient } from './rate-limits.js';
 import { createReplySink } from './replies.js';
@@ -207,7 +208,17 @@ export function createSlackAdapter(options: SlackAdapterOptions): SlackAdapter {
   if (installer) routes.push(...installer.routes);
 
   return {
-    ports: { membership, directory, replies, history, notify, files, knowledge, privateChannel: createPrivateChannel({ client: postClient, tokens }) },
+    ports: {
+      membership,
+      directory,
+      replies,
+      history,
+      notify,
+      files,
+      knowledge,
+      privateChannel: createPrivateChannel({ client: postClient, tokens }),
+      sendFile: createSendFile({ client: postClient, tokens }),
+    },
     routes,
     async start() {
       if (socketWatch) await socketWatch.start(() => app.start(), (receiver as SocketModeReceiver).client);
@@ -257,6 +268,7 @@ export const BOT_SCOPES = [
   'im:history',
   'mpim:history',
   'chat:write',
+  'files:write', // /agent audit export: the file goes to the admin's DM
   'commands',
   'files:read', // files.info and url_private: the files people share with a question
   'users:read',

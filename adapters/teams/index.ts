@@ -31,6 +31,7 @@ import { createMembership } from './membership.js';
 import { createFileSource } from './files.js';
 import { isCardSubmit, onInteraction, type TeamsInteractionDeps } from './interactions.js';
 import { createNotify, createPrivateChannel } from './notify.js';
+import { createFileConsent } from './file-consent.js';
 import { createReplySink } from './replies.js';
 import { createRuntime, keys, storedConversationOf, type TeamsRuntime } from './runtime.js';
 import { observeActivity } from './knowledge.js';
@@ -69,9 +70,10 @@ export interface TeamsAdapter {
 
 type Outcome = { status: number; body?: unknown };
 
-function interactionDeps(options: TeamsAdapterOptions): TeamsInteractionDeps | null {
+/** `ownFileConsent`: the adapter's own answer to its file consent cards (file-consent.ts), unless the options name another. */
+function interactionDeps(options: TeamsAdapterOptions, ownFileConsent: NonNullable<TeamsInteractionDeps['fileConsent']>): TeamsInteractionDeps | null {
   if (!options.interactions || !options.seen) return null;
-  return { router: options.interactions, seen: options.seen, log: options.log, ...(options.fileConsent ? { fileConsent: options.fileConsent } : {}) };
+  return { router: options.interactions, seen: options.seen, log: options.log, fileConsent: options.fileConsent ?? ownFileConsent };
 }
 
 export function createTeamsAdapter(options: TeamsAdapterOptions): TeamsAdapter {
@@ -88,6 +90,7 @@ export function createTeamsAdapter(options: TeamsAdapterOptions): TeamsAdapter {
     membership.invalidate(message);
     directory.invalidate(message);
   });
+  const fileConsent = createFileConsent(runtime);
   const ports: PlatformPorts = {
     membership,
     directory,
@@ -95,12 +98,13 @@ export function createTeamsAdapter(options: TeamsAdapterOptions): TeamsAdapter {
     notify: createNotify(runtime),
     files: createFileSource(runtime, cloudAdapter.serviceUrlAllowed),
     privateChannel: createPrivateChannel(runtime),
+    sendFile: fileConsent.sendFile,
     // No `history` port: a channel's or chat's messages are served only by Microsoft Graph (RSC
     // ChannelMessage.Read.Group / ChatMessage.Read.Chat), which Quorum does not call yet; so
     // summarize_thread falls back to the messages Quorum stored, and says so.
   };
   const tenants = createTenantGate(app, refs);
-  const interactions = interactionDeps(options);
+  const interactions = interactionDeps(options, fileConsent.handleFileConsent);
 
   const handler = async (req: IncomingMessage, res: ServerResponse) => {
     if (!authOffSaid) {
@@ -184,7 +188,10 @@ export function createTeamsAdapter(options: TeamsAdapterOptions): TeamsAdapter {
       return { status: 403, body: { error: 'tenant not allowed' } };
     }
     if (context && (activity.type === ActivityTypes.Invoke || isCardSubmit(activity))) {
-      return interactions ? onInteraction(interactions, activity, tenantId, context) : { status: 200, body: {} };
+      if (interactions) return onInteraction(interactions, activity, tenantId, context);
+      // Without the interaction router, the answer to a file consent card (`/agent audit export`) is still taken.
+      if ((activity as { name?: unknown }).name === 'fileConsent/invoke') return fileConsent.handleFileConsent(activity, context);
+      return { status: 200, body: {} };
     }
     if (options.knowledge) await observeActivity(options.knowledge, workspace, activity);
     switch (activity.type) {

@@ -8,6 +8,7 @@ export type * from './ports/files.js';
 export type * from './ports/invalidation.js';
 export type * from './ports/model.js';
 export type * from './ports/platform.js';
+export type * from './ports/profiles.js';
 export type * from './ports/records.js';
 export type * from './ports/stores.js';
 export type { Platform } from './envelope.js';

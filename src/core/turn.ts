@@ -18,6 +18,7 @@ import { portsFor, type CoreDeps, type TurnResult } from './turn/deps.js';
 import { openDelivery, type Delivery } from './turn/delivery.js';
 import { ignoreDeleted, openTurn, requesterFacts, type OpenedTurn } from './turn/resolve.js';
 import type { Audience } from './prompt.js';
+import { turnModels } from './models.js';
 
 export { portsFor, type CoreDeps, type TurnResult } from './turn/deps.js';
 export { replyTargetOf } from './turn/delivery.js';
@@ -71,11 +72,15 @@ export async function runTurn(deps: CoreDeps, envelope: Envelope, attempt?: Deli
     inspect?.send('denied', 'not_a_member');
     return delivery.post({ kind: 'error', text: about.text, private: true });
   }
-  const { messages, readable } = await promptFor(deps, turn, audience, inspect, about ?? undefined);
+  // The admins' model and instructions for this channel (else the workspace's).
+  const profile = (await deps.profiles?.profile(turn.scope, envelope.channel.id)) ?? null;
+  const { messages, readable } = await promptFor(deps, turn, audience, inspect, about ?? undefined, profile);
+  const models = deps.models ? turnModels(deps.models, profile) : undefined;
   const files = await turnFiles(deps, ports, delivery, filesWhere(turn, audience, readable));
 
   // Answer, and deliver.
-  return answerTurn(deps, ports, { turn, channel, messages: withFiles(messages, files), files, inspect, signal: attempt?.signal }, delivery);
+  const answering = { turn, channel, messages: withFiles(messages, files), files, inspect, signal: attempt?.signal, ...(models ? { models } : {}) };
+  return answerTurn(deps, ports, answering, delivery);
 }
 
 async function commandTurn(deps: CoreDeps, envelope: Envelope, delivery: Delivery): Promise<TurnResult> {

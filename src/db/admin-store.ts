@@ -5,6 +5,7 @@ import type { AdminChange, AdminStore, ChangeResult, ErasureCounts } from '../co
 import type { Scope } from '../core/identity.js';
 import type { Db } from './client.js';
 import { appendAudit } from './audit-store.js';
+import { signerOf } from './audit-signing.js';
 import {
   auditLog,
   channelTools,
@@ -147,7 +148,7 @@ export function createAdminStore(db: Db): AdminStore {
           actorPrincipalId: actor.principalId,
           channelExternalId: actor.channelExternalId,
           detail: { setting: result.setting, old: result.old, new: result.new },
-        });
+        }, signerOf(db));
         return { old: result.old, new: result.new };
       });
     },
@@ -202,7 +203,7 @@ export function createAdminStore(db: Db): AdminStore {
           channelExternalId: actor.channelExternalId,
           // Only that an erasure happened, of whom (an opaque id) and how much: nothing of the content.
           detail: { target: actor.self ? 'self' : target.principalId, ...counts },
-        });
+        }, signerOf(db));
         return counts;
       });
     },

@@ -11,6 +11,7 @@ import { contentKeptInClear } from '../core/audit.js';
 import type { Db } from './client.js';
 import { col, decodeRows, scoped, scopedBatch } from './raw.js';
 import { auditLog } from './schema.js';
+import { signerOf, type HeadSigner } from './audit-signing.js';
 
 type Tx = Parameters<Parameters<Db['transaction']>[0]>[0];
 
@@ -54,8 +55,8 @@ function sortKeys(value: unknown): unknown {
 }
 
 /** Appends inside the caller's transaction; the head row's lock orders concurrent appends. */
-export function appendAudit(tx: Tx, scope: Scope, input: AuditEntryInput): Promise<void> {
-  return appendAuditBatch(tx, [{ scope, input }]);
+export function appendAudit(tx: Tx, scope: Scope, input: AuditEntryInput, signer: HeadSigner | null): Promise<void> {
+  return appendAuditBatch(tx, [{ scope, input }], signer);
 }
 
 /**
@@ -63,13 +64,13 @@ export function appendAudit(tx: Tx, scope: Scope, input: AuditEntryInput): Promi
  * (turns are recorded in groups, see turn-store.ts). Written as plain SQL: every turn appends,
  * and drizzle's builder costs more CPU than the statements themselves.
  */
-export async function appendAuditBatch(tx: Tx, items: { scope: Scope; input: AuditEntryInput }[]): Promise<void> {
+export async function appendAuditBatch(tx: Tx, items: { scope: Scope; input: AuditEntryInput }[], signer: HeadSigner | null): Promise<void> {
   if (items.length === 0) return;
   const scopes = new Map(items.map(({ scope }) => [scope.workspaceId, scope]));
   const counts = countByWorkspace(items);
   const wanted = scopedBatch('v', { n: 'int' }, [...scopes.values()].map((scope) => ({ scope, values: { n: counts.get(scope.workspaceId) ?? 0 } })));
   const heads = decodeRows(reservedHeadRow, await tx.execute(reserveAuditHeads(wanted.from)));
-  await writeAuditEntries(tx, heads, items);
+  await writeAuditEntries(tx, heads, items, signer);
 }
 
 function countByWorkspace(items: { scope: Scope }[]): Map<string, number> {
@@ -79,7 +80,7 @@ function countByWorkspace(items: { scope: Scope }[]): Map<string, number> {
 }
 
 /** A workspace's head after seqs were reserved in it, with what the entries need to know. */
-export const reservedHeadRow = z.object({ ws: z.string(), seq: col.number, prevHash: z.string(), storeContent: z.boolean() });
+export const reservedHeadRow = z.object({ ws: z.string(), seq: col.number, prevHash: z.string(), signature: z.string().nullable(), storeContent: z.boolean() });
 type ReservedHead = z.infer<typeof reservedHeadRow>;
 
 /**
@@ -91,7 +92,7 @@ export function reserveAuditHeads(from: SQL): SQL {
   return sql`insert into audit_heads (workspace_id, seq, hash)
     select v.ws, v.n, ${GENESIS_HASH} from ${from} order by v.ws
     on conflict (workspace_id) do update set seq = audit_heads.seq + excluded.seq
-    returning workspace_id as ws, seq, hash as "prevHash",
+    returning workspace_id as ws, seq, hash as "prevHash", signature,
       coalesce((select store_content from workspace_settings s where s.workspace_id = audit_heads.workspace_id), false) as "storeContent"`;
 }
 
@@ -99,11 +100,21 @@ export function reserveAuditHeads(from: SQL): SQL {
  * Writes the entries into the seqs reserved for them, one seq per entry of its workspace (in
  * the order given), and moves the heads.
  */
-export async function writeAuditEntries(tx: Tx, heads: ReservedHead[], items: { scope: Scope; input: AuditEntryInput }[]): Promise<void> {
+export async function writeAuditEntries(
+  tx: Tx,
+  heads: ReservedHead[],
+  items: { scope: Scope; input: AuditEntryInput }[],
+  signer: HeadSigner | null,
+): Promise<void> {
   if (items.length === 0) return;
   const counts = countByWorkspace(items);
   const chains = new Map(
-    heads.map((h) => [h.ws, { seq: h.seq - (counts.get(h.ws) ?? 0) + 1, prev: h.prevHash, storeContent: h.storeContent }]),
+    heads.map((h) => {
+      const seq = h.seq - (counts.get(h.ws) ?? 0) + 1;
+      // A head whose signature does not hold (rebuilt without the key) is never signed over: the break stays visible.
+      const signable = seq === 1 || (h.signature !== null && signer?.holds(h.ws, seq - 1, h.prevHash, h.signature) === true);
+      return [h.ws, { seq, prev: h.prevHash, storeContent: h.storeContent, signable }];
+    }),
   );
   // Millisecond precision: what PostgreSQL stores (microseconds) must hash the same when read back.
   const at = new Date(Math.floor(Date.now()));
@@ -140,7 +151,12 @@ export async function writeAuditEntries(tx: Tx, heads: ReservedHead[], items: { 
     },
     entries.map(({ workspaceId, ...values }) => ({ scope: scopes.get(workspaceId)!, values })),
   );
-  const newHeads = scopedBatch('h', { hash: 'text' }, [...chains].map(([ws, chain]) => ({ scope: scopes.get(ws)!, values: { hash: chain.prev } })));
+  // seq is one past the head's last entry once every entry took its seq.
+  const newHeads = scopedBatch(
+    'h',
+    { hash: 'text', signature: 'text' },
+    [...chains].map(([ws, chain]) => ({ scope: scopes.get(ws)!, values: { hash: chain.prev, signature: chain.signable ? (signer?.sign(ws, chain.seq - 1, chain.prev) ?? null) : null } })),
+  );
   // The entries and the new heads in one statement.
   await tx.execute(
     scoped(rows, (ws) =>
@@ -152,7 +168,7 @@ export async function writeAuditEntries(tx: Tx, heads: ReservedHead[], items: { 
           select ${ws}, seq, at, action, outcome, "actorPrincipalId", "channelExternalId", model,
             "inputTokens", "outputTokens", "latencyMs", "contentHash", content, detail, "prevHash", hash
           from ${rows.from})
-        update audit_heads set hash = h.hash from ${newHeads.from} where audit_heads.workspace_id = ${headWs}`,
+        update audit_heads set hash = h.hash, signature = h.signature from ${newHeads.from} where audit_heads.workspace_id = ${headWs}`,
       ),
     ),
   );
@@ -178,7 +194,7 @@ const entryColumns = {
 
 export function createAuditLog(db: Db): AuditLog {
   return {
-    append: (scope, entry) => db.transaction((tx) => appendAudit(tx, scope, entry)),
+    append: (scope, entry) => db.transaction((tx) => appendAudit(tx, scope, entry, signerOf(db))),
     async list(scope, filter) {
       const rows = await db
         .select(entryColumns)

@@ -8,6 +8,7 @@ import { verifyAuditChain } from './audit-store.js';
 import { auditHeads, auditLog, workspaces } from './schema.js';
 import { scopeOf } from './turn-store.js';
 import { desc } from 'drizzle-orm';
+import { signatureHolds } from './audit-signing.js';
 
 export interface WorkspaceChainReport {
   workspaceId: string;
@@ -19,7 +20,11 @@ export interface WorkspaceChainReport {
   reason?: string;
 }
 
-export async function verifyAllChains(db: Db): Promise<WorkspaceChainReport[]> {
+/**
+ * With `key` (the audit signing key), each head must also carry its valid signature: a chain
+ * rebuilt by someone who could write to the database but had no key fails here.
+ */
+export async function verifyAllChains(db: Db, key: Buffer | null = null): Promise<WorkspaceChainReport[]> {
   const all = await db
     .select({ id: workspaces.id, platform: workspaces.platform, externalId: workspaces.externalId })
     .from(workspaces)
@@ -44,6 +49,11 @@ export async function verifyAllChains(db: Db): Promise<WorkspaceChainReport[]> {
     const lastSeq = last?.seq ?? 0;
     if (headSeq !== lastSeq || (head && last && head.hash !== last.hash)) {
       reports.push({ ...base, entries: check.entries, ok: false, brokenAtSeq: lastSeq + 1, reason: `newest entries missing (head is at ${headSeq})` });
+      continue;
+    }
+    if (key && head && !signatureHolds(key, { workspaceId: ws.id, seq: head.seq, hash: head.hash, signature: head.signature })) {
+      const reason = head.signature ? 'head signature does not match (rebuilt without the signing key?)' : 'head is not signed';
+      reports.push({ ...base, entries: check.entries, ok: false, brokenAtSeq: headSeq, reason });
       continue;
     }
     reports.push({ ...base, entries: check.entries, ok: true });

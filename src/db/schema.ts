@@ -255,7 +255,36 @@ export const auditHeads = pgTable('audit_heads', {
   workspaceId: uuid('workspace_id').primaryKey().references(() => workspaces.id, { onDelete: 'cascade' }),
   seq: bigint('seq', { mode: 'number' }).notNull(),
   hash: text('hash').notNull(),
+  /**
+   * HMAC-SHA256 of (workspace, seq, hash) under a key that is never in the database (audit-signing.ts):
+   * whoever can write here cannot rebuild a chain that verifies. Null when written without a key.
+   */
+  signature: text('signature'),
 });
+
+/** The workspace's model choices and instructions (`/agent model`, `/agent instructions`); null: the default / none. */
+export const workspaceProfiles = pgTable('workspace_profiles', {
+  workspaceId: uuid('workspace_id').primaryKey().references(() => workspaces.id, { onDelete: 'cascade' }),
+  /** A MODEL_CHOICES name; one the operator no longer lists falls back to the default. */
+  model: text('model'),
+  /** The model of the cheap steps (router, specialists). */
+  cheapModel: text('cheap_model'),
+  instructions: text('instructions'),
+  updatedAt: updatedAt(),
+});
+
+/** A channel's own model and instructions, over the workspace's. */
+export const channelProfiles = pgTable(
+  'channel_profiles',
+  {
+    workspaceId: uuid('workspace_id').notNull().references(() => workspaces.id, { onDelete: 'cascade' }),
+    channelId: uuid('channel_id').notNull().references(() => channels.id, { onDelete: 'cascade' }),
+    model: text('model'),
+    instructions: text('instructions'),
+    updatedAt: updatedAt(),
+  },
+  (t) => [primaryKey({ columns: [t.workspaceId, t.channelId] })],
+);
 
 /** Every accepted platform delivery, written before the ack. */
 export const inbox = pgTable(

@@ -8,6 +8,7 @@ import { and, eq, isNotNull, lt, lte, sql } from 'drizzle-orm';
 import type { Logger } from '../core/ports.js';
 import type { Db } from './client.js';
 import { appendAudit } from './audit-store.js';
+import { signerOf } from './audit-signing.js';
 import { auditLog, knowledgeChunks, messages, scheduledJobs, workspaceSettings, workspaces } from './schema.js';
 import { RETENTION_JOB } from './admin-store.js';
 import { scopeOf } from './turn-store.js';
@@ -64,7 +65,7 @@ export async function applyRetention(db: Db): Promise<{ workspaces: number; mess
           action: 'erasure',
           outcome: 'ok',
           detail: { kind: 'retention', days: ws.days, messages: rows.length, auditContent: redacted.length, knowledge: chunks.length },
-        });
+        }, signerOf(db));
       return rows.length;
     });
     total += deleted;

@@ -8,6 +8,7 @@ import { builtOnce, type Db } from './client.js';
 import { col, decodeRows, scoped, scopedBatch } from './raw.js';
 import { reservedHeadRow, reserveAuditHeads, writeAuditEntries } from './audit-store.js';
 import { groupCommit } from './group-commit.js';
+import { signerOf, type HeadSigner } from './audit-signing.js';
 import { channels, conversations, grants, messages, principals, workspaceSettings, workspaces } from './schema.js';
 
 type Tx = Parameters<Parameters<Db['transaction']>[0]>[0];
@@ -107,7 +108,7 @@ export function createTurnStore(db: Db, resolveWorkspace = createWorkspaceCache(
   // be written (its conversation was just erased) is then retried alone and fails alone.
   const record = groupCommit<{ scope: Scope; turn: TurnRecord }, void>(
     async (batch) => {
-      await db.transaction((tx) => recordTurns(tx, batch));
+      await db.transaction((tx) => recordTurns(tx, batch, signerOf(db)));
       return batch.map(() => undefined);
     },
     { retryAlone: true },
@@ -330,7 +331,7 @@ const recordedRow = z.object({ fresh: z.array(z.object({ ws: z.string(), key: z.
  * (usage-ledger.ts), so that retries, fallbacks and refused turns are counted once, where the
  * tokens were spent.
  */
-async function recordTurns(tx: Tx, batch: { scope: Scope; turn: TurnRecord }[]): Promise<void> {
+async function recordTurns(tx: Tx, batch: { scope: Scope; turn: TurnRecord }[], signer: HeadSigner | null): Promise<void> {
   const turns = scopedBatch(
     'v',
     { conversation: 'uuid', principal: 'uuid', question: 'text', answer: 'text', key: 'text', files: 'jsonb' },
@@ -381,6 +382,7 @@ async function recordTurns(tx: Tx, batch: { scope: Scope; turn: TurnRecord }[]):
           detail: { idempotencyKey: turn.idempotencyKey },
         },
       })),
+    signer,
   );
 }
 

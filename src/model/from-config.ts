@@ -4,6 +4,7 @@ import type { AuditLog, BudgetAlertSink, Logger, TurnStore, UsageLedger } from '
 import { createModelGate, type GateObserver, type ThrottlingGate } from './gate.js';
 import { createModelFactory, fallbackSourceFor, modelNameFor } from './providers.js';
 import { openSharedRedis } from '../limiter/redis-connection.js';
+import { chooserOf, priceTableOf } from './choices.js';
 
 export interface GateDeps {
   turns: Pick<TurnStore, 'settings'>;
@@ -22,6 +23,7 @@ export function createGateFromConfig(config: Config, deps: GateDeps): Throttling
     provider: config.MODEL_PROVIDER,
     model: createModelFactory(config),
     modelName: (tier) => modelNameFor(config, tier),
+    choose: chooserOf(config),
     fallbackModel: fallback,
     // Null when the fallback is a model of the main provider's endpoint.
     fallbackSource: fallbackSourceFor(config),
@@ -35,7 +37,7 @@ export function createGateFromConfig(config: Config, deps: GateDeps): Throttling
       dailyTokens: config.WORKSPACE_DAILY_TOKENS,
     },
     global: { rpm: config.MODEL_RPM, concurrency: config.MODEL_CONCURRENCY },
-    prices: config.MODEL_PRICES,
+    prices: priceTableOf(config),
     outputReserveTokens: config.MODEL_MAX_OUTPUT_TOKENS,
     resilience: { timeoutMs: config.MODEL_TIMEOUT_MS },
     redis,

@@ -60,6 +60,8 @@ export interface ModelGateOptions {
   provider: string;
   model: (modelId: string) => LanguageModelV3;
   modelName: (tier: 'answer' | 'small') => string;
+  /** A MODEL_CHOICES name (ModelCall.model) → its source and model id; undefined for a name no longer listed. */
+  choose?: ((name: string) => { on: 'main' | 'fallback'; modelId: string; tools: boolean } | undefined) | undefined;
   /** Used when the main model's breaker is open or its retries ran out. */
   fallbackModel?: string | null | undefined;
   /** Where the fallback model lives when not on the main provider (MODEL_FALLBACK_PROVIDER …). */
@@ -294,10 +296,13 @@ export function createModelGate(options: ModelGateOptions): ThrottlingGate {
     async generate(call: ModelCall): Promise<ModelOutcome> {
       const started = performance.now();
       const elapsed = () => Math.round(performance.now() - started);
-      const primary = options.modelName(call.tier ?? 'answer');
-      const main: Target = { source: mainSource, modelId: primary };
+      const chosen = call.model ? options.choose?.(call.model) : undefined;
+      const primary = chosen?.modelId ?? options.modelName(call.tier ?? 'answer');
+      const main: Target = { source: chosen?.on === 'fallback' ? fallbackSource : mainSource, modelId: primary };
+      // A model that takes no tools is sent none, whatever the caller offered.
+      if (chosen && !chosen.tools) call = { ...call, tools: undefined, toolChoice: undefined };
       const fallback: Target | null =
-        options.fallbackModel && !(fallbackSource === mainSource && options.fallbackModel === primary)
+        options.fallbackModel && !(fallbackSource === main.source && options.fallbackModel === primary)
           ? { source: fallbackSource, modelId: options.fallbackModel }
           : null;
       const settings = call.settings ?? (await settingsOf(call.scope));

@@ -95,7 +95,7 @@ describe.each(drivers)('admin commands over the console (%s)', (driver) => {
       ['/agent agent sideways', 'Usage: /agent agent on|off [#channel]'],
       ['/agent retention -1', 'Usage: /agent retention DAYS|off'],
       ['/agent content kept', 'Usage: /agent content on|off'],
-      ['/agent audit 1y', 'Usage: /agent audit [@user] [24h|7d]'],
+      ['/agent audit 1y', 'Usage: /agent audit [@user] [24h|7d] | /agent audit export DAYS'],
     ];
     for (const [text, usage] of cases) {
       expect(await command('ben', text)).toBe(usage);

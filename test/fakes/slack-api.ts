@@ -105,8 +105,13 @@ export class FakeSlackApi {
   private readonly holds: { method: string; match: (params: Record<string, string>) => boolean; reached: () => void; released: Promise<void>; used: boolean }[] = [];
   /** trigger_ids a view was opened with (Slack takes each once). */
   readonly usedTriggers = new Set<string>();
+  /** Bytes POSTed to an upload URL that files.getUploadURLExternal gave out, by file id. */
+  readonly uploads = new Map<string, string>();
+  /** Files completed with files.completeUploadExternal: where they were shared, and their bytes. */
+  readonly sharedFiles: { id: string; title: string | undefined; channel: string | undefined; content: string | undefined }[] = [];
   private server: Server | null = null;
   private nextTs = 1767258600;
+  private nextFile = 1;
   url = '';
 
   async start(): Promise<this> {
@@ -117,6 +122,12 @@ export class FakeSlackApi {
         const raw = Buffer.concat(chunks).toString('utf8');
         if ((req.url ?? '').startsWith('/files-pri/')) {
           this.download(req.url!, req.headers.authorization, res);
+          return;
+        }
+        // The pre-signed upload URL of files.getUploadURLExternal (no token: the URL is the grant).
+        if ((req.url ?? '').startsWith('/upload/')) {
+          this.uploads.set(req.url!.slice('/upload/'.length), raw);
+          res.writeHead(200, { 'content-type': 'text/plain' }).end(`OK - ${raw.length}`);
           return;
         }
         if (!(req.url ?? '').startsWith('/api/')) {
@@ -346,6 +357,16 @@ export class FakeSlackApi {
       }
       case 'files.info':
         return this.fileInfo(params.file ?? '');
+      case 'files.getUploadURLExternal': {
+        if (!params.filename || !Number(params.length)) return { ok: false, error: 'invalid_arguments' };
+        const id = `F0FILE${this.nextFile++}`;
+        return { ok: true, upload_url: `${this.url.replace(/\/api\/$/, '')}/upload/${id}`, file_id: id };
+      }
+      case 'files.completeUploadExternal': {
+        const files = (typeof params.files === 'string' ? JSON.parse(params.files) : params.files) as { id: string; title?: string }[];
+        for (const f of files) this.sharedFiles.push({ id: f.id, title: f.title, channel: params.channel_id, content: this.uploads.get(f.id) });
+        return { ok: true, files: files.map((f) => ({ id: f.id, title: f.title })) };
+      }
       case 'conversations.open':
         // The bot's DM with one user: a stable D id per user (U0ACMEADM1 → D0ACMEADM1).
         return params.users ? { ok: true, channel: { id: `D${params.users.slice(1)}` } } : { ok: false, error: 'users_not_found' };

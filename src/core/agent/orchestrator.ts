@@ -23,9 +23,10 @@ import type {
   TurnStore,
   WorkspaceSettings,
 } from '../ports.js';
-import { audienceFor } from '../prompt.js';
+import { ADMIN_INSTRUCTIONS_HEADER, audienceFor } from '../prompt.js';
 import { AGGREGATOR_INSTRUCTIONS, ORCHESTRATOR_INSTRUCTIONS, specialists, type Specialist } from './specialists.js';
 import { mapBounded } from './bounded.js';
+import type { TurnModels } from '../models.js';
 import { builtinTools, type ToolContext } from './tools.js';
 import type { KnowledgeSearch } from '../knowledge/retrieval.js';
 import type { LimitDefaults } from '../commands/format.js';
@@ -87,6 +88,8 @@ export interface AgentTurn {
   settings: WorkspaceSettings;
   /** The one-call prompt runTurn built under the audience rule. */
   messages: PromptMessage[];
+  /** The models chosen for this channel (core/models.ts); absent: the gate's defaults. */
+  models?: TurnModels;
   progress(status: string): void;
   onQueued?: (position: number) => void;
   /** Aborted when the turn runs out of time or the process stops. */
@@ -119,8 +122,14 @@ class TurnBudget {
     private readonly settings: WorkspaceSettings,
     /** The whole turn's: aborts every step when the turn runs out of time. */
     private readonly signal?: AbortSignal,
+    readonly models?: TurnModels,
   ) {
     this.toolCalls = new ToolCallBudget(limits.maxToolCallsPerResponse, limits.maxToolCalls);
+  }
+
+  /** Whether the model of this tier takes tool definitions (one that does not is offered none). */
+  takesTools(tier: 'answer' | 'small'): boolean {
+    return this.models?.[tier].tools ?? true;
   }
 
   /** null when the turn's budget is spent: the caller stops. */
@@ -131,8 +140,10 @@ class TurnBudget {
     if (this.stopped) return null;
     this.steps++;
     const signals = [call.signal, this.signal].filter((x): x is AbortSignal => x !== undefined);
+    const chosen = this.models?.[call.tier ?? 'answer'];
     const outcome = await this.gate.generate({
       ...call,
+      ...(chosen ? { model: chosen.name } : {}),
       settings: this.settings,
       ...(signals.length > 0 ? { signal: signals.length === 1 ? signals[0]! : AbortSignal.any(signals) } : {}),
     });
@@ -150,7 +161,7 @@ const taskSchema = z.object({ task: z.string().min(1).max(2000) });
 export async function runAgentTurn(deps: AgentDeps, turn: AgentTurn): Promise<ModelOutcome> {
   const started = Date.now();
   const limits = { ...defaultAgentLimits, ...deps.limits };
-  const budget = new TurnBudget(deps.model, limits, turn.settings, turn.signal);
+  const budget = new TurnBudget(deps.model, limits, turn.settings, turn.signal, turn.models);
   const base = { scope: turn.scope, principalId: turn.principal.id, channelExternalId: turn.envelope.channel.id };
   const streamed = turn.answer ? { onTextDelta: turn.answer.onTextDelta } : {};
   const delegates: Record<string, ToolSpec> = Object.fromEntries(
@@ -160,8 +171,9 @@ export async function runAgentTurn(deps: AgentDeps, turn: AgentTurn): Promise<Mo
   turn.progress('Planning…');
   const plan = await budget.call({
     ...base,
-    messages: withInstructions(turn.messages, ORCHESTRATOR_INSTRUCTIONS),
-    tools: delegates,
+    // A model without tools cannot delegate: it answers in one call.
+    messages: budget.takesTools('answer') ? withInstructions(turn.messages, ORCHESTRATOR_INSTRUCTIONS) : turn.messages,
+    ...(budget.takesTools('answer') ? { tools: delegates } : {}),
     ...(turn.onQueued ? { onQueued: turn.onQueued } : {}),
     ...streamed,
   });
@@ -236,8 +248,9 @@ export async function runAgentTurn(deps: AgentDeps, turn: AgentTurn): Promise<Mo
   };
 }
 
+/** Quorum's step instructions go below its rules and above the admins' block (prompt.ts). */
 function withInstructions(messages: PromptMessage[], instructions: string): PromptMessage[] {
-  const firstOther = messages.findIndex((m) => m.role !== 'system');
+  const firstOther = messages.findIndex((m) => m.role !== 'system' || m.content.startsWith(ADMIN_INSTRUCTIONS_HEADER));
   const at = firstOther === -1 ? messages.length : firstOther;
   return [...messages.slice(0, at), { role: 'system', content: instructions }, ...messages.slice(at)];
 }
@@ -342,7 +355,7 @@ async function specialistLoop(
     { role: 'user', content: task },
   ];
   const rounds = budget.limits.specialistRounds;
-  const hasTools = specialist.tools.length > 0;
+  const hasTools = specialist.tools.length > 0 && budget.takesTools(specialist.tier);
   for (let round = 0; round < rounds; round++) {
     if (signal.aborted) return { specialist, ok: false, reason: 'timeout' };
     // The last round may not call tools, so a well-behaved model must answer. They are still named

@@ -8,6 +8,8 @@
  */
 import { z } from 'zod';
 import { OPEN_COMMANDS, TOOL_NAMES, type CommandName } from '../access/policy.js';
+import { INSTRUCTIONS_MAX_CHARS } from '../prompt.js';
+import { instructionsArgs, restAfterWord } from './free-text.js';
 
 const MAX_SETTING = 1_000_000_000;
 
@@ -51,11 +53,17 @@ const budgetAmount = (unit: 'tokens' | 'usd') =>
 const budgetArgs = (unit: 'tokens' | 'usd') => z.tuple([z.literal(unit), budgetAmount(unit)]).transform(([, a]) => ({ unit, ...a }));
 const usageWindow = z.enum(['today', '7d', '30d', 'month']);
 const usageBy = z.tuple([z.literal('by'), z.enum(['user', 'model', 'channel'])]);
+/** A MODEL_CHOICES name (config.ts holds them to the same form), or `default` to clear the choice. */
+const choiceArg = z
+  .string()
+  .regex(/^[a-z0-9][a-z0-9._:-]{0,63}$/)
+  .refine((v) => v !== 'cheap')
+  .transform((v) => (v === 'default' ? null : v));
 const roleArg = z.enum(['owner', 'admin', 'member', 'guest', 'clear']).transform((v) => (v === 'clear' ? null : v));
 const windowArg = z.enum(['24h', '7d']);
 
 /** The command words, in the order help lists them. */
-const WORDS = ['help', 'status', 'role', 'agent', 'guests', 'content', 'tools', 'limit', 'budget', 'usage', 'audit', 'retention', 'knowledge', 'forget'] as const;
+const WORDS = ['help', 'status', 'role', 'agent', 'guests', 'content', 'tools', 'limit', 'budget', 'usage', 'model', 'instructions', 'audit', 'retention', 'knowledge', 'forget'] as const;
 
 export const commandSchema = z.discriminatedUnion('name', [
   z.object({ name: z.literal('help'), topic: z.enum(WORDS).nullable() }),
@@ -76,7 +84,17 @@ export const commandSchema = z.discriminatedUnion('name', [
     amount: z.number().int().positive().nullable(),
   }),
   z.object({ name: z.literal('usage'), me: z.boolean(), window: usageWindow, by: z.enum(['user', 'model', 'channel']).nullable() }),
-  z.object({ name: z.literal('audit'), user: z.string().nullable(), window: windowArg.nullable() }),
+  z.object({ name: z.literal('audit'), user: z.string().nullable(), window: windowArg.nullable(), exportDays: z.number().int().positive().nullable() }),
+  z.object({
+    name: z.literal('model'),
+    /** null: show the models in force. */
+    set: z.object({ channel: z.string().nullable(), tier: z.enum(['answer', 'small']), choice: z.string().nullable() }).nullable(),
+  }),
+  z.object({
+    name: z.literal('instructions'),
+    /** null: show them; text null: clear. */
+    set: z.object({ channel: z.string().nullable(), text: z.string().nullable() }).nullable(),
+  }),
   z.object({ name: z.literal('retention'), days: z.number().int().positive().nullable() }),
   z.object({ name: z.literal('knowledge'), channel: z.string().nullable(), enabled: z.boolean().nullable() }),
   z.object({ name: z.literal('forget'), user: z.string().nullable() }),
@@ -105,6 +123,8 @@ interface Rule {
   details: string;
   /** Parses the arguments (the words after the command's name). */
   args: z.ZodType<Command, string[]>;
+  /** The arguments are free text: `args` gets the rest of the line as one string, case and spacing kept. */
+  raw?: true;
 }
 
 const commandWord = z.enum(WORDS);
@@ -204,17 +224,58 @@ const rules: Record<CommandWord, Rule> = {
         return { name: 'usage' as const, me, window: window.success ? window.data : ('today' as const), by: by ? by.data![1] : null };
       }),
   },
-  audit: {
-    forms: [{ usage: '/agent audit [@user] [24h|7d]', summary: 'Recent activity: messages, model calls, changes and refusals', policy: 'audit', menu: true }],
-    details: 'Shows the last 20 audit entries, newest first, optionally for one person and within the last 24 hours or 7 days. Example: /agent audit @dana 24h',
+  model: {
+    forms: [
+      { usage: '/agent model', summary: 'The models that answer here and the ones admins may choose', policy: 'model_show' },
+      { usage: '/agent model NAME|default', summary: 'The model that answers in this workspace', policy: 'model' },
+      { usage: '/agent model #channel NAME|default', summary: 'The model that answers in one channel', policy: 'model' },
+      { usage: '/agent model cheap NAME|default', summary: 'The model of the cheap steps (planning lookups, specialists)', policy: 'model' },
+    ],
+    details:
+      "Chooses among the models the operator allows (MODEL_CHOICES; `/agent model` lists them with their prices). A channel's model wins over the workspace's; `default` clears a choice. Example: /agent model #support fast",
     args: z
       .union([
-        z.tuple([]).transform(() => [null, null] as const),
-        z.tuple([userMention]).transform(([u]) => [u, null] as const),
-        z.tuple([windowArg]).transform(([w]) => [null, w] as const),
-        z.tuple([userMention, windowArg]),
+        z.tuple([]).transform(() => null),
+        z.tuple([z.literal('cheap'), choiceArg]).transform(([, choice]) => ({ channel: null, tier: 'small' as const, choice })),
+        z.tuple([channelMention, choiceArg]).transform(([channel, choice]) => ({ channel, tier: 'answer' as const, choice })),
+        z.tuple([choiceArg]).transform(([choice]) => ({ channel: null, tier: 'answer' as const, choice })),
       ])
-      .transform(([user, window]) => ({ name: 'audit' as const, user, window })),
+      .transform((set) => ({ name: 'model' as const, set })),
+  },
+  instructions: {
+    forms: [
+      { usage: '/agent instructions', summary: 'The instructions admins set for this workspace and this channel', policy: 'instructions_show' },
+      { usage: '/agent instructions [#channel] TEXT', summary: `Instructions added to every prompt (at most ${INSTRUCTIONS_MAX_CHARS} characters)`, policy: 'instructions' },
+      { usage: '/agent instructions clear [#channel]', summary: 'Remove the workspace\'s (or a channel\'s) instructions', policy: 'instructions' },
+    ],
+    details:
+      `Instructions shape tone, format and focus; they go below Quorum's own rules and cannot change who sees what (access and the audience rule always apply). At most ${INSTRUCTIONS_MAX_CHARS} characters. Example: /agent instructions #support Answer in French, in bullet points.`,
+    raw: true,
+    args: z.tuple([z.string()]).transform(([rest], ctx) => {
+      const set = instructionsArgs(rest);
+      if (set === undefined) {
+        ctx.addIssue({ code: 'custom', message: 'bad instructions' });
+        return z.NEVER;
+      }
+      return { name: 'instructions' as const, set };
+    }),
+  },
+  audit: {
+    forms: [
+      { usage: '/agent audit [@user] [24h|7d]', summary: 'Recent activity: messages, model calls, changes and refusals', policy: 'audit', menu: true },
+      { usage: '/agent audit export DAYS', summary: 'The audit trail of the last DAYS days as a file, sent to you privately', policy: 'audit_export' },
+    ],
+    details:
+      'Shows the last 20 audit entries, newest first, optionally for one person and within the last 24 hours or 7 days. `export 30d` sends you a JSON Lines file with the chain hashes and the signed head, which `npm run audit:verify -- --file` checks outside Quorum. Example: /agent audit @dana 24h',
+    args: z
+      .union([
+        z.tuple([z.literal('export'), days]).transform(([, d]) => [null, null, d] as const),
+        z.tuple([]).transform(() => [null, null, null] as const),
+        z.tuple([userMention]).transform(([u]) => [u, null, null] as const),
+        z.tuple([windowArg]).transform(([w]) => [null, w, null] as const),
+        z.tuple([userMention, windowArg]).transform(([u, w]) => [u, w, null] as const),
+      ])
+      .transform(([user, window, exportDays]) => ({ name: 'audit' as const, user, window, exportDays })),
   },
   retention: {
     forms: [{ usage: '/agent retention DAYS|off', summary: 'Delete stored messages after this many days', policy: 'retention' }],
@@ -308,7 +369,7 @@ export function parseCommand(text: string): ParsedCommand {
   if (!Object.hasOwn(rules, name)) return { ok: false, name: null, message: `Unknown command "${word.slice(0, 40)}". ${USAGE}` };
   const rule = rules[name as CommandWord];
   // Keywords are case-insensitive; mentions keep their case (platform ids are case-sensitive).
-  const normalized = args.map((a) => (/^[<@#]/.test(a) ? a : a.toLowerCase()));
+  const normalized = rule.raw ? [restAfterWord(text)] : args.map((a) => (/^[<@#]/.test(a) ? a : a.toLowerCase()));
   const parsed = rule.args.safeParse(normalized);
   if (!parsed.success) return { ok: false, name: name as CommandWord, message: usageOf(name as CommandWord) };
   const checked = commandSchema.safeParse(parsed.data);

@@ -14,6 +14,8 @@ import { auditTable, knowledgeTable, limitsLine } from './format.js';
 import { budgetName, budgetSetting } from '../budgets.js';
 import { usageAnswer } from './usage.js';
 import { helpFor, helpText, parseCommand, type Command } from './grammar.js';
+import { modelHere, runInstructions, runModel } from './profiles.js';
+import { exportAudit } from './audit-export.js';
 
 export interface CommandContext {
   scope: Scope;
@@ -30,6 +32,8 @@ const WINDOW_MS = { '24h': 24 * 3_600_000, '7d': 7 * 24 * 3_600_000 } as const;
 function policyName(command: Command, self: string): CommandName {
   if (command.name === 'forget') return command.user === null || command.user === self ? 'forget_me' : 'forget_user';
   if (command.name === 'usage') return command.me ? 'usage_me' : 'usage';
+  if (command.name === 'model' || command.name === 'instructions') return command.set === null ? `${command.name}_show` : command.name;
+  if (command.name === 'audit' && command.exportDays !== null) return 'audit_export';
   return command.name;
 }
 
@@ -53,15 +57,16 @@ export async function runCommand(deps: CoreDeps, ctx: CommandContext): Promise<s
   const outcome = await execute(deps, ctx, command);
   if (typeof outcome !== 'string') return refuse(deps, ctx, outcome, name);
   // Changes were audited with their values by the store; reads and refusals are recorded here.
-  if (!changes(command)) await deps.audit.append(ctx.scope, { ...base, action: 'command', outcome: 'ok', detail: { command: name } });
+  if (!isChange(command)) await deps.audit.append(ctx.scope, { ...base, action: 'command', outcome: 'ok', detail: { command: name } });
   return outcome;
 }
 
 const capitalized = (s: string) => s.charAt(0).toUpperCase() + s.slice(1);
 
 const CHANGES: ReadonlySet<Command['name']> = new Set(['role', 'agent', 'guests', 'content', 'tools', 'limit', 'budget', 'retention', 'forget']);
-/** `/agent knowledge` alone reads; with a channel it changes (audited by the store). */
-const changes = (command: Command) => CHANGES.has(command.name) || (command.name === 'knowledge' && command.enabled !== null);
+/** `/agent knowledge`, `model` and `instructions` alone read; with an argument they change (audited by the store). */
+const isChange = (c: Command) =>
+  CHANGES.has(c.name) || (c.name === 'knowledge' && c.enabled !== null) || ((c.name === 'model' || c.name === 'instructions') && c.set !== null);
 
 function subjectOf(ctx: CommandContext) {
   return { principalId: ctx.principal.id, role: ctx.role, workspaceId: ctx.scope.workspaceId };
@@ -130,7 +135,12 @@ async function execute(deps: CoreDeps, ctx: CommandContext, command: Command): P
       return usageAnswer(admin, ctx.scope, ctx.principal.id, command);
     case 'retention':
       return change({ kind: 'limit', key: 'retentionDays', value: command.days }, 'Message retention (days)');
+    case 'model':
+      return runModel(deps, ctx, command.set);
+    case 'instructions':
+      return runInstructions(deps, ctx, command.set);
     case 'audit':
+      if (command.exportDays !== null) return exportAudit(deps, ctx, command.exportDays);
       return audit(deps, admin, ctx, command.user, command.window);
     case 'knowledge': {
       if (command.channel === null || command.enabled === null) return knowledgeStatus(deps, ctx);
@@ -165,7 +175,7 @@ async function knowledgeStatus(deps: CoreDeps, ctx: CommandContext): Promise<str
 
 async function statusWithout(deps: CoreDeps, ctx: CommandContext): Promise<string> {
   const settings = await deps.turns.settings(ctx.scope);
-  return [`Your role: ${ctx.role}`, `Model: ${deps.modelName}`, `Limits: ${limitsLine(settings, deps.limitDefaults)}`].join('\n');
+  return [`Your role: ${ctx.role}`, `Model: ${await modelHere(deps, ctx)}`, `Limits: ${limitsLine(settings, deps.limitDefaults)}`].join('\n');
 }
 
 async function status(deps: CoreDeps, admin: AdminStore, ctx: CommandContext): Promise<string> {

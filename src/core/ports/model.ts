@@ -28,6 +28,8 @@ export interface ModelCall {
   messages: PromptMessage[];
   /** 'answer' uses MODEL_NAME; 'small' uses MODEL_SMALL_NAME. */
   tier?: 'answer' | 'small';
+  /** The MODEL_CHOICES name chosen for this call (its channel's, else its workspace's); absent: the tier's default. */
+  model?: string;
   /** Called when the call waits in a queue, with its position. */
   onQueued?: (position: number) => void;
   signal?: AbortSignal;

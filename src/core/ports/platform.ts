@@ -164,6 +164,15 @@ export interface FileSource {
   fetch(where: { workspace: WorkspaceRef; channel: ChannelRef }, file: FileRef, maxBytes: number): Promise<FetchedFile>;
 }
 
+/** A file Quorum sends (UTF-8 text). */
+export interface OutgoingFile {
+  name: string;
+  title: string;
+  content: string;
+}
+
+export type FileDelivery = { kind: 'sent' } | { kind: 'offered' } | { kind: 'link'; url: string } | { kind: 'unreachable' };
+
 /** Everything one platform adapter supplies to the core. */
 export interface PlatformPorts {
   membership: MembershipSource;
@@ -188,6 +197,13 @@ export interface PlatformPorts {
    * the platform gives no private place yet (Teams: no 1:1 chat). Absent where it cannot.
    */
   privateChannel?(workspace: WorkspaceRef, userId: string): Promise<PrivatePlace | null>;
+  /**
+   * Sends one user a file privately (`/agent audit export`): 'sent' into their DM, 'offered' when
+   * they must accept it first (Teams file consent), 'link' to download it (the local console),
+   * 'unreachable' when the platform gives no private way to them yet. Throws REPLY_FAILED when the
+   * platform refused. Absent where the platform cannot send files.
+   */
+  sendFile?(workspace: WorkspaceRef, userId: string, file: OutgoingFile): Promise<FileDelivery>;
   /**
    * Told, before the reply, what a turn gave the model and what it left out and why (the local
    * console's "why did it see this?" view). Absent on Slack and Teams; must not throw.

@@ -143,6 +143,12 @@ export interface AuditLog {
   list(scope: Scope, filter: { actorPrincipalId?: string; since?: Date; limit: number }): Promise<AuditEntry[]>;
 }
 
+/** The workspace's audit trail as a file anyone can verify outside Quorum (src/db/audit-export.ts). */
+export interface AuditExporter {
+  /** JSON Lines: a header, the entries since `since` with their chain hashes, the signed head. */
+  exportJsonl(scope: Scope, since: Date): Promise<{ content: string; entries: number }>;
+}
+
 /** One model's share of a settled call: the tokens the provider reported and their cost. */
 export interface UsageEntry {
   model: string;

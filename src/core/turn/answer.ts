@@ -11,6 +11,7 @@ import type { CoreDeps, TurnResult } from './deps.js';
 import type { Delivery } from './delivery.js';
 import { skippedNote, type ReadFiles } from './files.js';
 import type { OpenedTurn } from './resolve.js';
+import type { TurnModels } from '../models.js';
 
 /** What a request waiting behind its workspace's own queue (the limiter's or the inbox's) tells its sender. */
 export const queuedNotice = (position: number): string => `Busy right now: you are number ${position} in the queue.`;
@@ -23,6 +24,8 @@ export interface Question {
   signal: AbortSignal | undefined;
   /** The turn's files as read (turn/files.ts): what was skipped is said under the answer. */
   files?: ReadFiles;
+  /** The models chosen for this channel; absent: the gate's defaults. */
+  models?: TurnModels;
 }
 
 export async function answerTurn(deps: CoreDeps, ports: PlatformPorts, question: Question, delivery: Delivery): Promise<TurnResult> {
@@ -39,6 +42,7 @@ export async function answerTurn(deps: CoreDeps, ports: PlatformPorts, question:
       channel: question.channel,
       settings: turn.settings,
       messages: question.messages,
+      ...(question.models ? { models: question.models } : {}),
       progress: (status) => delivery.progress(status),
       onQueued: (position) => delivery.progress(queuedNotice(position)),
       ...(question.signal ? { signal: question.signal } : {}),

@@ -4,7 +4,7 @@
  */
 import { decide, type ChannelResource, type Decision } from '../access/policy.js';
 import type { ContextRecorder } from '../context-report.js';
-import type { Conversation, PromptMessage } from '../ports.js';
+import type { Conversation, Profile, PromptMessage } from '../ports.js';
 import { audienceFor, buildPrompt, type Audience, type ContextItem, type Visibility } from '../prompt.js';
 import type { CoreDeps } from './deps.js';
 import type { OpenedTurn } from './resolve.js';
@@ -45,6 +45,8 @@ export async function promptFor(
   inspect: ContextRecorder | null,
   /** A channel asked about (turn/about.ts): its content, the requester's membership already checked. */
   about?: { items: ContextItem[]; channelId: string },
+  /** The admins' instructions (`/agent instructions`); null: none. */
+  profile: Profile | null = null,
 ): Promise<{ messages: PromptMessage[]; readable: boolean }> {
   const { conversation, scope, stored } = turn;
   const readable = decide(subjectOf(turn), { kind: 'read_history' }, {
@@ -60,7 +62,9 @@ export async function promptFor(
   const visibility = visibilityOf(conversation);
   const context: ContextItem[] = [...(about?.items ?? []), ...history.map((message) => ({ visibility, message }))];
   const requesterMaySeeChannel = (id: string) => id === about?.channelId;
-  const messages = buildPrompt({ audience, context, text: turn.envelope.text, requesterMaySeeChannel });
+  // The admins' instructions are text for the model only: the context above was chosen without them.
+  const instructions = profile ? { workspace: profile.workspace.instructions, channel: turn.envelope.channel.kind === 'dm' ? null : profile.channel.instructions } : undefined;
+  const messages = buildPrompt({ audience, context, text: turn.envelope.text, requesterMaySeeChannel, ...(instructions ? { instructions } : {}) });
   inspect?.context(context, turn.envelope.text, readable.allow ? undefined : { count: stored.length, reason: readable.reason });
   return { messages, readable: readable.allow };
 }

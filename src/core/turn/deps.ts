@@ -7,7 +7,7 @@ import { QuorumError } from '../errors.js';
 import type { AdminStore } from '../ports.js';
 import type { BootstrapAdmin } from '../access/roles.js';
 import type { FileDeps } from './files.js';
-import type { AgentStore, AuditLog, Logger, ModelGate, PlatformPorts, TurnStore } from '../ports.js';
+import type { AgentStore, AuditExporter, AuditLog, Logger, ModelCatalog, ModelGate, PlatformPorts, ProfileStore, TurnStore } from '../ports.js';
 
 export interface CoreDeps {
   turns: TurnStore;
@@ -25,6 +25,12 @@ export interface CoreDeps {
   agent: { store: AgentStore; limits?: Partial<AgentLimits>; knowledge?: KnowledgeSearch | undefined };
   /** Settings, grants, tool rules and erasure for `/agent` commands (src/db/admin-store.ts). */
   admin?: AdminStore;
+  /** The models operators allow (MODEL_CHOICES) and the defaults; absent: the gate picks by tier. */
+  models?: ModelCatalog;
+  /** Model choices and instructions per workspace and channel (`/agent model`, `/agent instructions`). */
+  profiles?: ProfileStore;
+  /** `/agent audit export`: the workspace's audit trail as a verifiable file. */
+  auditExport?: AuditExporter;
   /** QUORUM_ADMINS: admins by the operator's word, whatever the platform says. */
   bootstrapAdmins?: readonly BootstrapAdmin[];
   /** Reading the files of a turn (src/files, FILE_MAX_BYTES); absent: files are named as skipped. */
