@@ -18,7 +18,7 @@ import { portsFor, type CoreDeps, type TurnResult } from './turn/deps.js';
 import { openDelivery, type Delivery } from './turn/delivery.js';
 import { ignoreDeleted, openTurn, requesterFacts, type OpenedTurn } from './turn/resolve.js';
 import type { Audience } from './prompt.js';
-import { turnModels } from './models.js';
+import { modelAcceptsImages, turnModels } from './models.js';
 
 export { portsFor, type CoreDeps, type TurnResult } from './turn/deps.js';
 export { replyTargetOf } from './turn/delivery.js';
@@ -76,7 +76,9 @@ export async function runTurn(deps: CoreDeps, envelope: Envelope, attempt?: Deli
   const profile = (await deps.profiles?.profile(turn.scope, envelope.channel.id)) ?? null;
   const { messages, readable } = await promptFor(deps, turn, audience, inspect, about ?? undefined, profile);
   const models = deps.models ? turnModels(deps.models, profile) : undefined;
-  const files = await turnFiles(deps, ports, delivery, filesWhere(turn, audience, readable));
+  // Pictures go only to a model that sees (the channel's choice, else the operator's guess).
+  const fileDeps = deps.files && models ? { ...deps.files, acceptsImages: modelAcceptsImages(models) } : deps.files;
+  const files = await turnFiles(fileDeps, ports, delivery, filesWhere(turn, audience, readable), deps.log);
 
   // Answer, and deliver.
   const answering = { turn, channel, messages: withFiles(messages, files), files, inspect, signal: attempt?.signal, ...(models ? { models } : {}) };
@@ -95,14 +97,14 @@ async function commandTurn(deps: CoreDeps, envelope: Envelope, delivery: Deliver
  * The message's files, else the conversation's latest (where its history may be read), else the
  * latest shared in the platform's thread when the question speaks of a file; read as quoted data.
  */
-async function turnFiles(deps: CoreDeps, ports: PlatformPorts, delivery: Delivery, where: ReturnType<typeof filesWhere>): Promise<ReadFiles> {
+async function turnFiles(fileDeps: CoreDeps['files'], ports: PlatformPorts, delivery: Delivery, where: ReturnType<typeof filesWhere>, log: CoreDeps['log']): Promise<ReadFiles> {
   let refs = filesOfTurn(where);
   if (refs.length === 0) refs = await platformThreadFiles(ports, where);
   if (refs.length === 0) return NO_FILES;
   delivery.progress('Reading the files…');
-  const files = await readFiles(deps.files, ports, where, refs);
+  const files = await readFiles(fileDeps, ports, where, refs);
   // Counts only: file names can be as private as the message.
-  deps.log.info({ event: 'turn.files', read: files.readCount, images: files.images.length, skipped: files.skipped.length }, 'files read into a turn');
+  log.info({ event: 'turn.files', read: files.readCount, images: files.images.length, skipped: files.skipped.length }, 'files read into a turn');
   return files;
 }
 

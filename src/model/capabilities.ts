@@ -16,9 +16,14 @@ const SEEING_MODELS = [
 ];
 
 export function modelAcceptsImages(settings: ModelSettings): boolean {
-  if (settings.MODEL_PROVIDER === 'offline') return false;
-  const name = modelNameFor(settings, 'answer').toLowerCase().split('/').pop() ?? '';
+  return seesImages(settings.MODEL_PROVIDER, modelNameFor(settings, 'answer'));
+}
+
+/** One provider's model, by the name the provider knows it by. */
+export function seesImages(provider: ModelSettings['MODEL_PROVIDER'], model: string): boolean {
+  if (provider === 'offline') return false;
+  const name = model.toLowerCase().split('/').pop() ?? '';
   // Every Claude model from 3 on sees; earlier ones are retired.
-  if (settings.MODEL_PROVIDER === 'anthropic') return !/^claude-(2|instant)/.test(name);
+  if (provider === 'anthropic') return !/^claude-(2|instant)/.test(name);
   return SEEING_MODELS.some((pattern) => pattern.test(name));
 }

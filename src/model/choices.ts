@@ -6,6 +6,7 @@
 import { fallbackEndpoint, mainEndpoint, type Config, type ModelChoice } from '../config.js';
 import type { ModelCatalog } from '../core/ports.js';
 import type { PriceTable } from './gate.js';
+import { seesImages } from './capabilities.js';
 import { modelNameFor } from './providers.js';
 
 type ChoiceSettings = Pick<Config, 'MODEL_PROVIDER' | 'MODEL_NAME' | 'MODEL_SMALL_NAME' | 'MODEL_PRICES'> &
@@ -15,7 +16,9 @@ export function modelChoicesOf(config: ChoiceSettings): ModelChoice[] {
   if (config.MODEL_CHOICES?.length) return config.MODEL_CHOICES;
   const legacy = (model: string): ModelChoice => {
     const price = config.MODEL_PRICES[model] ?? { input: 0, output: 0 };
-    return { name: model.toLowerCase(), provider: config.MODEL_PROVIDER, model, input: price.input, output: price.output, images: false, tools: true };
+    // Without MODEL_CHOICES nobody said whether it sees: guessed from the provider and the name.
+    const images = seesImages(config.MODEL_PROVIDER, model);
+    return { name: model.toLowerCase(), provider: config.MODEL_PROVIDER, model, input: price.input, output: price.output, images, tools: true };
   };
   const answer = modelNameFor(config, 'answer');
   const small = modelNameFor(config, 'small');
