@@ -42,7 +42,10 @@ import { createLogger } from './log.js';
 import { captureConsole } from './console-capture.js';
 import { createUsageLedger } from './db/usage-ledger.js';
 import { createGateFromConfig } from './model/from-config.js';
+import { createPricing } from './model/pricing.js';
 import { modelNameFor } from './model/providers.js';
+import { modelAcceptsImages } from './model/capabilities.js';
+import { fileExtractor } from './files/extract.js';
 import { createSecretBox, loadEncryptionKey } from './secrets.js';
 
 export interface StartOptions {
@@ -91,7 +94,7 @@ export async function startQuorum(config: Config, options: StartOptions = {}): P
     invalidation = await openInvalidationBus(config, log);
     const workspaces = createWorkspaceCache(database.db);
     const inbox = withBatchedEnqueue(database.db, createInboxStore(database.db, workspaces), workspaces);
-    const metrics = createMetrics(inbox);
+    const metrics = createMetrics(inbox, { workspaceLabels: config.METRICS_WORKSPACE_LABELS });
     const turns = createTurnStore(database.db, workspaces);
     const audit = instrumentAuditLog(createAuditLog(database.db), metrics);
     const admin = createAdminStore(database.db);
@@ -115,7 +118,7 @@ export async function startQuorum(config: Config, options: StartOptions = {}): P
     const deps: CoreDeps = {
       turns,
       audit,
-      model: instrumentModelGate(model, metrics),
+      model: instrumentModelGate(model, metrics, createPricing(config.MODEL_PRICES).costMicroUsd),
       modelName: modelNameFor(config),
       limitDefaults: { rpm: config.WORKSPACE_RPM, concurrency: config.WORKSPACE_CONCURRENCY, dailyTokens: config.WORKSPACE_DAILY_TOKENS ?? null },
       platforms,
@@ -123,6 +126,7 @@ export async function startQuorum(config: Config, options: StartOptions = {}): P
       agent: { store: createAgentStore(database.db), knowledge: knowledge?.search },
       admin,
       bootstrapAdmins: config.QUORUM_ADMINS,
+      files: { extractor: fileExtractor, maxBytes: config.FILE_MAX_BYTES, acceptsImages: modelAcceptsImages(config) },
     };
 
     const worker = createWorker({

@@ -17,6 +17,7 @@ import { guardRequests } from './app-guard.js';
 import { boltLogger } from './bolt-logger.js';
 import { registerCommand } from './command.js';
 import { registerEvents } from './handlers.js';
+import { createFileSource } from './files.js';
 import { createHistory } from './history.js';
 import { createInstaller } from './install.js';
 import { createKnowledgeSource } from './knowledge.js';
@@ -96,6 +97,7 @@ export function createSlackAdapter(options: SlackAdapterOptions): SlackAdapter {
   const directory = createDirectory({ client: readClient, tokens });
   const membership = createMembership({ client: readClient, tokens });
   const history = createHistory({ client: readClient, tokens });
+  const files = createFileSource({ client: readClient, tokens, apiUrl: config.SLACK_API_URL });
   // Backfills wait out rate limits (Retry-After, several times) rather than fail: nobody waits on them.
   const backfillClient = new PerCallRateLimitClient({ ...clientOptions, retryConfig: { retries: 2, minTimeout: 500, maxTimeout: 5_000 } }, 5);
   const knowledge = createKnowledgeSource({
@@ -205,7 +207,7 @@ export function createSlackAdapter(options: SlackAdapterOptions): SlackAdapter {
   if (installer) routes.push(...installer.routes);
 
   return {
-    ports: { membership, directory, replies, history, notify, knowledge, privateChannel: createPrivateChannel({ client: postClient, tokens }) },
+    ports: { membership, directory, replies, history, notify, files, knowledge, privateChannel: createPrivateChannel({ client: postClient, tokens }) },
     routes,
     async start() {
       if (socketWatch) await socketWatch.start(() => app.start(), (receiver as SocketModeReceiver).client);
@@ -256,6 +258,7 @@ export const BOT_SCOPES = [
   'mpim:history',
   'chat:write',
   'commands',
+  'files:read', // files.info and url_private: the files people share with a question
   'users:read',
   // file_deleted / file_change (knowledge) and reading shared files.
   'files:read',

@@ -28,6 +28,7 @@ import {
 import { authEnabled, createCloudAdapter, isAuthFailure, type TeamsApp, type TeamsAuthOverrides } from './auth.js';
 import { createDirectory } from './directory.js';
 import { createMembership } from './membership.js';
+import { createFileSource } from './files.js';
 import { isCardSubmit, onInteraction, type TeamsInteractionDeps } from './interactions.js';
 import { createNotify, createPrivateChannel } from './notify.js';
 import { createReplySink } from './replies.js';
@@ -92,6 +93,7 @@ export function createTeamsAdapter(options: TeamsAdapterOptions): TeamsAdapter {
     directory,
     replies: createReplySink(runtime, { maxChars: options.maxReplyChars }),
     notify: createNotify(runtime),
+    files: createFileSource(runtime, cloudAdapter.serviceUrlAllowed),
     privateChannel: createPrivateChannel(runtime),
     // No `history` port: a channel's or chat's messages are served only by Microsoft Graph (RSC
     // ChannelMessage.Read.Group / ChatMessage.Read.Chat), which Quorum does not call yet; so

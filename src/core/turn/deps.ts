@@ -6,6 +6,7 @@ import type { Platform } from '../envelope.js';
 import { QuorumError } from '../errors.js';
 import type { AdminStore } from '../ports.js';
 import type { BootstrapAdmin } from '../access/roles.js';
+import type { FileDeps } from './files.js';
 import type { AgentStore, AuditLog, Logger, ModelGate, PlatformPorts, TurnStore } from '../ports.js';
 
 export interface CoreDeps {
@@ -26,6 +27,8 @@ export interface CoreDeps {
   admin?: AdminStore;
   /** QUORUM_ADMINS: admins by the operator's word, whatever the platform says. */
   bootstrapAdmins?: readonly BootstrapAdmin[];
+  /** Reading the files of a turn (src/files, FILE_MAX_BYTES); absent: files are named as skipped. */
+  files?: FileDeps;
 }
 
 export interface TurnResult {
