@@ -12,7 +12,6 @@ import type { Scope } from '../src/core/identity.js';
 import { openDatabase } from '../src/db/client.js';
 import type { KnowledgeStore } from '../src/core/ports.js';
 import { createKnowledgeStore } from '../src/db/knowledge-store.js';
-import { enableScopedTextIndex } from '../src/db/vector.js';
 import { knowledgeChannels, workspaces } from '../src/db/schema.js';
 import { createLogger } from '../src/log.js';
 import { startQuorum } from '../src/main.js';
@@ -63,7 +62,6 @@ async function retrieval(base: string): Promise<void> {
       const started = performance.now();
       // Bulk load: the full-text indexes are built once after the rows, as a restore would.
       await db.execute(sql`drop index if exists knowledge_chunks_tsv`);
-      await db.execute(sql`drop index if exists knowledge_chunks_scoped_tsv`);
       await db.execute(fill(ws!.id, rows + 1, target));
       // Another tenant's rows in the same table (never returned; they make the index bigger).
       await db.execute(fill(other!.id, rows + 1, rows + Math.floor((target - rows) / 10)));
@@ -71,16 +69,12 @@ async function retrieval(base: string): Promise<void> {
       await db.execute(sql`vacuum analyze knowledge_chunks`);
       rows = target;
       const loadS = (performance.now() - started) / 1000;
-      const plain = await measure(store, scope);
-      const scoped = await enableScopedTextIndex(database, createLogger('silent'));
-      await db.execute(sql`analyze knowledge_chunks`);
-      const withScoped = scoped ? await measure(store, scope) : null;
+      const figures = await measure(store, scope);
       const size = (await db.execute(sql`select pg_total_relation_size('knowledge_chunks')::bigint as bytes, (select count(*) from knowledge_chunks)::bigint as n`)) as unknown as { bytes: string; n: string }[];
       const bytes = Number(size[0]!.bytes);
       const all = Number(size[0]!.n);
       print(`retrieval @ ${target.toLocaleString('en')} chunks (${all.toLocaleString('en')} in the table, ${CHANNELS} channels, member of ${MEMBER_OF}), load ${loadS.toFixed(1)} s:`);
-      print(`  full-text index only:            ${plain}`);
-      print(`  with the scoped (btree_gin) one: ${withScoped ?? 'btree_gin not available'}`);
+      print(`  ${figures}`);
       print(`  table + indexes ${(bytes / 1024 ** 2).toFixed(0)} MB = ${(((bytes / all) * 1e6) / 1024 ** 3).toFixed(2)} GB per million chunks`);
     }
   } finally {

@@ -20,7 +20,7 @@ import { answerCommand, portsFor, queuedNotice, replyTargetOf, runTurn, type Cor
 import { deliveryMemoryOf } from './core/reply-memory.js';
 import { createAgentStore } from './db/agent-store.js';
 import { createKnowledgeStore } from './db/knowledge-store.js';
-import { enableScopedTextIndex, enableVector } from './db/vector.js';
+import { enableVector } from './db/vector.js';
 import { createKnowledge, type Knowledge } from './core/knowledge/service.js';
 import { createEmbedder } from './model/embedding.js';
 import { createAuditLog } from './db/audit-store.js';
@@ -321,7 +321,6 @@ async function startKnowledge(config: Config, database: Database, turns: CoreDep
   if (config.KNOWLEDGE === 'off') return null;
   const embedder = createEmbedder(config);
   const vector = embedder ? await enableVector(database, log) : false;
-  if (database.driver === 'postgres') await enableScopedTextIndex(database, log);
   return createKnowledge({
     store: createKnowledgeStore(database.db, { vector }),
     resolveWorkspace: (ref) => turns.resolveWorkspace(ref),
