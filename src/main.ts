@@ -27,7 +27,7 @@ import { createAuditLog } from './db/audit-store.js';
 import { adoptUnsignedHeads, auditSigningKeyOf, signAuditHeads } from './db/audit-signing.js';
 import { createAuditExporter } from './db/audit-export.js';
 import { createProfileStore } from './db/profile-store.js';
-import { modelCatalogOf } from './model/choices.js';
+import { modelCatalogOf, priceTableOf } from './model/choices.js';
 import { createConversationRefStore } from './db/conversation-ref-store.js';
 import { createAdminStore } from './db/admin-store.js';
 import { startSweeper } from './db/sweeper.js';
@@ -129,7 +129,7 @@ export async function startQuorum(config: Config, options: StartOptions = {}): P
     const deps: CoreDeps = {
       turns,
       audit,
-      model: instrumentModelGate(model, metrics, createPricing(config.MODEL_PRICES).costMicroUsd),
+      model: instrumentModelGate(model, metrics, createPricing(priceTableOf(config)).costMicroUsd),
       modelName: modelNameFor(config),
       limitDefaults: { rpm: config.WORKSPACE_RPM, concurrency: config.WORKSPACE_CONCURRENCY, dailyTokens: config.WORKSPACE_DAILY_TOKENS ?? null },
       platforms,
