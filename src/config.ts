@@ -91,6 +91,12 @@ export const configSchema = z.object({
   METRICS_TOKEN: z.string().min(16).optional().describe('secret: bearer token GET /metrics requires (Authorization: Bearer …); at least 16 characters'),
   METRICS_PORT: z.coerce.number().int().min(0).max(65535).optional().describe('serve /metrics on its own listener (METRICS_HOST:METRICS_PORT) instead of PORT'),
   METRICS_HOST: z.string().min(1).default('127.0.0.1').describe('interface of the METRICS_PORT listener'),
+  METRICS_WORKSPACE_LABELS: z
+    .enum(['true', 'false'])
+    .default('false')
+    .transform((v) => v === 'true')
+    .describe('true: token and cost metrics carry a workspace label (one series per workspace and model: mind the cardinality)'),
+  MODEL_MAX_OUTPUT_TOKENS: positiveInt(4096, 'most output tokens a model call may produce (sent to the provider) when a budget or a tpm limit applies; budgets reserve this much'),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info').describe('pino log level'),
   DATABASE_URL: optionalUrl('PostgreSQL URL; unset: embedded PGlite in DATA_DIR'),
   DATABASE_POOL_SIZE: positiveInt(10, 'PostgreSQL connections per instance'),

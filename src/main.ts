@@ -42,6 +42,7 @@ import { createLogger } from './log.js';
 import { captureConsole } from './console-capture.js';
 import { createUsageLedger } from './db/usage-ledger.js';
 import { createGateFromConfig } from './model/from-config.js';
+import { createPricing } from './model/pricing.js';
 import { modelNameFor } from './model/providers.js';
 import { createSecretBox, loadEncryptionKey } from './secrets.js';
 
@@ -98,7 +99,7 @@ export async function startQuorum(config: Config, options: StartOptions = {}): P
     }
     const workspaces = createWorkspaceCache(database.db);
     const inbox = withBatchedEnqueue(database.db, createInboxStore(database.db, workspaces), workspaces);
-    const metrics = createMetrics(inbox);
+    const metrics = createMetrics(inbox, { workspaceLabels: config.METRICS_WORKSPACE_LABELS });
     const turns = createTurnStore(database.db, workspaces);
     const audit = instrumentAuditLog(createAuditLog(database.db), metrics);
     const admin = createAdminStore(database.db);
@@ -121,7 +122,7 @@ export async function startQuorum(config: Config, options: StartOptions = {}): P
     const deps: CoreDeps = {
       turns,
       audit,
-      model: instrumentModelGate(model, metrics),
+      model: instrumentModelGate(model, metrics, createPricing(config.MODEL_PRICES).costMicroUsd),
       modelName: modelNameFor(config),
       limitDefaults: { rpm: config.WORKSPACE_RPM, concurrency: config.WORKSPACE_CONCURRENCY, dailyTokens: config.WORKSPACE_DAILY_TOKENS ?? null },
       platforms,

@@ -22,6 +22,8 @@ import {
   workspaces,
 } from './schema.js';
 import { findPrincipalByUserId, upsertChannel } from './turn-store.js';
+import { workspaceUsage } from './usage-report.js';
+import { formatUsd } from '../core/budgets.js';
 
 type Tx = Parameters<Parameters<Db['transaction']>[0]>[0];
 
@@ -70,8 +72,10 @@ async function applyChange(tx: Tx, scope: Scope, change: AdminChange): Promise<C
           .insert(scheduledJobs)
           .values({ name: RETENTION_JOB, nextRunAt: sql`now()` })
           .onConflictDoUpdate({ target: scheduledJobs.name, set: { nextRunAt: sql`now()` } });
-      const none = change.key === 'retentionDays' ? 'off' : 'default';
-      return { setting: change.key, old: show(old, none), new: show(change.value, none) };
+      const none = change.key === 'retentionDays' ? 'off' : change.key === 'dailyTokens' || change.key === 'rpm' || change.key === 'concurrency' ? 'default' : 'none';
+      // Money is shown as dollars, in the answer and the audit entry alike.
+      const shown = (v: number | null | undefined) => (/MicroUsd$/.test(change.key) && typeof v === 'number' ? formatUsd(v) : show(v, none));
+      return { setting: change.key, old: shown(old), new: shown(change.value) };
     }
     case 'guests':
       return setFlag(tx, scope, 'guestsEnabled', change.enabled, 'guests', ['off', 'on']);
@@ -182,6 +186,8 @@ export function createAdminStore(db: Db): AdminStore {
         .where(and(eq(usage.workspaceId, scope.workspaceId), eq(usage.day, sql`current_date`)));
       return { calls: Number(row?.calls ?? 0), inputTokens: Number(row?.inputTokens ?? 0), outputTokens: Number(row?.outputTokens ?? 0) };
     },
+
+    usage: (scope, query) => workspaceUsage(db, scope, query),
 
     async erase(scope, target, actor) {
       return db.transaction(async (tx) => {

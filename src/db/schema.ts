@@ -43,6 +43,16 @@ export const workspaceSettings = pgTable('workspace_settings', {
   rpm: integer('rpm'),
   concurrency: integer('concurrency'),
   dailyTokens: bigint('daily_tokens', { mode: 'number' }),
+  /** Tokens per sliding minute for the workspace's model calls (`/agent limit tpm N`). */
+  tpm: integer('tpm'),
+  /** The other budgets (`/agent budget …`): tokens or micro-USD, per UTC day or calendar month; user_* apply to each user. */
+  monthlyTokens: bigint('monthly_tokens', { mode: 'number' }),
+  dailyMicroUsd: bigint('daily_micro_usd', { mode: 'number' }),
+  monthlyMicroUsd: bigint('monthly_micro_usd', { mode: 'number' }),
+  userDailyTokens: bigint('user_daily_tokens', { mode: 'number' }),
+  userMonthlyTokens: bigint('user_monthly_tokens', { mode: 'number' }),
+  userDailyMicroUsd: bigint('user_daily_micro_usd', { mode: 'number' }),
+  userMonthlyMicroUsd: bigint('user_monthly_micro_usd', { mode: 'number' }),
   retentionDays: integer('retention_days'),
   guestsEnabled: boolean('guests_enabled').notNull().default(true),
   updatedAt: updatedAt(),
@@ -152,7 +162,7 @@ export const memories = pgTable(
   (t) => [index('memories_workspace_principal').on(t.workspaceId, t.principalId)],
 );
 
-/** Tokens and cost per workspace, user, model and day. */
+/** Tokens and cost per workspace, user, model, channel and day. */
 export const usage = pgTable(
   'usage',
   {
@@ -160,28 +170,55 @@ export const usage = pgTable(
     principalId: uuid('principal_id').notNull().references(() => principals.id, { onDelete: 'cascade' }),
     day: date('day', { mode: 'string' }).notNull(),
     model: text('model').notNull(),
+    /** The platform channel the call answered in ('' when unknown: rows from before channels were recorded). */
+    channel: text('channel').notNull().default(''),
     calls: integer('calls').notNull().default(0),
     inputTokens: bigint('input_tokens', { mode: 'number' }).notNull().default(0),
     outputTokens: bigint('output_tokens', { mode: 'number' }).notNull().default(0),
     costMicroUsd: bigint('cost_micro_usd', { mode: 'number' }).notNull().default(0),
   },
-  (t) => [primaryKey({ columns: [t.workspaceId, t.principalId, t.day, t.model] })],
+  (t) => [primaryKey({ columns: [t.workspaceId, t.principalId, t.day, t.model, t.channel] })],
 );
 
 /**
- * Today's token spend per workspace: settled usage plus reservations of calls in flight.
- * Reserving is one conditional upsert, so concurrent calls cannot overshoot the budget.
+ * Spend per budget period: the workspace's (subject '') and each user's (subject = principal id),
+ * per UTC day ('2026-12-06') and calendar month ('2026-12'), in tokens and micro-USD. Settled
+ * usage plus the reservations of calls in flight; a reservation locks its rows, so concurrent
+ * calls (on any instance) cannot overshoot a budget.
  */
-export const budgetDays = pgTable(
-  'budget_days',
+export const budgetCounters = pgTable(
+  'budget_counters',
   {
     workspaceId: uuid('workspace_id').notNull().references(() => workspaces.id, { onDelete: 'cascade' }),
-    day: date('day', { mode: 'string' }).notNull(),
+    subject: text('subject').notNull(),
+    period: text('period').notNull(),
     spentTokens: bigint('spent_tokens', { mode: 'number' }).notNull().default(0),
-    /** Set when the 80% warning went out, so admins are told once a day. */
-    warnedAt: timestamp('warned_at', { withTimezone: true }),
+    spentMicroUsd: bigint('spent_micro_usd', { mode: 'number' }).notNull().default(0),
+    /** Set when the 80% warning of this period's token / money budget went out, so it goes out once. */
+    warnedTokensAt: timestamp('warned_tokens_at', { withTimezone: true }),
+    warnedUsdAt: timestamp('warned_usd_at', { withTimezone: true }),
   },
-  (t) => [primaryKey({ columns: [t.workspaceId, t.day] })],
+  (t) => [primaryKey({ columns: [t.workspaceId, t.subject, t.period] })],
+);
+
+/**
+ * Calls in flight and what they reserved (already counted in budget_counters). Settling deletes
+ * the row; a row whose lease ran out (its process died) is released by the next reservation that
+ * would not fit, so a dead process holds budget for one lease, not for the rest of the period.
+ */
+export const budgetReservations = pgTable(
+  'budget_reservations',
+  {
+    id: uuid('id').primaryKey().defaultRandom(),
+    workspaceId: uuid('workspace_id').notNull().references(() => workspaces.id, { onDelete: 'cascade' }),
+    principalId: uuid('principal_id').notNull(),
+    day: text('day').notNull(),
+    month: text('month').notNull(),
+    tokens: bigint('tokens', { mode: 'number' }).notNull(),
+    microUsd: bigint('micro_usd', { mode: 'number' }).notNull(),
+    leaseUntil: timestamp('lease_until', { withTimezone: true }).notNull(),
+  },
+  (t) => [index('budget_reservations_lease').on(t.workspaceId, t.leaseUntil)],
 );
 
 /** Append-only, hash-chained per workspace: each entry holds the previous entry's hash. */

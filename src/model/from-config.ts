@@ -38,6 +38,7 @@ export function createGateFromConfig(config: Config, deps: GateDeps): Throttling
     },
     global: { rpm: config.MODEL_RPM, concurrency: config.MODEL_CONCURRENCY },
     prices: priceTableOf(config),
+    outputReserveTokens: config.MODEL_MAX_OUTPUT_TOKENS,
     resilience: { timeoutMs: config.MODEL_TIMEOUT_MS },
     redis,
     observer: deps.observer,

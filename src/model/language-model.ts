@@ -22,6 +22,8 @@ export interface StepRequest {
   messages: PromptMessage[];
   tools?: Record<string, ToolSpec> | undefined;
   toolChoice?: 'auto' | 'none' | undefined;
+  /** The most output the provider may produce (set when a budget or the tpm limit applies). */
+  maxOutputTokens?: number | undefined;
   abortSignal: AbortSignal;
 }
 
@@ -97,6 +99,7 @@ function callOptions(request: StepRequest, tools: PreparedTools | null): Languag
   return {
     prompt: promptOf(request.messages),
     ...(tools ? { tools: tools.tools, toolChoice: { type: request.toolChoice ?? 'auto' } } : {}),
+    ...(request.maxOutputTokens !== undefined ? { maxOutputTokens: request.maxOutputTokens } : {}),
     abortSignal: request.abortSignal,
   };
 }

@@ -65,7 +65,7 @@ describe.each(drivers)('erasure (%s)', (driver) => {
     const res = await postJson(`${app.baseUrl}/console/api/messages`, { user: 'cleo', channel: 'dm', text: '/agent forget me' });
     expect(res.body.reply).toMatchObject({ kind: 'notice', private: true });
     expect(res.body.reply.text).toBe(
-      'Deleted your data: 8 messages, 1 notes, 1 usage records, 1 direct-message conversations, 5 queued deliveries.',
+      'Deleted your data: 8 messages, 1 notes, 3 usage records, 1 direct-message conversations, 5 queued deliveries.',
     );
 
     const after = await dump();
@@ -83,7 +83,8 @@ describe.each(drivers)('erasure (%s)', (driver) => {
       target: 'self',
       messages: 8,
       memories: 1,
-      usageRows: 1,
+      // One per channel the calls answered in.
+      usageRows: 3,
       dmConversations: 1,
       inboxRows: 5,
       auditContentRedacted: 3,

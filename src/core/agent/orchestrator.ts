@@ -159,7 +159,7 @@ export async function runAgentTurn(deps: AgentDeps, turn: AgentTurn): Promise<Mo
   const started = Date.now();
   const limits = { ...defaultAgentLimits, ...deps.limits };
   const budget = new TurnBudget(deps.model, limits, turn.settings, turn.signal, turn.models);
-  const base = { scope: turn.scope, principalId: turn.principal.id };
+  const base = { scope: turn.scope, principalId: turn.principal.id, channelExternalId: turn.envelope.channel.id };
   const streamed = turn.answer ? { onTextDelta: turn.answer.onTextDelta } : {};
   const delegates: Record<string, ToolSpec> = Object.fromEntries(
     specialists.map((s) => [s.name, { description: s.description, inputSchema: taskSchema }]),
@@ -360,6 +360,7 @@ async function specialistLoop(
     const outcome = await budget.call({
       scope: turn.scope,
       principalId: turn.principal.id,
+      channelExternalId: turn.envelope.channel.id,
       tier: specialist.tier,
       messages: [...messages],
       ...(hasTools ? { tools, toolChoice: mayCall ? ('auto' as const) : ('none' as const) } : {}),

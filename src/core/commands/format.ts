@@ -1,5 +1,6 @@
 /** Compact text for command answers (monospace in Slack and Teams). */
 import type { AuditEntry, WorkspaceSettings } from '../ports.js';
+import { budgetAmount, budgetsOf } from '../budgets.js';
 
 /** The service's limits for a workspace that set none of its own (WORKSPACE_RPM and friends). */
 export interface LimitDefaults {
@@ -13,17 +14,21 @@ export interface LimitDefaults {
  * The limits in force: the workspace's own where it set them, else the service's, marked as such.
  * Without the defaults (a core used outside the service) only the workspace's own are known.
  */
-export function limitsLine(settings: Pick<WorkspaceSettings, 'rpm' | 'concurrency' | 'dailyTokens'>, defaults: LimitDefaults | undefined): string {
+export function limitsLine(settings: Partial<WorkspaceSettings> & Pick<WorkspaceSettings, 'rpm' | 'concurrency' | 'dailyTokens'>, defaults: LimitDefaults | undefined): string {
   const shown = (own: number | null, fallback: number | null | undefined, unit: string) => {
     if (own !== null) return `${own} ${unit}`;
     if (fallback === undefined) return `default ${unit}`;
     return fallback === null ? null : `${fallback} ${unit} (default)`;
   };
   const budget = shown(settings.dailyTokens, defaults ? defaults.dailyTokens : undefined, 'tokens/day');
+  // The other budgets and the tpm limit are shown only where set (they have no service default).
+  const others = budgetsOf({ ...settings, dailyTokens: null }).map((b) => `${b.subject === 'user' ? 'per user ' : ''}budget ${budgetAmount(b)}`);
   return [
     shown(settings.rpm, defaults?.rpm, 'requests/min'),
     shown(settings.concurrency, defaults?.concurrency, 'at once'),
+    ...(settings.tpm ? [`${settings.tpm} tokens/min`] : []),
     budget === null ? 'no daily token budget' : `budget ${budget}`,
+    ...others,
   ].join(', ');
 }
 

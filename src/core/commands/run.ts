@@ -11,6 +11,8 @@ import { isQuorumError } from '../errors.js';
 import type { Principal, Role, Scope } from '../identity.js';
 import type { CoreDeps } from '../turn.js';
 import { auditTable, limitsLine } from './format.js';
+import { budgetName, budgetSetting } from '../budgets.js';
+import { usageAnswer } from './usage.js';
 import { helpFor, helpText, parseCommand, type Command } from './grammar.js';
 import { modelHere, runInstructions, runModel } from './profiles.js';
 import { exportAudit } from './audit-export.js';
@@ -28,6 +30,7 @@ const WINDOW_MS = { '24h': 24 * 3_600_000, '7d': 7 * 24 * 3_600_000 } as const;
 /** `forget @me-myself` is `forget me`: erasing one's own data is anyone's right. */
 function policyName(command: Command, self: string): CommandName {
   if (command.name === 'forget') return command.user === null || command.user === self ? 'forget_me' : 'forget_user';
+  if (command.name === 'usage') return command.me ? 'usage_me' : 'usage';
   if (command.name === 'model' || command.name === 'instructions') return command.set === null ? `${command.name}_show` : command.name;
   if (command.name === 'audit' && command.exportDays !== null) return 'audit_export';
   return command.name;
@@ -56,6 +59,8 @@ export async function runCommand(deps: CoreDeps, ctx: CommandContext): Promise<s
   if (!isChange(command)) await deps.audit.append(ctx.scope, { ...base, action: 'command', outcome: 'ok', detail: { command: name } });
   return outcome;
 }
+
+const capitalized = (s: string) => s.charAt(0).toUpperCase() + s.slice(1);
 
 const CHANGES: ReadonlySet<Command['name']> = new Set(['role', 'agent', 'guests', 'content', 'tools', 'limit', 'budget', 'retention', 'forget']);
 const isChange = (c: Command) => CHANGES.has(c.name) || ((c.name === 'model' || c.name === 'instructions') && c.set !== null);
@@ -112,10 +117,19 @@ async function execute(deps: CoreDeps, ctx: CommandContext, command: Command): P
     case 'limit':
       return change(
         { kind: 'limit', key: command.key, value: command.value },
-        command.key === 'rpm' ? 'Requests per minute' : 'Concurrent model calls',
+        { rpm: 'Requests per minute', concurrency: 'Concurrent model calls', tpm: 'Tokens per minute' }[command.key],
       );
-    case 'budget':
-      return change({ kind: 'limit', key: 'dailyTokens', value: command.tokens }, 'Token budget per day');
+    case 'budget': {
+      // `off` clears both periods of the unit: one audited change each.
+      const answers: string[] = [];
+      for (const period of command.period ? [command.period] : (['day', 'month'] as const)) {
+        const kind = { subject: command.subject, period, unit: command.unit };
+        answers.push(await change({ kind: 'limit', key: budgetSetting(kind), value: command.amount }, capitalized(budgetName(kind))));
+      }
+      return answers.join('\n');
+    }
+    case 'usage':
+      return usageAnswer(admin, ctx.scope, ctx.principal.id, command);
     case 'retention':
       return change({ kind: 'limit', key: 'retentionDays', value: command.days }, 'Message retention (days)');
     case 'model':

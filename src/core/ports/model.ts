@@ -16,6 +16,8 @@ export type PromptMessage =
 export interface ModelCall {
   scope: Scope;
   principalId: string;
+  /** The channel the call answers in: usage is reported by channel. */
+  channelExternalId?: string;
   messages: PromptMessage[];
   /** 'answer' uses MODEL_NAME; 'small' uses MODEL_SMALL_NAME. */
   tier?: 'answer' | 'small';
