@@ -153,12 +153,17 @@ export const configSchema = z.object({
     .describe('models admins may choose (/agent model), JSON list of {name, provider, model, input, output (USD per million tokens), images, tools}; a provider must be MODEL_PROVIDER or MODEL_FALLBACK_PROVIDER. Unset: MODEL_NAME (and MODEL_SMALL_NAME) only'),
   AUDIT_SIGNING_KEY: z.string().min(32).optional().describe('secret: key (at least 32 characters) that signs each audit chain head; unset: derived from QUORUM_ENCRYPTION_KEY (HKDF). Never stored in the database'),
 
+  KNOWLEDGE: z.enum(['on', 'off']).default('on').describe('keep the knowledge index: messages and shared files of the channels Quorum is in, found again by search_history (admins switch channels off with /agent knowledge #channel off)'),
+  KNOWLEDGE_BACKFILL_RPM: positiveInt(50, 'history calls per minute per workspace and method when a channel is backfilled (Slack Tier 3 allows about 50)'),
+  KNOWLEDGE_BACKFILL_PAGE_SIZE: positiveInt(200, 'messages per history page read by a backfill (Slack allows up to 999, recommends 200)'),
+  EMBEDDING_MODEL: z.string().min(1).optional().describe('embedding model on the OpenAI-compatible endpoint (MODEL_BASE_URL); set, and with pgvector in the database, knowledge search adds vector similarity to full text'),
   INBOX_MAX_ATTEMPTS: positiveInt(5, 'attempts before an inbox row is dead-lettered and the user told'),
   INBOX_LEASE_MS: positiveInt(30_000, 'how long a claimed inbox row stays claimed without a renewal (renewed every third of it while its turn runs)'),
   TURN_TIMEOUT_MS: positiveInt(300_000, 'longest a turn may run; then it is stopped and its row retried or dead-lettered'),
   WORKER_CONCURRENCY: positiveInt(32, 'turns one instance works on at once (most of a turn is waiting on the model and the platform)'),
   SHUTDOWN_GRACE_MS: positiveInt(10_000, 'time to finish claimed work on SIGTERM'),
   UNINSTALL_GRACE_DAYS: positiveInt(30, 'days a removed workspace keeps its data before deletion'),
+  FILE_MAX_BYTES: positiveInt(20 * 1024 * 1024, 'largest file Quorum downloads and reads into a turn, in bytes (larger ones are named as skipped); default 20 MB'),
 
   SLACK_SIGNING_SECRET: secret('Slack signing secret'),
   SLACK_BOT_TOKEN: secret('Slack bot token (single workspace)'),

@@ -13,6 +13,7 @@ import {
   conversations,
   grants,
   inbox,
+  knowledgeChunks,
   memories,
   messages,
   principals,
@@ -24,6 +25,7 @@ import {
 import { findPrincipalByUserId, upsertChannel } from './turn-store.js';
 import { workspaceUsage } from './usage-report.js';
 import { formatUsd } from '../core/budgets.js';
+import { switchKnowledge } from './knowledge-admin.js';
 
 type Tx = Parameters<Parameters<Db['transaction']>[0]>[0];
 
@@ -110,6 +112,8 @@ async function applyChange(tx: Tx, scope: Scope, change: AdminChange): Promise<C
       const label = (v: boolean | undefined) => (v === undefined ? 'default' : v ? 'allow' : 'deny');
       return { setting: `tool:${change.channel.id}:${change.tool}`, old: label(row?.allowed), new: label(change.allowed) };
     }
+    case 'knowledge':
+      return switchKnowledge(tx, scope, change.channel, change.enabled);
     case 'role': {
       const [row] = await tx
         .select({ role: grants.role })
@@ -278,6 +282,16 @@ async function eraseIn(tx: Tx, scope: Scope, target: { principalId: string; plat
     .set({ content: null })
     .where(and(inScope(auditLog), eq(auditLog.actorPrincipalId, target.principalId), isNotNull(auditLog.content)))
     .returning({ id: auditLog.id });
+  // Knowledge: what they wrote or shared anywhere, and their DMs' chunks (rows deleted, not hidden).
+  const chunks = await tx
+    .delete(knowledgeChunks)
+    .where(
+      and(
+        inScope(knowledgeChunks),
+        or(eq(knowledgeChunks.authorUserId, target.platformUserId), and(eq(knowledgeChunks.channelKind, 'dm'), eq(knowledgeChunks.dmOwnerUserId, target.platformUserId))),
+      ),
+    )
+    .returning({ id: knowledgeChunks.id });
   await tx
     .update(principals)
     .set({ displayName: null, updatedAt: sql`now()` })
@@ -289,5 +303,6 @@ async function eraseIn(tx: Tx, scope: Scope, target: { principalId: string; plat
     dmConversations: dms.length,
     inboxRows: inboxRows.length,
     auditContentRedacted: redacted.length,
+    knowledgeChunks: chunks.length,
   };
 }

@@ -3,10 +3,12 @@
  * Every table that holds user data carries workspace_id.
  */
 import { sql } from 'drizzle-orm';
+import type { FileRef } from '../core/envelope.js';
 import {
   bigint,
   bigserial,
   boolean,
+  customType,
   date,
   index,
   integer,
@@ -138,6 +140,8 @@ export const messages = pgTable(
     principalId: uuid('principal_id').references(() => principals.id, { onDelete: 'cascade' }),
     role: text('role', { enum: ['user', 'assistant'] }).notNull(),
     content: text('content').notNull(),
+    /** The files a user message carried (references only, never their content), for later questions in the thread. */
+    files: jsonb('files').$type<FileRef[]>(),
     /** The platform delivery this message came from or answered: a retried delivery writes nothing new. */
     idempotencyKey: text('idempotency_key').notNull(),
     createdAt: createdAt(),
@@ -350,4 +354,80 @@ export const seenRequests = pgTable(
     expiresAt: timestamp('expires_at', { withTimezone: true }).notNull(),
   },
   (t) => [index('seen_requests_expires').on(t.expiresAt)],
+);
+
+/** PostgreSQL's full-text document type (drizzle has no built-in for it). */
+const tsvector = customType<{ data: string }>({ dataType: () => 'tsvector' });
+
+/**
+ * Knowledge: what Quorum may find again, one row per chunk of a message or a shared file. Each
+ * chunk keeps its source (conversation, thread, author, platform id, permalink) and its audience:
+ * the channel, or for a DM its owner (a platform user id, the one person who may get it back).
+ * Deleting a source deletes its rows. With pgvector, an `embedding` column is added after the
+ * migrations (src/db/vector.ts), never here: this migration must run where pgvector is absent.
+ */
+export const knowledgeChunks = pgTable(
+  'knowledge_chunks',
+  {
+    id: bigserial('id', { mode: 'number' }).primaryKey(),
+    workspaceId: uuid('workspace_id').notNull().references(() => workspaces.id, { onDelete: 'cascade' }),
+    channelExternalId: text('channel_external_id').notNull(),
+    channelKind: text('channel_kind', { enum: ['dm', 'group', 'channel'] }).notNull(),
+    /** A DM's owner (platform user id); null for channels and groups, whose members are the audience. */
+    dmOwnerUserId: text('dm_owner_user_id'),
+    sourceKind: text('source_kind', { enum: ['message', 'file'] }).notNull(),
+    /** The platform's id: a Slack message ts or Teams activity id, or a file id. */
+    sourceId: text('source_id').notNull(),
+    threadId: text('thread_id'),
+    authorUserId: text('author_user_id'),
+    chunkNo: integer('chunk_no').notNull().default(0),
+    content: text('content').notNull(),
+    /** A link to the source (Slack permalink, Teams deep link), cited in answers. */
+    permalink: text('permalink'),
+    sourceAt: timestamp('source_at', { withTimezone: true }).notNull(),
+    tsv: tsvector('tsv').generatedAlwaysAs(sql`to_tsvector('simple', content)`),
+    updatedAt: updatedAt(),
+  },
+  (t) => [
+    uniqueIndex('knowledge_chunks_source').on(t.workspaceId, t.channelExternalId, t.sourceKind, t.sourceId, t.chunkNo),
+    index('knowledge_chunks_tsv').using('gin', t.tsv),
+    index('knowledge_chunks_author').on(t.workspaceId, t.authorUserId),
+    // A DM owner's own entries (their DM searches read these, then match the words).
+    index('knowledge_chunks_dm_owner').on(t.workspaceId, t.dmOwnerUserId).where(sql`channel_kind = 'dm'`),
+    index('knowledge_chunks_file').on(t.workspaceId, t.sourceKind, t.sourceId),
+    index('knowledge_chunks_age').on(t.workspaceId, t.sourceAt),
+  ],
+);
+
+/**
+ * Knowledge per channel: whether admins let it be indexed (`/agent knowledge #ch on|off`) and how
+ * far its backfill is. The backfill's cursor lives here, so a restart resumes where it stood; a
+ * lease lets exactly one instance work on a channel at a time.
+ */
+export const knowledgeChannels = pgTable(
+  'knowledge_channels',
+  {
+    workspaceId: uuid('workspace_id').notNull().references(() => workspaces.id, { onDelete: 'cascade' }),
+    channelExternalId: text('channel_external_id').notNull(),
+    channelKind: text('channel_kind', { enum: ['dm', 'group', 'channel'] }).notNull().default('channel'),
+    enabled: boolean('enabled').notNull().default(true),
+    /** Archived channels are kept but not offered to searches from elsewhere. */
+    archived: boolean('archived').notNull().default(false),
+    backfill: text('backfill', { enum: ['none', 'pending', 'running', 'done', 'failed'] }).notNull().default('none'),
+    cursor: text('cursor'),
+    pages: integer('pages').notNull().default(0),
+    messages: integer('messages').notNull().default(0),
+    attempts: integer('attempts').notNull().default(0),
+    lastError: text('last_error'),
+    claimedBy: text('claimed_by'),
+    leaseUntil: timestamp('lease_until', { withTimezone: true }),
+    /** When the backfill may be tried again (after a failure or a platform rate limit). */
+    notBefore: timestamp('not_before', { withTimezone: true }),
+    createdAt: createdAt(),
+    updatedAt: updatedAt(),
+  },
+  (t) => [
+    primaryKey({ columns: [t.workspaceId, t.channelExternalId] }),
+    index('knowledge_channels_backfill').on(t.backfill, t.notBefore).where(sql`backfill in ('pending', 'running')`),
+  ],
 );

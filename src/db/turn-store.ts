@@ -1,7 +1,7 @@
 /** TurnStore on drizzle: workspaces, principals, conversations and messages, always scoped. */
 import { and, desc, eq, sql } from 'drizzle-orm';
 import { z } from 'zod';
-import { channelKindSchema, type ChannelRef, type UserRef, type WorkspaceRef } from '../core/envelope.js';
+import { channelKindSchema, fileRefSchema, type ChannelRef, type FileRef, type UserRef, type WorkspaceRef } from '../core/envelope.js';
 import { roleSchema, type Principal, type Scope, type UserFacts } from '../core/identity.js';
 import type { Conversation, OpenTurnInput, StoredMessage, TurnRecord, TurnStore, WorkspaceSettings } from '../core/ports.js';
 import { builtOnce, type Db } from './client.js';
@@ -264,6 +264,7 @@ const messageRow = z.object({
   role: z.enum(['user', 'assistant']),
   content: z.string(),
   createdAt: col.date,
+  files: z.array(fileRefSchema).nullish().transform((v) => v ?? undefined),
 }) satisfies z.ZodType<StoredMessage>;
 const contextRow = z.object({
   ord: z.number(),
@@ -307,7 +308,7 @@ async function readTurnContexts(db: Db, batch: ContextRequest[]): Promise<Stored
               retention_days as "retentionDays", guests_enabled as "guestsEnabled"
             from workspace_settings where workspace_id = ${ws}) s) as settings,
           (select coalesce(json_agg(h order by h."createdAt"), '[]'::json) from (
-            select id, conversation_id as "conversationId", principal_id as "principalId", role, content, created_at as "createdAt"
+            select id, conversation_id as "conversationId", principal_id as "principalId", role, content, files, created_at as "createdAt"
             from messages where workspace_id = ${ws} and conversation_id = (select id from c)
             order by created_at desc limit i."historyLimit") h) as history) x`,
   );
@@ -333,10 +334,10 @@ const recordedRow = z.object({ fresh: z.array(z.object({ ws: z.string(), key: z.
 async function recordTurns(tx: Tx, batch: { scope: Scope; turn: TurnRecord }[], signer: HeadSigner | null): Promise<void> {
   const turns = scopedBatch(
     'v',
-    { conversation: 'uuid', principal: 'uuid', question: 'text', answer: 'text', key: 'text' },
+    { conversation: 'uuid', principal: 'uuid', question: 'text', answer: 'text', key: 'text', files: 'jsonb' },
     batch.map(({ scope, turn }) => ({
       scope,
-      values: { conversation: turn.conversationId, principal: turn.principalId, question: turn.userText, answer: turn.answerText, key: turn.idempotencyKey },
+      values: { conversation: turn.conversationId, principal: turn.principalId, question: turn.userText, answer: turn.answerText, key: turn.idempotencyKey, files: keptFiles(turn.files) },
     })),
   );
   // A microsecond apart keeps question-then-answer order stable in history, also for two turns
@@ -345,8 +346,9 @@ async function recordTurns(tx: Tx, batch: { scope: Scope; turn: TurnRecord }[], 
   const statement = scoped(
     turns,
     (ws) => sql`with m as (
-        insert into messages (workspace_id, conversation_id, principal_id, role, content, idempotency_key, created_at)
-        select ${ws}, v.conversation, v.principal, r.role, case r.role when 'user' then v.question else v.answer end, v.key,
+        insert into messages (workspace_id, conversation_id, principal_id, role, content, files, idempotency_key, created_at)
+        select ${ws}, v.conversation, v.principal, r.role, case r.role when 'user' then v.question else v.answer end,
+          case r.role when 'user' then v.files end, v.key,
           now() + (v.ord * 2 + r.k) * interval '1 microsecond'
         from ${turns.from} cross join (values ('user', 0), ('assistant', 1)) as r(role, k)
         order by v.ord, r.k
@@ -383,6 +385,9 @@ async function recordTurns(tx: Tx, batch: { scope: Scope; turn: TurnRecord }[], 
     signer,
   );
 }
+
+/** The references a question's files leave in its message: never their transient part (a short-lived download link); null for none. */
+const keptFiles = (files: FileRef[] | undefined) => (files?.length ? files.map(({ transient: _, ...kept }) => kept) : null);
 
 const defaultSettings: WorkspaceSettings = {
   storeContent: false,

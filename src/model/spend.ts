@@ -34,8 +34,13 @@ export function estimatePromptTokens(messages: PromptMessage[], tools?: ModelCal
   }
   let toolChars = 0;
   for (const [name, spec] of Object.entries(tools ?? {})) toolChars += name.length + spec.description.length + schemaChars(spec.inputSchema);
-  return Math.ceil((chars + toolChars) / 3) + PER_MESSAGE_TOKENS * messages.length;
+  // A picture costs about as much as a page of text whatever its size (providers scale it down).
+  const images = messages.reduce((n, m) => n + (m.role === 'user' ? (m.images?.length ?? 0) : 0), 0);
+  return Math.ceil((chars + toolChars) / 3) + PER_MESSAGE_TOKENS * messages.length + images * IMAGE_TOKENS;
 }
+
+/** What one image is reserved at in a budget (providers charge roughly 1,000–1,600 tokens for a scaled-down picture). */
+const IMAGE_TOKENS = 1_600;
 
 /** A zod schema's JSON form is about as long as its shape's keys and descriptions; a JSON schema is what it is. */
 function schemaChars(schema: unknown): number {

@@ -89,6 +89,11 @@ export abstract class FakeProviderServer {
   /** A whole streamed response that asks for tools (as a model streaming a step would). */
   protected abstract streamToolCalls(index: number, model: string, text: string, toolCalls: FakeToolCall[], usage: Usage | null): string;
 
+  /** Another endpoint this provider serves (OpenAI's /embeddings): its JSON answer, or undefined when the path is not its. */
+  protected otherRoute(_url: string, _body: unknown): unknown {
+    return undefined;
+  }
+
   constructor(public script: Script = () => ({ kind: 'answer' })) {}
 
   get baseUrl(): string {
@@ -141,6 +146,11 @@ export abstract class FakeProviderServer {
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const chunks: Buffer[] = [];
     for await (const chunk of req) chunks.push(chunk as Buffer);
+    const other = req.method === 'POST' && req.url ? this.otherRoute(req.url, JSON.parse(Buffer.concat(chunks).toString('utf8') || '{}')) : undefined;
+    if (other !== undefined) {
+      res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(other));
+      return;
+    }
     if (req.method !== 'POST' || !req.url?.endsWith(this.path)) {
       res.writeHead(404).end();
       return;

@@ -28,6 +28,7 @@ import { AGGREGATOR_INSTRUCTIONS, ORCHESTRATOR_INSTRUCTIONS, specialists, type S
 import { mapBounded } from './bounded.js';
 import type { TurnModels } from '../models.js';
 import { builtinTools, type ToolContext } from './tools.js';
+import type { KnowledgeSearch } from '../knowledge/retrieval.js';
 import type { LimitDefaults } from '../commands/format.js';
 import { auditCall, auditRefused, callAndResults, identified, runTool, ToolCallBudget, type IdentifiedCall } from './tool-round.js';
 
@@ -69,6 +70,8 @@ export interface AgentDeps {
   audit: AuditLog;
   turns: TurnStore;
   store: AgentStore;
+  /** The knowledge index search_history reads as well (absent where none is kept). */
+  knowledge?: KnowledgeSearch | undefined;
   log: Logger;
   limits?: Partial<AgentLimits>;
   /** The service's limits where the workspace set none (CoreDeps.limitDefaults). */
@@ -192,6 +195,7 @@ export async function runAgentTurn(deps: AgentDeps, turn: AgentTurn): Promise<Mo
     conversationId: turn.conversationId,
     audience: audienceFor(turn.envelope.channel.kind, turn.envelope.channel.id, turn.principal.id),
     store: deps.store,
+    knowledge: deps.knowledge,
     turns: deps.turns,
     settings: turn.settings,
     limitDefaults: deps.limitDefaults,

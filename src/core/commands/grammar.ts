@@ -63,7 +63,7 @@ const roleArg = z.enum(['owner', 'admin', 'member', 'guest', 'clear']).transform
 const windowArg = z.enum(['24h', '7d']);
 
 /** The command words, in the order help lists them. */
-const WORDS = ['help', 'status', 'role', 'agent', 'guests', 'content', 'tools', 'limit', 'budget', 'usage', 'model', 'instructions', 'audit', 'retention', 'forget'] as const;
+const WORDS = ['help', 'status', 'role', 'agent', 'guests', 'content', 'tools', 'limit', 'budget', 'usage', 'model', 'instructions', 'audit', 'retention', 'knowledge', 'forget'] as const;
 
 export const commandSchema = z.discriminatedUnion('name', [
   z.object({ name: z.literal('help'), topic: z.enum(WORDS).nullable() }),
@@ -96,6 +96,7 @@ export const commandSchema = z.discriminatedUnion('name', [
     set: z.object({ channel: z.string().nullable(), text: z.string().nullable() }).nullable(),
   }),
   z.object({ name: z.literal('retention'), days: z.number().int().positive().nullable() }),
+  z.object({ name: z.literal('knowledge'), channel: z.string().nullable(), enabled: z.boolean().nullable() }),
   z.object({ name: z.literal('forget'), user: z.string().nullable() }),
 ]);
 export type Command = z.infer<typeof commandSchema>;
@@ -282,6 +283,20 @@ const rules: Record<CommandWord, Rule> = {
     args: z
       .tuple([z.union([z.literal('off').transform(() => null), days])])
       .transform(([d]) => ({ name: 'retention' as const, days: d })),
+  },
+  knowledge: {
+    forms: [
+      { usage: '/agent knowledge', summary: 'What Quorum has indexed per channel, and how far each backfill is', policy: 'knowledge' },
+      { usage: '/agent knowledge #channel on|off', summary: 'Index a channel for knowledge, or stop and delete its index', policy: 'knowledge' },
+    ],
+    details:
+      'Quorum keeps an index of the messages and files of the channels it is in, so that search_history finds them again for people who can see those channels. Without arguments: each channel with its state, backfill progress and indexed entries. `off` deletes the channel\'s entries and stops indexing it; `on` indexes it again from its history. Example: /agent knowledge #random off',
+    args: z
+      .union([
+        z.tuple([]).transform(() => ({ channel: null, enabled: null })),
+        z.tuple([channelMention, onOff]).transform(([channel, enabled]) => ({ channel, enabled })),
+      ])
+      .transform((a) => ({ name: 'knowledge' as const, ...a })),
   },
   forget: {
     forms: [

@@ -10,7 +10,7 @@ import type { ChannelRef, Envelope } from '../envelope.js';
 import { isQuorumError } from '../errors.js';
 import type { Principal, Role, Scope } from '../identity.js';
 import type { CoreDeps } from '../turn.js';
-import { auditTable, limitsLine } from './format.js';
+import { auditTable, knowledgeTable, limitsLine } from './format.js';
 import { budgetName, budgetSetting } from '../budgets.js';
 import { usageAnswer } from './usage.js';
 import { helpFor, helpText, parseCommand, type Command } from './grammar.js';
@@ -25,6 +25,7 @@ export interface CommandContext {
 }
 
 const AUDIT_ROWS = 20;
+const KNOWLEDGE_ROWS = 50;
 const WINDOW_MS = { '24h': 24 * 3_600_000, '7d': 7 * 24 * 3_600_000 } as const;
 
 /** `forget @me-myself` is `forget me`: erasing one's own data is anyone's right. */
@@ -56,14 +57,18 @@ export async function runCommand(deps: CoreDeps, ctx: CommandContext): Promise<s
   const outcome = await execute(deps, ctx, command);
   if (typeof outcome !== 'string') return refuse(deps, ctx, outcome, name);
   // Changes were audited with their values by the store; reads and refusals are recorded here.
-  if (!isChange(command)) await deps.audit.append(ctx.scope, { ...base, action: 'command', outcome: 'ok', detail: { command: name } });
+  if (!changes(command)) await deps.audit.append(ctx.scope, { ...base, action: 'command', outcome: 'ok', detail: { command: name } });
   return outcome;
 }
 
 const capitalized = (s: string) => s.charAt(0).toUpperCase() + s.slice(1);
 
 const CHANGES: ReadonlySet<Command['name']> = new Set(['role', 'agent', 'guests', 'content', 'tools', 'limit', 'budget', 'retention', 'forget']);
-const isChange = (c: Command) => CHANGES.has(c.name) || ((c.name === 'model' || c.name === 'instructions') && c.set !== null);
+/** `/agent knowledge` alone reads; with a channel it changes (audited by the store); so do model and instructions with a value. */
+const changes = (command: Command) =>
+  CHANGES.has(command.name) ||
+  (command.name === 'knowledge' && command.enabled !== null) ||
+  ((command.name === 'model' || command.name === 'instructions') && command.set !== null);
 
 function subjectOf(ctx: CommandContext) {
   return { principalId: ctx.principal.id, role: ctx.role, workspaceId: ctx.scope.workspaceId };
@@ -139,6 +144,13 @@ async function execute(deps: CoreDeps, ctx: CommandContext, command: Command): P
     case 'audit':
       if (command.exportDays !== null) return exportAudit(deps, ctx, command.exportDays);
       return audit(deps, admin, ctx, command.user, command.window);
+    case 'knowledge': {
+      if (command.channel === null || command.enabled === null) return knowledgeStatus(deps, ctx);
+      const channel = channelRef(ctx, command.channel);
+      if (channel.kind === 'dm') return 'Name a channel: /agent knowledge #channel on|off';
+      const answer = await change({ kind: 'knowledge', channel, enabled: command.enabled }, `Knowledge of ${mention(channel.id)}`);
+      return command.enabled ? `${answer} Its history will be indexed in the background.` : `${answer} What was indexed from it is deleted.`;
+    }
     case 'forget':
       return forget(deps, admin, ctx, command.user);
     default: {
@@ -155,6 +167,12 @@ function mention(channelId: string): string {
 /** The current channel keeps its kind; any other named channel is a channel. */
 function channelRef(ctx: CommandContext, id: string): ChannelRef {
   return id === ctx.envelope.channel.id ? ctx.envelope.channel : { id, kind: 'channel' };
+}
+
+async function knowledgeStatus(deps: CoreDeps, ctx: CommandContext): Promise<string> {
+  const knowledge = deps.agent.knowledge;
+  if (!knowledge) return 'Knowledge is off in this installation (KNOWLEDGE=off).';
+  return knowledgeTable(await knowledge.status(ctx.scope, KNOWLEDGE_ROWS));
 }
 
 async function statusWithout(deps: CoreDeps, ctx: CommandContext): Promise<string> {
@@ -260,7 +278,7 @@ async function forget(deps: CoreDeps, admin: AdminStore, ctx: CommandContext, us
   const whose = self ? 'your' : `@${target.platformUserId}'s`;
   return (
     `Deleted ${whose} data: ${counts.messages} messages, ${counts.memories} notes, ${counts.usageRows} usage records, ` +
-    `${counts.dmConversations} direct-message conversations, ${counts.inboxRows} queued deliveries.`
+    `${counts.dmConversations} direct-message conversations, ${counts.inboxRows} queued deliveries, ${counts.knowledgeChunks} knowledge entries.`
   );
 }
 

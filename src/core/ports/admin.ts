@@ -34,6 +34,8 @@ export type AdminChange =
   | { kind: 'content'; keep: boolean }
   | { kind: 'agent'; channel: ChannelRef; enabled: boolean }
   | { kind: 'tool'; channel: ChannelRef; tool: string; allowed: boolean }
+  /** Index the channel for knowledge (again, from the start), or stop and delete what was indexed. */
+  | { kind: 'knowledge'; channel: ChannelRef; enabled: boolean }
   /** null clears the grant (back to the platform's role). */
   | { kind: 'role'; principalId: string; role: Role | null };
 
@@ -62,6 +64,8 @@ export interface ErasureCounts {
   dmConversations: number;
   inboxRows: number;
   auditContentRedacted: number;
+  /** Knowledge chunks of what they wrote or shared, and of their DMs. */
+  knowledgeChunks: number;
 }
 
 export interface AdminStore {

@@ -1,5 +1,5 @@
 /** The stores the core reads and writes (src/db implements them): turns, audit, usage, the agent's notes, the inbox. */
-import type { ChannelKind, ChannelRef, Envelope, UserRef, WorkspaceRef } from '../envelope.js';
+import type { ChannelKind, ChannelRef, Envelope, FileRef, UserRef, WorkspaceRef } from '../envelope.js';
 import type { Principal, Scope, UserFacts } from '../identity.js';
 import type { Budget, BudgetAlert, TokenPrice } from '../budgets.js';
 import type { TokenUsage } from './model.js';
@@ -40,6 +40,8 @@ export interface StoredMessage {
   role: 'user' | 'assistant';
   content: string;
   createdAt: Date;
+  /** The files a user message carried (without their transient part), so a later question in the thread can read them again. */
+  files?: FileRef[] | undefined;
 }
 
 export interface AuditEntryInput {
@@ -90,6 +92,8 @@ export interface TurnRecord {
   /** Where the turn happened: only a channel's text may be kept in clear in the audit log. */
   channelKind: ChannelKind;
   userText: string;
+  /** The files the question carried, kept with it (their transient part is dropped by the store). */
+  files?: FileRef[];
   answerText: string;
   model: string;
   usage: TokenUsage;

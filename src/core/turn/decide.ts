@@ -34,7 +34,10 @@ export async function decideTalk(deps: CoreDeps, turn: OpenedTurn): Promise<Deci
   return { decision, channel, audience };
 }
 
-/** The prompt under the audience rule: the stored history is context only if the requester may read it (a DM only its owner). */
+/**
+ * The prompt under the audience rule: the stored history is context only if the requester may
+ * read it (a DM only its owner). `readable` says so for what else the conversation holds (its files).
+ */
 export async function promptFor(
   deps: CoreDeps,
   turn: OpenedTurn,
@@ -44,7 +47,7 @@ export async function promptFor(
   about?: { items: ContextItem[]; channelId: string },
   /** The admins' instructions (`/agent instructions`); null: none. */
   profile: Profile | null = null,
-): Promise<PromptMessage[]> {
+): Promise<{ messages: PromptMessage[]; readable: boolean }> {
   const { conversation, scope, stored } = turn;
   const readable = decide(subjectOf(turn), { kind: 'read_history' }, {
     kind: 'conversation',
@@ -63,7 +66,7 @@ export async function promptFor(
   const instructions = profile ? { workspace: profile.workspace.instructions, channel: turn.envelope.channel.kind === 'dm' ? null : profile.channel.instructions } : undefined;
   const messages = buildPrompt({ audience, context, text: turn.envelope.text, requesterMaySeeChannel, ...(instructions ? { instructions } : {}) });
   inspect?.context(context, turn.envelope.text, readable.allow ? undefined : { count: stored.length, reason: readable.reason });
-  return messages;
+  return { messages, readable: readable.allow };
 }
 
 function auditDenial(deps: CoreDeps, turn: OpenedTurn, action: 'talk' | 'read_history', reason: string): Promise<void> {
@@ -77,7 +80,7 @@ function auditDenial(deps: CoreDeps, turn: OpenedTurn, action: 'talk' | 'read_hi
   });
 }
 
-function visibilityOf(conversation: Conversation): Visibility {
+export function visibilityOf(conversation: Conversation): Visibility {
   if (conversation.kind === 'dm') {
     if (!conversation.ownerPrincipalId) throw new Error('a DM conversation without an owner');
     return { kind: 'dm', ownerPrincipalId: conversation.ownerPrincipalId };
