@@ -22,6 +22,9 @@ import { createAgentStore } from './db/agent-store.js';
 import { createAuditLog } from './db/audit-store.js';
 import { createConversationRefStore } from './db/conversation-ref-store.js';
 import { createAdminStore } from './db/admin-store.js';
+import { createFeedbackStore } from './db/feedback-store.js';
+import { createFeedbackHandler } from './core/feedback.js';
+import { createAskHandler } from './core/ask.js';
 import { startSweeper } from './db/sweeper.js';
 import { openDatabase, type Database, type OpenOptions } from './db/client.js';
 import { withBatchedEnqueue } from './db/inbox-batch.js';
@@ -91,6 +94,7 @@ export async function startQuorum(config: Config, options: StartOptions = {}): P
     const turns = createTurnStore(database.db, workspaces);
     const audit = instrumentAuditLog(createAuditLog(database.db), metrics);
     const admin = createAdminStore(database.db);
+    const feedback = createFeedbackStore(database.db);
     const platforms: CoreDeps['platforms'] = { ...options.platforms };
     // The one gate every model call passes: limits, budgets, retries, breakers, fallback.
     gate = options.model
@@ -117,6 +121,7 @@ export async function startQuorum(config: Config, options: StartOptions = {}): P
       log,
       agent: { store: createAgentStore(database.db) },
       admin,
+      feedback,
       bootstrapAdmins: config.QUORUM_ADMINS,
     };
 
@@ -146,7 +151,14 @@ export async function startQuorum(config: Config, options: StartOptions = {}): P
     });
     const intake = instrumentIntake(createIntake(inbox, () => worker.wake()), metrics);
     // One router for every platform's buttons, dialogs and message actions: each feature owns a prefix.
-    const interactions = createInteractionRouter([...(options.interactionHandlers ?? [])], log);
+    const interactions = createInteractionRouter(
+      [
+        createFeedbackHandler({ core: deps, store: feedback, counted: (rating) => metrics.feedback.inc({ rating }) }),
+        createAskHandler({ core: deps, intake }),
+        ...(options.interactionHandlers ?? []),
+      ],
+      log,
+    );
 
     const routes: Route[] = [];
     if (conveniences) {

@@ -45,7 +45,7 @@ const roleArg = z.enum(['owner', 'admin', 'member', 'guest', 'clear']).transform
 const windowArg = z.enum(['24h', '7d']);
 
 /** The command words, in the order help lists them. */
-const WORDS = ['help', 'status', 'role', 'agent', 'guests', 'content', 'tools', 'limit', 'budget', 'audit', 'retention', 'forget'] as const;
+const WORDS = ['help', 'status', 'role', 'agent', 'guests', 'content', 'tools', 'limit', 'budget', 'audit', 'feedback', 'retention', 'forget'] as const;
 
 export const commandSchema = z.discriminatedUnion('name', [
   z.object({ name: z.literal('help'), topic: z.enum(WORDS).nullable() }),
@@ -58,6 +58,7 @@ export const commandSchema = z.discriminatedUnion('name', [
   z.object({ name: z.literal('limit'), key: z.enum(['rpm', 'concurrency']), value: z.number().int().positive() }),
   z.object({ name: z.literal('budget'), tokens: z.number().int().positive() }),
   z.object({ name: z.literal('audit'), user: z.string().nullable(), window: windowArg.nullable() }),
+  z.object({ name: z.literal('feedback'), days: z.union([z.literal(7), z.literal(30)]) }),
   z.object({ name: z.literal('retention'), days: z.number().int().positive().nullable() }),
   z.object({ name: z.literal('forget'), user: z.string().nullable() }),
 ]);
@@ -157,6 +158,14 @@ const rules: Record<CommandWord, Rule> = {
         z.tuple([userMention, windowArg]),
       ])
       .transform(([user, window]) => ({ name: 'audit' as const, user, window })),
+  },
+  feedback: {
+    forms: [{ usage: '/agent feedback [7d|30d]', summary: 'What people said of the answers: 👍 and 👎 per day, and the latest reasons', policy: 'feedback' }],
+    details:
+      'Sums the 👍 and 👎 people gave answers in the last 7 days (or 30), per day, with the latest reasons given for a 👎. Anyone who can see an answer may rate it, once. Example: /agent feedback 30d',
+    args: z
+      .union([z.tuple([]).transform(() => 7 as const), z.tuple([z.enum(['7d', '30d'])]).transform(([w]) => (w === '7d' ? (7 as const) : (30 as const)))])
+      .transform((days) => ({ name: 'feedback' as const, days })),
   },
   retention: {
     forms: [{ usage: '/agent retention DAYS|off', summary: 'Delete stored messages after this many days', policy: 'retention', menu: true }],

@@ -10,7 +10,7 @@ import type { ChannelRef, Envelope } from '../envelope.js';
 import { isQuorumError } from '../errors.js';
 import type { Principal, Role, Scope } from '../identity.js';
 import type { CoreDeps } from '../turn.js';
-import { auditTable, limitsLine } from './format.js';
+import { auditTable, feedbackSummary, limitsLine } from './format.js';
 import { helpFor, helpText, parseCommand, type Command } from './grammar.js';
 
 export interface CommandContext {
@@ -21,6 +21,7 @@ export interface CommandContext {
 }
 
 const AUDIT_ROWS = 20;
+const DAY_MS = 24 * 3_600_000;
 const WINDOW_MS = { '24h': 24 * 3_600_000, '7d': 7 * 24 * 3_600_000 } as const;
 
 /** `forget @me-myself` is `forget me`: erasing one's own data is anyone's right. */
@@ -115,6 +116,8 @@ async function execute(deps: CoreDeps, ctx: CommandContext, command: Command): P
       return change({ kind: 'limit', key: 'retentionDays', value: command.days }, 'Message retention (days)');
     case 'audit':
       return audit(deps, admin, ctx, command.user, command.window);
+    case 'feedback':
+      return deps.feedback ? feedbackSummary(await deps.feedback.summary(ctx.scope, new Date(Date.now() - command.days * DAY_MS)), command.days) : NO_STORE;
     case 'forget':
       return forget(deps, admin, ctx, command.user);
     default: {

@@ -3,7 +3,7 @@ import type { AgentLimits } from '../agent/orchestrator.js';
 import type { LimitDefaults } from '../commands/format.js';
 import type { Platform } from '../envelope.js';
 import { QuorumError } from '../errors.js';
-import type { AdminStore } from '../ports.js';
+import type { AdminStore, FeedbackStore } from '../ports.js';
 import type { BootstrapAdmin } from '../access/roles.js';
 import type { AgentStore, AuditLog, Logger, ModelGate, PlatformPorts, TurnStore } from '../ports.js';
 
@@ -23,6 +23,8 @@ export interface CoreDeps {
   agent: { store: AgentStore; limits?: Partial<AgentLimits> };
   /** Settings, grants, tool rules and erasure for `/agent` commands (src/db/admin-store.ts). */
   admin?: AdminStore;
+  /** Ratings of answers (`/agent feedback`); absent: the command says it is not available. */
+  feedback?: FeedbackStore;
   /** QUORUM_ADMINS: admins by the operator's word, whatever the platform says. */
   bootstrapAdmins?: readonly BootstrapAdmin[];
 }
