@@ -178,7 +178,10 @@ export function createTeamsAdapter(options: TeamsAdapterOptions): TeamsAdapter {
       return { status: 403, body: { error: 'tenant not allowed' } };
     }
     if (context && (activity.type === ActivityTypes.Invoke || isCardSubmit(activity))) {
-      return interactions ? onInteraction(interactions, activity, tenantId, context) : { status: 200, body: {} };
+      if (!interactions) return { status: 200, body: {} };
+      // Where it came from is known from now on (a channel's team, for membership of "ask about" turns).
+      await saveRoutes(runtime, activity, workspace);
+      return onInteraction(interactions, activity, tenantId, context);
     }
     switch (activity.type) {
       case ActivityTypes.Message:
