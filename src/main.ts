@@ -30,6 +30,9 @@ import { createProfileStore } from './db/profile-store.js';
 import { modelCatalogOf, priceTableOf } from './model/choices.js';
 import { createConversationRefStore } from './db/conversation-ref-store.js';
 import { createAdminStore } from './db/admin-store.js';
+import { createFeedbackStore } from './db/feedback-store.js';
+import { createFeedbackHandler } from './core/feedback.js';
+import { createAskHandler } from './core/ask.js';
 import { startSweeper } from './db/sweeper.js';
 import { openDatabase, type Database, type OpenOptions } from './db/client.js';
 import { withBatchedEnqueue } from './db/inbox-batch.js';
@@ -109,6 +112,7 @@ export async function startQuorum(config: Config, options: StartOptions = {}): P
     const turns = createTurnStore(database.db, workspaces);
     const audit = instrumentAuditLog(createAuditLog(database.db), metrics);
     const admin = createAdminStore(database.db);
+    const feedback = createFeedbackStore(database.db);
     const platforms: CoreDeps['platforms'] = { ...options.platforms };
     // The one gate every model call passes: limits, budgets, retries, breakers, fallback.
     gate = options.model
@@ -136,6 +140,7 @@ export async function startQuorum(config: Config, options: StartOptions = {}): P
       log,
       agent: { store: createAgentStore(database.db), knowledge: knowledge?.search },
       admin,
+      feedback,
       bootstrapAdmins: config.QUORUM_ADMINS,
       files: { extractor: fileExtractor, maxBytes: config.FILE_MAX_BYTES, acceptsImages: modelAcceptsImages(config) },
       models: modelCatalogOf(config),
@@ -169,7 +174,14 @@ export async function startQuorum(config: Config, options: StartOptions = {}): P
     });
     const intake = instrumentIntake(createIntake(inbox, () => worker.wake()), metrics);
     // One router for every platform's buttons, dialogs and message actions: each feature owns a prefix.
-    const interactions = createInteractionRouter([...(options.interactionHandlers ?? [])], log);
+    const interactions = createInteractionRouter(
+      [
+        createFeedbackHandler({ core: deps, store: feedback, counted: (rating) => metrics.feedback.inc({ rating }) }),
+        createAskHandler({ core: deps, intake }),
+        ...(options.interactionHandlers ?? []),
+      ],
+      log,
+    );
 
     const routes: Route[] = [];
     if (conveniences) {

@@ -188,7 +188,11 @@ export function createTeamsAdapter(options: TeamsAdapterOptions): TeamsAdapter {
       return { status: 403, body: { error: 'tenant not allowed' } };
     }
     if (context && (activity.type === ActivityTypes.Invoke || isCardSubmit(activity))) {
-      if (interactions) return onInteraction(interactions, activity, tenantId, context);
+      if (interactions) {
+        // Where it came from is known from now on (a channel's team, for membership of "ask about" turns).
+        await saveRoutes(runtime, activity, workspace);
+        return onInteraction(interactions, activity, tenantId, context);
+      }
       // Without the interaction router, the answer to a file consent card (`/agent audit export`) is still taken.
       if ((activity as { name?: unknown }).name === 'fileConsent/invoke') return fileConsent.handleFileConsent(activity, context);
       return { status: 200, body: {} };

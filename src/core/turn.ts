@@ -11,6 +11,7 @@ import { recordContext } from './context-report.js';
 import type { Envelope } from './envelope.js';
 import type { DeliveryAttempt, PlatformPorts } from './ports.js';
 import { aboutContext } from './turn/about.js';
+import { answerActions } from './feedback.js';
 import { answerTurn } from './turn/answer.js';
 import { decideTalk, promptFor, visibilityOf } from './turn/decide.js';
 import { filesOfTurn, NO_FILES, platformThreadFiles, readFiles, withFiles, type ReadFiles } from './turn/files.js';
@@ -65,7 +66,7 @@ export async function runTurn(deps: CoreDeps, envelope: Envelope, attempt?: Deli
     return delivery.post({ kind: 'error', text: denyExplanation[decision.reason], private: true });
   }
   // A re-run of a delivery whose answer was recorded (a crash before the reply was posted) posts that answer.
-  if (turn.recorded !== null) return delivery.post({ kind: 'answer', text: turn.recorded });
+  if (turn.recorded !== null) return delivery.post({ kind: 'answer', text: turn.recorded, actions: answerActions(envelope) });
   // Asked about a channel from a private place: only with the requester's membership there, checked now.
   const about = envelope.about ? await aboutContext(deps, ports, turn, envelope.about) : null;
   if (about && !about.allow) {

@@ -11,6 +11,7 @@ import {
   channelTools,
   channels,
   conversations,
+  feedback,
   grants,
   inbox,
   knowledgeChunks,
@@ -263,6 +264,8 @@ async function eraseIn(tx: Tx, scope: Scope, target: { principalId: string; plat
     .delete(conversations)
     .where(and(inScope(conversations), eq(conversations.kind, 'dm'), eq(conversations.ownerPrincipalId, target.principalId)))
     .returning({ id: conversations.id });
+  // The ratings and reasons they gave others' answers (those on their own answers went with the answers).
+  await tx.delete(feedback).where(and(inScope(feedback), eq(feedback.principalId, target.principalId)));
   const mems = await tx
     .delete(memories)
     .where(and(inScope(memories), eq(memories.principalId, target.principalId)))

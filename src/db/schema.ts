@@ -431,3 +431,26 @@ export const knowledgeChannels = pgTable(
     index('knowledge_channels_backfill').on(t.backfill, t.notBefore).where(sql`backfill in ('pending', 'running')`),
   ],
 );
+
+/**
+ * 👍 / 👎 on an answer: one row per person and answer (a second click finds it and changes
+ * nothing), with an optional reason given after a 👎. Goes with the answer it is about (retention,
+ * `forget`) and with the person who gave it.
+ */
+export const feedback = pgTable(
+  'feedback',
+  {
+    id: uuid('id').primaryKey().defaultRandom(),
+    workspaceId: uuid('workspace_id').notNull().references(() => workspaces.id, { onDelete: 'cascade' }),
+    /** The assistant message (the answer) it is about. */
+    messageId: uuid('message_id').notNull().references(() => messages.id, { onDelete: 'cascade' }),
+    principalId: uuid('principal_id').notNull().references(() => principals.id, { onDelete: 'cascade' }),
+    rating: text('rating', { enum: ['up', 'down'] }).notNull(),
+    reason: text('reason'),
+    createdAt: createdAt(),
+  },
+  (t) => [
+    uniqueIndex('feedback_workspace_message_principal').on(t.workspaceId, t.messageId, t.principalId),
+    index('feedback_workspace_created').on(t.workspaceId, t.createdAt),
+  ],
+);

@@ -111,10 +111,20 @@ export function createMetrics(inbox: InboxDepthSource, options: MetricsOptions =
     },
   };
 
-  return { registry, route, intake, turnSeconds, modelCalls, modelTokens, modelCost, byWorkspace, denials, limiterQueue, limiterWait };
+  return { registry, route, intake, turnSeconds, modelCalls, modelTokens, modelCost, byWorkspace, denials, feedback: feedbackCounter(registry), limiterQueue, limiterWait };
 }
 
 export type Metrics = ReturnType<typeof createMetrics>;
+
+/** 👍 / 👎 stored (src/core/feedback.ts); a day's count is increase(quorum_feedback_total[1d]). */
+function feedbackCounter(registry: client.Registry) {
+  return new client.Counter({
+    name: 'quorum_feedback_total',
+    help: 'Ratings given to answers (up, down); per day: increase(quorum_feedback_total[1d]).',
+    labelNames: ['rating'],
+    registers: [registry],
+  });
+}
 
 // ---------------------------------------------------------------- instrumented ports
 // The core stays free of prom-client: main.ts wraps its ports with these.

@@ -14,6 +14,7 @@ import ajvFormats from 'ajv-formats';
 import JSZip from 'jszip';
 import { describe, expect, it } from 'vitest';
 import { buildPackage } from '../../adapters/teams/manifest/package.js';
+import { ASK_MESSAGE_ACTION } from '../../src/core/ask.js';
 import { HELP_LINES, isCommandText, isOpen, parseCommand } from '../../src/core/commands/index.js';
 
 const appId = '7c4e2a9b-1d3f-4b6a-8e5c-9f2d1a3b5c7e';
@@ -121,5 +122,15 @@ describe('npm run teams:package', () => {
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
+  });
+});
+
+describe('Teams app package: Ask Quorum about this', () => {
+  it('declares the message extension action on messages, fetched as a task module, under the id the ask feature owns', async () => {
+    const zip = await JSZip.loadAsync(await buildPackage(appId));
+    const manifest = JSON.parse(await zip.file('manifest.json')!.async('string'));
+    expect(manifest.composeExtensions).toEqual([
+      { botId: appId, commands: [expect.objectContaining({ id: ASK_MESSAGE_ACTION, type: 'action', context: ['message'], fetchTask: true })] },
+    ]);
   });
 });

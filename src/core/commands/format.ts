@@ -1,5 +1,5 @@
 /** Compact text for command answers (monospace in Slack and Teams). */
-import type { AuditEntry, ChannelKnowledge, WorkspaceSettings } from '../ports.js';
+import type { AuditEntry, ChannelKnowledge, FeedbackSummary, WorkspaceSettings } from '../ports.js';
 import { budgetAmount, budgetsOf } from '../budgets.js';
 
 /** The service's limits for a workspace that set none of its own (WORKSPACE_RPM and friends). */
@@ -78,6 +78,18 @@ function snippet(content: string): string {
   // By code point, so that an emoji is never cut in half.
   const chars = [...content.replace(/\s+/g, ' ').replaceAll('`', "'").trim()];
   return `"${chars.length > SNIPPET_CHARS ? `${chars.slice(0, SNIPPET_CHARS - 1).join('')}…` : chars.join('')}"`;
+}
+
+/** `/agent feedback`: the totals, each day with feedback, and the latest reasons (quoted, one line each). */
+export function feedbackSummary(summary: FeedbackSummary, days: number): string {
+  if (summary.up + summary.down === 0) return `No feedback on answers in the last ${days} days.`;
+  const lines = [`Feedback on answers, last ${days} days: 👍 ${summary.up} · 👎 ${summary.down}`];
+  for (const d of summary.days) lines.push(`• ${d.day}: 👍 ${d.up} · 👎 ${d.down}`);
+  if (summary.reasons.length) {
+    lines.push('Latest reasons for 👎:');
+    for (const r of summary.reasons) lines.push(`> ${r.reason.replace(/\s+/g, ' ').slice(0, 200)}`);
+  }
+  return lines.join('\n');
 }
 
 const BACKFILL_LABEL: Record<ChannelKnowledge['backfill'], string> = {

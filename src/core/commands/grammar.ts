@@ -63,7 +63,7 @@ const roleArg = z.enum(['owner', 'admin', 'member', 'guest', 'clear']).transform
 const windowArg = z.enum(['24h', '7d']);
 
 /** The command words, in the order help lists them. */
-const WORDS = ['help', 'status', 'role', 'agent', 'guests', 'content', 'tools', 'limit', 'budget', 'usage', 'model', 'instructions', 'audit', 'retention', 'knowledge', 'forget'] as const;
+const WORDS = ['help', 'status', 'role', 'agent', 'guests', 'content', 'tools', 'limit', 'budget', 'usage', 'model', 'instructions', 'audit', 'feedback', 'retention', 'knowledge', 'forget'] as const;
 
 export const commandSchema = z.discriminatedUnion('name', [
   z.object({ name: z.literal('help'), topic: z.enum(WORDS).nullable() }),
@@ -85,6 +85,7 @@ export const commandSchema = z.discriminatedUnion('name', [
   }),
   z.object({ name: z.literal('usage'), me: z.boolean(), window: usageWindow, by: z.enum(['user', 'model', 'channel']).nullable() }),
   z.object({ name: z.literal('audit'), user: z.string().nullable(), window: windowArg.nullable(), exportDays: z.number().int().positive().nullable() }),
+  z.object({ name: z.literal('feedback'), days: z.union([z.literal(7), z.literal(30)]) }),
   z.object({
     name: z.literal('model'),
     /** null: show the models in force. */
@@ -276,6 +277,14 @@ const rules: Record<CommandWord, Rule> = {
         z.tuple([userMention, windowArg]).transform(([u, w]) => [u, w, null] as const),
       ])
       .transform(([user, window, exportDays]) => ({ name: 'audit' as const, user, window, exportDays })),
+  },
+  feedback: {
+    forms: [{ usage: '/agent feedback [7d|30d]', summary: 'What people said of the answers: 👍 and 👎 per day, and the latest reasons', policy: 'feedback' }],
+    details:
+      'Sums the 👍 and 👎 people gave answers in the last 7 days (or 30), per day, with the latest reasons given for a 👎. Anyone who can see an answer may rate it, once. Example: /agent feedback 30d',
+    args: z
+      .union([z.tuple([]).transform(() => 7 as const), z.tuple([z.enum(['7d', '30d'])]).transform(([w]) => (w === '7d' ? (7 as const) : (30 as const)))])
+      .transform((days) => ({ name: 'feedback' as const, days })),
   },
   retention: {
     forms: [{ usage: '/agent retention DAYS|off', summary: 'Delete stored messages after this many days', policy: 'retention' }],

@@ -10,7 +10,7 @@ import type { ChannelRef, Envelope } from '../envelope.js';
 import { isQuorumError } from '../errors.js';
 import type { Principal, Role, Scope } from '../identity.js';
 import type { CoreDeps } from '../turn.js';
-import { auditTable, knowledgeTable, limitsLine } from './format.js';
+import { auditTable, feedbackSummary, knowledgeTable, limitsLine } from './format.js';
 import { budgetName, budgetSetting } from '../budgets.js';
 import { usageAnswer } from './usage.js';
 import { helpFor, helpText, parseCommand, type Command } from './grammar.js';
@@ -25,6 +25,7 @@ export interface CommandContext {
 }
 
 const AUDIT_ROWS = 20;
+const DAY_MS = 24 * 3_600_000;
 const KNOWLEDGE_ROWS = 50;
 const WINDOW_MS = { '24h': 24 * 3_600_000, '7d': 7 * 24 * 3_600_000 } as const;
 
@@ -142,6 +143,8 @@ async function execute(deps: CoreDeps, ctx: CommandContext, command: Command): P
     case 'audit':
       if (command.exportDays !== null) return exportAudit(deps, ctx, command.exportDays);
       return audit(deps, admin, ctx, command.user, command.window);
+    case 'feedback':
+      return deps.feedback ? feedbackSummary(await deps.feedback.summary(ctx.scope, new Date(Date.now() - command.days * DAY_MS)), command.days) : NO_STORE;
     case 'knowledge': {
       if (command.channel === null || command.enabled === null) return knowledgeStatus(deps, ctx);
       const channel = channelRef(ctx, command.channel);

@@ -5,6 +5,7 @@
 import type { ChannelResource } from '../access/policy.js';
 import { NO_TEXT_ANSWER, runAgentTurn, type AgentDeps } from '../agent/orchestrator.js';
 import type { ContextRecorder } from '../context-report.js';
+import { answerActions } from '../feedback.js';
 import type { Envelope } from '../envelope.js';
 import type { ModelOutcome, PlatformPorts, PromptMessage } from '../ports.js';
 import type { CoreDeps, TurnResult } from './deps.js';
@@ -67,7 +68,7 @@ export async function answerTurn(deps: CoreDeps, ports: PlatformPorts, question:
     throw err;
   }
   inspect?.send('answered');
-  return delivery.finish(outcome.text);
+  return delivery.finish(outcome.text, answerActions(turn.envelope));
 }
 
 function agentDeps(deps: CoreDeps, inspect: ContextRecorder | null): AgentDeps {

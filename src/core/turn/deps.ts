@@ -4,7 +4,7 @@ import type { KnowledgeSearch } from '../knowledge/retrieval.js';
 import type { LimitDefaults } from '../commands/format.js';
 import type { Platform } from '../envelope.js';
 import { QuorumError } from '../errors.js';
-import type { AdminStore } from '../ports.js';
+import type { AdminStore, FeedbackStore } from '../ports.js';
 import type { BootstrapAdmin } from '../access/roles.js';
 import type { FileDeps } from './files.js';
 import type { AgentStore, AuditExporter, AuditLog, Logger, ModelCatalog, ModelGate, PlatformPorts, ProfileStore, TurnStore } from '../ports.js';
@@ -31,6 +31,8 @@ export interface CoreDeps {
   profiles?: ProfileStore;
   /** `/agent audit export`: the workspace's audit trail as a verifiable file. */
   auditExport?: AuditExporter;
+  /** Ratings of answers (`/agent feedback`); absent: the command says it is not available. */
+  feedback?: FeedbackStore;
   /** QUORUM_ADMINS: admins by the operator's word, whatever the platform says. */
   bootstrapAdmins?: readonly BootstrapAdmin[];
   /** Reading the files of a turn (src/files, FILE_MAX_BYTES); absent: files are named as skipped. */
