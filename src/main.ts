@@ -39,6 +39,8 @@ import { createUsageLedger } from './db/usage-ledger.js';
 import { createGateFromConfig } from './model/from-config.js';
 import { modelNameFor } from './model/providers.js';
 import { createSecretBox, loadEncryptionKey } from './secrets.js';
+import { createToolConnectionStore } from './db/tool-store.js';
+import { demoConnection, openConnectedTools } from './tools/index.js';
 
 export interface StartOptions {
   /** Replace the configured gate (tests use a recording fake). */
@@ -79,7 +81,15 @@ export async function startQuorum(config: Config, options: StartOptions = {}): P
   );
   let gate: ReturnType<typeof createGateFromConfig> | null = null;
   let invalidation: InvalidationBus | null = null;
+  let connected: ReturnType<typeof openConnectedTools> | null = null;
   try {
+    const demo = conveniences ? (options.demo ?? loadDemo()) : null;
+    // A bad QUORUM_TOOLS_FILE stops start-up here, naming the bad entry. The console's demo workspace gets the tickets server.
+    connected = openConnectedTools(config, {
+      store: createToolConnectionStore(database.db),
+      log,
+      extra: demo ? [demoConnection(`console:${demo.workspace.id}`, config.DATA_DIR)] : [],
+    });
     // Revocations (a member left, a channel archived, a user deactivated) reach every instance's caches.
     invalidation = await openInvalidationBus(config, log);
     const workspaces = createWorkspaceCache(database.db);
@@ -112,7 +122,8 @@ export async function startQuorum(config: Config, options: StartOptions = {}): P
       limitDefaults: { rpm: config.WORKSPACE_RPM, concurrency: config.WORKSPACE_CONCURRENCY, dailyTokens: config.WORKSPACE_DAILY_TOKENS ?? null },
       platforms,
       log,
-      agent: { store: createAgentStore(database.db) },
+      agent: { store: createAgentStore(database.db), connected: { tools: connected.tools } },
+      connections: connected.admin,
       admin,
       bootstrapAdmins: config.QUORUM_ADMINS,
     };
@@ -145,7 +156,7 @@ export async function startQuorum(config: Config, options: StartOptions = {}): P
 
     const routes: Route[] = [];
     if (conveniences) {
-      const consoleAdapter = createConsoleAdapter({ demo: options.demo ?? loadDemo(), intake });
+      const consoleAdapter = createConsoleAdapter({ demo: demo ?? loadDemo(), intake });
       platforms.console ??= consoleAdapter.ports;
       routes.push(...consoleAdapter.routes.map(loopbackOnly));
     }
@@ -238,6 +249,7 @@ export async function startQuorum(config: Config, options: StartOptions = {}): P
         metricsHttp?.server.closeAllConnections();
         await metricsHttp?.close();
         await gate?.close();
+        await connected?.tools.close();
         await invalidation?.close();
         await database.close();
         releaseConsole();
@@ -246,6 +258,7 @@ export async function startQuorum(config: Config, options: StartOptions = {}): P
     };
   } catch (err) {
     await gate?.close();
+    await connected?.tools.close();
     await invalidation?.close();
     await database.close();
     releaseConsole();
@@ -325,7 +338,7 @@ export async function main(): Promise<void> {
   try {
     running = await startQuorum(config);
   } catch (err) {
-    if (isQuorumError(err, 'DATA_DIR_LOCKED') || isQuorumError(err, 'CONFIG_INVALID')) {
+    if (isQuorumError(err, 'DATA_DIR_LOCKED') || isQuorumError(err, 'CONFIG_INVALID') || isQuorumError(err, 'TOOLS_FILE_INVALID')) {
       process.stderr.write(`${err.message}\n`);
       process.exit(1);
     }

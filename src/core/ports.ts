@@ -9,5 +9,6 @@ export type * from './ports/model.js';
 export type * from './ports/platform.js';
 export type * from './ports/records.js';
 export type * from './ports/stores.js';
+export type * from './ports/tools.js';
 export type { Platform } from './envelope.js';
 export type { Role } from './identity.js';

@@ -8,7 +8,7 @@ import { z } from 'zod';
 import type { ChannelKind, Envelope } from '../envelope.js';
 import type { Scope } from '../identity.js';
 import { isQuorumError } from '../errors.js';
-import type { AgentStore, ConversationHistory, Logger, PlatformMessage, TurnStore, WorkspaceSettings } from '../ports.js';
+import type { AgentStore, ConnectedTool, ConversationHistory, Logger, PlatformMessage, TurnStore, WorkspaceSettings } from '../ports.js';
 import { audienceMaySee, type Audience, type Visibility } from '../prompt.js';
 import { mapBounded } from './bounded.js';
 import type { ToolName } from './permissions.js';
@@ -30,6 +30,8 @@ export interface ToolContext {
   /** The platform's own history (summarize_thread); absent where it cannot be read. */
   history?: ConversationHistory;
   log: Logger;
+  /** The connected (MCP) tools offered in this turn (the connected specialist's). */
+  connected?: ConnectedTool[] | undefined;
 }
 
 export interface AgentTool<I = unknown> {

@@ -63,7 +63,7 @@ export async function answerTurn(deps: CoreDeps, ports: PlatformPorts, question:
 
 function agentDeps(deps: CoreDeps, inspect: ContextRecorder | null): AgentDeps {
   const { model, turns, log, limitDefaults, agent } = deps;
-  return { model, audit: inspect?.watch(deps.audit) ?? deps.audit, turns, store: agent.store, log, limitDefaults, ...(agent.limits ? { limits: agent.limits } : {}) };
+  return { model, audit: inspect?.watch(deps.audit) ?? deps.audit, turns, store: agent.store, log, limitDefaults, connected: agent.connected, ...(agent.limits ? { limits: agent.limits } : {}) };
 }
 
 function auditRefusal(deps: CoreDeps, turn: OpenedTurn, outcome: Extract<ModelOutcome, { kind: 'refused' }>): Promise<void> {
