@@ -35,6 +35,8 @@ const badTree: Record<string, string> = {
   'src/db/store.ts': `import type { Thing } from '../../adapters/slack/thing.js';\nimport { id } from '../core/envelope.js';\nexport const store = (t: Thing) => id.parse(t);\n`,
   'src/model/gate.ts': `import Bottleneck from 'bottleneck';\nexport const gate = Bottleneck;\n`,
   'src/inbox/worker.ts': `export const worker = 1;\n`,
+  // Connected tools reach the database only through the core's ports.
+  'src/tools/catalog.ts': `import { store } from '../db/store.js';\nimport { id } from '../core/envelope.js';\nexport const catalog = [store, id];\n`,
   'src/config.ts': `export type Config = { a: string };\n`,
   'src/http/server.ts': `import '@slack/bolt';\nimport { createServer } from 'node:http';\nexport const server = createServer;\n`,
   // The composition root may wire adapters; it reaches every file but one.
@@ -44,6 +46,7 @@ const badTree: Record<string, string> = {
     `import { worker } from './inbox/worker.js';`,
     `import './core/leak.js';`,
     `import { r } from './core/builtin.js';`,
+    `import './tools/catalog.js';`,
     `export const main = [thing, bot, worker, r];`,
   ].join('\n'),
   // Nothing imports it.
@@ -81,6 +84,7 @@ const expected = [
   'platform-sdks-only-in-adapters: src/http/server.ts -> npm:@slack/bolt',
   'resolvable: src/core/leak.ts -> ./missing.js',
   'src-never-imports-adapters: src/db/store.ts -> adapters/slack/thing.ts',
+  'tools-import-only-core: src/tools/catalog.ts -> src/db/store.ts',
 ];
 
 describe('import boundaries', () => {

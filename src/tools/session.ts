@@ -6,7 +6,7 @@
  */
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { SSEClientTransport } from '@modelcontextprotocol/sdk/client/sse.js';
-import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
+import { getDefaultEnvironment, StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { InMemoryTransport } from '@modelcontextprotocol/sdk/inMemory.js';
 import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
@@ -31,11 +31,14 @@ export interface SessionOptions {
 /** Bounds on discovery: a server cannot make Quorum page forever or keep thousands of tools. */
 const MAX_PAGES = 20;
 const MAX_TOOLS = 500;
+const SETUP_MS = 20_000;
 
 export async function openSession(spec: ServerSpec, options: SessionOptions): Promise<Client> {
   const client = new Client({ name: 'quorum', version: '1' });
   client.setNotificationHandler(ToolListChangedNotificationSchema, () => options.onToolsChanged());
-  const connect = (transport: Transport) => client.connect(transport, { timeout: options.timeoutMs });
+  // Starting a local server or a first TLS handshake may take longer than one call may.
+  const setupMs = Math.max(options.timeoutMs, SETUP_MS);
+  const connect = (transport: Transport) => client.connect(transport, { timeout: setupMs });
   switch (spec.transport) {
     case 'memory': {
       const [mine, theirs] = InMemoryTransport.createLinkedPair();
@@ -44,7 +47,7 @@ export async function openSession(spec: ServerSpec, options: SessionOptions): Pr
       return client;
     }
     case 'stdio':
-      await connect(new StdioClientTransport({ command: spec.command, args: spec.args, env: spec.env, cwd: spec.cwd, stderr: 'ignore' }));
+      await connect(new StdioClientTransport({ command: spec.command, args: spec.args, env: { ...getDefaultEnvironment(), ...spec.env }, cwd: spec.cwd, stderr: 'ignore' }));
       return client;
     case 'http': {
       const url = new URL(spec.url);
@@ -58,7 +61,7 @@ export async function openSession(spec: ServerSpec, options: SessionOptions): Pr
       // A new client: the first one's state is spent.
       const fallback = new Client({ name: 'quorum', version: '1' });
       fallback.setNotificationHandler(ToolListChangedNotificationSchema, () => options.onToolsChanged());
-      await fallback.connect(new SSEClientTransport(url, { requestInit, fetch: options.fetch }), { timeout: options.timeoutMs });
+      await fallback.connect(new SSEClientTransport(url, { requestInit, fetch: options.fetch }), { timeout: setupMs });
       return fallback;
     }
   }

@@ -9,24 +9,11 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ToolCall } from '../../src/core/ports.js';
 import { auditLog, connectionTools } from '../../src/db/schema.js';
 import { FakeMcpServer } from '../fakes/mcp-server.js';
-import { answer, ScriptedAgentGate } from '../fakes/scripted-agent-model.js';
 import { startTestApp, type TestApp } from '../support/app.js';
 import { consoleSpeaker } from '../support/console.js';
 import { drivers, openTestDatabase, type TestDatabase } from '../support/db.js';
 import { waitFor } from '../support/wait.js';
-
-/** The model: the planner delegates to the connected specialist, which asks for `next` once; the aggregator repeats the results. */
-export function toolScript(next: () => ToolCall | null) {
-  return new ScriptedAgentGate((step, call, withResults) => {
-    if (step === 'orchestrator') return call.tools && 'connected' in call.tools ? answer('', [{ id: 'p1', toolName: 'connected', input: { task: 'use the tool' } }]) : answer('no tools here');
-    if (step === 'connected') {
-      const wanted = next();
-      if (withResults || !wanted) return answer(`report: ${call.messages.filter((m) => m.role === 'tool').map((m) => m.content).join(' | ')}`);
-      return answer('', [{ id: 'c1', ...wanted }]);
-    }
-    return answer(`final: ${call.messages.filter((m) => m.role === 'tool').map((m) => m.content).join(' | ')}`);
-  });
-}
+import { toolScript } from '../support/tool-script.js';
 
 describe.each(drivers)('connections and rules (%s)', (driver) => {
   let db: TestDatabase;
@@ -35,7 +22,7 @@ describe.each(drivers)('connections and rules (%s)', (driver) => {
   let wanted: ToolCall | null = null;
   const gate = toolScript(() => wanted);
   const { say, command } = consoleSpeaker(() => app);
-  const audits = async () => (await db.db.select().from(auditLog).where(eq(auditLog.action, 'tool_call'))).map((e) => ({ outcome: e.outcome, hash: e.contentHash, ...(e.detail as Record<string, unknown>) }));
+  const audits = async () => (await db.db.select().from(auditLog).where(eq(auditLog.action, 'tool_call'))).map((e): Record<string, any> => ({ outcome: e.outcome, hash: e.contentHash, ...e.detail }));
 
   beforeAll(async () => {
     server = await new FakeMcpServer([
@@ -114,7 +101,7 @@ describe.each(drivers)('connections and rules (%s)', (driver) => {
   it('refreshes the stored list on notifications/tools/list_changed and on /agent connections refresh', async () => {
     server.tools.push({ name: 'added_later' });
     await server.toolsChanged();
-    await waitFor(async () => (await db.db.select().from(connectionTools)).some((t) => t.name === 'added_later'), 10_000);
+    await waitFor(async () => (await db.db.select().from(connectionTools)).some((t) => t.name === 'added_later'), { timeoutMs: 10_000 });
     server.tools = server.tools.filter((t) => t.name !== 'added_later');
     expect(await command('ben', '/agent connections refresh')).toContain('wiki');
     expect((await db.db.select().from(connectionTools)).some((t) => t.name === 'added_later')).toBe(false);
