@@ -13,6 +13,7 @@ import type { Envelope } from './core/envelope.js';
 import { createBudgetAlerts } from './core/alerts.js';
 import { isQuorumError, QuorumError } from './core/errors.js';
 import { createIntake, type Intake } from './core/intake.js';
+import { createInteractionRouter, type InteractionHandler } from './core/interactions.js';
 import type { InvalidationBus } from './core/ports.js';
 import type { Logger, ModelGate } from './core/ports.js';
 import { answerCommand, portsFor, queuedNotice, replyTargetOf, runTurn, type CoreDeps } from './core/turn.js';
@@ -53,6 +54,8 @@ export interface StartOptions {
   platforms?: Partial<CoreDeps['platforms']>;
   /** Teams: OpenID metadata URLs and outbound credentials (tests verify real tokens offline). */
   teams?: TeamsAuthOverrides & { maxReplyChars?: number };
+  /** More interaction handlers beside the features' own (tests register recording ones). */
+  interactionHandlers?: InteractionHandler[];
 }
 
 export interface RunningQuorum {
@@ -153,6 +156,8 @@ export async function startQuorum(config: Config, options: StartOptions = {}): P
       maxAttempts: config.INBOX_MAX_ATTEMPTS,
     });
     const intake = instrumentIntake(createIntake(inbox, () => worker.wake()), metrics);
+    // One router for every platform's buttons, dialogs and message actions: each feature owns a prefix.
+    const interactions = createInteractionRouter([...(options.interactionHandlers ?? [])], log);
 
     const routes: Route[] = [];
     if (conveniences) {
@@ -174,6 +179,7 @@ export async function startQuorum(config: Config, options: StartOptions = {}): P
         seen: createSeenRequests(database.db),
         log,
         invalidation,
+        interactions,
       });
       platforms.slack ??= slack.ports;
       routes.push(...slack.routes);
@@ -196,6 +202,8 @@ export async function startQuorum(config: Config, options: StartOptions = {}): P
         refs: createConversationRefStore(database.db),
         log,
         invalidation,
+        interactions,
+        seen: createSeenRequests(database.db),
         auth,
         maxReplyChars,
       });
