@@ -45,7 +45,7 @@ describe.each(drivers)('demo tickets server over the console (%s)', (driver) => 
   it('a guest is not offered the tools (no rule names guests)', async () => {
     const connectedCalls = async () => (await toolCalls()).filter((c) => c.tool.startsWith('tickets.')).length;
     const before = await connectedCalls();
-    await say('dev', 'search tickets for login', 'dm-dev');
+    await say('dev', 'search tickets for login', 'dm');
     expect(await connectedCalls()).toBe(before);
   });
 
@@ -55,5 +55,15 @@ describe.each(drivers)('demo tickets server over the console (%s)', (driver) => 
     expect(await command('ava', '/agent disconnect tickets')).toContain('cannot be removed from chat');
     const denials = await db.db.select().from(auditLog).where(and(eq(auditLog.action, 'denial')));
     expect(denials.some((d) => (d.detail as { command?: string }).command === 'connect')).toBe(true);
+  });
+
+  it('a workspace tool result in a private channel never reaches a non-member (canary)', async () => {
+    const inside = await say('ben', 'search tickets for export', 'leadership');
+    expect(inside.text).toContain('Export to CSV drops the last row');
+    // Cleo is not in #leadership: neither her DM search nor a turn in #general brings the result back.
+    for (const [channel, text] of [['dm', 'search export'], ['general', 'search export csv']] as const) {
+      const reply = await say('cleo', text, channel);
+      expect(reply.text, channel).not.toContain('drops the last row');
+    }
   });
 });
