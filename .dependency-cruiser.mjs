@@ -47,6 +47,13 @@ export default {
       to: { path: '^adapters/' },
     },
     {
+      name: 'tools-import-only-core',
+      comment: 'src/tools (connected tools: the MCP SDK, transports, limits) builds on src/core ports only; the database reaches it through the core.',
+      severity: 'error',
+      from: { path: '^src/tools/' },
+      to: { path: '^src/', pathNot: ['^src/(core|tools)/'] },
+    },
+    {
       name: 'adapters-import-only-core-and-http',
       comment: 'An adapter reaches the rest of the service through src/core ports and mounts routes on src/http: never src/db, src/model, src/inbox or the composition root (config: the next rule).',
       severity: 'error',

@@ -26,6 +26,8 @@ const FUNCTION_SIZE_EXCEPTIONS = [
   'adapters/teams/replies.ts', // createReplySink (152): status, stream and long-reply paths over one cache
   'adapters/console/index.ts', // createConsoleAdapter (122): routes and views over one transcript
   'src/main.ts', // startQuorum (166): the composition root
+  'src/db/tool-store.ts', // createToolConnectionStore (120): one small method per query, audited transactions, over one db
+  'src/tools/connected-tools.ts', // createConnectedTools (147): session pool, discovery and the governed call share the pool and the guards
 ];
 
 export default defineConfig(

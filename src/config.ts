@@ -187,6 +187,17 @@ export const configSchema = z.object({
       return hosts;
     })
     .describe('hosts an activity serviceUrl may name, the only ones Quorum sends its Teams token to: comma-separated, *.domain for the names below it (sovereign clouds, tests)'),
+
+  QUORUM_TOOLS_FILE: z.string().min(1).optional().describe('JSON file of connected tools (MCP servers) the operator declares: remote (url) and local stdio (command) servers, per workspace or for all; checked at start-up'),
+  TOOL_TIMEOUT_MS: positiveInt(30_000, 'timeout of one connected tool call (MCP tools/call)'),
+  TOOL_CONCURRENCY: positiveInt(4, 'connected tool calls running at once per workspace and connection'),
+  TOOL_RPM: positiveInt(60, 'connected tool calls per minute per workspace and connection'),
+  TOOL_OUTPUT_MAX_CHARS: positiveInt(16_000, 'longest tool output that reaches the model; longer output is cut, with a note saying so'),
+  TOOLS_ALLOW_PRIVATE_NETWORKS: z
+    .enum(['true', 'false'])
+    .default('false')
+    .transform((v) => v === 'true')
+    .describe('let connections reach loopback, link-local and private addresses (checked on the address actually connected to)'),
 });
 
 export type Config = z.infer<typeof configSchema>;

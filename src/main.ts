@@ -54,6 +54,8 @@ import { modelNameFor } from './model/providers.js';
 import { modelAcceptsImages } from './model/capabilities.js';
 import { fileExtractor } from './files/extract.js';
 import { createSecretBox, loadEncryptionKey } from './secrets.js';
+import { createToolConnectionStore } from './db/tool-store.js';
+import { demoConnection, openConnectedTools } from './tools/index.js';
 
 export interface StartOptions {
   /** Replace the configured gate (tests use a recording fake). */
@@ -96,7 +98,15 @@ export async function startQuorum(config: Config, options: StartOptions = {}): P
   );
   let gate: ReturnType<typeof createGateFromConfig> | null = null;
   let invalidation: InvalidationBus | null = null;
+  let connected: ReturnType<typeof openConnectedTools> | null = null;
   try {
+    const demo = conveniences ? (options.demo ?? loadDemo()) : null;
+    // A bad QUORUM_TOOLS_FILE stops start-up here, naming the bad entry. The console's demo workspace gets the tickets server.
+    connected = openConnectedTools(config, {
+      store: createToolConnectionStore(database.db),
+      log,
+      extra: demo ? [demoConnection(`console:${demo.workspace.id}`, config.DATA_DIR)] : [],
+    });
     // Revocations (a member left, a channel archived, a user deactivated) reach every instance's caches.
     invalidation = await openInvalidationBus(config, log);
     // Every audit head this instance writes is signed with a key the database never holds.
@@ -138,7 +148,8 @@ export async function startQuorum(config: Config, options: StartOptions = {}): P
       limitDefaults: { rpm: config.WORKSPACE_RPM, concurrency: config.WORKSPACE_CONCURRENCY, dailyTokens: config.WORKSPACE_DAILY_TOKENS ?? null },
       platforms,
       log,
-      agent: { store: createAgentStore(database.db), knowledge: knowledge?.search },
+      agent: { store: createAgentStore(database.db), knowledge: knowledge?.search, connected: { tools: connected.tools } },
+      connections: connected.admin,
       admin,
       feedback,
       bootstrapAdmins: config.QUORUM_ADMINS,
@@ -185,7 +196,7 @@ export async function startQuorum(config: Config, options: StartOptions = {}): P
 
     const routes: Route[] = [];
     if (conveniences) {
-      const consoleAdapter = createConsoleAdapter({ demo: options.demo ?? loadDemo(), intake });
+      const consoleAdapter = createConsoleAdapter({ demo: demo ?? loadDemo(), intake });
       platforms.console ??= consoleAdapter.ports;
       routes.push(...consoleAdapter.routes.map(loopbackOnly));
     }
@@ -287,6 +298,7 @@ export async function startQuorum(config: Config, options: StartOptions = {}): P
         metricsHttp?.server.closeAllConnections();
         await metricsHttp?.close();
         await gate?.close();
+        await connected?.tools.close();
         await invalidation?.close();
         await database.close();
         releaseConsole();
@@ -295,6 +307,7 @@ export async function startQuorum(config: Config, options: StartOptions = {}): P
     };
   } catch (err) {
     await gate?.close();
+    await connected?.tools.close();
     await invalidation?.close();
     await database.close();
     releaseConsole();
@@ -389,7 +402,7 @@ export async function main(): Promise<void> {
   try {
     running = await startQuorum(config);
   } catch (err) {
-    if (isQuorumError(err, 'DATA_DIR_LOCKED') || isQuorumError(err, 'CONFIG_INVALID')) {
+    if (isQuorumError(err, 'DATA_DIR_LOCKED') || isQuorumError(err, 'CONFIG_INVALID') || isQuorumError(err, 'TOOLS_FILE_INVALID')) {
       process.stderr.write(`${err.message}\n`);
       process.exit(1);
     }

@@ -38,6 +38,8 @@ const badTree: Record<string, string> = {
   'src/model/pdf.ts': `import { extractText } from 'unpdf';\nexport const pdf = extractText;\n`,
   'src/files/read.ts': `import mammoth from 'mammoth';\nimport { id } from '../core/envelope.js';\nimport { store } from '../db/store.js';\nexport const read = [mammoth, id, store];\n`,
   'src/inbox/worker.ts': `export const worker = 1;\n`,
+  // Connected tools reach the database only through the core's ports.
+  'src/tools/catalog.ts': `import { store } from '../db/store.js';\nimport { id } from '../core/envelope.js';\nexport const catalog = [store, id];\n`,
   'src/config.ts': `export type Config = { a: string };\n`,
   'src/http/server.ts': `import '@slack/bolt';\nimport { createServer } from 'node:http';\nexport const server = createServer;\n`,
   // The composition root may wire adapters; it reaches every file but one.
@@ -47,6 +49,7 @@ const badTree: Record<string, string> = {
     `import { worker } from './inbox/worker.js';`,
     `import './core/leak.js';`,
     `import { r } from './core/builtin.js';`,
+    `import './tools/catalog.js';`,
     `import { pdf } from './model/pdf.js';`,
     `import { read } from './files/read.js';`,
     `export const main = [thing, bot, worker, r, pdf, read];`,
@@ -88,6 +91,7 @@ const expected = [
   'platform-sdks-only-in-adapters: src/http/server.ts -> npm:@slack/bolt',
   'resolvable: src/core/leak.ts -> ./missing.js',
   'src-never-imports-adapters: src/db/store.ts -> adapters/slack/thing.ts',
+  'tools-import-only-core: src/tools/catalog.ts -> src/db/store.ts',
 ];
 
 describe('import boundaries', () => {

@@ -10,7 +10,9 @@ export type ErrorCode =
   | 'REPLY_FAILED'
   | 'NO_PLATFORM'
   | 'INVALID_ENVELOPE'
-  | 'UNKNOWN_WORKSPACE';
+  | 'UNKNOWN_WORKSPACE'
+  | 'TOOL_ADDRESS_REFUSED'
+  | 'TOOLS_FILE_INVALID';
 
 export class QuorumError extends Error {
   constructor(

@@ -12,6 +12,7 @@ export type * from './ports/platform.js';
 export type * from './ports/profiles.js';
 export type * from './ports/records.js';
 export type * from './ports/stores.js';
+export type * from './ports/tools.js';
 export type { Platform } from './envelope.js';
 export type { Role } from './identity.js';
 export type * from './ports/knowledge.js';

@@ -54,7 +54,21 @@ function promptText(options: LanguageModelV3CallOptions): PromptText {
 }
 
 /** Words that make the offline model ask for a tool whose name or description holds the same word. */
-const TOOL_WORDS = ['summarize', 'search', 'remember', 'recall', 'status', 'draft'];
+const TOOL_WORDS = ['summarize', 'search', 'remember', 'recall', 'status', 'draft', 'create'];
+
+/** Of the tools that hold the trigger word, the one that shares the most other words with the request (first on a tie). */
+function bestMatch<T extends { name: string; description?: string | undefined }>(tools: T[], word: string, part: string): T | undefined {
+  const words = part.toLowerCase().split(/\W+/).filter((w) => w.length > 3 && w !== word);
+  let best: T | undefined;
+  let bestScore = -1;
+  for (const t of tools) {
+    const text = `${t.name} ${t.description ?? ''}`.toLowerCase();
+    if (!text.includes(word)) continue;
+    const score = words.filter((w) => text.includes(w)).length;
+    if (score > bestScore) [best, bestScore] = [t, score];
+  }
+  return best;
+}
 
 /**
  * Deterministic tool calling: when tools are offered and the request (split on " and ") names
@@ -72,12 +86,12 @@ export function offlineToolCalls(options: LanguageModelV3CallOptions, prompt = p
     const lower = part.toLowerCase();
     const word = TOOL_WORDS.find((w) => lower.includes(w));
     if (!word) continue;
-    const match = tools.find((t) => `${t.name} ${t.description ?? ''}`.toLowerCase().includes(word));
+    const match = bestMatch(tools, word, lower);
     if (!match) continue;
     const schema = match.inputSchema as { properties?: Record<string, { type?: string }>; required?: string[] };
     // A tool named for the word (search_history for "search") gets the rest of the request as
     // its input; a delegate chosen by its description gets the whole part, trigger word included.
-    const value = match.name.toLowerCase().split('_').includes(word) ? part.replace(new RegExp(word, 'i'), '').trim() || part.trim() : part.trim();
+    const value = match.name.toLowerCase().split(/[._]/).includes(word) ? part.replace(new RegExp(word, 'i'), '').trim() || part.trim() : part.trim();
     const input: Record<string, string> = {};
     for (const key of schema.required ?? []) if (schema.properties?.[key]?.type === 'string') input[key] = value;
     calls.push({ toolName: match.name, input });

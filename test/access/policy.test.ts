@@ -43,6 +43,8 @@ const actions: Action[] = [
   ...ROLES.map((to) => ({ kind: 'set_role' as const, to })),
   { kind: 'erase' },
   { kind: 'read_audit' },
+  // A connected tool allowed for the workspace's members (no guests flag).
+  { kind: 'use_connected_tool', tool: 'wiki.search', facts: { rules: [{ channel: '*', pattern: 'wiki.*', allowed: true, guests: false }], auth: 'none', resultsShared: false } },
 ];
 
 /** The resource kind each action applies to. */
@@ -50,6 +52,7 @@ const target: Record<Action['kind'], ResourceKind> = {
   talk: 'channel',
   read_history: 'conversation',
   use_tool: 'channel',
+  use_connected_tool: 'channel',
   command: 'workspace',
   set_role: 'principal',
   erase: 'principal',
@@ -71,6 +74,8 @@ function expected(role: Role, action: Action): true | DenyReason {
       if (action.tool === 'workspace_status') return rank >= 2 ? true : 'tool_role';
       if (action.tool === 'search_history') return rank >= 1 ? true : 'tool_role';
       return true;
+    case 'use_connected_tool':
+      return rank >= 2 ? true : 'tool_role';
     case 'command':
       return (OPEN_COMMANDS as readonly string[]).includes(action.command) || adminPlus ? true : 'admins_only';
     case 'read_audit':

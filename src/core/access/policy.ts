@@ -5,6 +5,7 @@
  * never does I/O, so it can be tested exhaustively and benchmarked in isolation.
  */
 import { atLeast, roleRank, type Role } from '../identity.js';
+import { connectedToolDenial, type ConnectedToolFacts } from './connected-rules.js';
 
 export interface Subject {
   principalId: string;
@@ -18,9 +19,9 @@ export const TOOL_NAMES = ['search_history', 'summarize_thread', 'remember', 're
 export type ToolName = (typeof TOOL_NAMES)[number];
 
 /** Commands that change nothing and anyone may run. */
-export const OPEN_COMMANDS = ['help', 'status', 'forget_me', 'usage_me', 'model_show', 'instructions_show'] as const;
+export const OPEN_COMMANDS = ['help', 'status', 'forget_me', 'usage_me', 'model_show', 'instructions_show', 'connections'] as const;
 /** Commands that only admins (and owners) may run. */
-export const ADMIN_COMMANDS = ['role', 'agent', 'guests', 'content', 'tools', 'limit', 'budget', 'usage', 'audit', 'feedback', 'retention', 'knowledge', 'forget_user', 'model', 'instructions', 'audit_export'] as const;
+export const ADMIN_COMMANDS = ['role', 'agent', 'guests', 'content', 'tools', 'connect', 'disconnect', 'connections_refresh', 'limit', 'budget', 'usage', 'audit', 'feedback', 'retention', 'knowledge', 'forget_user', 'model', 'instructions', 'audit_export'] as const;
 export type CommandName = (typeof OPEN_COMMANDS)[number] | (typeof ADMIN_COMMANDS)[number];
 
 export type Action =
@@ -29,6 +30,8 @@ export type Action =
   /** Use a conversation's stored history as context. */
   | { kind: 'read_history' }
   | { kind: 'use_tool'; tool: ToolName }
+  /** A connected (MCP) tool, `connection.tool`, with the rules and connection facts that govern it. */
+  | { kind: 'use_connected_tool'; tool: string; facts: ConnectedToolFacts }
   | { kind: 'command'; command: CommandName }
   /** `role @user X|clear`: `to` is the role the target would end up with. */
   | { kind: 'set_role'; to: Role }
@@ -101,6 +104,7 @@ export type DenyReason =
   | 'tool_off_here'
   | 'tool_needs_dm'
   | 'tool_role'
+  | 'tool_results_private'
   | 'admins_only'
   | 'above_own_role'
   | 'same_rank'
@@ -136,6 +140,13 @@ export function decide(subject: Subject, action: Action, resource: Resource, con
       return resource.kind === 'conversation' ? readHistory(subject, resource) : deny('not_applicable');
     case 'use_tool':
       return resource.kind === 'channel' ? useTool(subject, action.tool, resource) : deny('not_applicable');
+    case 'use_connected_tool': {
+      if (resource.kind !== 'channel') return deny('not_applicable');
+      const base = talk(subject, resource);
+      if (!base.allow) return base;
+      const denial = connectedToolDenial(subject.role, action.tool, resource.channelKind, action.facts);
+      return denial ? deny(denial) : allow;
+    }
     case 'command':
       if (resource.kind !== 'workspace') return deny('not_applicable');
       if ((OPEN_COMMANDS as readonly string[]).includes(action.command)) return allow;
@@ -223,6 +234,7 @@ export const denyExplanation: Record<DenyReason, string> = {
   tool_off_here: 'That tool is switched off here by a workspace admin.',
   tool_needs_dm: 'That tool works only in your direct messages with the agent.',
   tool_role: 'That tool is not available to your role.',
+  tool_results_private: 'That tool works with your own account: its results stay in your direct messages with the agent.',
   admins_only: 'Only workspace admins can do that.',
   above_own_role: 'You cannot give a role above your own, or act on someone whose role is above yours.',
   same_rank: 'You cannot change or erase someone whose role is the same as yours.',

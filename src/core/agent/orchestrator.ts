@@ -31,6 +31,8 @@ import { builtinTools, type ToolContext } from './tools.js';
 import type { KnowledgeSearch } from '../knowledge/retrieval.js';
 import type { LimitDefaults } from '../commands/format.js';
 import { auditCall, auditRefused, callAndResults, identified, runTool, ToolCallBudget, type IdentifiedCall } from './tool-round.js';
+import { offeredConnected, runConnectedCall, type ConnectedDeps } from './connected-call.js';
+import type { ConnectedTool } from '../ports.js';
 
 /** What the requester reads when the model's last step wrote no text (it asked for tools instead, or sent nothing). */
 export const NO_TEXT_ANSWER =
@@ -76,6 +78,8 @@ export interface AgentDeps {
   limits?: Partial<AgentLimits>;
   /** The service's limits where the workspace set none (CoreDeps.limitDefaults). */
   limitDefaults?: LimitDefaults | undefined;
+  /** Connected (MCP) tools; absent: the agent has only its built-in tools. */
+  connected?: ConnectedDeps | undefined;
 }
 
 export interface AgentTurn {
@@ -164,9 +168,8 @@ export async function runAgentTurn(deps: AgentDeps, turn: AgentTurn): Promise<Mo
   const budget = new TurnBudget(deps.model, limits, turn.settings, turn.signal, turn.models);
   const base = { scope: turn.scope, principalId: turn.principal.id, channelExternalId: turn.envelope.channel.id };
   const streamed = turn.answer ? { onTextDelta: turn.answer.onTextDelta } : {};
-  const delegates: Record<string, ToolSpec> = Object.fromEntries(
-    specialists.map((s) => [s.name, { description: s.description, inputSchema: taskSchema }]),
-  );
+  const connected = deps.connected ? await offeredConnected(deps.connected, turn) : [];
+  const delegates = delegatesFor(connected);
 
   turn.progress('Planning…');
   const plan = await budget.call({
@@ -182,7 +185,7 @@ export async function runAgentTurn(deps: AgentDeps, turn: AgentTurn): Promise<Mo
   const calls = identified(plan.toolCalls ?? [], 'plan');
   // The one-call path: the orchestrator answered without delegating.
   if (calls.length === 0) return { ...plan, text: plan.text || NO_TEXT_ANSWER };
-  const { tasks, results: refusals } = await planOf(deps, turn, budget, calls);
+  const { tasks, results: refusals } = await planOf(deps, turn, budget, calls, delegates);
   // Nothing to delegate (every call refused): what the planner wrote is the answer, if anything.
   if (tasks.length === 0 && plan.text) return { ...plan, text: plan.text + budget.toolCalls.note() };
   // Whatever the planner wrote before delegating is not the answer.
@@ -203,7 +206,7 @@ export async function runAgentTurn(deps: AgentDeps, turn: AgentTurn): Promise<Mo
     history: turn.history,
     log: deps.log,
   };
-  const results = await mapBounded(tasks, limits.parallel, (t) => runSpecialist(deps, turn, budget, toolContext, t.specialist, t.task));
+  const results = await mapBounded(tasks, limits.parallel, (t) => runSpecialist(deps, turn, budget, { ...toolContext, connected }, t.specialist, t.task));
   for (const r of results) {
     if (r.ok) continue;
     await deps.audit.append(turn.scope, {
@@ -248,6 +251,16 @@ export async function runAgentTurn(deps: AgentDeps, turn: AgentTurn): Promise<Mo
   };
 }
 
+/** The specialists offered to the planner; the connected one only when this turn has connected tools, named in its description. */
+function delegatesFor(connected: ConnectedTool[]): Record<string, ToolSpec> {
+  const names = connected.slice(0, 20).map((t) => t.name).join(', ');
+  return Object.fromEntries(
+    specialists
+      .filter((s) => !s.connected || connected.length > 0)
+      .map((s) => [s.name, { description: s.connected ? `${s.description} Tools: ${names}.` : s.description, inputSchema: taskSchema }]),
+  );
+}
+
 /** Quorum's step instructions go below its rules and above the admins' block (prompt.ts). */
 function withInstructions(messages: PromptMessage[], instructions: string): PromptMessage[] {
   const firstOther = messages.findIndex((m) => m.role !== 'system' || m.content.startsWith(ADMIN_INSTRUCTIONS_HEADER));
@@ -266,6 +279,7 @@ async function planOf(
   turn: AgentTurn,
   budget: TurnBudget,
   calls: IdentifiedCall[],
+  delegates: Record<string, ToolSpec>,
 ): Promise<{ tasks: Task[]; results: Map<string, string> }> {
   const tasks: Task[] = [];
   const results = new Map<string, string>();
@@ -274,7 +288,7 @@ async function planOf(
   await auditRefused(deps, turn, 'orchestrator', refused);
   for (const call of run) {
     const audit = auditCall(deps, turn, call, 'orchestrator');
-    const specialist = specialists.find((s) => s.name === call.toolName);
+    const specialist = Object.hasOwn(delegates, call.toolName) ? specialists.find((s) => s.name === call.toolName) : undefined;
     const input = taskSchema.safeParse(call.input);
     if (!specialist) {
       await audit('denied', { reason: 'unknown_tool' });
@@ -347,15 +361,17 @@ async function specialistLoop(
   task: string,
   signal: AbortSignal,
 ): Promise<SpecialistResult> {
-  const tools: Record<string, ToolSpec> = Object.fromEntries(
-    specialist.tools.map((name) => [name, { description: builtinTools[name].description, inputSchema: builtinTools[name].inputSchema }]),
-  );
+  const offered = specialist.connected ? (ctx.connected ?? []) : [];
+  const tools: Record<string, ToolSpec> = Object.fromEntries([
+    ...specialist.tools.map((name) => [name, { description: builtinTools[name].description, inputSchema: builtinTools[name].inputSchema }]),
+    ...offered.map((t) => [t.name, { description: t.description, inputSchema: t.inputSchema }]),
+  ]);
   const messages: PromptMessage[] = [
     { role: 'system', content: specialist.instructions },
     { role: 'user', content: task },
   ];
   const rounds = budget.limits.specialistRounds;
-  const hasTools = specialist.tools.length > 0 && budget.takesTools(specialist.tier);
+  const hasTools = Object.keys(tools).length > 0 && budget.takesTools(specialist.tier);
   for (let round = 0; round < rounds; round++) {
     if (signal.aborted) return { specialist, ok: false, reason: 'timeout' };
     // The last round may not call tools, so a well-behaved model must answer. They are still named
@@ -378,7 +394,13 @@ async function specialistLoop(
     const { run, refused } = budget.toolCalls.take(calls);
     await auditRefused(deps, turn, specialist.name, refused);
     const results = new Map<string, string>(refused.map((c) => [c.id, budget.toolCalls.limitResult()]));
-    const ran = await Promise.all(run.map((c) => runTool(deps, turn, ctx, specialist.tools, specialist.name, c)));
+    const ran = await Promise.all(
+      run.map((c) =>
+        specialist.connected && deps.connected
+          ? runConnectedCall({ ...deps.connected, audit: deps.audit, log: deps.log }, turn, offered, specialist.name, c)
+          : runTool(deps, turn, ctx, specialist.tools, specialist.name, c),
+      ),
+    );
     run.forEach((c, i) => results.set(c.id, ran[i]!));
     messages.push(...callAndResults(outcome.text, calls, results));
   }

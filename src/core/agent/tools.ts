@@ -8,7 +8,7 @@ import { z } from 'zod';
 import type { ChannelKind, Envelope } from '../envelope.js';
 import type { Scope } from '../identity.js';
 import { isQuorumError } from '../errors.js';
-import type { AgentStore, ConversationHistory, Logger, PlatformMessage, TurnStore, WorkspaceSettings } from '../ports.js';
+import type { AgentStore, ConnectedTool, ConversationHistory, Logger, PlatformMessage, TurnStore, WorkspaceSettings } from '../ports.js';
 import { audienceMaySee, type Audience, type Visibility } from '../prompt.js';
 import { mapBounded } from './bounded.js';
 import type { ToolName } from './permissions.js';
@@ -33,6 +33,8 @@ export interface ToolContext {
   /** The knowledge index (messages and files of the channels Quorum is in); absent where it is not kept. */
   knowledge?: KnowledgeSearch | undefined;
   log: Logger;
+  /** The connected (MCP) tools offered in this turn (the connected specialist's). */
+  connected?: ConnectedTool[] | undefined;
 }
 
 export interface AgentTool<I = unknown> {

@@ -10,6 +10,7 @@ import { z } from 'zod';
 import { OPEN_COMMANDS, TOOL_NAMES, type CommandName } from '../access/policy.js';
 import { INSTRUCTIONS_MAX_CHARS } from '../prompt.js';
 import { instructionsArgs, restAfterWord } from './free-text.js';
+import { CONNECTION_NAME, TOOL_PATTERN } from '../access/connected-rules.js';
 
 const MAX_SETTING = 1_000_000_000;
 
@@ -61,9 +62,17 @@ const choiceArg = z
   .transform((v) => (v === 'default' ? null : v));
 const roleArg = z.enum(['owner', 'admin', 'member', 'guest', 'clear']).transform((v) => (v === 'clear' ? null : v));
 const windowArg = z.enum(['24h', '7d']);
+const connectionName = z.string().regex(CONNECTION_NAME);
+const toolPattern = z.string().regex(TOOL_PATTERN);
+/** A URL as typed, or as Slack escapes it (`<https://…>` or `<https://…|label>`). */
+const serverUrl = z
+  .string()
+  .max(2_000)
+  .transform((v) => /^<([a-z]+:\/\/[^|<>\s]+)(?:\|[^<>]*)?>$/i.exec(v)?.[1] ?? v)
+  .pipe(z.string().regex(/^[a-z]+:\/\/\S+$/i));
 
 /** The command words, in the order help lists them. */
-const WORDS = ['help', 'status', 'role', 'agent', 'guests', 'content', 'tools', 'limit', 'budget', 'usage', 'model', 'instructions', 'audit', 'feedback', 'retention', 'knowledge', 'forget'] as const;
+const WORDS = ['help', 'status', 'role', 'agent', 'guests', 'content', 'tools', 'connect', 'connections', 'disconnect', 'limit', 'budget', 'usage', 'model', 'instructions', 'audit', 'feedback', 'retention', 'knowledge', 'forget'] as const;
 
 export const commandSchema = z.discriminatedUnion('name', [
   z.object({ name: z.literal('help'), topic: z.enum(WORDS).nullable() }),
@@ -72,7 +81,11 @@ export const commandSchema = z.discriminatedUnion('name', [
   z.object({ name: z.literal('agent'), enabled: z.boolean(), channel: z.string().nullable() }),
   z.object({ name: z.literal('guests'), enabled: z.boolean() }),
   z.object({ name: z.literal('content'), keep: z.boolean() }),
-  z.object({ name: z.literal('tools'), channel: z.string(), allowed: z.boolean(), tool: z.enum(TOOL_NAMES) }),
+  /** channel '*': the whole workspace (connected tools only); tool: a built-in's name or a connected-tool pattern. */
+  z.object({ name: z.literal('tools'), channel: z.string(), allowed: z.boolean(), tool: z.string(), guests: z.boolean() }),
+  z.object({ name: z.literal('connect'), connection: z.string(), url: z.string(), auth: z.enum(['none', 'workspace', 'per-user']) }),
+  z.object({ name: z.literal('connections'), refresh: z.boolean() }),
+  z.object({ name: z.literal('disconnect'), connection: z.string() }),
   z.object({ name: z.literal('limit'), key: z.enum(['rpm', 'concurrency', 'tpm']), value: z.number().int().positive() }),
   z.object({
     name: z.literal('budget'),
@@ -168,11 +181,47 @@ const rules: Record<CommandWord, Rule> = {
     args: z.tuple([onOff]).transform(([keep]) => ({ name: 'content' as const, keep })),
   },
   tools: {
-    forms: [{ usage: `/agent tools #channel allow|deny ${TOOL_NAMES.join('|')}`, summary: 'Allow or deny one of the agent\'s tools in a channel', policy: 'tools', menu: true }],
-    details: `Sets whether the agent may use a tool in a channel. Tools: ${TOOL_NAMES.join(', ')}. Example: /agent tools #general deny search_history`,
+    forms: [
+      { usage: `/agent tools #channel allow|deny ${TOOL_NAMES.join('|')}`, summary: 'Allow or deny one of the agent\'s tools in a channel', policy: 'tools', menu: true },
+      { usage: '/agent tools #channel|all allow|deny CONNECTION.TOOL [guests]', summary: 'Open or close connected tools (patterns: github.*) in a channel or the workspace', policy: 'tools' },
+    ],
+    details:
+      `Sets whether the agent may use a tool in a channel. Built-in tools: ${TOOL_NAMES.join(', ')}. ` +
+      'Connected tools (MCP) are off until allowed, for a channel or for the whole workspace (all), by name or pattern (* matches anything); a matching deny wins; guests and external users get them only through an allow ending in guests. ' +
+      'Examples: /agent tools #general deny search_history · /agent tools #eng allow github.* · /agent tools all allow wiki.search guests · /agent tools #eng deny github.delete_*',
+    args: z.union([
+      z
+        .tuple([channelMention, z.enum(['allow', 'deny']), z.enum(TOOL_NAMES)])
+        .transform(([channel, rule, tool]) => ({ name: 'tools' as const, channel, allowed: rule === 'allow', tool, guests: false })),
+      z
+        .union([
+          z.tuple([z.union([channelMention, z.literal('all').transform(() => '*')]), z.enum(['allow', 'deny']), toolPattern]),
+          z.tuple([z.union([channelMention, z.literal('all').transform(() => '*')]), z.literal('allow'), toolPattern, z.literal('guests')]),
+        ])
+        .transform(([channel, rule, tool, guests]) => ({ name: 'tools' as const, channel, allowed: rule === 'allow', tool, guests: guests === 'guests' })),
+    ]),
+  },
+  connect: {
+    forms: [{ usage: '/agent connect NAME URL [auth none|workspace|per-user]', summary: 'Connect an MCP server (remote, https) to this workspace', policy: 'connect' }],
+    details:
+      'Connects a remote MCP server (Streamable HTTP, or SSE where it offers only that) under NAME; its tools are named NAME.TOOL and stay off until allowed with /agent tools. ' +
+      'auth: none (default), workspace (one secret for everyone), per-user (each person links their own account). Example: /agent connect wiki https://wiki.example.com/mcp',
     args: z
-      .tuple([channelMention, z.enum(['allow', 'deny']), z.enum(TOOL_NAMES)])
-      .transform(([channel, rule, tool]) => ({ name: 'tools' as const, channel, allowed: rule === 'allow', tool })),
+      .union([z.tuple([connectionName, serverUrl]), z.tuple([connectionName, serverUrl, z.literal('auth'), z.enum(['none', 'workspace', 'per-user'])])])
+      .transform(([connection, url, , auth]) => ({ name: 'connect' as const, connection, url, auth: auth ?? 'none' })),
+  },
+  connections: {
+    forms: [
+      { usage: '/agent connections', summary: 'The connected tool servers of this workspace', policy: 'connections' },
+      { usage: '/agent connections refresh', summary: 'List every connected server\'s tools again', policy: 'connections_refresh' },
+    ],
+    details: 'Lists the MCP servers connected to this workspace, their tools and when they were last listed; refresh asks every server for its tools again. Example: /agent connections refresh',
+    args: z.union([z.tuple([]).transform(() => false), z.tuple([z.literal('refresh')]).transform(() => true)]).transform((refresh) => ({ name: 'connections' as const, refresh })),
+  },
+  disconnect: {
+    forms: [{ usage: '/agent disconnect NAME', summary: 'Remove a connected tool server from this workspace', policy: 'disconnect' }],
+    details: 'Removes a connection added in chat; its tools are gone at once. Connections the operator declared cannot be removed from chat. Example: /agent disconnect wiki',
+    args: z.tuple([connectionName]).transform(([connection]) => ({ name: 'disconnect' as const, connection })),
   },
   limit: {
     forms: [
@@ -378,7 +427,8 @@ export function parseCommand(text: string): ParsedCommand {
   if (!Object.hasOwn(rules, name)) return { ok: false, name: null, message: `Unknown command "${word.slice(0, 40)}". ${USAGE}` };
   const rule = rules[name as CommandWord];
   // Keywords are case-insensitive; mentions keep their case (platform ids are case-sensitive).
-  const normalized = rule.raw ? [restAfterWord(text)] : args.map((a) => (/^[<@#]/.test(a) ? a : a.toLowerCase()));
+  // URLs and connected tools' names keep their case too (MCP tool names are case-sensitive).
+  const normalized = rule.raw ? [restAfterWord(text)] : args.map((a) => (/^[<@#]/.test(a) || /:\/\/|\./.test(a) ? a : a.toLowerCase()));
   const parsed = rule.args.safeParse(normalized);
   if (!parsed.success) return { ok: false, name: name as CommandWord, message: usageOf(name as CommandWord) };
   const checked = commandSchema.safeParse(parsed.data);

@@ -16,6 +16,8 @@ import { usageAnswer } from './usage.js';
 import { helpFor, helpText, parseCommand, type Command } from './grammar.js';
 import { modelHere, runInstructions, runModel } from './profiles.js';
 import { exportAudit } from './audit-export.js';
+import { connectedRuleCommand, connectionCommand } from './connections.js';
+import { TOOL_NAMES } from '../access/policy.js';
 
 export interface CommandContext {
   scope: Scope;
@@ -32,6 +34,7 @@ const WINDOW_MS = { '24h': 24 * 3_600_000, '7d': 7 * 24 * 3_600_000 } as const;
 /** `forget @me-myself` is `forget me`: erasing one's own data is anyone's right. */
 function policyName(command: Command, self: string): CommandName {
   if (command.name === 'forget') return command.user === null || command.user === self ? 'forget_me' : 'forget_user';
+  if (command.name === 'connections') return command.refresh ? 'connections_refresh' : 'connections';
   if (command.name === 'usage') return command.me ? 'usage_me' : 'usage';
   if (command.name === 'model' || command.name === 'instructions') return command.set === null ? `${command.name}_show` : command.name;
   if (command.name === 'audit' && command.exportDays !== null) return 'audit_export';
@@ -91,6 +94,8 @@ const NO_STORE = 'Administration is not available in this installation.';
 /** A string answers the caller; a Decision is a refusal found while running (e.g. a role rule). */
 async function execute(deps: CoreDeps, ctx: CommandContext, command: Command): Promise<string | (Decision & { allow: false })> {
   if (command.name === 'help') return command.topic === null ? helpText() : helpFor(command.topic);
+  if (command.name === 'connect' || command.name === 'connections' || command.name === 'disconnect') return connectionCommand(deps, ctx, command);
+  if (command.name === 'tools' && !(TOOL_NAMES as readonly string[]).includes(command.tool)) return connectedRuleCommand(deps, ctx, command);
   const admin = deps.admin;
   if (!admin) return command.name === 'status' ? statusWithout(deps, ctx) : NO_STORE;
   const actor = { principalId: ctx.principal.id, channelExternalId: ctx.envelope.channel.id };

@@ -79,6 +79,7 @@ function agentDeps(deps: CoreDeps, inspect: ContextRecorder | null): AgentDeps {
     turns,
     store: agent.store,
     knowledge: agent.knowledge,
+    connected: agent.connected,
     log,
     limitDefaults,
     ...(agent.limits ? { limits: agent.limits } : {}),

@@ -1,10 +1,11 @@
 /** What the turn's stages need from the outside, and what a turn answers. */
 import type { AgentLimits } from '../agent/orchestrator.js';
+import type { ConnectedDeps } from '../agent/connected-call.js';
 import type { KnowledgeSearch } from '../knowledge/retrieval.js';
 import type { LimitDefaults } from '../commands/format.js';
 import type { Platform } from '../envelope.js';
 import { QuorumError } from '../errors.js';
-import type { AdminStore, FeedbackStore } from '../ports.js';
+import type { AdminStore, ConnectionAdmin, FeedbackStore } from '../ports.js';
 import type { BootstrapAdmin } from '../access/roles.js';
 import type { FileDeps } from './files.js';
 import type { AgentStore, AuditExporter, AuditLog, Logger, ModelCatalog, ModelGate, PlatformPorts, ProfileStore, TurnStore } from '../ports.js';
@@ -22,7 +23,9 @@ export interface CoreDeps {
   /** How many earlier messages of the conversation the prompt may hold. */
   historyLimit?: number;
   /** Turns with tools (src/core/agent): the orchestrator answers at once when it delegates nothing. */
-  agent: { store: AgentStore; limits?: Partial<AgentLimits>; knowledge?: KnowledgeSearch | undefined };
+  agent: { store: AgentStore; limits?: Partial<AgentLimits>; knowledge?: KnowledgeSearch | undefined; connected?: ConnectedDeps | undefined };
+  /** Connected tools' administration (`/agent connect|disconnect|connections`, connected-tool rules); absent: not available. */
+  connections?: ConnectionAdmin | undefined;
   /** Settings, grants, tool rules and erasure for `/agent` commands (src/db/admin-store.ts). */
   admin?: AdminStore;
   /** The models operators allow (MODEL_CHOICES) and the defaults; absent: the gate picks by tier. */

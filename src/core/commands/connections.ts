@@ -1,0 +1,50 @@
+/**
+ * `/agent connect|connections|disconnect` and the connected-tool form of `/agent tools`: checked
+ * here, carried out by the ConnectionAdmin port (src/tools), every change audited with its old and
+ * new value. Nothing a tool returns reaches these: only a person's command changes connections.
+ */
+import type { ConnectionInfo } from '../ports.js';
+import type { CoreDeps } from '../turn.js';
+import type { Command } from './grammar.js';
+import type { CommandContext } from './run.js';
+
+const NOT_AVAILABLE = 'Connected tools are not available in this installation.';
+
+type ConnectionCommand = Extract<Command, { name: 'connect' | 'connections' | 'disconnect' }>;
+
+function actorOf(ctx: CommandContext) {
+  return { principalId: ctx.principal.id, channelExternalId: ctx.envelope.channel.id };
+}
+
+function line(c: ConnectionInfo, admin: boolean): string {
+  const where = admin ? (c.url ?? 'local (stdio)') : c.source === 'file' ? 'declared by the operator' : 'added in chat';
+  const state = c.problem ? `not listed: ${c.problem}` : c.refreshedAt ? `${c.tools} tools, listed ${c.refreshedAt.toISOString().slice(0, 16)}Z` : 'not listed yet';
+  return `• ${c.name} — ${where} · auth ${c.auth} · ${state}`;
+}
+
+export async function connectionCommand(deps: CoreDeps, ctx: CommandContext, command: ConnectionCommand): Promise<string> {
+  const admin = deps.connections;
+  if (!admin) return NOT_AVAILABLE;
+  const { workspace } = ctx.envelope;
+  switch (command.name) {
+    case 'connect':
+      return admin.connect(ctx.scope, workspace, actorOf(ctx), { name: command.connection, url: command.url, auth: command.auth });
+    case 'disconnect':
+      return admin.disconnect(ctx.scope, workspace, actorOf(ctx), command.connection);
+    case 'connections': {
+      const list = command.refresh ? await admin.refresh(ctx.scope, workspace) : await admin.list(ctx.scope, workspace);
+      if (list.length === 0) return 'No tool servers are connected to this workspace. Admins add one with /agent connect NAME URL.';
+      const isAdmin = ctx.role === 'admin' || ctx.role === 'owner';
+      return [`Connected tool servers${command.refresh ? ' (listed again just now)' : ''}:`, ...list.map((c) => line(c, isAdmin))].join('\n');
+    }
+  }
+}
+
+/** `/agent tools #channel|all allow|deny PATTERN [guests]` for connected tools. */
+export async function connectedRuleCommand(deps: CoreDeps, ctx: CommandContext, command: Extract<Command, { name: 'tools' }>): Promise<string> {
+  if (!deps.connections) return NOT_AVAILABLE;
+  const rule = { channel: command.channel, pattern: command.tool, allowed: command.allowed, guests: command.guests };
+  const result = await deps.connections.setRule(ctx.scope, actorOf(ctx), rule);
+  const where = command.channel === '*' ? 'the whole workspace' : `#${command.channel}`;
+  return `Connected tools ${command.tool} in ${where}: ${result.old} → ${result.new}.`;
+}

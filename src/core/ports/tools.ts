@@ -1,0 +1,157 @@
+/**
+ * Connected tools (MCP servers) as the core sees them: a catalog of tools per workspace, the
+ * admins' rules, one governed call, the credentials a call is made with, and the admin changes.
+ * src/tools implements the catalog and the call (the MCP SDK, transports, limits, breaker);
+ * src/db keeps connections, discovered tools and rules. The core decides who may call what.
+ */
+import type { WorkspaceRef } from '../envelope.js';
+import type { Scope } from '../identity.js';
+
+/** How a connection authenticates: not at all, as the workspace (one secret), or as each requester. */
+export type ToolAuth = 'none' | 'workspace' | 'per-user';
+
+/**
+ * One tool as the tool round sees it (the seam with confirmation: `readOnly` and the admin's
+ * confirm setting decide whether the requester must confirm before `callConnectedTool` runs it).
+ */
+export interface ConnectedTool {
+  /** `connection.tool`: what the model sees; never collides with a built-in (those have no dot). */
+  name: string;
+  connection: string;
+  /** The server's own name for the tool. */
+  tool: string;
+  description: string;
+  /** The server's JSON Schema for the arguments. */
+  inputSchema: Record<string, unknown>;
+  /** The server's annotations say `readOnlyHint: true`; anything else is an action. */
+  readOnly: boolean;
+  auth: ToolAuth;
+  /** An admin marked a per-user connection's results as shareable in channels. */
+  resultsShared: boolean;
+}
+
+/** One `/agent tools #channel|all allow|deny PATTERN [guests]` rule (or one from the operator's file). */
+export interface ConnectedToolRule {
+  /** A channel's external id, or '*' for the whole workspace. */
+  channel: string;
+  /** `connection.tool` with `*` wildcards: `github.*`, `wiki.search`, `*`. */
+  pattern: string;
+  allowed: boolean;
+  /** An allow that also opens the tool to guests and external users. */
+  guests: boolean;
+}
+
+/** A call's result: text for the model (already quoted and capped), or why it did not run. */
+export type ConnectedCallResult =
+  | { ok: true; text: string; truncated: boolean }
+  | { ok: false; reason: 'timeout' | 'unavailable' | 'busy' | 'unlinked' | 'tool_error' | 'failed'; message: string };
+
+export interface ConnectedCallRequest {
+  scope: Scope;
+  workspace: WorkspaceRef;
+  tool: ConnectedTool;
+  input: Record<string, unknown>;
+  requesterPrincipalId: string;
+  signal?: AbortSignal | undefined;
+}
+
+/** The workspace's connected tools and the governed call (timeout, limits, breaker, capped output). */
+export interface ConnectedTools {
+  /** Every tool of every connection of this workspace, as last discovered (no rule applied). */
+  catalog(scope: Scope, workspace: WorkspaceRef): Promise<ConnectedTool[]>;
+  /** Rules for this channel and for the whole workspace: the admins' and the operator's. */
+  rules(scope: Scope, workspace: WorkspaceRef, channelExternalId: string): Promise<ConnectedToolRule[]>;
+  call(request: ConnectedCallRequest): Promise<ConnectedCallResult>;
+}
+
+/**
+ * The credentials of one call. Implemented by the credentials feature (workspace secrets, per-user
+ * links); a per-user call always gets the requester's own, never anyone else's, or `unlinked`.
+ */
+export interface ToolCredentials {
+  forCall(scope: Scope, connection: string, auth: ToolAuth, requesterPrincipalId: string): Promise<{ headers: Record<string, string> } | { unlinked: true }>;
+}
+
+/** A connection as `/agent connections` lists it. */
+export interface ConnectionInfo {
+  name: string;
+  /** null for a local (stdio) server. */
+  url: string | null;
+  auth: ToolAuth;
+  source: 'chat' | 'file';
+  tools: number;
+  refreshedAt: Date | null;
+  /** Why the last discovery failed; null when it worked. */
+  problem: string | null;
+}
+
+export interface ConnectionActor {
+  principalId: string;
+  channelExternalId: string;
+}
+
+/** What admins change; each change is audited with its old and new value. */
+export interface ConnectionAdmin {
+  /** Answers what happened, in one sentence (checked URL, discovered tools, or why not). */
+  connect(scope: Scope, workspace: WorkspaceRef, actor: ConnectionActor, input: { name: string; url: string; auth: ToolAuth }): Promise<string>;
+  disconnect(scope: Scope, workspace: WorkspaceRef, actor: ConnectionActor, name: string): Promise<string>;
+  list(scope: Scope, workspace: WorkspaceRef): Promise<ConnectionInfo[]>;
+  /** Discovers again (`tools/list`) every connection of the workspace. */
+  refresh(scope: Scope, workspace: WorkspaceRef): Promise<ConnectionInfo[]>;
+  setRule(scope: Scope, actor: ConnectionActor, rule: ConnectedToolRule): Promise<{ old: string; new: string }>;
+}
+
+/** A stored connection: the facts the catalog and `/agent connections` need (never a secret). */
+export interface StoredConnection {
+  name: string;
+  url: string | null;
+  auth: ToolAuth;
+  source: 'chat' | 'file';
+  resultsShared: boolean;
+  refreshedAt: Date | null;
+  problem: string | null;
+}
+
+/** A tool as a server listed it, before it is named `connection.tool`. */
+export interface DiscoveredTool {
+  name: string;
+  description: string;
+  inputSchema: Record<string, unknown>;
+  readOnly: boolean;
+}
+
+/** Connections, their discovered tools and the rules, kept per workspace (src/db). Changes are audited in their transaction. */
+export interface ToolConnectionStore {
+  connections(scope: Scope): Promise<StoredConnection[]>;
+  /** Every discovered tool of the workspace, named `connection.tool`. */
+  tools(scope: Scope): Promise<ConnectedTool[]>;
+  /** A connection of the operator's file, recorded for this workspace (idempotent; not audited: the operator's, not an admin's). */
+  ensureFileConnection(scope: Scope, connection: { name: string; url: string | null; auth: ToolAuth }): Promise<void>;
+  /** false when the name is taken. */
+  addConnection(scope: Scope, actor: ConnectionActor, connection: { name: string; url: string; auth: ToolAuth }): Promise<boolean>;
+  /** false when there is no chat connection of that name. */
+  removeConnection(scope: Scope, actor: ConnectionActor, name: string): Promise<boolean>;
+  /** Replaces a connection's tools with what the server listed, or records why discovery failed. */
+  saveDiscovery(scope: Scope, name: string, found: { tools: DiscoveredTool[] } | { problem: string }): Promise<void>;
+  rules(scope: Scope, channelExternalId: string): Promise<ConnectedToolRule[]>;
+  setRule(scope: Scope, actor: ConnectionActor, rule: ConnectedToolRule): Promise<{ old: string; new: string }>;
+}
+
+/** What the confirmation feature answers for a call that changes something (the tool is not read-only). */
+export type ConfirmationCheck = { run: true; confirmedByPrincipalId: string | null } | { run: false; result: string };
+
+/**
+ * The seam with confirmation: asked before every connected call. It answers `run` (read-only, or
+ * an admin set `confirm never`) or parks the call for the requester to confirm, and tells the
+ * model so in `result`; after the click it runs the call through `callConnectedTool`.
+ */
+export interface ToolConfirmation {
+  check(request: {
+    scope: Scope;
+    workspace: WorkspaceRef;
+    requesterPrincipalId: string;
+    channelExternalId: string;
+    tool: ConnectedTool;
+    input: Record<string, unknown>;
+  }): Promise<ConfirmationCheck>;
+}

@@ -1,0 +1,224 @@
+/**
+ * The connected tools of every workspace: declared connections (the operator's file, the demo)
+ * and chat-added ones, one pooled MCP session per workspace, connection and credential, discovery
+ * kept in the database (refreshed on `notifications/tools/list_changed`), and the governed call:
+ * the requester's credentials, rate and concurrency limits, a breaker, a timeout, quoted and
+ * capped output, and a clear message whenever a call did not run.
+ */
+import { createHash } from 'node:crypto';
+import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { ErrorCode, McpError, type CallToolResult } from '@modelcontextprotocol/sdk/types.js';
+import type { WorkspaceRef } from '../core/envelope.js';
+import type { Scope } from '../core/identity.js';
+import type { ConnectedCallResult, ConnectedToolRule, ConnectedTools, DiscoveredTool, Logger, ToolAuth, ToolConnectionStore, ToolCredentials } from '../core/ports.js';
+import { CallGuards, ServerFailure, type GuardLimits } from './call-guard.js';
+import { guardedFetch, type NetworkPolicy } from './network-guard.js';
+import { quoteOutput, resultBody } from './output.js';
+import { listAllTools, openSession, type ServerSpec } from './session.js';
+
+/** A connection Quorum knows from its own configuration (the operator's file, the demo), not from chat. */
+export interface DeclaredConnection {
+  name: string;
+  url: string | null;
+  auth: ToolAuth;
+  resultsShared: boolean;
+  /** platform:workspace ids; undefined: every workspace. */
+  workspaces?: string[] | undefined;
+  allow: ConnectedToolRule[];
+  spec: ServerSpec;
+}
+
+export interface ConnectedToolsDeps {
+  store: ToolConnectionStore;
+  declared: DeclaredConnection[];
+  credentials?: ToolCredentials | undefined;
+  network: NetworkPolicy;
+  timeoutMs: number;
+  maxOutputChars: number;
+  limits: GuardLimits;
+  log: Logger;
+}
+
+export interface ConnectedToolsService extends ConnectedTools {
+  declaredIn(workspace: WorkspaceRef): DeclaredConnection[];
+  /** Records the declared connections for this workspace (once per process) and discovers those never discovered. */
+  ensureDeclared(scope: Scope, workspace: WorkspaceRef): Promise<void>;
+  discover(scope: Scope, workspace: WorkspaceRef, name: string, principalId: string | null): Promise<DiscoveredTool[] | { problem: string }>;
+  /** Lists a server's tools over a session of its own (nothing kept): the check before a chat connection is stored. */
+  probe(url: string): Promise<DiscoveredTool[]>;
+  closeConnection(scope: Scope, name: string): Promise<void>;
+  close(): Promise<void>;
+}
+
+const workspaceKey = (w: WorkspaceRef) => `${w.platform}:${w.externalId}`;
+const digest = (headers: Record<string, string>) => createHash('sha256').update(JSON.stringify(Object.entries(headers).sort())).digest('hex').slice(0, 16);
+
+export function problemOf(err: unknown): string {
+  const message = (err as Error)?.message ?? String(err);
+  return message.replace(/https?:\/\/\S+/g, '(url)').slice(0, 200);
+}
+
+export function createConnectedTools(deps: ConnectedToolsDeps): ConnectedToolsService {
+  const guarded = guardedFetch(deps.network);
+  const sessions = new Map<string, Promise<Client>>();
+  const guards = new CallGuards(deps.limits);
+  const ensured = new Set<string>();
+  const declaredIn = (w: WorkspaceRef) => deps.declared.filter((d) => !d.workspaces || d.workspaces.includes(workspaceKey(w)));
+
+  async function specOf(scope: Scope, workspace: WorkspaceRef, name: string): Promise<{ spec: ServerSpec; fetch: typeof globalThis.fetch } | null> {
+    const declared = declaredIn(workspace).find((d) => d.name === name);
+    // The operator's own servers may be internal; only what chat added goes through the address check.
+    if (declared) return { spec: declared.spec, fetch: globalThis.fetch };
+    const stored = (await deps.store.connections(scope)).find((c) => c.name === name && c.source === 'chat');
+    return stored?.url ? { spec: { transport: 'http', url: stored.url, headers: {} }, fetch: guarded.fetch } : null;
+  }
+
+  async function credentialsOf(scope: Scope, workspace: WorkspaceRef, name: string, auth: ToolAuth, principalId: string | null) {
+    if (auth === 'none') return { headers: {} };
+    // Declared connections carry the operator's workspace credential in their spec.
+    if (auth === 'workspace' && declaredIn(workspace).some((d) => d.name === name)) return { headers: {} };
+    if (!deps.credentials || principalId === null) return { unlinked: true as const };
+    return deps.credentials.forCall(scope, name, auth, principalId);
+  }
+
+  function session(scope: Scope, workspace: WorkspaceRef, name: string, headers: Record<string, string>): Promise<Client> {
+    const key = `${scope.workspaceId}/${name}/${digest(headers)}`;
+    let open = sessions.get(key);
+    if (!open) {
+      open = specOf(scope, workspace, name).then((found) => {
+        if (!found) throw new ServerFailure('unavailable', `no connection named ${name}`);
+        return openSession(found.spec, {
+          fetch: found.fetch,
+          headers,
+          timeoutMs: deps.timeoutMs,
+          onToolsChanged: () => void refreshOn(scope, workspace, name, headers),
+        });
+      });
+      sessions.set(key, open);
+      open.catch(() => sessions.delete(key));
+    }
+    return open;
+  }
+
+  async function refreshOn(scope: Scope, workspace: WorkspaceRef, name: string, headers: Record<string, string>) {
+    try {
+      const client = await session(scope, workspace, name, headers);
+      await deps.store.saveDiscovery(scope, name, { tools: await listAllTools(client, deps.timeoutMs) });
+      deps.log.info({ event: 'tools.list_changed', connection: name }, 'connected tools refreshed');
+    } catch (err) {
+      deps.log.warn({ event: 'tools.refresh_failed', connection: name, err: problemOf(err) }, 'connected tools not refreshed');
+    }
+  }
+
+  async function drop(prefix: string) {
+    for (const [key, open] of sessions) {
+      if (!key.startsWith(prefix)) continue;
+      sessions.delete(key);
+      await open.then((c) => c.close()).catch(() => undefined);
+    }
+  }
+
+  async function discover(scope: Scope, workspace: WorkspaceRef, name: string, principalId: string | null) {
+    const stored = (await deps.store.connections(scope)).find((c) => c.name === name);
+    if (!stored) return { problem: 'no such connection' };
+    const creds = await credentialsOf(scope, workspace, name, stored.auth, principalId);
+    let found: DiscoveredTool[] | { problem: string };
+    if ('unlinked' in creds) found = { problem: 'waiting for credentials' };
+    else {
+      try {
+        found = await listAllTools(await session(scope, workspace, name, creds.headers), deps.timeoutMs);
+      } catch (err) {
+        await drop(`${scope.workspaceId}/${name}/`);
+        found = { problem: problemOf(err) };
+      }
+    }
+    await deps.store.saveDiscovery(scope, name, Array.isArray(found) ? { tools: found } : found);
+    return found;
+  }
+
+  async function callTool(client: Client, tool: string, input: Record<string, unknown>, signal: AbortSignal | undefined): Promise<CallToolResult> {
+    try {
+      return (await client.callTool({ name: tool, arguments: input }, undefined, { timeout: deps.timeoutMs, ...(signal ? { signal } : {}) })) as CallToolResult;
+    } catch (err) {
+      if (err instanceof McpError && err.code === ErrorCode.RequestTimeout) throw new ServerFailure('timeout', 'timed out', { cause: err });
+      // The server answered with a protocol error (unknown tool, bad arguments): the tool's answer, not an outage.
+      if (err instanceof McpError && err.code !== ErrorCode.ConnectionClosed) return { isError: true, content: [{ type: 'text', text: err.message.slice(0, 500) }] };
+      throw new ServerFailure('unavailable', problemOf(err), { cause: err });
+    }
+  }
+
+  return {
+    declaredIn,
+    discover,
+    async probe(url) {
+      const client = await openSession({ transport: 'http', url, headers: {} }, { fetch: guarded.fetch, headers: {}, timeoutMs: deps.timeoutMs, onToolsChanged: () => undefined });
+      try {
+        return await listAllTools(client, deps.timeoutMs);
+      } finally {
+        await client.close().catch(() => undefined);
+      }
+    },
+
+    async ensureDeclared(scope, workspace) {
+      if (ensured.has(scope.workspaceId)) return;
+      for (const d of declaredIn(workspace)) await deps.store.ensureFileConnection(scope, { name: d.name, url: d.url, auth: d.auth });
+      ensured.add(scope.workspaceId);
+      for (const c of await deps.store.connections(scope)) if (c.refreshedAt === null && c.problem === null) await discover(scope, workspace, c.name, null);
+    },
+
+    async catalog(scope, workspace) {
+      await this.ensureDeclared(scope, workspace);
+      const shared = new Map(declaredIn(workspace).map((d) => [d.name, d.resultsShared]));
+      return (await deps.store.tools(scope)).map((t) => (shared.has(t.connection) ? { ...t, resultsShared: shared.get(t.connection)! } : t));
+    },
+
+    async rules(scope, workspace, channelExternalId) {
+      const operator = declaredIn(workspace).flatMap((d) => d.allow.filter((r) => r.channel === '*' || r.channel === channelExternalId));
+      return [...operator, ...(await deps.store.rules(scope, channelExternalId))];
+    },
+
+    async call(request): Promise<ConnectedCallResult> {
+      const { scope, workspace, tool } = request;
+      const creds = await credentialsOf(scope, workspace, tool.connection, tool.auth, request.requesterPrincipalId);
+      if ('unlinked' in creds)
+        return {
+          ok: false,
+          reason: 'unlinked',
+          message:
+            tool.auth === 'per-user'
+              ? `${tool.name} works with your own ${tool.connection} account, which is not linked yet.`
+              : `${tool.name} is not available: the workspace credential for ${tool.connection} is not set.`,
+        };
+      try {
+        const outcome = await guards.run(`${scope.workspaceId}/${tool.connection}`, async () =>
+          callTool(await session(scope, workspace, tool.connection, creds.headers).catch((err: unknown) => {
+            throw err instanceof ServerFailure ? err : new ServerFailure('unavailable', problemOf(err), { cause: err });
+          }), tool.tool, request.input, request.signal),
+        );
+        if (!outcome.ok)
+          return outcome.reason === 'busy'
+            ? { ok: false, reason: 'busy', message: `${tool.name} was not run: ${outcome.detail === 'rate' ? 'its connection had too many calls this minute' : 'too many calls to its connection are running'}. Try again shortly.` }
+            : { ok: false, reason: 'unavailable', message: `${tool.name} was not run: the ${tool.connection} server is not answering right now, so Quorum is not calling it for a while.` };
+        const { text, truncated } = quoteOutput(tool.name, resultBody(outcome.value), outcome.value.isError === true, deps.maxOutputChars);
+        return { ok: true, text, truncated };
+      } catch (err) {
+        if (!(err instanceof ServerFailure)) throw err;
+        await drop(`${scope.workspaceId}/${tool.connection}/`);
+        deps.log.warn({ event: 'tools.call_failed', connection: tool.connection, kind: err.kind, err: err.message }, 'connected tool call failed');
+        return err.kind === 'timeout'
+          ? { ok: false, reason: 'timeout', message: `${tool.name} did not answer within ${Math.round(deps.timeoutMs / 1000)} s, so it was stopped.` }
+          : { ok: false, reason: 'unavailable', message: `${tool.name} could not be reached: the ${tool.connection} server is not answering.` };
+      }
+    },
+
+    async closeConnection(scope, name) {
+      guards.forget(`${scope.workspaceId}/${name}`);
+      await drop(`${scope.workspaceId}/${name}/`);
+    },
+
+    async close() {
+      await drop('');
+      await guarded.close();
+    },
+  };
+}

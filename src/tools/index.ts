@@ -1,0 +1,59 @@
+/**
+ * Connected tools, assembled from configuration: the operator's file (remote and stdio servers),
+ * the demo's tickets server when the console runs, and chat-added connections from the database.
+ */
+import type { ConnectionAdmin, ConnectedToolRule, Logger, ToolConnectionStore, ToolCredentials } from '../core/ports.js';
+import { createConnectionAdmin } from './connection-admin.js';
+import { createConnectedTools, type ConnectedToolsService, type DeclaredConnection } from './connected-tools.js';
+import { ticketsSpec } from './demo-tickets.js';
+import { isStdio, loadToolsFile, type ToolsFileEntry } from './tools-file.js';
+
+export interface ToolsSettings {
+  QUORUM_TOOLS_FILE?: string | undefined;
+  TOOL_TIMEOUT_MS: number;
+  TOOL_CONCURRENCY: number;
+  TOOL_RPM: number;
+  TOOL_OUTPUT_MAX_CHARS: number;
+  TOOLS_ALLOW_PRIVATE_NETWORKS: boolean;
+  NODE_ENV: string;
+  DATA_DIR: string;
+}
+
+function declaredOf(entry: ToolsFileEntry): DeclaredConnection {
+  const allow: ConnectedToolRule[] = entry.allow.map((r) => ({ channel: r.channel, pattern: r.pattern, allowed: r.allowed, guests: r.guests }));
+  const base = { name: entry.name, auth: entry.auth, resultsShared: entry.resultsShared, workspaces: entry.workspaces, allow };
+  if (isStdio(entry)) return { ...base, url: null, spec: { transport: 'stdio', command: entry.command, args: entry.args, env: entry.env, cwd: entry.cwd } };
+  return { ...base, url: entry.url, spec: { transport: 'http', url: entry.url, headers: entry.headers } };
+}
+
+/** The demo workspace's tickets server, open to its members in every channel. */
+export function demoConnection(workspace: string, dataDir: string): DeclaredConnection {
+  return {
+    name: 'tickets',
+    url: null,
+    auth: 'none',
+    resultsShared: false,
+    workspaces: [workspace],
+    allow: [{ channel: '*', pattern: 'tickets.*', allowed: true, guests: false }],
+    spec: ticketsSpec(dataDir),
+  };
+}
+
+/** Throws TOOLS_FILE_INVALID (naming the bad entry) before anything starts. */
+export function openConnectedTools(
+  settings: ToolsSettings,
+  deps: { store: ToolConnectionStore; log: Logger; credentials?: ToolCredentials | undefined; extra?: DeclaredConnection[] },
+): { tools: ConnectedToolsService; admin: ConnectionAdmin } {
+  const declared = [...(settings.QUORUM_TOOLS_FILE ? loadToolsFile(settings.QUORUM_TOOLS_FILE).map(declaredOf) : []), ...(deps.extra ?? [])];
+  const tools = createConnectedTools({
+    store: deps.store,
+    declared,
+    credentials: deps.credentials,
+    network: { allowPrivate: settings.TOOLS_ALLOW_PRIVATE_NETWORKS, connectTimeoutMs: Math.min(settings.TOOL_TIMEOUT_MS, 10_000) },
+    timeoutMs: settings.TOOL_TIMEOUT_MS,
+    maxOutputChars: settings.TOOL_OUTPUT_MAX_CHARS,
+    limits: { concurrency: settings.TOOL_CONCURRENCY, rpm: settings.TOOL_RPM, breakerFailures: 3, breakerOpenMs: 30_000 },
+    log: deps.log,
+  });
+  return { tools, admin: createConnectionAdmin(tools, deps.store, settings.NODE_ENV === 'production') };
+}
