@@ -38,7 +38,12 @@ import { captureConsole } from './console-capture.js';
 import { createUsageLedger } from './db/usage-ledger.js';
 import { createGateFromConfig } from './model/from-config.js';
 import { modelNameFor } from './model/providers.js';
-import { createSecretBox, loadEncryptionKey } from './secrets.js';
+import { createSecretBox, loadEncryptionKey, type SecretBox } from './secrets.js';
+import { createInteractionRouter, type InteractionRouter } from './core/interactions.js';
+import { toolInteractionHandlers } from './core/confirm/index.js';
+import { createToolCredentials } from './core/confirm/credentials.js';
+import type { ToolCredentials } from './core/ports.js';
+import { createConfirmationStore, createConfirmRules, createCredentialStore } from './db/tool-store.js';
 
 export interface StartOptions {
   /** Replace the configured gate (tests use a recording fake). */
@@ -60,6 +65,10 @@ export interface RunningQuorum {
   worker: Worker;
   deps: CoreDeps;
   metrics: Metrics;
+  /** Clicks and dialog submissions from every platform, by action-id prefix (src/core/interactions.ts). */
+  interactions: InteractionRouter;
+  /** What connected tools' transports ask for a call's credentials (src/core/ports/tools.ts). */
+  toolCredentials: ToolCredentials;
   /** Stop intake, finish or release claimed work, close the database. */
   stop(): Promise<void>;
 }
@@ -112,7 +121,10 @@ export async function startQuorum(config: Config, options: StartOptions = {}): P
       limitDefaults: { rpm: config.WORKSPACE_RPM, concurrency: config.WORKSPACE_CONCURRENCY, dailyTokens: config.WORKSPACE_DAILY_TOKENS ?? null },
       platforms,
       log,
-      agent: { store: createAgentStore(database.db) },
+      agent: {
+        store: createAgentStore(database.db),
+        confirm: { confirmations: createConfirmationStore(database.db), rules: createConfirmRules(database.db), ttlMs: config.CONFIRM_TTL_MS },
+      },
       admin,
       bootstrapAdmins: config.QUORUM_ADMINS,
     };
@@ -142,10 +154,15 @@ export async function startQuorum(config: Config, options: StartOptions = {}): P
       maxAttempts: config.INBOX_MAX_ATTEMPTS,
     });
     const intake = instrumentIntake(createIntake(inbox, () => worker.wake()), metrics);
+    // One key for every secret at rest, loaded when the first one is sealed or opened (the development-key warning then).
+    let box: SecretBox | null = null;
+    const secrets = () => (box ??= createSecretBox(loadEncryptionKey({ key: config.QUORUM_ENCRYPTION_KEY, dataDir: config.DATA_DIR, log })));
+    const credentials = createCredentialStore(database.db, { seal: (text) => secrets().seal(text), open: (sealed) => secrets().open(sealed) });
+    const interactions = createInteractionRouter(toolInteractionHandlers(deps, { intake, credentials }), log);
 
     const routes: Route[] = [];
     if (conveniences) {
-      const consoleAdapter = createConsoleAdapter({ demo: options.demo ?? loadDemo(), intake });
+      const consoleAdapter = createConsoleAdapter({ demo: options.demo ?? loadDemo(), intake, interactions });
       platforms.console ??= consoleAdapter.ports;
       routes.push(...consoleAdapter.routes.map(loopbackOnly));
     }
@@ -159,7 +176,7 @@ export async function startQuorum(config: Config, options: StartOptions = {}): P
         intake,
         answerCommand: (envelope) => answerCommand(deps, envelope),
         // Only Slack stores tokens: the key (and the development-key warning) matter only here.
-        installations: createInstallationStore(database.db, createSecretBox(loadEncryptionKey({ key: config.QUORUM_ENCRYPTION_KEY, dataDir: config.DATA_DIR, log }))),
+        installations: createInstallationStore(database.db, secrets()),
         seen: createSeenRequests(database.db),
         log,
         invalidation,
@@ -210,7 +227,7 @@ export async function startQuorum(config: Config, options: StartOptions = {}): P
     });
     worker.start();
     // Retention and uninstall purges run on a schedule kept in the database (survives restarts).
-    const sweeper = startSweeper(database.db, { uninstallGraceDays: config.UNINSTALL_GRACE_DAYS, log });
+    const sweeper = startSweeper(database.db, { uninstallGraceDays: config.UNINSTALL_GRACE_DAYS, log, confirmations: deps.agent.confirm?.confirmations });
     await slack?.start().catch(async (err: unknown) => {
       await worker.stop(0);
       await http.close();
@@ -225,6 +242,8 @@ export async function startQuorum(config: Config, options: StartOptions = {}): P
       worker,
       deps,
       metrics,
+      interactions,
+      toolCredentials: createToolCredentials(credentials),
       async stop() {
         if (shuttingDown) return;
         shuttingDown = true;

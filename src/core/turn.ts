@@ -9,7 +9,8 @@ import { roleOf } from './access/roles.js';
 import { runCommand } from './commands/index.js';
 import { recordContext } from './context-report.js';
 import type { Envelope } from './envelope.js';
-import type { DeliveryAttempt } from './ports.js';
+import type { Scope } from './identity.js';
+import type { DeliveryAttempt, PendingConfirmation } from './ports.js';
 import { answerTurn } from './turn/answer.js';
 import { decideTalk, promptFor } from './turn/decide.js';
 import { portsFor, type CoreDeps, type TurnResult } from './turn/deps.js';
@@ -62,10 +63,22 @@ export async function runTurn(deps: CoreDeps, envelope: Envelope, attempt?: Deli
   }
   // A re-run of a delivery whose answer was recorded (a crash before the reply was posted) posts that answer.
   if (turn.recorded !== null) return delivery.post({ kind: 'answer', text: turn.recorded });
+  const resume = envelope.resumes ? await resumable(deps, turn.scope, envelope) : undefined;
+  if (resume === null) return delivery.post({ kind: 'error', text: NOT_RESUMABLE, private: true });
   const messages = await promptFor(deps, turn, audience, inspect);
 
   // Answer, and deliver.
-  return answerTurn(deps, ports, { turn, channel, messages, inspect, signal: attempt?.signal }, delivery);
+  return answerTurn(deps, ports, { turn, channel, messages, inspect, signal: attempt?.signal, resume }, delivery);
+}
+
+const NOT_RESUMABLE = 'That confirmed request cannot be resumed any more, so nothing was run. Please ask again.';
+
+/** The confirmation a resumed delivery names, only if it is this requester's and was confirmed; null otherwise. */
+async function resumable(deps: CoreDeps, scope: Scope, envelope: Envelope): Promise<PendingConfirmation | null> {
+  const store = deps.agent.confirm?.confirmations;
+  const found = store && envelope.resumes ? await store.find(scope, envelope.resumes) : null;
+  if (!found || found.requesterUserId !== envelope.user.id || !['confirmed', 'running', 'done'].includes(found.state)) return null;
+  return found;
 }
 
 async function commandTurn(deps: CoreDeps, envelope: Envelope, delivery: Delivery): Promise<TurnResult> {

@@ -14,8 +14,10 @@ import {
   inbox,
   memories,
   messages,
+  pendingConfirmations,
   principals,
   scheduledJobs,
+  toolCredentials,
   usage,
   workspaceSettings,
   workspaces,
@@ -271,6 +273,12 @@ async function eraseIn(tx: Tx, scope: Scope, target: { principalId: string; plat
     .set({ content: null })
     .where(and(inScope(auditLog), eq(auditLog.actorPrincipalId, target.principalId), isNotNull(auditLog.content)))
     .returning({ id: auditLog.id });
+  // Their own credentials of connected tools, and calls parked for them (they hold the request's text).
+  const credentials = await tx
+    .delete(toolCredentials)
+    .where(and(inScope(toolCredentials), eq(toolCredentials.principalId, target.principalId)))
+    .returning({ id: toolCredentials.id });
+  await tx.delete(pendingConfirmations).where(and(inScope(pendingConfirmations), eq(pendingConfirmations.requesterPrincipalId, target.principalId)));
   await tx
     .update(principals)
     .set({ displayName: null, updatedAt: sql`now()` })
@@ -282,5 +290,6 @@ async function eraseIn(tx: Tx, scope: Scope, target: { principalId: string; plat
     dmConversations: dms.length,
     inboxRows: inboxRows.length,
     auditContentRedacted: redacted.length,
+    toolCredentials: credentials.length,
   };
 }

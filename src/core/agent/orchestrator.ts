@@ -28,6 +28,9 @@ import { AGGREGATOR_INSTRUCTIONS, ORCHESTRATOR_INSTRUCTIONS, specialists, type S
 import { mapBounded } from './bounded.js';
 import { builtinTools, type ToolContext } from './tools.js';
 import type { LimitDefaults } from '../commands/format.js';
+import type { ConfirmDeps, Parking } from '../confirm/park.js';
+import { runConfirmed } from '../confirm/resume.js';
+import type { PendingConfirmation } from '../ports.js';
 import { auditCall, auditRefused, callAndResults, identified, runTool, ToolCallBudget, type IdentifiedCall } from './tool-round.js';
 
 /** What the requester reads when the model's last step wrote no text (it asked for tools instead, or sent nothing). */
@@ -72,6 +75,8 @@ export interface AgentDeps {
   limits?: Partial<AgentLimits>;
   /** The service's limits where the workspace set none (CoreDeps.limitDefaults). */
   limitDefaults?: LimitDefaults | undefined;
+  /** Actions wait for the requester's click (src/core/confirm). */
+  confirm?: ConfirmDeps | undefined;
 }
 
 export interface AgentTurn {
@@ -97,6 +102,10 @@ export interface AgentTurn {
    * some text went out withdraws that text.
    */
   answer?: { onTextDelta(delta: string): void; discard(): Promise<void> };
+  /** Where a call that needs a click parks the turn: the turn then stops at its next step. */
+  parking?: Parking;
+  /** A confirmed call this turn resumes: it runs first, and its result joins the prompt. */
+  resume?: PendingConfirmation;
 }
 
 type SpecialistResult = { specialist: Specialist; ok: true; text: string } | { specialist: Specialist; ok: false; reason: string };
@@ -154,11 +163,16 @@ export async function runAgentTurn(deps: AgentDeps, turn: AgentTurn): Promise<Mo
     specialists.map((s) => [s.name, { description: s.description, inputSchema: taskSchema }]),
   );
 
+  const toolContext = toolContextOf(deps, turn);
+  const resumed = turn.resume ? await runConfirmed(deps, turn, toolContext, turn.resume) : null;
+  const messages = [...turn.messages, ...(resumed?.messages ?? [])];
+  const offered = { ...resumed?.tools, ...delegates };
+
   turn.progress('Planning…');
   const plan = await budget.call({
     ...base,
-    messages: withInstructions(turn.messages, ORCHESTRATOR_INSTRUCTIONS),
-    tools: delegates,
+    messages: withInstructions(messages, ORCHESTRATOR_INSTRUCTIONS),
+    tools: offered,
     ...(turn.onQueued ? { onQueued: turn.onQueued } : {}),
     ...streamed,
   });
@@ -173,21 +187,9 @@ export async function runAgentTurn(deps: AgentDeps, turn: AgentTurn): Promise<Mo
   // Whatever the planner wrote before delegating is not the answer.
   await turn.answer?.discard();
 
-  const toolContext: ToolContext = {
-    scope: turn.scope,
-    principal: turn.principal,
-    envelope: turn.envelope,
-    conversationId: turn.conversationId,
-    audience: audienceFor(turn.envelope.channel.kind, turn.envelope.channel.id, turn.principal.id),
-    store: deps.store,
-    turns: deps.turns,
-    settings: turn.settings,
-    limitDefaults: deps.limitDefaults,
-    isMember: turn.isMember,
-    history: turn.history,
-    log: deps.log,
-  };
   const results = await mapBounded(tasks, limits.parallel, (t) => runSpecialist(deps, turn, budget, toolContext, t.specialist, t.task));
+  // Parked: the confirmation message takes the answer's place (turn/answer.ts posts it).
+  if (turn.parking?.parked) return { kind: 'answer', text: '', model: budget.lastModel || 'none', usage: { ...budget.usage }, latencyMs: Date.now() - started };
   for (const r of results) {
     if (r.ok) continue;
     await deps.audit.append(turn.scope, {
@@ -210,9 +212,9 @@ export async function runAgentTurn(deps: AgentDeps, turn: AgentTurn): Promise<Mo
   const final = await budget.call({
     ...base,
     tier: 'answer',
-    messages: [...withInstructions(turn.messages, AGGREGATOR_INSTRUCTIONS), ...callAndResults(plan.text, calls, reports)],
+    messages: [...withInstructions(messages, AGGREGATOR_INSTRUCTIONS), ...callAndResults(plan.text, calls, reports)],
     // Offered but not to be used: providers want the tools named when the prompt holds calls to them.
-    tools: delegates,
+    tools: offered,
     toolChoice: 'none',
     ...streamed,
   });
@@ -229,6 +231,23 @@ export async function runAgentTurn(deps: AgentDeps, turn: AgentTurn): Promise<Mo
     model: final.model,
     usage: { ...budget.usage },
     latencyMs: Date.now() - started,
+  };
+}
+
+function toolContextOf(deps: AgentDeps, turn: AgentTurn): ToolContext {
+  return {
+    scope: turn.scope,
+    principal: turn.principal,
+    envelope: turn.envelope,
+    conversationId: turn.conversationId,
+    audience: audienceFor(turn.envelope.channel.kind, turn.envelope.channel.id, turn.principal.id),
+    store: deps.store,
+    turns: deps.turns,
+    settings: turn.settings,
+    limitDefaults: deps.limitDefaults,
+    isMember: turn.isMember,
+    history: turn.history,
+    log: deps.log,
   };
 }
 
@@ -362,6 +381,7 @@ async function specialistLoop(
     const results = new Map<string, string>(refused.map((c) => [c.id, budget.toolCalls.limitResult()]));
     const ran = await Promise.all(run.map((c) => runTool(deps, turn, ctx, specialist.tools, specialist.name, c)));
     run.forEach((c, i) => results.set(c.id, ran[i]!));
+    if (turn.parking?.parked) return { specialist, ok: false, reason: 'waiting for confirmation' };
     messages.push(...callAndResults(outcome.text, calls, results));
   }
   return { specialist, ok: false, reason: 'too_many_steps' };

@@ -8,6 +8,7 @@
  */
 import { z } from 'zod';
 import { OPEN_COMMANDS, TOOL_NAMES, type CommandName } from '../access/policy.js';
+import { toolPatternSchema } from '../confirm/rules.js';
 
 const MAX_SETTING = 1_000_000_000;
 
@@ -54,7 +55,15 @@ export const commandSchema = z.discriminatedUnion('name', [
   z.object({ name: z.literal('agent'), enabled: z.boolean(), channel: z.string().nullable() }),
   z.object({ name: z.literal('guests'), enabled: z.boolean() }),
   z.object({ name: z.literal('content'), keep: z.boolean() }),
-  z.object({ name: z.literal('tools'), channel: z.string(), allowed: z.boolean(), tool: z.enum(TOOL_NAMES) }),
+  z.object({
+    name: z.literal('tools'),
+    channel: z.string(),
+    rule: z.union([
+      z.object({ kind: z.literal('allow'), allowed: z.boolean(), tool: z.enum(TOOL_NAMES) }),
+      /** `confirm`: channel '*' is the whole workspace (`all`). */
+      z.object({ kind: z.literal('confirm'), pattern: toolPatternSchema, mode: z.enum(['always', 'never']) }),
+    ]),
+  }),
   z.object({ name: z.literal('limit'), key: z.enum(['rpm', 'concurrency']), value: z.number().int().positive() }),
   z.object({ name: z.literal('budget'), tokens: z.number().int().positive() }),
   z.object({ name: z.literal('audit'), user: z.string().nullable(), window: windowArg.nullable() }),
@@ -127,11 +136,22 @@ const rules: Record<CommandWord, Rule> = {
     args: z.tuple([onOff]).transform(([keep]) => ({ name: 'content' as const, keep })),
   },
   tools: {
-    forms: [{ usage: `/agent tools #channel allow|deny ${TOOL_NAMES.join('|')}`, summary: 'Allow or deny one of the agent\'s tools in a channel', policy: 'tools', menu: true }],
-    details: `Sets whether the agent may use a tool in a channel. Tools: ${TOOL_NAMES.join(', ')}. Example: /agent tools #general deny search_history`,
-    args: z
-      .tuple([channelMention, z.enum(['allow', 'deny']), z.enum(TOOL_NAMES)])
-      .transform(([channel, rule, tool]) => ({ name: 'tools' as const, channel, allowed: rule === 'allow', tool })),
+    forms: [
+      { usage: `/agent tools #channel allow|deny ${TOOL_NAMES.join('|')}`, summary: 'Allow or deny one of the agent\'s tools in a channel', policy: 'tools', menu: true },
+      { usage: '/agent tools #channel|all confirm PATTERN always|never', summary: 'Whether tools need the requester\'s click before they run', policy: 'tools' },
+    ],
+    details:
+      `Sets whether the agent may use a tool in a channel. Tools: ${TOOL_NAMES.join(', ')}. Example: /agent tools #general deny search_history. ` +
+      'With confirm, tools matching the pattern (a name, or * as a wildcard: github.*) run only after the person who asked clicks Confirm (always), or never ask (never); ' +
+      'by default a connected tool that may change something asks. Example: /agent tools all confirm remember always',
+    args: z.union([
+      z
+        .tuple([channelMention, z.enum(['allow', 'deny']), z.enum(TOOL_NAMES)])
+        .transform(([channel, rule, tool]) => ({ name: 'tools' as const, channel, rule: { kind: 'allow' as const, allowed: rule === 'allow', tool } })),
+      z
+        .tuple([z.union([channelMention, z.literal('all').transform(() => '*')]), z.literal('confirm'), z.string(), z.enum(['always', 'never'])])
+        .transform(([channel, , pattern, mode]) => ({ name: 'tools' as const, channel, rule: { kind: 'confirm' as const, pattern, mode } })),
+    ]),
   },
   limit: {
     forms: [

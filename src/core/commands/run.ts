@@ -101,8 +101,10 @@ async function execute(deps: CoreDeps, ctx: CommandContext, command: Command): P
       return command.keep ? `${answer} Direct and group messages are still stored as hashes only.` : answer;
     }
     case 'tools': {
+      const rule = command.rule;
+      if (rule.kind === 'confirm') return confirmRule(deps, ctx, command.channel, rule.pattern, rule.mode);
       const channel = channelRef(ctx, command.channel);
-      return change({ kind: 'tool', channel, tool: command.tool, allowed: command.allowed }, `Tool ${command.tool} in ${mention(channel.id)}`);
+      return change({ kind: 'tool', channel, tool: rule.tool, allowed: rule.allowed }, `Tool ${rule.tool} in ${mention(channel.id)}`);
     }
     case 'limit':
       return change(
@@ -122,6 +124,15 @@ async function execute(deps: CoreDeps, ctx: CommandContext, command: Command): P
       return unreachable;
     }
   }
+}
+
+/** `/agent tools #channel|all confirm PATTERN always|never`: audited with old and new value by the store. */
+async function confirmRule(deps: CoreDeps, ctx: CommandContext, channel: string, pattern: string, mode: 'always' | 'never'): Promise<string> {
+  const rules = deps.agent.confirm?.rules;
+  if (!rules) return NO_STORE;
+  const { old } = await rules.set(ctx.scope, { channelExternalId: channel, pattern, mode }, ctx.principal.id);
+  const where = channel === '*' ? 'the whole workspace' : mention(channel);
+  return `Confirmation for ${pattern} in ${where}: ${old ?? 'default'} → ${mode}.`;
 }
 
 function mention(channelId: string): string {
@@ -236,7 +247,7 @@ async function forget(deps: CoreDeps, admin: AdminStore, ctx: CommandContext, us
   const whose = self ? 'your' : `@${target.platformUserId}'s`;
   return (
     `Deleted ${whose} data: ${counts.messages} messages, ${counts.memories} notes, ${counts.usageRows} usage records, ` +
-    `${counts.dmConversations} direct-message conversations, ${counts.inboxRows} queued deliveries.`
+    `${counts.dmConversations} direct-message conversations, ${counts.inboxRows} queued deliveries, ${counts.toolCredentials} linked tool accounts.`
   );
 }
 

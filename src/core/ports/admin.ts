@@ -44,6 +44,8 @@ export interface ErasureCounts {
   dmConversations: number;
   inboxRows: number;
   auditContentRedacted: number;
+  /** Their own linked accounts of connected tools (sealed tokens), and the tool calls waiting for their click. */
+  toolCredentials: number;
 }
 
 export interface AdminStore {

@@ -6,7 +6,9 @@ import type { ChannelResource } from '../access/policy.js';
 import { NO_TEXT_ANSWER, runAgentTurn, type AgentDeps } from '../agent/orchestrator.js';
 import type { ContextRecorder } from '../context-report.js';
 import type { Envelope } from '../envelope.js';
-import type { ModelOutcome, PlatformPorts, PromptMessage } from '../ports.js';
+import { confirmationReply } from '../confirm/message.js';
+import { Parking } from '../confirm/park.js';
+import type { ModelOutcome, PendingConfirmation, PlatformPorts, PromptMessage } from '../ports.js';
 import type { CoreDeps, TurnResult } from './deps.js';
 import type { Delivery } from './delivery.js';
 import type { OpenedTurn } from './resolve.js';
@@ -20,12 +22,15 @@ export interface Question {
   messages: PromptMessage[];
   inspect: ContextRecorder | null;
   signal: AbortSignal | undefined;
+  /** A confirmed call this turn resumes (src/core/confirm). */
+  resume?: PendingConfirmation | undefined;
 }
 
 export async function answerTurn(deps: CoreDeps, ports: PlatformPorts, question: Question, delivery: Delivery): Promise<TurnResult> {
   const { turn, inspect } = question;
   // The answer streams where the platform can; errors and refusals are always posted.
   const answer = delivery.openAnswer();
+  const parking = deps.agent.confirm ? new Parking() : undefined;
   let outcome: ModelOutcome;
   try {
     outcome = await runAgentTurn(agentDeps(deps, inspect), {
@@ -42,7 +47,15 @@ export async function answerTurn(deps: CoreDeps, ports: PlatformPorts, question:
       isMember: (id, kind) => memberOf(ports, turn.envelope, id, kind),
       history: ports.history,
       ...(answer ? { answer } : {}),
+      ...(parking ? { parking } : {}),
+      ...(question.resume ? { resume: question.resume } : {}),
     });
+    // Parked on a call that needs a click: the confirmation message is this turn's reply; nothing is recorded yet.
+    if (parking?.parked) {
+      await answer?.discard();
+      inspect?.send('answered');
+      return delivery.post(confirmationReply(parking.parked));
+    }
     if (outcome.kind === 'refused') {
       await answer?.discard();
       inspect?.send('refused');
@@ -63,7 +76,8 @@ export async function answerTurn(deps: CoreDeps, ports: PlatformPorts, question:
 
 function agentDeps(deps: CoreDeps, inspect: ContextRecorder | null): AgentDeps {
   const { model, turns, log, limitDefaults, agent } = deps;
-  return { model, audit: inspect?.watch(deps.audit) ?? deps.audit, turns, store: agent.store, log, limitDefaults, ...(agent.limits ? { limits: agent.limits } : {}) };
+  const audit = inspect?.watch(deps.audit) ?? deps.audit;
+  return { model, audit, turns, store: agent.store, log, limitDefaults, confirm: agent.confirm, ...(agent.limits ? { limits: agent.limits } : {}) };
 }
 
 function auditRefusal(deps: CoreDeps, turn: OpenedTurn, outcome: Extract<ModelOutcome, { kind: 'refused' }>): Promise<void> {

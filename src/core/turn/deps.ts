@@ -1,6 +1,7 @@
 /** What the turn's stages need from the outside, and what a turn answers. */
 import type { AgentLimits } from '../agent/orchestrator.js';
 import type { LimitDefaults } from '../commands/format.js';
+import type { ConfirmDeps } from '../confirm/park.js';
 import type { Platform } from '../envelope.js';
 import { QuorumError } from '../errors.js';
 import type { AdminStore } from '../ports.js';
@@ -20,7 +21,7 @@ export interface CoreDeps {
   /** How many earlier messages of the conversation the prompt may hold. */
   historyLimit?: number;
   /** Turns with tools (src/core/agent): the orchestrator answers at once when it delegates nothing. */
-  agent: { store: AgentStore; limits?: Partial<AgentLimits> };
+  agent: { store: AgentStore; limits?: Partial<AgentLimits>; confirm?: ConfirmDeps };
   /** Settings, grants, tool rules and erasure for `/agent` commands (src/db/admin-store.ts). */
   admin?: AdminStore;
   /** QUORUM_ADMINS: admins by the operator's word, whatever the platform says. */

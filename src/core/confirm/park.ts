@@ -1,0 +1,60 @@
+/**
+ * Parking a turn: when the model asks for a call that needs confirmation, the call is stored
+ * (with the turn's envelope, so any instance can resume it after a restart) instead of run, the
+ * model is told it waits, and the turn ends with the confirmation message in place of an answer.
+ */
+import type { Envelope } from '../envelope.js';
+import type { Scope } from '../identity.js';
+import type { ConfirmationStore, ConfirmRules, PendingConfirmation } from '../ports.js';
+import { needsConfirmation } from './rules.js';
+
+export interface ConfirmDeps {
+  confirmations: ConfirmationStore;
+  rules: ConfirmRules;
+  /** CONFIRM_TTL_MS. */
+  ttlMs: number;
+}
+
+/** One per turn: the first call that needs a click parks the turn; the rest of the turn stops at the next step. */
+export class Parking {
+  parked: PendingConfirmation | null = null;
+}
+
+export interface ParkableTurn {
+  scope: Scope;
+  principal: { id: string };
+  envelope: Envelope;
+  parking?: Parking | undefined;
+}
+
+/** What the model reads for a call that waits (or that was not run because another waits). */
+export const waitingResult = (tool: string) =>
+  `${tool}: not run yet. It waits for the requester to confirm it; the conversation continues once they click Confirm.`;
+const otherWaiting = (tool: string) => `${tool}: not run. Another action of this request waits for the requester's confirmation; ask again afterwards.`;
+
+/**
+ * null: run the call now. Otherwise the text the model gets in place of the result; the turn is
+ * then parked on `turn.parking` (the first call that needs a click wins).
+ */
+export async function parkIfNeeded(
+  deps: ConfirmDeps | undefined,
+  turn: ParkableTurn,
+  call: { tool: string; input: unknown; readOnly: boolean },
+): Promise<{ result: string; parked: PendingConfirmation | null } | null> {
+  if (!deps || !turn.parking) return null;
+  const mode = await deps.rules.modeFor(turn.scope, turn.envelope.channel.id, call.tool);
+  if (!needsConfirmation({ readOnly: call.readOnly, mode })) return null;
+  if (turn.parking.parked) return { result: otherWaiting(call.tool), parked: null };
+  const parked = await deps.confirmations.park(turn.scope, {
+    sourceKey: turn.envelope.idempotencyKey,
+    requesterPrincipalId: turn.principal.id,
+    requesterUserId: turn.envelope.user.id,
+    channelExternalId: turn.envelope.channel.id,
+    tool: call.tool,
+    input: call.input,
+    envelope: turn.envelope,
+    ttlMs: deps.ttlMs,
+  });
+  turn.parking.parked = parked;
+  return { result: waitingResult(call.tool), parked };
+}
