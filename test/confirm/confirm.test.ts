@@ -6,7 +6,7 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { and, eq } from 'drizzle-orm';
-import { auditLog, memories, pendingConfirmations } from '../../src/db/schema.js';
+import { auditLog, memories, pendingConfirmations, principals } from '../../src/db/schema.js';
 import { answer, ScriptedAgentGate, type AgentScript } from '../fakes/scripted-agent-model.js';
 import { postJson, startTestApp, type TestApp } from '../support/app.js';
 import { drivers, useTestDatabase } from '../support/db.js';
@@ -59,6 +59,10 @@ describe.each(drivers)('confirmations through the console (%s)', (driver) => {
   const say = (app: TestApp, user: string, channel: string, text: string) => postJson(`${app.baseUrl}/console/api/messages`, { user, channel, text });
   const click = (app: TestApp, user: string, entry: Entry, actionId: string) =>
     postJson(`${app.baseUrl}/console/api/interactions`, { user, entryId: entry.id, actionId, value: entry.actions?.find((a) => a.actionId === actionId)?.value ?? '' });
+  const principalId = async (app: TestApp, user: string) => {
+    await say(app, user, 'dm', '/agent status');
+    return (await db().db.select().from(principals).where(eq(principals.platformUserId, user)))[0]!.id;
+  };
   const notes = async () => (await db().db.select().from(memories)).map((m) => m.content);
 
   async function parkInDm(app: TestApp, user = 'cleo'): Promise<Entry> {
@@ -157,7 +161,10 @@ describe.each(drivers)('confirmations through the console (%s)', (driver) => {
     const late = await click(app, 'cleo', entry, 'confirm:yes');
     expect(late.body.answer.kind).toBe('update');
     expect(late.body.answer.text).toMatch(/^Expired: nobody confirmed it in time, so nothing was run/);
-    expect((await db().db.select().from(pendingConfirmations))[0]!.state).toBe('pending');
+    // Still pending, or marked expired by the sweeper: never confirmed, never run.
+    expect(['pending', 'expired']).toContain((await db().db.select().from(pendingConfirmations))[0]!.state);
+    const again = await click(app, 'cleo', entry, 'confirm:yes');
+    expect(again.body.answer.text).toMatch(/^Expired/);
     expect(await notes()).toEqual([]);
   });
 
@@ -186,6 +193,47 @@ describe.each(drivers)('confirmations through the console (%s)', (driver) => {
     expect(await notes()).toEqual([NOTE]);
     const [row] = await db().db.select().from(pendingConfirmations).where(and(eq(pendingConfirmations.id, value)));
     expect(row).toMatchObject({ state: 'done', result: 'Noted.' });
+  });
+
+  it('a confirmed call\'s result in a DM never reaches a later channel turn\'s prompt or answer (canary)', async () => {
+    const app = await start();
+    const CANARY = 'canary-7f3a91-private';
+    const channelAnswers: string[] = [];
+    gate.script = (step, call, withResults) => {
+      const last = call.messages.at(-1);
+      const inDm = call.messages.some((m) => m.content.includes('recall my notes'));
+      if (step === 'orchestrator') {
+        if (withResults && last?.role === 'tool') return answer(`Your notes: ${last.content}`);
+        return inDm
+          ? answer('', [{ id: 'plan-1', toolName: 'notes', input: { task: 'recall' } }])
+          : answer('', [{ id: 'plan-2', toolName: 'researcher', input: { task: 'search' } }]);
+      }
+      if (step === 'notes') return withResults ? answer('waiting') : answer('', [{ id: 'n-1', toolName: 'recall', input: {} }]);
+      if (step === 'researcher') return withResults ? answer(`searched: ${last?.content ?? ''}`) : answer('', [{ id: 'r-1', toolName: 'search_history', input: { query: 'canary' } }]);
+      // The aggregator writes what the channel reads: everything its prompt holds.
+      const text = call.messages.map((m) => m.content).join(' | ');
+      channelAnswers.push(text);
+      return answer(text);
+    };
+    try {
+      await db().db.insert(memories).values({ workspaceId: (await app.running.deps.turns.resolveWorkspace({ platform: 'console', externalId: 'demo' })).workspaceId, principalId: (await principalId(app, 'cleo')), content: CANARY });
+      await say(app, 'ben', 'dm', '/agent tools all confirm recall always');
+      await say(app, 'cleo', 'dm', 'recall my notes');
+      const entry = (await view(app, 'cleo', 'dm')).find((e) => e.actions)!;
+      await click(app, 'cleo', entry, 'confirm:yes');
+      const resumed = await waitFor(async () => (await view(app, 'cleo', 'dm')).find((e) => e.key.startsWith('resume:') && e.state === 'done'));
+      expect(resumed.text).toContain(CANARY);
+      gate.reset();
+      for (const user of ['cleo', 'ben']) {
+        const res = await say(app, user, 'general', 'search the channel for canary');
+        expect(res.body.reply.text).not.toContain(CANARY);
+      }
+      expect(gate.calls.length).toBeGreaterThan(0);
+      expect(gate.promptsText()).not.toContain(CANARY);
+      expect(channelAnswers.join('\n')).not.toContain(CANARY);
+    } finally {
+      gate.script = rememberScript;
+    }
   });
 
   it('refuses bad clicks with a clear error and changes nothing', async () => {

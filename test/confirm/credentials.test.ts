@@ -13,7 +13,7 @@ import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/
 import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
 import { linkPrompt } from '../../src/core/confirm/credentials.js';
-import { mayOffer } from '../../src/core/confirm/audience.js';
+import { mayOffer } from '../../src/core/confirm/rules.js';
 import type { CallCredentials } from '../../src/core/ports.js';
 import { auditLog, principals, toolCredentials } from '../../src/db/schema.js';
 import { postJson, useTestApp } from '../support/app.js';
