@@ -12,7 +12,7 @@ import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
-import { linkPrompt } from '../../src/core/confirm/credentials.js';
+import { linkedStatus, linkPrompt } from '../../src/core/confirm/credentials.js';
 import { mayOffer } from '../../src/core/confirm/rules.js';
 import type { CallCredentials } from '../../src/core/ports.js';
 import { auditLog, principals, toolCredentials } from '../../src/db/schema.js';
@@ -85,6 +85,8 @@ describe.each(drivers)('tool credentials (%s)', (driver) => {
     const ben = await principalOf('ben');
     expect(await creds.forCall(scope, 'tickets', 'per-user', ben)).toEqual({ unlinked: true });
     expect(await creds.forCall(scope, 'tickets', 'workspace', cleo)).toEqual({ unlinked: true });
+    expect(await linkedStatus(creds, scope, cleo, ['tickets', 'wiki'])).toEqual(['tickets: linked (your own account)', 'wiki: not linked']);
+    expect(await linkedStatus(creds, scope, ben, ['tickets'])).toEqual(['tickets: not linked']);
     await callWith(mcp.url, await creds.forCall(scope, 'tickets', 'per-user', cleo));
     expect(mcp.seen.length).toBeGreaterThan(0);
     expect(new Set(mcp.seen)).toEqual(new Set([`Bearer ${TOKEN_A}`]));
@@ -126,6 +128,7 @@ describe.each(drivers)('tool credentials (%s)', (driver) => {
   it('forget me removes the person\'s own credentials, not the workspace secret', async () => {
     const answer = await say('cleo', '/agent forget me');
     expect(answer.body.reply.text).toContain('1 linked tool accounts');
+    expect(await t.app.running.toolCredentials.linked(await scopeOf(), await principalOf('cleo'))).toEqual([]);
     const scope = await scopeOf();
     expect(await t.app.running.toolCredentials.forCall(scope, 'tickets', 'per-user', await principalOf('cleo'))).toEqual({ unlinked: true });
     expect(await t.app.running.toolCredentials.forCall(scope, 'tickets', 'workspace', await principalOf('cleo'))).toEqual({

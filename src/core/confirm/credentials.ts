@@ -23,6 +23,7 @@ export function createToolCredentials(store: CredentialStore): ToolCredentials {
       if (secret === null) return { unlinked: true };
       return { headers: { authorization: `Bearer ${secret}` } };
     },
+    linked: (scope, principalId) => store.linked(scope, principalId),
   };
 }
 
@@ -109,7 +110,7 @@ export function createCredentialsHandler(deps: CredentialsHandlerDeps): Interact
 }
 
 /** For `/agent connections`: whether this person has linked each per-user connection. */
-export async function linkedStatus(store: CredentialStore, scope: Scope, principalId: string, perUser: readonly string[]): Promise<string[]> {
-  const linked = new Set(await store.linked(scope, principalId));
+export async function linkedStatus(credentials: ToolCredentials, scope: Scope, principalId: string, perUser: readonly string[]): Promise<string[]> {
+  const linked = new Set(await credentials.linked(scope, principalId));
   return perUser.map((c) => `${c}: ${linked.has(c) ? 'linked (your own account)' : 'not linked'}`);
 }

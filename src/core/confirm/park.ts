@@ -5,7 +5,7 @@
  */
 import type { Envelope } from '../envelope.js';
 import type { Scope } from '../identity.js';
-import type { ConfirmationStore, ConfirmRules, PendingConfirmation } from '../ports.js';
+import type { ConfirmationStore, ConfirmRules, OutgoingReply, PendingConfirmation } from '../ports.js';
 import { needsConfirmation } from './rules.js';
 
 export interface ConfirmDeps {
@@ -18,6 +18,11 @@ export interface ConfirmDeps {
 /** One per turn: the first call that needs a click parks the turn; the rest of the turn stops at the next step. */
 export class Parking {
   parked: PendingConfirmation | null = null;
+  /**
+   * Private notes to the requester beside the reply (the link prompt of a per-user tool they have
+   * not linked: `linkPrompt`), posted once the turn's reply is out, each once per turn.
+   */
+  readonly asides = new Map<string, OutgoingReply>();
 }
 
 export interface ParkableTurn {

@@ -76,6 +76,8 @@ export type CallCredentials = { headers: Record<string, string> } | { unlinked: 
  */
 export interface ToolCredentials {
   forCall(scope: Scope, connection: string, auth: ToolAuth, requesterPrincipalId: string): Promise<CallCredentials>;
+  /** For `/agent connections`: the connections this person has linked their own account to. */
+  linked(scope: Scope, principalId: string): Promise<string[]>;
 }
 
 /** Sealed credentials: a workspace secret (principal null) or one person's token. Plain text never leaves the store but through `read`. */

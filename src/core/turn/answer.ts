@@ -8,6 +8,7 @@ import type { ContextRecorder } from '../context-report.js';
 import type { Envelope } from '../envelope.js';
 import { confirmationReply } from '../confirm/message.js';
 import { Parking } from '../confirm/park.js';
+import { deliveryMemoryOf } from '../reply-memory.js';
 import type { ModelOutcome, PendingConfirmation, PlatformPorts, PromptMessage } from '../ports.js';
 import type { CoreDeps, TurnResult } from './deps.js';
 import type { Delivery } from './delivery.js';
@@ -71,7 +72,17 @@ export async function answerTurn(deps: CoreDeps, ports: PlatformPorts, question:
     throw err;
   }
   inspect?.send('answered');
-  return delivery.finish(outcome.text);
+  const result = await delivery.finish(outcome.text);
+  if (parking) await postAsides(ports, delivery, parking);
+  return result;
+}
+
+/** Private notes beside the reply (a link prompt), each under a key of its own so that none replaces the reply. */
+async function postAsides(ports: PlatformPorts, delivery: Delivery, parking: Parking): Promise<void> {
+  for (const [name, reply] of parking.asides) {
+    const target = { ...delivery.target, idempotencyKey: `${delivery.target.idempotencyKey}:aside:${name}` };
+    await ports.replies.post(target, { ...reply, private: true }, deliveryMemoryOf());
+  }
 }
 
 function agentDeps(deps: CoreDeps, inspect: ContextRecorder | null): AgentDeps {
