@@ -43,7 +43,7 @@ import { createInteractionRouter, type InteractionRouter } from './core/interact
 import { toolInteractionHandlers } from './core/confirm/index.js';
 import { createToolCredentials } from './core/confirm/credentials.js';
 import type { ToolCredentials } from './core/ports.js';
-import { createConfirmationStore, createConfirmRules, createCredentialStore } from './db/tool-store.js';
+import { createConfirmationStore, createConfirmRules, createCredentialStore } from './db/confirmation-store.js';
 
 export interface StartOptions {
   /** Replace the configured gate (tests use a recording fake). */

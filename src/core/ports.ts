@@ -11,4 +11,4 @@ export type * from './ports/records.js';
 export type * from './ports/stores.js';
 export type { Platform } from './envelope.js';
 export type { Role } from './identity.js';
-export type * from './ports/tools.js';
+export type * from './ports/confirmations.js';

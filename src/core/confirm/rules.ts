@@ -44,22 +44,8 @@ export function matchesToolPattern(pattern: string, tool: string): boolean {
  * keeps its audience: prompt.ts never brings a DM's messages into another conversation.
  */
 
-/** What the catalog's descriptor says about a connected tool (the `mcp` seam). */
-export interface ToolDescriptor {
-  /** `connection.tool`. */
-  name: string;
-  connection: string;
-  description: string;
-  inputSchema: unknown;
-  /** MCP `annotations.readOnlyHint === true`. */
-  readOnly: boolean;
-  auth: ToolAuth;
-  /** An admin marked the connection `results shared`: per-user results may reach a shared conversation. */
-  resultsShared: boolean;
-}
-
-/** Whether the tool may be offered to a turn in this kind of conversation. */
-export function mayOffer(tool: Pick<ToolDescriptor, 'auth' | 'resultsShared'>, where: ChannelKind): boolean {
+/** Whether the tool (the catalog's `ConnectedTool`, the `mcp` seam) may be offered to a turn in this kind of conversation. */
+export function mayOffer(tool: { auth: ToolAuth; resultsShared: boolean }, where: ChannelKind): boolean {
   if (tool.auth !== 'per-user') return true;
   return where === 'dm' || tool.resultsShared;
 }
