@@ -9,7 +9,8 @@ import { TOOL_NAMES, type ToolName } from '../agent/permissions.js';
 import { runTool, type ToolRunDeps } from '../agent/tool-round.js';
 import type { AgentTurn } from '../agent/orchestrator.js';
 import { builtinTools, type ToolContext } from '../agent/tools.js';
-import type { ConfirmationStore, PendingConfirmation, PromptMessage, ToolSpec } from '../ports.js';
+import type { PendingConfirmation, PromptMessage, ToolSpec } from '../ports.js';
+import type { ConfirmDeps } from './park.js';
 
 export const INTERRUPTED =
   'Not run again: an earlier attempt started this confirmed call and was interrupted, so Quorum cannot tell whether it finished. Check before asking again.';
@@ -22,7 +23,7 @@ export interface Resumed {
 }
 
 export async function runConfirmed(
-  deps: ToolRunDeps & { confirm?: { confirmations: ConfirmationStore } | undefined },
+  deps: ToolRunDeps & { confirm?: Pick<ConfirmDeps, 'confirmations' | 'runConnected'> | undefined },
   turn: AgentTurn,
   ctx: ToolContext,
   c: PendingConfirmation,
@@ -31,23 +32,28 @@ export async function runConfirmed(
   if (!store) throw new Error('a resumed turn without a confirmation store');
   const call = { id: `confirmed-${c.id}`, toolName: c.tool, input: c.input };
   let result: string;
+  const builtin = (TOOL_NAMES as readonly string[]).includes(c.tool) ? builtinTools[c.tool as ToolName] : null;
+  let spec: ToolSpec | undefined = builtin ? { description: builtin.description, inputSchema: builtin.inputSchema } : undefined;
   if (await store.claimRun(turn.scope, c.id)) {
-    const name = c.tool as ToolName;
-    result = await runTool(deps, turn, ctx, (TOOL_NAMES as readonly string[]).includes(name) ? [name] : [], 'confirmed', call, {
-      confirmation: c.id,
-      decidedBy: c.decidedByUserId,
-    });
+    if (builtin) {
+      result = await runTool(deps, turn, ctx, [builtin.name], 'confirmed', call, { confirmation: c.id, decidedBy: c.decidedByUserId });
+    } else if (deps.confirm?.runConnected) {
+      const ran = await deps.confirm.runConnected(turn, c);
+      result = ran.text;
+      spec = ran.spec;
+    } else {
+      result = `${c.tool.slice(0, 100)}: no such tool is available.`;
+    }
     await store.finishRun(turn.scope, c.id, result);
   } else {
     const now = await store.find(turn.scope, c.id);
     result = now?.state === 'done' && now.result !== null ? now.result : INTERRUPTED;
   }
-  const builtin = (TOOL_NAMES as readonly string[]).includes(c.tool) ? builtinTools[c.tool as ToolName] : null;
   return {
     messages: [
       { role: 'assistant', content: '', toolCalls: [call] },
       { role: 'tool', toolCallId: call.id, toolName: c.tool, content: result },
     ],
-    tools: builtin ? { [c.tool]: { description: builtin.description, inputSchema: builtin.inputSchema } } : {},
+    tools: spec ? { [c.tool]: spec } : {},
   };
 }
