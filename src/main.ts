@@ -13,6 +13,7 @@ import type { Envelope } from './core/envelope.js';
 import { createBudgetAlerts } from './core/alerts.js';
 import { isQuorumError, QuorumError } from './core/errors.js';
 import { createIntake, type Intake } from './core/intake.js';
+import { createInteractionRouter, type InteractionHandler, type InteractionRouter } from './core/interactions.js';
 import type { InvalidationBus } from './core/ports.js';
 import type { Logger, ModelGate } from './core/ports.js';
 import { answerCommand, portsFor, queuedNotice, replyTargetOf, runTurn, type CoreDeps } from './core/turn.js';
@@ -39,7 +40,6 @@ import { createUsageLedger } from './db/usage-ledger.js';
 import { createGateFromConfig } from './model/from-config.js';
 import { modelNameFor } from './model/providers.js';
 import { createSecretBox, loadEncryptionKey, type SecretBox } from './secrets.js';
-import { createInteractionRouter, type InteractionRouter } from './core/interactions.js';
 import { toolInteractionHandlers } from './core/confirm/index.js';
 import { createToolCredentials } from './core/confirm/credentials.js';
 import type { ToolCredentials } from './core/ports.js';
@@ -56,6 +56,8 @@ export interface StartOptions {
   platforms?: Partial<CoreDeps['platforms']>;
   /** Teams: OpenID metadata URLs and outbound credentials (tests verify real tokens offline). */
   teams?: TeamsAuthOverrides & { maxReplyChars?: number };
+  /** More interaction handlers beside the features' own (tests register recording ones). */
+  interactionHandlers?: InteractionHandler[];
 }
 
 export interface RunningQuorum {
@@ -158,7 +160,8 @@ export async function startQuorum(config: Config, options: StartOptions = {}): P
     let box: SecretBox | null = null;
     const secrets = () => (box ??= createSecretBox(loadEncryptionKey({ key: config.QUORUM_ENCRYPTION_KEY, dataDir: config.DATA_DIR, log })));
     const credentials = createCredentialStore(database.db, { seal: (text) => secrets().seal(text), open: (sealed) => secrets().open(sealed) });
-    const interactions = createInteractionRouter(toolInteractionHandlers(deps, { intake, credentials }), log);
+    // One router for every platform's buttons, dialogs and message actions: each feature owns a prefix.
+    const interactions = createInteractionRouter([...toolInteractionHandlers(deps, { intake, credentials }), ...(options.interactionHandlers ?? [])], log);
 
     const routes: Route[] = [];
     if (conveniences) {
@@ -180,6 +183,7 @@ export async function startQuorum(config: Config, options: StartOptions = {}): P
         seen: createSeenRequests(database.db),
         log,
         invalidation,
+        interactions,
       });
       platforms.slack ??= slack.ports;
       routes.push(...slack.routes);
@@ -202,6 +206,8 @@ export async function startQuorum(config: Config, options: StartOptions = {}): P
         refs: createConversationRefStore(database.db),
         log,
         invalidation,
+        interactions,
+        seen: createSeenRequests(database.db),
         auth,
         maxReplyChars,
       });

@@ -9,6 +9,7 @@ import type { Config } from '../../src/config.js';
 import { envelopeSchema, type Envelope } from '../../src/core/envelope.js';
 import type { Intake } from '../../src/core/intake.js';
 import type { InvalidationBus } from '../../src/core/ports.js';
+import type { InteractionRouter } from '../../src/core/interactions.js';
 import type { InstallationRecords, Logger, PlatformPorts, SeenRequests } from '../../src/core/ports.js';
 import type { Route } from '../../src/http/server.js';
 import { guardRequests } from './app-guard.js';
@@ -18,7 +19,9 @@ import { registerEvents } from './handlers.js';
 import { createHistory } from './history.js';
 import { createInstaller } from './install.js';
 import { createWebApiTransport } from './web-api-transport.js';
-import { createNotify } from './notify.js';
+import { registerInteractions } from './interactions.js';
+import { createNotify, createPrivateChannel } from './notify.js';
+import { refuseMalformed } from './request-guard.js';
 import { createDirectory, createMembership } from './people.js';
 import { PerCallRateLimitClient } from './rate-limits.js';
 import { createReplySink } from './replies.js';
@@ -49,6 +52,8 @@ export interface SlackAdapterOptions {
   log: Logger;
   /** Carries membership, channel, user and uninstall changes to every instance's caches. */
   invalidation: InvalidationBus;
+  /** Buttons, modals and shortcuts go here (src/core/interactions.ts); without it they are acked and ignored. */
+  interactions?: InteractionRouter;
 }
 
 export interface SlackAdapter {
@@ -122,8 +127,13 @@ export function createSlackAdapter(options: SlackAdapterOptions): SlackAdapter {
       logger,
       // The ack waits for the inbox write: an event that was not stored is never acked.
       processBeforeResponse: true,
+      // Bolt answers 404 when no ack came within 3.001 s. Slack has stopped waiting by then anyway;
+      // on a busy event loop it would only turn a command's late "Working on it…" ack into a 404.
+      unhandledRequestTimeoutMillis: 6_000,
       // The signature names this exact request (timestamp and body): the replay guard keys on it.
       customPropertiesExtractor: (req) => ({ requestSignature: String(req.headers['x-slack-signature'] ?? '') }),
+      // A signed interaction whose payload is not what Slack sends: 400, nothing done.
+      processEventErrorHandler: refuseMalformed,
     });
     receiver = http;
   }
@@ -167,6 +177,7 @@ export function createSlackAdapter(options: SlackAdapterOptions): SlackAdapter {
     },
   });
   registerCommand(app, { answerCommand: options.answerCommand, log, parse: (e) => envelopeSchema.parse(e) });
+  if (options.interactions) registerInteractions(app, { router: options.interactions, client: postClient, tokens, log });
 
   const routes: Route[] = [];
   if (http) {
@@ -180,7 +191,7 @@ export function createSlackAdapter(options: SlackAdapterOptions): SlackAdapter {
   if (installer) routes.push(...installer.routes);
 
   return {
-    ports: { membership, directory, replies, history, notify },
+    ports: { membership, directory, replies, history, notify, privateChannel: createPrivateChannel({ client: postClient, tokens }) },
     routes,
     async start() {
       if (socketWatch) await socketWatch.start(() => app.start(), (receiver as SocketModeReceiver).client);

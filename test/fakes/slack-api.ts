@@ -63,6 +63,11 @@ export class FakeSlackApi {
   readonly grants = new Map<string, Record<string, unknown>>();
   /** method (or "method token": one workspace's calls) → how many times to answer 429 next, with this Retry-After. */
   readonly rateLimits = new Map<string, { times: number; retryAfter: number }>();
+  /** Where a payload's response_url should point: a hook on this fake (bodies land in `hooks`). */
+  hookUrl(path: string): string {
+    return this.url.replace(/\/api\/$/, path);
+  }
+
   /** Bodies POSTed outside /api/ (response_url hooks), by path. */
   readonly hooks: { path: string; body: any }[] = [];
   /** method → milliseconds to wait before answering (a slow Slack). */
@@ -77,6 +82,8 @@ export class FakeSlackApi {
   readonly statuses = new Map<string, { status: number; times: number; headers?: Record<string, string>; body?: string }>();
   /** The bot's messages as a Slack client would show them, by ts: posted, streamed, updated; deleted ones are gone. */
   readonly shown = new Map<string, { channel: string; threadTs: string | undefined; text: string; streaming: boolean }>();
+  /** trigger_ids a view was opened with (Slack takes each once). */
+  readonly usedTriggers = new Set<string>();
   private server: Server | null = null;
   private nextTs = 1767258600;
   url = '';
@@ -266,6 +273,20 @@ export class FakeSlackApi {
         if (!messageText(params)) return { ok: false, error: 'no_text' };
         message.text = messageText(params);
         return { ok: true, channel: params.channel, ts: params.ts, text: message.text };
+      }
+      case 'views.open':
+      case 'views.push': {
+        // As Slack: a view needs a trigger_id (valid 3 s, once) and a view.
+        if (!params.trigger_id) return { ok: false, error: 'invalid_arguments' };
+        if (this.usedTriggers.has(params.trigger_id)) return { ok: false, error: 'expired_trigger_id' };
+        this.usedTriggers.add(params.trigger_id);
+        const view = typeof params.view === 'string' ? JSON.parse(params.view) : params.view;
+        return { ok: true, view: { id: `V${this.nextTs++}`, ...view } };
+      }
+      case 'views.update':
+      case 'views.publish': {
+        const view = typeof params.view === 'string' ? JSON.parse(params.view) : params.view;
+        return view ? { ok: true, view: { id: params.view_id ?? `V${this.nextTs++}`, ...view } } : { ok: false, error: 'invalid_arguments' };
       }
       case 'chat.delete':
         if (!this.shown.delete(params.ts ?? '')) return { ok: false, error: 'message_not_found' };
