@@ -19,6 +19,10 @@ import type { Logger, ModelGate } from './core/ports.js';
 import { answerCommand, portsFor, queuedNotice, replyTargetOf, runTurn, type CoreDeps } from './core/turn.js';
 import { deliveryMemoryOf } from './core/reply-memory.js';
 import { createAgentStore } from './db/agent-store.js';
+import { createKnowledgeStore } from './db/knowledge-store.js';
+import { enableScopedTextIndex, enableVector } from './db/vector.js';
+import { createKnowledge, type Knowledge } from './core/knowledge/service.js';
+import { createEmbedder } from './model/embedding.js';
 import { createAuditLog } from './db/audit-store.js';
 import { createConversationRefStore } from './db/conversation-ref-store.js';
 import { createAdminStore } from './db/admin-store.js';
@@ -38,12 +42,15 @@ import { createLogger } from './log.js';
 import { captureConsole } from './console-capture.js';
 import { createUsageLedger } from './db/usage-ledger.js';
 import { createGateFromConfig } from './model/from-config.js';
+import { createPricing } from './model/pricing.js';
 import { modelNameFor } from './model/providers.js';
 import { createSecretBox, loadEncryptionKey, type SecretBox } from './secrets.js';
 import { toolInteractionHandlers } from './core/confirm/index.js';
 import { createToolCredentials } from './core/confirm/credentials.js';
 import type { ToolCredentials } from './core/ports.js';
 import { createConfirmationStore, createConfirmRules, createCredentialStore } from './db/confirmation-store.js';
+import { modelAcceptsImages } from './model/capabilities.js';
+import { fileExtractor } from './files/extract.js';
 
 export interface StartOptions {
   /** Replace the configured gate (tests use a recording fake). */
@@ -95,7 +102,7 @@ export async function startQuorum(config: Config, options: StartOptions = {}): P
     invalidation = await openInvalidationBus(config, log);
     const workspaces = createWorkspaceCache(database.db);
     const inbox = withBatchedEnqueue(database.db, createInboxStore(database.db, workspaces), workspaces);
-    const metrics = createMetrics(inbox);
+    const metrics = createMetrics(inbox, { workspaceLabels: config.METRICS_WORKSPACE_LABELS });
     const turns = createTurnStore(database.db, workspaces);
     const audit = instrumentAuditLog(createAuditLog(database.db), metrics);
     const admin = createAdminStore(database.db);
@@ -115,20 +122,23 @@ export async function startQuorum(config: Config, options: StartOptions = {}): P
     const model: ModelGate = options.model ?? gate!;
     const redisCheck = gate?.redisCheck ?? null;
 
+    const knowledge = await startKnowledge(config, database, turns, log);
     const deps: CoreDeps = {
       turns,
       audit,
-      model: instrumentModelGate(model, metrics),
+      model: instrumentModelGate(model, metrics, createPricing(config.MODEL_PRICES).costMicroUsd),
       modelName: modelNameFor(config),
       limitDefaults: { rpm: config.WORKSPACE_RPM, concurrency: config.WORKSPACE_CONCURRENCY, dailyTokens: config.WORKSPACE_DAILY_TOKENS ?? null },
       platforms,
       log,
       agent: {
         store: createAgentStore(database.db),
+        knowledge: knowledge?.search,
         confirm: { confirmations: createConfirmationStore(database.db), rules: createConfirmRules(database.db), ttlMs: config.CONFIRM_TTL_MS },
       },
       admin,
       bootstrapAdmins: config.QUORUM_ADMINS,
+      files: { extractor: fileExtractor, maxBytes: config.FILE_MAX_BYTES, acceptsImages: modelAcceptsImages(config) },
     };
 
     const worker = createWorker({
@@ -183,6 +193,7 @@ export async function startQuorum(config: Config, options: StartOptions = {}): P
         seen: createSeenRequests(database.db),
         log,
         invalidation,
+        knowledge: knowledge?.intake,
         interactions,
       });
       platforms.slack ??= slack.ports;
@@ -206,6 +217,7 @@ export async function startQuorum(config: Config, options: StartOptions = {}): P
         refs: createConversationRefStore(database.db),
         log,
         invalidation,
+        knowledge: knowledge?.intake,
         interactions,
         seen: createSeenRequests(database.db),
         auth,
@@ -232,6 +244,9 @@ export async function startQuorum(config: Config, options: StartOptions = {}): P
       throw err;
     });
     worker.start();
+    // Backfills use each platform's history source: started once the adapters are.
+    for (const [platform, ports] of Object.entries(platforms)) if (knowledge && ports?.knowledge) knowledge.sources[platform as keyof typeof platforms] = ports.knowledge;
+    knowledge?.start();
     // Retention and uninstall purges run on a schedule kept in the database (survives restarts).
     const sweeper = startSweeper(database.db, { uninstallGraceDays: config.UNINSTALL_GRACE_DAYS, log, confirmations: deps.agent.confirm?.confirmations });
     await slack?.start().catch(async (err: unknown) => {
@@ -257,6 +272,7 @@ export async function startQuorum(config: Config, options: StartOptions = {}): P
         await slack?.stop();
         const httpClosed = http.close();
         await worker.stop(config.SHUTDOWN_GRACE_MS);
+        await knowledge?.stop();
         await sweeper.stop();
         await Promise.race([httpClosed, new Promise((r) => setTimeout(r, 1_000).unref())]);
         http.server.closeAllConnections();
@@ -302,6 +318,22 @@ function devConveniences(config: Config, log: Logger): boolean {
 
 function usesSlack(config: Config): boolean {
   return Boolean(config.SLACK_BOT_TOKEN || config.SLACK_CLIENT_ID || config.SLACK_APP_TOKEN);
+}
+
+/** The knowledge index (KNOWLEDGE=on): vectors only with an embedding model and pgvector (one log line otherwise). */
+async function startKnowledge(config: Config, database: Database, turns: CoreDeps['turns'], log: Logger): Promise<Knowledge | null> {
+  if (config.KNOWLEDGE === 'off') return null;
+  const embedder = createEmbedder(config);
+  const vector = embedder ? await enableVector(database, log) : false;
+  if (database.driver === 'postgres') await enableScopedTextIndex(database, log);
+  return createKnowledge({
+    store: createKnowledgeStore(database.db, { vector }),
+    resolveWorkspace: (ref) => turns.resolveWorkspace(ref),
+    embedder: vector ? embedder : null,
+    log,
+    workerId: `${process.pid}-${Math.random().toString(36).slice(2, 8)}`,
+    backfill: { leaseMs: 60_000, pagesPerClaim: 5, idleMs: 5_000 },
+  });
 }
 
 async function notifyDead(deps: CoreDeps, envelope: Envelope, statusMessageId: string | null): Promise<void> {

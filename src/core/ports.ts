@@ -4,6 +4,7 @@
  * src/bus the invalidation bus. One file per capability under ports/; this file gathers them.
  */
 export type * from './ports/admin.js';
+export type * from './ports/files.js';
 export type * from './ports/invalidation.js';
 export type * from './ports/model.js';
 export type * from './ports/platform.js';
@@ -12,3 +13,4 @@ export type * from './ports/stores.js';
 export type { Platform } from './envelope.js';
 export type { Role } from './identity.js';
 export type * from './ports/confirmations.js';
+export type * from './ports/knowledge.js';

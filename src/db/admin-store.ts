@@ -12,6 +12,7 @@ import {
   conversations,
   grants,
   inbox,
+  knowledgeChunks,
   memories,
   messages,
   pendingConfirmations,
@@ -23,6 +24,9 @@ import {
   workspaces,
 } from './schema.js';
 import { findPrincipalByUserId, upsertChannel } from './turn-store.js';
+import { workspaceUsage } from './usage-report.js';
+import { formatUsd } from '../core/budgets.js';
+import { switchKnowledge } from './knowledge-admin.js';
 
 type Tx = Parameters<Parameters<Db['transaction']>[0]>[0];
 
@@ -71,8 +75,10 @@ async function applyChange(tx: Tx, scope: Scope, change: AdminChange): Promise<C
           .insert(scheduledJobs)
           .values({ name: RETENTION_JOB, nextRunAt: sql`now()` })
           .onConflictDoUpdate({ target: scheduledJobs.name, set: { nextRunAt: sql`now()` } });
-      const none = change.key === 'retentionDays' ? 'off' : 'default';
-      return { setting: change.key, old: show(old, none), new: show(change.value, none) };
+      const none = change.key === 'retentionDays' ? 'off' : change.key === 'dailyTokens' || change.key === 'rpm' || change.key === 'concurrency' ? 'default' : 'none';
+      // Money is shown as dollars, in the answer and the audit entry alike.
+      const shown = (v: number | null | undefined) => (/MicroUsd$/.test(change.key) && typeof v === 'number' ? formatUsd(v) : show(v, none));
+      return { setting: change.key, old: shown(old), new: shown(change.value) };
     }
     case 'guests':
       return setFlag(tx, scope, 'guestsEnabled', change.enabled, 'guests', ['off', 'on']);
@@ -107,6 +113,8 @@ async function applyChange(tx: Tx, scope: Scope, change: AdminChange): Promise<C
       const label = (v: boolean | undefined) => (v === undefined ? 'default' : v ? 'allow' : 'deny');
       return { setting: `tool:${change.channel.id}:${change.tool}`, old: label(row?.allowed), new: label(change.allowed) };
     }
+    case 'knowledge':
+      return switchKnowledge(tx, scope, change.channel, change.enabled);
     case 'role': {
       const [row] = await tx
         .select({ role: grants.role })
@@ -183,6 +191,8 @@ export function createAdminStore(db: Db): AdminStore {
         .where(and(eq(usage.workspaceId, scope.workspaceId), eq(usage.day, sql`current_date`)));
       return { calls: Number(row?.calls ?? 0), inputTokens: Number(row?.inputTokens ?? 0), outputTokens: Number(row?.outputTokens ?? 0) };
     },
+
+    usage: (scope, query) => workspaceUsage(db, scope, query),
 
     async erase(scope, target, actor) {
       return db.transaction(async (tx) => {
@@ -279,6 +289,16 @@ async function eraseIn(tx: Tx, scope: Scope, target: { principalId: string; plat
     .where(and(inScope(toolCredentials), eq(toolCredentials.principalId, target.principalId)))
     .returning({ id: toolCredentials.id });
   await tx.delete(pendingConfirmations).where(and(inScope(pendingConfirmations), eq(pendingConfirmations.requesterPrincipalId, target.principalId)));
+  // Knowledge: what they wrote or shared anywhere, and their DMs' chunks (rows deleted, not hidden).
+  const chunks = await tx
+    .delete(knowledgeChunks)
+    .where(
+      and(
+        inScope(knowledgeChunks),
+        or(eq(knowledgeChunks.authorUserId, target.platformUserId), and(eq(knowledgeChunks.channelKind, 'dm'), eq(knowledgeChunks.dmOwnerUserId, target.platformUserId))),
+      ),
+    )
+    .returning({ id: knowledgeChunks.id });
   await tx
     .update(principals)
     .set({ displayName: null, updatedAt: sql`now()` })
@@ -291,5 +311,6 @@ async function eraseIn(tx: Tx, scope: Scope, target: { principalId: string; plat
     inboxRows: inboxRows.length,
     auditContentRedacted: redacted.length,
     toolCredentials: credentials.length,
+    knowledgeChunks: chunks.length,
   };
 }

@@ -12,6 +12,7 @@ import { deliveryMemoryOf } from '../reply-memory.js';
 import type { ModelOutcome, PendingConfirmation, PlatformPorts, PromptMessage } from '../ports.js';
 import type { CoreDeps, TurnResult } from './deps.js';
 import type { Delivery } from './delivery.js';
+import { skippedNote, type ReadFiles } from './files.js';
 import type { OpenedTurn } from './resolve.js';
 
 /** What a request waiting behind its workspace's own queue (the limiter's or the inbox's) tells its sender. */
@@ -25,6 +26,8 @@ export interface Question {
   signal: AbortSignal | undefined;
   /** A confirmed call this turn resumes (src/core/confirm). */
   resume?: PendingConfirmation | undefined;
+  /** The turn's files as read (turn/files.ts): what was skipped is said under the answer. */
+  files?: ReadFiles;
 }
 
 export async function answerTurn(deps: CoreDeps, ports: PlatformPorts, question: Question, delivery: Delivery): Promise<TurnResult> {
@@ -65,6 +68,8 @@ export async function answerTurn(deps: CoreDeps, ports: PlatformPorts, question:
     }
     // A model that sent only tool calls (or nothing) never leaves the user with an empty message.
     if (!outcome.text.trim()) outcome = { ...outcome, text: NO_TEXT_ANSWER };
+    // Said by Quorum itself: whatever the model wrote, the reply names each file it did not read.
+    if (question.files) outcome = { ...outcome, text: outcome.text + skippedNote(question.files) };
     await record(deps, turn, outcome);
   } catch (err) {
     // Nothing half-shown stays behind a turn that failed (it is retried or dead-lettered).
@@ -87,8 +92,17 @@ async function postAsides(ports: PlatformPorts, delivery: Delivery, parking: Par
 
 function agentDeps(deps: CoreDeps, inspect: ContextRecorder | null): AgentDeps {
   const { model, turns, log, limitDefaults, agent } = deps;
-  const audit = inspect?.watch(deps.audit) ?? deps.audit;
-  return { model, audit, turns, store: agent.store, log, limitDefaults, confirm: agent.confirm, ...(agent.limits ? { limits: agent.limits } : {}) };
+  return {
+    model,
+    audit: inspect?.watch(deps.audit) ?? deps.audit,
+    turns,
+    store: agent.store,
+    knowledge: agent.knowledge,
+    log,
+    limitDefaults,
+    confirm: agent.confirm,
+    ...(agent.limits ? { limits: agent.limits } : {}),
+  };
 }
 
 function auditRefusal(deps: CoreDeps, turn: OpenedTurn, outcome: Extract<ModelOutcome, { kind: 'refused' }>): Promise<void> {
@@ -112,6 +126,7 @@ function record(deps: CoreDeps, turn: OpenedTurn, outcome: Extract<ModelOutcome,
     channelExternalId: turn.envelope.channel.id,
     channelKind: turn.envelope.channel.kind,
     userText: turn.envelope.text,
+    files: turn.envelope.files,
     answerText: outcome.text,
     model: outcome.model,
     usage: outcome.usage,
