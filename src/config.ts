@@ -163,6 +163,7 @@ export const configSchema = z.object({
   WORKER_CONCURRENCY: positiveInt(32, 'turns one instance works on at once (most of a turn is waiting on the model and the platform)'),
   SHUTDOWN_GRACE_MS: positiveInt(10_000, 'time to finish claimed work on SIGTERM'),
   UNINSTALL_GRACE_DAYS: positiveInt(30, 'days a removed workspace keeps its data before deletion'),
+  CONFIRM_TTL_MS: positiveInt(600_000, 'how long a tool call waits for its requester to click Confirm before it expires'),
   FILE_MAX_BYTES: positiveInt(20 * 1024 * 1024, 'largest file Quorum downloads and reads into a turn, in bytes (larger ones are named as skipped); default 20 MB'),
 
   SLACK_SIGNING_SECRET: secret('Slack signing secret'),

@@ -13,7 +13,7 @@ import type { Envelope } from './core/envelope.js';
 import { createBudgetAlerts } from './core/alerts.js';
 import { isQuorumError, QuorumError } from './core/errors.js';
 import { createIntake, type Intake } from './core/intake.js';
-import { createInteractionRouter, type InteractionHandler } from './core/interactions.js';
+import { createInteractionRouter, type InteractionHandler, type InteractionRouter } from './core/interactions.js';
 import type { InvalidationBus } from './core/ports.js';
 import type { Logger, ModelGate } from './core/ports.js';
 import { answerCommand, portsFor, queuedNotice, replyTargetOf, runTurn, type CoreDeps } from './core/turn.js';
@@ -51,9 +51,13 @@ import { createUsageLedger } from './db/usage-ledger.js';
 import { createGateFromConfig } from './model/from-config.js';
 import { createPricing } from './model/pricing.js';
 import { modelNameFor } from './model/providers.js';
+import { createSecretBox, loadEncryptionKey, type SecretBox } from './secrets.js';
+import { toolInteractionHandlers } from './core/confirm/index.js';
+import { createToolCredentials } from './core/confirm/credentials.js';
+import type { ToolCredentials } from './core/ports.js';
+import { createConfirmationStore, createConfirmRules, createCredentialStore } from './db/confirmation-store.js';
 import { modelAcceptsImages } from './model/capabilities.js';
 import { fileExtractor } from './files/extract.js';
-import { createSecretBox, loadEncryptionKey } from './secrets.js';
 import { createToolConnectionStore } from './db/tool-store.js';
 import { demoConnection, openConnectedTools } from './tools/index.js';
 
@@ -79,6 +83,10 @@ export interface RunningQuorum {
   worker: Worker;
   deps: CoreDeps;
   metrics: Metrics;
+  /** Clicks and dialog submissions from every platform, by action-id prefix (src/core/interactions.ts). */
+  interactions: InteractionRouter;
+  /** What connected tools' transports ask for a call's credentials (src/core/ports/tools.ts). */
+  toolCredentials: ToolCredentials;
   /** Stop intake, finish or release claimed work, close the database. */
   stop(): Promise<void>;
 }
@@ -101,9 +109,15 @@ export async function startQuorum(config: Config, options: StartOptions = {}): P
   let connected: ReturnType<typeof openConnectedTools> | null = null;
   try {
     const demo = conveniences ? (options.demo ?? loadDemo()) : null;
+    // One key for every secret at rest, loaded when the first one is sealed or opened (the development-key warning then).
+    let box: SecretBox | null = null;
+    const secrets = () => (box ??= createSecretBox(loadEncryptionKey({ key: config.QUORUM_ENCRYPTION_KEY, dataDir: config.DATA_DIR, log })));
+    const credentials = createCredentialStore(database.db, { seal: (text) => secrets().seal(text), open: (sealed) => secrets().open(sealed) });
+    const toolCredentials = createToolCredentials(credentials);
     // A bad QUORUM_TOOLS_FILE stops start-up here, naming the bad entry. The console's demo workspace gets the tickets server.
     connected = openConnectedTools(config, {
       store: createToolConnectionStore(database.db),
+      credentials: toolCredentials,
       log,
       extra: demo ? [demoConnection(`console:${demo.workspace.id}`, config.DATA_DIR)] : [],
     });
@@ -148,7 +162,12 @@ export async function startQuorum(config: Config, options: StartOptions = {}): P
       limitDefaults: { rpm: config.WORKSPACE_RPM, concurrency: config.WORKSPACE_CONCURRENCY, dailyTokens: config.WORKSPACE_DAILY_TOKENS ?? null },
       platforms,
       log,
-      agent: { store: createAgentStore(database.db), knowledge: knowledge?.search, connected: { tools: connected.tools } },
+      agent: {
+        store: createAgentStore(database.db),
+        knowledge: knowledge?.search,
+        connected: { tools: connected.tools },
+        confirm: { confirmations: createConfirmationStore(database.db), rules: createConfirmRules(database.db), ttlMs: config.CONFIRM_TTL_MS },
+      },
       connections: connected.admin,
       admin,
       feedback,
@@ -189,6 +208,7 @@ export async function startQuorum(config: Config, options: StartOptions = {}): P
       [
         createFeedbackHandler({ core: deps, store: feedback, counted: (rating) => metrics.feedback.inc({ rating }) }),
         createAskHandler({ core: deps, intake }),
+        ...toolInteractionHandlers(deps, { intake, credentials }),
         ...(options.interactionHandlers ?? []),
       ],
       log,
@@ -196,7 +216,7 @@ export async function startQuorum(config: Config, options: StartOptions = {}): P
 
     const routes: Route[] = [];
     if (conveniences) {
-      const consoleAdapter = createConsoleAdapter({ demo: demo ?? loadDemo(), intake });
+      const consoleAdapter = createConsoleAdapter({ demo: demo ?? loadDemo(), intake, interactions });
       platforms.console ??= consoleAdapter.ports;
       routes.push(...consoleAdapter.routes.map(loopbackOnly));
     }
@@ -210,7 +230,7 @@ export async function startQuorum(config: Config, options: StartOptions = {}): P
         intake,
         answerCommand: (envelope) => answerCommand(deps, envelope),
         // Only Slack stores tokens: the key (and the development-key warning) matter only here.
-        installations: createInstallationStore(database.db, createSecretBox(loadEncryptionKey({ key: config.QUORUM_ENCRYPTION_KEY, dataDir: config.DATA_DIR, log }))),
+        installations: createInstallationStore(database.db, secrets()),
         seen: createSeenRequests(database.db),
         log,
         invalidation,
@@ -269,7 +289,7 @@ export async function startQuorum(config: Config, options: StartOptions = {}): P
     for (const [platform, ports] of Object.entries(platforms)) if (knowledge && ports?.knowledge) knowledge.sources[platform as keyof typeof platforms] = ports.knowledge;
     knowledge?.start();
     // Retention and uninstall purges run on a schedule kept in the database (survives restarts).
-    const sweeper = startSweeper(database.db, { uninstallGraceDays: config.UNINSTALL_GRACE_DAYS, log });
+    const sweeper = startSweeper(database.db, { uninstallGraceDays: config.UNINSTALL_GRACE_DAYS, log, confirmations: deps.agent.confirm?.confirmations });
     await slack?.start().catch(async (err: unknown) => {
       await worker.stop(0);
       await http.close();
@@ -284,6 +304,8 @@ export async function startQuorum(config: Config, options: StartOptions = {}): P
       worker,
       deps,
       metrics,
+      interactions,
+      toolCredentials,
       async stop() {
         if (shuttingDown) return;
         shuttingDown = true;

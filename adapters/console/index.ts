@@ -16,6 +16,8 @@ import { NOTIFY_KEY_PREFIX } from './page.js';
 import { createTranscript, type Entry, type Transcript } from './transcript.js';
 import { viewRoutes } from './views.js';
 import { consoleFiles } from './files.js';
+import { interactionRoute } from './interactions.js';
+import type { InteractionRouter } from '../../src/core/interactions.js';
 
 const messageRequestSchema = z.object({
   user: z.string().min(1),
@@ -44,7 +46,7 @@ export interface ConsoleAdapter {
   replies(): ConsoleReply[];
 }
 
-export function createConsoleAdapter(options: { demo: Demo; intake: Intake; replyTimeoutMs?: number }): ConsoleAdapter {
+export function createConsoleAdapter(options: { demo: Demo; intake: Intake; interactions?: InteractionRouter; replyTimeoutMs?: number }): ConsoleAdapter {
   const { demo, intake } = options;
   const users = new Map(demo.users.map((u) => [u.id, u]));
   const channels = new Map(demo.channels.map((c) => [c.id, c]));
@@ -176,7 +178,8 @@ export function createConsoleAdapter(options: { demo: Demo; intake: Intake; repl
         at: e.at,
       }));
 
-  return { ports, routes: [postMessage, files.route, ...viewRoutes({ demo, transcript, replies })], replies };
+  const clicks = options.interactions ? [interactionRoute({ demo, transcript, router: options.interactions })] : [];
+  return { ports, routes: [postMessage, files.route, ...clicks, ...viewRoutes({ demo, transcript, replies })], replies };
 }
 
 /**
@@ -204,7 +207,7 @@ function replySlot(transcript: Transcript, target: ReplyTarget, hidden: boolean)
 /** Replies, status and streaming into the transcript; `finished` is told each reply that is done. */
 function consoleReplySink(transcript: Transcript, finished: (entry: Entry) => void): PlatformPorts['replies'] {
   const finish = (entry: Entry, reply: OutgoingReply) => {
-    transcript.update(entry, { kind: reply.kind, text: reply.text, private: reply.private ?? false, state: 'done', status: null });
+    transcript.update(entry, { kind: reply.kind, text: reply.text, private: reply.private ?? false, state: 'done', status: null, actions: reply.actions ?? null });
     finished(entry);
     return { platformMessageId: entry.id };
   };

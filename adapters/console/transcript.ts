@@ -8,6 +8,7 @@
 import { randomUUID } from 'node:crypto';
 import type { ServerResponse } from 'node:http';
 import type { ContextReport } from '../../src/core/context-report.js';
+import type { ReplyAction } from '../../src/core/interactions.js';
 
 export interface Entry {
   id: string;
@@ -30,6 +31,8 @@ export interface Entry {
   text: string;
   at: string;
   context: ContextReport | null;
+  /** Buttons under a reply (Confirm/Cancel…): a click goes to POST /console/api/interactions. */
+  actions: ReplyAction[] | null;
 }
 
 /** One place as a viewer asks for it: 'dm' is the viewer's own DM. */
@@ -67,8 +70,8 @@ export function createTranscript(options: { dmChannelOf: (user: string) => strin
     }
   }
 
-  function add(fields: Omit<Entry, 'id' | 'seq' | 'at' | 'context' | 'status'> & Partial<Pick<Entry, 'status' | 'context'>>): Entry {
-    const entry: Entry = { id: randomUUID(), seq: 0, at: new Date().toISOString(), status: null, context: null, ...fields };
+  function add(fields: Omit<Entry, 'id' | 'seq' | 'at' | 'context' | 'status' | 'actions'> & Partial<Pick<Entry, 'status' | 'context' | 'actions'>>): Entry {
+    const entry: Entry = { id: randomUUID(), seq: 0, at: new Date().toISOString(), status: null, context: null, actions: null, ...fields };
     entries.push(entry);
     if (entries.length > MAX_ENTRIES) entries.shift();
     changed(entry);
@@ -93,6 +96,8 @@ export function createTranscript(options: { dmChannelOf: (user: string) => strin
       return undefined;
     },
     all: (): readonly Entry[] => entries,
+    /** An entry by id, only if this viewer sees it (a click on anything else is refused). */
+    seenBy: (id: string, view: View): Entry | undefined => entries.find((e) => e.id === id && canSee(e, view)),
     view: (view: View) => entries.filter((e) => canSee(e, view)).map((e) => shown(e, view)),
     /** Server-sent events: the view as it is now, then every change to what it shows. */
     subscribe(view: View, res: ServerResponse): void {

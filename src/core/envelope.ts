@@ -96,6 +96,12 @@ export const envelopeSchema = z.object({
   /** Whatever the adapter needs to answer later (response_url, service URL); opaque to the core. */
   replyRoute: z.record(z.string(), z.unknown()).default({}),
   about: aboutSchema.optional(),
+  /**
+   * Set only by the core's confirmation handler: this delivery resumes a turn parked on the
+   * confirmation with this id (src/core/confirm). Never taken on trust: the resumed turn runs the
+   * call only if the stored confirmation is this requester's and was confirmed.
+   */
+  resumes: z.string().uuid().optional(),
 });
 export type Envelope = z.infer<typeof envelopeSchema>;
 export type EnvelopeInput = z.input<typeof envelopeSchema>;

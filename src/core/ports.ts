@@ -15,4 +15,5 @@ export type * from './ports/stores.js';
 export type * from './ports/tools.js';
 export type { Platform } from './envelope.js';
 export type { Role } from './identity.js';
+export type * from './ports/confirmations.js';
 export type * from './ports/knowledge.js';

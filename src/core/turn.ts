@@ -9,7 +9,8 @@ import { roleOf } from './access/roles.js';
 import { runCommand } from './commands/index.js';
 import { recordContext } from './context-report.js';
 import type { Envelope } from './envelope.js';
-import type { DeliveryAttempt, PlatformPorts } from './ports.js';
+import type { Scope } from './identity.js';
+import type { DeliveryAttempt, PendingConfirmation, PlatformPorts } from './ports.js';
 import { aboutContext } from './turn/about.js';
 import { answerActions } from './feedback.js';
 import { answerTurn } from './turn/answer.js';
@@ -67,6 +68,8 @@ export async function runTurn(deps: CoreDeps, envelope: Envelope, attempt?: Deli
   }
   // A re-run of a delivery whose answer was recorded (a crash before the reply was posted) posts that answer.
   if (turn.recorded !== null) return delivery.post({ kind: 'answer', text: turn.recorded, actions: answerActions(envelope) });
+  const resume = envelope.resumes ? await resumable(deps, turn.scope, envelope) : undefined;
+  if (resume === null) return delivery.post({ kind: 'error', text: NOT_RESUMABLE, private: true });
   // Asked about a channel from a private place: only with the requester's membership there, checked now.
   const about = envelope.about ? await aboutContext(deps, ports, turn, envelope.about) : null;
   if (about && !about.allow) {
@@ -82,8 +85,18 @@ export async function runTurn(deps: CoreDeps, envelope: Envelope, attempt?: Deli
   const files = await turnFiles(fileDeps, ports, delivery, filesWhere(turn, audience, readable), deps.log);
 
   // Answer, and deliver.
-  const answering = { turn, channel, messages: withFiles(messages, files), files, inspect, signal: attempt?.signal, ...(models ? { models } : {}) };
+  const answering = { turn, channel, messages: withFiles(messages, files), files, inspect, signal: attempt?.signal, resume, ...(models ? { models } : {}) };
   return answerTurn(deps, ports, answering, delivery);
+}
+
+const NOT_RESUMABLE = 'That confirmed request cannot be resumed any more, so nothing was run. Please ask again.';
+
+/** The confirmation a resumed delivery names, only if it is this requester's and was confirmed; null otherwise. */
+async function resumable(deps: CoreDeps, scope: Scope, envelope: Envelope): Promise<PendingConfirmation | null> {
+  const store = deps.agent.confirm?.confirmations;
+  const found = store && envelope.resumes ? await store.find(scope, envelope.resumes) : null;
+  if (!found || found.requesterUserId !== envelope.user.id || !['confirmed', 'running', 'done'].includes(found.state)) return null;
+  return found;
 }
 
 async function commandTurn(deps: CoreDeps, envelope: Envelope, delivery: Delivery): Promise<TurnResult> {

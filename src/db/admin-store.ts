@@ -23,6 +23,7 @@ import {
   workspaceSettings,
   workspaces,
 } from './schema.js';
+import { pendingConfirmations, toolCredentials } from './schema-tools.js';
 import { findPrincipalByUserId, upsertChannel } from './turn-store.js';
 import { workspaceUsage } from './usage-report.js';
 import { formatUsd } from '../core/budgets.js';
@@ -285,6 +286,12 @@ async function eraseIn(tx: Tx, scope: Scope, target: { principalId: string; plat
     .set({ content: null })
     .where(and(inScope(auditLog), eq(auditLog.actorPrincipalId, target.principalId), isNotNull(auditLog.content)))
     .returning({ id: auditLog.id });
+  // Their own credentials of connected tools, and calls parked for them (they hold the request's text).
+  const credentials = await tx
+    .delete(toolCredentials)
+    .where(and(inScope(toolCredentials), eq(toolCredentials.principalId, target.principalId)))
+    .returning({ id: toolCredentials.id });
+  await tx.delete(pendingConfirmations).where(and(inScope(pendingConfirmations), eq(pendingConfirmations.requesterPrincipalId, target.principalId)));
   // Knowledge: what they wrote or shared anywhere, and their DMs' chunks (rows deleted, not hidden).
   const chunks = await tx
     .delete(knowledgeChunks)
@@ -306,6 +313,7 @@ async function eraseIn(tx: Tx, scope: Scope, target: { principalId: string; plat
     dmConversations: dms.length,
     inboxRows: inboxRows.length,
     auditContentRedacted: redacted.length,
+    toolCredentials: credentials.length,
     knowledgeChunks: chunks.length,
   };
 }

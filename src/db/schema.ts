@@ -21,8 +21,8 @@ import {
   uuid,
 } from 'drizzle-orm/pg-core';
 
-const createdAt = () => timestamp('created_at', { withTimezone: true }).notNull().defaultNow();
-const updatedAt = () => timestamp('updated_at', { withTimezone: true }).notNull().defaultNow();
+export const createdAt = () => timestamp('created_at', { withTimezone: true }).notNull().defaultNow();
+export const updatedAt = () => timestamp('updated_at', { withTimezone: true }).notNull().defaultNow();
 
 export const workspaces = pgTable(
   'workspaces',
@@ -354,54 +354,6 @@ export const seenRequests = pgTable(
     expiresAt: timestamp('expires_at', { withTimezone: true }).notNull(),
   },
   (t) => [index('seen_requests_expires').on(t.expiresAt)],
-);
-
-/** MCP servers made available to a workspace: added in chat (`/agent connect`) or declared in the operator's tools file. */
-export const toolConnections = pgTable(
-  'tool_connections',
-  {
-    id: uuid('id').primaryKey().defaultRandom(),
-    workspaceId: uuid('workspace_id').notNull().references(() => workspaces.id, { onDelete: 'cascade' }),
-    name: text('name').notNull(),
-    /** null for a local (stdio) server of the operator's file. */
-    url: text('url'),
-    auth: text('auth', { enum: ['none', 'workspace', 'per-user'] }).notNull(),
-    source: text('source', { enum: ['chat', 'file'] }).notNull(),
-    resultsShared: boolean('results_shared').notNull().default(false),
-    refreshedAt: timestamp('refreshed_at', { withTimezone: true }),
-    /** Why the last discovery failed; null when it worked. */
-    problem: text('problem'),
-    createdAt: createdAt(),
-  },
-  (t) => [uniqueIndex('tool_connections_workspace_name').on(t.workspaceId, t.name)],
-);
-
-/** The tools a connection's server listed (`tools/list`), kept until the next discovery. */
-export const connectionTools = pgTable(
-  'connection_tools',
-  {
-    connectionId: uuid('connection_id').notNull().references(() => toolConnections.id, { onDelete: 'cascade' }),
-    workspaceId: uuid('workspace_id').notNull().references(() => workspaces.id, { onDelete: 'cascade' }),
-    name: text('name').notNull(),
-    description: text('description').notNull(),
-    inputSchema: jsonb('input_schema').$type<Record<string, unknown>>().notNull(),
-    readOnly: boolean('read_only').notNull(),
-  },
-  (t) => [primaryKey({ columns: [t.connectionId, t.name] }), index('connection_tools_workspace').on(t.workspaceId)],
-);
-
-/** `/agent tools #channel|all allow|deny PATTERN [guests]` for connected tools; channel '*' is the whole workspace. */
-export const connectedToolRules = pgTable(
-  'connected_tool_rules',
-  {
-    workspaceId: uuid('workspace_id').notNull().references(() => workspaces.id, { onDelete: 'cascade' }),
-    channelExternalId: text('channel_external_id').notNull(),
-    pattern: text('pattern').notNull(),
-    allowed: boolean('allowed').notNull(),
-    guests: boolean('guests').notNull().default(false),
-    updatedAt: updatedAt(),
-  },
-  (t) => [primaryKey({ columns: [t.workspaceId, t.channelExternalId, t.pattern] })],
 );
 
 /** PostgreSQL's full-text document type (drizzle has no built-in for it). */

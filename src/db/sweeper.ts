@@ -5,7 +5,7 @@
  * instances never run the same job twice, and a restart picks up where the schedule stands.
  */
 import { and, eq, isNotNull, lt, lte, sql } from 'drizzle-orm';
-import type { Logger } from '../core/ports.js';
+import type { ConfirmationStore, Logger } from '../core/ports.js';
 import type { Db } from './client.js';
 import { appendAudit } from './audit-store.js';
 import { signerOf } from './audit-signing.js';
@@ -95,13 +95,22 @@ export interface Sweeper {
 }
 
 /** Checks for due jobs every `everyMs` (a minute by default). */
-export function startSweeper(db: Db, options: { uninstallGraceDays: number; log: Logger; everyMs?: number }): Sweeper {
+/** Decided confirmations are kept this long after they expired, then deleted (they hold the request's envelope). */
+const CONFIRMATIONS_KEPT_MS = 24 * 3_600_000;
+
+export function startSweeper(
+  db: Db,
+  options: { uninstallGraceDays: number; log: Logger; everyMs?: number; confirmations?: ConfirmationStore | undefined },
+): Sweeper {
   let timer: NodeJS.Timeout | undefined;
   let running: Promise<void> = Promise.resolve();
   let stopped = false;
   const tick = () => {
     running = runDueJobs(db, options)
-      .then((r) => {
+      .then(async (r) => {
+        // Pending confirmations past their time become expired (a later click says so).
+        const expired = (await options.confirmations?.sweep(new Date(), CONFIRMATIONS_KEPT_MS)) ?? 0;
+        if (expired) options.log.info({ event: 'sweep.confirmations_expired', expired }, 'confirmations expired');
         if (r.retention || r.purgedWorkspaces !== null)
           options.log.info({ event: 'sweep.done', retention: r.retention, purged: r.purgedWorkspaces }, 'scheduled deletions ran');
       })

@@ -5,7 +5,7 @@ import type { Scope } from '../core/identity.js';
 import type { Db } from './client.js';
 import { signerOf } from './audit-signing.js';
 import { appendAudit } from './audit-store.js';
-import { connectedToolRules, connectionTools, toolConnections } from './schema.js';
+import { connectedToolRules, connectionTools, toolConnections } from './schema-tools.js';
 
 const ruleLabel = (r: { allowed: boolean; guests: boolean } | undefined) => (r === undefined ? 'none' : r.allowed ? (r.guests ? 'allow (guests too)' : 'allow') : 'deny');
 

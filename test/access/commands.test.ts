@@ -91,7 +91,7 @@ describe.each(drivers)('admin commands over the console (%s)', (driver) => {
       ['/agent budget tokens 100', 'Usage: /agent budget tokens|usd N/day|N/month|off | /agent budget user tokens|usd N/day|N/month|off'],
       ['/agent role cleo admin', 'Usage: /agent role @user owner|admin|member|guest|clear'],
       ['/agent role <@cleo admin', 'Usage: /agent role @user owner|admin|member|guest|clear'],
-      ['/agent tools #general allow shell', 'Usage: /agent tools #channel allow|deny search_history|summarize_thread|remember|recall|workspace_status | /agent tools #channel|all allow|deny CONNECTION.TOOL [guests]'],
+      ['/agent tools #general allow shell', 'Usage: /agent tools #channel allow|deny search_history|summarize_thread|remember|recall|workspace_status | /agent tools #channel|all allow|deny CONNECTION.TOOL [guests] | /agent tools #channel|all confirm PATTERN always|never'],
       ['/agent agent sideways', 'Usage: /agent agent on|off [#channel]'],
       ['/agent retention -1', 'Usage: /agent retention DAYS|off'],
       ['/agent content kept', 'Usage: /agent content on|off'],

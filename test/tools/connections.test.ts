@@ -7,7 +7,8 @@
 import { eq } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ToolCall } from '../../src/core/ports.js';
-import { auditLog, connectionTools } from '../../src/db/schema.js';
+import { auditLog } from '../../src/db/schema.js';
+import { connectionTools } from '../../src/db/schema-tools.js';
 import { FakeMcpServer } from '../fakes/mcp-server.js';
 import { startTestApp, type TestApp } from '../support/app.js';
 import { consoleSpeaker } from '../support/console.js';

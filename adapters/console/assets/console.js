@@ -135,6 +135,49 @@ function openView() {
   source.addEventListener('removed', (event) => removeEntry(JSON.parse(event.data).id));
 }
 
+/** A button under a reply, or a dialog's submission: the answer shows through the event stream, a dialog here. */
+async function click(body) {
+  const generation = state.generation;
+  try {
+    const res = await fetch('/console/api/interactions', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ user: state.user, ...body }) });
+    const reply = await res.json().catch(() => ({}));
+    if (generation !== state.generation) return;
+    if (!res.ok) return localError(reply.error ?? `Quorum answered HTTP ${res.status}.`);
+    if (reply.answer?.kind === 'dialog') openDialog(body.entryId, reply.answer.dialog);
+    if (reply.answer?.kind === 'invalid') localError(Object.values(reply.answer.errors).join(' '));
+  } catch (err) {
+    if (generation === state.generation) localError(`Could not reach Quorum: ${err.message}`);
+  }
+}
+
+/** A small form (a personal token, a secret): submitted as a `submit` interaction, never as a message. */
+function openDialog(entryId, dialog) {
+  const inputs = dialog.fields.map((f) => el('input', { name: f.name, type: 'password', autocomplete: 'off', 'aria-label': f.label }));
+  const form = el(
+    'form',
+    { method: 'dialog', class: 'dialog' },
+    el('h2', {}, dialog.title),
+    dialog.intro ? el('p', {}, dialog.intro) : null,
+    ...dialog.fields.map((f, i) => el('label', {}, f.label, inputs[i])),
+    el('button', { type: 'submit' }, dialog.submitLabel ?? 'Submit'),
+  );
+  const box = el('dialog', {}, form);
+  document.body.append(box);
+  form.addEventListener('submit', () => {
+    const fields = Object.fromEntries(dialog.fields.map((f, i) => [f.name, inputs[i].value]));
+    box.remove();
+    void click({ entryId, kind: 'submit', actionId: dialog.actionId, value: dialog.value ?? '', fields });
+  });
+  box.showModal();
+}
+
+log.addEventListener('click', (event) => {
+  const button = event.target.closest('button[data-action-id]');
+  if (!button) return;
+  button.disabled = true;
+  void click({ entryId: button.dataset.entry, actionId: button.dataset.actionId, value: button.dataset.value });
+});
+
 async function send() {
   const message = text.value.trim();
   if (!message) return;

@@ -84,8 +84,20 @@ export function entryNode(entry, view) {
     avatar(entry, demo),
     el('div', { class: 'bubble' }, el('header', {}, el('strong', {}, author), ...badges, el('time', { datetime: entry.at }, time(entry.at))), body(entry)),
   );
+  if (entry.actions?.length) node.querySelector('.bubble').append(actionsNode(entry));
   if (entry.context) node.querySelector('.bubble').append(inspectorToggle(entry, view));
   return node;
+}
+
+/** A reply's buttons (Confirm/Cancel…): console.js sends a click to /console/api/interactions. */
+function actionsNode(entry) {
+  return el(
+    'div',
+    { class: 'actions' },
+    ...entry.actions.map((a) =>
+      el('button', { type: 'button', class: `action ${a.style ?? ''}`, 'data-entry': entry.id, 'data-action-id': a.actionId, 'data-value': a.value ?? '' }, a.label),
+    ),
+  );
 }
 
 const RULES = { audience: 'Audience rule', membership: 'Membership', tool_rule: 'Tool rule', role: 'Role', access: 'Access', failed: 'Failed' };

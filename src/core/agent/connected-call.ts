@@ -8,7 +8,8 @@
 import { decide, denyExplanation, type ChannelResource } from '../access/policy.js';
 import type { Envelope } from '../envelope.js';
 import type { Role, Scope } from '../identity.js';
-import type { AuditLog, ConnectedTool, ConnectedToolRule, ConnectedTools, Logger, ToolCall, ToolConfirmation } from '../ports.js';
+import { confirmationFor, type ConfirmDeps, type ParkableTurn } from '../confirm/park.js';
+import type { AuditLog, PendingConfirmation, ConnectedTool, ConnectedToolRule, ConnectedTools, Logger, ToolCall, ToolConfirmation } from '../ports.js';
 
 export interface ConnectedDeps {
   tools: ConnectedTools;
@@ -121,4 +122,26 @@ export async function runConnectedCall(deps: ConnectedCallDeps, turn: ConnectedC
     return `${tool.name} was not run: it changes something, and confirming actions is not available in this installation yet.`;
   }
   return callConnectedTool(deps, turn, tool, args, { step, confirmedByPrincipalId: null });
+}
+
+/**
+ * The confirm feature's two hooks for one turn: the check before every connected call (an action
+ * parks the turn instead of running), and the runner of a call confirmed by a click when the turn
+ * resumes (the tool looked up again under the rules in force now, run once, the requester as who
+ * confirmed: only they may click).
+ */
+export function withConfirmHooks<D extends { connected?: ConnectedDeps | undefined; confirm?: ConfirmDeps | undefined; audit: AuditLog; log: Logger }>(
+  deps: D,
+  turn: ConnectedCallTurn & ParkableTurn,
+): D {
+  if (!deps.connected) return deps;
+  const callDeps: ConnectedCallDeps = { tools: deps.connected.tools, confirmation: confirmationFor(deps.confirm, turn), audit: deps.audit, log: deps.log };
+  const runConnected = async (_resumed: unknown, c: PendingConfirmation) => {
+    const tool = (await offeredConnected(callDeps, turn)).find((t) => t.name === c.tool);
+    if (!tool) return { text: `${c.tool.slice(0, 100)}: this tool is no longer available here.` };
+    const input = (c.input !== null && typeof c.input === 'object' ? c.input : {}) as Record<string, unknown>;
+    const text = await callConnectedTool(callDeps, turn, tool, input, { step: 'confirmed', confirmedByPrincipalId: turn.principal.id });
+    return { text, spec: { description: tool.description, inputSchema: tool.inputSchema } };
+  };
+  return { ...deps, connected: { tools: callDeps.tools, confirmation: callDeps.confirmation }, confirm: deps.confirm ? { ...deps.confirm, runConnected } : undefined };
 }

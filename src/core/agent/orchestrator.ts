@@ -30,8 +30,11 @@ import type { TurnModels } from '../models.js';
 import { builtinTools, type ToolContext } from './tools.js';
 import type { KnowledgeSearch } from '../knowledge/retrieval.js';
 import type { LimitDefaults } from '../commands/format.js';
+import type { ConfirmDeps, Parking } from '../confirm/park.js';
+import { runConfirmed } from '../confirm/resume.js';
+import type { PendingConfirmation } from '../ports.js';
 import { auditCall, auditRefused, callAndResults, identified, runTool, ToolCallBudget, type IdentifiedCall } from './tool-round.js';
-import { offeredConnected, runConnectedCall, type ConnectedDeps } from './connected-call.js';
+import { offeredConnected, runConnectedCall, withConfirmHooks, type ConnectedDeps } from './connected-call.js';
 import type { ConnectedTool } from '../ports.js';
 
 /** What the requester reads when the model's last step wrote no text (it asked for tools instead, or sent nothing). */
@@ -80,6 +83,8 @@ export interface AgentDeps {
   limitDefaults?: LimitDefaults | undefined;
   /** Connected (MCP) tools; absent: the agent has only its built-in tools. */
   connected?: ConnectedDeps | undefined;
+  /** Actions wait for the requester's click (src/core/confirm). */
+  confirm?: ConfirmDeps | undefined;
 }
 
 export interface AgentTurn {
@@ -107,6 +112,10 @@ export interface AgentTurn {
    * some text went out withdraws that text.
    */
   answer?: { onTextDelta(delta: string): void; discard(): Promise<void> };
+  /** Where a call that needs a click parks the turn: the turn then stops at its next step. */
+  parking?: Parking;
+  /** A confirmed call this turn resumes: it runs first, and its result joins the prompt. */
+  resume?: PendingConfirmation;
 }
 
 type SpecialistResult = { specialist: Specialist; ok: true; text: string } | { specialist: Specialist; ok: false; reason: string };
@@ -162,8 +171,10 @@ class TurnBudget {
 
 const taskSchema = z.object({ task: z.string().min(1).max(2000) });
 
-export async function runAgentTurn(deps: AgentDeps, turn: AgentTurn): Promise<ModelOutcome> {
+export async function runAgentTurn(agentDeps: AgentDeps, turn: AgentTurn): Promise<ModelOutcome> {
   const started = Date.now();
+  // Connected actions park the turn for the requester's click; a resumed turn runs the confirmed call.
+  const deps = withConfirmHooks(agentDeps, turn);
   const limits = { ...defaultAgentLimits, ...deps.limits };
   const budget = new TurnBudget(deps.model, limits, turn.settings, turn.signal, turn.models);
   const base = { scope: turn.scope, principalId: turn.principal.id, channelExternalId: turn.envelope.channel.id };
@@ -171,12 +182,17 @@ export async function runAgentTurn(deps: AgentDeps, turn: AgentTurn): Promise<Mo
   const connected = deps.connected ? await offeredConnected(deps.connected, turn) : [];
   const delegates = delegatesFor(connected);
 
+  const toolContext = toolContextOf(deps, turn);
+  const resumed = turn.resume ? await runConfirmed(deps, turn, toolContext, turn.resume) : null;
+  const messages = [...turn.messages, ...(resumed?.messages ?? [])];
+  const offered = { ...resumed?.tools, ...delegates };
+
   turn.progress('Planning…');
   const plan = await budget.call({
     ...base,
     // A model without tools cannot delegate: it answers in one call.
-    messages: budget.takesTools('answer') ? withInstructions(turn.messages, ORCHESTRATOR_INSTRUCTIONS) : turn.messages,
-    ...(budget.takesTools('answer') ? { tools: delegates } : {}),
+    messages: budget.takesTools('answer') ? withInstructions(messages, ORCHESTRATOR_INSTRUCTIONS) : messages,
+    ...(budget.takesTools('answer') ? { tools: offered } : {}),
     ...(turn.onQueued ? { onQueued: turn.onQueued } : {}),
     ...streamed,
   });
@@ -191,22 +207,9 @@ export async function runAgentTurn(deps: AgentDeps, turn: AgentTurn): Promise<Mo
   // Whatever the planner wrote before delegating is not the answer.
   await turn.answer?.discard();
 
-  const toolContext: ToolContext = {
-    scope: turn.scope,
-    principal: turn.principal,
-    envelope: turn.envelope,
-    conversationId: turn.conversationId,
-    audience: audienceFor(turn.envelope.channel.kind, turn.envelope.channel.id, turn.principal.id),
-    store: deps.store,
-    knowledge: deps.knowledge,
-    turns: deps.turns,
-    settings: turn.settings,
-    limitDefaults: deps.limitDefaults,
-    isMember: turn.isMember,
-    history: turn.history,
-    log: deps.log,
-  };
   const results = await mapBounded(tasks, limits.parallel, (t) => runSpecialist(deps, turn, budget, { ...toolContext, connected }, t.specialist, t.task));
+  // Parked: the confirmation message takes the answer's place (turn/answer.ts posts it).
+  if (turn.parking?.parked) return { kind: 'answer', text: '', model: budget.lastModel || 'none', usage: { ...budget.usage }, latencyMs: Date.now() - started };
   for (const r of results) {
     if (r.ok) continue;
     await deps.audit.append(turn.scope, {
@@ -229,9 +232,9 @@ export async function runAgentTurn(deps: AgentDeps, turn: AgentTurn): Promise<Mo
   const final = await budget.call({
     ...base,
     tier: 'answer',
-    messages: [...withInstructions(turn.messages, AGGREGATOR_INSTRUCTIONS), ...callAndResults(plan.text, calls, reports)],
+    messages: [...withInstructions(messages, AGGREGATOR_INSTRUCTIONS), ...callAndResults(plan.text, calls, reports)],
     // Offered but not to be used: providers want the tools named when the prompt holds calls to them.
-    tools: delegates,
+    tools: offered,
     toolChoice: 'none',
     ...streamed,
   });
@@ -262,6 +265,24 @@ function delegatesFor(connected: ConnectedTool[]): Record<string, ToolSpec> {
 }
 
 /** Quorum's step instructions go below its rules and above the admins' block (prompt.ts). */
+function toolContextOf(deps: AgentDeps, turn: AgentTurn): ToolContext {
+  return {
+    scope: turn.scope,
+    principal: turn.principal,
+    envelope: turn.envelope,
+    conversationId: turn.conversationId,
+    audience: audienceFor(turn.envelope.channel.kind, turn.envelope.channel.id, turn.principal.id),
+    store: deps.store,
+    knowledge: deps.knowledge,
+    turns: deps.turns,
+    settings: turn.settings,
+    limitDefaults: deps.limitDefaults,
+    isMember: turn.isMember,
+    history: turn.history,
+    log: deps.log,
+  };
+}
+
 function withInstructions(messages: PromptMessage[], instructions: string): PromptMessage[] {
   const firstOther = messages.findIndex((m) => m.role !== 'system' || m.content.startsWith(ADMIN_INSTRUCTIONS_HEADER));
   const at = firstOther === -1 ? messages.length : firstOther;
@@ -402,6 +423,7 @@ async function specialistLoop(
       ),
     );
     run.forEach((c, i) => results.set(c.id, ran[i]!));
+    if (turn.parking?.parked) return { specialist, ok: false, reason: 'waiting for confirmation' };
     messages.push(...callAndResults(outcome.text, calls, results));
   }
   return { specialist, ok: false, reason: 'too_many_steps' };

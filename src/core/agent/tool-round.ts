@@ -4,6 +4,7 @@
  * call answered by a `tool` message naming its id, so the next prompt pairs each result with
  * its call and never presents a tool's output as the user's words.
  */
+import { parkIfNeeded, type ConfirmDeps } from '../confirm/park.js';
 import type { AgentStore, AuditLog, Logger, PromptMessage, ToolCall } from '../ports.js';
 import type { AgentTurn } from './orchestrator.js';
 import { explainToolDenial, TOOL_NAMES, toolAllowed, type ToolName } from './permissions.js';
@@ -65,6 +66,14 @@ export interface ToolRunDeps {
   audit: AuditLog;
   store: AgentStore;
   log: Logger;
+  /** Actions wait for their requester's click (src/core/confirm); absent: every allowed call runs at once. */
+  confirm?: ConfirmDeps | undefined;
+}
+
+/** A call its requester already confirmed (the resumed turn): it runs now, and the audit names who confirmed. */
+export interface ConfirmedBy {
+  confirmation: string;
+  decidedBy: string | null;
 }
 
 type Audit = (outcome: 'ok' | 'denied' | 'error', detail: Record<string, unknown>) => Promise<void>;
@@ -88,7 +97,15 @@ export function auditCall(deps: Pick<ToolRunDeps, 'audit'>, turn: AgentTurn, cal
  * Runs one tool call as the requester: a tool not offered to this step is refused, then permission
  * at call time, validated input, audited. Answers the text of its result.
  */
-export async function runTool(deps: ToolRunDeps, turn: AgentTurn, ctx: ToolContext, offered: readonly ToolName[], step: string, call: ToolCall): Promise<string> {
+export async function runTool(
+  deps: ToolRunDeps,
+  turn: AgentTurn,
+  ctx: ToolContext,
+  offered: readonly ToolName[],
+  step: string,
+  call: ToolCall,
+  confirmed?: ConfirmedBy,
+): Promise<string> {
   const audit = auditCall(deps, turn, call, step);
   const name = call.toolName as ToolName;
   if (!(TOOL_NAMES as readonly string[]).includes(name) || !offered.includes(name)) {
@@ -107,9 +124,15 @@ export async function runTool(deps: ToolRunDeps, turn: AgentTurn, ctx: ToolConte
     await audit('error', { reason: 'invalid_input' });
     return `${name}: the input was not valid.`;
   }
+  // Built-in tools count as read-only: only an admin's `confirm always` puts one behind a click.
+  const parked = confirmed ? null : await parkIfNeeded(deps.confirm, turn, { tool: name, input: input.data, readOnly: true });
+  if (parked) {
+    if (parked.parked) await audit('ok', { stage: 'awaiting_confirmation', confirmation: parked.parked.id });
+    return parked.result;
+  }
   try {
     const text = await tool.run(ctx, input.data);
-    await audit('ok', {});
+    await audit('ok', confirmed ? { ...confirmed } : {});
     return text;
   } catch (err) {
     deps.log.warn({ event: 'agent.tool_failed', tool: name, err: (err as Error).message }, 'tool failed');

@@ -41,10 +41,11 @@ export async function connectionCommand(deps: CoreDeps, ctx: CommandContext, com
 }
 
 /** `/agent tools #channel|all allow|deny PATTERN [guests]` for connected tools. */
-export async function connectedRuleCommand(deps: CoreDeps, ctx: CommandContext, command: Extract<Command, { name: 'tools' }>): Promise<string> {
+export async function connectedRuleCommand(deps: CoreDeps, ctx: CommandContext, channel: string, rule: ConnectedRuleArgs): Promise<string> {
   if (!deps.connections) return NOT_AVAILABLE;
-  const rule = { channel: command.channel, pattern: command.tool, allowed: command.allowed, guests: command.guests };
-  const result = await deps.connections.setRule(ctx.scope, actorOf(ctx), rule);
-  const where = command.channel === '*' ? 'the whole workspace' : `#${command.channel}`;
-  return `Connected tools ${command.tool} in ${where}: ${result.old} → ${result.new}.`;
+  const result = await deps.connections.setRule(ctx.scope, actorOf(ctx), { channel, pattern: rule.tool, allowed: rule.allowed, guests: rule.guests });
+  const where = channel === '*' ? 'the whole workspace' : `#${channel}`;
+  return `Connected tools ${rule.tool} in ${where}: ${result.old} → ${result.new}.`;
 }
+
+type ConnectedRuleArgs = Extract<Extract<Command, { name: 'tools' }>['rule'], { kind: 'allow' }>;

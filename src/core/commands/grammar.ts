@@ -11,6 +11,7 @@ import { OPEN_COMMANDS, TOOL_NAMES, type CommandName } from '../access/policy.js
 import { INSTRUCTIONS_MAX_CHARS } from '../prompt.js';
 import { instructionsArgs, restAfterWord } from './free-text.js';
 import { CONNECTION_NAME, TOOL_PATTERN } from '../access/connected-rules.js';
+import { toolPatternSchema } from '../confirm/rules.js';
 
 const MAX_SETTING = 1_000_000_000;
 
@@ -81,8 +82,18 @@ export const commandSchema = z.discriminatedUnion('name', [
   z.object({ name: z.literal('agent'), enabled: z.boolean(), channel: z.string().nullable() }),
   z.object({ name: z.literal('guests'), enabled: z.boolean() }),
   z.object({ name: z.literal('content'), keep: z.boolean() }),
-  /** channel '*': the whole workspace (connected tools only); tool: a built-in's name or a connected-tool pattern. */
-  z.object({ name: z.literal('tools'), channel: z.string(), allowed: z.boolean(), tool: z.string(), guests: z.boolean() }),
+  /**
+   * channel '*': the whole workspace. allow: a built-in's name or a connected-tool pattern (guests
+   * only for connected tools); confirm: whether matching tools wait for the requester's click.
+   */
+  z.object({
+    name: z.literal('tools'),
+    channel: z.string(),
+    rule: z.union([
+      z.object({ kind: z.literal('allow'), allowed: z.boolean(), tool: z.string(), guests: z.boolean() }),
+      z.object({ kind: z.literal('confirm'), pattern: toolPatternSchema, mode: z.enum(['always', 'never']) }),
+    ]),
+  }),
   z.object({ name: z.literal('connect'), connection: z.string(), url: z.string(), auth: z.enum(['none', 'workspace', 'per-user']) }),
   z.object({ name: z.literal('connections'), refresh: z.boolean() }),
   z.object({ name: z.literal('disconnect'), connection: z.string() }),
@@ -184,21 +195,27 @@ const rules: Record<CommandWord, Rule> = {
     forms: [
       { usage: `/agent tools #channel allow|deny ${TOOL_NAMES.join('|')}`, summary: 'Allow or deny one of the agent\'s tools in a channel', policy: 'tools', menu: true },
       { usage: '/agent tools #channel|all allow|deny CONNECTION.TOOL [guests]', summary: 'Open or close connected tools (patterns: github.*) in a channel or the workspace', policy: 'tools' },
+      { usage: '/agent tools #channel|all confirm PATTERN always|never', summary: 'Whether tools need the requester\'s click before they run', policy: 'tools' },
     ],
     details:
       `Sets whether the agent may use a tool in a channel. Built-in tools: ${TOOL_NAMES.join(', ')}. ` +
       'Connected tools (MCP) are off until allowed, for a channel or for the whole workspace (all), by name or pattern (* matches anything); a matching deny wins; guests and external users get them only through an allow ending in guests. ' +
-      'Examples: /agent tools #general deny search_history · /agent tools #eng allow github.* · /agent tools all allow wiki.search guests · /agent tools #eng deny github.delete_*',
+      'With confirm, tools matching the pattern (a name, or * as a wildcard: github.*) run only after the person who asked clicks Confirm (always), or never ask (never); ' +
+      'by default a connected tool that may change something asks. ' +
+      'Examples: /agent tools #general deny search_history · /agent tools #eng allow github.* · /agent tools all allow wiki.search guests · /agent tools #eng deny github.delete_* · /agent tools all confirm remember always',
     args: z.union([
       z
         .tuple([channelMention, z.enum(['allow', 'deny']), z.enum(TOOL_NAMES)])
-        .transform(([channel, rule, tool]) => ({ name: 'tools' as const, channel, allowed: rule === 'allow', tool, guests: false })),
+        .transform(([channel, rule, tool]) => ({ name: 'tools' as const, channel, rule: { kind: 'allow' as const, allowed: rule === 'allow', tool, guests: false } })),
       z
         .union([
           z.tuple([z.union([channelMention, z.literal('all').transform(() => '*')]), z.enum(['allow', 'deny']), toolPattern]),
           z.tuple([z.union([channelMention, z.literal('all').transform(() => '*')]), z.literal('allow'), toolPattern, z.literal('guests')]),
         ])
-        .transform(([channel, rule, tool, guests]) => ({ name: 'tools' as const, channel, allowed: rule === 'allow', tool, guests: guests === 'guests' })),
+        .transform(([channel, rule, tool, guests]) => ({ name: 'tools' as const, channel, rule: { kind: 'allow' as const, allowed: rule === 'allow', tool, guests: guests === 'guests' } })),
+      z
+        .tuple([z.union([channelMention, z.literal('all').transform(() => '*')]), z.literal('confirm'), z.string(), z.enum(['always', 'never'])])
+        .transform(([channel, , pattern, mode]) => ({ name: 'tools' as const, channel, rule: { kind: 'confirm' as const, pattern, mode } })),
     ]),
   },
   connect: {

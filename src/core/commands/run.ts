@@ -17,7 +17,7 @@ import { helpFor, helpText, parseCommand, type Command } from './grammar.js';
 import { modelHere, runInstructions, runModel } from './profiles.js';
 import { exportAudit } from './audit-export.js';
 import { connectedRuleCommand, connectionCommand } from './connections.js';
-import { TOOL_NAMES } from '../access/policy.js';
+import { TOOL_NAMES, type ToolName } from '../access/policy.js';
 
 export interface CommandContext {
   scope: Scope;
@@ -95,7 +95,7 @@ const NO_STORE = 'Administration is not available in this installation.';
 async function execute(deps: CoreDeps, ctx: CommandContext, command: Command): Promise<string | (Decision & { allow: false })> {
   if (command.name === 'help') return command.topic === null ? helpText() : helpFor(command.topic);
   if (command.name === 'connect' || command.name === 'connections' || command.name === 'disconnect') return connectionCommand(deps, ctx, command);
-  if (command.name === 'tools' && !(TOOL_NAMES as readonly string[]).includes(command.tool)) return connectedRuleCommand(deps, ctx, command);
+  if (command.name === 'tools' && command.rule.kind === 'allow' && !isToolName(command.rule.tool)) return connectedRuleCommand(deps, ctx, command.channel, command.rule);
   const admin = deps.admin;
   if (!admin) return command.name === 'status' ? statusWithout(deps, ctx) : NO_STORE;
   const actor = { principalId: ctx.principal.id, channelExternalId: ctx.envelope.channel.id };
@@ -120,8 +120,11 @@ async function execute(deps: CoreDeps, ctx: CommandContext, command: Command): P
       return command.keep ? `${answer} Direct and group messages are still stored as hashes only.` : answer;
     }
     case 'tools': {
+      const rule = command.rule;
+      if (rule.kind === 'confirm') return confirmRule(deps, ctx, command.channel, rule.pattern, rule.mode);
+      if (!isToolName(rule.tool)) return `No such tool: ${rule.tool}.`;
       const channel = channelRef(ctx, command.channel);
-      return change({ kind: 'tool', channel, tool: command.tool, allowed: command.allowed }, `Tool ${command.tool} in ${mention(channel.id)}`);
+      return change({ kind: 'tool', channel, tool: rule.tool, allowed: rule.allowed }, `Tool ${rule.tool} in ${mention(channel.id)}`);
     }
     case 'limit':
       return change(
@@ -164,6 +167,15 @@ async function execute(deps: CoreDeps, ctx: CommandContext, command: Command): P
       return unreachable;
     }
   }
+}
+
+/** `/agent tools #channel|all confirm PATTERN always|never`: audited with old and new value by the store. */
+async function confirmRule(deps: CoreDeps, ctx: CommandContext, channel: string, pattern: string, mode: 'always' | 'never'): Promise<string> {
+  const rules = deps.agent.confirm?.rules;
+  if (!rules) return NO_STORE;
+  const { old } = await rules.set(ctx.scope, { channelExternalId: channel, pattern, mode }, ctx.principal.id);
+  const where = channel === '*' ? 'the whole workspace' : mention(channel);
+  return `Confirmation for ${pattern} in ${where}: ${old ?? 'default'} → ${mode}.`;
 }
 
 function mention(channelId: string): string {
@@ -284,7 +296,7 @@ async function forget(deps: CoreDeps, admin: AdminStore, ctx: CommandContext, us
   const whose = self ? 'your' : `@${target.platformUserId}'s`;
   return (
     `Deleted ${whose} data: ${counts.messages} messages, ${counts.memories} notes, ${counts.usageRows} usage records, ` +
-    `${counts.dmConversations} direct-message conversations, ${counts.inboxRows} queued deliveries, ${counts.knowledgeChunks} knowledge entries.`
+    `${counts.dmConversations} direct-message conversations, ${counts.inboxRows} queued deliveries, ${counts.knowledgeChunks} knowledge entries, ${counts.toolCredentials} linked tool accounts.`
   );
 }
 
@@ -305,3 +317,5 @@ async function currentRole(deps: CoreDeps, ctx: CommandContext, target: Principa
   if (facts?.deleted) return { ok: true, role: 'external' };
   return { ok: true, role: roleOf({ ...target, platformRole: facts?.platformRole ?? target.platformRole }, ws, deps.bootstrapAdmins) };
 }
+
+const isToolName = (name: string): name is ToolName => (TOOL_NAMES as readonly string[]).includes(name);

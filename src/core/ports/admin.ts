@@ -64,6 +64,8 @@ export interface ErasureCounts {
   dmConversations: number;
   inboxRows: number;
   auditContentRedacted: number;
+  /** Their own linked accounts of connected tools (sealed tokens), and the tool calls waiting for their click. */
+  toolCredentials: number;
   /** Knowledge chunks of what they wrote or shared, and of their DMs. */
   knowledgeChunks: number;
 }

@@ -68,8 +68,20 @@ export interface ConnectedTools {
  * The credentials of one call. Implemented by the credentials feature (workspace secrets, per-user
  * links); a per-user call always gets the requester's own, never anyone else's, or `unlinked`.
  */
+/**
+ * What an MCP transport sends for one call: headers, or nothing because the requester has not
+ * linked their account (the caller then shows them a private link prompt; the call does not run).
+ */
+export type CallCredentials = { headers: Record<string, string> } | { unlinked: true };
+
+/**
+ * The seam between the MCP client (src/tools) and the credentials kept by src/core/confirm: a
+ * per-user call always gets the requester's own credentials, never anyone else's and never the workspace's.
+ */
 export interface ToolCredentials {
-  forCall(scope: Scope, connection: string, auth: ToolAuth, requesterPrincipalId: string): Promise<{ headers: Record<string, string> } | { unlinked: true }>;
+  forCall(scope: Scope, connection: string, auth: ToolAuth, requesterPrincipalId: string): Promise<CallCredentials>;
+  /** For `/agent connections`: the connections this person has linked their own account to. */
+  linked(scope: Scope, principalId: string): Promise<string[]>;
 }
 
 /** A connection as `/agent connections` lists it. */

@@ -7,7 +7,10 @@ import { NO_TEXT_ANSWER, runAgentTurn, type AgentDeps } from '../agent/orchestra
 import type { ContextRecorder } from '../context-report.js';
 import { answerActions } from '../feedback.js';
 import type { Envelope } from '../envelope.js';
-import type { ModelOutcome, PlatformPorts, PromptMessage } from '../ports.js';
+import { confirmationReply } from '../confirm/message.js';
+import { Parking } from '../confirm/park.js';
+import { deliveryMemoryOf } from '../reply-memory.js';
+import type { ModelOutcome, PendingConfirmation, PlatformPorts, PromptMessage } from '../ports.js';
 import type { CoreDeps, TurnResult } from './deps.js';
 import type { Delivery } from './delivery.js';
 import { skippedNote, type ReadFiles } from './files.js';
@@ -23,6 +26,8 @@ export interface Question {
   messages: PromptMessage[];
   inspect: ContextRecorder | null;
   signal: AbortSignal | undefined;
+  /** A confirmed call this turn resumes (src/core/confirm). */
+  resume?: PendingConfirmation | undefined;
   /** The turn's files as read (turn/files.ts): what was skipped is said under the answer. */
   files?: ReadFiles;
   /** The models chosen for this channel; absent: the gate's defaults. */
@@ -33,6 +38,7 @@ export async function answerTurn(deps: CoreDeps, ports: PlatformPorts, question:
   const { turn, inspect } = question;
   // The answer streams where the platform can; errors and refusals are always posted.
   const answer = delivery.openAnswer();
+  const parking = deps.agent.confirm ? new Parking() : undefined;
   let outcome: ModelOutcome;
   try {
     outcome = await runAgentTurn(agentDeps(deps, inspect), {
@@ -50,7 +56,15 @@ export async function answerTurn(deps: CoreDeps, ports: PlatformPorts, question:
       isMember: (id, kind) => memberOf(ports, turn.envelope, id, kind),
       history: ports.history,
       ...(answer ? { answer } : {}),
+      ...(parking ? { parking } : {}),
+      ...(question.resume ? { resume: question.resume } : {}),
     });
+    // Parked on a call that needs a click: the confirmation message is this turn's reply; nothing is recorded yet.
+    if (parking?.parked) {
+      await answer?.discard();
+      inspect?.send('answered');
+      return delivery.post(confirmationReply(parking.parked));
+    }
     if (outcome.kind === 'refused') {
       await answer?.discard();
       inspect?.send('refused');
@@ -68,7 +82,17 @@ export async function answerTurn(deps: CoreDeps, ports: PlatformPorts, question:
     throw err;
   }
   inspect?.send('answered');
-  return delivery.finish(outcome.text, answerActions(turn.envelope));
+  const result = await delivery.finish(outcome.text, answerActions(turn.envelope));
+  if (parking) await postAsides(ports, delivery, parking);
+  return result;
+}
+
+/** Private notes beside the reply (a link prompt), each under a key of its own so that none replaces the reply. */
+async function postAsides(ports: PlatformPorts, delivery: Delivery, parking: Parking): Promise<void> {
+  for (const [name, reply] of parking.asides) {
+    const target = { ...delivery.target, idempotencyKey: `${delivery.target.idempotencyKey}:aside:${name}` };
+    await ports.replies.post(target, { ...reply, private: true }, deliveryMemoryOf());
+  }
 }
 
 function agentDeps(deps: CoreDeps, inspect: ContextRecorder | null): AgentDeps {
@@ -82,6 +106,7 @@ function agentDeps(deps: CoreDeps, inspect: ContextRecorder | null): AgentDeps {
     connected: agent.connected,
     log,
     limitDefaults,
+    confirm: agent.confirm,
     ...(agent.limits ? { limits: agent.limits } : {}),
   };
 }

@@ -3,6 +3,7 @@ import type { AgentLimits } from '../agent/orchestrator.js';
 import type { ConnectedDeps } from '../agent/connected-call.js';
 import type { KnowledgeSearch } from '../knowledge/retrieval.js';
 import type { LimitDefaults } from '../commands/format.js';
+import type { ConfirmDeps } from '../confirm/park.js';
 import type { Platform } from '../envelope.js';
 import { QuorumError } from '../errors.js';
 import type { AdminStore, ConnectionAdmin, FeedbackStore } from '../ports.js';
@@ -23,7 +24,7 @@ export interface CoreDeps {
   /** How many earlier messages of the conversation the prompt may hold. */
   historyLimit?: number;
   /** Turns with tools (src/core/agent): the orchestrator answers at once when it delegates nothing. */
-  agent: { store: AgentStore; limits?: Partial<AgentLimits>; knowledge?: KnowledgeSearch | undefined; connected?: ConnectedDeps | undefined };
+  agent: { store: AgentStore; limits?: Partial<AgentLimits>; knowledge?: KnowledgeSearch | undefined; connected?: ConnectedDeps | undefined; confirm?: ConfirmDeps };
   /** Connected tools' administration (`/agent connect|disconnect|connections`, connected-tool rules); absent: not available. */
   connections?: ConnectionAdmin | undefined;
   /** Settings, grants, tool rules and erasure for `/agent` commands (src/db/admin-store.ts). */
