@@ -21,6 +21,8 @@ import { createAgentStore } from './db/agent-store.js';
 import { createAuditLog } from './db/audit-store.js';
 import { createConversationRefStore } from './db/conversation-ref-store.js';
 import { createAdminStore } from './db/admin-store.js';
+import { createAssistantThreads, createHomeReads } from './db/home-store.js';
+import { createAssistantPanel } from './core/assistant.js';
 import { startSweeper } from './db/sweeper.js';
 import { openDatabase, type Database, type OpenOptions } from './db/client.js';
 import { withBatchedEnqueue } from './db/inbox-batch.js';
@@ -115,6 +117,8 @@ export async function startQuorum(config: Config, options: StartOptions = {}): P
       agent: { store: createAgentStore(database.db) },
       admin,
       bootstrapAdmins: config.QUORUM_ADMINS,
+      home: createHomeReads(database.db),
+      assistantThreads: createAssistantThreads(database.db),
     };
 
     const worker = createWorker({
@@ -163,6 +167,7 @@ export async function startQuorum(config: Config, options: StartOptions = {}): P
         seen: createSeenRequests(database.db),
         log,
         invalidation,
+        panel: createAssistantPanel(deps),
       });
       platforms.slack ??= slack.ports;
       routes.push(...slack.routes);

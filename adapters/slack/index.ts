@@ -11,11 +11,14 @@ import type { Intake } from '../../src/core/intake.js';
 import type { InvalidationBus } from '../../src/core/ports.js';
 import type { InstallationRecords, Logger, PlatformPorts, SeenRequests } from '../../src/core/ports.js';
 import type { Route } from '../../src/http/server.js';
+import type { AssistantPanel } from '../../src/core/assistant.js';
 import { guardRequests } from './app-guard.js';
+import { assistantListeners, inAssistantThread, withAssistantThreads } from './assistant.js';
 import { boltLogger } from './bolt-logger.js';
 import { registerCommand } from './command.js';
 import { registerEvents } from './handlers.js';
 import { createHistory } from './history.js';
+import { createHomeSurface } from './home.js';
 import { createInstaller } from './install.js';
 import { createWebApiTransport } from './web-api-transport.js';
 import { createNotify } from './notify.js';
@@ -49,6 +52,8 @@ export interface SlackAdapterOptions {
   log: Logger;
   /** Carries membership, channel, user and uninstall changes to every instance's caches. */
   invalidation: InvalidationBus;
+  /** The assistant panel and the App Home (src/core/assistant.ts); without it their events are ignored. */
+  panel?: AssistantPanel;
 }
 
 export interface SlackAdapter {
@@ -86,7 +91,8 @@ export function createSlackAdapter(options: SlackAdapterOptions): SlackAdapter {
   const directory = createDirectory({ client: readClient, tokens });
   const membership = createMembership({ client: readClient, tokens });
   const history = createHistory({ client: readClient, tokens });
-  const replies = createReplySink({ client: postClient, tokens, log });
+  const replies = withAssistantThreads(createReplySink({ client: postClient, tokens, log }), postClient, tokens, log);
+  const home = createHomeSurface(postClient, tokens);
   const notify = createNotify({ client: postClient, tokens });
   const installationStore = createBoltInstallationStore(installations, log);
   const unsubscribe = options.invalidation.subscribe((message) => {
@@ -165,6 +171,7 @@ export function createSlackAdapter(options: SlackAdapterOptions): SlackAdapter {
       await installations.markUninstalled(workspace);
       await options.invalidation.publish({ kind: 'workspace', workspace });
     },
+    ...(options.panel ? { surfaces: surfacesOf(options.panel, postClient, tokens, log) } : {}),
   });
   registerCommand(app, { answerCommand: options.answerCommand, log, parse: (e) => envelopeSchema.parse(e) });
 
@@ -180,7 +187,7 @@ export function createSlackAdapter(options: SlackAdapterOptions): SlackAdapter {
   if (installer) routes.push(...installer.routes);
 
   return {
-    ports: { membership, directory, replies, history, notify },
+    ports: { membership, directory, replies, history, notify, home },
     routes,
     async start() {
       if (socketWatch) await socketWatch.start(() => app.start(), (receiver as SocketModeReceiver).client);
@@ -215,6 +222,10 @@ function ackAfterProcessing(receiver: SocketModeReceiver, app: App): void {
   } as unknown as App);
 }
 
+function surfacesOf(panel: AssistantPanel, client: webApi.WebClient, tokens: TokenSource, log: Logger) {
+  return { listeners: assistantListeners(panel, client, tokens, log), inThread: (e: Parameters<typeof inAssistantThread>[1]) => inAssistantThread(panel, e) };
+}
+
 /** How long a Web API call may wait for Slack's answer (headers, then each piece of the body). */
 export const SLACK_API_TIMEOUT_MS = 10_000;
 
@@ -232,6 +243,7 @@ export const BOT_SCOPES = [
   'chat:write',
   'commands',
   'users:read',
+  'assistant:write', // the assistant panel: suggested prompts, status and title of its threads
 ];
 
 /**

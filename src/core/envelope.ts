@@ -50,6 +50,12 @@ export const envelopeSchema = z.object({
   threadId: id.optional(),
   messageId: id,
   text: z.string().max(40_000),
+  /**
+   * A channel the requester asks ABOUT from a private place (Slack's assistant panel: the channel
+   * they are looking at; "Ask Quorum about this"): checked like any channel they talk in, never
+   * where the answer goes.
+   */
+  about: z.object({ channel: channelRefSchema, messageId: id.optional(), threadId: id.optional() }).optional(),
   receivedAt: z.coerce.date(),
   /** Whatever the adapter needs to answer later (response_url, service URL); opaque to the core. */
   replyRoute: z.record(z.string(), z.unknown()).default({}),

@@ -4,6 +4,7 @@
  * src/bus the invalidation bus. One file per capability under ports/; this file gathers them.
  */
 export type * from './ports/admin.js';
+export type * from './ports/home.js';
 export type * from './ports/invalidation.js';
 export type * from './ports/model.js';
 export type * from './ports/platform.js';

@@ -77,6 +77,8 @@ export class FakeSlackApi {
   readonly statuses = new Map<string, { status: number; times: number; headers?: Record<string, string>; body?: string }>();
   /** The bot's messages as a Slack client would show them, by ts: posted, streamed, updated; deleted ones are gone. */
   readonly shown = new Map<string, { channel: string; threadTs: string | undefined; text: string; streaming: boolean }>();
+  /** user → the last Home tab view published for them (views.publish), parsed. */
+  readonly homeViews = new Map<string, { type: string; blocks: any[] }>();
   private server: Server | null = null;
   private nextTs = 1767258600;
   url = '';
@@ -267,6 +269,24 @@ export class FakeSlackApi {
         message.text = messageText(params);
         return { ok: true, channel: params.channel, ts: params.ts, text: message.text };
       }
+      case 'views.publish': {
+        const view = typeof params.view === 'string' ? JSON.parse(params.view) : params.view;
+        if (!params.user_id || !view || view.type !== 'home') return { ok: false, error: 'invalid_arguments' };
+        if (!Array.isArray(view.blocks) || view.blocks.length > 100) return { ok: false, error: 'invalid_blocks' };
+        this.homeViews.set(params.user_id, view);
+        return { ok: true, view: { id: `V${params.user_id}`, type: 'home', blocks: view.blocks } };
+      }
+      case 'views.open': {
+        const view = typeof params.view === 'string' ? JSON.parse(params.view) : params.view;
+        if (!params.trigger_id || !view) return { ok: false, error: 'invalid_arguments' };
+        return { ok: true, view: { id: `V${this.nextTs++}`, ...view } };
+      }
+      case 'assistant.threads.setStatus':
+      case 'assistant.threads.setTitle':
+      case 'assistant.threads.setSuggestedPrompts':
+        // As Slack: the thread is named by its DM channel and root ts.
+        if (!params.channel_id || !params.thread_ts) return { ok: false, error: 'invalid_arguments' };
+        return { ok: true };
       case 'chat.delete':
         if (!this.shown.delete(params.ts ?? '')) return { ok: false, error: 'message_not_found' };
         return { ok: true, channel: params.channel, ts: params.ts };

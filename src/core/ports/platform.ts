@@ -3,6 +3,7 @@ import type { ContextReport } from '../context-report.js';
 import type { ChannelRef, Envelope, UserRef, WorkspaceRef } from '../envelope.js';
 import type { UserFacts } from '../identity.js';
 import type { ReplyAction } from '../interactions.js';
+import type { HomeSurface } from './home.js';
 
 /** Structured logging (pino satisfies it). Never pass tokens, secrets or message content. */
 export interface Logger {
@@ -153,4 +154,6 @@ export interface PlatformPorts {
    * console's "why did it see this?" view). Absent on Slack and Teams; must not throw.
    */
   inspect?(target: ReplyTarget, report: ContextReport): void;
+  /** A person's own Home (Slack App Home, Teams settings card); absent where the platform has none. */
+  home?: HomeSurface;
 }

@@ -3,7 +3,7 @@ import type { AgentLimits } from '../agent/orchestrator.js';
 import type { LimitDefaults } from '../commands/format.js';
 import type { Platform } from '../envelope.js';
 import { QuorumError } from '../errors.js';
-import type { AdminStore } from '../ports.js';
+import type { AdminStore, AssistantThreads, HomeReads } from '../ports.js';
 import type { BootstrapAdmin } from '../access/roles.js';
 import type { AgentStore, AuditLog, Logger, ModelGate, PlatformPorts, TurnStore } from '../ports.js';
 
@@ -25,6 +25,10 @@ export interface CoreDeps {
   admin?: AdminStore;
   /** QUORUM_ADMINS: admins by the operator's word, whatever the platform says. */
   bootstrapAdmins?: readonly BootstrapAdmin[];
+  /** Usage and channel rules for the per-person Home (src/db/home-store.ts); the Home omits what it cannot read. */
+  home?: HomeReads;
+  /** Slack assistant threads: the channel each was opened from. */
+  assistantThreads?: AssistantThreads;
 }
 
 export interface TurnResult {
