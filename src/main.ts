@@ -23,6 +23,8 @@ import { createConversationRefStore } from './db/conversation-ref-store.js';
 import { createAdminStore } from './db/admin-store.js';
 import { createAssistantThreads, createHomeReads } from './db/home-store.js';
 import { createAssistantPanel } from './core/assistant.js';
+import { createInteractionRouter, type InteractionRouter } from './core/interactions.js';
+import { createSettingsHandler } from './core/settings.js';
 import { startSweeper } from './db/sweeper.js';
 import { openDatabase, type Database, type OpenOptions } from './db/client.js';
 import { withBatchedEnqueue } from './db/inbox-batch.js';
@@ -62,6 +64,8 @@ export interface RunningQuorum {
   worker: Worker;
   deps: CoreDeps;
   metrics: Metrics;
+  /** Every feature's interaction handler by action-id prefix: the adapters hand it verified clicks. */
+  interactions: InteractionRouter;
   /** Stop intake, finish or release claimed work, close the database. */
   stop(): Promise<void>;
 }
@@ -120,6 +124,8 @@ export async function startQuorum(config: Config, options: StartOptions = {}): P
       home: createHomeReads(database.db),
       assistantThreads: createAssistantThreads(database.db),
     };
+
+    const interactions = createInteractionRouter([createSettingsHandler(deps)], log);
 
     const worker = createWorker({
       inbox,
@@ -230,6 +236,7 @@ export async function startQuorum(config: Config, options: StartOptions = {}): P
       worker,
       deps,
       metrics,
+      interactions,
       async stop() {
         if (shuttingDown) return;
         shuttingDown = true;
