@@ -48,9 +48,11 @@ export function homeBlocks(view: HomeView): { type: 'home'; blocks: unknown[] } 
 
 export function createHomeSurface(client: webApi.WebClient, tokens: TokenSource): HomeSurface {
   return {
+    where: "in Quorum's Home tab (open the Quorum app in Slack)",
     async show(workspace, userId, view) {
       const { token } = await tokens.forWorkspace(workspace);
       await client.views.publish({ token, user_id: userId, view: homeBlocks(view) as never });
+      return true;
     },
   };
 }

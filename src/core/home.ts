@@ -113,6 +113,7 @@ export async function refreshHome(deps: CoreDeps, workspace: WorkspaceRef, user:
   const surface = deps.platforms[workspace.platform]?.home;
   if (!surface) return;
   await surface.show(workspace, user.id, await homeView(deps, workspace, user), place);
+  // Not shown (no place for it yet): the person sees it the next time they ask for it.
 }
 
 /** The Home as text, for places without a Home surface (a command answer in Slack or the console). */

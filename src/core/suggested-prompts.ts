@@ -25,7 +25,14 @@ const ADMINS: SuggestedPrompt[] = [
   { title: 'What do you remember about me?', message: 'What notes have you kept for me?' },
 ];
 
-/** At most four (Slack's limit), admins' first when the role is admin or owner. */
-export function suggestedPrompts(role: Role): SuggestedPrompt[] {
-  return atLeast(role, 'admin') ? ADMINS : EVERYONE;
+const ABOUT_CHANNEL = (p: SuggestedPrompt) => p.message.includes('the channel I am looking at');
+
+/**
+ * At most four (Slack's limit): the admins' set for admins and owners. `panel`: Slack's assistant
+ * panel, which knows the channel the person is looking at; `chat`: a 1:1 chat, which does not.
+ */
+export function suggestedPrompts(role: Role, place: 'panel' | 'chat' = 'panel'): SuggestedPrompt[] {
+  const set = atLeast(role, 'admin') ? ADMINS : EVERYONE;
+  if (place === 'panel') return set;
+  return [...set.filter((p) => !ABOUT_CHANNEL(p)), { title: 'What can you do?', message: 'What can you do for me, and how do I ask?' }];
 }

@@ -39,7 +39,7 @@ export interface ShownActivity {
 export class FakeBotConnector {
   readonly posted: PostedActivity[] = [];
   /** Updates the bot made (`PUT …/activities/{id}`), in order. */
-  readonly updated: { conversationId: string; activityId: string; text: string | undefined; authorization: string | undefined }[] = [];
+  readonly updated: { conversationId: string; activityId: string; text: string | undefined; authorization: string | undefined; attachments?: any[] }[] = [];
   /** The bot's messages as a client shows them, by activity id (a stream's message under its streamId). */
   readonly shown = new Map<string, ShownActivity>();
   /**
@@ -129,7 +129,7 @@ export class FakeBotConnector {
           const body = JSON.parse(Buffer.concat(chunks).toString('utf8') || '{}');
           const message = this.shown.get(parts[4]);
           if (!message) return json(404, { error: { code: 'NotFound', message: 'not a known activity id' } });
-          this.updated.push({ conversationId, activityId: parts[4], text: body.text, authorization: req.headers.authorization });
+          this.updated.push({ conversationId, activityId: parts[4], text: body.text, authorization: req.headers.authorization, ...(body.attachments ? { attachments: body.attachments } : {}) });
           Object.assign(message, { text: body.text ?? '', streaming: false });
           return this.later('update', () => json(200, { id: parts[4] }));
         }

@@ -67,9 +67,12 @@ export interface HomeView {
 
 /** Where a platform shows a person's Home: Slack's App Home tab (views.publish), the Teams 1:1 settings card. */
 export interface HomeSurface {
+  /** Where the person finds it, to finish "Your Quorum settings are …" ("in Quorum's Home tab"). */
+  where: string;
   /**
    * Shows (or refreshes) the view for one user. `place` names the message to replace (a card that
    * was clicked) and the conversation it is in; without it the platform picks (Slack: the Home tab).
+   * False when it could not be shown (Teams: no 1:1 chat with this person yet).
    */
-  show(workspace: WorkspaceRef, userId: string, view: HomeView, place?: { channel?: ChannelRef; messageId?: string }): Promise<void>;
+  show(workspace: WorkspaceRef, userId: string, view: HomeView, place?: { channel?: ChannelRef; messageId?: string }): Promise<boolean>;
 }
