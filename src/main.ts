@@ -13,6 +13,7 @@ import type { Envelope } from './core/envelope.js';
 import { createBudgetAlerts } from './core/alerts.js';
 import { isQuorumError, QuorumError } from './core/errors.js';
 import { createIntake, type Intake } from './core/intake.js';
+import { createInteractionRouter, type InteractionHandler, type InteractionRouter } from './core/interactions.js';
 import type { InvalidationBus } from './core/ports.js';
 import type { Logger, ModelGate } from './core/ports.js';
 import { answerCommand, portsFor, queuedNotice, replyTargetOf, runTurn, type CoreDeps } from './core/turn.js';
@@ -23,7 +24,6 @@ import { createConversationRefStore } from './db/conversation-ref-store.js';
 import { createAdminStore } from './db/admin-store.js';
 import { createAssistantThreads, createHomeReads } from './db/home-store.js';
 import { createAssistantPanel } from './core/assistant.js';
-import { createInteractionRouter, type InteractionRouter } from './core/interactions.js';
 import { createSettingsHandler } from './core/settings.js';
 import { startSweeper } from './db/sweeper.js';
 import { openDatabase, type Database, type OpenOptions } from './db/client.js';
@@ -55,6 +55,8 @@ export interface StartOptions {
   platforms?: Partial<CoreDeps['platforms']>;
   /** Teams: OpenID metadata URLs and outbound credentials (tests verify real tokens offline). */
   teams?: TeamsAuthOverrides & { maxReplyChars?: number };
+  /** More interaction handlers beside the features' own (tests register recording ones). */
+  interactionHandlers?: InteractionHandler[];
 }
 
 export interface RunningQuorum {
@@ -125,8 +127,6 @@ export async function startQuorum(config: Config, options: StartOptions = {}): P
       assistantThreads: createAssistantThreads(database.db),
     };
 
-    const interactions = createInteractionRouter([createSettingsHandler(deps)], log);
-
     const worker = createWorker({
       inbox,
       runTurn: async (envelope, attempt) => {
@@ -152,6 +152,8 @@ export async function startQuorum(config: Config, options: StartOptions = {}): P
       maxAttempts: config.INBOX_MAX_ATTEMPTS,
     });
     const intake = instrumentIntake(createIntake(inbox, () => worker.wake()), metrics);
+    // One router for every platform's buttons, dialogs and message actions: each feature owns a prefix.
+    const interactions = createInteractionRouter([createSettingsHandler(deps), ...(options.interactionHandlers ?? [])], log);
 
     const routes: Route[] = [];
     if (conveniences) {
@@ -174,6 +176,7 @@ export async function startQuorum(config: Config, options: StartOptions = {}): P
         log,
         invalidation,
         panel: createAssistantPanel(deps),
+        interactions,
       });
       platforms.slack ??= slack.ports;
       routes.push(...slack.routes);
@@ -196,6 +199,8 @@ export async function startQuorum(config: Config, options: StartOptions = {}): P
         refs: createConversationRefStore(database.db),
         log,
         invalidation,
+        interactions,
+        seen: createSeenRequests(database.db),
         auth,
         maxReplyChars,
       });

@@ -9,6 +9,7 @@ import type { Config } from '../../src/config.js';
 import { envelopeSchema, type Envelope } from '../../src/core/envelope.js';
 import type { Intake } from '../../src/core/intake.js';
 import type { InvalidationBus } from '../../src/core/ports.js';
+import type { InteractionRouter } from '../../src/core/interactions.js';
 import type { InstallationRecords, Logger, PlatformPorts, SeenRequests } from '../../src/core/ports.js';
 import type { Route } from '../../src/http/server.js';
 import type { AssistantPanel } from '../../src/core/assistant.js';
@@ -21,7 +22,9 @@ import { createHistory } from './history.js';
 import { createHomeSurface } from './home.js';
 import { createInstaller } from './install.js';
 import { createWebApiTransport } from './web-api-transport.js';
-import { createNotify } from './notify.js';
+import { registerInteractions } from './interactions.js';
+import { createNotify, createPrivateChannel } from './notify.js';
+import { refuseMalformed } from './request-guard.js';
 import { createDirectory, createMembership } from './people.js';
 import { PerCallRateLimitClient } from './rate-limits.js';
 import { createReplySink } from './replies.js';
@@ -54,6 +57,8 @@ export interface SlackAdapterOptions {
   invalidation: InvalidationBus;
   /** The assistant panel and the App Home (src/core/assistant.ts); without it their events are ignored. */
   panel?: AssistantPanel;
+  /** Buttons, modals and shortcuts go here (src/core/interactions.ts); without it they are acked and ignored. */
+  interactions?: InteractionRouter;
 }
 
 export interface SlackAdapter {
@@ -128,8 +133,13 @@ export function createSlackAdapter(options: SlackAdapterOptions): SlackAdapter {
       logger,
       // The ack waits for the inbox write: an event that was not stored is never acked.
       processBeforeResponse: true,
+      // Bolt answers 404 when no ack came within 3.001 s. Slack has stopped waiting by then anyway;
+      // on a busy event loop it would only turn a command's late "Working on it…" ack into a 404.
+      unhandledRequestTimeoutMillis: 6_000,
       // The signature names this exact request (timestamp and body): the replay guard keys on it.
       customPropertiesExtractor: (req) => ({ requestSignature: String(req.headers['x-slack-signature'] ?? '') }),
+      // A signed interaction whose payload is not what Slack sends: 400, nothing done.
+      processEventErrorHandler: refuseMalformed,
     });
     receiver = http;
   }
@@ -174,6 +184,7 @@ export function createSlackAdapter(options: SlackAdapterOptions): SlackAdapter {
     ...(options.panel ? { surfaces: surfacesOf(options.panel, postClient, tokens, log) } : {}),
   });
   registerCommand(app, { answerCommand: options.answerCommand, log, parse: (e) => envelopeSchema.parse(e) });
+  if (options.interactions) registerInteractions(app, { router: options.interactions, client: postClient, tokens, log });
 
   const routes: Route[] = [];
   if (http) {
@@ -187,7 +198,7 @@ export function createSlackAdapter(options: SlackAdapterOptions): SlackAdapter {
   if (installer) routes.push(...installer.routes);
 
   return {
-    ports: { membership, directory, replies, history, notify, home },
+    ports: { membership, directory, replies, history, notify, home, privateChannel: createPrivateChannel({ client: postClient, tokens }) },
     routes,
     async start() {
       if (socketWatch) await socketWatch.start(() => app.start(), (receiver as SocketModeReceiver).client);

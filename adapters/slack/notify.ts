@@ -7,6 +7,7 @@ import type { webApi } from '@slack/bolt';
 import type { WorkspaceRef } from '../../src/core/envelope.js';
 import { QuorumError } from '../../src/core/errors.js';
 import type { PlatformPorts } from '../../src/core/ports.js';
+import type { SlackReplyRoute } from './events.js';
 import { slackError } from './history.js';
 import { markdownMessage } from './markdown.js';
 import type { TokenSource } from './tokens.js';
@@ -26,5 +27,20 @@ export function createNotify(options: { client: webApi.WebClient; tokens: TokenS
     } catch (err) {
       throw new QuorumError('REPLY_FAILED', `Slack ${step} failed: ${slackError(err)}`, { cause: err });
     }
+  };
+}
+
+/** The app's DM with one user (conversations.open), as a private place to answer them in. */
+export function createPrivateChannel(options: { client: webApi.WebClient; tokens: TokenSource }): NonNullable<PlatformPorts['privateChannel']> {
+  const { client, tokens } = options;
+  return async (workspace, userId) => {
+    const { token } = await tokens.forWorkspace(workspace);
+    const opened = await client.conversations.open({ token, users: userId }).catch((err: unknown) => {
+      throw new QuorumError('REPLY_FAILED', `Slack conversations.open failed: ${slackError(err)}`, { cause: err });
+    });
+    const id = opened.channel?.id;
+    if (!id) return null;
+    const route: SlackReplyRoute = { teamId: workspace.externalId, enterpriseId: workspace.enterpriseId ?? null, isEnterpriseInstall: false };
+    return { channel: { id, kind: 'dm' }, replyRoute: route };
   };
 }

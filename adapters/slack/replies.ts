@@ -9,7 +9,8 @@ import type { webApi } from '@slack/bolt';
 import type { Logger, OutgoingReply, ReplySink, ReplyTarget } from '../../src/core/ports.js';
 import { showFurtherParts, statusMessages } from '../../src/core/reply-memory.js';
 import { LRUCache } from 'lru-cache';
-import { markdownMessage, outgoing } from './markdown.js';
+import type { ReplyAction } from '../../src/core/interactions.js';
+import { markdownMessage, messageWithActions, outgoing } from './markdown.js';
 import type { SlackReplyRoute } from './events.js';
 import { openSlackStream } from './stream.js';
 import type { TokenSource } from './tokens.js';
@@ -24,10 +25,10 @@ type WebClient = webApi.WebClient;
 export const MAX_MESSAGE_CHARS = 3_500;
 
 /** chat.update; false when Slack says the message no longer exists. */
-async function updateUnlessGone(client: WebClient, args: { token: string; channel: string; ts: string; text: string }): Promise<boolean> {
-  const { text, ...where } = args;
+async function updateUnlessGone(client: WebClient, args: { token: string; channel: string; ts: string; text: string; actions?: ReplyAction[] | undefined }): Promise<boolean> {
+  const { text, actions, ...where } = args;
   try {
-    await client.chat.update({ ...where, ...markdownMessage(text) });
+    await client.chat.update({ ...where, ...messageWithActions(text, actions) });
     return true;
   } catch (err) {
     if ((err as { data?: { error?: string } }).data?.error === 'message_not_found') return false;
@@ -79,33 +80,38 @@ export function createReplySink(options: SlackReplySinkOptions): ReplySink {
       const chunks = splitText(outgoing(reply.text), MAX_MESSAGE_CHARS);
       const thread = threadOf(target);
       const channel = target.channel.id;
+      // The buttons go under the last part (the end of the answer), which is the first when there is one.
+      const last = chunks.length - 1;
+      const actionsAt = (index: number) => (index === last ? reply.actions : undefined);
 
       if (reply.private && target.channel.kind !== 'dm') {
         if (statusTs) await client.chat.delete({ token, channel, ts: statusTs }).catch(() => undefined);
         statuses.forget(target);
         let first: string | undefined;
-        for (const text of chunks) {
-          const res = await client.chat.postEphemeral({ token, channel, user: target.user.id, ...markdownMessage(text), ...(thread ? { thread_ts: thread } : {}) });
+        for (const [index, text] of chunks.entries()) {
+          const content = messageWithActions(text, actionsAt(index));
+          const res = await client.chat.postEphemeral({ token, channel, user: target.user.id, ...content, ...(thread ? { thread_ts: thread } : {}) });
           first ??= res.message_ts;
         }
         return { platformMessageId: first ?? 'ephemeral' };
       }
 
-      const postText = async (text: string) => {
-        const res = await client.chat.postMessage({ token, channel, ...markdownMessage(text), ...(thread ? { thread_ts: thread } : {}) });
+      const actionsFor = (text: string) => (text === chunks[last] ? reply.actions : undefined);
+      const postText = async (text: string, actions = actionsFor(text)) => {
+        const res = await client.chat.postMessage({ token, channel, ...messageWithActions(text, actions), ...(thread ? { thread_ts: thread } : {}) });
         if (!res.ts) throw new Error('chat.postMessage answered without a ts');
         return res.ts;
       };
-      const update = (ts: string, text: string) => updateUnlessGone(client, { token, channel, ts, text });
+      const update = (ts: string, text: string, actions = actionsFor(text)) => updateUnlessGone(client, { token, channel, ts, text, actions });
       // A message from an earlier attempt (before a crash) may be a stream that was never ended.
       if (!shownNow && statusTs) await client.chat.stopStream({ token, channel, ts: statusTs }).catch(() => undefined);
       // The status message becomes the answer's first part: one message, however the turn ends
       // (unless it is gone: someone deleted it, or a withdrawn stream took it).
-      const first = statusTs && (await update(statusTs, chunks[0]!)) ? statusTs : await postText(chunks[0]!);
+      const first = statusTs && (await update(statusTs, chunks[0]!, actionsAt(0))) ? statusTs : await postText(chunks[0]!, actionsAt(0));
       // A long answer's further parts: each one's ts is stored before its text shows (and a re-run updates them).
       await showFurtherParts(chunks.slice(1), memory, {
-        post: postText,
-        update,
+        post: (text) => postText(text),
+        update: (ts, text) => update(ts, text),
         remove: (ts) => client.chat.delete({ token, channel, ts }).then(() => undefined, () => undefined),
         placeholder: '_…_',
       });

@@ -8,7 +8,7 @@ import type { webApi } from '@slack/bolt';
 import type { Logger, ReplyStream, ReplyTarget } from '../../src/core/ports.js';
 import { StreamBuffer } from '../../src/core/stream-buffer.js';
 import type { SlackReplyRoute } from './events.js';
-import { hasTable, markdownMessage, MAX_MARKDOWN_BLOCK_CHARS } from './markdown.js';
+import { actionsBlock, hasTable, messageWithActions, MAX_MARKDOWN_BLOCK_CHARS } from './markdown.js';
 import type { TokenSource } from './tokens.js';
 
 /** Slack takes at most 12,000 characters of `markdown_text` per call. */
@@ -65,16 +65,17 @@ export function openSlackStream(options: SlackStreamOptions, target: ReplyTarget
       buffer.push(text);
     },
 
-    async finish(fullText) {
+    async finish(fullText, actions) {
       buffer.push(fullText.slice(appended));
       appended = fullText.length;
       await buffer.drain();
       if (!ts) throw new Error('the stream never started');
-      await client.chat.stopStream({ token, channel, ts });
+      // The buttons (feedback) come with the stop: chat.stopStream takes blocks shown under the text.
+      await client.chat.stopStream({ token, channel, ts, ...(actions?.length ? { blocks: [actionsBlock(actions)] } : {}) } as never);
       // A stream shows tables as raw pipes (markdown_text): the finished answer is shown again as a
       // markdown block, which renders them. Best effort: the streamed text stands otherwise.
       if (hasTable(fullText) && fullText.length <= MAX_MARKDOWN_BLOCK_CHARS) {
-        await client.chat.update({ token, channel, ts, ...markdownMessage(fullText) }).catch((err: Error) =>
+        await client.chat.update({ token, channel, ts, ...messageWithActions(fullText, actions) }).catch((err: Error) =>
           log.warn({ event: 'reply.table_render_failed', err: err.message }, 'streamed answer not re-rendered as a markdown block'),
         );
       }

@@ -148,6 +148,25 @@ export interface TeamsReplyRoute {
   kind: ConversationKind;
 }
 
+/** A channel activity's reply-chain root: from the conversation id, else what it replies to, else itself. */
+function rootOf(activity: TeamsActivity): string | undefined {
+  const conversationId = activity.conversation?.id ?? '';
+  return conversationKindOf(activity) === 'channel' ? (rootFromConversation(conversationId) ?? activity.replyToId ?? activity.id ?? '') : undefined;
+}
+
+/** Where a reply to this activity goes (its conversation and reply chain). */
+export function routeOf(activity: TeamsActivity): TeamsReplyRoute {
+  const kind = conversationKindOf(activity);
+  const conversationId = activity.conversation?.id ?? '';
+  const root = rootOf(activity);
+  return {
+    conversationKey: conversationKeyOf(activity),
+    conversationId: kind === 'channel' ? `${baseConversationId(conversationId)};messageid=${root}` : conversationId,
+    replyToId: root ?? activity.id ?? '',
+    kind,
+  };
+}
+
 /** Maps a verified message activity to the core's envelope input. */
 export function envelopeOf(activity: TeamsActivity, tenantId: string, receivedAt: Date): EnvelopeInput {
   const kind = conversationKindOf(activity);
@@ -155,15 +174,10 @@ export function envelopeOf(activity: TeamsActivity, tenantId: string, receivedAt
   const text = stripBotMention(activity);
   const conversationId = activity.conversation?.id ?? '';
   const messageId = activity.id ?? '';
-  const root = kind === 'channel' ? (rootFromConversation(conversationId) ?? activity.replyToId ?? messageId) : undefined;
+  const root = rootOf(activity);
   // Without RSC permissions bots only get mentions in channels and group chats; anything else is not for Quorum.
   const addressed = kind === 'personal' || mentionsBot(activity);
-  const route: TeamsReplyRoute = {
-    conversationKey: conversationKeyOf(activity),
-    conversationId: kind === 'channel' ? `${baseConversationId(conversationId)};messageid=${root}` : conversationId,
-    replyToId: root ?? messageId,
-    kind,
-  };
+  const route = routeOf(activity);
   return {
     kind: !addressed || text === '' ? 'unsupported' : isCommandText(text) ? 'command' : kind === 'personal' ? 'direct' : 'mention',
     idempotencyKey: idempotencyKeyOf(tenantId, activity),

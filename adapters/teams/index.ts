@@ -12,7 +12,8 @@ import type { Intake } from '../../src/core/intake.js';
 import { localInvalidationBus } from '../../src/core/invalidation.js';
 import { suggestedPrompts } from '../../src/core/suggested-prompts.js';
 import type { InvalidationBus } from '../../src/core/ports.js';
-import type { ConversationRefStore, Logger, PlatformPorts } from '../../src/core/ports.js';
+import type { InteractionRouter } from '../../src/core/interactions.js';
+import type { ConversationRefStore, Logger, PlatformPorts, SeenRequests } from '../../src/core/ports.js';
 import { readBody, sendJson, type Route } from '../../src/http/server.js';
 import {
   activitySchema,
@@ -29,7 +30,8 @@ import { authEnabled, createCloudAdapter, isAuthFailure, type TeamsApp, type Tea
 import { createDirectory } from './directory.js';
 import { createHomeCards } from './home-card.js';
 import { createMembership } from './membership.js';
-import { createNotify } from './notify.js';
+import { isCardSubmit, onInteraction, type TeamsInteractionDeps } from './interactions.js';
+import { createNotify, createPrivateChannel } from './notify.js';
 import { createReplySink } from './replies.js';
 import { createRuntime, keys, storedConversationOf, type TeamsRuntime } from './runtime.js';
 
@@ -48,6 +50,12 @@ export interface TeamsAdapterOptions {
   maxReplyChars?: number;
   /** Carries roster and uninstall changes to every instance's caches (default: this process only). */
   invalidation?: InvalidationBus;
+  /** Card buttons, task modules and message extension actions go here; without it invokes are acknowledged only. */
+  interactions?: InteractionRouter;
+  /** Interactions already acted on (a retried invoke acts once); required with `interactions`. */
+  seen?: SeenRequests;
+  /** `fileConsent/invoke` (a file Quorum offered was accepted or declined). */
+  fileConsent?: TeamsInteractionDeps['fileConsent'];
 }
 
 export interface TeamsAdapter {
@@ -57,6 +65,11 @@ export interface TeamsAdapter {
 }
 
 type Outcome = { status: number; body?: unknown };
+
+function interactionDeps(options: TeamsAdapterOptions): TeamsInteractionDeps | null {
+  if (!options.interactions || !options.seen) return null;
+  return { router: options.interactions, seen: options.seen, log: options.log, ...(options.fileConsent ? { fileConsent: options.fileConsent } : {}) };
+}
 
 export function createTeamsAdapter(options: TeamsAdapterOptions): TeamsAdapter {
   const { app, intake, refs, log } = options;
@@ -78,11 +91,13 @@ export function createTeamsAdapter(options: TeamsAdapterOptions): TeamsAdapter {
     replies: createReplySink(runtime, { maxChars: options.maxReplyChars }),
     notify: createNotify(runtime),
     home: createHomeCards(runtime, log),
+    privateChannel: createPrivateChannel(runtime),
     // No `history` port: a channel's or chat's messages are served only by Microsoft Graph (RSC
     // ChannelMessage.Read.Group / ChatMessage.Read.Chat), which Quorum does not call yet; so
     // summarize_thread falls back to the messages Quorum stored, and says so.
   };
   const tenants = createTenantGate(app, refs);
+  const interactions = interactionDeps(options);
 
   const handler = async (req: IncomingMessage, res: ServerResponse) => {
     if (!authOffSaid) {
@@ -117,7 +132,7 @@ export function createTeamsAdapter(options: TeamsAdapterOptions): TeamsAdapter {
     let handlingError: unknown;
     try {
       // Not process(): it logs errors to the console and answers jsonwebtoken's errors with 500.
-      if (parsed.data.type === ActivityTypes.Message) {
+      if (parsed.data.type === ActivityTypes.Message && !isCardSubmit(parsed.data)) {
         // Messages are only queued here (answers are posted later, proactively): no turn needed.
         await cloudAdapter.verify(authHeader, body as never);
         outcome = await onTurn(parsed.data).catch((err: unknown) => {
@@ -164,6 +179,9 @@ export function createTeamsAdapter(options: TeamsAdapterOptions): TeamsAdapter {
     if (!(await tenants.allowed(tenantId, isInstall))) {
       log.warn({ event: 'teams.tenant_refused', tenant: tenantId, type: activity.type }, 'activity from a tenant that is not allowed');
       return { status: 403, body: { error: 'tenant not allowed' } };
+    }
+    if (context && (activity.type === ActivityTypes.Invoke || isCardSubmit(activity))) {
+      return interactions ? onInteraction(interactions, activity, tenantId, context) : { status: 200, body: {} };
     }
     switch (activity.type) {
       case ActivityTypes.Message:

@@ -8,6 +8,7 @@ import { ActivityTypes, TextFormatTypes, TurnContext, type ConversationReference
 import type { WorkspaceRef } from '../../src/core/envelope.js';
 import { QuorumError } from '../../src/core/errors.js';
 import type { PlatformPorts } from '../../src/core/ports.js';
+import type { TeamsReplyRoute } from './activity.js';
 import { safely } from './replies.js';
 import { keys, type TeamsRuntime } from './runtime.js';
 
@@ -32,5 +33,16 @@ export function createNotify(runtime: TeamsRuntime): NonNullable<PlatformPorts['
       throw new QuorumError('REPLY_FAILED', 'Teams did not take the direct message', { cause: err });
     }
     return 'sent';
+  };
+}
+
+/** The user's 1:1 chat with the bot, as a private place to answer them in; null when they never chatted 1:1. */
+export function createPrivateChannel(runtime: TeamsRuntime): NonNullable<PlatformPorts['privateChannel']> {
+  return async (workspace: WorkspaceRef, userId: string) => {
+    const personal = (await runtime.refs.load(workspace, keys.personal(userId)))?.conversationKey;
+    const chat = typeof personal === 'string' ? await runtime.loadConversation(workspace, personal) : null;
+    if (!chat || chat.kind !== 'personal' || typeof personal !== 'string') return null;
+    const route: TeamsReplyRoute = { conversationKey: personal, conversationId: personal, replyToId: personal, kind: 'personal' };
+    return { channel: { id: personal, kind: 'dm' }, replyRoute: route };
   };
 }

@@ -12,7 +12,9 @@ import { QuorumError } from '../../src/core/errors.js';
 import { isBlank, neutralizeText } from '../../src/core/outgoing-text.js';
 import type { DeliveryMemory, OutgoingReply, ReplySink, ReplyTarget } from '../../src/core/ports.js';
 import { showFurtherParts, statusMessages } from '../../src/core/reply-memory.js';
+import type { ReplyAction } from '../../src/core/interactions.js';
 import type { TeamsReplyRoute } from './activity.js';
+import { actionsAttachment } from './cards.js';
 import { tablesAsText } from './markdown.js';
 import { keys, type TeamsRuntime } from './runtime.js';
 import { openTeamsStream, TeamsStreamSession } from './stream.js';
@@ -86,13 +88,19 @@ export function createReplySink(runtime: TeamsRuntime, options: { maxChars?: num
     });
   }
 
-  const message = (text: string): Partial<Activity> => ({ type: ActivityTypes.Message, text, textFormat: TextFormatTypes.Markdown });
+  const message = (text: string, actions?: readonly ReplyAction[]): Partial<Activity> => ({
+    type: ActivityTypes.Message,
+    text,
+    textFormat: TextFormatTypes.Markdown,
+    // Buttons (feedback) as an Adaptive Card under the text; `attachments: []` clears them on an update.
+    ...(actions ? { attachments: actions.length ? [actionsAttachment(actions)] : [] } : {}),
+  });
 
   /** Posts one message; its id must be known, for it may be stored and updated. */
-  async function post(place: Place, text: string): Promise<string> {
+  async function post(place: Place, text: string, actions?: readonly ReplyAction[]): Promise<string> {
     let id: string;
     try {
-      id = await send(place, message(text));
+      id = await send(place, message(text, actions));
     } catch (err) {
       throw new QuorumError('REPLY_FAILED', 'Teams did not take the reply', { cause: err });
     }
@@ -105,9 +113,9 @@ export function createReplySink(runtime: TeamsRuntime, options: { maxChars?: num
    * (deleted, or a stream that never showed text) or cannot be updated. The caller then posts anew:
    * a reply shown twice is better than one lost.
    */
-  async function update(place: Place, activityId: string, text: string): Promise<boolean> {
+  async function update(place: Place, activityId: string, text: string, actions?: readonly ReplyAction[]): Promise<boolean> {
     try {
-      await runtime.inConversation(referenceOf(place, false), (context) => context.updateActivity(safely({ ...message(text), id: activityId })));
+      await runtime.inConversation(referenceOf(place, false), (context) => context.updateActivity(safely({ ...message(text, actions), id: activityId })));
       return true;
     } catch (err) {
       if (refused(err)) return false;
@@ -116,8 +124,9 @@ export function createReplySink(runtime: TeamsRuntime, options: { maxChars?: num
   }
 
   /** Shows the reply's first part in `shownId` (posted when there is none or it is gone), then the rest once each. */
-  async function show(memory: DeliveryMemory, place: Place, parts: string[], shownId: string | null): Promise<string> {
-    const first = shownId && (await update(place, shownId, parts[0] ?? '')) ? shownId : await post(place, parts[0] ?? '');
+  async function show(memory: DeliveryMemory, place: Place, parts: string[], shownId: string | null, actions?: readonly ReplyAction[]): Promise<string> {
+    // The buttons go on the message that holds the reply (its first part).
+    const first = shownId && (await update(place, shownId, parts[0] ?? '', actions)) ? shownId : await post(place, parts[0] ?? '', actions);
     await showRest(memory, place, parts);
     return first;
   }
@@ -145,7 +154,7 @@ export function createReplySink(runtime: TeamsRuntime, options: { maxChars?: num
       const session = sessions.get(target.idempotencyKey);
       if (session?.place && session.streamId && !session.ended && !reply.private) {
         sessions.delete(target.idempotencyKey);
-        await send(session.place, session.final(parts[0] ?? ''));
+        await send(session.place, { ...session.final(parts[0] ?? ''), ...(reply.actions?.length ? { attachments: [actionsAttachment(reply.actions)] } : {}) });
         session.ended = true;
         await showRest(memory, session.place, parts);
         return { platformMessageId: session.streamId };
@@ -159,11 +168,11 @@ export function createReplySink(runtime: TeamsRuntime, options: { maxChars?: num
             : memory.statusMessageId
           : ((await statuses.current(target)) ?? memory.statusMessageId);
       statuses.forget(target);
-      if (place.conversationId === route.conversationId) return { platformMessageId: await show(memory, place, parts, shownId) };
+      if (place.conversationId === route.conversationId) return { platformMessageId: await show(memory, place, parts, shownId, reply.actions) };
       // A private reply went to the requester's personal chat: the status message in the channel goes.
       const channel = shownId ? await where(target, false) : null;
       if (channel && shownId) await remove(channel, shownId).catch(() => undefined);
-      return { platformMessageId: await show({ ...memory, partMessageIds: [] }, place, parts, null) };
+      return { platformMessageId: await show({ ...memory, partMessageIds: [] }, place, parts, null, reply.actions) };
     },
 
     openStream(target: ReplyTarget, memory: DeliveryMemory, started?: (messageId: string) => Promise<void>) {

@@ -13,6 +13,7 @@
  * so the stream info also travels in channelData (streamId, streamType, streamSequence), which it
  * passes on whole: what Microsoft's Teams AI library sends too.
  */
+import { actionsAttachment } from './cards.js';
 import { ActivityTypes, TextFormatTypes, type Activity } from 'botbuilder';
 import type { ReplyStream } from '../../src/core/ports.js';
 import { StreamBuffer } from '../../src/core/stream-buffer.js';
@@ -119,13 +120,14 @@ export function openTeamsStream<P>(options: TeamsStreamOptions<P>, session: Team
       buffer.push(text);
     },
 
-    async finish(fullText) {
+    async finish(fullText, actions) {
       // The final message carries the whole answer: what still waits need not go out first.
       await buffer.stop();
       if (buffer.failure !== null) throw buffer.failure;
       if (session.place === null || session.streamId === null || shown === '') throw new Error('the stream never started');
       const parts = options.split(fullText);
-      await options.send(session.place, session.final(parts[0] ?? ''));
+      const buttons = actions?.length ? { attachments: [actionsAttachment(actions)] } : {};
+      await options.send(session.place, { ...session.final(parts[0] ?? ''), ...buttons });
       session.ended = true;
       await options.postRest(session.place, parts);
       return { platformMessageId: session.streamId };

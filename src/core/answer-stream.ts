@@ -5,13 +5,14 @@
  * or the final text does not continue what was shown, the stream is withdrawn and the caller
  * posts the answer normally: one visible answer either way.
  */
+import type { ReplyAction } from './interactions.js';
 import type { DeliveryMemory, Logger, ReplySink, ReplyStream, ReplyTarget } from './ports.js';
 
 export interface AnswerStream {
   /** For ModelCall.onTextDelta. */
   onTextDelta(delta: string): void;
   /** Ends the stream with `text`; null when nothing was streamed or it broke (then post `text` normally). */
-  finish(text: string): Promise<{ platformMessageId: string } | null>;
+  finish(text: string, actions?: ReplyAction[]): Promise<{ platformMessageId: string } | null>;
   /** Withdraws what was streamed (a refusal, a plan that turned into tool calls); a later delta starts anew. */
   discard(): Promise<void>;
 }
@@ -62,7 +63,7 @@ export function openAnswerStream(
       shown += body;
     },
 
-    async finish(text) {
+    async finish(text, actions) {
       const taken = take();
       if (!taken.stream) return null;
       if (taken.shown === '') {
@@ -75,7 +76,7 @@ export function openAnswerStream(
         return null;
       }
       try {
-        return await taken.stream.finish(text);
+        return await taken.stream.finish(text, actions);
       } catch (err) {
         log.warn({ event: 'reply.stream_failed', err: (err as Error).message }, 'reply stream broke; posting the answer instead');
         await abort(taken.stream);

@@ -39,6 +39,24 @@ export type ChannelRef = z.infer<typeof channelRefSchema>;
 export const envelopeKindSchema = z.enum(['mention', 'direct', 'command', 'unsupported']);
 export type EnvelopeKind = z.infer<typeof envelopeKindSchema>;
 
+/**
+ * A channel the requester asks ABOUT from a private place (Slack's assistant panel context, "Ask
+ * Quorum about this"): the answer goes to `channel` (private), while the requester must be a
+ * member of `about.channel`, and its content is context under the audience rule like any channel's.
+ */
+export const aboutSchema = z.object({
+  channel: channelRefSchema,
+  /** The chosen message (Slack ts, Teams message id). */
+  messageId: id.optional(),
+  /** Its thread, when it is in one. */
+  threadId: id.optional(),
+  /** The chosen message's text as the platform delivered it in the verified payload (absent: read through the history port). */
+  text: z.string().max(40_000).optional(),
+  /** Its author's platform user id. */
+  authorId: id.optional(),
+});
+export type About = z.infer<typeof aboutSchema>;
+
 export const envelopeSchema = z.object({
   kind: envelopeKindSchema,
   /** The platform's own delivery id (Slack event_id or trigger_id, Teams activity id): retries share it. */
@@ -50,15 +68,10 @@ export const envelopeSchema = z.object({
   threadId: id.optional(),
   messageId: id,
   text: z.string().max(40_000),
-  /**
-   * A channel the requester asks ABOUT from a private place (Slack's assistant panel: the channel
-   * they are looking at; "Ask Quorum about this"): checked like any channel they talk in, never
-   * where the answer goes.
-   */
-  about: z.object({ channel: channelRefSchema, messageId: id.optional(), threadId: id.optional() }).optional(),
   receivedAt: z.coerce.date(),
   /** Whatever the adapter needs to answer later (response_url, service URL); opaque to the core. */
   replyRoute: z.record(z.string(), z.unknown()).default({}),
+  about: aboutSchema.optional(),
 });
 export type Envelope = z.infer<typeof envelopeSchema>;
 export type EnvelopeInput = z.input<typeof envelopeSchema>;

@@ -10,6 +10,7 @@ import { runCommand } from './commands/index.js';
 import { recordContext } from './context-report.js';
 import type { Envelope } from './envelope.js';
 import type { DeliveryAttempt } from './ports.js';
+import { aboutContext } from './turn/about.js';
 import { answerTurn } from './turn/answer.js';
 import { decideTalk, promptFor } from './turn/decide.js';
 import { portsFor, type CoreDeps, type TurnResult } from './turn/deps.js';
@@ -62,7 +63,13 @@ export async function runTurn(deps: CoreDeps, envelope: Envelope, attempt?: Deli
   }
   // A re-run of a delivery whose answer was recorded (a crash before the reply was posted) posts that answer.
   if (turn.recorded !== null) return delivery.post({ kind: 'answer', text: turn.recorded });
-  const messages = await promptFor(deps, turn, audience, inspect);
+  // Asked about a channel from a private place: only with the requester's membership there, checked now.
+  const about = envelope.about ? await aboutContext(deps, ports, turn, envelope.about) : null;
+  if (about && !about.allow) {
+    inspect?.send('denied', 'not_a_member');
+    return delivery.post({ kind: 'error', text: about.text, private: true });
+  }
+  const messages = await promptFor(deps, turn, audience, inspect, about ?? undefined);
 
   // Answer, and deliver.
   return answerTurn(deps, ports, { turn, channel, messages, inspect, signal: attempt?.signal }, delivery);

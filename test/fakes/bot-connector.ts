@@ -39,7 +39,7 @@ export interface ShownActivity {
 export class FakeBotConnector {
   readonly posted: PostedActivity[] = [];
   /** Updates the bot made (`PUT …/activities/{id}`), in order. */
-  readonly updated: { conversationId: string; activityId: string; text: string | undefined; authorization: string | undefined; attachments?: any[] }[] = [];
+  readonly updated: { conversationId: string; activityId: string; text: string | undefined; authorization: string | undefined; attachments?: unknown[] }[] = [];
   /** The bot's messages as a client shows them, by activity id (a stream's message under its streamId). */
   readonly shown = new Map<string, ShownActivity>();
   /**

@@ -63,6 +63,11 @@ export class FakeSlackApi {
   readonly grants = new Map<string, Record<string, unknown>>();
   /** method (or "method token": one workspace's calls) → how many times to answer 429 next, with this Retry-After. */
   readonly rateLimits = new Map<string, { times: number; retryAfter: number }>();
+  /** Where a payload's response_url should point: a hook on this fake (bodies land in `hooks`). */
+  hookUrl(path: string): string {
+    return this.url.replace(/\/api\/$/, path);
+  }
+
   /** Bodies POSTed outside /api/ (response_url hooks), by path. */
   readonly hooks: { path: string; body: any }[] = [];
   /** method → milliseconds to wait before answering (a slow Slack). */
@@ -79,6 +84,8 @@ export class FakeSlackApi {
   readonly shown = new Map<string, { channel: string; threadTs: string | undefined; text: string; streaming: boolean }>();
   /** user → the last Home tab view published for them (views.publish), parsed. */
   readonly homeViews = new Map<string, { type: string; blocks: any[] }>();
+  /** trigger_ids a view was opened with (Slack takes each once). */
+  readonly usedTriggers = new Set<string>();
   private server: Server | null = null;
   private nextTs = 1767258600;
   url = '';
@@ -276,17 +283,25 @@ export class FakeSlackApi {
         this.homeViews.set(params.user_id, view);
         return { ok: true, view: { id: `V${params.user_id}`, type: 'home', blocks: view.blocks } };
       }
-      case 'views.open': {
-        const view = typeof params.view === 'string' ? JSON.parse(params.view) : params.view;
-        if (!params.trigger_id || !view) return { ok: false, error: 'invalid_arguments' };
-        return { ok: true, view: { id: `V${this.nextTs++}`, ...view } };
-      }
       case 'assistant.threads.setStatus':
       case 'assistant.threads.setTitle':
       case 'assistant.threads.setSuggestedPrompts':
         // As Slack: the thread is named by its DM channel and root ts.
         if (!params.channel_id || !params.thread_ts) return { ok: false, error: 'invalid_arguments' };
         return { ok: true };
+      case 'views.open':
+      case 'views.push': {
+        // As Slack: a view needs a trigger_id (valid 3 s, once) and a view.
+        if (!params.trigger_id) return { ok: false, error: 'invalid_arguments' };
+        if (this.usedTriggers.has(params.trigger_id)) return { ok: false, error: 'expired_trigger_id' };
+        this.usedTriggers.add(params.trigger_id);
+        const view = typeof params.view === 'string' ? JSON.parse(params.view) : params.view;
+        return { ok: true, view: { id: `V${this.nextTs++}`, ...view } };
+      }
+      case 'views.update': {
+        const view = typeof params.view === 'string' ? JSON.parse(params.view) : params.view;
+        return view ? { ok: true, view: { id: params.view_id ?? `V${this.nextTs++}`, ...view } } : { ok: false, error: 'invalid_arguments' };
+      }
       case 'chat.delete':
         if (!this.shown.delete(params.ts ?? '')) return { ok: false, error: 'message_not_found' };
         return { ok: true, channel: params.channel, ts: params.ts };

@@ -7,6 +7,7 @@
 import { sql } from 'drizzle-orm';
 import { describe, expect, it } from 'vitest';
 import { suggestedPrompts } from '../../src/core/suggested-prompts.js';
+import { ABOUT_REFUSED } from '../../src/core/turn/about.js';
 import { inbox } from '../../src/db/schema.js';
 import { RecordingModelGate } from '../fakes/recording-model.js';
 import { drivers } from '../support/db.js';
@@ -83,6 +84,28 @@ describe.each(drivers)('Slack assistant panel (%s)', (driver) => {
     await postSlack(slack.app, second);
     await done(second.event_id);
     expect(inThread('assistant.threads.setTitle', t.threadTs)).toHaveLength(1);
+  });
+
+  it('refuses a question about a private channel the person is not in, like any channel, without asking the model', async () => {
+    const t = thread('U0ACMEMEM1', 'C0ACMEINC1');
+    await postSlack(slack.app, t.started);
+    const calls = model.calls.length;
+    const question = t.ask('Summarize what is going on in the incident channel');
+    await postSlack(slack.app, question);
+    await done(question.event_id);
+    expect(model.calls.length).toBe(calls);
+    const shown = slack.api.visible('D0ACMEDM01', t.threadTs).map((m) => m.text);
+    expect(shown).toEqual([ABOUT_REFUSED]);
+  });
+
+  it("uses the channel the person is looking at as context when they are in it", async () => {
+    slack.api.seed('C0ACMEGEN1', { user: 'U0ACMEOWN1', text: 'Launch moves to March 3, decided in the review.', ts: '1767258000.000500' });
+    const t = thread('U0ACMEMEM1', 'C0ACMEGEN1');
+    await postSlack(slack.app, t.started);
+    const question = t.ask('Summarize this channel');
+    await postSlack(slack.app, question);
+    await done(question.event_id);
+    expect(model.promptsText().at(-1)).toContain('Launch moves to March 3');
   });
 
   it('follows the context as it changes, and leaves someone else\'s DM out of it', async () => {

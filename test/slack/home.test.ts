@@ -13,8 +13,10 @@ import { envelopeSchema } from '../../src/core/envelope.js';
 import { auditLog, principals, usage, workspaceSettings, workspaces } from '../../src/db/schema.js';
 import { RecordingModelGate } from '../fakes/recording-model.js';
 import { drivers } from '../support/db.js';
-import { freshEvent, postSlack, useSlackApp } from './support.js';
+import { waitFor } from '../support/wait.js';
+import { freshEvent, interactionFixture, interactionForm, postSlack, useSlackApp } from './support.js';
 
+const PRIYA = { id: 'U0ACMEOWN1', username: 'priya', name: 'priya', team_id: 'T0ACME0001' };
 const ACME = { platform: 'slack' as const, externalId: 'T0ACME0001' };
 let clicks = 0;
 
@@ -134,6 +136,48 @@ describe.each(drivers)('Slack App Home and its settings (%s)', (driver) => {
     expect(unknown.status === 'handled' && unknown.answer.kind).toBe('notice');
     expect(await settings()).toEqual(before);
     expect((await slack.db.db.select().from(auditLog).where(eq(auditLog.action, 'admin_change'))).length).toBe(count);
+  });
+
+  it('round-trips through signed requests: a Home button opens the modal, its submission is applied and the Home published again', async () => {
+    // Priya (owner): Marcus was demoted above.
+    const click = interactionFixture('block_actions_home', slack.api, (p) => (p.user = PRIYA));
+    expect((await postSlack(slack.app, interactionForm(click))).status).toBe(200);
+    const opened = await waitFor(() => slack.api.called('views.open').find((c) => c.params.trigger_id === click.trigger_id));
+    const modal = JSON.parse(opened.params.view!);
+    expect(modal).toMatchObject({ type: 'modal', callback_id: 'settings:save', title: { text: 'Budget' } });
+    const published = slack.api.called('views.publish').length;
+    const submission = interactionFixture('view_submission', slack.api, (p) => {
+      p.user = PRIYA;
+      p.view.callback_id = modal.callback_id;
+      p.view.private_metadata = modal.private_metadata;
+      p.view.state.values = { tokens: { tokens: { type: 'plain_text_input', value: '120000' } } };
+    });
+    const res = await postSlack(slack.app, interactionForm(submission));
+    expect(res.status).toBe(200);
+    await waitFor(async () => (await settings())?.dailyTokens === 120_000);
+    expect(await lastAudit()).toMatchObject({ action: 'admin_change', detail: expect.objectContaining({ new: '120000' }) });
+    await waitFor(() => slack.api.called('views.publish').length > published);
+    expect(text(slack.api.homeViews.get('U0ACMEOWN1')!)).toContain('Token budget per day: 120000');
+
+    // Bad input comes back as errors in the modal, inside the ack; nothing changes.
+    const bad = interactionFixture('view_submission', slack.api, (p) => {
+      p.user = PRIYA;
+      p.view.callback_id = modal.callback_id;
+      p.view.private_metadata = modal.private_metadata;
+      p.view.state.values = { tokens: { tokens: { type: 'plain_text_input', value: 'a lot' } } };
+    });
+    const refused = await postSlack(slack.app, interactionForm(bad));
+    expect(JSON.parse(refused.text)).toMatchObject({ response_action: 'errors', errors: { tokens: expect.stringContaining('Usage') } });
+    // A forged signature: 401; a payload that is not one: 400; neither changes anything.
+    const forged = interactionFixture('view_submission', slack.api, (p) => {
+      p.user = PRIYA;
+      p.view.callback_id = modal.callback_id;
+      p.view.private_metadata = modal.private_metadata;
+      p.view.state.values = { tokens: { tokens: { type: 'plain_text_input', value: '7' } } };
+    });
+    expect((await postSlack(slack.app, interactionForm(forged), { secret: 'not-the-secret' })).status).toBe(401);
+    expect((await postSlack(slack.app, interactionForm({ type: 'view_submission', view: { nope: true } }))).status).toBe(400);
+    expect((await settings())!.dailyTokens).toBe(120_000);
   });
 
   it('publishes nothing for the Messages tab, and refuses an unsigned Home event with 401', async () => {

@@ -12,6 +12,7 @@ import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { EVENT_TYPES } from '../../adapters/slack/handlers.js';
 import { BOT_SCOPES } from '../../adapters/slack/index.js';
+import { actionIdSchema } from '../../src/core/interactions.js';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
 const read = (path: string) => readFileSync(join(root, path), 'utf8');
@@ -56,9 +57,12 @@ describe('Slack app manifest', () => {
     expect(subscribed).toEqual(expect.arrayContaining(['app_uninstalled', 'tokens_revoked']));
   });
 
-  it('leaves interactivity off while nothing handles it, and asks for the scopes the adapter uses', () => {
+  it('turns interactivity on for the message shortcut and buttons, and asks for the scopes the adapter uses', () => {
     const m = manifest();
-    expect(m.settings.interactivity).toEqual({ is_enabled: false });
+    expect(m.settings.interactivity).toEqual({ is_enabled: true });
+    // Each shortcut's callback_id is an action id the interaction router can own.
+    for (const s of m.features.shortcuts) expect(actionIdSchema.safeParse(s.callback_id).success, s.callback_id).toBe(true);
+    expect(m.features.shortcuts).toEqual([expect.objectContaining({ type: 'message', callback_id: 'ask:message' })]);
     expect([...m.oauth_config.scopes.bot].sort()).toEqual([...BOT_SCOPES].sort());
     expect(m.features.slash_commands).toEqual([expect.objectContaining({ command: '/agent', should_escape: true })]);
   });

@@ -110,3 +110,22 @@ export function useSlackApp(
     return { api, app };
   });
 }
+
+let interactions = 0;
+/**
+ * A recorded interaction payload (test/fixtures/slack/interactions) with a trigger_id of its own,
+ * its response_url aimed at the fake Slack's hooks, and `patch` applied.
+ */
+export function interactionFixture(name: string, api: FakeSlackApi, patch: (p: any) => void = () => {}): any {
+  interactions += 1;
+  const p = JSON.parse(readFileSync(join(fixtures, 'interactions', `${name}.json`), 'utf8'));
+  if (p.trigger_id) p.trigger_id = `${p.trigger_id.split('.').slice(0, 2).join('.')}.${process.pid}i${interactions}`;
+  if (p.response_url) p.response_url = api.hookUrl(`/hooks/${name}/${interactions}`);
+  patch(p);
+  return p;
+}
+
+/** An interaction payload as Slack sends it: a form with one `payload` field holding JSON. */
+export function interactionForm(payload: unknown): string {
+  return `payload=${encodeURIComponent(typeof payload === 'string' ? payload : JSON.stringify(payload))}`;
+}

@@ -1,5 +1,6 @@
 /** Shared setup for the Teams tests: fixtures, a signed POST to /api/messages, the app with fakes. */
 import { readFileSync } from 'node:fs';
+import type { InteractionHandler } from '../../src/core/interactions.js';
 import type { Logger } from '../../src/core/ports.js';
 import { RecordingModelGate } from '../fakes/recording-model.js';
 import { FakeBotConnector } from '../fakes/bot-connector.js';
@@ -36,7 +37,14 @@ export interface TeamsHarness {
 export async function startTeams(
   db: TestDatabase,
   /** model: null runs the real model gate (offline provider) instead of a recording fake. */
-  options: { model?: RecordingModelGate | null; env?: Record<string, string>; auth?: boolean; maxReplyChars?: number; log?: Logger } = {},
+  options: {
+    model?: RecordingModelGate | null;
+    env?: Record<string, string>;
+    auth?: boolean;
+    maxReplyChars?: number;
+    log?: Logger;
+    interactionHandlers?: InteractionHandler[];
+  } = {},
 ): Promise<TeamsHarness> {
   const connector = new FakeBotConnector();
   const identity = new FakeBotIdentity(APP_ID);
@@ -47,6 +55,7 @@ export async function startTeams(
   const app = await startTestApp(db, {
     ...(options.model === null ? {} : { model }),
     ...(options.log ? { log: options.log } : {}),
+    ...(options.interactionHandlers ? { interactionHandlers: options.interactionHandlers } : {}),
     env: {
       ...(auth
         ? {

@@ -52,10 +52,24 @@ describe.each(drivers)('Teams settings card (%s)', (driver) => {
     const forms = content.content.actions.map((a: any) => a.card.actions[0].data);
     expect(forms).toEqual(['agent', 'guests', 'tools', 'limits', 'budget', 'retention'].map((value) => ({ quorumAction: 'settings:save', value })));
     await waitFor(() => t.teams.connector.posted.find((p) => p.conversationId === ALEX_CHAT && p.body.text?.includes('on the card in our 1:1 chat')));
+    // A forged token: 401, nothing changes.
+    const forged = activity('message_card_submit', t.teams.connector.url, (x) => {
+      x.id = `${Date.now()}7000`;
+      x.replyToId = card.id;
+      x.value = { quorumAction: 'settings:save', value: 'budget', tokens: '1' };
+    });
+    expect((await t.teams.post(forged, 'Bearer not-a-token')).status).toBe(401);
+    expect(await dailyTokens()).not.toBe(1);
 
-    const result = await submit(ALEX, ALEX_CHAT, card.id, 'budget', { tokens: '90000' });
-    expect(result.status === 'handled' && result.answer.kind === 'notice' && result.answer.text).toContain('Token budget per day');
+    // The card's Save, as Teams sends it: a message activity whose value holds the data and the inputs.
+    const save = activity('message_card_submit', t.teams.connector.url, (x) => {
+      x.id = `${Date.now()}7001`;
+      x.replyToId = card.id;
+      x.value = { quorumAction: 'settings:save', value: 'budget', tokens: '90000' };
+    });
+    expect((await t.teams.post(save)).status).toBe(200);
     expect(await dailyTokens()).toBe(90_000);
+    await waitFor(() => t.teams.connector.posted.find((p) => p.conversationId === ALEX_CHAT && p.body.text?.includes('Token budget per day')));
     const [entry] = await t.db.db.select().from(auditLog).where(eq(auditLog.action, 'admin_change')).orderBy(desc(auditLog.id)).limit(1);
     expect(entry!.detail).toMatchObject({ new: '90000' });
     const refreshed = t.teams.connector.updated.filter((u) => u.activityId === card.id).at(-1);

@@ -63,6 +63,12 @@ export interface OutgoingReply {
   actions?: ReplyAction[];
 }
 
+/** A private place to answer one person in: an Envelope's channel and replyRoute. */
+export interface PrivatePlace {
+  channel: ChannelRef;
+  replyRoute: Record<string, unknown>;
+}
+
 /** Posts replies on one platform. */
 export interface ReplySink {
   post(target: ReplyTarget, reply: OutgoingReply, memory: DeliveryMemory): Promise<{ platformMessageId: string }>;
@@ -87,9 +93,10 @@ export interface ReplyStream {
   append(text: string): void;
   /**
    * Ends the stream showing exactly `fullText`, which starts with everything appended. Throws when
-   * the stream broke: the caller then aborts it and posts the answer normally.
+   * the stream broke: the caller then aborts it and posts the answer normally. `actions` go under
+   * the finished message (feedback buttons).
    */
-  finish(fullText: string): Promise<{ platformMessageId: string }>;
+  finish(fullText: string, actions?: ReplyAction[]): Promise<{ platformMessageId: string }>;
   /** Withdraws whatever was shown (best effort, never throws): the reply will be posted another way. */
   abort(): Promise<void>;
 }
@@ -149,6 +156,12 @@ export interface PlatformPorts {
    * Absent where the platform cannot send one.
    */
   notify?(workspace: WorkspaceRef, userId: string, text: string): Promise<'sent' | 'unreachable'>;
+  /**
+   * Where this person can be answered privately, outside the conversation they clicked in (Slack:
+   * the app's DM, opened with conversations.open; Teams: their 1:1 chat with the bot). null when
+   * the platform gives no private place yet (Teams: no 1:1 chat). Absent where it cannot.
+   */
+  privateChannel?(workspace: WorkspaceRef, userId: string): Promise<PrivatePlace | null>;
   /**
    * Told, before the reply, what a turn gave the model and what it left out and why (the local
    * console's "why did it see this?" view). Absent on Slack and Teams; must not throw.

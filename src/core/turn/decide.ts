@@ -35,7 +35,14 @@ export async function decideTalk(deps: CoreDeps, turn: OpenedTurn): Promise<Deci
 }
 
 /** The prompt under the audience rule: the stored history is context only if the requester may read it (a DM only its owner). */
-export async function promptFor(deps: CoreDeps, turn: OpenedTurn, audience: Audience, inspect: ContextRecorder | null): Promise<PromptMessage[]> {
+export async function promptFor(
+  deps: CoreDeps,
+  turn: OpenedTurn,
+  audience: Audience,
+  inspect: ContextRecorder | null,
+  /** A channel asked about (turn/about.ts): its content, the requester's membership already checked. */
+  about?: { items: ContextItem[]; channelId: string },
+): Promise<PromptMessage[]> {
   const { conversation, scope, stored } = turn;
   const readable = decide(subjectOf(turn), { kind: 'read_history' }, {
     kind: 'conversation',
@@ -48,8 +55,9 @@ export async function promptFor(deps: CoreDeps, turn: OpenedTurn, audience: Audi
   // What was read with the conversation counts only now that the requester may read it.
   const history = readable.allow ? stored : [];
   const visibility = visibilityOf(conversation);
-  const context: ContextItem[] = history.map((message) => ({ visibility, message }));
-  const messages = buildPrompt({ audience, context, text: turn.envelope.text });
+  const context: ContextItem[] = [...(about?.items ?? []), ...history.map((message) => ({ visibility, message }))];
+  const requesterMaySeeChannel = (id: string) => id === about?.channelId;
+  const messages = buildPrompt({ audience, context, text: turn.envelope.text, requesterMaySeeChannel });
   inspect?.context(context, turn.envelope.text, readable.allow ? undefined : { count: stored.length, reason: readable.reason });
   return messages;
 }

@@ -5,6 +5,7 @@
  */
 import { openAnswerStream, type AnswerStream } from '../answer-stream.js';
 import type { Envelope } from '../envelope.js';
+import type { ReplyAction } from '../interactions.js';
 import type { DeliveryAttempt, DeliveryMemory, Logger, OutgoingReply, ReplySink, ReplyTarget } from '../ports.js';
 import type { TurnResult } from './deps.js';
 
@@ -20,7 +21,7 @@ export interface Delivery {
    */
   openAnswer(): AnswerStream | null;
   /** Ends the stream with the recorded text; where nothing streamed (or it broke) the answer is posted. */
-  finish(text: string): Promise<TurnResult>;
+  finish(text: string, actions?: ReplyAction[]): Promise<TurnResult>;
 }
 
 export function replyTargetOf(envelope: Envelope): ReplyTarget {
@@ -56,8 +57,8 @@ export function openDelivery(sink: ReplySink, envelope: Envelope, attempt: Deliv
       answer = openAnswerStream(sink, target, memory, log, (messageId) => memory.remember(messageId, 'stream'));
       return answer;
     },
-    async finish(text) {
-      return (await answer?.finish(text)) ?? post({ kind: 'answer', text });
+    async finish(text, actions) {
+      return (await answer?.finish(text, actions)) ?? post({ kind: 'answer', text, ...(actions?.length ? { actions } : {}) });
     },
   };
 }
