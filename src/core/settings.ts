@@ -49,7 +49,8 @@ async function open(deps: CoreDeps, interaction: Interaction, key: Parameters<ty
 
 async function save(deps: CoreDeps, interaction: Interaction, key: Parameters<typeof settingsForm>[0]): Promise<InteractionAnswer> {
   const written = commandsOf(key, interaction.fields);
-  if (!written.ok) return { kind: 'invalid', errors: written.errors };
+  // A modal shows errors on its fields; a form inline on a message (a Teams card) has no place for them: say them.
+  if (!written.ok) return interaction.message ? { kind: 'notice', text: `Nothing changed. ${Object.values(written.errors).join(' ')}` } : { kind: 'invalid', errors: written.errors };
   const answers: string[] = [];
   for (const [i, command] of written.commands.entries()) {
     const envelope: EnvelopeInput = {

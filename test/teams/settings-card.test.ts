@@ -72,6 +72,15 @@ describe.each(drivers)('Teams settings card (%s)', (driver) => {
     await waitFor(() => t.teams.connector.posted.find((p) => p.conversationId === ALEX_CHAT && p.body.text?.includes('Token budget per day')));
     const [entry] = await t.db.db.select().from(auditLog).where(eq(auditLog.action, 'admin_change')).orderBy(desc(auditLog.id)).limit(1);
     expect(entry!.detail).toMatchObject({ new: '90000' });
+    // A wrong value on the card: said in the chat (a card has no field errors), nothing changed.
+    const wrong = activity('message_card_submit', t.teams.connector.url, (x) => {
+      x.id = `${Date.now()}7002`;
+      x.replyToId = card.id;
+      x.value = { quorumAction: 'settings:save', value: 'budget', tokens: 'plenty' };
+    });
+    expect((await t.teams.post(wrong)).status).toBe(200);
+    await waitFor(() => t.teams.connector.posted.find((p) => p.conversationId === ALEX_CHAT && p.body.text?.startsWith('Nothing changed. Usage: /agent budget')));
+    expect(await dailyTokens()).toBe(90_000);
     const refreshed = t.teams.connector.updated.filter((u) => u.activityId === card.id).at(-1);
     expect(refreshed?.conversationId).toBe(ALEX_CHAT);
     expect(cardText(refreshed?.attachments)).toContain('Token budget per day: 90000');
