@@ -8,6 +8,7 @@
 const npm = (names) => `(^|/)node_modules/(${names})(/|$)`;
 const DATABASE = npm('drizzle-orm|postgres|@electric-sql/[^/]+');
 const LIMITERS = npm('bottleneck|ioredis');
+const FILE_READERS = npm('unpdf|mammoth');
 const PLATFORM_SDKS = npm('@slack/[^/]+|botbuilder[^/]*|botframework-[^/]+|@microsoft/[^/]+');
 
 /**
@@ -86,6 +87,20 @@ export default {
       severity: 'error',
       from: { path: '^(src|adapters)/', pathNot: '^src/limiter/' },
       to: { path: npm('bottleneck') },
+    },
+    {
+      name: 'files-imports-only-core',
+      comment: 'src/files reads bytes into text (PDF, DOCX, text, images): it builds on src/core ports only, never the database, a model or a platform.',
+      severity: 'error',
+      from: { path: '^src/files/' },
+      to: { path: '^src/', pathNot: '^src/(core|files)/' },
+    },
+    {
+      name: 'file-readers-only-in-files',
+      comment: 'The PDF and Word readers (unpdf, mammoth) live behind extractText in src/files/.',
+      severity: 'error',
+      from: { path: '^(src|adapters)/', pathNot: '^src/files/' },
+      to: { path: FILE_READERS },
     },
     {
       name: 'platform-sdks-only-in-adapters',

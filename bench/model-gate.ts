@@ -6,9 +6,18 @@
  *   overhead   gate latency per call with no limit reached, local and Redis (target p50 ≤ 2 ms), and
  *              the CPU one call costs, direct and through the gate
  *   instances  two gates (own Redis connections) on one workspace limit: combined rate ≤ 110%
+ *   budgets    gate latency with money and token budgets (workspace and per user) and tpm on,
+ *              against the same gate and database without them, local and Redis (target ≤ 0.5 ms
+ *              added at p50); the ledger is the real one on embedded PGlite
  * Needs Redis at REDIS_URL for the Redis parts; skips them otherwise (and says so).
  */
 import { randomBytes } from 'node:crypto';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { openDatabase } from '../src/db/client.js';
+import { createTurnStore } from '../src/db/turn-store.js';
+import { createUsageLedger } from '../src/db/usage-ledger.js';
 import type { LanguageModelV3 } from '@ai-sdk/provider';
 import type { Scope } from '../src/core/identity.js';
 import type { Logger, ModelCall, UsageLedger, WorkspaceSettings } from '../src/core/ports.js';
@@ -21,7 +30,11 @@ import { benchServices, skipped, print } from './_support.js';
 
 const REDIS_URL = benchServices.redis ?? '';
 const silent: Logger = { debug() {}, info() {}, warn() {}, error() {} };
-const ledger: UsageLedger = { reserve: async () => true, settle: async () => ({ spentTokens: 0, crossedWarning: false }) };
+const ledger: UsageLedger = {
+  reserve: async (_scope, r) => ({ ok: true, id: 'bench', maxOutputTokens: r.maxOutputTokens, tokens: 0, microUsd: 0 }),
+  settle: async () => ({ crossed: [] }),
+  renew: async () => {},
+};
 const noSettings: WorkspaceSettings = { storeContent: false, rpm: null, concurrency: null, dailyTokens: null, retentionDays: null, guestsEnabled: true };
 
 /** The offline model, optionally slowed down, recording when each call started. */
@@ -204,8 +217,59 @@ async function twoInstances(): Promise<void> {
   );
 }
 
+/** p50/p99 latency of `n` sequential calls through a gate with the real ledger, with and without budgets and tpm. */
+async function budgets(label: string, redis?: SharedRedis): Promise<void> {
+  const dir = mkdtempSync(join(tmpdir(), 'quorum-bench-budget-'));
+  const database = await openDatabase({ dataDir: dir });
+  try {
+    const turns = createTurnStore(database.db);
+    const s = await turns.resolveWorkspace({ platform: 'console', externalId: `bench-${label}` });
+    const who = await turns.resolvePrincipal(s, { id: 'bench' }, { platformRole: 'member', deleted: false });
+    const model = createOfflineModel('bench-model');
+    const big = 1_000_000_000_000;
+    const on: WorkspaceSettings = { ...noSettings, tpm: 1_000_000_000, dailyMicroUsd: big, monthlyTokens: big, userDailyTokens: big, userMonthlyMicroUsd: big };
+    const measure = async (settings: WorkspaceSettings) => {
+      const g = gate(() => model, { redis, ledger: createUsageLedger(database.db), settings: async () => settings, prices: { 'bench-model': { input: 1, output: 3 } } });
+      const c: ModelCall = { scope: s, principalId: who.id, channelExternalId: 'bench', messages: [{ role: 'user', content: 'o' }] };
+      for (let i = 0; i < 30; i++) await g.generate(c);
+      const times: number[] = [];
+      for (let i = 0; i < 300; i++) {
+        const t = performance.now();
+        await g.generate(c);
+        times.push(performance.now() - t);
+      }
+      await g.close();
+      return times;
+    };
+    // Alternating rounds, so that a busy moment of the machine falls on both sides.
+    const off: number[] = [];
+    const with_: number[] = [];
+    for (let round = 0; round < 3; round++) {
+      off.push(...(await measure(noSettings)));
+      with_.push(...(await measure(on)));
+    }
+    print(
+      `budgets (${label}): no budget p50 ${f(pct(off, 50))} ms p99 ${f(pct(off, 99))} ms; money + token budgets (workspace and per user) and tpm ` +
+        `p50 ${f(pct(with_, 50))} ms p99 ${f(pct(with_, 99))} ms: added p50 ${f(pct(with_, 50) - pct(off, 50))} ms, p99 ${f(pct(with_, 99) - pct(off, 99))} ms ` +
+        '(target ≤ 0.5 ms at p50; real ledger on embedded PGlite, offline model)',
+    );
+  } finally {
+    await database.close();
+  }
+}
+
 export async function run(only?: string): Promise<void> {
   print('# model gate');
+  if (only === 'budgets') {
+    await budgets('local');
+    if (await redisAnswers(REDIS_URL)) {
+      const redis = openSharedRedis(REDIS_URL, silent);
+      await new Promise((r) => setTimeout(r, 200));
+      await budgets('Redis', redis);
+      await redis.close();
+    } else skipped('budget overhead on Redis', REDIS_URL ? `Redis did not answer at ${REDIS_URL}` : 'set REDIS_URL');
+    return;
+  }
   if (only === 'overhead') return overhead('local');
   if (only === 'instances') return twoInstances();
   if (only === 'fairness') return fairness();
@@ -221,6 +285,7 @@ export async function run(only?: string): Promise<void> {
     skipped('model gate on Redis (accuracy, overhead, two instances)', REDIS_URL ? `Redis did not answer at ${REDIS_URL}` : 'set REDIS_URL');
   }
   await overhead('local');
+  await budgets('local');
   await fairness();
   if (hasRedis) await twoInstances();
 }

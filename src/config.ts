@@ -45,6 +45,12 @@ export const configSchema = z.object({
   METRICS_TOKEN: z.string().min(16).optional().describe('secret: bearer token GET /metrics requires (Authorization: Bearer …); at least 16 characters'),
   METRICS_PORT: z.coerce.number().int().min(0).max(65535).optional().describe('serve /metrics on its own listener (METRICS_HOST:METRICS_PORT) instead of PORT'),
   METRICS_HOST: z.string().min(1).default('127.0.0.1').describe('interface of the METRICS_PORT listener'),
+  METRICS_WORKSPACE_LABELS: z
+    .enum(['true', 'false'])
+    .default('false')
+    .transform((v) => v === 'true')
+    .describe('true: token and cost metrics carry a workspace label (one series per workspace and model: mind the cardinality)'),
+  MODEL_MAX_OUTPUT_TOKENS: positiveInt(4096, 'most output tokens a model call may produce (sent to the provider) when a budget or a tpm limit applies; budgets reserve this much'),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info').describe('pino log level'),
   DATABASE_URL: optionalUrl('PostgreSQL URL; unset: embedded PGlite in DATA_DIR'),
   DATABASE_POOL_SIZE: positiveInt(10, 'PostgreSQL connections per instance'),
@@ -95,12 +101,17 @@ export const configSchema = z.object({
     })
     .describe('price table, USD per million tokens: {"model":{"input":N,"output":N}}'),
 
+  KNOWLEDGE: z.enum(['on', 'off']).default('on').describe('keep the knowledge index: messages and shared files of the channels Quorum is in, found again by search_history (admins switch channels off with /agent knowledge #channel off)'),
+  KNOWLEDGE_BACKFILL_RPM: positiveInt(50, 'history calls per minute per workspace and method when a channel is backfilled (Slack Tier 3 allows about 50)'),
+  KNOWLEDGE_BACKFILL_PAGE_SIZE: positiveInt(200, 'messages per history page read by a backfill (Slack allows up to 999, recommends 200)'),
+  EMBEDDING_MODEL: z.string().min(1).optional().describe('embedding model on the OpenAI-compatible endpoint (MODEL_BASE_URL); set, and with pgvector in the database, knowledge search adds vector similarity to full text'),
   INBOX_MAX_ATTEMPTS: positiveInt(5, 'attempts before an inbox row is dead-lettered and the user told'),
   INBOX_LEASE_MS: positiveInt(30_000, 'how long a claimed inbox row stays claimed without a renewal (renewed every third of it while its turn runs)'),
   TURN_TIMEOUT_MS: positiveInt(300_000, 'longest a turn may run; then it is stopped and its row retried or dead-lettered'),
   WORKER_CONCURRENCY: positiveInt(32, 'turns one instance works on at once (most of a turn is waiting on the model and the platform)'),
   SHUTDOWN_GRACE_MS: positiveInt(10_000, 'time to finish claimed work on SIGTERM'),
   UNINSTALL_GRACE_DAYS: positiveInt(30, 'days a removed workspace keeps its data before deletion'),
+  FILE_MAX_BYTES: positiveInt(20 * 1024 * 1024, 'largest file Quorum downloads and reads into a turn, in bytes (larger ones are named as skipped); default 20 MB'),
 
   SLACK_SIGNING_SECRET: secret('Slack signing secret'),
   SLACK_BOT_TOKEN: secret('Slack bot token (single workspace)'),

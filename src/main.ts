@@ -19,6 +19,10 @@ import type { Logger, ModelGate } from './core/ports.js';
 import { answerCommand, portsFor, queuedNotice, replyTargetOf, runTurn, type CoreDeps } from './core/turn.js';
 import { deliveryMemoryOf } from './core/reply-memory.js';
 import { createAgentStore } from './db/agent-store.js';
+import { createKnowledgeStore } from './db/knowledge-store.js';
+import { enableScopedTextIndex, enableVector } from './db/vector.js';
+import { createKnowledge, type Knowledge } from './core/knowledge/service.js';
+import { createEmbedder } from './model/embedding.js';
 import { createAuditLog } from './db/audit-store.js';
 import { createConversationRefStore } from './db/conversation-ref-store.js';
 import { createAdminStore } from './db/admin-store.js';
@@ -41,7 +45,10 @@ import { createLogger } from './log.js';
 import { captureConsole } from './console-capture.js';
 import { createUsageLedger } from './db/usage-ledger.js';
 import { createGateFromConfig } from './model/from-config.js';
+import { createPricing } from './model/pricing.js';
 import { modelNameFor } from './model/providers.js';
+import { modelAcceptsImages } from './model/capabilities.js';
+import { fileExtractor } from './files/extract.js';
 import { createSecretBox, loadEncryptionKey } from './secrets.js';
 
 export interface StartOptions {
@@ -92,7 +99,7 @@ export async function startQuorum(config: Config, options: StartOptions = {}): P
     invalidation = await openInvalidationBus(config, log);
     const workspaces = createWorkspaceCache(database.db);
     const inbox = withBatchedEnqueue(database.db, createInboxStore(database.db, workspaces), workspaces);
-    const metrics = createMetrics(inbox);
+    const metrics = createMetrics(inbox, { workspaceLabels: config.METRICS_WORKSPACE_LABELS });
     const turns = createTurnStore(database.db, workspaces);
     const audit = instrumentAuditLog(createAuditLog(database.db), metrics);
     const admin = createAdminStore(database.db);
@@ -112,19 +119,21 @@ export async function startQuorum(config: Config, options: StartOptions = {}): P
     const model: ModelGate = options.model ?? gate!;
     const redisCheck = gate?.redisCheck ?? null;
 
+    const knowledge = await startKnowledge(config, database, turns, log);
     const deps: CoreDeps = {
       turns,
       audit,
-      model: instrumentModelGate(model, metrics),
+      model: instrumentModelGate(model, metrics, createPricing(config.MODEL_PRICES).costMicroUsd),
       modelName: modelNameFor(config),
       limitDefaults: { rpm: config.WORKSPACE_RPM, concurrency: config.WORKSPACE_CONCURRENCY, dailyTokens: config.WORKSPACE_DAILY_TOKENS ?? null },
       platforms,
       log,
-      agent: { store: createAgentStore(database.db) },
+      agent: { store: createAgentStore(database.db), knowledge: knowledge?.search },
       admin,
       bootstrapAdmins: config.QUORUM_ADMINS,
       home: createHomeReads(database.db),
       assistantThreads: createAssistantThreads(database.db),
+      files: { extractor: fileExtractor, maxBytes: config.FILE_MAX_BYTES, acceptsImages: modelAcceptsImages(config) },
     };
 
     const worker = createWorker({
@@ -176,6 +185,7 @@ export async function startQuorum(config: Config, options: StartOptions = {}): P
         log,
         invalidation,
         panel: createAssistantPanel(deps),
+        knowledge: knowledge?.intake,
         interactions,
       });
       platforms.slack ??= slack.ports;
@@ -199,6 +209,7 @@ export async function startQuorum(config: Config, options: StartOptions = {}): P
         refs: createConversationRefStore(database.db),
         log,
         invalidation,
+        knowledge: knowledge?.intake,
         interactions,
         seen: createSeenRequests(database.db),
         auth,
@@ -225,6 +236,9 @@ export async function startQuorum(config: Config, options: StartOptions = {}): P
       throw err;
     });
     worker.start();
+    // Backfills use each platform's history source: started once the adapters are.
+    for (const [platform, ports] of Object.entries(platforms)) if (knowledge && ports?.knowledge) knowledge.sources[platform as keyof typeof platforms] = ports.knowledge;
+    knowledge?.start();
     // Retention and uninstall purges run on a schedule kept in the database (survives restarts).
     const sweeper = startSweeper(database.db, { uninstallGraceDays: config.UNINSTALL_GRACE_DAYS, log });
     await slack?.start().catch(async (err: unknown) => {
@@ -249,6 +263,7 @@ export async function startQuorum(config: Config, options: StartOptions = {}): P
         await slack?.stop();
         const httpClosed = http.close();
         await worker.stop(config.SHUTDOWN_GRACE_MS);
+        await knowledge?.stop();
         await sweeper.stop();
         await Promise.race([httpClosed, new Promise((r) => setTimeout(r, 1_000).unref())]);
         http.server.closeAllConnections();
@@ -294,6 +309,22 @@ function devConveniences(config: Config, log: Logger): boolean {
 
 function usesSlack(config: Config): boolean {
   return Boolean(config.SLACK_BOT_TOKEN || config.SLACK_CLIENT_ID || config.SLACK_APP_TOKEN);
+}
+
+/** The knowledge index (KNOWLEDGE=on): vectors only with an embedding model and pgvector (one log line otherwise). */
+async function startKnowledge(config: Config, database: Database, turns: CoreDeps['turns'], log: Logger): Promise<Knowledge | null> {
+  if (config.KNOWLEDGE === 'off') return null;
+  const embedder = createEmbedder(config);
+  const vector = embedder ? await enableVector(database, log) : false;
+  if (database.driver === 'postgres') await enableScopedTextIndex(database, log);
+  return createKnowledge({
+    store: createKnowledgeStore(database.db, { vector }),
+    resolveWorkspace: (ref) => turns.resolveWorkspace(ref),
+    embedder: vector ? embedder : null,
+    log,
+    workerId: `${process.pid}-${Math.random().toString(36).slice(2, 8)}`,
+    backfill: { leaseMs: 60_000, pagesPerClaim: 5, idleMs: 5_000 },
+  });
 }
 
 async function notifyDead(deps: CoreDeps, envelope: Envelope, statusMessageId: string | null): Promise<void> {

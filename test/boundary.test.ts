@@ -34,6 +34,9 @@ const badTree: Record<string, string> = {
   // A type-only import of an adapter from the database layer.
   'src/db/store.ts': `import type { Thing } from '../../adapters/slack/thing.js';\nimport { id } from '../core/envelope.js';\nexport const store = (t: Thing) => id.parse(t);\n`,
   'src/model/gate.ts': `import Bottleneck from 'bottleneck';\nexport const gate = Bottleneck;\n`,
+  // The file readers: only src/files may use them, and src/files builds on src/core alone.
+  'src/model/pdf.ts': `import { extractText } from 'unpdf';\nexport const pdf = extractText;\n`,
+  'src/files/read.ts': `import mammoth from 'mammoth';\nimport { id } from '../core/envelope.js';\nimport { store } from '../db/store.js';\nexport const read = [mammoth, id, store];\n`,
   'src/inbox/worker.ts': `export const worker = 1;\n`,
   'src/config.ts': `export type Config = { a: string };\n`,
   'src/http/server.ts': `import '@slack/bolt';\nimport { createServer } from 'node:http';\nexport const server = createServer;\n`,
@@ -44,7 +47,9 @@ const badTree: Record<string, string> = {
     `import { worker } from './inbox/worker.js';`,
     `import './core/leak.js';`,
     `import { r } from './core/builtin.js';`,
-    `export const main = [thing, bot, worker, r];`,
+    `import { pdf } from './model/pdf.js';`,
+    `import { read } from './files/read.js';`,
+    `export const main = [thing, bot, worker, r, pdf, read];`,
   ].join('\n'),
   // Nothing imports it.
   'src/core/unused.ts': `export const unused = 1;\n`,
@@ -77,6 +82,8 @@ const expected = [
   'core-imports-only-core: src/core/builtin.ts -> fs',
   'core-imports-only-core: src/core/leak.ts -> ./missing.js',
   'core-imports-only-core: src/core/leak.ts -> src/db/store.ts',
+  'file-readers-only-in-files: src/model/pdf.ts -> npm:unpdf',
+  'files-imports-only-core: src/files/read.ts -> src/db/store.ts',
   'no-unused-module: src/core/unused.ts -> src/core/unused.ts',
   'platform-sdks-only-in-adapters: src/http/server.ts -> npm:@slack/bolt',
   'resolvable: src/core/leak.ts -> ./missing.js',

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { usage } from '../src/db/schema.js';
 import { postJson, useTestApp } from './support/app.js';
 import { drivers } from './support/db.js';
 import { waitFor } from './support/wait.js';
@@ -40,7 +41,25 @@ describe.each(drivers)('GET /metrics (%s)', (driver) => {
     expect(samples.has('quorum_inbox_oldest_pending_age_seconds')).toBe(true);
     expect(samples.has('quorum_limiter_queue_length')).toBe(true);
     expect([...samples.keys()].some((k) => k.startsWith('quorum_process_resident_memory_bytes'))).toBe(true);
-    // No user ids in label values.
-    expect([...samples.keys()].join('\n')).not.toMatch(/cleo|dev"/);
+    // No user ids in label values, and no workspace ids unless the operator allows them.
+    expect([...samples.keys()].join('\n')).not.toMatch(/cleo|dev"|workspace=/);
+    expect(samples.get('quorum_model_tokens_total{model="quorum-offline-1",direction="input"}')).toBeGreaterThan(0);
+    expect(samples.has('quorum_model_cost_usd_total{model="quorum-offline-1"}')).toBe(true);
+  });
+});
+
+describe.each(drivers)('GET /metrics with METRICS_WORKSPACE_LABELS (%s)', (driver) => {
+  const t = useTestApp(driver, () => ({ env: { METRICS_WORKSPACE_LABELS: 'true', MODEL_PRICES: JSON.stringify({ 'quorum-offline-1': { input: 1, output: 3 } }) } }));
+
+  it('counts tokens and cost by model and workspace, matching the usage ledger', async () => {
+    const res = await postJson(`${t.app.baseUrl}/console/api/messages`, { user: 'cleo', channel: 'general', text: 'count my cost' });
+    expect(res.body.reply).toMatchObject({ kind: 'answer' });
+    const [row] = await t.db.db.select().from(usage);
+    const samples = parseExposition(await (await fetch(`${t.app.baseUrl}/metrics`)).text());
+    const ws = `workspace="${row!.workspaceId}"`;
+    expect(samples.get(`quorum_model_tokens_total{model="quorum-offline-1",direction="input",${ws}}`)).toBe(row!.inputTokens);
+    expect(samples.get(`quorum_model_tokens_total{model="quorum-offline-1",direction="output",${ws}}`)).toBe(row!.outputTokens);
+    expect(samples.get(`quorum_model_cost_usd_total{model="quorum-offline-1",${ws}}`)).toBeCloseTo(row!.costMicroUsd / 1e6, 9);
+    expect(row!.costMicroUsd).toBe(row!.inputTokens + 3 * row!.outputTokens);
   });
 });

@@ -3,7 +3,8 @@
  * payload Slack signed, never from message text.
  */
 import { z } from 'zod';
-import type { ChannelKind, EnvelopeInput, WorkspaceRef } from '../../src/core/envelope.js';
+import { MAX_ENVELOPE_FILES, type ChannelKind, type EnvelopeInput, type WorkspaceRef } from '../../src/core/envelope.js';
+import { fileRefsOf, slackFileSchema } from './file-refs.js';
 
 /** The fields of an Events API body this adapter reads (Bolt has verified the signature). */
 export const eventBodySchema = z.object({
@@ -29,6 +30,9 @@ export const messageEventSchema = z.object({
   thread_ts: z.string().optional(),
   channel: z.string(),
   channel_type: z.string().optional(),
+  /** Files shared with the message (a mention with attachments, a DM's file_share). */
+  // Files Slack described in a way we cannot read do not cost the question its answer.
+  files: z.array(slackFileSchema).optional().catch(undefined),
 });
 export type MessageEvent = z.infer<typeof messageEventSchema>;
 
@@ -74,7 +78,8 @@ export function messageEnvelope(body: EventBody, event: MessageEvent, botUserId:
   if (!where) return { skip: 'no workspace' };
   if (!event.user || event.bot_id) return { skip: 'bot or system message' };
   if (botUserId && event.user === botUserId) return { skip: 'own message' };
-  if (event.subtype) return { skip: `subtype ${event.subtype}` };
+  // A message that shares files is a message like any other (its subtype says only that).
+  if (event.subtype && event.subtype !== 'file_share') return { skip: `subtype ${event.subtype}` };
 
   let kind: EnvelopeInput['kind'];
   let channelKind: ChannelKind;
@@ -110,6 +115,7 @@ export function messageEnvelope(body: EventBody, event: MessageEvent, botUserId:
     text: stripBotMention(event.text, botUserId),
     receivedAt: new Date(),
     replyRoute: route,
+    files: fileRefsOf(event.files, MAX_ENVELOPE_FILES),
   };
 }
 

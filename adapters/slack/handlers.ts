@@ -8,7 +8,9 @@ import type { EnvelopeInput, WorkspaceRef } from '../../src/core/envelope.js';
 import type { Intake } from '../../src/core/intake.js';
 import type { Invalidation } from '../../src/core/invalidation.js';
 import type { Logger } from '../../src/core/ports.js';
+import type { KnowledgeIntake } from '../../src/core/knowledge/indexer.js';
 import { eventBodySchema, messageEnvelope, messageEventSchema, workspaceOf } from './events.js';
+import { archived, deleted, observeFile, observeMessage, type ChannelChange } from './knowledge-events.js';
 
 export interface EventDeps {
   intake: Intake;
@@ -23,6 +25,8 @@ export interface EventDeps {
     /** Adds an assistant thread's context to a DM thread question. */
     inThread(envelope: EnvelopeInput): Promise<EnvelopeInput>;
   };
+  /** The knowledge index, told of messages, edits, deletions and the bot joining channels. */
+  knowledge?: KnowledgeIntake | undefined;
 }
 
 type Listener = (args: { body: unknown; event: unknown; context: { botUserId?: string; retryNum?: number } }) => Promise<void>;
@@ -50,6 +54,8 @@ export const EVENT_TYPES = [
   'channel_left',
   'group_left',
   'user_change',
+  'file_deleted',
+  'file_change',
   'app_uninstalled',
   'tokens_revoked',
   ...SURFACE_EVENTS,
@@ -59,6 +65,8 @@ export function registerEvents(app: App, deps: EventDeps): void {
   const { intake, log } = deps;
 
   const onMessage = async ({ body, event, context }: { body: unknown; event: unknown; context: { botUserId?: string; retryNum?: number } }) => {
+    // Every message keeps the index true (app_mention repeats a channel message: not indexed twice).
+    if (deps.knowledge) await observeMessage(deps.knowledge, body, event);
     const parsedBody = eventBodySchema.safeParse(body);
     const parsedEvent = messageEventSchema.safeParse(event);
     if (!parsedBody.success || !parsedEvent.success) {
@@ -79,19 +87,25 @@ export function registerEvents(app: App, deps: EventDeps): void {
       log.warn({ event: 'slack.invalid_envelope', problems: result.problems }, 'Slack event could not be mapped');
     }
   };
-  const onMember = (joined: boolean) => async ({ body, event }: { body: unknown; event: unknown }) => {
+  const onMember = (joined: boolean) => async ({ body, event, context }: { body: unknown; event: unknown; context: { botUserId?: string } }) => {
     const where = workspaceOf(eventBodySchema.parse(body));
     const parsed = memberEventSchema.safeParse(event);
     if (!where || !parsed.success) return;
     const { channel, user } = parsed.data;
+    // The bot itself was added: the channel's history is indexed in the background.
+    if (joined && deps.knowledge && context.botUserId && user === context.botUserId) await deps.knowledge.botJoined(where.ref, { id: channel, kind: 'channel' });
     await deps.publish({ kind: 'members', workspace: where.ref, channelId: channel, added: joined ? [user] : [], removed: joined ? [] : [user] });
   };
   // Archived: nobody is answered from it until it is unarchived. Deleted, or the bot removed: asked again.
-  const onChannel = (state: 'archived' | 'open' | 'unknown') => async ({ body, event }: { body: unknown; event: unknown }) => {
+  const onChannel = (state: 'archived' | 'open' | 'unknown', knowledgeChange?: ChannelChange) => async ({ body, event }: { body: unknown; event: unknown }) => {
     const where = workspaceOf(eventBodySchema.parse(body));
     const parsed = channelEventSchema.safeParse(event);
     if (!where || !parsed.success) return;
     await deps.publish({ kind: 'channel', workspace: where.ref, channelId: parsed.data.channel, state });
+    if (deps.knowledge && knowledgeChange) await knowledgeChange(deps.knowledge, where.ref, parsed.data.channel);
+  };
+  const onFile = (change: 'deleted' | 'changed') => async ({ body, event }: { body: unknown; event: unknown }) => {
+    if (deps.knowledge) await observeFile(deps.knowledge, workspaceOf(eventBodySchema.parse(body))?.ref, event, change);
   };
   // A profile, role or deactivation change: what is cached about the user is asked again.
   const onUser = async ({ body, event }: { body: unknown; event: unknown }) => {
@@ -117,15 +131,17 @@ export function registerEvents(app: App, deps: EventDeps): void {
     message: onMessage,
     member_joined_channel: onMember(true),
     member_left_channel: onMember(false),
-    channel_archive: onChannel('archived'),
-    group_archive: onChannel('archived'),
-    channel_unarchive: onChannel('open'),
-    group_unarchive: onChannel('open'),
-    channel_deleted: onChannel('unknown'),
-    group_deleted: onChannel('unknown'),
+    channel_archive: onChannel('archived', archived(true)),
+    group_archive: onChannel('archived', archived(true)),
+    channel_unarchive: onChannel('open', archived(false)),
+    group_unarchive: onChannel('open', archived(false)),
+    channel_deleted: onChannel('unknown', deleted),
+    group_deleted: onChannel('unknown', deleted),
     channel_left: onChannel('unknown'),
     group_left: onChannel('unknown'),
     user_change: onUser,
+    file_deleted: onFile('deleted'),
+    file_change: onFile('changed'),
     app_uninstalled: onRemoved,
     tokens_revoked: onRemoved,
     app_home_opened: deps.surfaces?.listeners.app_home_opened ?? ignored,

@@ -6,9 +6,10 @@
  */
 import type { webApi } from '@slack/bolt';
 import { z } from 'zod';
-import type { ChannelRef, WorkspaceRef } from '../../src/core/envelope.js';
+import { MAX_ENVELOPE_FILES, type ChannelRef, type WorkspaceRef } from '../../src/core/envelope.js';
 import { QuorumError } from '../../src/core/errors.js';
 import type { ConversationHistory, PlatformMessage } from '../../src/core/ports.js';
+import { fileRefsOf, slackFileSchema } from './file-refs.js';
 import type { TokenSource } from './tokens.js';
 
 const messageSchema = z.object({
@@ -18,6 +19,7 @@ const messageSchema = z.object({
   bot_id: z.string().optional(),
   text: z.string().optional(),
   ts: z.string(),
+  files: z.array(slackFileSchema).optional().catch(undefined),
 });
 
 type SlackMessage = z.infer<typeof messageSchema>;
@@ -81,13 +83,18 @@ export function createHistory(options: HistoryOptions): ConversationHistory {
 
 function toPlatform(messages: SlackMessage[]): PlatformMessage[] {
   return messages
-    .filter((m) => !(m.subtype && SKIPPED_SUBTYPES.has(m.subtype)) && (m.text ?? '') !== '')
-    .map((m) => ({
-      authorId: m.user ?? m.bot_id ?? 'unknown',
-      authorIsBot: m.bot_id !== undefined || m.subtype === 'bot_message',
-      text: m.text ?? '',
-      at: new Date(Math.floor(Number(m.ts) * 1000)),
-    }));
+    .filter((m) => !(m.subtype && SKIPPED_SUBTYPES.has(m.subtype)) && ((m.text ?? '') !== '' || m.files?.length))
+    .map((m) => {
+      const files = fileRefsOf(m.files, MAX_ENVELOPE_FILES);
+      return {
+        authorId: m.user ?? m.bot_id ?? 'unknown',
+        authorIsBot: m.bot_id !== undefined || m.subtype === 'bot_message',
+        // A message that only shares files says which.
+        text: m.text || `(shared ${files.map((f) => f.name).join(', ')})`,
+        at: new Date(Math.floor(Number(m.ts) * 1000)),
+        ...(files.length ? { files } : {}),
+      };
+    });
 }
 
 /** Slack's error code (not_in_channel, missing_scope, …) or the failure's kind; never message content. */

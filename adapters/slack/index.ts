@@ -8,6 +8,7 @@ import { App, HTTPReceiver, SocketModeReceiver, webApi, type Authorize, type Rec
 import type { Config } from '../../src/config.js';
 import { envelopeSchema, type Envelope } from '../../src/core/envelope.js';
 import type { Intake } from '../../src/core/intake.js';
+import type { KnowledgeIntake } from '../../src/core/knowledge/indexer.js';
 import type { InvalidationBus } from '../../src/core/ports.js';
 import type { InteractionRouter } from '../../src/core/interactions.js';
 import type { InstallationRecords, Logger, PlatformPorts, SeenRequests } from '../../src/core/ports.js';
@@ -18,9 +19,11 @@ import { assistantListeners, inAssistantThread, withAssistantThreads } from './a
 import { boltLogger } from './bolt-logger.js';
 import { registerCommand } from './command.js';
 import { registerEvents } from './handlers.js';
+import { createFileSource } from './files.js';
 import { createHistory } from './history.js';
 import { createHomeSurface } from './home.js';
 import { createInstaller } from './install.js';
+import { createKnowledgeSource } from './knowledge.js';
 import { createWebApiTransport } from './web-api-transport.js';
 import { registerInteractions } from './interactions.js';
 import { createNotify, createPrivateChannel } from './notify.js';
@@ -42,7 +45,8 @@ export type SlackConfig = Pick<
   | 'SLACK_STATE_SECRET'
   | 'SLACK_API_URL'
   | 'SLACK_APP_ID'
->;
+> &
+  Partial<Pick<Config, 'KNOWLEDGE_BACKFILL_RPM' | 'KNOWLEDGE_BACKFILL_PAGE_SIZE'>>;
 
 export interface SlackAdapterOptions {
   config: SlackConfig;
@@ -57,6 +61,8 @@ export interface SlackAdapterOptions {
   invalidation: InvalidationBus;
   /** The assistant panel and the App Home (src/core/assistant.ts); without it their events are ignored. */
   panel?: AssistantPanel;
+  /** The knowledge index: told of every message, edit and deletion of the channels the bot is in. */
+  knowledge?: KnowledgeIntake | undefined;
   /** Buttons, modals and shortcuts go here (src/core/interactions.ts); without it they are acked and ignored. */
   interactions?: InteractionRouter;
 }
@@ -96,8 +102,17 @@ export function createSlackAdapter(options: SlackAdapterOptions): SlackAdapter {
   const directory = createDirectory({ client: readClient, tokens });
   const membership = createMembership({ client: readClient, tokens });
   const history = createHistory({ client: readClient, tokens });
-  const replies = withAssistantThreads(createReplySink({ client: postClient, tokens, log }), postClient, tokens, log);
   const home = createHomeSurface(postClient, tokens);
+  const files = createFileSource({ client: readClient, tokens, apiUrl: config.SLACK_API_URL });
+  // Backfills wait out rate limits (Retry-After, several times) rather than fail: nobody waits on them.
+  const backfillClient = new PerCallRateLimitClient({ ...clientOptions, retryConfig: { retries: 2, minTimeout: 500, maxTimeout: 5_000 } }, 5);
+  const knowledge = createKnowledgeSource({
+    client: backfillClient,
+    tokens,
+    pageSize: config.KNOWLEDGE_BACKFILL_PAGE_SIZE ?? 200,
+    rpm: config.KNOWLEDGE_BACKFILL_RPM ?? 50,
+  });
+  const replies = withAssistantThreads(createReplySink({ client: postClient, tokens, log }), postClient, tokens, log);
   const notify = createNotify({ client: postClient, tokens });
   const installationStore = createBoltInstallationStore(installations, log);
   const unsubscribe = options.invalidation.subscribe((message) => {
@@ -176,6 +191,7 @@ export function createSlackAdapter(options: SlackAdapterOptions): SlackAdapter {
     intake: options.intake,
     publish: (message) => options.invalidation.publish(message),
     log,
+    knowledge: options.knowledge,
     uninstall: async (workspace, installKeys) => {
       for (const key of installKeys) await installations.remove('slack', key);
       await installations.markUninstalled(workspace);
@@ -198,7 +214,7 @@ export function createSlackAdapter(options: SlackAdapterOptions): SlackAdapter {
   if (installer) routes.push(...installer.routes);
 
   return {
-    ports: { membership, directory, replies, history, notify, home, privateChannel: createPrivateChannel({ client: postClient, tokens }) },
+    ports: { membership, directory, replies, history, notify, home, files, knowledge, privateChannel: createPrivateChannel({ client: postClient, tokens }) },
     routes,
     async start() {
       if (socketWatch) await socketWatch.start(() => app.start(), (receiver as SocketModeReceiver).client);
@@ -253,6 +269,7 @@ export const BOT_SCOPES = [
   'mpim:history',
   'chat:write',
   'commands',
+  'files:read', // files.info and url_private: the files people share with a question
   'users:read',
   'assistant:write', // the assistant panel: suggested prompts, status and title of its threads
 ];

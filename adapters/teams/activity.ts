@@ -5,7 +5,8 @@
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
 import { isCommandText } from '../../src/core/commands/index.js';
-import type { ChannelRef, EnvelopeInput, WorkspaceRef } from '../../src/core/envelope.js';
+import { MAX_ENVELOPE_FILES, type ChannelRef, type EnvelopeInput, type WorkspaceRef } from '../../src/core/envelope.js';
+import { fileRefsOfActivity } from './files.js';
 
 const account = z.object({ id: z.string().min(1), name: z.string().optional(), aadObjectId: z.string().min(1).optional() }).loose();
 
@@ -27,6 +28,8 @@ export const activitySchema = z
       .loose()
       .optional(),
     entities: z.array(z.object({ type: z.string() }).loose()).optional(),
+    /** Files, pictures, the message's own HTML copy, cards: files.ts picks the files. */
+    attachments: z.unknown().optional(),
     membersAdded: z.array(account).optional(),
     membersRemoved: z.array(account).optional(),
     channelData: z
@@ -57,7 +60,7 @@ export function baseConversationId(conversationId: string): string {
   return at === -1 ? conversationId : conversationId.slice(0, at);
 }
 
-function rootFromConversation(conversationId: string): string | undefined {
+export function rootFromConversation(conversationId: string): string | undefined {
   const match = /;messageid=([^;]+)/.exec(conversationId);
   return match?.[1];
 }
@@ -178,8 +181,10 @@ export function envelopeOf(activity: TeamsActivity, tenantId: string, receivedAt
   // Without RSC permissions bots only get mentions in channels and group chats; anything else is not for Quorum.
   const addressed = kind === 'personal' || mentionsBot(activity);
   const route = routeOf(activity);
+  const files = fileRefsOfActivity(activity.attachments, route.conversationKey, MAX_ENVELOPE_FILES);
   return {
-    kind: !addressed || text === '' ? 'unsupported' : isCommandText(text) ? 'command' : kind === 'personal' ? 'direct' : 'mention',
+    // A file sent without a word is a question about the file.
+    kind: !addressed || (text === '' && files.length === 0) ? 'unsupported' : isCommandText(text) ? 'command' : kind === 'personal' ? 'direct' : 'mention',
     idempotencyKey: idempotencyKeyOf(tenantId, activity),
     workspace: workspaceOf(tenantId),
     user: {
@@ -198,5 +203,6 @@ export function envelopeOf(activity: TeamsActivity, tenantId: string, receivedAt
     text: text.slice(0, 40_000),
     receivedAt,
     replyRoute: route,
+    files,
   };
 }

@@ -30,10 +30,13 @@ import { authEnabled, createCloudAdapter, isAuthFailure, type TeamsApp, type Tea
 import { createDirectory } from './directory.js';
 import { createHomeCards } from './home-card.js';
 import { createMembership } from './membership.js';
+import { createFileSource } from './files.js';
 import { isCardSubmit, onInteraction, type TeamsInteractionDeps } from './interactions.js';
 import { createNotify, createPrivateChannel } from './notify.js';
 import { createReplySink } from './replies.js';
 import { createRuntime, keys, storedConversationOf, type TeamsRuntime } from './runtime.js';
+import { observeActivity } from './knowledge.js';
+import type { KnowledgeIntake } from '../../src/core/knowledge/indexer.js';
 
 export type { TeamsAuthOverrides } from './auth.js';
 
@@ -50,6 +53,8 @@ export interface TeamsAdapterOptions {
   maxReplyChars?: number;
   /** Carries roster and uninstall changes to every instance's caches (default: this process only). */
   invalidation?: InvalidationBus;
+  /** The knowledge index: told of channel messages (received through resource-specific consent), edits and deletions. */
+  knowledge?: KnowledgeIntake | undefined;
   /** Card buttons, task modules and message extension actions go here; without it invokes are acknowledged only. */
   interactions?: InteractionRouter;
   /** Interactions already acted on (a retried invoke acts once); required with `interactions`. */
@@ -91,6 +96,7 @@ export function createTeamsAdapter(options: TeamsAdapterOptions): TeamsAdapter {
     replies: createReplySink(runtime, { maxChars: options.maxReplyChars }),
     notify: createNotify(runtime),
     home: createHomeCards(runtime, log),
+    files: createFileSource(runtime, cloudAdapter.serviceUrlAllowed),
     privateChannel: createPrivateChannel(runtime),
     // No `history` port: a channel's or chat's messages are served only by Microsoft Graph (RSC
     // ChannelMessage.Read.Group / ChatMessage.Read.Chat), which Quorum does not call yet; so
@@ -183,6 +189,7 @@ export function createTeamsAdapter(options: TeamsAdapterOptions): TeamsAdapter {
     if (context && (activity.type === ActivityTypes.Invoke || isCardSubmit(activity))) {
       return interactions ? onInteraction(interactions, activity, tenantId, context) : { status: 200, body: {} };
     }
+    if (options.knowledge) await observeActivity(options.knowledge, workspace, activity);
     switch (activity.type) {
       case ActivityTypes.Message:
         return onMessage(await withMentionedIds(activity), workspace, tenantId);

@@ -1,6 +1,6 @@
 /**
- * Budget alerts: the model gate calls this sink once per workspace and day when token use
- * crosses 80% of the daily budget, and each of the workspace's admins gets a direct message on
+ * Budget alerts: the model gate calls this sink once per budget and period when spend crosses
+ * 80% of a budget (any kind: budgets.ts), and each of the workspace's admins gets a direct message on
  * its platform (PlatformPorts.notify). Admins are the owners and admins Quorum knows (grant,
  * else platform role) and the operator's QUORUM_ADMINS for that workspace, at most
  * MAX_ALERTED_ADMINS. The message holds numbers only, never content. Nothing here throws: a
@@ -8,6 +8,7 @@
  */
 import { isOperatorAdmin, type BootstrapAdmin } from './access/roles.js';
 import type { AdminStore } from './ports.js';
+import { budgetWarningText, type BudgetAlert } from './budgets.js';
 import type { Platform } from './envelope.js';
 import type { Scope } from './identity.js';
 import type { BudgetAlertSink, Logger, PlatformPorts } from './ports.js';
@@ -16,7 +17,7 @@ import type { BudgetAlertSink, Logger, PlatformPorts } from './ports.js';
 export const MAX_ALERTED_ADMINS = 20;
 
 export interface BudgetAlertDeps {
-  admin: Pick<AdminStore, 'adminsOf' | 'workspaceOf'>;
+  admin: Pick<AdminStore, 'adminsOf' | 'workspaceOf' | 'platformUserIds'>;
   /** Read when an alert goes out, so adapters started after the gate are found. */
   platforms: Partial<Record<Platform, PlatformPorts>>;
   bootstrapAdmins?: readonly BootstrapAdmin[] | undefined;
@@ -24,20 +25,11 @@ export interface BudgetAlertDeps {
   maxAdmins?: number;
 }
 
-export function budgetWarningText(workspace: string, alert: { spentTokens: number; dailyTokens: number }): string {
-  const n = (v: number) => v.toLocaleString('en-US');
-  const percent = Math.floor((alert.spentTokens / alert.dailyTokens) * 100);
-  return (
-    `Heads up: ${workspace} has used ${n(alert.spentTokens)} of its ${n(alert.dailyTokens)} tokens today (${percent}%). ` +
-    'Model calls stop at the budget; an admin can raise it with `/agent budget tokens N/day`.'
-  );
-}
-
 export function createBudgetAlerts(deps: BudgetAlertDeps): BudgetAlertSink {
   const max = deps.maxAdmins ?? MAX_ALERTED_ADMINS;
   const { log } = deps;
 
-  async function send(scope: Scope, alert: { spentTokens: number; dailyTokens: number }): Promise<void> {
+  async function send(scope: Scope, alert: BudgetAlert): Promise<void> {
     const base = { workspace: scope.workspaceId, platform: scope.platform };
     const ports = deps.platforms[scope.platform];
     if (!ports?.notify) {
@@ -52,7 +44,9 @@ export function createBudgetAlerts(deps: BudgetAlertDeps): BudgetAlertSink {
       log.warn({ event: 'budget_alert.no_admins', ...base }, 'no known admin to tell of the budget warning');
       return;
     }
-    const text = budgetWarningText(workspace.name ?? `workspace ${workspace.externalId}`, alert);
+    // A user's budget names the user (their platform id), never what they asked.
+    const userId = alert.principalId ? (await deps.admin.platformUserIds(scope, [alert.principalId])).get(alert.principalId) : undefined;
+    const text = budgetWarningText(workspace.name ?? `workspace ${workspace.externalId}`, { ...alert, ...(userId ? { userId } : {}) });
     const outcomes = await Promise.allSettled(admins.map((userId) => ports.notify!(workspace, userId, text)));
     const counts = { sent: 0, unreachable: 0, failed: 0 };
     for (const outcome of outcomes) {

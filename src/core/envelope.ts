@@ -36,6 +36,28 @@ export const channelRefSchema = z.object({
 });
 export type ChannelRef = z.infer<typeof channelRefSchema>;
 
+/**
+ * A file the message carries, as the platform named it. `source` is what the adapter needs to
+ * fetch it again (a Slack file id's team, a Teams download URL): opaque to the core, never a token.
+ */
+export const fileRefSchema = z.object({
+  id,
+  name: z.string().max(512),
+  mimetype: z.string().max(256),
+  /** Bytes, when the platform said. */
+  size: z.number().int().nonnegative().optional(),
+  source: z.record(z.string(), z.unknown()).default({}),
+  /**
+   * What the adapter needs only while this delivery runs (a short-lived download link): kept in
+   * the inbox row, never stored with the conversation's messages.
+   */
+  transient: z.record(z.string(), z.unknown()).optional(),
+});
+export type FileRef = z.infer<typeof fileRefSchema>;
+
+/** More than this many files on one message are not carried (Slack allows 10 per message). */
+export const MAX_ENVELOPE_FILES = 20;
+
 export const envelopeKindSchema = z.enum(['mention', 'direct', 'command', 'unsupported']);
 export type EnvelopeKind = z.infer<typeof envelopeKindSchema>;
 
@@ -69,6 +91,8 @@ export const envelopeSchema = z.object({
   messageId: id,
   text: z.string().max(40_000),
   receivedAt: z.coerce.date(),
+  /** The files the message carries (none for most). */
+  files: z.array(fileRefSchema).max(MAX_ENVELOPE_FILES).default([]),
   /** Whatever the adapter needs to answer later (response_url, service URL); opaque to the core. */
   replyRoute: z.record(z.string(), z.unknown()).default({}),
   about: aboutSchema.optional(),

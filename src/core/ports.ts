@@ -5,6 +5,7 @@
  */
 export type * from './ports/admin.js';
 export type * from './ports/home.js';
+export type * from './ports/files.js';
 export type * from './ports/invalidation.js';
 export type * from './ports/model.js';
 export type * from './ports/platform.js';
@@ -12,3 +13,4 @@ export type * from './ports/records.js';
 export type * from './ports/stores.js';
 export type { Platform } from './envelope.js';
 export type { Role } from './identity.js';
+export type * from './ports/knowledge.js';

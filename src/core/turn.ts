@@ -9,13 +9,15 @@ import { roleOf } from './access/roles.js';
 import { runCommand } from './commands/index.js';
 import { recordContext } from './context-report.js';
 import type { Envelope } from './envelope.js';
-import type { DeliveryAttempt } from './ports.js';
+import type { DeliveryAttempt, PlatformPorts } from './ports.js';
 import { aboutContext } from './turn/about.js';
 import { answerTurn } from './turn/answer.js';
-import { decideTalk, promptFor } from './turn/decide.js';
+import { decideTalk, promptFor, visibilityOf } from './turn/decide.js';
+import { filesOfTurn, NO_FILES, platformThreadFiles, readFiles, withFiles, type ReadFiles } from './turn/files.js';
 import { portsFor, type CoreDeps, type TurnResult } from './turn/deps.js';
 import { openDelivery, type Delivery } from './turn/delivery.js';
-import { ignoreDeleted, openTurn, requesterFacts } from './turn/resolve.js';
+import { ignoreDeleted, openTurn, requesterFacts, type OpenedTurn } from './turn/resolve.js';
+import type { Audience } from './prompt.js';
 
 export { portsFor, type CoreDeps, type TurnResult } from './turn/deps.js';
 export { replyTargetOf } from './turn/delivery.js';
@@ -69,10 +71,11 @@ export async function runTurn(deps: CoreDeps, envelope: Envelope, attempt?: Deli
     inspect?.send('denied', 'not_a_member');
     return delivery.post({ kind: 'error', text: about.text, private: true });
   }
-  const messages = await promptFor(deps, turn, audience, inspect, about ?? undefined);
+  const { messages, readable } = await promptFor(deps, turn, audience, inspect, about ?? undefined);
+  const files = await turnFiles(deps, ports, delivery, filesWhere(turn, audience, readable));
 
   // Answer, and deliver.
-  return answerTurn(deps, ports, { turn, channel, messages, inspect, signal: attempt?.signal }, delivery);
+  return answerTurn(deps, ports, { turn, channel, messages: withFiles(messages, files), files, inspect, signal: attempt?.signal }, delivery);
 }
 
 async function commandTurn(deps: CoreDeps, envelope: Envelope, delivery: Delivery): Promise<TurnResult> {
@@ -81,4 +84,23 @@ async function commandTurn(deps: CoreDeps, envelope: Envelope, delivery: Deliver
   const principal = await deps.turns.resolvePrincipal(scope, envelope.user, facts);
   const answer = await runCommand(deps, { scope, principal, role: roleOf(principal, envelope.workspace, deps.bootstrapAdmins), envelope });
   return delivery.post({ kind: 'notice', text: answer, private: true });
+}
+
+/**
+ * The message's files, else the conversation's latest (where its history may be read), else the
+ * latest shared in the platform's thread when the question speaks of a file; read as quoted data.
+ */
+async function turnFiles(deps: CoreDeps, ports: PlatformPorts, delivery: Delivery, where: ReturnType<typeof filesWhere>): Promise<ReadFiles> {
+  let refs = filesOfTurn(where);
+  if (refs.length === 0) refs = await platformThreadFiles(ports, where);
+  if (refs.length === 0) return NO_FILES;
+  delivery.progress('Reading the files…');
+  const files = await readFiles(deps.files, ports, where, refs);
+  // Counts only: file names can be as private as the message.
+  deps.log.info({ event: 'turn.files', read: files.readCount, images: files.images.length, skipped: files.skipped.length }, 'files read into a turn');
+  return files;
+}
+
+function filesWhere(turn: OpenedTurn, audience: Audience, readable: boolean) {
+  return { envelope: turn.envelope, stored: turn.stored, audience, history: { visibility: visibilityOf(turn.conversation), readable } };
 }

@@ -12,6 +12,7 @@ import {
   conversations,
   grants,
   inbox,
+  knowledgeChunks,
   memories,
   messages,
   principals,
@@ -21,6 +22,9 @@ import {
   workspaces,
 } from './schema.js';
 import { findPrincipalByUserId, upsertChannel } from './turn-store.js';
+import { workspaceUsage } from './usage-report.js';
+import { formatUsd } from '../core/budgets.js';
+import { switchKnowledge } from './knowledge-admin.js';
 
 type Tx = Parameters<Parameters<Db['transaction']>[0]>[0];
 
@@ -69,8 +73,10 @@ async function applyChange(tx: Tx, scope: Scope, change: AdminChange): Promise<C
           .insert(scheduledJobs)
           .values({ name: RETENTION_JOB, nextRunAt: sql`now()` })
           .onConflictDoUpdate({ target: scheduledJobs.name, set: { nextRunAt: sql`now()` } });
-      const none = change.key === 'retentionDays' ? 'off' : 'default';
-      return { setting: change.key, old: show(old, none), new: show(change.value, none) };
+      const none = change.key === 'retentionDays' ? 'off' : change.key === 'dailyTokens' || change.key === 'rpm' || change.key === 'concurrency' ? 'default' : 'none';
+      // Money is shown as dollars, in the answer and the audit entry alike.
+      const shown = (v: number | null | undefined) => (/MicroUsd$/.test(change.key) && typeof v === 'number' ? formatUsd(v) : show(v, none));
+      return { setting: change.key, old: shown(old), new: shown(change.value) };
     }
     case 'guests':
       return setFlag(tx, scope, 'guestsEnabled', change.enabled, 'guests', ['off', 'on']);
@@ -105,6 +111,8 @@ async function applyChange(tx: Tx, scope: Scope, change: AdminChange): Promise<C
       const label = (v: boolean | undefined) => (v === undefined ? 'default' : v ? 'allow' : 'deny');
       return { setting: `tool:${change.channel.id}:${change.tool}`, old: label(row?.allowed), new: label(change.allowed) };
     }
+    case 'knowledge':
+      return switchKnowledge(tx, scope, change.channel, change.enabled);
     case 'role': {
       const [row] = await tx
         .select({ role: grants.role })
@@ -181,6 +189,8 @@ export function createAdminStore(db: Db): AdminStore {
         .where(and(eq(usage.workspaceId, scope.workspaceId), eq(usage.day, sql`current_date`)));
       return { calls: Number(row?.calls ?? 0), inputTokens: Number(row?.inputTokens ?? 0), outputTokens: Number(row?.outputTokens ?? 0) };
     },
+
+    usage: (scope, query) => workspaceUsage(db, scope, query),
 
     async erase(scope, target, actor) {
       return db.transaction(async (tx) => {
@@ -271,6 +281,16 @@ async function eraseIn(tx: Tx, scope: Scope, target: { principalId: string; plat
     .set({ content: null })
     .where(and(inScope(auditLog), eq(auditLog.actorPrincipalId, target.principalId), isNotNull(auditLog.content)))
     .returning({ id: auditLog.id });
+  // Knowledge: what they wrote or shared anywhere, and their DMs' chunks (rows deleted, not hidden).
+  const chunks = await tx
+    .delete(knowledgeChunks)
+    .where(
+      and(
+        inScope(knowledgeChunks),
+        or(eq(knowledgeChunks.authorUserId, target.platformUserId), and(eq(knowledgeChunks.channelKind, 'dm'), eq(knowledgeChunks.dmOwnerUserId, target.platformUserId))),
+      ),
+    )
+    .returning({ id: knowledgeChunks.id });
   await tx
     .update(principals)
     .set({ displayName: null, updatedAt: sql`now()` })
@@ -282,5 +302,6 @@ async function eraseIn(tx: Tx, scope: Scope, target: { principalId: string; plat
     dmConversations: dms.length,
     inboxRows: inboxRows.length,
     auditContentRedacted: redacted.length,
+    knowledgeChunks: chunks.length,
   };
 }

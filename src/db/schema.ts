@@ -3,10 +3,12 @@
  * Every table that holds user data carries workspace_id.
  */
 import { sql } from 'drizzle-orm';
+import type { FileRef } from '../core/envelope.js';
 import {
   bigint,
   bigserial,
   boolean,
+  customType,
   date,
   index,
   integer,
@@ -43,6 +45,16 @@ export const workspaceSettings = pgTable('workspace_settings', {
   rpm: integer('rpm'),
   concurrency: integer('concurrency'),
   dailyTokens: bigint('daily_tokens', { mode: 'number' }),
+  /** Tokens per sliding minute for the workspace's model calls (`/agent limit tpm N`). */
+  tpm: integer('tpm'),
+  /** The other budgets (`/agent budget …`): tokens or micro-USD, per UTC day or calendar month; user_* apply to each user. */
+  monthlyTokens: bigint('monthly_tokens', { mode: 'number' }),
+  dailyMicroUsd: bigint('daily_micro_usd', { mode: 'number' }),
+  monthlyMicroUsd: bigint('monthly_micro_usd', { mode: 'number' }),
+  userDailyTokens: bigint('user_daily_tokens', { mode: 'number' }),
+  userMonthlyTokens: bigint('user_monthly_tokens', { mode: 'number' }),
+  userDailyMicroUsd: bigint('user_daily_micro_usd', { mode: 'number' }),
+  userMonthlyMicroUsd: bigint('user_monthly_micro_usd', { mode: 'number' }),
   retentionDays: integer('retention_days'),
   guestsEnabled: boolean('guests_enabled').notNull().default(true),
   updatedAt: updatedAt(),
@@ -128,6 +140,8 @@ export const messages = pgTable(
     principalId: uuid('principal_id').references(() => principals.id, { onDelete: 'cascade' }),
     role: text('role', { enum: ['user', 'assistant'] }).notNull(),
     content: text('content').notNull(),
+    /** The files a user message carried (references only, never their content), for later questions in the thread. */
+    files: jsonb('files').$type<FileRef[]>(),
     /** The platform delivery this message came from or answered: a retried delivery writes nothing new. */
     idempotencyKey: text('idempotency_key').notNull(),
     createdAt: createdAt(),
@@ -152,7 +166,7 @@ export const memories = pgTable(
   (t) => [index('memories_workspace_principal').on(t.workspaceId, t.principalId)],
 );
 
-/** Tokens and cost per workspace, user, model and day. */
+/** Tokens and cost per workspace, user, model, channel and day. */
 export const usage = pgTable(
   'usage',
   {
@@ -160,28 +174,55 @@ export const usage = pgTable(
     principalId: uuid('principal_id').notNull().references(() => principals.id, { onDelete: 'cascade' }),
     day: date('day', { mode: 'string' }).notNull(),
     model: text('model').notNull(),
+    /** The platform channel the call answered in ('' when unknown: rows from before channels were recorded). */
+    channel: text('channel').notNull().default(''),
     calls: integer('calls').notNull().default(0),
     inputTokens: bigint('input_tokens', { mode: 'number' }).notNull().default(0),
     outputTokens: bigint('output_tokens', { mode: 'number' }).notNull().default(0),
     costMicroUsd: bigint('cost_micro_usd', { mode: 'number' }).notNull().default(0),
   },
-  (t) => [primaryKey({ columns: [t.workspaceId, t.principalId, t.day, t.model] })],
+  (t) => [primaryKey({ columns: [t.workspaceId, t.principalId, t.day, t.model, t.channel] })],
 );
 
 /**
- * Today's token spend per workspace: settled usage plus reservations of calls in flight.
- * Reserving is one conditional upsert, so concurrent calls cannot overshoot the budget.
+ * Spend per budget period: the workspace's (subject '') and each user's (subject = principal id),
+ * per UTC day ('2026-12-06') and calendar month ('2026-12'), in tokens and micro-USD. Settled
+ * usage plus the reservations of calls in flight; a reservation locks its rows, so concurrent
+ * calls (on any instance) cannot overshoot a budget.
  */
-export const budgetDays = pgTable(
-  'budget_days',
+export const budgetCounters = pgTable(
+  'budget_counters',
   {
     workspaceId: uuid('workspace_id').notNull().references(() => workspaces.id, { onDelete: 'cascade' }),
-    day: date('day', { mode: 'string' }).notNull(),
+    subject: text('subject').notNull(),
+    period: text('period').notNull(),
     spentTokens: bigint('spent_tokens', { mode: 'number' }).notNull().default(0),
-    /** Set when the 80% warning went out, so admins are told once a day. */
-    warnedAt: timestamp('warned_at', { withTimezone: true }),
+    spentMicroUsd: bigint('spent_micro_usd', { mode: 'number' }).notNull().default(0),
+    /** Set when the 80% warning of this period's token / money budget went out, so it goes out once. */
+    warnedTokensAt: timestamp('warned_tokens_at', { withTimezone: true }),
+    warnedUsdAt: timestamp('warned_usd_at', { withTimezone: true }),
   },
-  (t) => [primaryKey({ columns: [t.workspaceId, t.day] })],
+  (t) => [primaryKey({ columns: [t.workspaceId, t.subject, t.period] })],
+);
+
+/**
+ * Calls in flight and what they reserved (already counted in budget_counters). Settling deletes
+ * the row; a row whose lease ran out (its process died) is released by the next reservation that
+ * would not fit, so a dead process holds budget for one lease, not for the rest of the period.
+ */
+export const budgetReservations = pgTable(
+  'budget_reservations',
+  {
+    id: uuid('id').primaryKey().defaultRandom(),
+    workspaceId: uuid('workspace_id').notNull().references(() => workspaces.id, { onDelete: 'cascade' }),
+    principalId: uuid('principal_id').notNull(),
+    day: text('day').notNull(),
+    month: text('month').notNull(),
+    tokens: bigint('tokens', { mode: 'number' }).notNull(),
+    microUsd: bigint('micro_usd', { mode: 'number' }).notNull(),
+    leaseUntil: timestamp('lease_until', { withTimezone: true }).notNull(),
+  },
+  (t) => [index('budget_reservations_lease').on(t.workspaceId, t.leaseUntil)],
 );
 
 /** Append-only, hash-chained per workspace: each entry holds the previous entry's hash. */
@@ -303,4 +344,80 @@ export const assistantThreads = pgTable(
     updatedAt: updatedAt(),
   },
   (t) => [primaryKey({ columns: [t.workspaceId, t.channelId, t.threadTs] })],
+);
+
+/** PostgreSQL's full-text document type (drizzle has no built-in for it). */
+const tsvector = customType<{ data: string }>({ dataType: () => 'tsvector' });
+
+/**
+ * Knowledge: what Quorum may find again, one row per chunk of a message or a shared file. Each
+ * chunk keeps its source (conversation, thread, author, platform id, permalink) and its audience:
+ * the channel, or for a DM its owner (a platform user id, the one person who may get it back).
+ * Deleting a source deletes its rows. With pgvector, an `embedding` column is added after the
+ * migrations (src/db/vector.ts), never here: this migration must run where pgvector is absent.
+ */
+export const knowledgeChunks = pgTable(
+  'knowledge_chunks',
+  {
+    id: bigserial('id', { mode: 'number' }).primaryKey(),
+    workspaceId: uuid('workspace_id').notNull().references(() => workspaces.id, { onDelete: 'cascade' }),
+    channelExternalId: text('channel_external_id').notNull(),
+    channelKind: text('channel_kind', { enum: ['dm', 'group', 'channel'] }).notNull(),
+    /** A DM's owner (platform user id); null for channels and groups, whose members are the audience. */
+    dmOwnerUserId: text('dm_owner_user_id'),
+    sourceKind: text('source_kind', { enum: ['message', 'file'] }).notNull(),
+    /** The platform's id: a Slack message ts or Teams activity id, or a file id. */
+    sourceId: text('source_id').notNull(),
+    threadId: text('thread_id'),
+    authorUserId: text('author_user_id'),
+    chunkNo: integer('chunk_no').notNull().default(0),
+    content: text('content').notNull(),
+    /** A link to the source (Slack permalink, Teams deep link), cited in answers. */
+    permalink: text('permalink'),
+    sourceAt: timestamp('source_at', { withTimezone: true }).notNull(),
+    tsv: tsvector('tsv').generatedAlwaysAs(sql`to_tsvector('simple', content)`),
+    updatedAt: updatedAt(),
+  },
+  (t) => [
+    uniqueIndex('knowledge_chunks_source').on(t.workspaceId, t.channelExternalId, t.sourceKind, t.sourceId, t.chunkNo),
+    index('knowledge_chunks_tsv').using('gin', t.tsv),
+    index('knowledge_chunks_author').on(t.workspaceId, t.authorUserId),
+    // A DM owner's own entries (their DM searches read these, then match the words).
+    index('knowledge_chunks_dm_owner').on(t.workspaceId, t.dmOwnerUserId).where(sql`channel_kind = 'dm'`),
+    index('knowledge_chunks_file').on(t.workspaceId, t.sourceKind, t.sourceId),
+    index('knowledge_chunks_age').on(t.workspaceId, t.sourceAt),
+  ],
+);
+
+/**
+ * Knowledge per channel: whether admins let it be indexed (`/agent knowledge #ch on|off`) and how
+ * far its backfill is. The backfill's cursor lives here, so a restart resumes where it stood; a
+ * lease lets exactly one instance work on a channel at a time.
+ */
+export const knowledgeChannels = pgTable(
+  'knowledge_channels',
+  {
+    workspaceId: uuid('workspace_id').notNull().references(() => workspaces.id, { onDelete: 'cascade' }),
+    channelExternalId: text('channel_external_id').notNull(),
+    channelKind: text('channel_kind', { enum: ['dm', 'group', 'channel'] }).notNull().default('channel'),
+    enabled: boolean('enabled').notNull().default(true),
+    /** Archived channels are kept but not offered to searches from elsewhere. */
+    archived: boolean('archived').notNull().default(false),
+    backfill: text('backfill', { enum: ['none', 'pending', 'running', 'done', 'failed'] }).notNull().default('none'),
+    cursor: text('cursor'),
+    pages: integer('pages').notNull().default(0),
+    messages: integer('messages').notNull().default(0),
+    attempts: integer('attempts').notNull().default(0),
+    lastError: text('last_error'),
+    claimedBy: text('claimed_by'),
+    leaseUntil: timestamp('lease_until', { withTimezone: true }),
+    /** When the backfill may be tried again (after a failure or a platform rate limit). */
+    notBefore: timestamp('not_before', { withTimezone: true }),
+    createdAt: createdAt(),
+    updatedAt: updatedAt(),
+  },
+  (t) => [
+    primaryKey({ columns: [t.workspaceId, t.channelExternalId] }),
+    index('knowledge_channels_backfill').on(t.backfill, t.notBefore).where(sql`backfill in ('pending', 'running')`),
+  ],
 );

@@ -8,7 +8,7 @@ import { and, eq, isNotNull, lt, lte, sql } from 'drizzle-orm';
 import type { Logger } from '../core/ports.js';
 import type { Db } from './client.js';
 import { appendAudit } from './audit-store.js';
-import { auditLog, messages, scheduledJobs, workspaceSettings, workspaces } from './schema.js';
+import { auditLog, knowledgeChunks, messages, scheduledJobs, workspaceSettings, workspaces } from './schema.js';
 import { RETENTION_JOB } from './admin-store.js';
 import { scopeOf } from './turn-store.js';
 
@@ -16,7 +16,7 @@ export const PURGE_JOB = 'uninstall-purge';
 const JOB_PERIOD = '1 hour';
 
 export interface SweepResult {
-  retention: { workspaces: number; messages: number } | null;
+  retention: { workspaces: number; messages: number; knowledge: number } | null;
   purgedWorkspaces: number | null;
 }
 
@@ -31,13 +31,14 @@ async function claim(db: Db, name: string): Promise<boolean> {
   return rows.length > 0;
 }
 
-export async function applyRetention(db: Db): Promise<{ workspaces: number; messages: number }> {
+export async function applyRetention(db: Db): Promise<{ workspaces: number; messages: number; knowledge: number }> {
   const due = await db
     .select({ id: workspaces.id, platform: workspaces.platform, days: workspaceSettings.retentionDays })
     .from(workspaceSettings)
     .innerJoin(workspaces, eq(workspaces.id, workspaceSettings.workspaceId))
     .where(isNotNull(workspaceSettings.retentionDays));
   let total = 0;
+  let knowledge = 0;
   for (const ws of due) {
     const scope = scopeOf(ws);
     const deleted = await db.transaction(async (tx) => {
@@ -46,23 +47,29 @@ export async function applyRetention(db: Db): Promise<{ workspaces: number; mess
         .delete(messages)
         .where(and(eq(messages.workspaceId, scope.workspaceId), lt(messages.createdAt, older)))
         .returning({ id: messages.id });
+      // The knowledge index keeps nothing longer than the messages it was read from.
+      const chunks = await tx
+        .delete(knowledgeChunks)
+        .where(and(eq(knowledgeChunks.workspaceId, scope.workspaceId), lt(knowledgeChunks.sourceAt, older)))
+        .returning({ id: knowledgeChunks.id });
+      knowledge += chunks.length;
       // Content kept in the audit log (`/agent content on`) expires with the messages; its hash stays, so the chain still verifies.
       const redacted = await tx
         .update(auditLog)
         .set({ content: null })
         .where(and(eq(auditLog.workspaceId, scope.workspaceId), isNotNull(auditLog.content), lt(auditLog.at, older)))
         .returning({ id: auditLog.id });
-      if (rows.length > 0 || redacted.length > 0)
+      if (rows.length > 0 || redacted.length > 0 || chunks.length > 0)
         await appendAudit(tx, scope, {
           action: 'erasure',
           outcome: 'ok',
-          detail: { kind: 'retention', days: ws.days, messages: rows.length, auditContent: redacted.length },
+          detail: { kind: 'retention', days: ws.days, messages: rows.length, auditContent: redacted.length, knowledge: chunks.length },
         });
       return rows.length;
     });
     total += deleted;
   }
-  return { workspaces: due.length, messages: total };
+  return { workspaces: due.length, messages: total, knowledge };
 }
 
 /** Deletes workspaces removed more than graceDays ago; everything of theirs goes with them (cascade). */

@@ -1,7 +1,7 @@
 /** TurnStore on drizzle: workspaces, principals, conversations and messages, always scoped. */
 import { and, desc, eq, sql } from 'drizzle-orm';
 import { z } from 'zod';
-import { channelKindSchema, type ChannelRef, type UserRef, type WorkspaceRef } from '../core/envelope.js';
+import { channelKindSchema, fileRefSchema, type ChannelRef, type FileRef, type UserRef, type WorkspaceRef } from '../core/envelope.js';
 import { roleSchema, type Principal, type Scope, type UserFacts } from '../core/identity.js';
 import type { Conversation, OpenTurnInput, StoredMessage, TurnRecord, TurnStore, WorkspaceSettings } from '../core/ports.js';
 import { builtOnce, type Db } from './client.js';
@@ -245,6 +245,14 @@ const settingsRow = z.object({
   rpm: z.number().nullable(),
   concurrency: z.number().nullable(),
   dailyTokens: col.number.nullable(),
+  tpm: col.number.nullable(),
+  monthlyTokens: col.number.nullable(),
+  dailyMicroUsd: col.number.nullable(),
+  monthlyMicroUsd: col.number.nullable(),
+  userDailyTokens: col.number.nullable(),
+  userMonthlyTokens: col.number.nullable(),
+  userDailyMicroUsd: col.number.nullable(),
+  userMonthlyMicroUsd: col.number.nullable(),
   retentionDays: z.number().nullable(),
   guestsEnabled: z.boolean(),
 }) satisfies z.ZodType<WorkspaceSettings>;
@@ -255,6 +263,7 @@ const messageRow = z.object({
   role: z.enum(['user', 'assistant']),
   content: z.string(),
   createdAt: col.date,
+  files: z.array(fileRefSchema).nullish().transform((v) => v ?? undefined),
 }) satisfies z.ZodType<StoredMessage>;
 const contextRow = z.object({
   ord: z.number(),
@@ -294,10 +303,11 @@ async function readTurnContexts(db: Db, batch: ContextRequest[]): Promise<Stored
             where p.workspace_id = ${ws} and p.platform_user_id = i."userId") p) as principal,
           (select row_to_json(c) from c) as conversation,
           (select row_to_json(s) from (select store_content as "storeContent", rpm, concurrency, daily_tokens as "dailyTokens",
+              tpm as "tpm", monthly_tokens as "monthlyTokens", daily_micro_usd as "dailyMicroUsd", monthly_micro_usd as "monthlyMicroUsd", user_daily_tokens as "userDailyTokens", user_monthly_tokens as "userMonthlyTokens", user_daily_micro_usd as "userDailyMicroUsd", user_monthly_micro_usd as "userMonthlyMicroUsd",
               retention_days as "retentionDays", guests_enabled as "guestsEnabled"
             from workspace_settings where workspace_id = ${ws}) s) as settings,
           (select coalesce(json_agg(h order by h."createdAt"), '[]'::json) from (
-            select id, conversation_id as "conversationId", principal_id as "principalId", role, content, created_at as "createdAt"
+            select id, conversation_id as "conversationId", principal_id as "principalId", role, content, files, created_at as "createdAt"
             from messages where workspace_id = ${ws} and conversation_id = (select id from c)
             order by created_at desc limit i."historyLimit") h) as history) x`,
   );
@@ -323,10 +333,10 @@ const recordedRow = z.object({ fresh: z.array(z.object({ ws: z.string(), key: z.
 async function recordTurns(tx: Tx, batch: { scope: Scope; turn: TurnRecord }[]): Promise<void> {
   const turns = scopedBatch(
     'v',
-    { conversation: 'uuid', principal: 'uuid', question: 'text', answer: 'text', key: 'text' },
+    { conversation: 'uuid', principal: 'uuid', question: 'text', answer: 'text', key: 'text', files: 'jsonb' },
     batch.map(({ scope, turn }) => ({
       scope,
-      values: { conversation: turn.conversationId, principal: turn.principalId, question: turn.userText, answer: turn.answerText, key: turn.idempotencyKey },
+      values: { conversation: turn.conversationId, principal: turn.principalId, question: turn.userText, answer: turn.answerText, key: turn.idempotencyKey, files: keptFiles(turn.files) },
     })),
   );
   // A microsecond apart keeps question-then-answer order stable in history, also for two turns
@@ -335,8 +345,9 @@ async function recordTurns(tx: Tx, batch: { scope: Scope; turn: TurnRecord }[]):
   const statement = scoped(
     turns,
     (ws) => sql`with m as (
-        insert into messages (workspace_id, conversation_id, principal_id, role, content, idempotency_key, created_at)
-        select ${ws}, v.conversation, v.principal, r.role, case r.role when 'user' then v.question else v.answer end, v.key,
+        insert into messages (workspace_id, conversation_id, principal_id, role, content, files, idempotency_key, created_at)
+        select ${ws}, v.conversation, v.principal, r.role, case r.role when 'user' then v.question else v.answer end,
+          case r.role when 'user' then v.files end, v.key,
           now() + (v.ord * 2 + r.k) * interval '1 microsecond'
         from ${turns.from} cross join (values ('user', 0), ('assistant', 1)) as r(role, k)
         order by v.ord, r.k
@@ -373,11 +384,22 @@ async function recordTurns(tx: Tx, batch: { scope: Scope; turn: TurnRecord }[]):
   );
 }
 
+/** The references a question's files leave in its message: never their transient part (a short-lived download link); null for none. */
+const keptFiles = (files: FileRef[] | undefined) => (files?.length ? files.map(({ transient: _, ...kept }) => kept) : null);
+
 const defaultSettings: WorkspaceSettings = {
   storeContent: false,
   rpm: null,
   concurrency: null,
   dailyTokens: null,
+  tpm: null,
+  monthlyTokens: null,
+  dailyMicroUsd: null,
+  monthlyMicroUsd: null,
+  userDailyTokens: null,
+  userMonthlyTokens: null,
+  userDailyMicroUsd: null,
+  userMonthlyMicroUsd: null,
   retentionDays: null,
   guestsEnabled: true,
 };
@@ -389,6 +411,14 @@ function settingsQuery(db: Executor) {
       rpm: workspaceSettings.rpm,
       concurrency: workspaceSettings.concurrency,
       dailyTokens: workspaceSettings.dailyTokens,
+      tpm: workspaceSettings.tpm,
+      monthlyTokens: workspaceSettings.monthlyTokens,
+      dailyMicroUsd: workspaceSettings.dailyMicroUsd,
+      monthlyMicroUsd: workspaceSettings.monthlyMicroUsd,
+      userDailyTokens: workspaceSettings.userDailyTokens,
+      userMonthlyTokens: workspaceSettings.userMonthlyTokens,
+      userDailyMicroUsd: workspaceSettings.userDailyMicroUsd,
+      userMonthlyMicroUsd: workspaceSettings.userMonthlyMicroUsd,
       retentionDays: workspaceSettings.retentionDays,
       guestsEnabled: workspaceSettings.guestsEnabled,
     })

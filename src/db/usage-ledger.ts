@@ -1,133 +1,230 @@
 /**
- * UsageLedger on drizzle: today's token spend per workspace (budget_days) and usage rows per
- * workspace, user, model and day. The day is the database's `current_date` for both tables so
- * that budgets and usage reports agree.
+ * UsageLedger on drizzle: spend per budget period (budget_counters: the workspace's and each
+ * user's, per UTC day and month, tokens and micro-USD), the reservations of calls in flight
+ * (budget_reservations, with a lease), and usage rows per workspace, user, model, channel and day.
+ *
+ * Every reservation and settlement touches the same four counters (workspace and user, day and
+ * month) in the same order, so a reservation's row locks order concurrent calls of a workspace on
+ * every instance, and releasing a reservation knows exactly what it had added.
  */
 import { sql } from 'drizzle-orm';
-import type { Scope } from '../core/identity.js';
-import type { UsageEntry, UsageLedger } from '../core/ports.js';
 import { z } from 'zod';
-import { builtOnce, type Db } from './client.js';
+import { planOutput, type Budget, type BudgetAlert, type BudgetKind } from '../core/budgets.js';
+import type { Scope } from '../core/identity.js';
+import type { Reservation, ReserveRequest, SettleInput, UsageEntry, UsageLedger } from '../core/ports.js';
+import type { Db } from './client.js';
 import { col, decodeRows, scoped, scopedBatch } from './raw.js';
-import { groupCommit } from './group-commit.js';
-import { budgetDays } from './schema.js';
 
-export function createUsageLedger(db: Db): UsageLedger {
-  // Every model call reserves and settles: built once / written as plain SQL (see builtOnce).
-  const reserve = builtOnce(() =>
-    db
-      .insert(budgetDays)
-      .values({ workspaceId: sql.placeholder('workspaceId'), day: sql`current_date`, spentTokens: sql.placeholder('tokens') })
-      .onConflictDoUpdate({
-        target: [budgetDays.workspaceId, budgetDays.day],
-        set: { spentTokens: sql`${budgetDays.spentTokens} + excluded.spent_tokens` },
-        setWhere: sql`${budgetDays.spentTokens} + excluded.spent_tokens <= ${sql.placeholder('dailyTokens')}::bigint`,
-      })
-      .returning({ spent: budgetDays.spentTokens })
-      .prepare('budget_reserve'),
+type Tx = Parameters<Parameters<Db['transaction']>[0]>[0];
+type Executor = Db | Tx;
+
+export interface LedgerOptions {
+  /** The clock budget periods and usage days are taken from (UTC); tests move it across a day or a month. */
+  now?: () => Date;
+}
+
+/** The UTC day and calendar month of an instant: the keys of the budget periods. */
+export function periodsOf(at: Date): { day: string; month: string } {
+  const day = at.toISOString().slice(0, 10);
+  return { day, month: day.slice(0, 7) };
+}
+
+const counterRow = z.object({ subject: z.string(), period: z.string(), tokens: col.number, usd: col.number });
+const settledRow = counterRow.extend({ crossedTokens: z.boolean(), crossedUsd: z.boolean() });
+
+/** The four counters a call of `principalId` touches, in lock order. */
+function counterKeys(principalId: string, periods: { day: string; month: string }) {
+  return [
+    { subject: '', period: periods.month },
+    { subject: '', period: periods.day },
+    { subject: principalId, period: periods.month },
+    { subject: principalId, period: periods.day },
+  ].sort((a, b) => (a.subject === b.subject ? a.period.localeCompare(b.period) : a.subject.localeCompare(b.subject)));
+}
+
+function keyOf(kind: Pick<BudgetKind, 'subject' | 'period'>, principalId: string, periods: { day: string; month: string }) {
+  return `${kind.subject === 'workspace' ? '' : principalId}/${kind.period === 'day' ? periods.day : periods.month}`;
+}
+
+/** Locks the four counters (creating them at 0) and reads their spend as it is now. */
+async function lockCounters(tx: Tx, scope: Scope, principalId: string, periods: { day: string; month: string }) {
+  const keys = counterKeys(principalId, periods);
+  const values = sql.join(
+    keys.map((k) => sql`(${scope.workspaceId}::uuid, ${k.subject}, ${k.period})`),
+    sql`, `,
   );
-  const settle = groupCommit((batch: Settlement[]) => settleBatch(db, batch), { retryAlone: true });
+  const result = await tx.execute(sql`insert into budget_counters (workspace_id, subject, period) values ${values}
+    on conflict (workspace_id, subject, period) do update set spent_tokens = budget_counters.spent_tokens
+    returning subject, period, spent_tokens as tokens, spent_micro_usd as usd`);
+  return new Map(decodeRows(counterRow, result).map((r) => [`${r.subject}/${r.period}`, r]));
+}
+
+/** Gives back what reservations whose lease ran out (their process died) still hold; answers how many. */
+async function releaseExpired(tx: Executor, scope: Scope): Promise<number> {
+  const result = await tx.execute(sql`with gone as (
+      delete from budget_reservations where workspace_id = ${scope.workspaceId} and lease_until < now()
+      returning principal_id::text as p, day, month, tokens, micro_usd),
+    parts as (
+      select '' as subject, day as period, tokens, micro_usd from gone
+      union all select '', month, tokens, micro_usd from gone
+      union all select p, day, tokens, micro_usd from gone
+      union all select p, month, tokens, micro_usd from gone),
+    sums as (select subject, period, sum(tokens) as t, sum(micro_usd) as u from parts group by subject, period),
+    upd as (
+      update budget_counters c set spent_tokens = greatest(0, c.spent_tokens - sums.t), spent_micro_usd = greatest(0, c.spent_micro_usd - sums.u)
+      from sums where c.workspace_id = ${scope.workspaceId} and c.subject = sums.subject and c.period = sums.period
+      returning 1)
+    select (select count(*) from gone)::int as n`);
+  return decodeRows(z.object({ n: col.number }), result)[0]?.n ?? 0;
+}
+
+export function createUsageLedger(db: Db, options: LedgerOptions = {}): UsageLedger {
+  const now = options.now ?? (() => new Date());
+
+  function plan(request: ReserveRequest, counters: Map<string, z.infer<typeof counterRow>>, periods: { day: string; month: string }) {
+    return planOutput({
+      ...request,
+      spent: (kind) => {
+        const row = counters.get(keyOf(kind, request.principalId, periods));
+        return kind.unit === 'tokens' ? (row?.tokens ?? 0) : (row?.usd ?? 0);
+      },
+    });
+  }
+
   return {
-    async reserve(scope: Scope, tokens: number, dailyTokens: number): Promise<boolean> {
-      // A first insert always fits once this holds; later ones fit only through the WHERE below.
-      if (tokens > dailyTokens) return false;
-      // One statement: the row lock orders concurrent reservations and the WHERE is re-checked
-      // against the newest row, so twenty concurrent calls cannot all see room for one more.
-      const rows = await reserve().execute({ workspaceId: scope.workspaceId, tokens, dailyTokens });
-      return rows.length > 0;
+    async reserve(scope, request): Promise<Reservation> {
+      const periods = periodsOf(now());
+      return db.transaction(async (tx) => {
+        let counters = await lockCounters(tx, scope, request.principalId, periods);
+        let planned = plan(request, counters, periods);
+        // No room: a dead process's reservations may be what fills it.
+        if (!planned.ok && (await releaseExpired(tx, scope)) > 0) {
+          counters = await lockCounters(tx, scope, request.principalId, periods);
+          planned = plan(request, counters, periods);
+        }
+        if (!planned.ok) return planned;
+        const keys = counterKeys(request.principalId, periods);
+        const pairs = sql.join(keys.map((k) => sql`(${k.subject}, ${k.period})`), sql`, `);
+        const result = await tx.execute(sql`with r as (
+            insert into budget_reservations (workspace_id, principal_id, day, month, tokens, micro_usd, lease_until)
+            values (${scope.workspaceId}, ${request.principalId}, ${periods.day}, ${periods.month}, ${planned.tokens}, ${planned.microUsd},
+              now() + ${request.leaseMs} * interval '1 millisecond')
+            returning id),
+          c as (
+            update budget_counters set spent_tokens = spent_tokens + ${planned.tokens}, spent_micro_usd = spent_micro_usd + ${planned.microUsd}
+            where workspace_id = ${scope.workspaceId} and (subject, period) in (${pairs})
+            returning 1)
+          select id from r`);
+        const [row] = decodeRows(z.object({ id: z.string() }), result);
+        return { ok: true as const, id: row!.id, maxOutputTokens: planned.maxOutputTokens, tokens: planned.tokens, microUsd: planned.microUsd };
+      });
     },
 
-    settle: (scope, input) => settle({ scope, input }),
+    async settle(scope, input) {
+      const result = await db.execute(settleStatement(scope, input, periodsOf(now())));
+      return { crossed: crossings(decodeRows(settledRow, result), input) };
+    },
+
+    async renew(reservations, leaseMs) {
+      if (reservations.length === 0) return;
+      const batch = scopedBatch('b', { id: 'uuid' }, reservations.map(({ scope, id }) => ({ scope, values: { id } })));
+      await db.execute(
+        scoped(batch, (ws) => sql`update budget_reservations r set lease_until = now() + ${leaseMs} * interval '1 millisecond'
+          from ${batch.from} where r.workspace_id = ${ws} and r.id = b.id`),
+      );
+    },
   };
 }
 
-const settledRow = z.object({ ws: z.string(), spent: col.number, crossed: z.boolean() });
-
-type Settlement = { scope: Scope; input: Parameters<UsageLedger['settle']>[1] };
-
 /**
- * Settles calls that finish together in one statement (group-commit.ts). An upsert may touch a
- * row only once, so the batch is summed per workspace (spend) and per workspace, user and model
- * (usage) first; every call of a workspace then learns the same new total, and only its first
- * call learns that the warning was crossed, so admins are still told once a day.
+ * One statement: the reservation goes (if its lease has not already given it back), the four
+ * counters get the real use minus what was reserved, the 80% lines are stamped once per period,
+ * and the usage rows are added.
  */
-async function settleBatch(db: Db, batch: Settlement[]): Promise<{ spentTokens: number; crossedWarning: boolean }[]> {
-  const spend = new Map<string, { scope: Scope; values: { used: number; delta: number; warnAt: number | null } }>();
-  for (const { scope, input } of batch) {
-    const used = input.entries.reduce((sum, e) => sum + e.usage.inputTokens + e.usage.outputTokens, 0);
-    const row = spend.get(scope.workspaceId) ?? { scope, values: { used: 0, delta: 0, warnAt: input.warnAt } };
-    row.values.used += used;
-    row.values.delta += used - input.reservedTokens;
-    spend.set(scope.workspaceId, row);
-  }
-  const spent = scopedBatch('v', { used: 'bigint', delta: 'bigint', warnAt: 'bigint' }, [...spend.values()]);
-  const usage = scopedBatch(
-    'u',
-    { principal: 'uuid', model: 'text', calls: 'int', inputTokens: 'bigint', outputTokens: 'bigint', costMicroUsd: 'bigint' },
-    [...groupBy(batch, ({ scope, input }) => `${scope.workspaceId}/${input.principalId}`).values()].flatMap((calls) =>
-      usageRows(calls.flatMap((c) => c.input.entries)).map((u) => ({ scope: calls[0]!.scope, values: { principal: calls[0]!.input.principalId, ...u } })),
-    ),
+function settleStatement(scope: Scope, input: SettleInput, periods: { day: string; month: string }) {
+  const usedTokens = input.entries.reduce((sum, e) => sum + e.usage.inputTokens + e.usage.outputTokens, 0);
+  const usedUsd = input.entries.reduce((sum, e) => sum + e.costMicroUsd, 0);
+  const warnAt = (subject: Budget['subject'], period: Budget['period'], unit: Budget['unit']) => {
+    const b = input.budgets.find((x) => x.subject === subject && x.period === period && x.unit === unit);
+    return b ? Math.ceil(b.limit * 0.8) : null;
+  };
+  const keys = (['workspace', 'user'] as const).flatMap((subject) =>
+    (['month', 'day'] as const).map((period) => ({
+      subject: subject === 'workspace' ? '' : input.principalId,
+      period,
+      wt: warnAt(subject, period, 'tokens'),
+      wu: warnAt(subject, period, 'usd'),
+    })),
   );
-  // greatest(0, …): a reservation made yesterday and settled after midnight must not go negative.
-  // Only the statement that sets warned_at crosses the warning. The spend and the usage rows move
-  // together or not at all.
-  const statement = scoped(spent, (ws) =>
-    scoped(
-      usage,
-      (usageWs) => sql`with v as (select * from ${spent.from}),
-      b as (
-        insert into budget_days (workspace_id, day, spent_tokens, warned_at)
-        select ${ws}, current_date, v.used, case when v."warnAt" is not null and v.used >= v."warnAt" then now() end from v order by v.ws
-        on conflict (workspace_id, day) do update set
-          spent_tokens = greatest(0, budget_days.spent_tokens + (select v.delta from v where v.ws = excluded.workspace_id)),
-          warned_at = case
-            when budget_days.warned_at is null
-              and (select v."warnAt" from v where v.ws = excluded.workspace_id) is not null
-              and greatest(0, budget_days.spent_tokens + (select v.delta from v where v.ws = excluded.workspace_id))
-                >= (select v."warnAt" from v where v.ws = excluded.workspace_id) then now()
-            else budget_days.warned_at end
-        returning workspace_id as ws, spent_tokens as spent, coalesce(warned_at = now(), false) as crossed),
-      u as (
-        insert into usage (workspace_id, principal_id, day, model, calls, input_tokens, output_tokens, cost_micro_usd)
-        select ${usageWs}, u.principal, current_date, u.model, u.calls, u."inputTokens", u."outputTokens", u."costMicroUsd"
-        from ${usage.from}
-        on conflict (workspace_id, principal_id, day, model) do update set
-          calls = usage.calls + excluded.calls,
-          input_tokens = usage.input_tokens + excluded.input_tokens,
-          output_tokens = usage.output_tokens + excluded.output_tokens,
-          cost_micro_usd = usage.cost_micro_usd + excluded.cost_micro_usd)
-      select ws, spent, crossed from b`,
+  const values = sql.join(
+    keys.map(
+      (k) =>
+        sql`(${k.subject}, coalesce((select ${sql.raw(k.period)} from gone), ${k.period === 'day' ? periods.day : periods.month}), ${k.wt}::bigint, ${k.wu}::bigint)`,
     ),
+    sql`, `,
   );
-  const rows = decodeRows(settledRow, await db.execute(statement));
-  const totals = new Map(rows.map((r) => [r.ws, { spentTokens: r.spent, crossedWarning: r.crossed }]));
-  const told = new Set<string>();
-  return batch.map(({ scope }) => {
-    const total = totals.get(scope.workspaceId);
-    const used = spend.get(scope.workspaceId)!.values.used;
-    if (!total) return { spentTokens: used, crossedWarning: false };
-    const first = !told.has(scope.workspaceId);
-    told.add(scope.workspaceId);
-    return { spentTokens: total.spentTokens, crossedWarning: total.crossedWarning && first };
-  });
+  const usage = usageRows(input.entries);
+  const ws = scope.workspaceId;
+  const spentT = sql`greatest(0, budget_counters.spent_tokens + excluded.spent_tokens - coalesce((select tokens from gone), 0))`;
+  const spentU = sql`greatest(0, budget_counters.spent_micro_usd + excluded.spent_micro_usd - coalesce((select micro_usd from gone), 0))`;
+  const line = (column: 'wt' | 'wu') => sql`(select k.${sql.raw(column)} from k where k.subject = excluded.subject and k.period = excluded.period)`;
+  return sql`with gone as (
+      delete from budget_reservations where workspace_id = ${ws} and id = ${input.reservationId}::uuid
+      returning tokens, micro_usd, day, month),
+    k (subject, period, wt, wu) as (values ${values}),
+    c as (
+      insert into budget_counters (workspace_id, subject, period, spent_tokens, spent_micro_usd, warned_tokens_at, warned_usd_at)
+      select ${ws}::uuid, k.subject, k.period, ${usedTokens}::bigint, ${usedUsd}::bigint,
+        case when k.wt is not null and ${usedTokens} >= k.wt then now() end,
+        case when k.wu is not null and ${usedUsd} >= k.wu then now() end
+      from k order by k.subject, k.period
+      on conflict (workspace_id, subject, period) do update set
+        spent_tokens = ${spentT},
+        spent_micro_usd = ${spentU},
+        warned_tokens_at = case when budget_counters.warned_tokens_at is null and ${line('wt')} is not null and ${spentT} >= ${line('wt')}
+          then now() else budget_counters.warned_tokens_at end,
+        warned_usd_at = case when budget_counters.warned_usd_at is null and ${line('wu')} is not null and ${spentU} >= ${line('wu')}
+          then now() else budget_counters.warned_usd_at end
+      returning subject, period, spent_tokens as tokens, spent_micro_usd as usd,
+        coalesce(warned_tokens_at = now(), false) as "crossedTokens", coalesce(warned_usd_at = now(), false) as "crossedUsd"),
+    u as (
+      insert into usage (workspace_id, principal_id, day, model, channel, calls, input_tokens, output_tokens, cost_micro_usd)
+      select ${ws}::uuid, ${input.principalId}::uuid, ${periods.day}::date, e.model, ${input.channelExternalId ?? ''}, e.calls, e.i, e.o, e.c
+      from jsonb_to_recordset(${JSON.stringify(usage)}::jsonb) as e(model text, calls int, i bigint, o bigint, c bigint)
+      on conflict (workspace_id, principal_id, day, model, channel) do update set
+        calls = usage.calls + excluded.calls,
+        input_tokens = usage.input_tokens + excluded.input_tokens,
+        output_tokens = usage.output_tokens + excluded.output_tokens,
+        cost_micro_usd = usage.cost_micro_usd + excluded.cost_micro_usd)
+    select subject, period, tokens, usd, "crossedTokens", "crossedUsd" from c`;
 }
 
-function groupBy<T>(items: T[], key: (item: T) => string): Map<string, T[]> {
-  const groups = new Map<string, T[]>();
-  for (const item of items) groups.set(key(item), [...(groups.get(key(item)) ?? []), item]);
-  return groups;
+/** The budgets whose 80% line this settlement stamped. */
+function crossings(rows: z.infer<typeof settledRow>[], input: SettleInput): BudgetAlert[] {
+  const alerts: BudgetAlert[] = [];
+  for (const row of rows) {
+    const subject = row.subject === '' ? 'workspace' : 'user';
+    const period = row.period.length === 10 ? 'day' : 'month';
+    for (const unit of ['tokens', 'usd'] as const) {
+      if (!(unit === 'tokens' ? row.crossedTokens : row.crossedUsd)) continue;
+      const budget = input.budgets.find((b) => b.subject === subject && b.period === period && b.unit === unit);
+      if (!budget) continue;
+      alerts.push({ budget, spent: unit === 'tokens' ? row.tokens : row.usd, ...(subject === 'user' ? { principalId: input.principalId } : {}) });
+    }
+  }
+  return alerts;
 }
 
 /** One row per model (an upsert may touch a key only once), calls counted per entry. */
 function usageRows(entries: UsageEntry[]) {
-  const byModel = new Map<string, { calls: number; inputTokens: number; outputTokens: number; costMicroUsd: number }>();
+  const byModel = new Map<string, { model: string; calls: number; i: number; o: number; c: number }>();
   for (const e of entries) {
-    const sum = byModel.get(e.model) ?? { calls: 0, inputTokens: 0, outputTokens: 0, costMicroUsd: 0 };
+    const sum = byModel.get(e.model) ?? { model: e.model, calls: 0, i: 0, o: 0, c: 0 };
     sum.calls += 1;
-    sum.inputTokens += e.usage.inputTokens;
-    sum.outputTokens += e.usage.outputTokens;
-    sum.costMicroUsd += e.costMicroUsd;
+    sum.i += e.usage.inputTokens;
+    sum.o += e.usage.outputTokens;
+    sum.c += e.costMicroUsd;
     byModel.set(e.model, sum);
   }
-  return [...byModel].map(([model, sum]) => ({ model, ...sum }));
+  return [...byModel.values()];
 }

@@ -1,6 +1,7 @@
 /**
  * Prometheus metrics (prom-client) at GET /metrics. Label values stay bounded: platform,
- * outcome, reason, model, never user or workspace ids.
+ * outcome, reason, model, never user ids; workspace ids only on the token and cost counters, and
+ * only when the operator turns them on (METRICS_WORKSPACE_LABELS).
  */
 import client from 'prom-client';
 import type { Intake } from '../core/intake.js';
@@ -11,7 +12,35 @@ export interface InboxDepthSource {
   depth(): Promise<{ pending: number; oldestPendingAgeMs: number | null }>;
 }
 
-export function createMetrics(inbox: InboxDepthSource) {
+export interface MetricsOptions {
+  /** METRICS_WORKSPACE_LABELS: tokens and cost also by workspace (one series per workspace and model). */
+  workspaceLabels?: boolean;
+}
+
+/** Model calls, tokens and cost; tokens and cost by workspace too when the operator allows it. */
+function modelCounters(registry: client.Registry, byWorkspace: boolean) {
+  const modelCalls = new client.Counter({
+    name: 'quorum_model_calls_total',
+    help: 'Model calls by model and outcome (answer, budget, unavailable, timeout).',
+    labelNames: ['model', 'outcome'] as const,
+    registers: [registry],
+  });
+  const modelTokens = new client.Counter({
+    name: 'quorum_model_tokens_total',
+    help: `Tokens used, by model${byWorkspace ? ', workspace' : ''} and direction.`,
+    labelNames: byWorkspace ? (['model', 'direction', 'workspace'] as const) : (['model', 'direction'] as const),
+    registers: [registry],
+  });
+  const modelCost = new client.Counter({
+    name: 'quorum_model_cost_usd_total',
+    help: `Cost of model calls in US dollars (MODEL_PRICES), by model${byWorkspace ? ' and workspace' : ''}.`,
+    labelNames: byWorkspace ? (['model', 'workspace'] as const) : (['model'] as const),
+    registers: [registry],
+  });
+  return { modelCalls, modelTokens, modelCost, byWorkspace };
+}
+
+export function createMetrics(inbox: InboxDepthSource, options: MetricsOptions = {}) {
   const registry = new client.Registry();
   client.collectDefaultMetrics({ register: registry, prefix: 'quorum_' });
 
@@ -28,18 +57,7 @@ export function createMetrics(inbox: InboxDepthSource) {
     buckets: [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60],
     registers: [registry],
   });
-  const modelCalls = new client.Counter({
-    name: 'quorum_model_calls_total',
-    help: 'Model calls by model and outcome (answer, budget, unavailable, timeout).',
-    labelNames: ['model', 'outcome'] as const,
-    registers: [registry],
-  });
-  const modelTokens = new client.Counter({
-    name: 'quorum_model_tokens_total',
-    help: 'Tokens used, by model and direction.',
-    labelNames: ['model', 'direction'] as const,
-    registers: [registry],
-  });
+  const { modelCalls, modelTokens, modelCost, byWorkspace } = modelCounters(registry, options.workspaceLabels === true);
   const denials = new client.Counter({
     name: 'quorum_denials_total',
     help: 'Access denials by reason.',
@@ -93,7 +111,7 @@ export function createMetrics(inbox: InboxDepthSource) {
     },
   };
 
-  return { registry, route, intake, turnSeconds, modelCalls, modelTokens, denials, limiterQueue, limiterWait };
+  return { registry, route, intake, turnSeconds, modelCalls, modelTokens, modelCost, byWorkspace, denials, limiterQueue, limiterWait };
 }
 
 export type Metrics = ReturnType<typeof createMetrics>;
@@ -118,15 +136,22 @@ export function instrumentIntake(intake: Intake, metrics: Metrics): Intake {
   };
 }
 
-export function instrumentModelGate(gate: ModelGate, metrics: Metrics): ModelGate {
+/** Micro-USD of a call's usage: the gate's own pricing (src/model/pricing.ts), handed in by main.ts. */
+export type CostOf = (model: string, inputTokens: number, outputTokens: number) => number;
+
+export function instrumentModelGate(gate: ModelGate, metrics: Metrics, costOf: CostOf = () => 0): ModelGate {
   return {
     async generate(call) {
       const outcome = await gate.generate(call);
       const model = outcome.model ?? 'unknown';
       metrics.modelCalls.inc({ model, outcome: outcome.kind === 'answer' ? 'answer' : outcome.reason });
       if (outcome.kind === 'answer') {
-        metrics.modelTokens.inc({ model, direction: 'input' }, outcome.usage.inputTokens);
-        metrics.modelTokens.inc({ model, direction: 'output' }, outcome.usage.outputTokens);
+        // The workspace label only where the operator allows it (METRICS_WORKSPACE_LABELS).
+        const ws = metrics.byWorkspace ? { workspace: call.scope.workspaceId } : {};
+        const { inputTokens, outputTokens } = outcome.usage;
+        metrics.modelTokens.inc({ model, direction: 'input', ...ws }, inputTokens);
+        metrics.modelTokens.inc({ model, direction: 'output', ...ws }, outputTokens);
+        metrics.modelCost.inc({ model, ...ws }, costOf(model, inputTokens, outputTokens) / 1_000_000);
       }
       return outcome;
     },

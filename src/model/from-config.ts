@@ -36,6 +36,7 @@ export function createGateFromConfig(config: Config, deps: GateDeps): Throttling
     },
     global: { rpm: config.MODEL_RPM, concurrency: config.MODEL_CONCURRENCY },
     prices: config.MODEL_PRICES,
+    outputReserveTokens: config.MODEL_MAX_OUTPUT_TOKENS,
     resilience: { timeoutMs: config.MODEL_TIMEOUT_MS },
     redis,
     observer: deps.observer,

@@ -20,15 +20,17 @@ import type {
   ModelGate,
   ModelOutcome,
   PromptMessage,
-  UsageEntry,
   UsageLedger,
   WorkspaceSettings,
 } from '../core/ports.js';
-import { attemptModel, failureOf, INTERRUPTED_MESSAGE, streamTracker, TIMEOUT_MESSAGE, UNREACHABLE_MESSAGE } from './model-call.js';
+import { attemptModel, failureOf, type GatedCall, INTERRUPTED_MESSAGE, streamTracker, TIMEOUT_MESSAGE, UNREACHABLE_MESSAGE } from './model-call.js';
 import { createWorkspaceLimiter } from '../limiter/bottleneck-limiter.js';
 import { lendSlotWhileWaiting } from '../limiter/slot.js';
 import type { WorkspaceLimiter, WorkspaceLimits } from '../limiter/workspace-limiter.js';
-import { estimateTokens } from './offline.js';
+import { createPricing, type PriceTable } from './pricing.js';
+import { createSpendControl, estimatePromptTokens } from './spend.js';
+import { createTokenWindow } from '../limiter/token-window.js';
+import { budgetUsedUpMessage } from '../core/budgets.js';
 import type { SharedRedis } from '../limiter/redis-connection.js';
 import {
   breakerPolicy,
@@ -42,11 +44,10 @@ import {
 } from './resilience.js';
 import { CircuitState, TaskCancelledError, type CircuitBreakerPolicy } from 'cockatiel';
 
-export const BUDGET_MESSAGE =
-  "Today's token budget for this workspace is used up. An admin can raise it with `/agent budget tokens N/day`; otherwise it resets tomorrow.";
+/** The answer when the workspace's daily token budget is used up (each budget has its own: core/budgets.ts). */
+export const BUDGET_MESSAGE = budgetUsedUpMessage({ subject: 'workspace', period: 'day', unit: 'tokens', limit: 0 });
 
-/** USD per million tokens, as MODEL_PRICES gives it. */
-export type PriceTable = Record<string, { input: number; output: number }>;
+export type { PriceTable } from './pricing.js';
 
 /** A provider endpoint and its models by name. */
 export interface ModelSource {
@@ -85,8 +86,10 @@ export interface ModelGateOptions {
   settingsTtlMs?: number;
   prefix?: string;
   heartbeatMs?: number;
-  /** Tokens reserved for the answer on top of the prompt's estimate. */
+  /** The most output a call is given (and reserved for) when a budget or the tpm limit applies. */
   outputReserveTokens?: number;
+  /** How long a budget reservation holds without renewal (renewed while its call runs). */
+  reservationLeaseMs?: number;
 }
 
 export interface GateObserver {
@@ -112,15 +115,9 @@ const defaultResilience: Omit<ResilienceOptions, 'timeoutMs'> = {
   breakerCooldownMs: 30_000,
 };
 
-/** What a call may cost at most before it runs: its prompt plus room for the answer. */
+/** What a call may cost at most before it runs: its prompt's estimate plus room for the answer. */
 export function estimateCallTokens(messages: PromptMessage[], outputReserveTokens: number): number {
-  return estimateTokens(messages.map((m) => m.content).join('\n')) + outputReserveTokens;
-}
-
-export function costMicroUsd(prices: PriceTable, model: string, inputTokens: number, outputTokens: number): number {
-  const price = prices[model];
-  // USD per million tokens is micro-USD per token.
-  return price ? Math.round(inputTokens * price.input + outputTokens * price.output) : 0;
+  return estimatePromptTokens(messages) + outputReserveTokens;
 }
 
 /** One model on one source. */
@@ -153,8 +150,6 @@ export function createModelGate(options: ModelGateOptions): ThrottlingGate {
   const windowMs = options.windowMs ?? 60_000;
   const queueNoticeMs = options.queueNoticeMs ?? 2_000;
   const settingsTtlMs = options.settingsTtlMs ?? 0;
-  const outputReserve = options.outputReserveTokens ?? 1_000;
-  const prices = options.prices ?? {};
   const log = options.log;
 
   const limiters = createWorkspaceLimiter({
@@ -166,6 +161,19 @@ export function createModelGate(options: ModelGateOptions): ThrottlingGate {
     prefix: options.prefix ?? 'quorum',
     heartbeatMs: options.heartbeatMs ?? 100,
     log,
+  });
+  const leaseMs = options.reservationLeaseMs ?? 60_000;
+  const spend = createSpendControl({
+    ledger: options.ledger,
+    pricing: createPricing(options.prices),
+    tokens: createTokenWindow({ windowMs, leaseMs, redis: options.redis, prefix: options.prefix ?? 'quorum' }),
+    audit: options.audit,
+    alerts: options.alerts,
+    log,
+    defaultDailyTokens: options.defaults.dailyTokens,
+    maxOutputTokens: options.outputReserveTokens ?? 4_096,
+    leaseMs,
+    noticeMs: queueNoticeMs,
   });
   const retry = retryPolicy(resilience);
   const mainSource: ModelSource = { provider: options.provider, model: options.model };
@@ -201,7 +209,7 @@ export function createModelGate(options: ModelGateOptions): ThrottlingGate {
   let waitingTotal = 0;
 
   async function attempt(
-    call: ModelCall,
+    call: GatedCall,
     target: Target,
     limits: WorkspaceLimits,
     notice: { sent: boolean },
@@ -274,39 +282,14 @@ export function createModelGate(options: ModelGateOptions): ThrottlingGate {
     }
   }
 
-  async function settle(call: ModelCall, reserved: number, dailyTokens: number | null, answer: Attempt | null): Promise<void> {
-    if (reserved === 0 && answer?.kind !== 'answer') return;
-    const entries: UsageEntry[] =
-      answer?.kind === 'answer'
-        ? [{ model: answer.model, usage: answer.usage, costMicroUsd: costMicroUsd(prices, answer.model, answer.usage.inputTokens, answer.usage.outputTokens) }]
-        : [];
-    try {
-      const result = await options.ledger.settle(call.scope, {
-        principalId: call.principalId,
-        reservedTokens: reserved,
-        entries,
-        warnAt: dailyTokens === null ? null : Math.ceil(dailyTokens * 0.8),
-      });
-      if (result.crossedWarning && dailyTokens !== null) {
-        const alert = { spentTokens: result.spentTokens, dailyTokens };
-        log.info({ event: 'model.budget_warning', workspace: call.scope.workspaceId, ...alert }, 'workspace used 80% of its daily budget');
-        await options.audit?.append(call.scope, { action: 'budget', outcome: 'ok', detail: { event: 'budget.warning', ...alert } });
-        // Telling the admins is the platform's business: the turn that crossed the line does not wait for it.
-        void Promise.resolve()
-          .then(() => options.alerts?.budgetWarning(call.scope, alert))
-          .catch((err: Error) => log.warn({ event: 'model.budget_alert_failed', err: err.message }, 'budget alert not sent'));
-      }
-    } catch (err) {
-      // The answer stands; a lost usage row is logged, not shown to the user.
-      log.error({ event: 'model.settle_failed', workspace: call.scope.workspaceId, err: (err as Error).message }, 'usage not recorded');
-    }
-  }
-
   return {
     limiters,
     breakerState: (modelId, source = 'main') =>
       CircuitState[models.get(source === 'main' ? mainSource : fallbackSource)?.get(modelId)?.breaker.state ?? CircuitState.Closed],
-    close: () => limiters.close(),
+    close: () => {
+      spend.close();
+      return limiters.close();
+    },
 
     async generate(call: ModelCall): Promise<ModelOutcome> {
       const started = performance.now();
@@ -322,20 +305,17 @@ export function createModelGate(options: ModelGateOptions): ThrottlingGate {
         rpm: settings.rpm ?? options.defaults.rpm,
         concurrency: settings.concurrency ?? options.defaults.concurrency,
       };
-      const dailyTokens = settings.dailyTokens ?? options.defaults.dailyTokens ?? null;
-
-      let reserved = 0;
-      if (dailyTokens !== null) {
-        const estimate = estimateCallTokens(call.messages, outputReserve);
-        if (!(await options.ledger.reserve(call.scope, estimate, dailyTokens))) {
-          return { kind: 'refused', reason: 'budget', message: BUDGET_MESSAGE, model: primary, latencyMs: elapsed() };
-        }
-        reserved = estimate;
-      }
-
       const notice = { sent: false };
+      const decision = await spend.open(call, settings, fallback ? [primary, fallback.modelId] : [primary], () => {
+        if (notice.sent) return;
+        notice.sent = true;
+        call.onQueued?.(1);
+      });
+      if (!decision.ok) return { kind: 'refused', reason: 'budget', message: decision.message, model: primary, latencyMs: elapsed() };
+      const { maxOutputTokens } = decision.spend;
+
       const count = { n: 0 };
-      const stream = streamTracker(call);
+      const stream = streamTracker(maxOutputTokens === undefined ? call : { ...call, maxOutputTokens });
       let result: Attempt | null = null;
       let answeredBy = main;
       try {
@@ -350,7 +330,7 @@ export function createModelGate(options: ModelGateOptions): ThrottlingGate {
           result = await attempt(stream.call, fallback, limits, notice, count, stream);
         }
       } finally {
-        await settle(call, reserved, dailyTokens, result);
+        await decision.spend.settle(result?.kind === 'answer' ? result : null);
       }
 
       if (result.kind === 'answer') {

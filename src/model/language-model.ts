@@ -22,6 +22,8 @@ export interface StepRequest {
   messages: PromptMessage[];
   tools?: Record<string, ToolSpec> | undefined;
   toolChoice?: 'auto' | 'none' | undefined;
+  /** The most output the provider may produce (set when a budget or the tpm limit applies). */
+  maxOutputTokens?: number | undefined;
   abortSignal: AbortSignal;
 }
 
@@ -32,7 +34,8 @@ export interface StepResult {
 }
 
 /**
- * System messages joined, first (as generateText's `system`); user text as text parts; an
+ * System messages joined, first (as generateText's `system`); user text as text parts (and a
+ * user's pictures as file parts); an
  * assistant's tool calls as `tool-call` parts with their ids; tool results as `tool-result`
  * parts naming the call they answer (consecutive results in one `tool` message, as the SDK does),
  * which each provider sends in its own protocol.
@@ -41,7 +44,11 @@ export function promptOf(messages: PromptMessage[]): LanguageModelV3Prompt {
   const system = messages.filter((m) => m.role === 'system').map((m) => m.content).join('\n\n');
   const prompt: LanguageModelV3Prompt = system ? [{ role: 'system', content: system }] : [];
   for (const m of messages) {
-    if (m.role === 'user') prompt.push({ role: 'user', content: [{ type: 'text', text: m.content }] });
+    if (m.role === 'user') {
+      // Pictures follow the text they belong to, as file parts (each provider sends its image form).
+      const images = (m.images ?? []).map((i) => ({ type: 'file' as const, mediaType: i.mediaType, data: i.data }));
+      prompt.push({ role: 'user', content: [{ type: 'text', text: m.content }, ...images] });
+    }
     else if (m.role === 'assistant') {
       const calls = (m.toolCalls ?? []).filter((c): c is ToolCall & { id: string } => typeof c.id === 'string');
       prompt.push({
@@ -97,6 +104,7 @@ function callOptions(request: StepRequest, tools: PreparedTools | null): Languag
   return {
     prompt: promptOf(request.messages),
     ...(tools ? { tools: tools.tools, toolChoice: { type: request.toolChoice ?? 'auto' } } : {}),
+    ...(request.maxOutputTokens !== undefined ? { maxOutputTokens: request.maxOutputTokens } : {}),
     abortSignal: request.abortSignal,
   };
 }

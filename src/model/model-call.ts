@@ -61,14 +61,17 @@ export function callModel(
 
 type Answer = Extract<ModelOutcome, { kind: 'answer' }>;
 
+/** A call as the gate sends it: with the output cap its budgets allow (sent to the provider as its maximum output). */
+export type GatedCall = ModelCall & { maxOutputTokens?: number };
+
 /** One attempt, ended by `signal` (the caller's deadline and cancellation in one). */
 export async function attemptModel(
   model: LanguageModelV3,
-  call: Pick<ModelCall, 'messages' | 'tools' | 'toolChoice' | 'onTextDelta'>,
+  call: Pick<GatedCall, 'messages' | 'tools' | 'toolChoice' | 'onTextDelta' | 'maxOutputTokens'>,
   signal: AbortSignal,
 ): Promise<Answer> {
   const started = performance.now();
-  const request = { messages: call.messages, tools: call.tools, toolChoice: call.toolChoice, abortSignal: signal };
+  const request = { messages: call.messages, tools: call.tools, toolChoice: call.toolChoice, maxOutputTokens: call.maxOutputTokens, abortSignal: signal };
   const result = call.onTextDelta ? await streamStep(model, request, call.onTextDelta) : await generateStep(model, request);
   const toolCalls = result.toolCalls;
   return {
@@ -82,7 +85,7 @@ export async function attemptModel(
 }
 
 /** The call with its onTextDelta wrapped so the gate knows whether any text went out already. */
-export function streamTracker(call: ModelCall): { call: ModelCall; readonly emitted: boolean } {
+export function streamTracker(call: GatedCall): { call: GatedCall; readonly emitted: boolean } {
   const onTextDelta = call.onTextDelta;
   if (!onTextDelta) return { call, emitted: false };
   const tracker = {

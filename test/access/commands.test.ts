@@ -86,9 +86,9 @@ describe.each(drivers)('admin commands over the console (%s)', (driver) => {
   it('rejects bad arguments with the usage line and changes nothing', async () => {
     const before = await state();
     const cases: [string, string][] = [
-      ['/agent limit rpm zero', 'Usage: /agent limit rpm N | /agent limit concurrency N'],
-      ['/agent limit rpm 0', 'Usage: /agent limit rpm N | /agent limit concurrency N'],
-      ['/agent budget tokens 100', 'Usage: /agent budget tokens N/day'],
+      ['/agent limit rpm zero', 'Usage: /agent limit rpm N | /agent limit concurrency N | /agent limit tpm N'],
+      ['/agent limit rpm 0', 'Usage: /agent limit rpm N | /agent limit concurrency N | /agent limit tpm N'],
+      ['/agent budget tokens 100', 'Usage: /agent budget tokens|usd N/day|N/month|off | /agent budget user tokens|usd N/day|N/month|off'],
       ['/agent role cleo admin', 'Usage: /agent role @user owner|admin|member|guest|clear'],
       ['/agent role <@cleo admin', 'Usage: /agent role @user owner|admin|member|guest|clear'],
       ['/agent tools #general allow shell', 'Usage: /agent tools #channel allow|deny search_history|summarize_thread|remember|recall|workspace_status'],
@@ -110,7 +110,7 @@ describe.each(drivers)('admin commands over the console (%s)', (driver) => {
     expect(await lastAudit()).toMatchObject({ action: 'admin_change', outcome: 'ok', detail: { setting: 'rpm', old: 'default', new: '30' } });
     expect(await command('ava', '/agent limit rpm 40')).toBe('Requests per minute: 30 → 40.');
     expect(await command('ben', '/agent limit concurrency 2')).toBe('Concurrent model calls: default → 2.');
-    expect(await command('ben', '/agent budget tokens 250000/day')).toBe('Token budget per day: default → 250000.');
+    expect(await command('ben', '/agent budget tokens 250000/day')).toBe("This workspace's daily token budget: default → 250000.");
     expect(await command('ben', '/agent retention 30')).toBe('Message retention (days): off → 30.');
     expect(await lastAudit()).toMatchObject({ detail: { setting: 'retentionDays', old: 'off', new: '30' } });
     expect(await command('ben', '/agent retention off')).toBe('Message retention (days): 30 → off.');

@@ -65,7 +65,7 @@ describe.each(drivers)('erasure (%s)', (driver) => {
     const res = await postJson(`${app.baseUrl}/console/api/messages`, { user: 'cleo', channel: 'dm', text: '/agent forget me' });
     expect(res.body.reply).toMatchObject({ kind: 'notice', private: true });
     expect(res.body.reply.text).toBe(
-      'Deleted your data: 8 messages, 1 notes, 1 usage records, 1 direct-message conversations, 5 queued deliveries.',
+      'Deleted your data: 8 messages, 1 notes, 3 usage records, 1 direct-message conversations, 5 queued deliveries, 0 knowledge entries.',
     );
 
     const after = await dump();
@@ -83,10 +83,12 @@ describe.each(drivers)('erasure (%s)', (driver) => {
       target: 'self',
       messages: 8,
       memories: 1,
-      usageRows: 1,
+      // One per channel the calls answered in.
+      usageRows: 3,
       dmConversations: 1,
       inboxRows: 5,
       auditContentRedacted: 3,
+      knowledgeChunks: 0,
     });
     // Redaction keeps the chain intact: content is covered through its hash only.
     const chains = await verifyAllChains(db.db);
@@ -100,7 +102,7 @@ describe.each(drivers)('erasure (%s)', (driver) => {
     expect(JSON.stringify(await db.db.select().from(schema.messages))).toContain('CANARYDEV1');
 
     const res = await postJson(`${app.baseUrl}/console/api/messages`, { user: 'ben', channel: 'general', text: '/agent forget <@dev|Dev>' });
-    expect(res.body.reply.text).toMatch(/^Deleted @dev's data: 2 messages, 0 notes, 1 usage records, 0 direct-message conversations, \d+ queued deliveries\.$/);
+    expect(res.body.reply.text).toMatch(/^Deleted @dev's data: 2 messages, 0 notes, 1 usage records, 0 direct-message conversations, \d+ queued deliveries, 0 knowledge entries\.$/);
     const all = [...(await dump()).values()].join();
     expect(all).not.toContain('CANARYDEV1');
     expect(all).toContain('CANARYBEN1');

@@ -46,7 +46,7 @@ describe.each(drivers)('scheduled deletions (%s)', (driver) => {
     await admin.apply(a.scope, { principalId: a.principalId, channelExternalId: 'C1' }, { kind: 'limit', key: 'retentionDays', value: 30 });
     // Setting retention made the job due now; a fresh process (no memory of its own) runs it.
     const first = await runDueJobs(db.db, { uninstallGraceDays: 30 });
-    expect(first.retention).toEqual({ workspaces: 1, messages: 2 });
+    expect(first.retention).toEqual({ workspaces: 1, messages: 2, knowledge: 0 });
     expect(await count(a.scope.workspaceId)).toBe(2);
     expect(await count(b.scope.workspaceId)).toBe(2);
     const entries = await createAuditLog(db.db).list(a.scope, { limit: 1 });
@@ -58,7 +58,7 @@ describe.each(drivers)('scheduled deletions (%s)', (driver) => {
     // Once due (time passed), it runs again.
     await db.db.update(scheduledJobs).set({ nextRunAt: sql`now() - interval '1 second'` });
     await seed('TRET3', []);
-    expect((await runDueJobs(db.db, { uninstallGraceDays: 30 })).retention).toEqual({ workspaces: 1, messages: 0 });
+    expect((await runDueJobs(db.db, { uninstallGraceDays: 30 })).retention).toEqual({ workspaces: 1, messages: 0, knowledge: 0 });
     expect((await db.db.select().from(auditLog).where(eq(auditLog.action, 'erasure'))).length).toBe(1);
   });
 

@@ -57,6 +57,27 @@ export class FakeBotConnector {
   private server: Server | undefined;
   url = '';
 
+  /**
+   * Files served here, by path: pictures on the connector's attachment service (`/v3/attachments/…`,
+   * the bot's token required) and 1:1 files' pre-authorised download links (`/download/…`, no token).
+   */
+  readonly files = new Map<string, { bytes: Uint8Array; contentType: string; needsToken: boolean }>();
+  /** Every file download, in order, with the Authorization header it carried. */
+  readonly downloads: { path: string; authorization: string | undefined }[] = [];
+
+  /** Serves `bytes` at `path`; answers the URL to put in an attachment. */
+  addFile(path: string, bytes: Uint8Array, contentType: string, needsToken: boolean): string {
+    this.files.set(path, { bytes, contentType, needsToken });
+    return `${this.url.replace(/\/$/, '')}${path}`;
+  }
+
+  private serveFile(path: string, authorization: string | undefined, res: import('node:http').ServerResponse): void {
+    this.downloads.push({ path, authorization });
+    const file = this.files.get(path)!;
+    if (file.needsToken && !authorization?.startsWith('Bearer ')) return void res.writeHead(401).end();
+    res.writeHead(200, { 'content-type': file.contentType, 'content-length': String(file.bytes.byteLength) }).end(Buffer.from(file.bytes));
+  }
+
   /** The next `count` message posts get 429 with `Retry-After: seconds`. */
   throttle(count: number, seconds = 1): void {
     this.throttleNext = count;
@@ -110,6 +131,7 @@ export class FakeBotConnector {
           res.writeHead(status, { 'content-type': 'application/json', ...headers });
           res.end(JSON.stringify(body));
         };
+        if (req.method === 'GET' && this.files.has(path)) return this.serveFile(path, req.headers.authorization, res);
         const parts = path.split('/').filter(Boolean).map(decodeURIComponent); // v3, conversations, id, ...
         if (parts[0] !== 'v3' || parts[1] !== 'conversations' || !parts[2]) return json(404, { error: { code: 'NotFound' } });
         const conversationId = parts[2];

@@ -9,6 +9,27 @@ export type { Behaviour, FakeRequest, FakeToolCall, Script } from './provider-se
 
 export class FakeOpenAIServer extends FakeProviderServer {
   protected readonly path = '/chat/completions';
+  /** Requests to /embeddings: the model and the texts. */
+  readonly embeddings: { model: string; input: string[] }[] = [];
+
+  /** /embeddings: a deterministic 8-dimension vector per text (its words hashed into buckets). */
+  protected override otherRoute(url: string, body: unknown): unknown {
+    if (!url.endsWith('/embeddings')) return undefined;
+    const { model, input } = body as { model: string; input: string | string[] };
+    const texts = Array.isArray(input) ? input : [input];
+    this.embeddings.push({ model, input: texts });
+    const vector = (text: string) => {
+      const v = new Array<number>(8).fill(0);
+      for (const word of text.toLowerCase().match(/\w+/g) ?? []) v[[...word].reduce((h, c) => (h * 31 + c.charCodeAt(0)) % 8, 0)]! += 1;
+      return v;
+    };
+    return {
+      object: 'list',
+      data: texts.map((t, index) => ({ object: 'embedding', index, embedding: vector(t) })),
+      model,
+      usage: { prompt_tokens: texts.length, total_tokens: texts.length },
+    };
+  }
 
   protected errorBody(status: number) {
     return { error: { message: `scripted ${status}`, type: 'fake' } };

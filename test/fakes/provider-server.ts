@@ -18,7 +18,15 @@ export interface FakeToolCall {
 }
 
 export type Behaviour =
-  | { kind: 'answer'; text?: string; toolCalls?: FakeToolCall[]; delayMs?: number; promptTokens?: number; completionTokens?: number }
+  | {
+      kind: 'answer';
+      text?: string;
+      toolCalls?: FakeToolCall[];
+      delayMs?: number;
+      promptTokens?: number;
+      /** A number, or 'random': anywhere from 1 up to the request's maximum output (max_tokens), as a model's answers vary. */
+      completionTokens?: number | 'random';
+    }
   /** A 200 whose body is not what the API promises (a response the client cannot use). */
   | { kind: 'garbage'; body: string }
   | { kind: 'status'; status: number; retryAfter?: string }
@@ -38,6 +46,8 @@ export interface FakeRequest {
   apiKey: string | undefined;
   /** The request body as sent (messages in the provider's own format, tools, tool_choice). */
   body: RequestBody;
+  /** The usage the answer reported (absent for errors and hangs). */
+  usage?: Usage;
 }
 
 export type Script = (request: FakeRequest) => Behaviour;
@@ -79,6 +89,11 @@ export abstract class FakeProviderServer {
   /** A whole streamed response that asks for tools (as a model streaming a step would). */
   protected abstract streamToolCalls(index: number, model: string, text: string, toolCalls: FakeToolCall[], usage: Usage | null): string;
 
+  /** Another endpoint this provider serves (OpenAI's /embeddings): its JSON answer, or undefined when the path is not its. */
+  protected otherRoute(_url: string, _body: unknown): unknown {
+    return undefined;
+  }
+
   constructor(public script: Script = () => ({ kind: 'answer' })) {}
 
   get baseUrl(): string {
@@ -92,6 +107,22 @@ export abstract class FakeProviderServer {
     this.maxInFlight = 0;
     this.maxInFlightByTag.clear();
     this.script = () => ({ kind: 'answer' });
+  }
+
+  /** Most tokens (prompt + completion, as reported) of answered requests that arrived within any window of `windowMs`. */
+  busiestTokens(windowMs: number): number {
+    const answered = this.requests.filter((r) => r.usage).sort((a, b) => a.at - b.at);
+    let best = 0;
+    let sum = 0;
+    for (let start = 0, end = 0; end < answered.length; end++) {
+      sum += answered[end]!.usage!.input + answered[end]!.usage!.output;
+      while (answered[end]!.at - answered[start]!.at >= windowMs) {
+        sum -= answered[start]!.usage!.input + answered[start]!.usage!.output;
+        start++;
+      }
+      best = Math.max(best, sum);
+    }
+    return best;
   }
 
   requestsFor(model: string): FakeRequest[] {
@@ -115,6 +146,11 @@ export abstract class FakeProviderServer {
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const chunks: Buffer[] = [];
     for await (const chunk of req) chunks.push(chunk as Buffer);
+    const other = req.method === 'POST' && req.url ? this.otherRoute(req.url, JSON.parse(Buffer.concat(chunks).toString('utf8') || '{}')) : undefined;
+    if (other !== undefined) {
+      res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(other));
+      return;
+    }
     if (req.method !== 'POST' || !req.url?.endsWith(this.path)) {
       res.writeHead(404).end();
       return;
@@ -157,7 +193,8 @@ export abstract class FakeProviderServer {
       return;
     }
     if (behaviour.delayMs) await new Promise((r) => setTimeout(r, behaviour.delayMs));
-    const usage = { input: behaviour.promptTokens ?? 10, output: behaviour.completionTokens ?? 5 };
+    const usage = { input: behaviour.promptTokens ?? 10, output: completionOf(behaviour.completionTokens, body) };
+    request.usage = usage;
     this.reported.promptTokens += usage.input;
     this.reported.completionTokens += usage.output;
     this.reported.answers++;
@@ -206,4 +243,16 @@ export abstract class FakeProviderServer {
     this.inFlight--;
     this.inFlightByTag.set(tag, (this.inFlightByTag.get(tag) ?? 1) - 1);
   }
+}
+
+/** The maximum output the client asked for: OpenAI's max_tokens (or max_completion_tokens), Anthropic's max_tokens. */
+export function maxOutputOf(body: RequestBody): number | undefined {
+  const value = body.max_tokens ?? body.max_completion_tokens;
+  return typeof value === 'number' ? value : undefined;
+}
+
+function completionOf(scripted: number | 'random' | undefined, body: RequestBody): number {
+  if (scripted !== 'random') return scripted ?? 5;
+  const cap = maxOutputOf(body) ?? 1_000;
+  return 1 + Math.floor(Math.random() * cap);
 }

@@ -3,7 +3,7 @@
  * answers from test/fixtures/slack/web-api. Point SLACK_API_URL at `url` (it ends in `/api/`).
  */
 import { readFileSync } from 'node:fs';
-import { createServer, type Server } from 'node:http';
+import { createServer, type Server, type ServerResponse } from 'node:http';
 import { join } from 'node:path';
 import { parse as parseForm } from 'node:querystring';
 import { fileURLToPath } from 'node:url';
@@ -39,6 +39,21 @@ export interface SeededMessage {
   ts: string;
   /** The thread's root ts (the root carries its own ts once it has replies). */
   thread_ts?: string;
+  /** Files the message shares, as addFile returns them. */
+  files?: Record<string, unknown>[];
+}
+
+/** A file as files.info describes it (url_private is added when asked). */
+export interface SharedFile {
+  id: string;
+  name: string;
+  title: string;
+  mimetype: string;
+  size: number;
+  channels: string[];
+  groups: string[];
+  ims: string[];
+  user_team?: string;
 }
 
 /** Acme's people by id → users.info fixture. */
@@ -84,6 +99,12 @@ export class FakeSlackApi {
   readonly shown = new Map<string, { channel: string; threadTs: string | undefined; text: string; streaming: boolean }>();
   /** user → the last Home tab view published for them (views.publish), parsed. */
   readonly homeViews = new Map<string, { type: string; blocks: any[] }>();
+  /** file id → what files.info answers about it and the bytes its url_private serves (see addFile). */
+  readonly files = new Map<string, { file: SharedFile; bytes: Uint8Array }>();
+  /** Every download of a url_private, in order, with the bearer token it carried. */
+  readonly downloads: { id: string; token: string | null }[] = [];
+  /** Calls held until released (a Slack that is slow at one exact point), each for the first call it matches. */
+  private readonly holds: { method: string; match: (params: Record<string, string>) => boolean; reached: () => void; released: Promise<void>; used: boolean }[] = [];
   /** trigger_ids a view was opened with (Slack takes each once). */
   readonly usedTriggers = new Set<string>();
   private server: Server | null = null;
@@ -96,6 +117,10 @@ export class FakeSlackApi {
       req.on('data', (c: Buffer) => chunks.push(c));
       req.on('end', () => {
         const raw = Buffer.concat(chunks).toString('utf8');
+        if ((req.url ?? '').startsWith('/files-pri/')) {
+          this.download(req.url!, req.headers.authorization, res);
+          return;
+        }
         if (!(req.url ?? '').startsWith('/api/')) {
           this.hooks.push({ path: req.url ?? '', body: JSON.parse(raw || '{}') });
           res.writeHead(200, { 'content-type': 'text/plain' }).end('ok');
@@ -112,28 +137,14 @@ export class FakeSlackApi {
         const token = auth?.startsWith('Bearer ') ? auth.slice(7) : (params.token ?? null);
         const call: RecordedCall = { method, token, params, headers: req.headers, at: performance.now() };
         this.calls.push(call);
-        const status = this.statuses.get(method);
-        if (status && status.times > 0) {
-          status.times -= 1;
-          res.writeHead(status.status, { 'content-type': 'text/plain', ...status.headers }).end(status.body ?? '');
+        const hold = this.holds.find((h) => !h.used && h.method === method && h.match(params));
+        if (hold) {
+          hold.used = true;
+          hold.reached();
+          void hold.released.then(() => this.respond(method, token, params, call, res));
           return;
         }
-        const limit = this.rateLimits.get(`${method} ${token}`) ?? this.rateLimits.get(method);
-        if (limit && limit.times > 0) {
-          limit.times -= 1;
-          call.response = webFixture('error.ratelimited');
-          res.writeHead(429, { 'content-type': 'application/json', 'retry-after': String(limit.retryAfter) });
-          res.end(JSON.stringify(call.response));
-          return;
-        }
-        const failure = this.errors.get(method);
-        const body = failure ? { ok: false, error: failure.error } : this.answer(method, token, params);
-        if (failure?.times !== undefined && --failure.times <= 0) this.errors.delete(method);
-        call.response = body;
-        const send = () => res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(body));
-        const delay = this.delays.get(method);
-        if (delay === undefined) send();
-        else setTimeout(send, delay);
+        this.respond(method, token, params, call, res);
       });
     });
     await new Promise<void>((resolve) => this.server!.listen(0, '127.0.0.1', resolve));
@@ -142,12 +153,88 @@ export class FakeSlackApi {
     return this;
   }
 
+  /**
+   * Holds the first call of `method` whose params match, until `release()`: `reached` resolves when
+   * it arrives. The held call is then answered as any other (rate limits and errors included).
+   */
+  hold(method: string, match: (params: Record<string, string>) => boolean): { reached: Promise<void>; release(): void } {
+    let reached!: () => void;
+    let release!: () => void;
+    const arrived = new Promise<void>((r) => (reached = r));
+    const released = new Promise<void>((r) => (release = r));
+    this.holds.push({ method, match, reached, released, used: false });
+    return { reached: arrived, release };
+  }
+
+  private respond(method: string, token: string | null, params: Record<string, string>, call: RecordedCall, res: ServerResponse): void {
+    const status = this.statuses.get(method);
+    if (status && status.times > 0) {
+      status.times -= 1;
+      res.writeHead(status.status, { 'content-type': 'text/plain', ...status.headers }).end(status.body ?? '');
+      return;
+    }
+    const limit = this.rateLimits.get(`${method} ${token}`) ?? this.rateLimits.get(method);
+    if (limit && limit.times > 0) {
+      limit.times -= 1;
+      call.response = webFixture('error.ratelimited');
+      res.writeHead(429, { 'content-type': 'application/json', 'retry-after': String(limit.retryAfter) });
+      res.end(JSON.stringify(call.response));
+      return;
+    }
+    const failure = this.errors.get(method);
+    const body = failure ? { ok: false, error: failure.error } : this.answer(method, token, params);
+    if (failure?.times !== undefined && --failure.times <= 0) this.errors.delete(method);
+    call.response = body;
+    const send = () => res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(body));
+    const delay = this.delays.get(method);
+    if (delay === undefined) send();
+    else setTimeout(send, delay);
+  }
+
   async stop(): Promise<void> {
     await new Promise<void>((resolve) => (this.server ? this.server.close(() => resolve()) : resolve()));
   }
 
   called(method: string): RecordedCall[] {
     return this.calls.filter((c) => c.method === method);
+  }
+
+  /**
+   * A file shared in `channels` (as Slack lists them to the bot): files.info answers it, its
+   * url_private serves `bytes` to the bot's token. Returns the file as a message event carries it.
+   */
+  addFile(id: string, file: { name: string; mimetype: string; bytes: Uint8Array; channels: string[]; user_team?: string; size?: number }): Record<string, unknown> {
+    const shared: SharedFile = {
+      id,
+      name: file.name,
+      title: file.name,
+      mimetype: file.mimetype,
+      size: file.size ?? file.bytes.byteLength,
+      channels: file.channels.filter((c) => c.startsWith('C')),
+      groups: file.channels.filter((c) => c.startsWith('G')),
+      ims: file.channels.filter((c) => c.startsWith('D')),
+      ...(file.user_team ? { user_team: file.user_team } : {}),
+    };
+    this.files.set(id, { file: shared, bytes: file.bytes });
+    return { id, name: file.name, title: file.name, mimetype: file.mimetype, size: shared.size };
+  }
+
+  private fileInfo(id: string): unknown {
+    const found = this.files.get(id);
+    if (!found) return { ok: false, error: 'file_not_found' };
+    const url = `${this.url.replace(/\/api\/$/, '')}/files-pri/${id}/${encodeURIComponent(found.file.name)}`;
+    return { ok: true, file: { ...found.file, url_private: url, url_private_download: `${url}?download=1` } };
+  }
+
+  /** url_private: the bytes to the one bot token the fake knows (any bearer token when none is set), a sign-in page otherwise. */
+  private download(url: string, authorization: string | undefined, res: import('node:http').ServerResponse): void {
+    const id = url.split('/')[2] ?? '';
+    const token = authorization?.startsWith('Bearer ') ? authorization.slice(7) : null;
+    this.downloads.push({ id, token });
+    const found = this.files.get(id);
+    if (!found) return void res.writeHead(404).end();
+    if (!token || (this.bots.size > 0 && !this.bots.has(token))) return void res.writeHead(200, { 'content-type': 'text/html' }).end('<html>sign in</html>');
+    res.writeHead(200, { 'content-type': found.file.mimetype, 'content-length': String(found.bytes.byteLength) }).end(Buffer.from(found.bytes));
   }
 
   /** Adds messages to a channel's history, as if people had written them in Slack. */
@@ -259,6 +346,8 @@ export class FakeSlackApi {
           ? { ok: true, channel: params.channel, ts: params.ts, message: { type: 'message', text: message.text, ts: params.ts, thread_ts: message.threadTs } }
           : { ok: true, channel: params.channel, ts: params.ts };
       }
+      case 'files.info':
+        return this.fileInfo(params.file ?? '');
       case 'conversations.open':
         // The bot's DM with one user: a stable D id per user (U0ACMEADM1 → D0ACMEADM1).
         return params.users ? { ok: true, channel: { id: `D${params.users.slice(1)}` } } : { ok: false, error: 'users_not_found' };

@@ -1,5 +1,6 @@
 /** Builds a throttling gate against the fake OpenAI-compatible server, at a per-second time scale. */
-import { randomBytes } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
+import type { BudgetAlert } from '../../src/core/budgets.js';
 import { createServer } from 'node:net';
 import { sql } from 'drizzle-orm';
 import type { Scope } from '../../src/core/identity.js';
@@ -9,6 +10,8 @@ import type {
   BudgetAlertSink,
   Logger,
   ModelCall,
+  Reservation,
+  ReserveRequest,
   UsageLedger,
   WorkspaceSettings,
 } from '../../src/core/ports.js';
@@ -37,11 +40,14 @@ export class RecordingLogger implements Logger {
 /** In-memory ledger and settings, for tests where the database does not matter. */
 export class MemoryLedger implements UsageLedger {
   settled: Array<Parameters<UsageLedger['settle']>[1]> = [];
-  async reserve() { return true; }
+  async reserve(_scope: Scope, request: ReserveRequest): Promise<Reservation> {
+    return { ok: true, id: randomUUID(), maxOutputTokens: request.maxOutputTokens, tokens: 0, microUsd: 0 };
+  }
   async settle(_scope: Scope, input: Parameters<UsageLedger['settle']>[1]) {
     this.settled.push(input);
-    return { spentTokens: 0, crossedWarning: false };
+    return { crossed: [] };
   }
+  async renew() {}
 }
 
 export class RecordingAudit implements AuditLog {
@@ -51,9 +57,10 @@ export class RecordingAudit implements AuditLog {
 }
 
 export class RecordingAlerts implements BudgetAlertSink {
-  readonly alerts: Array<{ workspaceId: string; spentTokens: number; dailyTokens: number }> = [];
-  async budgetWarning(scope: Scope, alert: { spentTokens: number; dailyTokens: number }) {
-    this.alerts.push({ workspaceId: scope.workspaceId, ...alert });
+  readonly alerts: Array<{ workspaceId: string; spent: number; limit: number; budget: string; principalId?: string | undefined }> = [];
+  async budgetWarning(scope: Scope, alert: BudgetAlert) {
+    const b = alert.budget;
+    this.alerts.push({ workspaceId: scope.workspaceId, spent: alert.spent, limit: b.limit, budget: `${b.subject}/${b.period}/${b.unit}`, principalId: alert.principalId });
   }
 }
 
@@ -108,7 +115,7 @@ export async function workspaceIn(db: Db, name: string) {
     principalId: principal.id,
     turns,
     /** What `/agent limit …` and `/agent budget …` write. */
-    async setSettings(values: { rpm?: number | null; concurrency?: number | null; dailyTokens?: number | null }) {
+    async setSettings(values: Partial<typeof workspaceSettings.$inferInsert>) {
       await db
         .insert(workspaceSettings)
         .values({ workspaceId: scope.workspaceId, ...values })

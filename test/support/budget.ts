@@ -1,7 +1,8 @@
-/** Sets a workspace's spend for today, as if it had been used earlier (the budget's day is the database's). */
-import { and, eq, sql } from 'drizzle-orm';
+/** Sets a workspace's spend for today, as if it had been used earlier (the budget's day is the UTC day). */
+import { and, eq } from 'drizzle-orm';
 import type { WorkspaceRef } from '../../src/core/envelope.js';
-import { budgetDays, workspaces } from '../../src/db/schema.js';
+import { budgetCounters, workspaces } from '../../src/db/schema.js';
+import { periodsOf } from '../../src/db/usage-ledger.js';
 import type { TestDatabase } from './db.js';
 
 export async function spentToday(db: TestDatabase, workspace: Pick<WorkspaceRef, 'platform' | 'externalId'>, tokens: number): Promise<void> {
@@ -10,8 +11,9 @@ export async function spentToday(db: TestDatabase, workspace: Pick<WorkspaceRef,
     .from(workspaces)
     .where(and(eq(workspaces.platform, workspace.platform), eq(workspaces.externalId, workspace.externalId)));
   if (!ws) throw new Error(`no workspace ${workspace.platform}:${workspace.externalId} yet`);
+  const period = periodsOf(new Date()).day;
   await db.db
-    .insert(budgetDays)
-    .values({ workspaceId: ws.id, day: sql`current_date`, spentTokens: tokens })
-    .onConflictDoUpdate({ target: [budgetDays.workspaceId, budgetDays.day], set: { spentTokens: tokens, warnedAt: null } });
+    .insert(budgetCounters)
+    .values({ workspaceId: ws.id, subject: '', period, spentTokens: tokens })
+    .onConflictDoUpdate({ target: [budgetCounters.workspaceId, budgetCounters.subject, budgetCounters.period], set: { spentTokens: tokens, warnedTokensAt: null } });
 }

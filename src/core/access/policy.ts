@@ -18,9 +18,9 @@ export const TOOL_NAMES = ['search_history', 'summarize_thread', 'remember', 're
 export type ToolName = (typeof TOOL_NAMES)[number];
 
 /** Commands that change nothing and anyone may run. */
-export const OPEN_COMMANDS = ['help', 'status', 'settings', 'forget_me'] as const;
+export const OPEN_COMMANDS = ['help', 'status', 'forget_me', 'usage_me', 'settings'] as const;
 /** Commands that only admins (and owners) may run. */
-export const ADMIN_COMMANDS = ['role', 'agent', 'guests', 'content', 'tools', 'limit', 'budget', 'audit', 'retention', 'forget_user'] as const;
+export const ADMIN_COMMANDS = ['role', 'agent', 'guests', 'content', 'tools', 'limit', 'budget', 'usage', 'audit', 'retention', 'knowledge', 'forget_user'] as const;
 export type CommandName = (typeof OPEN_COMMANDS)[number] | (typeof ADMIN_COMMANDS)[number];
 
 export type Action =

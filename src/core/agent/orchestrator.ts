@@ -27,6 +27,7 @@ import { audienceFor } from '../prompt.js';
 import { AGGREGATOR_INSTRUCTIONS, ORCHESTRATOR_INSTRUCTIONS, specialists, type Specialist } from './specialists.js';
 import { mapBounded } from './bounded.js';
 import { builtinTools, type ToolContext } from './tools.js';
+import type { KnowledgeSearch } from '../knowledge/retrieval.js';
 import type { LimitDefaults } from '../commands/format.js';
 import { auditCall, auditRefused, callAndResults, identified, runTool, ToolCallBudget, type IdentifiedCall } from './tool-round.js';
 
@@ -68,6 +69,8 @@ export interface AgentDeps {
   audit: AuditLog;
   turns: TurnStore;
   store: AgentStore;
+  /** The knowledge index search_history reads as well (absent where none is kept). */
+  knowledge?: KnowledgeSearch | undefined;
   log: Logger;
   limits?: Partial<AgentLimits>;
   /** The service's limits where the workspace set none (CoreDeps.limitDefaults). */
@@ -148,7 +151,7 @@ export async function runAgentTurn(deps: AgentDeps, turn: AgentTurn): Promise<Mo
   const started = Date.now();
   const limits = { ...defaultAgentLimits, ...deps.limits };
   const budget = new TurnBudget(deps.model, limits, turn.settings, turn.signal);
-  const base = { scope: turn.scope, principalId: turn.principal.id };
+  const base = { scope: turn.scope, principalId: turn.principal.id, channelExternalId: turn.envelope.channel.id };
   const streamed = turn.answer ? { onTextDelta: turn.answer.onTextDelta } : {};
   const delegates: Record<string, ToolSpec> = Object.fromEntries(
     specialists.map((s) => [s.name, { description: s.description, inputSchema: taskSchema }]),
@@ -180,6 +183,7 @@ export async function runAgentTurn(deps: AgentDeps, turn: AgentTurn): Promise<Mo
     conversationId: turn.conversationId,
     audience: audienceFor(turn.envelope.channel.kind, turn.envelope.channel.id, turn.principal.id),
     store: deps.store,
+    knowledge: deps.knowledge,
     turns: deps.turns,
     settings: turn.settings,
     limitDefaults: deps.limitDefaults,
@@ -347,6 +351,7 @@ async function specialistLoop(
     const outcome = await budget.call({
       scope: turn.scope,
       principalId: turn.principal.id,
+      channelExternalId: turn.envelope.channel.id,
       tier: specialist.tier,
       messages: [...messages],
       ...(hasTools ? { tools, toolChoice: mayCall ? ('auto' as const) : ('none' as const) } : {}),

@@ -13,6 +13,7 @@ import { audienceMaySee, type Audience, type Visibility } from '../prompt.js';
 import { mapBounded } from './bounded.js';
 import type { ToolName } from './permissions.js';
 import { limitsLine, type LimitDefaults } from '../commands/format.js';
+import { knowledgeLines, type KnowledgeSearch } from '../knowledge/retrieval.js';
 
 export interface ToolContext {
   scope: Scope;
@@ -29,6 +30,8 @@ export interface ToolContext {
   isMember(channelExternalId: string, kind: ChannelKind): Promise<boolean>;
   /** The platform's own history (summarize_thread); absent where it cannot be read. */
   history?: ConversationHistory;
+  /** The knowledge index (messages and files of the channels Quorum is in); absent where it is not kept. */
+  knowledge?: KnowledgeSearch | undefined;
   log: Logger;
 }
 
@@ -49,9 +52,27 @@ function line(at: Date, where: string, role: string, content: string): string {
   return `- [${at.toISOString().slice(0, 16)} ${where}] ${role}: ${text}`;
 }
 
+/**
+ * The channels this audience may read: in a channel or group the whole audience reads the answer,
+ * so only this channel; in a DM, the channels the requester is a member of (asked of the platform,
+ * a few at a time for its rate limits).
+ */
+async function readableChannels(ctx: ToolContext): Promise<string[]> {
+  const here = ctx.envelope.channel;
+  if (here.kind !== 'dm') return [here.id];
+  const [stored, indexed] = await Promise.all([
+    ctx.store.channelsWithHistory(ctx.scope, MAX_CANDIDATE_CHANNELS),
+    ctx.knowledge?.channels(ctx.scope, MAX_CANDIDATE_CHANNELS) ?? [],
+  ]);
+  const candidates = [...new Map([...indexed, ...stored].map((c) => [c.externalId, c])).values()].slice(0, MAX_CANDIDATE_CHANNELS);
+  const checked = await mapBounded(candidates, MEMBERSHIP_PARALLEL, async (c) => ((await ctx.isMember(c.externalId, c.kind)) ? c.externalId : null));
+  return checked.filter((c): c is string => c !== null);
+}
+
 const searchHistory: AgentTool<{ query: string; channel?: string | undefined; sinceDays?: number | undefined }> = {
   name: 'search_history',
-  description: 'Search earlier messages (full text) that this conversation may use. Optional channel id and time window.',
+  description:
+    'Search what people wrote and shared (messages and files of the channels you may read, and earlier conversations). Optional channel id and time window. Cite the source links of what you use.',
   inputSchema: z.object({
     query: z.string().min(1).max(200),
     channel: z.string().max(100).optional(),
@@ -59,28 +80,16 @@ const searchHistory: AgentTool<{ query: string; channel?: string | undefined; si
   }),
   async run(ctx, input) {
     const here = ctx.envelope.channel;
-    // In a channel or group the whole audience reads the answer: only this channel qualifies.
-    // In a DM: the requester's own DMs plus channels they are a member of (asked of the platform).
-    let channels: string[];
-    if (here.kind !== 'dm') {
-      channels = [here.id];
-    } else {
-      const candidates = await ctx.store.channelsWithHistory(ctx.scope, MAX_CANDIDATE_CHANNELS);
-      // Membership is asked of the platform, a few channels at a time (its rate limits).
-      const checked = await mapBounded(candidates, MEMBERSHIP_PARALLEL, async (c) =>
-        (await ctx.isMember(c.externalId, c.kind)) ? c.externalId : null,
-      );
-      channels = checked.filter((c): c is string => c !== null);
-    }
+    let channels = await readableChannels(ctx);
     if (input.channel) channels = channels.filter((c) => c === input.channel);
     const allowed = new Set(channels);
-    const found = await ctx.store.searchMessages(ctx.scope, {
-      text: input.query,
-      channelExternalIds: channels,
-      dmOwnerPrincipalId: here.kind === 'dm' && !input.channel ? ctx.principal.id : null,
-      ...(input.sinceDays ? { since: new Date(Date.now() - input.sinceDays * 86_400_000) } : {}),
-      limit: MAX_ITEMS,
-    });
+    const ownDms = here.kind === 'dm' && !input.channel;
+    const since = input.sinceDays ? { since: new Date(Date.now() - input.sinceDays * 86_400_000) } : {};
+    const [found, knowledge] = await Promise.all([
+      ctx.store.searchMessages(ctx.scope, { text: input.query, channelExternalIds: channels, dmOwnerPrincipalId: ownDms ? ctx.principal.id : null, ...since, limit: MAX_ITEMS }),
+      // Membership and the audience rule are parameters of the query: nothing else is read.
+      ctx.knowledge?.search(ctx.scope, { text: input.query, channelExternalIds: channels, dmOwnerUserId: ownDms ? ctx.envelope.user.id : null, ...since, limit: MAX_ITEMS }) ?? [],
+    ]);
     // The store query is already narrowed; the audience rule is applied again as the last word.
     const visible = found.filter((m) => {
       const visibility: Visibility =
@@ -89,10 +98,12 @@ const searchHistory: AgentTool<{ query: string; channel?: string | undefined; si
           : { kind: m.conversationKind, channelExternalId: m.channelExternalId };
       return audienceMaySee(ctx.audience, visibility, (id) => allowed.has(id));
     });
-    if (visible.length === 0) return `No messages found for "${input.query}".`;
-    return visible
-      .map((m) => line(m.createdAt, m.conversationKind === 'dm' ? 'your DM' : m.channelExternalId, m.role, m.content))
-      .join('\n');
+    if (visible.length === 0 && knowledge.length === 0) return `No messages found for "${input.query}".`;
+    const lines = [
+      ...knowledgeLines(knowledge),
+      ...visible.map((m) => line(m.createdAt, m.conversationKind === 'dm' ? 'your DM' : m.channelExternalId, m.role, m.content)),
+    ];
+    return lines.join('\n');
   },
 };
 

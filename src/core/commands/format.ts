@@ -1,5 +1,6 @@
 /** Compact text for command answers (monospace in Slack and Teams). */
-import type { AuditEntry, WorkspaceSettings } from '../ports.js';
+import type { AuditEntry, ChannelKnowledge, WorkspaceSettings } from '../ports.js';
+import { budgetAmount, budgetsOf } from '../budgets.js';
 
 /** The service's limits for a workspace that set none of its own (WORKSPACE_RPM and friends). */
 export interface LimitDefaults {
@@ -13,17 +14,21 @@ export interface LimitDefaults {
  * The limits in force: the workspace's own where it set them, else the service's, marked as such.
  * Without the defaults (a core used outside the service) only the workspace's own are known.
  */
-export function limitsLine(settings: Pick<WorkspaceSettings, 'rpm' | 'concurrency' | 'dailyTokens'>, defaults: LimitDefaults | undefined): string {
+export function limitsLine(settings: Partial<WorkspaceSettings> & Pick<WorkspaceSettings, 'rpm' | 'concurrency' | 'dailyTokens'>, defaults: LimitDefaults | undefined): string {
   const shown = (own: number | null, fallback: number | null | undefined, unit: string) => {
     if (own !== null) return `${own} ${unit}`;
     if (fallback === undefined) return `default ${unit}`;
     return fallback === null ? null : `${fallback} ${unit} (default)`;
   };
   const budget = shown(settings.dailyTokens, defaults ? defaults.dailyTokens : undefined, 'tokens/day');
+  // The other budgets and the tpm limit are shown only where set (they have no service default).
+  const others = budgetsOf({ ...settings, dailyTokens: null }).map((b) => `${b.subject === 'user' ? 'per user ' : ''}budget ${budgetAmount(b)}`);
   return [
     shown(settings.rpm, defaults?.rpm, 'requests/min'),
     shown(settings.concurrency, defaults?.concurrency, 'at once'),
+    ...(settings.tpm ? [`${settings.tpm} tokens/min`] : []),
     budget === null ? 'no daily token budget' : `budget ${budget}`,
+    ...others,
   ].join(', ');
 }
 
@@ -73,4 +78,24 @@ function snippet(content: string): string {
   // By code point, so that an emoji is never cut in half.
   const chars = [...content.replace(/\s+/g, ' ').replaceAll('`', "'").trim()];
   return `"${chars.length > SNIPPET_CHARS ? `${chars.slice(0, SNIPPET_CHARS - 1).join('')}…` : chars.join('')}"`;
+}
+
+const BACKFILL_LABEL: Record<ChannelKnowledge['backfill'], string> = {
+  none: 'live only',
+  pending: 'backfill queued',
+  running: 'backfill running',
+  done: 'backfill done',
+  failed: 'backfill failed',
+};
+
+/** `/agent knowledge`: one line per channel (ids, states and counts; never content). */
+export function knowledgeTable(rows: ChannelKnowledge[]): string {
+  if (rows.length === 0) return 'Nothing is indexed yet. Quorum indexes the channels it is added to.';
+  const lines = rows.map((r) => {
+    const state = !r.enabled ? 'off' : r.archived ? 'archived' : 'on';
+    const backfill = r.enabled ? ` · ${BACKFILL_LABEL[r.backfill]} (${r.pages} pages, ${r.messages} messages)` : '';
+    const failed = r.enabled && r.backfill === 'failed' && r.lastError ? ` · last error: ${r.lastError.slice(0, 80)}` : '';
+    return `• #${r.channelExternalId}: ${state} · ${r.chunks} entries${backfill}${failed}`;
+  });
+  return ['Knowledge per channel (/agent knowledge #channel on|off):', ...lines].join('\n');
 }

@@ -31,21 +31,31 @@ const count = z
   .regex(/^\d{1,10}$/)
   .transform(Number)
   .pipe(z.number().int().positive().max(MAX_SETTING));
-const perDay = z
-  .string()
-  .regex(/^\d{1,12}\/day$/)
-  .transform((v) => Number(v.slice(0, -4)))
-  .pipe(z.number().int().positive().max(MAX_SETTING * 1000));
 const days = z
   .string()
   .regex(/^\d{1,5}d?$/)
   .transform((v) => Number(v.replace(/d$/, '')))
   .pipe(z.number().int().positive().max(36_500));
+const budgetAmount = (unit: 'tokens' | 'usd') =>
+  z.string().transform((v, ctx) => {
+    if (v === 'off') return { amount: null, period: null };
+    const m = unit === 'tokens' ? /^(\d{1,12})\/(day|month)$/.exec(v) : /^\$?(\d{1,9}(?:\.\d{1,6})?)\/(day|month)$/.exec(v);
+    // Dollars are kept as micro-USD (whole numbers).
+    const amount = m ? (unit === 'tokens' ? Number(m[1]) : Math.round(Number(m[1]) * 1_000_000)) : 0;
+    if (!m || amount <= 0 || amount > MAX_SETTING * 1_000_000) {
+      ctx.addIssue({ code: 'custom', message: 'expected N/day, N/month or off' });
+      return z.NEVER;
+    }
+    return { amount, period: m[2] as 'day' | 'month' };
+  });
+const budgetArgs = (unit: 'tokens' | 'usd') => z.tuple([z.literal(unit), budgetAmount(unit)]).transform(([, a]) => ({ unit, ...a }));
+const usageWindow = z.enum(['today', '7d', '30d', 'month']);
+const usageBy = z.tuple([z.literal('by'), z.enum(['user', 'model', 'channel'])]);
 const roleArg = z.enum(['owner', 'admin', 'member', 'guest', 'clear']).transform((v) => (v === 'clear' ? null : v));
 const windowArg = z.enum(['24h', '7d']);
 
 /** The command words, in the order help lists them. */
-const WORDS = ['help', 'status', 'role', 'agent', 'guests', 'content', 'tools', 'limit', 'budget', 'audit', 'retention', 'forget', 'settings'] as const;
+const WORDS = ['help', 'status', 'role', 'agent', 'guests', 'content', 'tools', 'limit', 'budget', 'usage', 'audit', 'retention', 'knowledge', 'forget', 'settings'] as const;
 
 export const commandSchema = z.discriminatedUnion('name', [
   z.object({ name: z.literal('help'), topic: z.enum(WORDS).nullable() }),
@@ -56,10 +66,20 @@ export const commandSchema = z.discriminatedUnion('name', [
   z.object({ name: z.literal('guests'), enabled: z.boolean() }),
   z.object({ name: z.literal('content'), keep: z.boolean() }),
   z.object({ name: z.literal('tools'), channel: z.string(), allowed: z.boolean(), tool: z.enum(TOOL_NAMES) }),
-  z.object({ name: z.literal('limit'), key: z.enum(['rpm', 'concurrency']), value: z.number().int().positive() }),
-  z.object({ name: z.literal('budget'), tokens: z.number().int().positive() }),
+  z.object({ name: z.literal('limit'), key: z.enum(['rpm', 'concurrency', 'tpm']), value: z.number().int().positive() }),
+  z.object({
+    name: z.literal('budget'),
+    subject: z.enum(['workspace', 'user']),
+    unit: z.enum(['tokens', 'usd']),
+    /** null with `off`: both periods are cleared. */
+    period: z.enum(['day', 'month']).nullable(),
+    /** Tokens, or micro-USD; null clears. */
+    amount: z.number().int().positive().nullable(),
+  }),
+  z.object({ name: z.literal('usage'), me: z.boolean(), window: usageWindow, by: z.enum(['user', 'model', 'channel']).nullable() }),
   z.object({ name: z.literal('audit'), user: z.string().nullable(), window: windowArg.nullable() }),
   z.object({ name: z.literal('retention'), days: z.number().int().positive().nullable() }),
+  z.object({ name: z.literal('knowledge'), channel: z.string().nullable(), enabled: z.boolean().nullable() }),
   z.object({ name: z.literal('forget'), user: z.string().nullable() }),
 ]);
 export type Command = z.infer<typeof commandSchema>;
@@ -144,14 +164,52 @@ const rules: Record<CommandWord, Rule> = {
     forms: [
       { usage: '/agent limit rpm N', summary: 'Model requests per minute for this workspace', policy: 'limit', menu: true },
       { usage: '/agent limit concurrency N', summary: 'Model calls at once for this workspace', policy: 'limit' },
+      { usage: '/agent limit tpm N', summary: 'Model tokens per minute for this workspace', policy: 'limit' },
     ],
-    details: 'Sets this workspace\'s own model limits in place of the service defaults: requests per minute (a turn with tools makes several) and calls running at once. /agent status shows the numbers in force. Example: /agent limit rpm 60',
-    args: z.tuple([z.enum(['rpm', 'concurrency']), count]).transform(([key, value]) => ({ name: 'limit' as const, key, value })),
+    details: 'Sets this workspace\'s own model limits in place of the service defaults: requests per minute (a turn with tools makes several), calls running at once, and tokens per minute (prompt and answer, over any sliding minute). /agent status shows the numbers in force. Example: /agent limit rpm 60 (or /agent limit tpm 50000)',
+    args: z.tuple([z.enum(['rpm', 'concurrency', 'tpm']), count]).transform(([key, value]) => ({ name: 'limit' as const, key, value })),
   },
   budget: {
-    forms: [{ usage: '/agent budget tokens N/day', summary: 'Tokens this workspace may use per day', policy: 'budget', menu: true }],
-    details: 'Sets the daily token budget of this workspace; when it is spent, the agent says so until the next day (UTC), and admins are told at 80%. Example: /agent budget tokens 200000/day',
-    args: z.tuple([z.literal('tokens'), perDay]).transform(([, tokens]) => ({ name: 'budget' as const, tokens })),
+    forms: [
+      { usage: '/agent budget tokens|usd N/day|N/month|off', summary: 'What this workspace may spend per day or month, in tokens or US dollars', policy: 'budget', menu: true },
+      { usage: '/agent budget user tokens|usd N/day|N/month|off', summary: 'What each person may spend per day or month', policy: 'budget' },
+    ],
+    details:
+      'Sets a budget of this workspace, or of each person in it (`user`), in tokens or US dollars, per day or per calendar month (UTC); `off` clears that unit\'s budgets. Every budget holds at once: a call is sent only with the answer size the tightest one still allows, the agent says which budget is used up, and admins are told at 80%. Examples: /agent budget usd 200/month · /agent budget user tokens 50000/day · /agent budget usd off',
+    args: z
+      .union([budgetArgs('tokens'), budgetArgs('usd'), z.tuple([z.literal('user'), z.string(), z.string()]).transform(([, unit, amount], ctx) => {
+        const parsed = z.union([budgetArgs('tokens'), budgetArgs('usd')]).safeParse([unit, amount]);
+        if (!parsed.success) {
+          ctx.addIssue({ code: 'custom', message: 'bad budget' });
+          return z.NEVER;
+        }
+        return { ...parsed.data, subject: 'user' as const };
+      })])
+      .transform((b) => ({ name: 'budget' as const, subject: 'subject' in b ? b.subject : ('workspace' as const), unit: b.unit, period: b.period, amount: b.amount })),
+  },
+  usage: {
+    forms: [
+      { usage: '/agent usage [today|7d|30d|month] [by user|model|channel]', summary: 'Calls, tokens and cost of this workspace, with a total', policy: 'usage', menu: true },
+      { usage: '/agent usage me [today|7d|30d|month]', summary: 'Your own calls, tokens and cost', policy: 'usage_me' },
+    ],
+    details:
+      'Shows model calls, input and output tokens and their cost from the usage ledger over today, the last 7 or 30 days, or this calendar month (UTC; default today), one row per user, model or channel, with a total. Everyone may see their own with `me`. Example: /agent usage 30d by model',
+    args: z
+      .array(z.string())
+      .max(4)
+      .transform((words, ctx) => {
+        const rest = [...words];
+        const me = rest[0] === 'me';
+        if (me) rest.shift();
+        const window = usageWindow.safeParse(rest[0]);
+        if (window.success) rest.shift();
+        const by = rest.length === 0 ? null : usageBy.safeParse(rest);
+        if (by !== null && !by.success) {
+          ctx.addIssue({ code: 'custom', message: 'bad usage arguments' });
+          return z.NEVER;
+        }
+        return { name: 'usage' as const, me, window: window.success ? window.data : ('today' as const), by: by ? by.data![1] : null };
+      }),
   },
   audit: {
     forms: [{ usage: '/agent audit [@user] [24h|7d]', summary: 'Recent activity: messages, model calls, changes and refusals', policy: 'audit', menu: true }],
@@ -166,11 +224,25 @@ const rules: Record<CommandWord, Rule> = {
       .transform(([user, window]) => ({ name: 'audit' as const, user, window })),
   },
   retention: {
-    forms: [{ usage: '/agent retention DAYS|off', summary: 'Delete stored messages after this many days', policy: 'retention', menu: true }],
+    forms: [{ usage: '/agent retention DAYS|off', summary: 'Delete stored messages after this many days', policy: 'retention' }],
     details: 'Stored conversation messages older than this are deleted; off keeps them until someone asks to be forgotten. Example: /agent retention 30d',
     args: z
       .tuple([z.union([z.literal('off').transform(() => null), days])])
       .transform(([d]) => ({ name: 'retention' as const, days: d })),
+  },
+  knowledge: {
+    forms: [
+      { usage: '/agent knowledge', summary: 'What Quorum has indexed per channel, and how far each backfill is', policy: 'knowledge' },
+      { usage: '/agent knowledge #channel on|off', summary: 'Index a channel for knowledge, or stop and delete its index', policy: 'knowledge' },
+    ],
+    details:
+      'Quorum keeps an index of the messages and files of the channels it is in, so that search_history finds them again for people who can see those channels. Without arguments: each channel with its state, backfill progress and indexed entries. `off` deletes the channel\'s entries and stops indexing it; `on` indexes it again from its history. Example: /agent knowledge #random off',
+    args: z
+      .union([
+        z.tuple([]).transform(() => ({ channel: null, enabled: null })),
+        z.tuple([channelMention, onOff]).transform(([channel, enabled]) => ({ channel, enabled })),
+      ])
+      .transform((a) => ({ name: 'knowledge' as const, ...a })),
   },
   forget: {
     forms: [

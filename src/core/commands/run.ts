@@ -11,7 +11,9 @@ import { isQuorumError } from '../errors.js';
 import type { Principal, Role, Scope } from '../identity.js';
 import type { CoreDeps } from '../turn.js';
 import { homeText, homeView } from '../home.js';
-import { auditTable, limitsLine } from './format.js';
+import { auditTable, knowledgeTable, limitsLine } from './format.js';
+import { budgetName, budgetSetting } from '../budgets.js';
+import { usageAnswer } from './usage.js';
 import { helpFor, helpText, parseCommand, type Command } from './grammar.js';
 
 export interface CommandContext {
@@ -22,11 +24,13 @@ export interface CommandContext {
 }
 
 const AUDIT_ROWS = 20;
+const KNOWLEDGE_ROWS = 50;
 const WINDOW_MS = { '24h': 24 * 3_600_000, '7d': 7 * 24 * 3_600_000 } as const;
 
 /** `forget @me-myself` is `forget me`: erasing one's own data is anyone's right. */
 function policyName(command: Command, self: string): CommandName {
   if (command.name === 'forget') return command.user === null || command.user === self ? 'forget_me' : 'forget_user';
+  if (command.name === 'usage') return command.me ? 'usage_me' : 'usage';
   return command.name;
 }
 
@@ -50,11 +54,15 @@ export async function runCommand(deps: CoreDeps, ctx: CommandContext): Promise<s
   const outcome = await execute(deps, ctx, command);
   if (typeof outcome !== 'string') return refuse(deps, ctx, outcome, name);
   // Changes were audited with their values by the store; reads and refusals are recorded here.
-  if (!CHANGES.has(command.name)) await deps.audit.append(ctx.scope, { ...base, action: 'command', outcome: 'ok', detail: { command: name } });
+  if (!changes(command)) await deps.audit.append(ctx.scope, { ...base, action: 'command', outcome: 'ok', detail: { command: name } });
   return outcome;
 }
 
+const capitalized = (s: string) => s.charAt(0).toUpperCase() + s.slice(1);
+
 const CHANGES: ReadonlySet<Command['name']> = new Set(['role', 'agent', 'guests', 'content', 'tools', 'limit', 'budget', 'retention', 'forget']);
+/** `/agent knowledge` alone reads; with a channel it changes (audited by the store). */
+const changes = (command: Command) => CHANGES.has(command.name) || (command.name === 'knowledge' && command.enabled !== null);
 
 function subjectOf(ctx: CommandContext) {
   return { principalId: ctx.principal.id, role: ctx.role, workspaceId: ctx.scope.workspaceId };
@@ -110,14 +118,30 @@ async function execute(deps: CoreDeps, ctx: CommandContext, command: Command): P
     case 'limit':
       return change(
         { kind: 'limit', key: command.key, value: command.value },
-        command.key === 'rpm' ? 'Requests per minute' : 'Concurrent model calls',
+        { rpm: 'Requests per minute', concurrency: 'Concurrent model calls', tpm: 'Tokens per minute' }[command.key],
       );
-    case 'budget':
-      return change({ kind: 'limit', key: 'dailyTokens', value: command.tokens }, 'Token budget per day');
+    case 'budget': {
+      // `off` clears both periods of the unit: one audited change each.
+      const answers: string[] = [];
+      for (const period of command.period ? [command.period] : (['day', 'month'] as const)) {
+        const kind = { subject: command.subject, period, unit: command.unit };
+        answers.push(await change({ kind: 'limit', key: budgetSetting(kind), value: command.amount }, capitalized(budgetName(kind))));
+      }
+      return answers.join('\n');
+    }
+    case 'usage':
+      return usageAnswer(admin, ctx.scope, ctx.principal.id, command);
     case 'retention':
       return change({ kind: 'limit', key: 'retentionDays', value: command.days }, 'Message retention (days)');
     case 'audit':
       return audit(deps, admin, ctx, command.user, command.window);
+    case 'knowledge': {
+      if (command.channel === null || command.enabled === null) return knowledgeStatus(deps, ctx);
+      const channel = channelRef(ctx, command.channel);
+      if (channel.kind === 'dm') return 'Name a channel: /agent knowledge #channel on|off';
+      const answer = await change({ kind: 'knowledge', channel, enabled: command.enabled }, `Knowledge of ${mention(channel.id)}`);
+      return command.enabled ? `${answer} Its history will be indexed in the background.` : `${answer} What was indexed from it is deleted.`;
+    }
     case 'forget':
       return forget(deps, admin, ctx, command.user);
     default: {
@@ -143,6 +167,12 @@ async function showSettings(deps: CoreDeps, ctx: CommandContext): Promise<string
   const view = await homeView(deps, workspace, user);
   const shown = surface ? await surface.show(workspace, user.id, view, channel.kind === 'dm' ? { channel } : undefined) : false;
   return shown ? `Your Quorum settings are ${surface!.where}.` : homeText(view);
+}
+
+async function knowledgeStatus(deps: CoreDeps, ctx: CommandContext): Promise<string> {
+  const knowledge = deps.agent.knowledge;
+  if (!knowledge) return 'Knowledge is off in this installation (KNOWLEDGE=off).';
+  return knowledgeTable(await knowledge.status(ctx.scope, KNOWLEDGE_ROWS));
 }
 
 async function statusWithout(deps: CoreDeps, ctx: CommandContext): Promise<string> {
@@ -248,7 +278,7 @@ async function forget(deps: CoreDeps, admin: AdminStore, ctx: CommandContext, us
   const whose = self ? 'your' : `@${target.platformUserId}'s`;
   return (
     `Deleted ${whose} data: ${counts.messages} messages, ${counts.memories} notes, ${counts.usageRows} usage records, ` +
-    `${counts.dmConversations} direct-message conversations, ${counts.inboxRows} queued deliveries.`
+    `${counts.dmConversations} direct-message conversations, ${counts.inboxRows} queued deliveries, ${counts.knowledgeChunks} knowledge entries.`
   );
 }
 

@@ -4,10 +4,28 @@
  * value) in one transaction, so a change is never unaudited.
  */
 import type { ChannelRef, WorkspaceRef } from '../envelope.js';
+import type { BudgetSetting } from '../budgets.js';
 import type { Principal, Role, Scope } from '../identity.js';
 
 /** Numeric workspace settings that `/agent limit|budget|retention` set; null means the default. */
-export type LimitKey = 'rpm' | 'concurrency' | 'dailyTokens' | 'retentionDays';
+export type LimitKey = 'rpm' | 'concurrency' | 'tpm' | 'retentionDays' | BudgetSetting;
+
+/** `/agent usage`: which days (UTC, inclusive), grouped how, and whose (members see their own). */
+export interface UsageQuery {
+  from: string;
+  to: string;
+  by: 'user' | 'model' | 'channel' | null;
+  principalId?: string;
+}
+
+/** One row of a usage report: `key` is the user's platform id, the model or the channel ('' for the total). */
+export interface UsageRow {
+  key: string;
+  calls: number;
+  inputTokens: number;
+  outputTokens: number;
+  costMicroUsd: number;
+}
 
 export type AdminChange =
   | { kind: 'limit'; key: LimitKey; value: number | null }
@@ -16,6 +34,8 @@ export type AdminChange =
   | { kind: 'content'; keep: boolean }
   | { kind: 'agent'; channel: ChannelRef; enabled: boolean }
   | { kind: 'tool'; channel: ChannelRef; tool: string; allowed: boolean }
+  /** Index the channel for knowledge (again, from the start), or stop and delete what was indexed. */
+  | { kind: 'knowledge'; channel: ChannelRef; enabled: boolean }
   /** null clears the grant (back to the platform's role). */
   | { kind: 'role'; principalId: string; role: Role | null };
 
@@ -44,6 +64,8 @@ export interface ErasureCounts {
   dmConversations: number;
   inboxRows: number;
   auditContentRedacted: number;
+  /** Knowledge chunks of what they wrote or shared, and of their DMs. */
+  knowledgeChunks: number;
 }
 
 export interface AdminStore {
@@ -55,6 +77,8 @@ export interface AdminStore {
   platformUserIds(scope: Scope, principalIds: string[]): Promise<Map<string, string>>;
   channelState(scope: Scope, channelExternalId: string): Promise<ChannelState>;
   usageToday(scope: Scope): Promise<{ calls: number; inputTokens: number; outputTokens: number }>;
+  /** Calls, tokens and cost from the usage ledger, one row per group (largest cost first). */
+  usage(scope: Scope, query: UsageQuery): Promise<UsageRow[]>;
   /**
    * Deletes one principal's messages, memories, usage detail, DM conversations and queued
    * deliveries, and redacts kept content in their audit entries, in one transaction; the audit

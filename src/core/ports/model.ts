@@ -9,13 +9,22 @@ import type { WorkspaceSettings } from './stores.js';
  * blocks), so a tool's output is never presented as the user's words.
  */
 export type PromptMessage =
-  | { role: 'system' | 'user'; content: string }
+  /** `images` (user messages only): pictures the requester shared, sent as image parts where the model takes them. */
+  | { role: 'system' | 'user'; content: string; images?: PromptImage[] | undefined }
   | { role: 'assistant'; content: string; toolCalls?: ToolCall[] | undefined }
   | { role: 'tool'; content: string; toolCallId: string; toolName: string };
+
+/** A picture in a prompt: its bytes and type as a file read them (src/files). */
+export interface PromptImage {
+  mediaType: string;
+  data: Uint8Array;
+}
 
 export interface ModelCall {
   scope: Scope;
   principalId: string;
+  /** The channel the call answers in: usage is reported by channel. */
+  channelExternalId?: string;
   messages: PromptMessage[];
   /** 'answer' uses MODEL_NAME; 'small' uses MODEL_SMALL_NAME. */
   tier?: 'answer' | 'small';

@@ -1,7 +1,8 @@
 /** The platform ports: what the core asks of Slack, Teams and the console (membership, the directory, replies, history), and logging. */
 import type { ContextReport } from '../context-report.js';
-import type { ChannelRef, Envelope, UserRef, WorkspaceRef } from '../envelope.js';
+import type { ChannelRef, Envelope, FileRef, UserRef, WorkspaceRef } from '../envelope.js';
 import type { UserFacts } from '../identity.js';
+import type { KnowledgeSource } from './knowledge.js';
 import type { ReplyAction } from '../interactions.js';
 import type { HomeSurface } from './home.js';
 
@@ -128,6 +129,8 @@ export interface PlatformMessage {
   authorIsBot: boolean;
   text: string;
   at: Date;
+  /** The files the message shares (where the platform says). */
+  files?: FileRef[];
 }
 
 /**
@@ -142,6 +145,26 @@ export interface ConversationHistory {
   recent(workspace: WorkspaceRef, channel: ChannelRef, limit: number): Promise<PlatformMessage[]>;
 }
 
+/** What a file fetch answers. Expected outcomes are values: only the unexpected throws. */
+export type FetchedFile =
+  | { kind: 'ok'; bytes: Uint8Array; name: string; mimetype: string }
+  /** The platform says the bot may not see it (Slack file_not_found, another workspace's file): it was not downloaded. */
+  | { kind: 'not_visible' }
+  /** Over the limit: the platform said so, or the download passed it and was stopped. */
+  | { kind: 'too_large'; size: number | null }
+  /** The platform could not be asked or refused for another reason (said in a few words, never a token). */
+  | { kind: 'failed'; reason: string };
+
+/**
+ * Reads a file a message carried, as the bot, for the requester's turn. The caller decided access
+ * (the requester may read the conversation the file came from); the adapter asks the platform
+ * whether the bot may see the file before it downloads anything, sends its token only to the
+ * platform's own hosts, and stops reading at `maxBytes`.
+ */
+export interface FileSource {
+  fetch(where: { workspace: WorkspaceRef; channel: ChannelRef }, file: FileRef, maxBytes: number): Promise<FetchedFile>;
+}
+
 /** Everything one platform adapter supplies to the core. */
 export interface PlatformPorts {
   membership: MembershipSource;
@@ -149,6 +172,10 @@ export interface PlatformPorts {
   replies: ReplySink;
   /** Absent where the platform's history cannot be read (console; Teams without Graph): tools use stored messages. */
   history?: ConversationHistory;
+  /** Absent where files cannot be read (the console): a turn with files says they were skipped. */
+  files?: FileSource;
+  /** The platform's history page by page, for knowledge backfills and permalinks; absent where it cannot be read. */
+  knowledge?: KnowledgeSource;
   /**
    * A direct message from Quorum to one user of the workspace (budget alerts to admins), outside
    * any conversation they started. 'unreachable' when the platform gives no private way to reach

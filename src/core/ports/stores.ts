@@ -1,6 +1,7 @@
 /** The stores the core reads and writes (src/db implements them): turns, audit, usage, the agent's notes, the inbox. */
-import type { ChannelKind, ChannelRef, Envelope, UserRef, WorkspaceRef } from '../envelope.js';
+import type { ChannelKind, ChannelRef, Envelope, FileRef, UserRef, WorkspaceRef } from '../envelope.js';
 import type { Principal, Scope, UserFacts } from '../identity.js';
+import type { Budget, BudgetAlert, TokenPrice } from '../budgets.js';
 import type { TokenUsage } from './model.js';
 
 export interface WorkspaceSettings {
@@ -8,6 +9,16 @@ export interface WorkspaceSettings {
   rpm: number | null;
   concurrency: number | null;
   dailyTokens: number | null;
+  /** Tokens per sliding minute (`/agent limit tpm N`); null: none. */
+  tpm?: number | null;
+  /** The other budgets (budgets.ts): tokens, or micro-USD; user* apply to each user. null: none. */
+  monthlyTokens?: number | null;
+  dailyMicroUsd?: number | null;
+  monthlyMicroUsd?: number | null;
+  userDailyTokens?: number | null;
+  userMonthlyTokens?: number | null;
+  userDailyMicroUsd?: number | null;
+  userMonthlyMicroUsd?: number | null;
   retentionDays: number | null;
   guestsEnabled: boolean;
 }
@@ -29,6 +40,8 @@ export interface StoredMessage {
   role: 'user' | 'assistant';
   content: string;
   createdAt: Date;
+  /** The files a user message carried (without their transient part), so a later question in the thread can read them again. */
+  files?: FileRef[] | undefined;
 }
 
 export interface AuditEntryInput {
@@ -79,6 +92,8 @@ export interface TurnRecord {
   /** Where the turn happened: only a channel's text may be kept in clear in the audit log. */
   channelKind: ChannelKind;
   userText: string;
+  /** The files the question carried, kept with it (their transient part is dropped by the store). */
+  files?: FileRef[];
   answerText: string;
   model: string;
   usage: TokenUsage;
@@ -135,30 +150,62 @@ export interface UsageEntry {
   costMicroUsd: number;
 }
 
-/**
- * Token budgets and usage per workspace and day (implemented in src/db, used by the model gate).
- * A call reserves its estimate first and settles the real count after, so concurrent calls
- * cannot overshoot a budget.
- */
-export interface UsageLedger {
-  /** Adds `tokens` to today's spend only if the total stays within `dailyTokens`. */
-  reserve(scope: Scope, tokens: number, dailyTokens: number): Promise<boolean>;
-  /**
-   * Replaces a reservation (0 when none was made) with what was really used, records usage per
-   * user and model, and reports whether this call crossed `warnAt` tokens first today.
-   */
-  settle(
-    scope: Scope,
-    input: { principalId: string; reservedTokens: number; entries: UsageEntry[]; warnAt: number | null },
-  ): Promise<{ spentTokens: number; crossedWarning: boolean }>;
+/** What a call asks of its budgets before it runs (see budgets.ts planOutput). */
+export interface ReserveRequest {
+  principalId: string;
+  /** The budgets in force (at least one). */
+  budgets: Budget[];
+  /** The prompt's estimate, tool definitions included: deliberately generous. */
+  promptTokens: number;
+  /** The most output the call would like; the reservation may grant less. */
+  maxOutputTokens: number;
+  minOutputTokens: number;
+  /** The dearest price the call may be answered at (its model or the fallback). */
+  price: TokenPrice;
+  /** How long the reservation holds without a renewal (a dead process's is released after it). */
+  leaseMs: number;
+}
+
+export type Reservation =
+  | { ok: true; id: string; maxOutputTokens: number; tokens: number; microUsd: number }
+  /** No room: the tightest budget that refused it. */
+  | { ok: false; budget: Budget };
+
+export interface SettleInput {
+  principalId: string;
+  /** Where the call answered (usage by channel); '' when unknown. */
+  channelExternalId?: string | undefined;
+  /** The reservation the call made; null when no budget applied. */
+  reservationId: string | null;
+  entries: UsageEntry[];
+  /** The budgets in force: their 80% warnings are checked. */
+  budgets: Budget[];
 }
 
 /**
- * Told once per workspace and day when token use crosses 80% of the daily budget. The gate
- * audits the crossing itself; src/core/alerts.ts implements this to message the workspace's admins.
+ * Spend per workspace and user, per UTC day and month, in tokens and micro-USD (implemented in
+ * src/db, used by the model gate). A call reserves the most it can cost first (held in the
+ * database, so every instance sees it) and settles the real figure after, so concurrent calls
+ * cannot overshoot a budget.
+ */
+export interface UsageLedger {
+  /** Reserves prompt + the output the tightest budget allows, or names the budget with no room. */
+  reserve(scope: Scope, request: ReserveRequest): Promise<Reservation>;
+  /**
+   * Replaces a reservation (none when null) with what was really used, records usage per user,
+   * model and channel, and answers the budgets whose 80% line this call crossed first.
+   */
+  settle(scope: Scope, input: SettleInput): Promise<{ crossed: BudgetAlert[] }>;
+  /** Extends the leases of reservations of calls still running. */
+  renew(reservations: ReadonlyArray<{ scope: Scope; id: string }>, leaseMs: number): Promise<void>;
+}
+
+/**
+ * Told once per budget and period when spend crosses 80% of a budget. The gate audits the
+ * crossing itself; src/core/alerts.ts implements this to message the workspace's admins.
  */
 export interface BudgetAlertSink {
-  budgetWarning(scope: Scope, alert: { spentTokens: number; dailyTokens: number }): Promise<void>;
+  budgetWarning(scope: Scope, alert: BudgetAlert): Promise<void>;
 }
 
 /** A message found by `search_history`, with where it came from so the audience rule can be applied. */

@@ -9,6 +9,7 @@ import type { Envelope } from '../envelope.js';
 import type { ModelOutcome, PlatformPorts, PromptMessage } from '../ports.js';
 import type { CoreDeps, TurnResult } from './deps.js';
 import type { Delivery } from './delivery.js';
+import { skippedNote, type ReadFiles } from './files.js';
 import type { OpenedTurn } from './resolve.js';
 
 /** What a request waiting behind its workspace's own queue (the limiter's or the inbox's) tells its sender. */
@@ -20,6 +21,8 @@ export interface Question {
   messages: PromptMessage[];
   inspect: ContextRecorder | null;
   signal: AbortSignal | undefined;
+  /** The turn's files as read (turn/files.ts): what was skipped is said under the answer. */
+  files?: ReadFiles;
 }
 
 export async function answerTurn(deps: CoreDeps, ports: PlatformPorts, question: Question, delivery: Delivery): Promise<TurnResult> {
@@ -51,6 +54,8 @@ export async function answerTurn(deps: CoreDeps, ports: PlatformPorts, question:
     }
     // A model that sent only tool calls (or nothing) never leaves the user with an empty message.
     if (!outcome.text.trim()) outcome = { ...outcome, text: NO_TEXT_ANSWER };
+    // Said by Quorum itself: whatever the model wrote, the reply names each file it did not read.
+    if (question.files) outcome = { ...outcome, text: outcome.text + skippedNote(question.files) };
     await record(deps, turn, outcome);
   } catch (err) {
     // Nothing half-shown stays behind a turn that failed (it is retried or dead-lettered).
@@ -63,7 +68,16 @@ export async function answerTurn(deps: CoreDeps, ports: PlatformPorts, question:
 
 function agentDeps(deps: CoreDeps, inspect: ContextRecorder | null): AgentDeps {
   const { model, turns, log, limitDefaults, agent } = deps;
-  return { model, audit: inspect?.watch(deps.audit) ?? deps.audit, turns, store: agent.store, log, limitDefaults, ...(agent.limits ? { limits: agent.limits } : {}) };
+  return {
+    model,
+    audit: inspect?.watch(deps.audit) ?? deps.audit,
+    turns,
+    store: agent.store,
+    knowledge: agent.knowledge,
+    log,
+    limitDefaults,
+    ...(agent.limits ? { limits: agent.limits } : {}),
+  };
 }
 
 function auditRefusal(deps: CoreDeps, turn: OpenedTurn, outcome: Extract<ModelOutcome, { kind: 'refused' }>): Promise<void> {
@@ -87,6 +101,7 @@ function record(deps: CoreDeps, turn: OpenedTurn, outcome: Extract<ModelOutcome,
     channelExternalId: turn.envelope.channel.id,
     channelKind: turn.envelope.channel.kind,
     userText: turn.envelope.text,
+    files: turn.envelope.files,
     answerText: outcome.text,
     model: outcome.model,
     usage: outcome.usage,

@@ -34,7 +34,10 @@ export async function decideTalk(deps: CoreDeps, turn: OpenedTurn): Promise<Deci
   return { decision, channel, audience };
 }
 
-/** The prompt under the audience rule: the stored history is context only if the requester may read it (a DM only its owner). */
+/**
+ * The prompt under the audience rule: the stored history is context only if the requester may
+ * read it (a DM only its owner). `readable` says so for what else the conversation holds (its files).
+ */
 export async function promptFor(
   deps: CoreDeps,
   turn: OpenedTurn,
@@ -42,7 +45,7 @@ export async function promptFor(
   inspect: ContextRecorder | null,
   /** A channel asked about (turn/about.ts): its content, the requester's membership already checked. */
   about?: { items: ContextItem[]; channelId: string },
-): Promise<PromptMessage[]> {
+): Promise<{ messages: PromptMessage[]; readable: boolean }> {
   const { conversation, scope, stored } = turn;
   const readable = decide(subjectOf(turn), { kind: 'read_history' }, {
     kind: 'conversation',
@@ -59,7 +62,7 @@ export async function promptFor(
   const requesterMaySeeChannel = (id: string) => id === about?.channelId;
   const messages = buildPrompt({ audience, context, text: turn.envelope.text, requesterMaySeeChannel });
   inspect?.context(context, turn.envelope.text, readable.allow ? undefined : { count: stored.length, reason: readable.reason });
-  return messages;
+  return { messages, readable: readable.allow };
 }
 
 function auditDenial(deps: CoreDeps, turn: OpenedTurn, action: 'talk' | 'read_history', reason: string): Promise<void> {
@@ -73,7 +76,7 @@ function auditDenial(deps: CoreDeps, turn: OpenedTurn, action: 'talk' | 'read_hi
   });
 }
 
-function visibilityOf(conversation: Conversation): Visibility {
+export function visibilityOf(conversation: Conversation): Visibility {
   if (conversation.kind === 'dm') {
     if (!conversation.ownerPrincipalId) throw new Error('a DM conversation without an owner');
     return { kind: 'dm', ownerPrincipalId: conversation.ownerPrincipalId };

@@ -1,10 +1,12 @@
 /** What the turn's stages need from the outside, and what a turn answers. */
 import type { AgentLimits } from '../agent/orchestrator.js';
+import type { KnowledgeSearch } from '../knowledge/retrieval.js';
 import type { LimitDefaults } from '../commands/format.js';
 import type { Platform } from '../envelope.js';
 import { QuorumError } from '../errors.js';
 import type { AdminStore, AssistantThreads, HomeReads } from '../ports.js';
 import type { BootstrapAdmin } from '../access/roles.js';
+import type { FileDeps } from './files.js';
 import type { AgentStore, AuditLog, Logger, ModelGate, PlatformPorts, TurnStore } from '../ports.js';
 
 export interface CoreDeps {
@@ -20,7 +22,7 @@ export interface CoreDeps {
   /** How many earlier messages of the conversation the prompt may hold. */
   historyLimit?: number;
   /** Turns with tools (src/core/agent): the orchestrator answers at once when it delegates nothing. */
-  agent: { store: AgentStore; limits?: Partial<AgentLimits> };
+  agent: { store: AgentStore; limits?: Partial<AgentLimits>; knowledge?: KnowledgeSearch | undefined };
   /** Settings, grants, tool rules and erasure for `/agent` commands (src/db/admin-store.ts). */
   admin?: AdminStore;
   /** QUORUM_ADMINS: admins by the operator's word, whatever the platform says. */
@@ -29,6 +31,8 @@ export interface CoreDeps {
   home?: HomeReads;
   /** Slack assistant threads: the channel each was opened from. */
   assistantThreads?: AssistantThreads;
+  /** Reading the files of a turn (src/files, FILE_MAX_BYTES); absent: files are named as skipped. */
+  files?: FileDeps;
 }
 
 export interface TurnResult {

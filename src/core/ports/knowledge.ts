@@ -1,0 +1,157 @@
+/**
+ * The knowledge ports: the index the core keeps of what Quorum may find again (src/db implements
+ * KnowledgeStore), what a platform gives it to backfill (KnowledgeSource, adapters implement it),
+ * the seams to the file extractor (FileText) and to an embedding model (Embedder).
+ */
+import type { ChannelKind, ChannelRef, WorkspaceRef } from '../envelope.js';
+import type { Scope } from '../identity.js';
+
+/** One message (and the files it carries) as the platform has it; its text is never logged. */
+export interface SourceMessage {
+  /** The platform's id of the message (Slack ts, Teams activity id). */
+  id: string;
+  /** The thread's root id, when the message is in a thread. */
+  threadId: string | null;
+  authorId: string | null;
+  text: string;
+  at: Date;
+  files: SharedFile[];
+  /** A thread root with replies: the backfill reads the thread too. */
+  hasReplies?: boolean;
+  /** A link to the message (Slack permalink, Teams deep link), when the platform gave one. */
+  permalink?: string | null;
+}
+
+export interface SharedFile {
+  id: string;
+  name: string;
+  mimetype?: string | undefined;
+  permalink?: string | null | undefined;
+}
+
+/** Where a source lives and who may get it back (the audience rule, stored with every chunk). */
+export interface KnowledgePlace {
+  channel: ChannelRef;
+  /** For a DM: the platform user id of its owner. */
+  dmOwnerUserId: string | null;
+}
+
+/** A chunk ready to store: its text, its source and its audience. */
+export interface ChunkInput {
+  sourceKind: 'message' | 'file';
+  sourceId: string;
+  threadId: string | null;
+  authorId: string | null;
+  chunkNo: number;
+  content: string;
+  permalink: string | null;
+  at: Date;
+}
+
+/** A chunk found for a requester, with what is needed to cite it. */
+export interface FoundChunk {
+  content: string;
+  channelExternalId: string;
+  channelKind: ChannelKind;
+  dmOwnerUserId: string | null;
+  sourceKind: 'message' | 'file';
+  sourceId: string;
+  authorId: string | null;
+  permalink: string | null;
+  at: Date;
+}
+
+export interface KnowledgeQuery {
+  text: string;
+  /** The non-DM channels the requester (and the whole audience) may read: a parameter of the query. */
+  channelExternalIds: string[];
+  /** The requester's own DMs are searched too when set (a DM audience only). */
+  dmOwnerUserId: string | null;
+  /** The query's embedding: adds vector similarity where the database has pgvector. */
+  embedding?: number[] | null;
+  since?: Date;
+  limit: number;
+}
+
+export interface ChannelKnowledge {
+  channelExternalId: string;
+  channelKind: ChannelKind;
+  enabled: boolean;
+  archived: boolean;
+  backfill: 'none' | 'pending' | 'running' | 'done' | 'failed';
+  pages: number;
+  messages: number;
+  chunks: number;
+  lastError: string | null;
+}
+
+/** A channel's backfill as claimed by one worker (its lease is renewed as pages are stored). */
+export interface BackfillClaim {
+  scope: Scope;
+  workspace: WorkspaceRef;
+  channel: ChannelRef;
+  cursor: string | null;
+  pages: number;
+}
+
+/** What erasures removed from the index. */
+export interface KnowledgeErasure {
+  chunks: number;
+}
+
+/** The index (src/db/knowledge-store.ts). Every method is scoped; membership is a parameter of searches. */
+export interface KnowledgeStore {
+  /**
+   * Replaces one source's chunks with these (an edit), in one statement per source; nothing is
+   * stored for a channel whose knowledge an admin switched off. Answers how many were stored.
+   */
+  replaceSource(scope: Scope, place: KnowledgePlace, source: { kind: 'message' | 'file'; id: string }, chunks: ChunkInput[]): Promise<number>;
+  /** Deletes a message's chunks (and its thread's, when it was a thread root deleted with its replies). */
+  deleteMessage(scope: Scope, channelExternalId: string, messageId: string): Promise<number>;
+  /** Deletes a file's chunks wherever it was shared. */
+  deleteFile(scope: Scope, fileId: string): Promise<number>;
+  /** Deletes a whole channel's chunks (the channel was deleted). */
+  deleteChannel(scope: Scope, channelExternalId: string): Promise<number>;
+  setArchived(scope: Scope, channelExternalId: string, archived: boolean): Promise<void>;
+  search(scope: Scope, query: KnowledgeQuery): Promise<FoundChunk[]>;
+  /** Channels with knowledge that a DM search may offer (not archived, not switched off). */
+  channels(scope: Scope, limit: number): Promise<{ externalId: string; kind: ChannelKind }[]>;
+  status(scope: Scope, limit: number): Promise<ChannelKnowledge[]>;
+  /** Queues a backfill for a channel (unless it is switched off, or one already ran); true when queued. */
+  requestBackfill(scope: Scope, channel: ChannelRef): Promise<boolean>;
+  /** Takes one channel whose backfill is due, for `leaseMs`; null when none is. */
+  claimBackfill(workerId: string, leaseMs: number): Promise<BackfillClaim | null>;
+  /** Stores a page's progress (the next cursor) while the lease is held; false when it was lost. */
+  advanceBackfill(claim: BackfillClaim, workerId: string, progress: { cursor: string | null; messages: number; leaseMs: number }): Promise<boolean>;
+  /** Gives the channel back (error null: its turn is over, it is not a failure): to be retried after `retryInMs` (rate limits, failures), or failed for good. */
+  releaseBackfill(claim: BackfillClaim, workerId: string, outcome: { error: string | null; retryInMs: number; giveUp: boolean }): Promise<void>;
+  /** Where a file was indexed (one entry per place it was shared), to read it again after a change. */
+  fileSources(scope: Scope, fileId: string): Promise<Array<{ place: KnowledgePlace; threadId: string | null; authorId: string | null; at: Date; permalink: string | null }>>;
+  /** Embedding support: chunks that have none yet, and storing theirs (where pgvector is present). */
+  unembedded?(limit: number): Promise<{ id: number; content: string }[]>;
+  storeEmbeddings?(rows: { id: number; embedding: number[] }[]): Promise<void>;
+}
+
+/** A platform's history, page by page, for backfills (Slack conversations.history / .replies). */
+export interface KnowledgeSource {
+  /** One page of the channel's top-level messages, newest first; `next` null at the end. */
+  historyPage(workspace: WorkspaceRef, channel: ChannelRef, cursor: string | null): Promise<{ messages: SourceMessage[]; next: string | null }>;
+  /** One page of a thread's messages, oldest first. */
+  repliesPage(workspace: WorkspaceRef, channel: ChannelRef, threadId: string, cursor: string | null): Promise<{ messages: SourceMessage[]; next: string | null }>;
+  /** A link to a message, for citations. */
+  permalink(workspace: WorkspaceRef, channel: ChannelRef, message: { id: string; threadId: string | null }): Promise<string | null>;
+}
+
+/**
+ * The text of a shared file (the files module's extractor, wired by the composition root). Null
+ * when the file cannot be read (not visible to the bot, unsupported, too big): it is then indexed
+ * by its name only.
+ */
+export interface FileText {
+  read(workspace: WorkspaceRef, file: SharedFile): Promise<string | null>;
+}
+
+/** An embedding model (EMBEDDING_MODEL, through the AI SDK). */
+export interface Embedder {
+  embed(texts: string[]): Promise<number[][]>;
+}

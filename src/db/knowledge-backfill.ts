@@ -1,0 +1,114 @@
+/**
+ * The backfill queue's claim: one due channel of any workspace, taken in one statement
+ * (`for update skip locked`), so that instances never work on the same channel, and a channel
+ * whose lease ran out (its instance died) is taken again where its stored cursor stands.
+ */
+import { and, eq, inArray, sql } from 'drizzle-orm';
+import { z } from 'zod';
+import type { Scope } from '../core/identity.js';
+import type { BackfillClaim, KnowledgeStore } from '../core/ports.js';
+import type { Db } from './client.js';
+import { col, decodeRows } from './raw.js';
+import { knowledgeChannels } from './schema.js';
+import { scopeOf } from './turn-store.js';
+
+const claimedRow = z.object({
+  workspace_id: z.string(),
+  platform: z.enum(['slack', 'teams', 'console']),
+  external_id: z.string(),
+  enterprise_id: z.string().nullable(),
+  channel_external_id: z.string(),
+  channel_kind: z.enum(['dm', 'group', 'channel']),
+  cursor: z.string().nullable(),
+  pages: col.number,
+});
+
+export async function claimBackfill(db: Db, workerId: string, leaseMs: number): Promise<BackfillClaim | null> {
+  const rows = decodeRows(
+    claimedRow,
+    await db.execute(sql`
+      with due as (
+        select k.workspace_id, k.channel_external_id
+        from knowledge_channels k
+        join workspaces w on w.id = k.workspace_id and w.uninstalled_at is null
+        where k.backfill in ('pending', 'running') and k.enabled
+          and (k.lease_until is null or k.lease_until < now())
+          and (k.not_before is null or k.not_before <= now())
+        order by k.updated_at
+        limit 1
+        for update of k skip locked
+      )
+      update knowledge_channels k
+      set backfill = 'running', claimed_by = ${workerId}, lease_until = now() + ${`${leaseMs} milliseconds`}::interval, updated_at = now()
+      from due, workspaces w
+      where k.workspace_id = due.workspace_id and k.channel_external_id = due.channel_external_id and w.id = k.workspace_id
+      returning k.workspace_id, w.platform, w.external_id, w.enterprise_id, k.channel_external_id, k.channel_kind, k.cursor, k.pages`),
+  );
+  const row = rows[0];
+  if (!row) return null;
+  return {
+    scope: scopeOf({ id: row.workspace_id, platform: row.platform }),
+    workspace: { platform: row.platform, externalId: row.external_id, ...(row.enterprise_id ? { enterpriseId: row.enterprise_id } : {}) },
+    channel: { id: row.channel_external_id, kind: row.channel_kind },
+    cursor: row.cursor,
+    pages: row.pages,
+  };
+}
+
+const channelRow = (scope: Scope, channelExternalId: string) =>
+  and(eq(knowledgeChannels.workspaceId, scope.workspaceId), eq(knowledgeChannels.channelExternalId, channelExternalId));
+
+/** The queue's writes: queue a channel, claim it, store a page's progress, give it back. */
+export function backfillQueue(db: Db): Pick<KnowledgeStore, 'requestBackfill' | 'claimBackfill' | 'advanceBackfill' | 'releaseBackfill'> {
+  return {
+    async requestBackfill(scope, channel) {
+      // Queued once: a channel already done, running or switched off keeps its state.
+      const rows = await db
+        .insert(knowledgeChannels)
+        .values({ workspaceId: scope.workspaceId, channelExternalId: channel.id, channelKind: channel.kind, backfill: 'pending' })
+        .onConflictDoUpdate({
+          target: [knowledgeChannels.workspaceId, knowledgeChannels.channelExternalId],
+          set: { backfill: 'pending', attempts: 0, lastError: null, notBefore: null, updatedAt: sql`now()` },
+          setWhere: and(eq(knowledgeChannels.enabled, true), inArray(knowledgeChannels.backfill, ['none', 'failed'])),
+        })
+        .returning({ backfill: knowledgeChannels.backfill });
+      return rows.length > 0;
+    },
+
+    claimBackfill: (workerId, leaseMs) => claimBackfill(db, workerId, leaseMs),
+
+    async advanceBackfill(claim, workerId, progress) {
+      const rows = await db
+        .update(knowledgeChannels)
+        .set({
+          cursor: progress.cursor,
+          pages: sql`${knowledgeChannels.pages} + 1`,
+          messages: sql`${knowledgeChannels.messages} + ${progress.messages}`,
+          backfill: progress.cursor === null ? 'done' : 'running',
+          leaseUntil: progress.cursor === null ? null : sql`now() + ${`${progress.leaseMs} milliseconds`}::interval`,
+          claimedBy: progress.cursor === null ? null : workerId,
+          attempts: 0,
+          lastError: null,
+          updatedAt: sql`now()`,
+        })
+        .where(and(channelRow(claim.scope, claim.channel.id), eq(knowledgeChannels.claimedBy, workerId), eq(knowledgeChannels.backfill, 'running')))
+        .returning({ pages: knowledgeChannels.pages });
+      return rows.length > 0;
+    },
+
+    async releaseBackfill(claim, workerId, outcome) {
+      await db
+        .update(knowledgeChannels)
+        .set({
+          backfill: outcome.giveUp ? 'failed' : 'running',
+          claimedBy: null,
+          leaseUntil: null,
+          notBefore: sql`now() + ${`${outcome.retryInMs} milliseconds`}::interval`,
+          attempts: outcome.error === null ? knowledgeChannels.attempts : sql`${knowledgeChannels.attempts} + 1`,
+          lastError: outcome.error?.slice(0, 200) ?? null,
+          updatedAt: sql`now()`,
+        })
+        .where(and(channelRow(claim.scope, claim.channel.id), eq(knowledgeChannels.claimedBy, workerId)));
+    },
+  };
+}

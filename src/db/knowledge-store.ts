@@ -1,0 +1,285 @@
+/**
+ * KnowledgeStore on drizzle: chunks with their source and audience, full-text (and, with
+ * pgvector, vector) search whose membership filter is part of the query, per-channel state and
+ * the durable backfill queue. Always scoped by workspace, except the backfill claim, which takes
+ * the oldest due channel of any workspace (like the inbox).
+ */
+import { and, desc, eq, inArray, ne, or, sql, type SQL } from 'drizzle-orm';
+import { z } from 'zod';
+import type { Scope } from '../core/identity.js';
+import type { ChannelKnowledge, ChunkInput, FoundChunk, KnowledgePlace, KnowledgeQuery, KnowledgeStore } from '../core/ports.js';
+import type { Db } from './client.js';
+import { col, decodeRows } from './raw.js';
+import { knowledgeChannels, knowledgeChunks } from './schema.js';
+import { backfillQueue } from './knowledge-backfill.js';
+
+/** Only letters and digits reach to_tsquery, so its operators cannot be injected; any word matches. */
+export function tsqueryOf(text: string): SQL | null {
+  const words = (text.toLowerCase().match(/[\p{L}\p{N}]+/gu) ?? []).slice(0, 20);
+  return words.length ? sql`to_tsquery('simple', ${words.join(' | ')})` : null;
+}
+
+const found = {
+  content: knowledgeChunks.content,
+  channelExternalId: knowledgeChunks.channelExternalId,
+  channelKind: knowledgeChunks.channelKind,
+  dmOwnerUserId: knowledgeChunks.dmOwnerUserId,
+  sourceKind: knowledgeChunks.sourceKind,
+  sourceId: knowledgeChunks.sourceId,
+  authorId: knowledgeChunks.authorUserId,
+  permalink: knowledgeChunks.permalink,
+  at: knowledgeChunks.sourceAt,
+};
+
+/**
+ * The audience rule as SQL: the named non-DM channels, and the one owner's own DMs, each a filter
+ * of its own (one query each: an index serves each, where an OR of both would serve neither).
+ * Nothing else is ever read, so no result has to be filtered away afterwards. Empty when nothing
+ * may be read.
+ */
+export function audienceFilters(scope: Scope, query: Pick<KnowledgeQuery, 'channelExternalIds' | 'dmOwnerUserId'>): SQL[] {
+  const ws = eq(knowledgeChunks.workspaceId, scope.workspaceId);
+  const sources: SQL[] = [];
+  if (query.channelExternalIds.length > 0)
+    sources.push(and(ws, ne(knowledgeChunks.channelKind, 'dm'), inArray(knowledgeChunks.channelExternalId, query.channelExternalIds)) as SQL);
+  if (query.dmOwnerUserId) sources.push(and(ws, eq(knowledgeChunks.channelKind, 'dm'), eq(knowledgeChunks.dmOwnerUserId, query.dmOwnerUserId)) as SQL);
+  return sources;
+}
+
+/** Reciprocal-rank fusion of the full-text and vector rankings: a chunk high in either comes first. */
+function fuse(lists: FoundChunk[][], limit: number): FoundChunk[] {
+  const score = new Map<string, { chunk: FoundChunk; score: number }>();
+  for (const list of lists)
+    list.forEach((chunk, rank) => {
+      const key = `${chunk.channelExternalId}:${chunk.sourceKind}:${chunk.sourceId}:${chunk.content.slice(0, 40)}`;
+      const entry = score.get(key) ?? { chunk, score: 0 };
+      entry.score += 1 / (60 + rank);
+      score.set(key, entry);
+    });
+  return [...score.values()].sort((a, b) => b.score - a.score).slice(0, limit).map((e) => e.chunk);
+}
+
+const inScope = (scope: Scope) => eq(knowledgeChunks.workspaceId, scope.workspaceId);
+const channelRow = (scope: Scope, channelExternalId: string) =>
+  and(eq(knowledgeChannels.workspaceId, scope.workspaceId), eq(knowledgeChannels.channelExternalId, channelExternalId));
+
+async function replaceSource(db: Db, scope: Scope, place: KnowledgePlace, source: { kind: 'message' | 'file'; id: string }, chunks: ChunkInput[]): Promise<number> {
+  return db.transaction(async (tx) => {
+    const where = and(
+      inScope(scope),
+      eq(knowledgeChunks.channelExternalId, place.channel.id),
+      eq(knowledgeChunks.sourceKind, source.kind),
+      eq(knowledgeChunks.sourceId, source.id),
+    );
+    // Switched off by an admin: nothing of the channel is stored (and an edit removes what was).
+    const [off] = await tx
+      .select({ enabled: knowledgeChannels.enabled })
+      .from(knowledgeChannels)
+      .where(and(channelRow(scope, place.channel.id), eq(knowledgeChannels.enabled, false)));
+    await tx.delete(knowledgeChunks).where(where);
+    if (off || chunks.length === 0) return 0;
+    // The channel is known to the index (listed by `/agent knowledge`, offered to DM searches); a DM is not.
+    if (place.channel.kind !== 'dm')
+      await tx
+      .insert(knowledgeChannels)
+      .values({ workspaceId: scope.workspaceId, channelExternalId: place.channel.id, channelKind: place.channel.kind })
+      .onConflictDoNothing();
+    await tx
+      .insert(knowledgeChunks)
+      .values(
+        chunks.map((c) => ({
+          workspaceId: scope.workspaceId,
+          channelExternalId: place.channel.id,
+          channelKind: place.channel.kind,
+          dmOwnerUserId: place.channel.kind === 'dm' ? place.dmOwnerUserId : null,
+          sourceKind: c.sourceKind,
+          sourceId: c.sourceId,
+          threadId: c.threadId,
+          authorUserId: c.authorId,
+          chunkNo: c.chunkNo,
+          content: c.content,
+          permalink: c.permalink,
+          sourceAt: c.at,
+        })),
+      )
+      .onConflictDoNothing();
+    return chunks.length;
+  });
+}
+
+async function status(db: Db, scope: Scope, limit: number): Promise<ChannelKnowledge[]> {
+  const rows = decodeRows(
+    z.object({
+      channel: z.string(),
+      kind: z.enum(['dm', 'group', 'channel']),
+      enabled: z.boolean(),
+      archived: z.boolean(),
+      backfill: z.enum(['none', 'pending', 'running', 'done', 'failed']),
+      pages: col.number,
+      messages: col.number,
+      chunks: col.number,
+      last_error: z.string().nullable(),
+    }),
+    await db.execute(sql`
+      with counts as (
+        select channel_external_id, min(channel_kind) as kind, count(*) as chunks
+        from knowledge_chunks where workspace_id = ${scope.workspaceId} and channel_kind <> 'dm'
+        group by channel_external_id
+      )
+      select coalesce(k.channel_external_id, c.channel_external_id) as channel,
+             coalesce(k.channel_kind, c.kind, 'channel') as kind,
+             coalesce(k.enabled, true) as enabled, coalesce(k.archived, false) as archived,
+             coalesce(k.backfill, 'none') as backfill, coalesce(k.pages, 0) as pages,
+             coalesce(k.messages, 0) as messages, coalesce(c.chunks, 0) as chunks, k.last_error
+      from (select * from knowledge_channels where workspace_id = ${scope.workspaceId} and channel_kind <> 'dm') k
+      full join counts c on c.channel_external_id = k.channel_external_id
+      order by 1 limit ${limit}`),
+  );
+  return rows.map((r) => ({
+    channelExternalId: r.channel,
+    channelKind: r.kind,
+    enabled: r.enabled,
+    archived: r.archived,
+    backfill: r.backfill,
+    pages: r.pages,
+    messages: r.messages,
+    chunks: r.chunks,
+    lastError: r.last_error,
+  }));
+}
+
+async function fullText(db: Db, query: KnowledgeQuery, audiences: SQL[]): Promise<FoundChunk[]> {
+  const tsquery = tsqueryOf(query.text);
+  if (!tsquery) return [];
+  const rank = sql<number>`ts_rank(${knowledgeChunks.tsv}, ${tsquery})`;
+  const ranked = await Promise.all(
+    audiences.map((audience) =>
+      db
+        .select({ ...found, rank })
+        .from(knowledgeChunks)
+        .where(and(audience, sql`${knowledgeChunks.tsv} @@ ${tsquery}`, ...(query.since ? [sql`${knowledgeChunks.sourceAt} >= ${query.since}`] : [])))
+        .orderBy(desc(rank), desc(knowledgeChunks.sourceAt))
+        .limit(query.limit),
+    ),
+  );
+  return ranked
+    .flat()
+    .sort((a, b) => Number(b.rank) - Number(a.rank) || b.at.getTime() - a.at.getTime())
+    .slice(0, query.limit)
+    .map(({ rank: _rank, ...chunk }) => chunk);
+}
+
+async function similar(db: Db, vectorOn: boolean, query: KnowledgeQuery, audience: SQL): Promise<FoundChunk[]> {
+  if (!vectorOn || !query.embedding?.length) return [];
+  const vector = `[${query.embedding.map(Number).join(',')}]`;
+  return db
+    .select(found)
+    .from(knowledgeChunks)
+    .where(and(audience, sql`embedding is not null`, ...(query.since ? [sql`${knowledgeChunks.sourceAt} >= ${query.since}`] : [])))
+    .orderBy(sql`embedding <=> ${vector}::vector`)
+    .limit(query.limit);
+}
+
+async function fileSources(db: Db, scope: Scope, fileId: string) {
+  const rows = await db
+    .selectDistinctOn([knowledgeChunks.channelExternalId], {
+      channelExternalId: knowledgeChunks.channelExternalId,
+      channelKind: knowledgeChunks.channelKind,
+      dmOwnerUserId: knowledgeChunks.dmOwnerUserId,
+      threadId: knowledgeChunks.threadId,
+      authorId: knowledgeChunks.authorUserId,
+      at: knowledgeChunks.sourceAt,
+      permalink: knowledgeChunks.permalink,
+    })
+    .from(knowledgeChunks)
+    .where(and(inScope(scope), eq(knowledgeChunks.sourceKind, 'file'), eq(knowledgeChunks.sourceId, fileId)))
+    .limit(50);
+  return rows.map((r) => ({
+    place: { channel: { id: r.channelExternalId, kind: r.channelKind }, dmOwnerUserId: r.dmOwnerUserId },
+    threadId: r.threadId,
+    authorId: r.authorId,
+    at: r.at,
+    permalink: r.permalink,
+  }));
+}
+
+/** Writes and reads of chunks; the backfill queue is in knowledge-backfill.ts. */
+export function createKnowledgeStore(db: Db, options: { vector: boolean }): KnowledgeStore {
+  return {
+    replaceSource: (scope, place, source, chunks) => replaceSource(db, scope, place, source, chunks),
+    async deleteMessage(scope, channelExternalId, messageId) {
+      const rows = await db
+        .delete(knowledgeChunks)
+        .where(and(inScope(scope), eq(knowledgeChunks.channelExternalId, channelExternalId), eq(knowledgeChunks.sourceKind, 'message'), eq(knowledgeChunks.sourceId, messageId)))
+        .returning({ id: knowledgeChunks.id });
+      return rows.length;
+    },
+
+    async deleteFile(scope, fileId) {
+      const rows = await db
+        .delete(knowledgeChunks)
+        .where(and(inScope(scope), eq(knowledgeChunks.sourceKind, 'file'), eq(knowledgeChunks.sourceId, fileId)))
+        .returning({ id: knowledgeChunks.id });
+      return rows.length;
+    },
+
+    async deleteChannel(scope, channelExternalId) {
+      await db.delete(knowledgeChannels).where(channelRow(scope, channelExternalId));
+      const rows = await db
+        .delete(knowledgeChunks)
+        .where(and(inScope(scope), eq(knowledgeChunks.channelExternalId, channelExternalId)))
+        .returning({ id: knowledgeChunks.id });
+      return rows.length;
+    },
+
+    fileSources: (scope, fileId) => fileSources(db, scope, fileId),
+
+    async setArchived(scope, channelExternalId, archived) {
+      await db
+        .insert(knowledgeChannels)
+        .values({ workspaceId: scope.workspaceId, channelExternalId, archived })
+        .onConflictDoUpdate({ target: [knowledgeChannels.workspaceId, knowledgeChannels.channelExternalId], set: { archived, updatedAt: sql`now()` } });
+    },
+
+    async search(scope, query) {
+      const audiences = audienceFilters(scope, query);
+      if (audiences.length === 0) return [];
+      const [text, vector] = await Promise.all([fullText(db, query, audiences), similar(db, options.vector, query, or(...audiences) as SQL)]);
+      return vector.length ? fuse([text, vector], query.limit) : text;
+    },
+
+    async channels(scope, limit) {
+      return db
+        .select({ externalId: knowledgeChannels.channelExternalId, kind: knowledgeChannels.channelKind })
+        .from(knowledgeChannels)
+        .where(
+          and(
+            eq(knowledgeChannels.workspaceId, scope.workspaceId),
+            ne(knowledgeChannels.channelKind, 'dm'),
+            eq(knowledgeChannels.enabled, true),
+            eq(knowledgeChannels.archived, false),
+          ),
+        )
+        .orderBy(desc(knowledgeChannels.updatedAt))
+        .limit(limit);
+    },
+
+    status: (scope, limit) => status(db, scope, limit),
+    ...backfillQueue(db),
+    ...(options.vector
+      ? {
+          async unembedded(limit: number) {
+            const rows = decodeRows(
+              z.object({ id: col.number, content: z.string() }),
+              await db.execute(sql`select id, content from knowledge_chunks where embedding is null order by id limit ${limit}`),
+            );
+            return rows;
+          },
+          async storeEmbeddings(rows: { id: number; embedding: number[] }[]) {
+            for (const row of rows)
+              await db.execute(sql`update knowledge_chunks set embedding = ${`[${row.embedding.map(Number).join(',')}]`}::vector where id = ${row.id}`);
+          },
+        }
+      : {}),
+  };
+}
