@@ -61,6 +61,12 @@ export const EVENT_TYPES = [
   ...SURFACE_EVENTS,
 ] as const;
 
+/** The assistant panel's and the Home tab's listeners; without the surfaces those events are acked and ignored. */
+function surfaceListeners(surfaces: EventDeps['surfaces']): Record<(typeof SURFACE_EVENTS)[number], Listener> {
+  const ignored: Listener = async () => {};
+  return surfaces?.listeners ?? { app_home_opened: ignored, assistant_thread_started: ignored, assistant_thread_context_changed: ignored };
+}
+
 export function registerEvents(app: App, deps: EventDeps): void {
   const { intake, log } = deps;
 
@@ -78,9 +84,8 @@ export function registerEvents(app: App, deps: EventDeps): void {
       log.debug({ event: 'slack.event_skipped', reason: mapped.skip }, 'Slack event needs no answer');
       return;
     }
-    const envelope = deps.surfaces ? await deps.surfaces.inThread(mapped) : mapped;
     // Throws when the inbox cannot store it: Bolt then answers 500 and Slack retries later.
-    const result = await intake.submit(envelope);
+    const result = await intake.submit(deps.surfaces ? await deps.surfaces.inThread(mapped) : mapped);
     if (result.status === 'duplicate') {
       log.info({ event: 'slack.duplicate', retry: context.retryNum ?? 0 }, 'Slack delivery already taken: acked and dropped');
     } else if (result.status === 'invalid') {
@@ -125,7 +130,6 @@ export function registerEvents(app: App, deps: EventDeps): void {
     log.info({ event: 'slack.uninstalled', workspace: where.ref.externalId }, 'Slack workspace removed the app: tokens deleted');
   };
 
-  const ignored: Listener = async () => {};
   const listeners: Record<(typeof EVENT_TYPES)[number], Listener> = {
     app_mention: onMessage,
     message: onMessage,
@@ -144,9 +148,7 @@ export function registerEvents(app: App, deps: EventDeps): void {
     file_change: onFile('changed'),
     app_uninstalled: onRemoved,
     tokens_revoked: onRemoved,
-    app_home_opened: deps.surfaces?.listeners.app_home_opened ?? ignored,
-    assistant_thread_started: deps.surfaces?.listeners.assistant_thread_started ?? ignored,
-    assistant_thread_context_changed: deps.surfaces?.listeners.assistant_thread_context_changed ?? ignored,
+    ...surfaceListeners(deps.surfaces),
   };
   // One Bolt listener for all of them: Bolt runs every registered listener's middleware chain on
   // every delivery, so six registrations cost six chains (and their argument copies) per event.
