@@ -33,6 +33,9 @@ import { createAdminStore } from './db/admin-store.js';
 import { createFeedbackStore } from './db/feedback-store.js';
 import { createFeedbackHandler } from './core/feedback.js';
 import { createAskHandler } from './core/ask.js';
+import { createAssistantThreads, createHomeReads } from './db/home-store.js';
+import { createAssistantPanel } from './core/assistant.js';
+import { createSettingsHandler } from './core/settings.js';
 import { startSweeper } from './db/sweeper.js';
 import { openDatabase, type Database, type OpenOptions } from './db/client.js';
 import { withBatchedEnqueue } from './db/inbox-batch.js';
@@ -172,6 +175,8 @@ export async function startQuorum(config: Config, options: StartOptions = {}): P
       admin,
       feedback,
       bootstrapAdmins: config.QUORUM_ADMINS,
+      home: createHomeReads(database.db),
+      assistantThreads: createAssistantThreads(database.db),
       files: { extractor: fileExtractor, maxBytes: config.FILE_MAX_BYTES, acceptsImages: modelAcceptsImages(config) },
       models: modelCatalogOf(config),
       profiles: createProfileStore(database.db),
@@ -208,6 +213,7 @@ export async function startQuorum(config: Config, options: StartOptions = {}): P
       [
         createFeedbackHandler({ core: deps, store: feedback, counted: (rating) => metrics.feedback.inc({ rating }) }),
         createAskHandler({ core: deps, intake }),
+        createSettingsHandler(deps),
         ...toolInteractionHandlers(deps, { intake, credentials }),
         ...(options.interactionHandlers ?? []),
       ],
@@ -234,6 +240,7 @@ export async function startQuorum(config: Config, options: StartOptions = {}): P
         seen: createSeenRequests(database.db),
         log,
         invalidation,
+        panel: createAssistantPanel(deps),
         knowledge: knowledge?.intake,
         interactions,
       });

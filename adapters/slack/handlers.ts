@@ -4,7 +4,7 @@
  */
 import type { App } from '@slack/bolt';
 import { z } from 'zod';
-import type { WorkspaceRef } from '../../src/core/envelope.js';
+import type { EnvelopeInput, WorkspaceRef } from '../../src/core/envelope.js';
 import type { Intake } from '../../src/core/intake.js';
 import type { Invalidation } from '../../src/core/invalidation.js';
 import type { Logger } from '../../src/core/ports.js';
@@ -19,9 +19,20 @@ export interface EventDeps {
   log: Logger;
   /** Deletes the workspace's tokens and marks it uninstalled. */
   uninstall(workspace: WorkspaceRef, installKeys: string[]): Promise<void>;
+  /** The assistant panel and App Home (assistant.ts); without them those events are acked and ignored. */
+  surfaces?: {
+    listeners: Record<(typeof SURFACE_EVENTS)[number], Listener>;
+    /** Adds an assistant thread's context to a DM thread question. */
+    inThread(envelope: EnvelopeInput): Promise<EnvelopeInput>;
+  };
   /** The knowledge index, told of messages, edits, deletions and the bot joining channels. */
   knowledge?: KnowledgeIntake | undefined;
 }
+
+type Listener = (args: { body: unknown; event: unknown; context: { botUserId?: string; retryNum?: number } }) => Promise<void>;
+
+/** The assistant panel's and the Home tab's events. */
+export const SURFACE_EVENTS = ['app_home_opened', 'assistant_thread_started', 'assistant_thread_context_changed'] as const;
 
 const memberEventSchema = z.object({ user: z.string().min(1), channel: z.string().min(1) });
 /** channel_archive and friends: `channel` is an id (channel_created/rename carry an object; not listened to). */
@@ -47,7 +58,14 @@ export const EVENT_TYPES = [
   'file_change',
   'app_uninstalled',
   'tokens_revoked',
+  ...SURFACE_EVENTS,
 ] as const;
+
+/** The assistant panel's and the Home tab's listeners; without the surfaces those events are acked and ignored. */
+function surfaceListeners(surfaces: EventDeps['surfaces']): Record<(typeof SURFACE_EVENTS)[number], Listener> {
+  const ignored: Listener = async () => {};
+  return surfaces?.listeners ?? { app_home_opened: ignored, assistant_thread_started: ignored, assistant_thread_context_changed: ignored };
+}
 
 export function registerEvents(app: App, deps: EventDeps): void {
   const { intake, log } = deps;
@@ -67,7 +85,7 @@ export function registerEvents(app: App, deps: EventDeps): void {
       return;
     }
     // Throws when the inbox cannot store it: Bolt then answers 500 and Slack retries later.
-    const result = await intake.submit(mapped);
+    const result = await intake.submit(deps.surfaces ? await deps.surfaces.inThread(mapped) : mapped);
     if (result.status === 'duplicate') {
       log.info({ event: 'slack.duplicate', retry: context.retryNum ?? 0 }, 'Slack delivery already taken: acked and dropped');
     } else if (result.status === 'invalid') {
@@ -112,7 +130,6 @@ export function registerEvents(app: App, deps: EventDeps): void {
     log.info({ event: 'slack.uninstalled', workspace: where.ref.externalId }, 'Slack workspace removed the app: tokens deleted');
   };
 
-  type Listener = (args: { body: unknown; event: unknown; context: { botUserId?: string; retryNum?: number } }) => Promise<void>;
   const listeners: Record<(typeof EVENT_TYPES)[number], Listener> = {
     app_mention: onMessage,
     message: onMessage,
@@ -131,6 +148,7 @@ export function registerEvents(app: App, deps: EventDeps): void {
     file_change: onFile('changed'),
     app_uninstalled: onRemoved,
     tokens_revoked: onRemoved,
+    ...surfaceListeners(deps.surfaces),
   };
   // One Bolt listener for all of them: Bolt runs every registered listener's middleware chain on
   // every delivery, so six registrations cost six chains (and their argument copies) per event.

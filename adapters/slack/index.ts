@@ -13,12 +13,15 @@ import type { InvalidationBus } from '../../src/core/ports.js';
 import type { InteractionRouter } from '../../src/core/interactions.js';
 import type { InstallationRecords, Logger, PlatformPorts, SeenRequests } from '../../src/core/ports.js';
 import type { Route } from '../../src/http/server.js';
+import type { AssistantPanel } from '../../src/core/assistant.js';
 import { guardRequests } from './app-guard.js';
+import { assistantListeners, inAssistantThread, withAssistantThreads } from './assistant.js';
 import { boltLogger } from './bolt-logger.js';
 import { registerCommand } from './command.js';
 import { registerEvents } from './handlers.js';
 import { createFileSource } from './files.js';
 import { createHistory } from './history.js';
+import { createHomeSurface } from './home.js';
 import { createInstaller } from './install.js';
 import { createKnowledgeSource } from './knowledge.js';
 import { createWebApiTransport } from './web-api-transport.js';
@@ -57,6 +60,8 @@ export interface SlackAdapterOptions {
   log: Logger;
   /** Carries membership, channel, user and uninstall changes to every instance's caches. */
   invalidation: InvalidationBus;
+  /** The assistant panel and the App Home (src/core/assistant.ts); without it their events are ignored. */
+  panel?: AssistantPanel;
   /** The knowledge index: told of every message, edit and deletion of the channels the bot is in. */
   knowledge?: KnowledgeIntake | undefined;
   /** Buttons, modals and shortcuts go here (src/core/interactions.ts); without it they are acked and ignored. */
@@ -98,6 +103,7 @@ export function createSlackAdapter(options: SlackAdapterOptions): SlackAdapter {
   const directory = createDirectory({ client: readClient, tokens });
   const membership = createMembership({ client: readClient, tokens });
   const history = createHistory({ client: readClient, tokens });
+  const home = createHomeSurface(postClient, tokens);
   const files = createFileSource({ client: readClient, tokens, apiUrl: config.SLACK_API_URL });
   // Backfills wait out rate limits (Retry-After, several times) rather than fail: nobody waits on them.
   const backfillClient = new PerCallRateLimitClient({ ...clientOptions, retryConfig: { retries: 2, minTimeout: 500, maxTimeout: 5_000 } }, 5);
@@ -107,7 +113,7 @@ export function createSlackAdapter(options: SlackAdapterOptions): SlackAdapter {
     pageSize: config.KNOWLEDGE_BACKFILL_PAGE_SIZE ?? 200,
     rpm: config.KNOWLEDGE_BACKFILL_RPM ?? 50,
   });
-  const replies = createReplySink({ client: postClient, tokens, log });
+  const replies = withAssistantThreads(createReplySink({ client: postClient, tokens, log }), postClient, tokens, log);
   const notify = createNotify({ client: postClient, tokens });
   const installationStore = createBoltInstallationStore(installations, log);
   const unsubscribe = options.invalidation.subscribe((message) => {
@@ -192,6 +198,7 @@ export function createSlackAdapter(options: SlackAdapterOptions): SlackAdapter {
       await installations.markUninstalled(workspace);
       await options.invalidation.publish({ kind: 'workspace', workspace });
     },
+    ...(options.panel ? { surfaces: surfacesOf(options.panel, postClient, tokens, log) } : {}),
   });
   registerCommand(app, { answerCommand: options.answerCommand, log, parse: (e) => envelopeSchema.parse(e) });
   if (options.interactions) registerInteractions(app, { router: options.interactions, client: postClient, tokens, log });
@@ -214,6 +221,7 @@ export function createSlackAdapter(options: SlackAdapterOptions): SlackAdapter {
       replies,
       history,
       notify,
+      home,
       files,
       knowledge,
       privateChannel: createPrivateChannel({ client: postClient, tokens }),
@@ -253,6 +261,10 @@ function ackAfterProcessing(receiver: SocketModeReceiver, app: App): void {
   } as unknown as App);
 }
 
+function surfacesOf(panel: AssistantPanel, client: webApi.WebClient, tokens: TokenSource, log: Logger) {
+  return { listeners: assistantListeners(panel, client, tokens, log), inThread: (e: Parameters<typeof inAssistantThread>[1]) => inAssistantThread(panel, e) };
+}
+
 /** How long a Web API call may wait for Slack's answer (headers, then each piece of the body). */
 export const SLACK_API_TIMEOUT_MS = 10_000;
 
@@ -272,8 +284,7 @@ export const BOT_SCOPES = [
   'commands',
   'files:read', // files.info and url_private: the files people share with a question
   'users:read',
-  // file_deleted / file_change (knowledge) and reading shared files.
-  'files:read',
+  'assistant:write', // the assistant panel: suggested prompts, status and title of its threads
 ];
 
 /**

@@ -10,6 +10,7 @@ import { isCommandText } from '../../src/core/commands/index.js';
 import type { WorkspaceRef } from '../../src/core/envelope.js';
 import type { Intake } from '../../src/core/intake.js';
 import { localInvalidationBus } from '../../src/core/invalidation.js';
+import { suggestedPrompts } from '../../src/core/suggested-prompts.js';
 import type { InvalidationBus } from '../../src/core/ports.js';
 import type { InteractionRouter } from '../../src/core/interactions.js';
 import type { ConversationRefStore, Logger, PlatformPorts, SeenRequests } from '../../src/core/ports.js';
@@ -27,6 +28,7 @@ import {
 } from './activity.js';
 import { authEnabled, createCloudAdapter, isAuthFailure, type TeamsApp, type TeamsAuthOverrides } from './auth.js';
 import { createDirectory } from './directory.js';
+import { createHomeCards } from './home-card.js';
 import { createMembership } from './membership.js';
 import { createFileSource } from './files.js';
 import { isCardSubmit, onInteraction, type TeamsInteractionDeps } from './interactions.js';
@@ -96,6 +98,7 @@ export function createTeamsAdapter(options: TeamsAdapterOptions): TeamsAdapter {
     directory,
     replies: createReplySink(runtime, { maxChars: options.maxReplyChars }),
     notify: createNotify(runtime),
+    home: createHomeCards(runtime, log),
     files: createFileSource(runtime, cloudAdapter.serviceUrlAllowed),
     privateChannel: createPrivateChannel(runtime),
     sendFile: fileConsent.sendFile,
@@ -269,7 +272,9 @@ export function createTeamsAdapter(options: TeamsAdapterOptions): TeamsAdapter {
     }
     if (addsBot(activity)) {
       await install(activity, workspace);
-      await context.sendActivity({ type: ActivityTypes.Message, text: WELCOME, textFormat: 'markdown' });
+      // In a 1:1 chat the welcome offers the suggested prompts (Teams shows suggested actions only there).
+      const personal = activity.conversation?.conversationType === 'personal';
+      await context.sendActivity({ type: ActivityTypes.Message, text: WELCOME, textFormat: 'markdown', ...(personal ? { suggestedActions: welcomePrompts() } : {}) });
     }
   }
 
@@ -301,6 +306,11 @@ export function createTeamsAdapter(options: TeamsAdapterOptions): TeamsAdapter {
     ports,
     cloudAdapter,
   };
+}
+
+/** Everyone's prompts (the role is not known before the first message), as imBack buttons: a pick is sent as the question. */
+function welcomePrompts() {
+  return { to: [], actions: suggestedPrompts('member', 'chat').map((p) => ({ type: 'imBack', title: p.title, value: p.message })) };
 }
 
 function hostOf(url: string): string | null {

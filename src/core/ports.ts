@@ -5,6 +5,7 @@
  */
 export type * from './ports/admin.js';
 export type * from './ports/feedback.js';
+export type * from './ports/home.js';
 export type * from './ports/files.js';
 export type * from './ports/invalidation.js';
 export type * from './ports/model.js';

@@ -356,6 +356,25 @@ export const seenRequests = pgTable(
   (t) => [index('seen_requests_expires').on(t.expiresAt)],
 );
 
+/**
+ * Slack assistant threads (the AI side panel): the channel the person was looking at when the
+ * thread started or its context changed, which the answer treats as the channel asked about.
+ * `titled` flips once, so only the first answer sets the thread's title. No content.
+ */
+export const assistantThreads = pgTable(
+  'assistant_threads',
+  {
+    workspaceId: uuid('workspace_id').notNull().references(() => workspaces.id, { onDelete: 'cascade' }),
+    /** The DM channel the thread lives in, and its root ts. */
+    channelId: text('channel_id').notNull(),
+    threadTs: text('thread_ts').notNull(),
+    contextChannelId: text('context_channel_id'),
+    titled: boolean('titled').notNull().default(false),
+    updatedAt: updatedAt(),
+  },
+  (t) => [primaryKey({ columns: [t.workspaceId, t.channelId, t.threadTs] })],
+);
+
 /** PostgreSQL's full-text document type (drizzle has no built-in for it). */
 const tsvector = customType<{ data: string }>({ dataType: () => 'tsvector' });
 

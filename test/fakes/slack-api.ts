@@ -97,6 +97,8 @@ export class FakeSlackApi {
   readonly statuses = new Map<string, { status: number; times: number; headers?: Record<string, string>; body?: string }>();
   /** The bot's messages as a Slack client would show them, by ts: posted, streamed, updated; deleted ones are gone. */
   readonly shown = new Map<string, { channel: string; threadTs: string | undefined; text: string; streaming: boolean }>();
+  /** user → the last Home tab view published for them (views.publish), parsed. */
+  readonly homeViews = new Map<string, { type: string; blocks: any[] }>();
   /** file id → what files.info answers about it and the bytes its url_private serves (see addFile). */
   readonly files = new Map<string, { file: SharedFile; bytes: Uint8Array }>();
   /** Every download of a url_private, in order, with the bearer token it carried. */
@@ -384,6 +386,19 @@ export class FakeSlackApi {
         message.text = messageText(params);
         return { ok: true, channel: params.channel, ts: params.ts, text: message.text };
       }
+      case 'views.publish': {
+        const view = typeof params.view === 'string' ? JSON.parse(params.view) : params.view;
+        if (!params.user_id || !view || view.type !== 'home') return { ok: false, error: 'invalid_arguments' };
+        if (!Array.isArray(view.blocks) || view.blocks.length > 100) return { ok: false, error: 'invalid_blocks' };
+        this.homeViews.set(params.user_id, view);
+        return { ok: true, view: { id: `V${params.user_id}`, type: 'home', blocks: view.blocks } };
+      }
+      case 'assistant.threads.setStatus':
+      case 'assistant.threads.setTitle':
+      case 'assistant.threads.setSuggestedPrompts':
+        // As Slack: the thread is named by its DM channel and root ts.
+        if (!params.channel_id || !params.thread_ts) return { ok: false, error: 'invalid_arguments' };
+        return { ok: true };
       case 'views.open':
       case 'views.push': {
         // As Slack: a view needs a trigger_id (valid 3 s, once) and a view.
@@ -393,8 +408,7 @@ export class FakeSlackApi {
         const view = typeof params.view === 'string' ? JSON.parse(params.view) : params.view;
         return { ok: true, view: { id: `V${this.nextTs++}`, ...view } };
       }
-      case 'views.update':
-      case 'views.publish': {
+      case 'views.update': {
         const view = typeof params.view === 'string' ? JSON.parse(params.view) : params.view;
         return view ? { ok: true, view: { id: params.view_id ?? `V${this.nextTs++}`, ...view } } : { ok: false, error: 'invalid_arguments' };
       }

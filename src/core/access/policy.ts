@@ -19,7 +19,7 @@ export const TOOL_NAMES = ['search_history', 'summarize_thread', 'remember', 're
 export type ToolName = (typeof TOOL_NAMES)[number];
 
 /** Commands that change nothing and anyone may run. */
-export const OPEN_COMMANDS = ['help', 'status', 'forget_me', 'usage_me', 'model_show', 'instructions_show', 'connections'] as const;
+export const OPEN_COMMANDS = ['help', 'status', 'forget_me', 'usage_me', 'model_show', 'instructions_show', 'connections', 'settings'] as const;
 /** Commands that only admins (and owners) may run. */
 export const ADMIN_COMMANDS = ['role', 'agent', 'guests', 'content', 'tools', 'connect', 'disconnect', 'connections_refresh', 'limit', 'budget', 'usage', 'audit', 'feedback', 'retention', 'knowledge', 'forget_user', 'model', 'instructions', 'audit_export'] as const;
 export type CommandName = (typeof OPEN_COMMANDS)[number] | (typeof ADMIN_COMMANDS)[number];

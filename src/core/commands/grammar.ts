@@ -73,11 +73,12 @@ const serverUrl = z
   .pipe(z.string().regex(/^[a-z]+:\/\/\S+$/i));
 
 /** The command words, in the order help lists them. */
-const WORDS = ['help', 'status', 'role', 'agent', 'guests', 'content', 'tools', 'connect', 'connections', 'disconnect', 'limit', 'budget', 'usage', 'model', 'instructions', 'audit', 'feedback', 'retention', 'knowledge', 'forget'] as const;
+const WORDS = ['help', 'status', 'role', 'agent', 'guests', 'content', 'tools', 'connect', 'connections', 'disconnect', 'limit', 'budget', 'usage', 'model', 'instructions', 'audit', 'feedback', 'retention', 'knowledge', 'forget', 'settings'] as const;
 
 export const commandSchema = z.discriminatedUnion('name', [
   z.object({ name: z.literal('help'), topic: z.enum(WORDS).nullable() }),
   z.object({ name: z.literal('status') }),
+  z.object({ name: z.literal('settings') }),
   z.object({ name: z.literal('role'), user: z.string(), role: z.enum(['owner', 'admin', 'member', 'guest']).nullable() }),
   z.object({ name: z.literal('agent'), enabled: z.boolean(), channel: z.string().nullable() }),
   z.object({ name: z.literal('guests'), enabled: z.boolean() }),
@@ -167,6 +168,12 @@ const rules: Record<CommandWord, Rule> = {
     details:
       'Shows your role here, the model that answers, the limits in force for this workspace (its own settings, or the service defaults), the tokens used today and the settings of this channel. Only you see the answer.',
     args: z.tuple([]).transform(() => ({ name: 'status' as const })),
+  },
+  settings: {
+    forms: [{ usage: '/agent settings', summary: 'Your Quorum: role, notes, usage; for admins also the workspace settings to change', policy: 'settings' }],
+    details:
+      "Shows your own view of Quorum: your role, your notes and your usage this week; admins and owners also see the workspace's settings, usage and cost, with forms to change them (in Slack, Quorum's Home tab; in Teams, a card in your 1:1 chat with Quorum). Changes made there are the same commands, checked and audited the same way.",
+    args: z.tuple([]).transform(() => ({ name: 'settings' as const })),
   },
   role: {
     forms: [{ usage: '/agent role @user owner|admin|member|guest|clear', summary: "Set someone's role in Quorum, or clear it back to the platform's", policy: 'role', menu: true }],

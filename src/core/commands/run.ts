@@ -10,6 +10,7 @@ import type { ChannelRef, Envelope } from '../envelope.js';
 import { isQuorumError } from '../errors.js';
 import type { Principal, Role, Scope } from '../identity.js';
 import type { CoreDeps } from '../turn.js';
+import { homeText, homeView } from '../home.js';
 import { auditTable, feedbackSummary, knowledgeTable, limitsLine } from './format.js';
 import { budgetName, budgetSetting } from '../budgets.js';
 import { usageAnswer } from './usage.js';
@@ -106,6 +107,8 @@ async function execute(deps: CoreDeps, ctx: CommandContext, command: Command): P
   switch (command.name) {
     case 'status':
       return status(deps, admin, ctx);
+    case 'settings':
+      return showSettings(deps, ctx);
     case 'role':
       return setRole(deps, admin, ctx, command.user, command.role);
     case 'agent': {
@@ -185,6 +188,15 @@ function mention(channelId: string): string {
 /** The current channel keeps its kind; any other named channel is a channel. */
 function channelRef(ctx: CommandContext, id: string): ChannelRef {
   return id === ctx.envelope.channel.id ? ctx.envelope.channel : { id, kind: 'channel' };
+}
+
+/** The person's Home: shown on the platform's surface when there is one (a DM, so nobody else sees it), else as text. */
+async function showSettings(deps: CoreDeps, ctx: CommandContext): Promise<string> {
+  const { workspace, user, channel } = ctx.envelope;
+  const surface = deps.platforms[workspace.platform]?.home;
+  const view = await homeView(deps, workspace, user);
+  const shown = surface ? await surface.show(workspace, user.id, view, channel.kind === 'dm' ? { channel } : undefined) : false;
+  return shown ? `Your Quorum settings are ${surface!.where}.` : homeText(view);
 }
 
 async function knowledgeStatus(deps: CoreDeps, ctx: CommandContext): Promise<string> {

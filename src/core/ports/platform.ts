@@ -4,6 +4,7 @@ import type { ChannelRef, Envelope, FileRef, UserRef, WorkspaceRef } from '../en
 import type { UserFacts } from '../identity.js';
 import type { KnowledgeSource } from './knowledge.js';
 import type { ReplyAction } from '../interactions.js';
+import type { HomeSurface } from './home.js';
 
 /** Structured logging (pino satisfies it). Never pass tokens, secrets or message content. */
 export interface Logger {
@@ -209,4 +210,6 @@ export interface PlatformPorts {
    * console's "why did it see this?" view). Absent on Slack and Teams; must not throw.
    */
   inspect?(target: ReplyTarget, report: ContextReport): void;
+  /** A person's own Home (Slack App Home, Teams settings card); absent where the platform has none. */
+  home?: HomeSurface;
 }

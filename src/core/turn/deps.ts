@@ -6,7 +6,7 @@ import type { LimitDefaults } from '../commands/format.js';
 import type { ConfirmDeps } from '../confirm/park.js';
 import type { Platform } from '../envelope.js';
 import { QuorumError } from '../errors.js';
-import type { AdminStore, ConnectionAdmin, FeedbackStore } from '../ports.js';
+import type { AdminStore, AssistantThreads, ConnectionAdmin, FeedbackStore, HomeReads } from '../ports.js';
 import type { BootstrapAdmin } from '../access/roles.js';
 import type { FileDeps } from './files.js';
 import type { AgentStore, AuditExporter, AuditLog, Logger, ModelCatalog, ModelGate, PlatformPorts, ProfileStore, TurnStore } from '../ports.js';
@@ -39,6 +39,10 @@ export interface CoreDeps {
   feedback?: FeedbackStore;
   /** QUORUM_ADMINS: admins by the operator's word, whatever the platform says. */
   bootstrapAdmins?: readonly BootstrapAdmin[];
+  /** Usage and channel rules for the per-person Home (src/db/home-store.ts); the Home omits what it cannot read. */
+  home?: HomeReads;
+  /** Slack assistant threads: the channel each was opened from. */
+  assistantThreads?: AssistantThreads;
   /** Reading the files of a turn (src/files, FILE_MAX_BYTES); absent: files are named as skipped. */
   files?: FileDeps;
 }

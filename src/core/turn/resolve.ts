@@ -33,7 +33,7 @@ export interface OpenedTurn extends Requester {
 }
 
 /** The workspace, and what the platform says about the author. */
-export async function requesterFacts(deps: CoreDeps, envelope: Envelope): Promise<Requester> {
+export async function requesterFacts(deps: CoreDeps, envelope: Pick<Envelope, 'workspace' | 'user'>): Promise<Requester> {
   const ports = portsFor(deps, envelope.workspace.platform);
   const scope = await deps.turns.resolveWorkspace(envelope.workspace);
   const facts = await ports.directory.lookup(envelope.workspace, envelope.user);
@@ -43,7 +43,7 @@ export async function requesterFacts(deps: CoreDeps, envelope: Envelope): Promis
 /** Resolves the workspace and the author, with the platform's facts about them. */
 export async function resolveRequester(
   deps: CoreDeps,
-  envelope: Envelope,
+  envelope: Pick<Envelope, 'workspace' | 'user'>,
 ): Promise<{ scope: Scope; principal: Principal; deleted: boolean }> {
   const { scope, facts } = await requesterFacts(deps, envelope);
   const principal = await deps.turns.resolvePrincipal(scope, envelope.user, facts);
