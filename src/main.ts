@@ -44,7 +44,7 @@ import { createInstallationStore } from './db/installation-store.js';
 import { createSeenRequests } from './db/seen-requests.js';
 import { createTurnStore, createWorkspaceCache } from './db/turn-store.js';
 import { createMetrics, instrumentAuditLog, type Metrics, instrumentIntake, instrumentModelGate } from './http/metrics.js';
-import { createHttpServer, healthRoutes, type ReadinessCheck, type Route } from './http/server.js';
+import { createHttpServer, healthRoutes, listenFailure, type ReadinessCheck, type Route } from './http/server.js';
 import { isLoopbackAddress, loopbackOnly } from './http/loopback.js';
 import { metricsExposure } from './http/metrics-access.js';
 import { createWorker, type Worker } from './inbox/worker.js';
@@ -393,21 +393,6 @@ async function notifyDead(deps: CoreDeps, envelope: Envelope, statusMessageId: s
   );
 }
 
-/** One line for the listen errors an operator causes (a port taken, a privileged port, a wrong HOST) instead of a stack trace. */
-function listenFailure(err: unknown, config: Config): string | null {
-  const where = `${config.HOST}:${config.PORT}`;
-  switch ((err as NodeJS.ErrnoException | null)?.code) {
-    case 'EADDRINUSE':
-      return `Cannot listen on ${where}: the port is already in use (another Quorum?). Stop that process or set PORT to a free port.`;
-    case 'EACCES':
-      return `Cannot listen on ${where}: permission denied (ports below 1024 need privileges). Set PORT to 1024 or above.`;
-    case 'EADDRNOTAVAIL':
-      return `Cannot listen on ${where}: HOST is not an address of this machine. Set HOST (e.g. 127.0.0.1, or 0.0.0.0 for all interfaces).`;
-    default:
-      return null;
-  }
-}
-
 /** The "busy" status for a message waiting behind its workspace's backlog; the answer replaces it. */
 async function notifyQueued(deps: CoreDeps, envelope: Envelope, position: number): Promise<string | null> {
   if (envelope.kind !== 'mention' && envelope.kind !== 'direct') return null;
@@ -435,7 +420,7 @@ export async function main(): Promise<void> {
       process.stderr.write(`${err.message}\n`);
       process.exit(1);
     }
-    const listenProblem = listenFailure(err, config);
+    const listenProblem = listenFailure(err, config.HOST, config.PORT);
     if (listenProblem) {
       process.stderr.write(`${listenProblem}\n`);
       process.exit(1);

@@ -170,3 +170,18 @@ function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
     );
   });
 }
+
+/** One line for the listen errors an operator causes (a port taken, a privileged port, a wrong HOST) instead of a stack trace. */
+export function listenFailure(err: unknown, host: string, port: number): string | null {
+  const where = `${host}:${port}`;
+  switch ((err as NodeJS.ErrnoException | null)?.code) {
+    case 'EADDRINUSE':
+      return `Cannot listen on ${where}: the port is already in use (another Quorum?). Stop that process or set PORT to a free port.`;
+    case 'EACCES':
+      return `Cannot listen on ${where}: permission denied (ports below 1024 need privileges). Set PORT to 1024 or above.`;
+    case 'EADDRNOTAVAIL':
+      return `Cannot listen on ${where}: HOST is not an address of this machine. Set HOST (e.g. 127.0.0.1, or 0.0.0.0 for all interfaces).`;
+    default:
+      return null;
+  }
+}
