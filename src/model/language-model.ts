@@ -40,7 +40,7 @@ export interface StepResult {
  * parts naming the call they answer (consecutive results in one `tool` message, as the SDK does),
  * which each provider sends in its own protocol.
  */
-export function promptOf(messages: PromptMessage[]): LanguageModelV3Prompt {
+export function promptOf(messages: PromptMessage[], wire: (name: string) => string = (n) => n): LanguageModelV3Prompt {
   const system = messages.filter((m) => m.role === 'system').map((m) => m.content).join('\n\n');
   const prompt: LanguageModelV3Prompt = system ? [{ role: 'system', content: system }] : [];
   for (const m of messages) {
@@ -55,11 +55,11 @@ export function promptOf(messages: PromptMessage[]): LanguageModelV3Prompt {
         role: 'assistant',
         content: [
           ...(m.content || calls.length === 0 ? [{ type: 'text' as const, text: m.content }] : []),
-          ...calls.map((c) => ({ type: 'tool-call' as const, toolCallId: c.id, toolName: c.toolName, input: c.input ?? {} })),
+          ...calls.map((c) => ({ type: 'tool-call' as const, toolCallId: c.id, toolName: wire(c.toolName), input: c.input ?? {} })),
         ],
       });
     } else if (m.role === 'tool') {
-      const part = { type: 'tool-result' as const, toolCallId: m.toolCallId, toolName: m.toolName, output: { type: 'text' as const, value: m.content } };
+      const part = { type: 'tool-result' as const, toolCallId: m.toolCallId, toolName: wire(m.toolName), output: { type: 'text' as const, value: m.content } };
       const last = prompt.at(-1);
       if (last?.role === 'tool') last.content.push(part);
       else prompt.push({ role: 'tool', content: [part] });
@@ -84,26 +84,55 @@ function schemaOf(input: unknown): Schema {
 interface PreparedTools {
   tools: LanguageModelV3FunctionTool[];
   schemas: Map<string, Schema>;
+  names: ToolNames;
 }
 
-function prepareTools(tools: Record<string, ToolSpec> | undefined): PreparedTools | null {
-  if (!tools) return null;
-  const names = Object.keys(tools);
-  if (names.length === 0) return null;
-  const prepared: PreparedTools = { tools: [], schemas: new Map() };
-  for (const name of names) {
-    const spec = tools[name]!;
+/**
+ * OpenAI and Anthropic take tool names of `[a-zA-Z0-9_-]{1,64}` only; connected tools are named
+ * `connection.tool`. Each call maps the names it sends (offered tools, then those in the prompt's
+ * history) to safe ones, unique within the call, and maps the model's calls back; a name the
+ * model made up passes through unchanged, for the core to refuse.
+ */
+export interface ToolNames {
+  toWire(name: string): string;
+  fromWire(name: string): string;
+}
+
+const SAFE_TOOL_NAME = /^[a-zA-Z0-9_-]{1,64}$/;
+
+export function toolNamesFor(request: Pick<StepRequest, 'tools' | 'messages'>): ToolNames {
+  const wire = new Map<string, string>();
+  const original = new Map<string, string>();
+  const add = (name: string) => {
+    if (wire.has(name)) return;
+    const base = SAFE_TOOL_NAME.test(name) ? name : name.replace(/[^a-zA-Z0-9_-]/g, '_').slice(0, 60) || 'tool';
+    let safe = base;
+    for (let n = 2; original.has(safe); n++) safe = `${base.slice(0, 60)}_${n}`;
+    wire.set(name, safe);
+    original.set(safe, name);
+  };
+  // Names that are already safe keep themselves first, so that a renamed one never takes theirs.
+  const names = [...Object.keys(request.tools ?? {}), ...request.messages.flatMap((m) => (m.role === 'assistant' ? (m.toolCalls ?? []).map((c) => c.toolName) : m.role === 'tool' ? [m.toolName] : []))];
+  for (const name of names) if (SAFE_TOOL_NAME.test(name)) add(name);
+  for (const name of names) add(name);
+  return { toWire: (name) => wire.get(name) ?? name, fromWire: (name) => original.get(name) ?? name };
+}
+
+function prepareTools(request: StepRequest): PreparedTools {
+  const names = toolNamesFor(request);
+  const prepared: PreparedTools = { tools: [], schemas: new Map(), names };
+  for (const [name, spec] of Object.entries(request.tools ?? {})) {
     const schema = schemaOf(spec.inputSchema);
     prepared.schemas.set(name, schema);
-    prepared.tools.push({ type: 'function', name, description: spec.description, inputSchema: schema.jsonSchema as never });
+    prepared.tools.push({ type: 'function', name: names.toWire(name), description: spec.description, inputSchema: schema.jsonSchema as never });
   }
   return prepared;
 }
 
-function callOptions(request: StepRequest, tools: PreparedTools | null): LanguageModelV3CallOptions {
+function callOptions(request: StepRequest, tools: PreparedTools): LanguageModelV3CallOptions {
   return {
-    prompt: promptOf(request.messages),
-    ...(tools ? { tools: tools.tools, toolChoice: { type: request.toolChoice ?? 'auto' } } : {}),
+    prompt: promptOf(request.messages, tools.names.toWire),
+    ...(tools.tools.length > 0 ? { tools: tools.tools, toolChoice: { type: request.toolChoice ?? 'auto' } } : {}),
     ...(request.maxOutputTokens !== undefined ? { maxOutputTokens: request.maxOutputTokens } : {}),
     abortSignal: request.abortSignal,
   };
@@ -131,15 +160,15 @@ function usageOf(usage: LanguageModelV3Usage | undefined): TokenUsage {
   return { inputTokens: usage?.inputTokens.total ?? 0, outputTokens: usage?.outputTokens.total ?? 0 };
 }
 
-async function toolCallsOf(parts: RawToolCall[], tools: PreparedTools | null): Promise<ToolCall[]> {
+async function toolCallsOf(parts: RawToolCall[], tools: PreparedTools): Promise<ToolCall[]> {
   const calls: ToolCall[] = [];
-  for (const part of parts) calls.push(await parseToolCall(part, tools?.schemas));
+  for (const part of parts) calls.push(await parseToolCall({ ...part, toolName: tools.names.fromWire(part.toolName) }, tools.schemas));
   return calls;
 }
 
 /** One step, whole. Throws what the provider threw. */
 export async function generateStep(model: LanguageModelV3, request: StepRequest): Promise<StepResult> {
-  const tools = prepareTools(request.tools);
+  const tools = prepareTools(request);
   const result = await model.doGenerate(callOptions(request, tools));
   let text = '';
   const calls: RawToolCall[] = [];
@@ -156,7 +185,7 @@ export async function generateStep(model: LanguageModelV3, request: StepRequest)
  * the abort signal ends it with a throw.
  */
 export async function streamStep(model: LanguageModelV3, request: StepRequest, onTextDelta: (delta: string) => void): Promise<StepResult> {
-  const tools = prepareTools(request.tools);
+  const tools = prepareTools(request);
   const signal = request.abortSignal;
   const { stream } = await model.doStream({ ...callOptions(request, tools), includeRawChunks: false });
   const reader = stream.getReader();

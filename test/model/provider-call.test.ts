@@ -218,3 +218,26 @@ describe('callModel against a provider, without the AI SDK in between', () => {
     expect(cancelled).toBe(true);
   });
 });
+
+describe('tool names on the wire', () => {
+  it('sends connected tools under names providers accept, and maps the calls back', async () => {
+    const { generateStep } = await import('../../src/model/language-model.js');
+    const spec: ToolSpec = { description: 'Searches.', inputSchema: notes };
+    const offered: Record<string, ToolSpec> = { 'wiki.search': spec, wiki_search: spec, 'github.delete_repo': spec };
+    const history: PromptMessage[] = [
+      ...messages,
+      { role: 'assistant', content: '', toolCalls: [{ id: 'c0', toolName: 'wiki.search', input: { note: 'x' } }] },
+      { role: 'tool', toolCallId: 'c0', toolName: 'wiki.search', content: 'found' },
+    ];
+    const { model, seen } = scriptedModel([toolCall('wiki_search_2', '{"note":"a"}', 'c1'), toolCall('github_delete_repo', '{"note":"b"}', 'c2'), toolCall('made.up', '{}', 'c3')]);
+    const result = await generateStep(model, { messages: history, tools: offered, abortSignal: new AbortController().signal });
+    const sent = (seen[0]!.tools ?? []).map((t) => t.name);
+    expect(sent.every((n) => /^[a-zA-Z0-9_-]{1,64}$/.test(n))).toBe(true);
+    expect(new Set(sent).size).toBe(3);
+    // The name that was already safe keeps itself; the dotted one gets another.
+    expect(sent).toEqual(['wiki_search_2', 'wiki_search', 'github_delete_repo']);
+    const callInHistory = seen[0]!.prompt.flatMap((m) => (Array.isArray(m.content) ? m.content : [])).find((p) => typeof p === 'object' && p.type === 'tool-call');
+    expect(callInHistory).toMatchObject({ toolName: 'wiki_search_2' });
+    expect(result.toolCalls.map((c) => c.toolName)).toEqual(['wiki.search', 'github.delete_repo', 'made.up']);
+  });
+});
