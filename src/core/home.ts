@@ -6,6 +6,8 @@
  * Home tab, Teams as an Adaptive Card in the 1:1 chat (PlatformPorts.home).
  */
 import { roleOf } from './access/roles.js';
+import { budgetAmount, budgetName, budgetsOf } from './budgets.js';
+import { feedbackSummary } from './commands/format.js';
 import type { ChannelRef, UserRef, WorkspaceRef } from './envelope.js';
 import { atLeast, type Scope } from './identity.js';
 import type { HomeSection, HomeView, UsageFigures } from './ports.js';
@@ -16,6 +18,7 @@ import type { CoreDeps } from './turn/deps.js';
 const NOTES_SHOWN = 5;
 const NOTE_CHARS = 150;
 const CHANNELS_SHOWN = 20;
+const FEEDBACK_DAYS = 7;
 
 const ABOUT: HomeSection = {
   id: 'about',
@@ -80,7 +83,7 @@ async function adminSections(deps: CoreDeps, scope: Scope, now: Date): Promise<H
       lines: [
         `Guests and external users: ${settings.guestsEnabled ? 'on' : 'off'}`,
         `Requests per minute: ${own(settings.rpm, d?.rpm)} · model calls at once: ${own(settings.concurrency, d?.concurrency)}`,
-        `Token budget per day: ${own(settings.dailyTokens, d?.dailyTokens)}`,
+        ...budgetLines(settings, d?.dailyTokens),
         `Message retention: ${settings.retentionDays === null ? 'off' : `${settings.retentionDays} days`}`,
       ],
       actions: [open('agent', 'Agent in a channel'), open('guests', 'Guests'), open('tools', 'Tools'), open('limits', 'Limits'), open('budget', 'Budget'), open('retention', 'Retention')],
@@ -105,6 +108,10 @@ async function adminSections(deps: CoreDeps, scope: Scope, now: Date): Promise<H
     ]);
     out.push({ id: 'spend', title: 'Usage and cost', lines: [`Today: ${usageLine(today)}`, `This month: ${usageLine(month)}`], actions: [] });
   }
+  if (deps.feedback) {
+    const week = await deps.feedback.summary(scope, daysBefore(now, FEEDBACK_DAYS));
+    out.push({ id: 'feedback', title: 'Feedback on answers', lines: feedbackSummary(week, FEEDBACK_DAYS).split('\n'), actions: [] });
+  }
   return out;
 }
 
@@ -119,4 +126,14 @@ export async function refreshHome(deps: CoreDeps, workspace: WorkspaceRef, user:
 /** The Home as text, for places without a Home surface (a command answer in Slack or the console). */
 export function homeText(view: HomeView): string {
   return view.sections.map((s) => [`*${s.title}*`, ...s.lines].join('\n')).join('\n\n');
+}
+
+/** Every budget in force (tokens or dollars, day or month, workspace or per user), one line each. */
+function budgetLines(settings: Parameters<typeof budgetsOf>[0], defaultDailyTokens: number | null | undefined): string[] {
+  const budgets = budgetsOf(settings, defaultDailyTokens);
+  if (budgets.length === 0) return ['Budgets: none'];
+  return budgets.map((b) => {
+    const name = budgetName(b);
+    return `${name.charAt(0).toUpperCase()}${name.slice(1)}: ${budgetAmount(b)}`;
+  });
 }

@@ -62,8 +62,9 @@ describe.each(drivers)('Slack App Home and its settings (%s)', (driver) => {
 
   it('shows an admin the workspace settings, the channels with rules and the usage and cost, with buttons', async () => {
     const view = await openHome('U0ACMEADM1');
-    expect(blockIds(view)).toEqual(expect.arrayContaining(['home_role', 'home_settings', 'home_settings_actions', 'home_channels', 'home_spend']));
+    expect(blockIds(view)).toEqual(expect.arrayContaining(['home_role', 'home_settings', 'home_settings_actions', 'home_channels', 'home_spend', 'home_feedback']));
     expect(text(view)).toContain('You are an admin here.');
+    expect(text(view)).toMatch(/No feedback on answers in the last 7 days|Feedback on answers, last 7 days/);
     expect(text(view)).toMatch(/Today: \d+ model calls/);
     expect(text(view)).toContain('This month:');
     const buttons = view.blocks.find((b) => b.block_id === 'home_settings_actions').elements.map((e: any) => e.action_id);
@@ -92,7 +93,7 @@ describe.each(drivers)('Slack App Home and its settings (%s)', (driver) => {
     expect(entry.detail).toMatchObject({ setting: expect.any(String), old: expect.any(String), new: '150000' });
     expect(entry.channelExternalId).toBe('app_home');
     expect(slack.api.called('views.publish').length).toBe(published + 1);
-    expect(text(slack.api.homeViews.get('U0ACMEADM1')!)).toContain('Token budget per day: 150000');
+    expect(text(slack.api.homeViews.get('U0ACMEADM1')!)).toContain("This workspace's daily token budget: 150,000 tokens/day");
   });
 
   it('refuses a change submitted by a member: nothing changes, the refusal is audited', async () => {
@@ -157,7 +158,7 @@ describe.each(drivers)('Slack App Home and its settings (%s)', (driver) => {
     await waitFor(async () => (await settings())?.dailyTokens === 120_000);
     expect(await lastAudit()).toMatchObject({ action: 'admin_change', detail: expect.objectContaining({ new: '120000' }) });
     await waitFor(() => slack.api.called('views.publish').length > published);
-    expect(text(slack.api.homeViews.get('U0ACMEOWN1')!)).toContain('Token budget per day: 120000');
+    expect(text(slack.api.homeViews.get('U0ACMEOWN1')!)).toContain("This workspace's daily token budget: 120,000 tokens/day");
 
     // Bad input comes back as errors in the modal, inside the ack; nothing changes.
     const bad = interactionFixture('view_submission', slack.api, (p) => {

@@ -83,7 +83,7 @@ describe.each(drivers)('Teams settings card (%s)', (driver) => {
     expect(await dailyTokens()).toBe(90_000);
     const refreshed = t.teams.connector.updated.filter((u) => u.activityId === card.id).at(-1);
     expect(refreshed?.conversationId).toBe(ALEX_CHAT);
-    expect(cardText(refreshed?.attachments)).toContain('Token budget per day: 90000');
+    expect(cardText(refreshed?.attachments)).toContain("This workspace's daily token budget: 90,000 tokens/day");
   });
 
   it('shows a member their own card without forms, and refuses a form they submit anyway', async () => {
