@@ -172,6 +172,7 @@ export async function startQuorum(config: Config, options: StartOptions = {}): P
         confirm: { confirmations: createConfirmationStore(database.db), rules: createConfirmRules(database.db), ttlMs: config.CONFIRM_TTL_MS },
       },
       connections: connected.admin,
+      toolCredentials,
       admin,
       feedback,
       bootstrapAdmins: config.QUORUM_ADMINS,

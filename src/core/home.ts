@@ -7,6 +7,7 @@
  */
 import { roleOf } from './access/roles.js';
 import { budgetAmount, budgetName, budgetsOf } from './budgets.js';
+import { yourAccounts } from './commands/connections.js';
 import { feedbackSummary } from './commands/format.js';
 import type { ChannelRef, UserRef, WorkspaceRef } from './envelope.js';
 import { atLeast, type Scope } from './identity.js';
@@ -65,6 +66,8 @@ export async function homeView(deps: CoreDeps, workspace: WorkspaceRef, user: Us
     },
   ];
   if (week) sections.push({ id: 'usage', title: 'Your usage this week', lines: [usageLine(week)], actions: [] });
+  const accounts = deps.connections ? await yourAccounts(deps, scope, principal.id, await deps.connections.list(scope, workspace)) : [];
+  if (accounts.length) sections.push({ id: 'accounts', title: 'Your connected accounts', lines: accounts.slice(1), actions: [] });
   if (!admin) return { role, admin, sections, forms: [] };
   sections.push(...(await adminSections(deps, scope, now)));
   return { role, admin, sections, forms: await settingsForms(deps, scope) };

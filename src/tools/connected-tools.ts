@@ -39,6 +39,9 @@ export interface ConnectedToolsDeps {
   log: Logger;
 }
 
+/** The problem a per-user connection shows until someone has linked an account. */
+const WAITING = 'waiting for credentials';
+
 export interface ConnectedToolsService extends ConnectedTools {
   declaredIn(workspace: WorkspaceRef): DeclaredConnection[];
   /** Records the declared connections for this workspace (once per process) and discovers those never discovered. */
@@ -123,7 +126,7 @@ export function createConnectedTools(deps: ConnectedToolsDeps): ConnectedToolsSe
     if (!stored) return { problem: 'no such connection' };
     const creds = await credentialsOf(scope, workspace, name, stored.auth, principalId);
     let found: DiscoveredTool[] | { problem: string };
-    if ('unlinked' in creds) found = { problem: 'waiting for credentials' };
+    if ('unlinked' in creds) found = { problem: WAITING };
     else {
       try {
         found = await listAllTools(await session(scope, workspace, name, creds.headers), deps.timeoutMs);
@@ -166,8 +169,13 @@ export function createConnectedTools(deps: ConnectedToolsDeps): ConnectedToolsSe
       for (const c of await deps.store.connections(scope)) if (c.refreshedAt === null && c.problem === null) await discover(scope, workspace, c.name, null);
     },
 
-    async catalog(scope, workspace) {
+    async catalog(scope, workspace, requesterPrincipalId) {
       await this.ensureDeclared(scope, workspace);
+      // A per-user server lists its tools only to a linked caller: the first linked requester's session lists them.
+      if (requesterPrincipalId) {
+        for (const c of await deps.store.connections(scope))
+          if (c.auth === 'per-user' && c.refreshedAt === null && c.problem === WAITING) await discover(scope, workspace, c.name, requesterPrincipalId);
+      }
       const shared = new Map(declaredIn(workspace).map((d) => [d.name, d.resultsShared]));
       return (await deps.store.tools(scope)).map((t) => (shared.has(t.connection) ? { ...t, resultsShared: shared.get(t.connection)! } : t));
     },

@@ -1,12 +1,13 @@
 /**
  * The demo workspace's tickets server through the console with the offline model: a member's
  * search runs `tickets.search` (read-only) and the answer shows the ticket; the action
- * `tickets.create` is never run unconfirmed; a guest is not offered the tools; every call audited.
+ * `tickets.create` runs only after the requester's Confirm, once; a guest is not offered the tools; every call audited.
  */
 import { and, eq } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { auditLog } from '../../src/db/schema.js';
-import { startTestApp, type TestApp } from '../support/app.js';
+import { postJson, startTestApp, type TestApp } from '../support/app.js';
+import { waitFor } from '../support/wait.js';
 import { consoleSpeaker } from '../support/console.js';
 import { drivers, openTestDatabase, type TestDatabase } from '../support/db.js';
 
@@ -15,7 +16,9 @@ describe.each(drivers)('demo tickets server over the console (%s)', (driver) => 
   let app: TestApp;
   const { say, command } = consoleSpeaker(() => app);
   const toolCalls = async () =>
-    (await db.db.select().from(auditLog).where(eq(auditLog.action, 'tool_call'))).map((e) => ({ outcome: e.outcome, ...(e.detail as { tool: string; reason?: string }) }));
+    (await db.db.select().from(auditLog).where(eq(auditLog.action, 'tool_call'))).map((e) => ({ outcome: e.outcome, ...(e.detail as { tool: string; reason?: string; stage?: string }) }));
+  /** The calls that ran (not the audit line of the click that confirmed one). */
+  const ran = async (tool: string) => (await toolCalls()).filter((c) => c.tool === tool && c.outcome === 'ok' && c.stage === undefined);
 
   beforeAll(async () => {
     db = await openTestDatabase(driver);
@@ -33,13 +36,23 @@ describe.each(drivers)('demo tickets server over the console (%s)', (driver) => 
     expect((await toolCalls()).filter((c) => c.tool === 'tickets.search' && c.outcome === 'ok')).toHaveLength(1);
   });
 
-  it('the action is not run without a confirmation, and says so', async () => {
+  it('the action waits for the requester\'s Confirm, then runs once (end to end with the offline model)', async () => {
     const reply = await say('cleo', 'create a ticket: printer on fire');
-    expect(reply.text).toContain('tickets.create was not run');
-    const denied = (await toolCalls()).filter((c) => c.tool === 'tickets.create');
-    expect(denied).toEqual([expect.objectContaining({ outcome: 'denied', reason: 'needs_confirmation' })]);
+    expect(reply.text).toContain('tickets.create');
+    expect(await ran('tickets.create')).toHaveLength(0);
+    const view = async () => ((await (await fetch(`${app.baseUrl}/console/api/view?user=cleo&place=general`)).json()) as { entries: { id: string; key: string; kind: string; state: string; text: string; actions: { actionId: string; value: string }[] | null }[] }).entries;
+    const asking = (await view()).find((e) => e.actions?.some((a) => a.actionId === 'confirm:yes'))!;
+    expect(asking.text).toContain('printer on fire');
+    const click = (user: string) =>
+      postJson(`${app.baseUrl}/console/api/interactions`, { user, entryId: asking.id, actionId: 'confirm:yes', value: asking.actions!.find((a) => a.actionId === 'confirm:yes')!.value });
+    // Someone else's click changes nothing.
+    expect((await click('ben')).body.answer.kind).toBe('notice');
+    expect((await click('cleo')).body.answer.kind).toBe('update');
+    await waitFor(async () => (await ran('tickets.create')).length > 0);
+    expect((await click('cleo')).body.answer.kind).toBe('notice');
     const search = await say('cleo', 'search tickets for printer');
-    expect(search.text).not.toContain('printer on fire');
+    expect(search.text.split('printer on fire')).toHaveLength(2);
+    expect(await ran('tickets.create')).toHaveLength(1);
   });
 
   it('a guest is not offered the tools (no rule names guests)', async () => {

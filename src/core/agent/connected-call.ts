@@ -8,7 +8,8 @@
 import { decide, denyExplanation, type ChannelResource } from '../access/policy.js';
 import type { Envelope } from '../envelope.js';
 import type { Role, Scope } from '../identity.js';
-import { confirmationFor, type ConfirmDeps, type ParkableTurn } from '../confirm/park.js';
+import { linkPrompt } from '../confirm/credentials.js';
+import { confirmationFor, type ConfirmDeps, type ParkableTurn, type Parking } from '../confirm/park.js';
 import type { AuditLog, PendingConfirmation, ConnectedTool, ConnectedToolRule, ConnectedTools, Logger, ToolCall, ToolConfirmation } from '../ports.js';
 
 export interface ConnectedDeps {
@@ -24,6 +25,8 @@ export interface ConnectedCallTurn {
   envelope: Pick<Envelope, 'workspace' | 'channel'>;
   channel: ChannelResource;
   signal?: AbortSignal | undefined;
+  /** Where private notes beside the reply are collected (the link prompt of an unlinked account). */
+  parking?: Parking | undefined;
 }
 
 export interface ConnectedCallDeps extends ConnectedDeps {
@@ -42,7 +45,7 @@ function allowedBy(turn: ConnectedCallTurn, tool: ConnectedTool, rules: readonly
 /** The connected tools this requester may use in this conversation now. */
 export async function offeredConnected(deps: ConnectedDeps, turn: ConnectedCallTurn): Promise<ConnectedTool[]> {
   const [catalog, rules] = await Promise.all([
-    deps.tools.catalog(turn.scope, turn.envelope.workspace),
+    deps.tools.catalog(turn.scope, turn.envelope.workspace, turn.principal.id),
     deps.tools.rules(turn.scope, turn.envelope.workspace, turn.envelope.channel.id),
   ]);
   return catalog.filter((t) => allowedBy(turn, t, rules).allow);
@@ -89,6 +92,8 @@ export async function callConnectedTool(
     return result.text;
   }
   await audit(result.reason === 'unlinked' ? 'denied' : 'error', { durationMs, confirmedBy, reason: result.reason });
+  // Not linked yet: the requester alone gets a way to link it, beside the reply (never in the channel).
+  if (result.reason === 'unlinked' && tool.auth === 'per-user') turn.parking?.asides.set(tool.connection, linkPrompt(tool.connection));
   return result.message;
 }
 

@@ -3,6 +3,8 @@
  * here, carried out by the ConnectionAdmin port (src/tools), every change audited with its old and
  * new value. Nothing a tool returns reaches these: only a person's command changes connections.
  */
+import { linkedStatus } from '../confirm/credentials.js';
+import type { Scope } from '../identity.js';
 import type { ConnectionInfo } from '../ports.js';
 import type { CoreDeps } from '../turn.js';
 import type { Command } from './grammar.js';
@@ -35,9 +37,17 @@ export async function connectionCommand(deps: CoreDeps, ctx: CommandContext, com
       const list = command.refresh ? await admin.refresh(ctx.scope, workspace) : await admin.list(ctx.scope, workspace);
       if (list.length === 0) return 'No tool servers are connected to this workspace. Admins add one with /agent connect NAME URL.';
       const isAdmin = ctx.role === 'admin' || ctx.role === 'owner';
-      return [`Connected tool servers${command.refresh ? ' (listed again just now)' : ''}:`, ...list.map((c) => line(c, isAdmin))].join('\n');
+      const mine = await yourAccounts(deps, ctx.scope, ctx.principal.id, list);
+      return [`Connected tool servers${command.refresh ? ' (listed again just now)' : ''}:`, ...list.map((c) => line(c, isAdmin)), ...mine].join('\n');
     }
   }
+}
+
+/** Whether this person linked their own account to each per-user connection (nothing when there is none). */
+export async function yourAccounts(deps: CoreDeps, scope: Scope, principalId: string, list: readonly ConnectionInfo[]): Promise<string[]> {
+  const perUser = list.filter((c) => c.auth === 'per-user').map((c) => c.name);
+  if (!deps.toolCredentials || perUser.length === 0) return [];
+  return ['Your own accounts:', ...(await linkedStatus(deps.toolCredentials, scope, principalId, perUser)).map((l) => `• ${l}`)];
 }
 
 /** `/agent tools #channel|all allow|deny PATTERN [guests]` for connected tools. */

@@ -46,7 +46,7 @@ export interface AssistantThreads {
 }
 
 /** The parts of a person's Home, in the order they are shown. Admin parts come only to admins and owners. */
-export type HomeSectionId = 'about' | 'role' | 'notes' | 'usage' | 'settings' | 'channels' | 'spend' | 'feedback';
+export type HomeSectionId = 'about' | 'role' | 'notes' | 'usage' | 'settings' | 'channels' | 'spend' | 'feedback' | 'accounts';
 
 /** One part of the Home: a title, plain-text lines (adapters escape them), and buttons. */
 export interface HomeSection {

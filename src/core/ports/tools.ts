@@ -58,7 +58,8 @@ export interface ConnectedCallRequest {
 /** The workspace's connected tools and the governed call (timeout, limits, breaker, capped output). */
 export interface ConnectedTools {
   /** Every tool of every connection of this workspace, as last discovered (no rule applied). */
-  catalog(scope: Scope, workspace: WorkspaceRef): Promise<ConnectedTool[]>;
+  /** With the requester, a per-user server nobody could list yet is listed through their own linked session. */
+  catalog(scope: Scope, workspace: WorkspaceRef, requesterPrincipalId?: string): Promise<ConnectedTool[]>;
   /** Rules for this channel and for the whole workspace: the admins' and the operator's. */
   rules(scope: Scope, workspace: WorkspaceRef, channelExternalId: string): Promise<ConnectedToolRule[]>;
   call(request: ConnectedCallRequest): Promise<ConnectedCallResult>;

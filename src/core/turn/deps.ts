@@ -6,7 +6,7 @@ import type { LimitDefaults } from '../commands/format.js';
 import type { ConfirmDeps } from '../confirm/park.js';
 import type { Platform } from '../envelope.js';
 import { QuorumError } from '../errors.js';
-import type { AdminStore, AssistantThreads, ConnectionAdmin, FeedbackStore, HomeReads } from '../ports.js';
+import type { AdminStore, AssistantThreads, ConnectionAdmin, FeedbackStore, HomeReads, ToolCredentials } from '../ports.js';
 import type { BootstrapAdmin } from '../access/roles.js';
 import type { FileDeps } from './files.js';
 import type { AgentStore, AuditExporter, AuditLog, Logger, ModelCatalog, ModelGate, PlatformPorts, ProfileStore, TurnStore } from '../ports.js';
@@ -27,6 +27,8 @@ export interface CoreDeps {
   agent: { store: AgentStore; limits?: Partial<AgentLimits>; knowledge?: KnowledgeSearch | undefined; connected?: ConnectedDeps | undefined; confirm?: ConfirmDeps };
   /** Connected tools' administration (`/agent connect|disconnect|connections`, connected-tool rules); absent: not available. */
   connections?: ConnectionAdmin | undefined;
+  /** Whose own accounts are linked to per-user connections (`/agent connections`, the Home); absent: not shown. */
+  toolCredentials?: ToolCredentials | undefined;
   /** Settings, grants, tool rules and erasure for `/agent` commands (src/db/admin-store.ts). */
   admin?: AdminStore;
   /** The models operators allow (MODEL_CHOICES) and the defaults; absent: the gate picks by tier. */
