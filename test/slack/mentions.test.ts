@@ -92,7 +92,8 @@ describe.each(drivers)('Slack: no pings, no disguised links, on every path (%s)'
     await turn(slack.app, slack.db, dm);
     const posted = slack.api.calls.slice(from).filter((c) => c.method === 'chat.update' && messageText(c.params) === TABLE);
     expect(posted).toHaveLength(1);
-    expect(JSON.parse(posted[0]!.params.blocks!)).toEqual([{ type: 'markdown', text: TABLE }]);
+    // The answer as one markdown block, then its feedback buttons.
+    expect(JSON.parse(posted[0]!.params.blocks!)).toEqual([{ type: 'markdown', text: TABLE }, expect.objectContaining({ type: 'actions' })]);
     expect(posted[0]!.params.text).toBe(TABLE);
 
     const mention = freshEvent('app_mention', { text: '<@U0ACMEBOT1> a table please' });
@@ -103,7 +104,7 @@ describe.each(drivers)('Slack: no pings, no disguised links, on every path (%s)'
     const methods = calls.filter((c) => c.params.ts === streamTs).map((c) => c.method);
     expect(methods.slice(-2)).toEqual(['chat.stopStream', 'chat.update']);
     const rendered = calls.find((c) => c.method === 'chat.update' && c.params.ts === streamTs)!;
-    expect(JSON.parse(rendered.params.blocks!)).toEqual([{ type: 'markdown', text: TABLE }]);
+    expect(JSON.parse(rendered.params.blocks!)).toEqual([{ type: 'markdown', text: TABLE }, expect.objectContaining({ type: 'actions' })]);
     expect(slack.api.visible(CHANNEL, mention.event.ts).map((m) => m.text)).toEqual([TABLE]);
   });
 
