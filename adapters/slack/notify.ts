@@ -18,9 +18,7 @@ export function createNotify(options: { client: webApi.WebClient; tokens: TokenS
     let step = 'conversations.open';
     try {
       const { token } = await tokens.forWorkspace(workspace);
-      const opened = await client.conversations.open({ token, users: userId });
-      const channel = opened.channel?.id;
-      if (!channel) throw new Error('no channel in the answer');
+      const channel = await openDm(client, token, userId);
       step = 'chat.postMessage';
       await client.chat.postMessage({ token, channel, ...markdownMessage(text) });
       return 'sent';
@@ -28,6 +26,13 @@ export function createNotify(options: { client: webApi.WebClient; tokens: TokenS
       throw new QuorumError('REPLY_FAILED', `Slack ${step} failed: ${slackError(err)}`, { cause: err });
     }
   };
+}
+
+/** The id of the app's DM with one user (conversations.open); throws when Slack names none. */
+export async function openDm(client: webApi.WebClient, token: string, userId: string): Promise<string> {
+  const opened = await client.conversations.open({ token, users: userId });
+  if (!opened.channel?.id) throw new Error('no channel in the answer');
+  return opened.channel.id;
 }
 
 /** The app's DM with one user (conversations.open), as a private place to answer them in. */

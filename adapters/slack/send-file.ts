@@ -9,6 +9,7 @@ import type { WorkspaceRef } from '../../src/core/envelope.js';
 import { QuorumError } from '../../src/core/errors.js';
 import type { OutgoingFile, PlatformPorts } from '../../src/core/ports.js';
 import { slackError } from './history.js';
+import { openDm } from './notify.js';
 import type { TokenSource } from './tokens.js';
 
 export function createSendFile(options: { client: webApi.WebClient; tokens: TokenSource }): NonNullable<PlatformPorts['sendFile']> {
@@ -17,9 +18,7 @@ export function createSendFile(options: { client: webApi.WebClient; tokens: Toke
     let step = 'conversations.open';
     try {
       const { token } = await tokens.forWorkspace(workspace);
-      const opened = await client.conversations.open({ token, users: userId });
-      const channel = opened.channel?.id;
-      if (!channel) throw new Error('no channel in the answer');
+      const channel = await openDm(client, token, userId);
       const bytes = Buffer.from(file.content, 'utf8');
       step = 'files.getUploadURLExternal';
       const slot = await client.files.getUploadURLExternal({ token, filename: file.name, length: bytes.length });
