@@ -1,8 +1,5 @@
 /** The audit hash chain: `npm run audit:verify` finds an edited row and deleted newest entries. */
 import { execFile } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { and, eq } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -11,7 +8,7 @@ import { verifyAllChains } from '../../src/db/audit-verify.js';
 import { openDatabase, type Database } from '../../src/db/client.js';
 import { auditLog, workspaces } from '../../src/db/schema.js';
 import { upsertWorkspace } from '../../src/db/turn-store.js';
-import { drivers, openTestDatabase } from '../support/db.js';
+import { drivers, openScriptDatabase } from '../support/db.js';
 
 const run = promisify(execFile);
 
@@ -35,18 +32,7 @@ describe.each(drivers)('audit:verify (%s)', (driver) => {
   let close: () => Promise<void>;
 
   beforeAll(async () => {
-    if (driver === 'postgres') {
-      const db = await openTestDatabase(driver);
-      database = db;
-      env = { DATABASE_URL: db.url! };
-      close = () => db.close();
-    } else {
-      // The script opens the embedded database in DATA_DIR, so this one lives on disk.
-      const dir = mkdtempSync(join(tmpdir(), 'quorum-audit-'));
-      database = await openDatabase({ dataDir: dir });
-      env = { DATA_DIR: dir };
-      close = () => database.close();
-    }
+    ({ database, env, close } = await openScriptDatabase(driver));
     const audit = createAuditLog(database.db);
     for (const ext of ['T1', 'T2']) {
       const scope = await upsertWorkspace(database.db, { platform: 'slack', externalId: ext });
@@ -55,7 +41,8 @@ describe.each(drivers)('audit:verify (%s)', (driver) => {
     }
   });
   afterAll(async () => {
-    await close?.();
+    // On PGlite `reopen` replaced the database the helper opened: close the one open now.
+    await (driver === 'pglite' ? database?.close() : close?.());
   });
 
   const workspaceId = async (ext: string) =>

@@ -1,14 +1,11 @@
 /** `npm run usage`: every workspace's calls, tokens and cost per model, from the configured database, as CSV, JSON or a table. */
 import { execFile } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { openDatabase, type Database } from '../../src/db/client.js';
+import type { Database } from '../../src/db/client.js';
 import { createTurnStore } from '../../src/db/turn-store.js';
 import { createUsageLedger } from '../../src/db/usage-ledger.js';
-import { drivers, openTestDatabase } from '../support/db.js';
+import { drivers, openScriptDatabase } from '../support/db.js';
 
 const run = promisify(execFile);
 
@@ -31,18 +28,7 @@ describe.each(drivers)('npm run usage (%s)', (driver) => {
   let close: () => Promise<void>;
 
   beforeAll(async () => {
-    if (driver === 'postgres') {
-      const db = await openTestDatabase(driver);
-      database = db;
-      env = { DATABASE_URL: db.url! };
-      close = () => db.close();
-    } else {
-      // The script opens the embedded database in DATA_DIR, so this one lives on disk.
-      const dir = mkdtempSync(join(tmpdir(), 'quorum-usage-'));
-      database = await openDatabase({ dataDir: dir });
-      env = { DATA_DIR: dir };
-      close = () => database.close();
-    }
+    ({ database, env, close } = await openScriptDatabase(driver));
     const turns = createTurnStore(database.db);
     const ledger = createUsageLedger(database.db);
     for (const [team, model, n] of [['T0USAGEA', 'gpt-x', 3], ['T0USAGEB', 'claude-y', 2]] as const) {

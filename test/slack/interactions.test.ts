@@ -6,24 +6,12 @@
  * payloads change nothing.
  */
 import { describe, expect, it } from 'vitest';
-import type { Interaction, InteractionAnswer, InteractionHandler } from '../../src/core/interactions.js';
+import { probeHandler } from '../support/probe-handler.js';
 import { drivers } from '../support/db.js';
 import { waitFor } from '../support/wait.js';
 import { interactionFixture, interactionForm, postSlack, signature, useSlackApp } from './support.js';
 
-/** A handler for the `probe` prefix that records what reached it and answers what the test says. */
-function probe(): InteractionHandler & { seen: Interaction[]; next: (i: Interaction) => InteractionAnswer } {
-  const h = {
-    prefix: 'probe',
-    seen: [] as Interaction[],
-    next: (_i: Interaction): InteractionAnswer => ({ kind: 'none' }),
-    async handle(i: Interaction) {
-      h.seen.push(i);
-      return h.next(i);
-    },
-  };
-  return h;
-}
+const probe = () => probeHandler();
 
 const click = (api: Parameters<typeof interactionFixture>[1], actionId = 'probe:go', value = 'v-1') =>
   interactionFixture('block_actions', api, (p) => {

@@ -3,8 +3,9 @@
  * (a clone of the migrated template) as well when DATABASE_URL is set.
  */
 import { randomBytes } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { PGlite } from '@electric-sql/pglite';
 import postgres from 'postgres';
 import { inject } from 'vitest';
@@ -97,4 +98,18 @@ export function useDatabaseWith<T extends object>(driver: Driver, start: (db: Te
 export function useTestDatabase(driver: Driver): () => TestDatabase {
   const ctx = useDatabaseWith(driver, async () => ({}));
   return () => ctx.db;
+}
+
+/**
+ * A database an operator script (a child process) opens from the environment: PostgreSQL by
+ * DATABASE_URL, or PGlite on disk in DATA_DIR (a script cannot open the test's in-memory one).
+ */
+export async function openScriptDatabase(driver: Driver): Promise<{ database: Database; env: Record<string, string>; close: () => Promise<void> }> {
+  if (driver === 'postgres') {
+    const db = await openTestDatabase(driver);
+    return { database: db, env: { DATABASE_URL: db.url! }, close: () => db.close() };
+  }
+  const dir = mkdtempSync(join(tmpdir(), 'quorum-script-'));
+  const database = await openDatabase({ dataDir: dir });
+  return { database, env: { DATA_DIR: dir }, close: () => database.close() };
 }

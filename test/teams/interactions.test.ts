@@ -6,22 +6,11 @@
  * request; a bad token is 401 and a malformed invoke 400, with no handler reached.
  */
 import { describe, expect, it } from 'vitest';
-import type { Interaction, InteractionAnswer, InteractionHandler } from '../../src/core/interactions.js';
+import { probeHandler } from '../support/probe-handler.js';
 import { drivers } from '../support/db.js';
 import { activity, ALEX, CONTOSO, useTeams } from './helpers.js';
 
-function probe(): InteractionHandler & { seen: Interaction[]; next: (i: Interaction) => InteractionAnswer } {
-  const h = {
-    prefix: 'probe',
-    seen: [] as Interaction[],
-    next: (_i: Interaction): InteractionAnswer => ({ kind: 'none' }),
-    async handle(i: Interaction) {
-      h.seen.push(i);
-      return h.next(i);
-    },
-  };
-  return h;
-}
+const probe = () => probeHandler();
 
 let ids = 0;
 /** A recorded activity with an id of its own and the Quorum data patched in. */
