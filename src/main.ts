@@ -113,9 +113,8 @@ export async function startQuorum(config: Config, options: StartOptions = {}): P
   let invalidation: InvalidationBus | null = null;
   let connected: ReturnType<typeof openConnectedTools> | null = null;
   // One Redis connection for every limit shared across instances: the model gate's and the connected tools' rate.
-  let sharedRedis: SharedRedis | undefined;
+  const sharedRedis: SharedRedis | undefined = config.REDIS_URL ? openSharedRedis(config.REDIS_URL, log) : undefined;
   try {
-    sharedRedis = config.REDIS_URL ? openSharedRedis(config.REDIS_URL, log) : undefined;
     const demo = conveniences ? (options.demo ?? loadDemo()) : null;
     // One key for every secret at rest, loaded when the first one is sealed or opened (the development-key warning then).
     let box: SecretBox | null = null;
