@@ -110,6 +110,12 @@ async function status(db: Db, scope: Scope, limit: number): Promise<Omit<Channel
   }));
 }
 
+/** The channels' state with their shared files' (file-index jobs). */
+async function statusWithFiles(db: Db, scope: Scope, limit: number): Promise<ChannelKnowledge[]> {
+  const [channels, files] = await Promise.all([status(db, scope, limit), fileStatus(db, scope)]);
+  return channels.map((c) => ({ ...c, files: files.get(c.channelExternalId) ?? { indexed: 0, skipped: 0, pending: 0, skippedReasons: [] } }));
+}
+
 async function fullText(db: Db, query: KnowledgeQuery, audiences: SQL[]): Promise<FoundChunk[]> {
   const tsquery = tsqueryOf(query.text);
   if (!tsquery) return [];
@@ -232,10 +238,7 @@ export function createKnowledgeStore(db: Db, options: { vector: boolean }): Know
         .limit(limit);
     },
 
-    async status(scope, limit) {
-      const [channels, files] = await Promise.all([status(db, scope, limit), fileStatus(db, scope)]);
-      return channels.map((c) => ({ ...c, files: files.get(c.channelExternalId) ?? { indexed: 0, skipped: 0, pending: 0, skippedReasons: [] } }));
-    },
+    status: (scope, limit) => statusWithFiles(db, scope, limit),
     ...backfillQueue(db),
     ...fileJobQueue(db),
     ...(options.vector

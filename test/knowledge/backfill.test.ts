@@ -6,6 +6,8 @@
  */
 import { sql } from 'drizzle-orm';
 import { describe, expect, it } from 'vitest';
+import { z } from 'zod';
+import { decodeRows } from '../../src/db/raw.js';
 import { auditLog, knowledgeChannels } from '../../src/db/schema.js';
 import { FakeSlackApi, type SeededMessage } from '../fakes/slack-api.js';
 import type { TestApp } from '../support/app.js';
@@ -74,6 +76,9 @@ describe.each(drivers)('channel backfill (%s)', (driver) => {
         `https://acme-corp.slack.com/archives/${CHANNEL}/p1767240060000100?thread_ts=${ROOT}&cid=${CHANNEL}`,
       );
       expect(await state()).toMatchObject({ backfill: 'done', pages: 3, messages: 7, cursor: null });
+      // Written per page: each page's rows (the thread's replies with their root's page) in one transaction with its cursor.
+      const xids = decodeRows(z.object({ x: z.string() }), await db.db.execute(sql`select distinct xmin::text as x from knowledge_chunks where channel_external_id = ${CHANNEL}`));
+      expect(xids).toHaveLength(3);
 
       const status = await command(second, ADMIN, 'knowledge');
       expect(status).toContain(`#${CHANNEL}: on · 7 entries · backfill done (3 pages, 7 messages)`);
