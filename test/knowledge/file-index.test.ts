@@ -9,7 +9,7 @@
  */
 import { and, eq, sql } from 'drizzle-orm';
 import { describe, expect, it } from 'vitest';
-import { inbox, knowledgeFileJobs } from '../../src/db/schema.js';
+import { auditLog, inbox, knowledgeFileJobs } from '../../src/db/schema.js';
 import { answer, ScriptedAgentGate } from '../fakes/scripted-agent-model.js';
 import { FakeSlackApi } from '../fakes/slack-api.js';
 import { drivers, useDatabaseWith, type TestDatabase } from '../support/db.js';
@@ -81,6 +81,13 @@ describe.each(drivers)('shared files in the knowledge index (%s)', (driver) => {
     expect(docxHit).toContain(`source: ${link('F0KFDOC001', 'contract.docx')}`);
     // Each was downloaded once, with the bot's token.
     expect(ctx.api.downloads.filter((d) => d.id === 'F0KFPDF001')).toEqual([{ id: 'F0KFPDF001', token: 'xoxb-acme-single' }]);
+    // Each read is audited: where, which file, the outcome; neither its name nor its text.
+    const reads = await ctx.db.db.select().from(auditLog).where(sql`action = 'file_read'`).orderBy(auditLog.seq);
+    expect(reads.map((r) => [r.channelExternalId, r.detail.file, r.detail.outcome, r.content]).sort()).toEqual([
+      [GEN, 'F0KFDOC001', 'indexed', null],
+      [GEN, 'F0KFPDF001', 'indexed', null],
+    ]);
+    for (const secret of ['retries.pdf', 'contract.docx', 'canary']) expect(JSON.stringify(reads)).not.toContain(secret);
   });
 
   it('a private channel’s file never reaches a non-member; a DM’s file never reaches a channel answer', async () => {

@@ -6,14 +6,16 @@
  * the bot may see it there before anything is downloaded, within FILE_MAX_BYTES), and stores its
  * chunks with the place's audience, marking the job in the same transaction. A file that cannot be
  * read (not visible, too large, of a kind Quorum does not read) is skipped with its reason; a
- * failure is retried a bounded number of times, then skipped too. Each read is logged, never its text.
+ * failure is retried a bounded number of times, then skipped too. Each read is logged and audited, never its name or text.
  */
-import type { FileIndexQueue, FileJobClaim, FileReadOutcome, FileText, Logger } from '../ports.js';
+import type { AuditLog, FileIndexQueue, FileJobClaim, FileReadOutcome, FileText, Logger } from '../ports.js';
 import { fileChunks } from './chunks.js';
 
 export interface FileWorkerDeps {
   store: FileIndexQueue;
   fileText: FileText;
+  /** Each file read (or given up) is audited: where, which file, the outcome; never its name or text. */
+  audit?: AuditLog;
   log: Logger;
   workerId: string;
   leaseMs: number;
@@ -41,6 +43,19 @@ async function readSafely(deps: FileWorkerDeps, claim: FileJobClaim): Promise<Fi
   }
 }
 
+/** The audit entry of one read: the file's id, the outcome and why; the bot read it, nobody asked. */
+async function audited(deps: FileWorkerDeps, claim: FileJobClaim, detail: { outcome: string; reason?: string | null; bytes?: number; chunks?: number }): Promise<void> {
+  await deps.audit
+    ?.append(claim.scope, {
+      action: 'file_read',
+      outcome: detail.outcome === 'failed' ? 'error' : 'ok',
+      channelExternalId: claim.place.channel.id,
+      channelKind: claim.place.channel.kind,
+      detail: { kind: 'knowledge_file', file: claim.file.id, ...detail },
+    })
+    .catch((err: unknown) => deps.log.warn({ event: 'knowledge.file_audit_failed', err: (err as Error).message.slice(0, 200) }, 'file read not audited'));
+}
+
 async function work(deps: FileWorkerDeps, stopped: () => boolean, claim: FileJobClaim): Promise<void> {
   const read = await readSafely(deps, claim);
   // Stopping: the job is handed back (stop()), and what was read is dropped.
@@ -52,6 +67,7 @@ async function work(deps: FileWorkerDeps, stopped: () => boolean, claim: FileJob
     const reason = giveUp ? `it could not be read after ${tries} tries (${read.reason})` : read.reason;
     deps.log.warn({ ...where, outcome: 'failed', attempt: tries, giveUp, err: read.reason.slice(0, 200) }, 'shared file not read');
     await deps.store.failFileJob(claim, deps.workerId, { reason, retryInMs: (deps.retryMs ?? 30_000) * 2 ** (tries - 1), giveUp });
+    if (giveUp) await audited(deps, claim, { outcome: 'failed', reason });
     return;
   }
   const chunks = fileChunks(claim.file, read.kind === 'text' ? read.text : null, claim, claim.permalink);
@@ -60,6 +76,11 @@ async function work(deps: FileWorkerDeps, stopped: () => boolean, claim: FileJob
     reason: read.kind === 'skipped' ? read.reason : null,
     chunks,
   });
+  if (stored)
+    await audited(deps, claim, {
+      outcome: read.kind === 'text' ? 'indexed' : 'skipped',
+      ...(read.kind === 'text' ? { bytes: read.bytes, chunks: chunks.length } : { reason: read.reason }),
+    });
   deps.log.info(
     { ...where, outcome: read.kind === 'text' ? 'indexed' : 'skipped', bytes: read.kind === 'text' ? read.bytes : undefined, chunks: chunks.length, stored },
     stored ? 'shared file read into the index' : 'shared file read, but it was deleted or changed meanwhile',

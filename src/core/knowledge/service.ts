@@ -5,7 +5,7 @@
  */
 import type { Platform, WorkspaceRef } from '../envelope.js';
 import type { Scope } from '../identity.js';
-import type { Embedder, FileText, KnowledgeSource, KnowledgeStore, Logger } from '../ports.js';
+import type { AuditLog, Embedder, FileText, KnowledgeSource, KnowledgeStore, Logger } from '../ports.js';
 import { startBackfill, type BackfillRunner } from './backfill.js';
 import { startFileWorker, type FileWorker } from './file-worker.js';
 import { createKnowledgeIndexer, type KnowledgeIntake } from './indexer.js';
@@ -18,6 +18,8 @@ export interface KnowledgeOptions {
   embedder: Embedder | null;
   /** Reads shared files (the files module, wired by the composition root); without it, files are indexed by name only. */
   fileText?: FileText;
+  /** Where each file read by the index is audited. */
+  audit?: AuditLog;
   log: Logger;
   workerId: string;
   backfill: { leaseMs: number; pagesPerClaim: number; idleMs?: number; retryMs?: number };
@@ -74,7 +76,7 @@ export function createKnowledge(options: KnowledgeOptions): Knowledge {
         ...(embedder ? { afterPass: embedPending } : {}),
       });
       if (options.fileText)
-        fileWorker = startFileWorker({ store, fileText: options.fileText, log: options.log, workerId: options.workerId, leaseMs: 120_000, ...options.files });
+        fileWorker = startFileWorker({ store, fileText: options.fileText, ...(options.audit ? { audit: options.audit } : {}), log: options.log, workerId: options.workerId, leaseMs: 120_000, ...options.files });
     },
     async stop() {
       await Promise.all([runner?.stop(), fileWorker?.stop()]);
