@@ -147,7 +147,7 @@ describe.each(drivers)('the workspace secret on Teams (%s)', (driver) => {
 
     const asked = await say('/agent connections secret wiki', (b) => b.attachments?.length > 0);
     expect(asked.body.text).toContain('private dialog');
-    const button = asked.body.attachments[0].content.actions[0];
+    const button = (asked.body as any).attachments[0].content.actions[0];
     expect(button).toMatchObject({ type: 'Action.Submit', data: { msteams: { type: 'task/fetch' }, quorumAction: 'credentials:secret', value: 'wiki' } });
 
     const fetched = await t.teams.post(invoke('invoke_task_fetch', button.data));
