@@ -29,13 +29,6 @@ export function createConnectionAdmin(tools: ConnectedToolsService, store: ToolC
     }));
   }
 
-  /** The chat-added connection of that name, or why an admin cannot change it from chat. */
-  async function chatConnection(scope: Scope, workspace: WorkspaceRef, name: string): Promise<{ found: StoredConnection } | { problem: string }> {
-    if (tools.declaredIn(workspace).some((d) => d.name === name)) return { problem: `${name} is declared by the operator of this installation; its settings and credential are in the tools file.` };
-    const found = (await store.connections(scope)).find((c) => c.name === name);
-    return found ? { found } : { problem: `No connection named ${name}.` };
-  }
-
   return {
     list,
 
@@ -79,8 +72,22 @@ export function createConnectionAdmin(tools: ConnectedToolsService, store: ToolC
 
     setRule: (scope, actor, rule) => store.setRule(scope, actor, rule),
 
+    ...connectionSettings(tools, store),
+  };
+}
+
+/** The chat-added connection of that name, or why an admin cannot change it from chat. */
+async function chatConnection(tools: ConnectedToolsService, store: ToolConnectionStore, scope: Scope, workspace: WorkspaceRef, name: string): Promise<{ found: StoredConnection } | { problem: string }> {
+  if (tools.declaredIn(workspace).some((d) => d.name === name)) return { problem: `${name} is declared by the operator of this installation; its settings and credential are in the tools file.` };
+  const found = (await store.connections(scope)).find((c) => c.name === name);
+  return found ? { found } : { problem: `No connection named ${name}.` };
+}
+
+/** What admins set on a chat connection after adding it: whether its results are shared, its workspace secret. */
+function connectionSettings(tools: ConnectedToolsService, store: ToolConnectionStore): Pick<ConnectionAdmin, 'setResultsShared' | 'secretProblem' | 'discoverWithSecret'> {
+  return {
     async setResultsShared(scope, workspace, actor, name, shared) {
-      const c = await chatConnection(scope, workspace, name);
+      const c = await chatConnection(tools, store, scope, workspace, name);
       if ('problem' in c) return `Nothing changed: ${c.problem}`;
       if (c.found.auth !== 'per-user')
         return `Nothing changed: ${name} does not use each person's own account (auth ${c.found.auth}), so its results may already be used in the conversation they are asked for in.`;
@@ -94,7 +101,7 @@ export function createConnectionAdmin(tools: ConnectedToolsService, store: ToolC
     },
 
     async secretProblem(scope, workspace, name) {
-      const c = await chatConnection(scope, workspace, name);
+      const c = await chatConnection(tools, store, scope, workspace, name);
       if ('problem' in c) return c.problem;
       if (c.found.auth !== 'workspace')
         return c.found.auth === 'per-user'
@@ -104,6 +111,9 @@ export function createConnectionAdmin(tools: ConnectedToolsService, store: ToolC
     },
 
     async discoverWithSecret(scope, workspace, principalId, name) {
+      const c = await chatConnection(tools, store, scope, workspace, name);
+      if ('problem' in c) return `It is not used: ${c.problem}`;
+      if (c.found.auth !== 'workspace') return `It is not used: ${name} does not authenticate as the workspace (auth ${c.found.auth}).`;
       // Sessions opened with the old secret go; the admin's call reads the workspace secret (never their own).
       await tools.closeConnection(scope, name);
       const found = await tools.discover(scope, workspace, name, principalId);

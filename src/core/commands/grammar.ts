@@ -7,7 +7,7 @@
  * mentions with `@<aad-object-id>` before the core sees the text).
  */
 import { z } from 'zod';
-import { OPEN_COMMANDS, TOOL_NAMES, type CommandName } from '../access/policy.js';
+import { OPEN_COMMANDS, TOOL_NAMES } from '../access/policy.js';
 import { INSTRUCTIONS_MAX_CHARS } from '../prompt.js';
 import { instructionsArgs, restAfterWord } from './free-text.js';
 import { userMention, channelMention, onOff, count, days, budgetArgs, usageWindow, usageBy, choiceArg, roleArg, windowArg, toolPattern } from './arguments.js';
