@@ -72,6 +72,8 @@ describe.each(drivers)('a confirmation on Teams (%s)', (driver) => {
   }
 
   it('posts Confirm/Cancel as an Adaptive Card, refuses another member, and runs the tool once on the requester\'s click', async () => {
+    // One server for every driver's block: what it received is counted from here.
+    server.calls.length = 0;
     await send('personal_message', `/agent connect tix ${server.url}`, (b) => String(b.text).includes('Connected tix'));
     await send('personal_message', '/agent tools all allow tix.*', (b) => String(b.text).includes('→ allow'));
 

@@ -46,6 +46,8 @@ describe.each(drivers)('the workspace secret on Slack (%s)', (driver) => {
   }
 
   it('answers an admin privately with a button that opens the secret modal; the submitted secret is sealed, audited without its value, and used', async () => {
+    // One server for every driver's block: what it received is counted from here.
+    server.calls.length = 0;
     expect((await slash(MARCUS, `connect wiki ${server.url} auth workspace`)).text).toContain('Connected wiki (auth workspace)');
     const listsBefore = server.listRequests;
 
