@@ -155,6 +155,8 @@ export interface ToolConnectionStore {
   /** Replaces a connection's tools with what the server listed, or records why discovery failed. */
   saveDiscovery(scope: Scope, name: string, found: { tools: DiscoveredTool[] } | { problem: string }): Promise<void>;
   rules(scope: Scope, channelExternalId: string): Promise<ConnectedToolRule[]>;
+  /** Every rule of the workspace, all channels and '*' (what the rules cache of src/tools keeps). */
+  allRules(scope: Scope): Promise<ConnectedToolRule[]>;
   setRule(scope: Scope, actor: ConnectionActor, rule: ConnectedToolRule): Promise<{ old: string; new: string }>;
   /** Sets a chat connection's `results_shared`, audited with old and new value; null when there is no chat connection of that name. */
   setResultsShared(scope: Scope, actor: ConnectionActor, name: string, shared: boolean): Promise<{ old: boolean; new: boolean } | null>;
