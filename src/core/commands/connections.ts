@@ -49,7 +49,6 @@ export async function refuseTypedSecret(deps: CoreDeps, ctx: CommandContext): Pr
   return SECRET_IN_MESSAGE;
 }
 
-
 type ConnectionCommand = Extract<Command, { name: 'connect' | 'connections' | 'disconnect' }>;
 
 function actorOf(ctx: CommandContext) {

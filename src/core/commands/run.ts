@@ -83,10 +83,12 @@ async function runAndAudit(deps: CoreDeps, ctx: CommandContext): Promise<string 
 const capitalized = (s: string) => s.charAt(0).toUpperCase() + s.slice(1);
 
 const CHANGES: ReadonlySet<Command['name']> = new Set(['role', 'agent', 'guests', 'content', 'tools', 'limit', 'budget', 'retention', 'forget']);
-/** `/agent knowledge`, `model` and `instructions` alone read; with an argument they change (audited by the store). */
+/** `/agent knowledge`, `model` and `instructions` alone read; with an argument they change (audited by the store), as does `connections NAME results`. */
 const isChange = (c: Command) =>
   CHANGES.has(c.name) ||
-  (c.name === 'connections' && c.action.kind === 'results') || (c.name === 'knowledge' && c.enabled !== null) || ((c.name === 'model' || c.name === 'instructions') && c.set !== null);
+  (c.name === 'connections' && c.action.kind === 'results') ||
+  (c.name === 'knowledge' && c.enabled !== null) ||
+  ((c.name === 'model' || c.name === 'instructions') && c.set !== null);
 
 function subjectOf(ctx: CommandContext) {
   return { principalId: ctx.principal.id, role: ctx.role, workspaceId: ctx.scope.workspaceId };
