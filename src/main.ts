@@ -375,11 +375,13 @@ function usesSlack(config: Config): boolean {
 async function startKnowledge(config: Config, database: Database, turns: CoreDeps['turns'], log: Logger): Promise<Knowledge | null> {
   if (config.KNOWLEDGE === 'off') return null;
   const embedder = createEmbedder(config);
-  const vector = embedder ? await enableVector(database, log) : false;
+  const vector = embedder && config.EMBEDDING_MODEL && (await enableVector(database, log)) ? { model: config.EMBEDDING_MODEL } : false;
   return createKnowledge({
     store: createKnowledgeStore(database.db, { vector }),
     resolveWorkspace: (ref) => turns.resolveWorkspace(ref),
     embedder: vector ? embedder : null,
+    // Background embedding takes at most half the provider account's request rate (MODEL_RPM).
+    embedIntervalMs: config.MODEL_RPM ? Math.ceil(120_000 / config.MODEL_RPM) : 250,
     log,
     workerId: `${process.pid}-${Math.random().toString(36).slice(2, 8)}`,
     backfill: { leaseMs: 60_000, pagesPerClaim: 5, idleMs: 5_000 },

@@ -8,7 +8,7 @@ import { describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config.js';
 import { createLogger } from '../../src/log.js';
 import { createEmbedder } from '../../src/model/embedding.js';
-import { FakeOpenAIServer } from '../fakes/openai-server.js';
+import { FAKE_EMBEDDING_DIMENSIONS, FakeOpenAIServer } from '../fakes/openai-server.js';
 import { ScriptedAgentGate, answer } from '../fakes/scripted-agent-model.js';
 import { drivers } from '../support/db.js';
 import { useSetup } from '../support/setup.js';
@@ -24,8 +24,8 @@ describe('the embedder', () => {
 
   it('embeds texts through the OpenAI-compatible /embeddings, in order', async () => {
     const embedder = createEmbedder(loadConfig({ MODEL_PROVIDER: 'openai', MODEL_BASE_URL: ctx.provider.baseUrl, MODEL_API_KEY: 'sk-test', EMBEDDING_MODEL: 'fake-embed' }))!;
-    const [a, b, c] = await embedder.embed(['retry uploads', 'vendor rollback', 'retry uploads']);
-    expect(a).toHaveLength(8);
+    const [a, b, c] = await embedder.embed(['retry uploads', 'vendor rollback', 'retry uploads'], 'index');
+    expect(a).toHaveLength(FAKE_EMBEDDING_DIMENSIONS);
     expect(a).toEqual(c);
     expect(a).not.toEqual(b);
     expect(ctx.provider.embeddings).toEqual([{ model: 'fake-embed', input: ['retry uploads', 'vendor rollback', 'retry uploads'] }]);

@@ -1,0 +1,17 @@
+import { PGlite } from '@electric-sql/pglite';
+import { vector } from '@electric-sql/pglite-pgvector';
+let t=Date.now();
+const pg = await PGlite.create({ extensions: { vector } });
+console.log('create ms', Date.now()-t, process.memoryUsage().rss/1e6);
+console.log((await pg.query("select name, default_version from pg_available_extensions where name='vector'")).rows);
+t=Date.now();
+await pg.exec('create extension if not exists vector');
+console.log('ext ms', Date.now()-t);
+console.log((await pg.query("select extversion from pg_extension where extname='vector'")).rows);
+const d = await pg.dumpDataDir('none');
+console.log('dump', d.size);
+await pg.close();
+t=Date.now();
+const pg2 = await PGlite.create({ loadDataDir: d, extensions: { vector } });
+console.log('load ms', Date.now()-t);
+console.log((await pg2.query("select '[1,2]'::vector <=> '[2,1]'::vector as d")).rows);
