@@ -165,3 +165,37 @@ describe.each(drivers)('vector retrieval (%s)', (driver) => {
     return { workspaceId: acme!.id };
   }
 });
+
+describe('vector retrieval when the embedding model fails (pglite)', () => {
+  const lines: string[] = [];
+  const sink = new Writable({
+    write(chunk, _enc, cb) {
+      lines.push(...String(chunk).split('\n').filter(Boolean));
+      cb();
+    },
+  });
+  const gate = new ScriptedAgentGate((step, _call, withResults) => {
+    if (step === 'orchestrator') return answer('', [{ toolName: 'researcher', input: { task: 'look it up' } }]);
+    if (step === 'researcher') return withResults ? answer('researched') : answer('', [{ toolName: 'search_history', input: { query: 'parking bay' } }]);
+    return answer('final answer');
+  });
+  // Nothing listens on port 9: every embedding request fails.
+  const ctx = useSlackApp(
+    'pglite',
+    () => ({ model: gate, log: createLogger('info', sink), env: { SLACK_BOT_TOKEN: 'xoxb-acme-single', MODEL_PROVIDER: 'openai', MODEL_BASE_URL: 'http://127.0.0.1:9/v1', EMBEDDING_MODEL: 'fake-embed' } }),
+    (api) => api.rosters.set(GEN, [MEMBER, OWNER, BOT]),
+  );
+
+  it('indexing goes on and backs off; a search is full text, with the failure logged without the question', async () => {
+    await post(ctx.app, messageEvent(GEN, OWNER, '1767261000.000100', 'canary-down: the parking bay is closed'));
+    await waitFor(() => lines.some((l) => l.includes('"knowledge.embed_failed"') && l.includes('"use":"index"')));
+    const event = freshEvent('app_mention', { channel: GEN, user: MEMBER, text: `<@${BOT}> where is it?` });
+    await post(ctx.app, event);
+    await waitFor(async () => (await ctx.db.db.select().from(inbox).where(sql`${inbox.idempotencyKey} = ${event.event_id}`))[0]?.status === 'done');
+    expect(gate.promptsText()).toContain('canary-down: the parking bay is closed');
+    const failed = lines.filter((l) => l.includes('"knowledge.embed_failed"'));
+    expect(failed.some((l) => l.includes('"use":"query"'))).toBe(true);
+    expect(failed.join('\n')).not.toContain('parking');
+    expect((await chunks(ctx.db, sql`embedding_model is not null`)).length).toBe(0);
+  });
+});

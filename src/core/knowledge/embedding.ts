@@ -92,7 +92,7 @@ export function startEmbedding(deps: EmbeddingDeps): EmbeddingRunner {
         failures += 1;
         const waitMs = deps.retryMs * 2 ** Math.min(failures - 1, 6);
         // The chunks' text is never logged; the error is the provider's (status, message).
-        log.warn({ event: 'knowledge.embed_failed', failures, retryInMs: waitMs, err: (err as Error).message.slice(0, 200) }, 'chunks not embedded; will retry');
+        log.warn({ event: 'knowledge.embed_failed', use: 'index', failures, retryInMs: waitMs, err: (err as Error).message.slice(0, 200) }, 'chunks not embedded; will retry');
         schedule(waitMs);
       })
       .finally(() => {
