@@ -9,6 +9,8 @@ import type { SlackAdapter } from '../adapters/slack/index.js';
 import type { TeamsAuthOverrides } from '../adapters/teams/index.js';
 import { ConfigError, loadConfig, type Config } from './config.js';
 import { openInvalidationBus } from './bus/index.js';
+import { openSharedRedis, type SharedRedis } from './limiter/redis-connection.js';
+import { redisToolRate } from './limiter/tool-rate.js';
 import type { Envelope } from './core/envelope.js';
 import { createBudgetAlerts } from './core/alerts.js';
 import { isQuorumError, QuorumError } from './core/errors.js';
@@ -110,6 +112,8 @@ export async function startQuorum(config: Config, options: StartOptions = {}): P
   let gate: ReturnType<typeof createGateFromConfig> | null = null;
   let invalidation: InvalidationBus | null = null;
   let connected: ReturnType<typeof openConnectedTools> | null = null;
+  // One Redis connection for every limit shared across instances: the model gate's and the connected tools' rate.
+  const sharedRedis: SharedRedis | undefined = config.REDIS_URL ? openSharedRedis(config.REDIS_URL, log) : undefined;
   try {
     const demo = conveniences ? (options.demo ?? loadDemo()) : null;
     // One key for every secret at rest, loaded when the first one is sealed or opened (the development-key warning then).
@@ -123,9 +127,11 @@ export async function startQuorum(config: Config, options: StartOptions = {}): P
       credentials: toolCredentials,
       log,
       extra: demo ? [demoConnection(`console:${demo.workspace.id}`, config.DATA_DIR)] : [],
+      sharedRate: sharedRedis ? redisToolRate(sharedRedis) : undefined,
     });
-    // Revocations (a member left, a channel archived, a user deactivated) reach every instance's caches.
+    // Revocations (a member left, a channel archived, a user deactivated) and connected-tool rule changes reach every instance's caches.
     invalidation = await openInvalidationBus(config, log);
+    connected.tools.listen(invalidation);
     // Every audit head this instance writes is signed with a key the database never holds.
     const auditKey = auditSigningKeyOf(config);
     if (auditKey) {
@@ -152,6 +158,7 @@ export async function startQuorum(config: Config, options: StartOptions = {}): P
           alerts: createBudgetAlerts({ admin, platforms, bootstrapAdmins: config.QUORUM_ADMINS, log }),
           log,
           observer: { queueLength: (n) => metrics.limiterQueue.set(n), waited: (s) => metrics.limiterWait.observe(s) },
+          redis: sharedRedis,
         });
     const model: ModelGate = options.model ?? gate!;
     const redisCheck = gate?.redisCheck ?? null;
@@ -329,6 +336,7 @@ export async function startQuorum(config: Config, options: StartOptions = {}): P
         await metricsHttp?.close();
         await gate?.close();
         await connected?.tools.close();
+        await sharedRedis?.close();
         await invalidation?.close();
         await database.close();
         releaseConsole();
@@ -338,6 +346,7 @@ export async function startQuorum(config: Config, options: StartOptions = {}): P
   } catch (err) {
     await gate?.close();
     await connected?.tools.close();
+    await sharedRedis?.close();
     await invalidation?.close();
     await database.close();
     releaseConsole();
