@@ -389,7 +389,6 @@ async function startKnowledge(config: Config, database: Database, turns: CoreDep
     store: createKnowledgeStore(database.db, { vector }),
     resolveWorkspace: (ref) => turns.resolveWorkspace(ref),
     embedder: vector ? embedder : null,
-    // Background embedding takes at most half the provider account's request rate (MODEL_RPM).
     embedIntervalMs: config.MODEL_RPM ? Math.ceil(120_000 / config.MODEL_RPM) : 250,
     log,
     workerId: `${process.pid}-${Math.random().toString(36).slice(2, 8)}`,

@@ -17,7 +17,10 @@ export interface KnowledgeOptions {
   resolveWorkspace(ref: WorkspaceRef): Promise<Scope>;
   /** Set when an embedding model is configured and the database has pgvector (the store then has `embeddings`). */
   embedder: Embedder | null;
-  /** The background embedder's pace: least time between two requests (EMBED_BATCH chunks each). */
+  /**
+   * The background embedder's pace: least time between two requests (EMBED_BATCH chunks each). The
+   * composition root gives it at most half the provider account's request rate (MODEL_RPM).
+   */
   embedIntervalMs?: number;
   fileText?: FileText;
   log: Logger;
