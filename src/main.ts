@@ -17,7 +17,7 @@ import { isQuorumError, QuorumError } from './core/errors.js';
 import { createIntake, type Intake } from './core/intake.js';
 import { createInteractionRouter, type InteractionHandler, type InteractionRouter } from './core/interactions.js';
 import type { InvalidationBus } from './core/ports.js';
-import type { Logger, ModelGate } from './core/ports.js';
+import type { AuditLog, FileText, Logger, ModelGate } from './core/ports.js';
 import { answerCommand, portsFor, queuedNotice, replyTargetOf, runTurn, type CoreDeps } from './core/turn.js';
 import { deliveryMemoryOf } from './core/reply-memory.js';
 import { createAgentStore } from './db/agent-store.js';
@@ -63,6 +63,7 @@ import type { ToolCredentials } from './core/ports.js';
 import { createConfirmationStore, createConfirmRules, createCredentialStore } from './db/confirmation-store.js';
 import { modelAcceptsImages } from './model/capabilities.js';
 import { fileExtractor } from './files/extract.js';
+import { createFileText } from './files/file-text.js';
 import { createToolConnectionStore } from './db/tool-store.js';
 import { demoConnection, openConnectedTools } from './tools/index.js';
 
@@ -163,7 +164,8 @@ export async function startQuorum(config: Config, options: StartOptions = {}): P
     const model: ModelGate = options.model ?? gate!;
     const redisCheck = gate?.redisCheck ?? null;
 
-    const knowledge = await startKnowledge(config, database, turns, log);
+    const fileText = createFileText({ sourceFor: (platform) => platforms[platform]?.files, extractor: fileExtractor, maxBytes: config.FILE_MAX_BYTES });
+    const knowledge = await startKnowledge(config, database, turns, log, { fileText, audit });
     const deps: CoreDeps = {
       turns,
       audit,
@@ -381,7 +383,7 @@ function usesSlack(config: Config): boolean {
 }
 
 /** The knowledge index (KNOWLEDGE=on): vectors only with an embedding model and pgvector (one log line otherwise). */
-async function startKnowledge(config: Config, database: Database, turns: CoreDeps['turns'], log: Logger): Promise<Knowledge | null> {
+async function startKnowledge(config: Config, database: Database, turns: CoreDeps['turns'], log: Logger, files: { fileText: FileText; audit: AuditLog }): Promise<Knowledge | null> {
   if (config.KNOWLEDGE === 'off') return null;
   const embedder = createEmbedder(config);
   const vector = embedder && config.EMBEDDING_MODEL && (await enableVector(database, log)) ? { model: config.EMBEDDING_MODEL } : false;
@@ -389,7 +391,7 @@ async function startKnowledge(config: Config, database: Database, turns: CoreDep
     store: createKnowledgeStore(database.db, { vector }),
     resolveWorkspace: (ref) => turns.resolveWorkspace(ref),
     embedder: vector ? embedder : null,
-    embedIntervalMs: config.MODEL_RPM ? Math.ceil(120_000 / config.MODEL_RPM) : 250,
+    ...files,
     log,
     workerId: `${process.pid}-${Math.random().toString(36).slice(2, 8)}`,
     backfill: { leaseMs: 60_000, pagesPerClaim: 5, idleMs: 5_000 },

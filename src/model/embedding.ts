@@ -13,7 +13,9 @@ const BATCH = 64;
 /** A search waits this long at most for its query's vector (then it is full text alone): a turn is waiting. */
 const QUERY_TIMEOUT_MS = 5_000;
 
-export function createEmbedder(config: Pick<Config, 'EMBEDDING_MODEL' | 'MODEL_PROVIDER' | 'MODEL_BASE_URL' | 'MODEL_API_KEY' | 'MODEL_TIMEOUT_MS'>): Embedder | null {
+export function createEmbedder(
+  config: Pick<Config, 'EMBEDDING_MODEL' | 'MODEL_PROVIDER' | 'MODEL_BASE_URL' | 'MODEL_API_KEY' | 'MODEL_TIMEOUT_MS' | 'MODEL_RPM'>,
+): Embedder | null {
   const endpoint = mainEndpoint(config);
   if (!config.EMBEDDING_MODEL || endpoint.provider !== 'openai') return null;
   const provider = createOpenAICompatible({
@@ -23,6 +25,8 @@ export function createEmbedder(config: Pick<Config, 'EMBEDDING_MODEL' | 'MODEL_P
   });
   const model = provider.embeddingModel(config.EMBEDDING_MODEL);
   return {
+    // Background embedding takes at most half the provider account's request rate (MODEL_RPM); 4 a second without one.
+    indexIntervalMs: config.MODEL_RPM ? Math.ceil(120_000 / config.MODEL_RPM) : 250,
     async embed(texts, use) {
       const timeoutMs = use === 'query' ? Math.min(QUERY_TIMEOUT_MS, config.MODEL_TIMEOUT_MS) : config.MODEL_TIMEOUT_MS;
       const out: number[][] = [];
