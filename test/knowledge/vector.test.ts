@@ -12,7 +12,7 @@ import { sql } from 'drizzle-orm';
 import { describe, expect, it } from 'vitest';
 import { createKnowledgeStore } from '../../src/db/knowledge-store.js';
 import { rowsOf } from '../../src/db/raw.js';
-import { inbox, workspaces } from '../../src/db/schema.js';
+import { inbox, knowledgeChannels, workspaces } from '../../src/db/schema.js';
 import { createLogger } from '../../src/log.js';
 import type { Scope } from '../../src/core/identity.js';
 import { fakeEmbedding, FakeOpenAIServer } from '../fakes/openai-server.js';
@@ -197,5 +197,38 @@ describe('vector retrieval when the embedding model fails (pglite)', () => {
     expect(failed.some((l) => l.includes('"use":"query"'))).toBe(true);
     expect(failed.join('\n')).not.toContain('parking');
     expect((await chunks(ctx.db, sql`embedding_model is not null`)).length).toBe(0);
+  });
+});
+
+describe('vectors for what a backfill and the file worker store (pglite)', () => {
+  const BACKFILLED = 'C0KNVBF001';
+  const fake = useSetup(async (cleanup) => {
+    const provider = await new FakeOpenAIServer().start();
+    cleanup(() => provider.stop());
+    return { provider };
+  });
+  const ctx = useSlackApp(
+    'pglite',
+    () => ({ env: { SLACK_BOT_TOKEN: 'xoxb-acme-single', MODEL_PROVIDER: 'openai', MODEL_BASE_URL: fake.provider.baseUrl, MODEL_API_KEY: 'sk-test', EMBEDDING_MODEL: 'fake-embed', KNOWLEDGE_BACKFILL_PAGE_SIZE: '2' } }),
+    (api) => {
+      api.rosters.set(BACKFILLED, [OWNER, MEMBER, BOT]);
+      api.seed(
+        BACKFILLED,
+        { user: OWNER, ts: '1767262000.000100', text: 'canary-bf-1: the physician visits on Tuesday' },
+        { user: MEMBER, ts: '1767262060.000100', text: 'canary-bf-2: the runbook is attached', subtype: 'file_share', files: [{ id: 'F0KNVBF001', name: 'runbook.md', mimetype: 'text/markdown' }] },
+        { user: OWNER, ts: '1767262120.000100', text: 'canary-bf-3: budget review next week' },
+      );
+      api.addFile('F0KNVBF001', { name: 'runbook.md', mimetype: 'text/markdown', bytes: new TextEncoder().encode('canary-bf-file: restart the sedan pool nightly'), channels: [BACKFILLED] });
+    },
+  );
+
+  // The embedder's idle look-around is 30 s, longer than waitFor's 10 s: these are embedded because the writes woke it.
+  it('history pages and file text get their vectors once stored', async () => {
+    await post(ctx.app, eventBody({ type: 'member_joined_channel', user: BOT, channel: BACKFILLED, channel_type: 'C', team: 'T0ACME0001', event_ts: '1767262500.000100' }));
+    await waitFor(async () => (await ctx.db.db.select().from(knowledgeChannels).where(sql`channel_external_id = ${BACKFILLED}`))[0]?.backfill === 'done');
+    await waitFor(async () => (await chunks(ctx.db, sql`channel_external_id = ${BACKFILLED} and embedding_model = 'fake-embed'`)).some((c) => c.content.includes('canary-bf-file')));
+    await waitFor(async () => (await chunks(ctx.db, sql`channel_external_id = ${BACKFILLED} and embedding_model is null`)).length === 0);
+    const embedded = (await chunks(ctx.db, sql`channel_external_id = ${BACKFILLED}`)).map((c) => c.content).join('\n');
+    for (const canary of ['canary-bf-1', 'canary-bf-3', 'canary-bf-file']) expect(embedded).toContain(canary);
   });
 });

@@ -91,7 +91,7 @@ export function createKnowledge(options: KnowledgeOptions): Knowledge {
       if (options.fileText)
         fileWorker = startFileWorker({ store, fileText: options.fileText, ...(options.audit ? { audit: options.audit } : {}), log: options.log, workerId: options.workerId, leaseMs: 120_000, ...options.files });
       if (embedder && queue)
-        embedding = startEmbedding({ queue, embedder, log: options.log, batch: EMBED_BATCH, intervalMs: embedder.indexIntervalMs, idleMs: 10_000, retryMs: 5_000 });
+        embedding = startEmbedding({ queue, embedder, log: options.log, batch: EMBED_BATCH, intervalMs: embedder.indexIntervalMs, idleMs: 30_000, retryMs: 5_000 });
     },
     async stop() {
       await Promise.all([runner?.stop(), fileWorker?.stop(), embedding?.stop()]);
