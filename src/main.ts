@@ -13,7 +13,7 @@ import { openSharedRedis, type SharedRedis } from './limiter/redis-connection.js
 import { redisToolRate } from './limiter/tool-rate.js';
 import type { Envelope } from './core/envelope.js';
 import { createBudgetAlerts } from './core/alerts.js';
-import { isQuorumError, QuorumError } from './core/errors.js';
+import { isQuorumError } from './core/errors.js';
 import { createIntake, type Intake } from './core/intake.js';
 import { createInteractionRouter, type InteractionHandler, type InteractionRouter } from './core/interactions.js';
 import type { InvalidationBus } from './core/ports.js';
@@ -48,6 +48,7 @@ import { createTurnStore, createWorkspaceCache } from './db/turn-store.js';
 import { createMetrics, instrumentAuditLog, type Metrics, instrumentIntake, instrumentModelGate } from './http/metrics.js';
 import { createHttpServer, healthRoutes, listenFailure, type ReadinessCheck, type Route } from './http/server.js';
 import { isLoopbackAddress, loopbackOnly } from './http/loopback.js';
+import { devConveniences, usesSlack } from './http/dev-conveniences.js';
 import { metricsExposure } from './http/metrics-access.js';
 import { createWorker, type Worker } from './inbox/worker.js';
 import { createLogger } from './log.js';
@@ -354,32 +355,6 @@ export async function startQuorum(config: Config, options: StartOptions = {}): P
     releaseConsole();
     throw err;
   }
-}
-
-/**
- * The console and Teams without authentication act as anyone on behalf of whoever can reach them:
- * they run outside production and only when Quorum listens on loopback. On another address they
- * are off; with nothing else to serve there, Quorum refuses to start and says what to set.
- */
-function devConveniences(config: Config, log: Logger): boolean {
-  if (config.NODE_ENV === 'production') return false;
-  if (isLoopbackAddress(config.HOST)) return true;
-  if (!usesSlack(config) && !config.MICROSOFT_APP_ID) {
-    throw new QuorumError(
-      'CONFIG_INVALID',
-      `HOST=${config.HOST} is reachable from other machines, and the console and Teams without authentication are served on loopback only. ` +
-        'Set HOST=127.0.0.1 to use the console, or configure Slack (SLACK_BOT_TOKEN, SLACK_SIGNING_SECRET) or Teams (MICROSOFT_APP_ID) to serve them on this address.',
-    );
-  }
-  log.warn(
-    { event: 'service.conveniences_off', host: config.HOST },
-    'HOST is not a loopback address: the console and Teams without authentication are off (loopback only)',
-  );
-  return false;
-}
-
-function usesSlack(config: Config): boolean {
-  return Boolean(config.SLACK_BOT_TOKEN || config.SLACK_CLIENT_ID || config.SLACK_APP_TOKEN);
 }
 
 /** The knowledge index (KNOWLEDGE=on): vectors only with an embedding model and pgvector (one log line otherwise). */
