@@ -63,6 +63,9 @@ import { modelAcceptsImages } from './model/capabilities.js';
 import { fileExtractor } from './files/extract.js';
 import { createToolConnectionStore } from './db/tool-store.js';
 import { demoConnection, openConnectedTools } from './tools/index.js';
+import { createMcpOAuth } from './tools/oauth.js';
+import { createOAuthStateStore } from './db/oauth-state-store.js';
+import { oauthCallbackRoute } from './http/oauth-callback.js';
 
 export interface StartOptions {
   /** Replace the configured gate (tests use a recording fake). */
@@ -115,12 +118,23 @@ export async function startQuorum(config: Config, options: StartOptions = {}): P
     // One key for every secret at rest, loaded when the first one is sealed or opened (the development-key warning then).
     let box: SecretBox | null = null;
     const secrets = () => (box ??= createSecretBox(loadEncryptionKey({ key: config.QUORUM_ENCRYPTION_KEY, dataDir: config.DATA_DIR, log })));
-    const credentials = createCredentialStore(database.db, { seal: (text) => secrets().seal(text), open: (sealed) => secrets().open(sealed) });
+    const sealing = { seal: (text: string) => secrets().seal(text), open: (sealed: string) => secrets().open(sealed) };
+    const credentials = createCredentialStore(database.db, sealing);
     const toolCredentials = createToolCredentials(credentials);
+    // Sign-in through a connection's own OAuth (its callback under PUBLIC_URL); the tokens are sealed beside personal tokens.
+    const oauth = createMcpOAuth({
+      publicUrl: config.PUBLIC_URL,
+      states: createOAuthStateStore(database.db, sealing),
+      credentials,
+      audit: createAuditLog(database.db),
+      log,
+      production: config.NODE_ENV === 'production',
+    });
     // A bad QUORUM_TOOLS_FILE stops start-up here, naming the bad entry. The console's demo workspace gets the tickets server.
     connected = openConnectedTools(config, {
       store: createToolConnectionStore(database.db),
       credentials: toolCredentials,
+      oauth,
       log,
       extra: demo ? [demoConnection(`console:${demo.workspace.id}`, config.DATA_DIR)] : [],
     });
@@ -285,6 +299,8 @@ export async function startQuorum(config: Config, options: StartOptions = {}): P
     if (slack) readiness.push({ name: 'slack', check: slack.ready });
     const metricsAccess = { token: config.METRICS_TOKEN, port: config.METRICS_PORT, host: config.METRICS_HOST, mainHost: config.HOST, production: config.NODE_ENV === 'production' };
     const exposedMetrics = metricsExposure(metricsAccess, metrics.route, log);
+    const tools = connected.tools;
+    routes.push(oauthCallbackRoute((query) => oauth.complete(query, (scope, workspace, name) => tools.server(scope, workspace, name)), log));
     routes.push(...exposedMetrics.routes, ...healthRoutes(readiness, () => shuttingDown));
     const http = createHttpServer(routes, log);
     const { port } = await http.listen(config.PORT, config.HOST);

@@ -149,17 +149,21 @@ export function createCredentialStore(db: Db, secrets: SecretBox): CredentialSto
       principalId === null ? isNull(toolCredentials.principalId) : eq(toolCredentials.principalId, principalId),
     );
   return {
-    async save(scope, connection, principalId, secret) {
+    async save(scope, connection, principalId, secret, kind = 'token') {
       const sealed = secrets.seal(secret);
       return db.transaction(async (tx) => {
         const deleted = await tx.delete(toolCredentials).where(owner(scope, connection, principalId)).returning({ id: toolCredentials.id });
-        await tx.insert(toolCredentials).values({ workspaceId: scope.workspaceId, connection, principalId, sealed });
+        await tx.insert(toolCredentials).values({ workspaceId: scope.workspaceId, connection, principalId, kind, sealed });
         return { replaced: deleted.length > 0 };
       });
     },
     async read(scope, connection, principalId) {
-      const [row] = await db.select({ sealed: toolCredentials.sealed }).from(toolCredentials).where(owner(scope, connection, principalId));
-      return row ? secrets.open(row.sealed) : null;
+      const [row] = await db.select({ sealed: toolCredentials.sealed, kind: toolCredentials.kind }).from(toolCredentials).where(owner(scope, connection, principalId));
+      return row ? { secret: secrets.open(row.sealed), kind: row.kind } : null;
+    },
+    async unlink(scope, connection, principalId) {
+      const rows = await db.delete(toolCredentials).where(owner(scope, connection, principalId)).returning({ id: toolCredentials.id });
+      return rows.length > 0;
     },
     async linked(scope, principalId) {
       const rows = await db

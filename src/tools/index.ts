@@ -6,6 +6,7 @@ import type { ConnectionAdmin, ConnectedToolRule, Logger, ToolConnectionStore, T
 import { createConnectionAdmin } from './connection-admin.js';
 import { createConnectedTools, type ConnectedToolsService, type DeclaredConnection } from './connected-tools.js';
 import { ticketsSpec } from './demo-tickets.js';
+import type { ToolSignIn } from './oauth.js';
 import { isStdio, loadToolsFile, type ToolsFileEntry } from './tools-file.js';
 
 export interface ToolsSettings {
@@ -42,13 +43,14 @@ export function demoConnection(workspace: string, dataDir: string): DeclaredConn
 /** Throws TOOLS_FILE_INVALID (naming the bad entry) before anything starts. */
 export function openConnectedTools(
   settings: ToolsSettings,
-  deps: { store: ToolConnectionStore; log: Logger; credentials?: ToolCredentials | undefined; extra?: DeclaredConnection[] },
+  deps: { store: ToolConnectionStore; log: Logger; credentials?: ToolCredentials | undefined; oauth?: ToolSignIn | undefined; extra?: DeclaredConnection[] },
 ): { tools: ConnectedToolsService; admin: ConnectionAdmin } {
   const declared = [...(settings.QUORUM_TOOLS_FILE ? loadToolsFile(settings.QUORUM_TOOLS_FILE).map(declaredOf) : []), ...(deps.extra ?? [])];
   const tools = createConnectedTools({
     store: deps.store,
     declared,
     credentials: deps.credentials,
+    oauth: deps.oauth,
     network: { allowPrivate: settings.TOOLS_ALLOW_PRIVATE_NETWORKS, connectTimeoutMs: Math.min(settings.TOOL_TIMEOUT_MS, 10_000) },
     timeoutMs: settings.TOOL_TIMEOUT_MS,
     maxOutputChars: settings.TOOL_OUTPUT_MAX_CHARS,

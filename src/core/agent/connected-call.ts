@@ -93,7 +93,7 @@ export async function callConnectedTool(
   }
   await audit(result.reason === 'unlinked' ? 'denied' : 'error', { durationMs, confirmedBy, reason: result.reason });
   // Not linked yet: the requester alone gets a way to link it, beside the reply (never in the channel).
-  if (result.reason === 'unlinked' && tool.auth === 'per-user') turn.parking?.asides.set(tool.connection, linkPrompt(tool.connection));
+  if (result.reason === 'unlinked' && tool.auth === 'per-user') turn.parking?.asides.set(tool.connection, linkPrompt(tool.connection, result.signInUrl));
   return result.message;
 }
 
