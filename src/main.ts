@@ -63,7 +63,6 @@ import { modelAcceptsImages } from './model/capabilities.js';
 import { fileExtractor } from './files/extract.js';
 import { createToolConnectionStore } from './db/tool-store.js';
 import { demoConnection, openConnectedTools } from './tools/index.js';
-import { createMcpOAuth } from './tools/oauth.js';
 import { createOAuthStateStore } from './db/oauth-state-store.js';
 import { oauthCallbackRoute } from './http/oauth-callback.js';
 
@@ -121,20 +120,11 @@ export async function startQuorum(config: Config, options: StartOptions = {}): P
     const sealing = { seal: (text: string) => secrets().seal(text), open: (sealed: string) => secrets().open(sealed) };
     const credentials = createCredentialStore(database.db, sealing);
     const toolCredentials = createToolCredentials(credentials);
-    // Sign-in through a connection's own OAuth (its callback under PUBLIC_URL); the tokens are sealed beside personal tokens.
-    const oauth = createMcpOAuth({
-      publicUrl: config.PUBLIC_URL,
-      states: createOAuthStateStore(database.db, sealing),
-      credentials,
-      audit: createAuditLog(database.db),
-      log,
-      production: config.NODE_ENV === 'production',
-    });
     // A bad QUORUM_TOOLS_FILE stops start-up here, naming the bad entry. The console's demo workspace gets the tickets server.
     connected = openConnectedTools(config, {
       store: createToolConnectionStore(database.db),
       credentials: toolCredentials,
-      oauth,
+      signIn: { states: createOAuthStateStore(database.db, sealing), credentials, audit: createAuditLog(database.db) },
       log,
       extra: demo ? [demoConnection(`console:${demo.workspace.id}`, config.DATA_DIR)] : [],
     });
@@ -299,8 +289,7 @@ export async function startQuorum(config: Config, options: StartOptions = {}): P
     if (slack) readiness.push({ name: 'slack', check: slack.ready });
     const metricsAccess = { token: config.METRICS_TOKEN, port: config.METRICS_PORT, host: config.METRICS_HOST, mainHost: config.HOST, production: config.NODE_ENV === 'production' };
     const exposedMetrics = metricsExposure(metricsAccess, metrics.route, log);
-    const tools = connected.tools;
-    routes.push(oauthCallbackRoute((query) => oauth.complete(query, (scope, workspace, name) => tools.server(scope, workspace, name)), log));
+    routes.push(oauthCallbackRoute(connected.completeSignIn, log));
     routes.push(...exposedMetrics.routes, ...healthRoutes(readiness, () => shuttingDown));
     const http = createHttpServer(routes, log);
     const { port } = await http.listen(config.PORT, config.HOST);

@@ -162,14 +162,65 @@ const bad = (message: string): SignInOutcome => ({ status: 400, title: 'Not link
 const brief = (err: unknown) => ((err as Error)?.message ?? String(err)).replace(/https?:\/\/\S+/g, '(url)').slice(0, 200);
 const LOOPBACK = new Set(['127.0.0.1', '[::1]', 'localhost']);
 
+type ProviderOptions = Partial<ConstructorParameters<typeof SignInProvider>[0]>;
+
+interface Context {
+  deps: McpOAuthDeps;
+  now: () => Date;
+  provider: (scope: Scope, connection: string, more?: ProviderOptions) => SignInProvider;
+}
+
+/** The callback's work: the state taken once, the code exchanged with its verifier (the SDK's auth()), the tokens sealed and audited. */
+async function exchange(ctx: Context, query: URLSearchParams, serverOf: ServerOf): Promise<SignInOutcome> {
+  const { deps, now, provider } = ctx;
+  const state = query.get('state');
+  if (!state || state.length > 512) return bad('This sign-in came back without its state, so Quorum cannot tell whose it is. Nothing was linked.');
+  // Taken before anything else: whatever happens next, this state is spent.
+  const pending = await deps.states.take(state, now());
+  if (!pending) return bad('This sign-in link is not valid anymore: it was already used or it expired (a link works once, for 10 minutes). Nothing was linked; ask Quorum again for a new link.');
+  const { connection } = pending;
+  const error = query.get('error');
+  if (error) return bad(`${connection} did not grant access (${error.replace(/[^\w .-]/g, '').slice(0, 60)}). Nothing was linked; ask Quorum again for a new link.`);
+  const code = query.get('code');
+  if (!code) return bad(`The sign-in to ${connection} came back without an authorization code. Nothing was linked.`);
+  const kept = pendingSchema.safeParse(parsedJson(pending.payload));
+  if (!kept.success) return bad('This sign-in cannot be completed. Nothing was linked; ask Quorum again for a new link.');
+  const server = await serverOf(pending.scope, pending.workspace, connection);
+  if (!server || server.url !== kept.data.serverUrl) return bad(`${connection} is no longer connected here, or its address changed. Nothing was linked.`);
+  const discovery = kept.data.discovery as unknown as OAuthDiscoveryState;
+  // RFC 9207: an authorization server that names itself must be the one this sign-in started with.
+  const metadata = discovery.authorizationServerMetadata;
+  const iss = query.get('iss');
+  if ((iss !== null && iss !== metadata?.issuer) || (iss === null && (metadata as { authorization_response_iss_parameter_supported?: unknown } | undefined)?.authorization_response_iss_parameter_supported === true))
+    return bad(`The sign-in came back from another authorization server than ${connection}'s. Nothing was linked.`);
+  const p = provider(pending.scope, connection, { codeVerifier: kept.data.codeVerifier, discovery });
+  try {
+    const result = await auth(p, { serverUrl: server.url, authorizationCode: code, fetchFn: server.fetch });
+    if (result !== 'AUTHORIZED' || !p.saved) throw new Error('no tokens');
+  } catch (err) {
+    deps.log.warn({ event: 'tools.oauth_exchange_failed', connection, err: brief(err) }, 'a sign-in code was not exchanged');
+    return bad(`${connection} did not accept this sign-in. Nothing was linked; ask Quorum again for a new link.`);
+  }
+  const { replaced } = await deps.credentials.save(pending.scope, connection, pending.principalId, JSON.stringify({ tokens: p.saved }), 'oauth');
+  await deps.audit.append(pending.scope, {
+    action: 'command',
+    outcome: 'ok',
+    actorPrincipalId: pending.principalId,
+    // Whether something was linked, and how: never a token.
+    detail: { command: 'credentials.linked', connection, method: 'oauth', old: replaced ? 'linked' : 'none', new: 'linked' },
+  });
+  return { status: 200, title: 'Linked', message: `Your ${connection} account is linked to Quorum, for your own requests only. You can close this window and go back to the conversation.` };
+}
+
 export function createMcpOAuth(deps: McpOAuthDeps): McpOAuth {
   const redirectUrl = deps.publicUrl ? `${deps.publicUrl}${OAUTH_CALLBACK_PATH}` : null;
   const now = deps.now ?? (() => new Date());
   const refreshing = new Map<string, Promise<boolean>>();
   /** Where a person's browser is sent: https, or plain http to loopback outside production. */
   const browsable = (url: URL) => url.protocol === 'https:' || (!deps.production && url.protocol === 'http:' && LOOPBACK.has(url.hostname));
-  const provider = (scope: Scope, connection: string, more: Partial<ConstructorParameters<typeof SignInProvider>[0]> = {}) =>
+  const provider = (scope: Scope, connection: string, more: ProviderOptions = {}) =>
     new SignInProvider({ redirectUrl: redirectUrl!, states: deps.states, scope, connection, ...more });
+  const ctx: Context = { deps, now, provider };
 
   async function signIn(scope: Scope, connection: string, principalId: string, server: ServerAccess): Promise<string | null> {
     if (!redirectUrl) return null;
@@ -188,46 +239,6 @@ export function createMcpOAuth(deps: McpOAuthDeps): McpOAuth {
       deps.log.warn({ event: 'tools.oauth_unavailable', connection, err: brief(err) }, 'no sign-in link for a connection');
       return null;
     }
-  }
-
-  async function exchange(query: URLSearchParams, serverOf: ServerOf): Promise<SignInOutcome> {
-    const state = query.get('state');
-    if (!state || state.length > 512) return bad('This sign-in came back without its state, so Quorum cannot tell whose it is. Nothing was linked.');
-    // Taken before anything else: whatever happens next, this state is spent.
-    const pending = await deps.states.take(state, now());
-    if (!pending) return bad('This sign-in link is not valid anymore: it was already used or it expired (a link works once, for 10 minutes). Nothing was linked; ask Quorum again for a new link.');
-    const { connection } = pending;
-    const error = query.get('error');
-    if (error) return bad(`${connection} did not grant access (${error.replace(/[^\w .-]/g, '').slice(0, 60)}). Nothing was linked; ask Quorum again for a new link.`);
-    const code = query.get('code');
-    if (!code) return bad(`The sign-in to ${connection} came back without an authorization code. Nothing was linked.`);
-    const kept = pendingSchema.safeParse(parsedJson(pending.payload));
-    if (!kept.success) return bad('This sign-in cannot be completed. Nothing was linked; ask Quorum again for a new link.');
-    const server = await serverOf(pending.scope, pending.workspace, connection);
-    if (!server || server.url !== kept.data.serverUrl) return bad(`${connection} is no longer connected here, or its address changed. Nothing was linked.`);
-    const discovery = kept.data.discovery as unknown as OAuthDiscoveryState;
-    // RFC 9207: an authorization server that names itself must be the one this sign-in started with.
-    const metadata = discovery.authorizationServerMetadata;
-    const iss = query.get('iss');
-    if ((iss !== null && iss !== metadata?.issuer) || (iss === null && (metadata as { authorization_response_iss_parameter_supported?: unknown } | undefined)?.authorization_response_iss_parameter_supported === true))
-      return bad(`The sign-in came back from another authorization server than ${connection}'s. Nothing was linked.`);
-    const p = provider(pending.scope, connection, { codeVerifier: kept.data.codeVerifier, discovery });
-    try {
-      const result = await auth(p, { serverUrl: server.url, authorizationCode: code, fetchFn: server.fetch });
-      if (result !== 'AUTHORIZED' || !p.saved) throw new Error('no tokens');
-    } catch (err) {
-      deps.log.warn({ event: 'tools.oauth_exchange_failed', connection, err: brief(err) }, 'a sign-in code was not exchanged');
-      return bad(`${connection} did not accept this sign-in. Nothing was linked; ask Quorum again for a new link.`);
-    }
-    const { replaced } = await deps.credentials.save(pending.scope, connection, pending.principalId, JSON.stringify({ tokens: p.saved }), 'oauth');
-    await deps.audit.append(pending.scope, {
-      action: 'command',
-      outcome: 'ok',
-      actorPrincipalId: pending.principalId,
-      // Whether something was linked, and how: never a token.
-      detail: { command: 'credentials.linked', connection, method: 'oauth', old: replaced ? 'linked' : 'none', new: 'linked' },
-    });
-    return { status: 200, title: 'Linked', message: `Your ${connection} account is linked to Quorum, for your own requests only. You can close this window and go back to the conversation.` };
   }
 
   async function refreshOnce(scope: Scope, connection: string, principalId: string, server: ServerAccess, stale: string): Promise<boolean> {
@@ -264,7 +275,7 @@ export function createMcpOAuth(deps: McpOAuthDeps): McpOAuth {
 
   return {
     signIn,
-    complete: exchange,
+    complete: (query, serverOf) => exchange(ctx, query, serverOf),
     refresh(scope, connection, principalId, server, stale) {
       // One refresh per link at a time in this process: a second 401 waits for the first refresh.
       const key = `${scope.workspaceId}/${connection}/${principalId}`;
