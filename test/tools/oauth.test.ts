@@ -58,6 +58,9 @@ describe.each(drivers)('sign-in through a server\'s OAuth (%s)', (driver) => {
   const callback = async (location: string) => {
     const at = new URL(location);
     const res = await fetch(`${app.baseUrl}${at.pathname}${at.search}`);
+    // The page is never cached and sends no referrer (its URL holds the code).
+    expect(res.headers.get('cache-control')).toBe('no-store');
+    expect(res.headers.get('referrer-policy')).toBe('no-referrer');
     return { status: res.status, html: await res.text() };
   };
   const principalOf = async (user: string) => (await db.db.select().from(principals).where(eq(principals.platformUserId, user)))[0]!.id;
@@ -74,7 +77,7 @@ describe.each(drivers)('sign-in through a server\'s OAuth (%s)', (driver) => {
     server.provider.personal.set(PAT_AVA, 'ava');
     db = await openTestDatabase(driver);
     app = await startTestApp(db, { model: gate, env: { TOOLS_ALLOW_PRIVATE_NETWORKS: 'true', PUBLIC_URL } });
-    for (const u of ['ava', 'ben', 'cleo', 'dev']) await say(u, 'hello');
+    for (const u of ['ava', 'ben', 'cleo']) await say(u, 'hello');
     expect(await command('ben', `/agent connect tix ${server.url} auth per-user`)).toContain('Connected tix');
     expect(await command('ava', '/agent tools all allow tix.*')).toContain('none → allow');
     // The server's tools are listed through the first linked person: ava, with a personal token.
@@ -120,6 +123,10 @@ describe.each(drivers)('sign-in through a server\'s OAuth (%s)', (driver) => {
     const audits = await db.db.select().from(auditLog);
     expect(audits.some((a) => a.detail.command === 'credentials.linked' && a.detail.connection === 'tix' && a.actorPrincipalId === pending!.principalId)).toBe(true);
     expect(JSON.stringify(audits)).not.toMatch(/at-cleo|rt-cleo|pat-ava/);
+
+    // Slack reports a click on a link button too: it needs no answer.
+    const click = await postJson(`${app.baseUrl}/console/api/interactions`, { user: 'cleo', entryId: (await dm('cleo')).at(-1)!.id, actionId: 'credentials:signin', value: 'tix' });
+    expect(click.body.answer).toEqual({ kind: 'none' });
 
     await ask('cleo');
     expect(server.calls.at(-1)).toMatchObject({ subject: 'cleo', token: expect.stringMatching(/^at-cleo-/) });
@@ -210,5 +217,15 @@ describe.each(drivers)('sign-in through a server\'s OAuth (%s)', (driver) => {
     await ask('cleo');
     expect(server.calls).toHaveLength(calls);
     expect(await command('cleo', '/agent connections', 'dm')).toContain('tix: not linked');
+  });
+
+  it('disconnecting removes every link to that server: a new connection of the same name starts unlinked', async () => {
+    expect((await signIn('ben')).status).toBe(200);
+    expect(await credentialOf('ben')).toMatchObject({ kind: 'oauth' });
+    expect(await command('ben', '/agent disconnect tix')).toContain('Disconnected tix');
+    expect(await credentialOf('ben')).toBeUndefined();
+    expect(await credentialOf('ava')).toBeUndefined();
+    expect(await command('ben', `/agent connect tix ${server.url} auth per-user`)).toContain('Connected tix');
+    expect(await command('ben', '/agent connections', 'dm')).toContain('tix: not linked');
   });
 });
