@@ -137,7 +137,7 @@ describe.each(drivers)('sign-in through a server\'s OAuth (%s)', (driver) => {
     expect(await command('ben', '/agent connections', 'dm')).toContain('tix: not linked');
   });
 
-  it('a used, unknown or refused sign-in answers 400 and changes nothing', async () => {
+  it('a used, unknown, expired or refused sign-in answers 400 and changes nothing', async () => {
     const before = await credentialOf('cleo');
     const exchanges = server.provider.exchanges;
     const reused = await callback(firstCallback);
@@ -160,6 +160,12 @@ describe.each(drivers)('sign-in through a server\'s OAuth (%s)', (driver) => {
       status: 400,
       html: expect.stringContaining('without an authorization code'),
     });
+
+    // An expired state (its 10 minutes are over): moved into the past in the database, no clock waited on.
+    await ask('ben');
+    const late = await authorize((await signInUrl('ben'))!, 'ben');
+    await db.db.update(toolOauthStates).set({ expiresAt: new Date(Date.now() - 1000) }).where(eq(toolOauthStates.principalId, await principalOf('ben')));
+    expect(await callback(late)).toMatchObject({ status: 400, html: expect.stringContaining('expired') });
 
     expect(await credentialOf('ben')).toBeUndefined();
     expect(await credentialOf('cleo')).toEqual(before);
