@@ -231,7 +231,8 @@ export function createMcpOAuth(deps: McpOAuthDeps): McpOAuth {
       const state = randomBytes(32).toString('base64url');
       const p = provider(scope, connection, { state, discovery: info });
       const result = await auth(p, { serverUrl: server.url, fetchFn: server.fetch });
-      if (result !== 'REDIRECT' || !p.authorizationUrl || !p.verifier || !browsable(p.authorizationUrl)) return null;
+      // A link button holds at most 3,000 characters (Slack's limit); a longer URL is not offered.
+      if (result !== 'REDIRECT' || !p.authorizationUrl || !p.verifier || !browsable(p.authorizationUrl) || p.authorizationUrl.href.length > 3_000) return null;
       const payload = JSON.stringify({ serverUrl: server.url, codeVerifier: p.verifier, discovery: p.discovery ?? info });
       await deps.states.put({ scope, principalId, connection, payload, state, expiresAt: new Date(now().getTime() + SIGN_IN_TTL_MS) });
       return p.authorizationUrl.href;
