@@ -12,6 +12,7 @@ import { and, eq } from 'drizzle-orm';
 import type { ToolCall } from '../../src/core/ports.js';
 import { auditLog, principals } from '../../src/db/schema.js';
 import { toolCredentials, toolOauthStates } from '../../src/db/schema-tools.js';
+import { FakeMcpServer } from '../fakes/mcp-server.js';
 import { FakeOAuthMcpServer } from '../fakes/mcp-oauth-server.js';
 import { postJson, startTestApp, type TestApp } from '../support/app.js';
 import { consoleSpeaker } from '../support/console.js';
@@ -32,6 +33,7 @@ describe.each(drivers)('sign-in through a server\'s OAuth (%s)', (driver) => {
   let db: TestDatabase;
   let app: TestApp;
   let server: FakeOAuthMcpServer;
+  let plain: FakeMcpServer;
   let wanted: ToolCall | null = null;
   const gate = toolScript(() => wanted);
   const { say, command } = consoleSpeaker(() => app);
@@ -74,6 +76,7 @@ describe.each(drivers)('sign-in through a server\'s OAuth (%s)', (driver) => {
 
   beforeAll(async () => {
     server = await new FakeOAuthMcpServer().start();
+    plain = await new FakeMcpServer([{ name: 'whoami', readOnly: true }]).start();
     server.provider.personal.set(PAT_AVA, 'ava');
     db = await openTestDatabase(driver);
     app = await startTestApp(db, { model: gate, env: { TOOLS_ALLOW_PRIVATE_NETWORKS: 'true', PUBLIC_URL } });
@@ -92,6 +95,7 @@ describe.each(drivers)('sign-in through a server\'s OAuth (%s)', (driver) => {
   afterAll(async () => {
     await app?.stop();
     await server?.stop();
+    await plain?.stop();
     await db?.close();
   });
 
@@ -233,5 +237,20 @@ describe.each(drivers)('sign-in through a server\'s OAuth (%s)', (driver) => {
     expect(await credentialOf('ava')).toBeUndefined();
     expect(await command('ben', `/agent connect tix ${server.url} auth per-user`)).toContain('Connected tix');
     expect(await command('ben', '/agent connections', 'dm')).toContain('tix: not linked');
+  });
+
+  it('a server that does not offer OAuth gets the personal-token prompt only', async () => {
+    expect(await command('ben', `/agent connect plain ${plain.url} auth per-user`)).toContain('Connected plain');
+    expect(await command('ava', '/agent tools all allow plain.*')).toContain('none → allow');
+    const entryId = (await dm('ava')).at(-1)!.id;
+    await postJson(`${app.baseUrl}/console/api/interactions`, { user: 'ava', entryId, kind: 'submit', actionId: 'credentials:token', value: 'plain', fields: { secret: 'pat-plain-ava' } });
+    wanted = { toolName: 'plain.whoami', input: {} };
+    await ask('ava');
+    expect(plain.callsOf('whoami')).toHaveLength(1);
+    await ask('ben');
+    expect(plain.callsOf('whoami')).toHaveLength(1);
+    const prompt = (await dm('ben')).filter((e) => e.text.includes('plain works with each person')).at(-1);
+    expect(prompt?.actions).toEqual([expect.objectContaining({ actionId: 'credentials:link', value: 'plain' })]);
+    wanted = { toolName: 'tix.whoami', input: {} };
   });
 });
