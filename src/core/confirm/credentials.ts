@@ -25,7 +25,6 @@ const secretSchema = z.string().trim().min(1).max(4_000).regex(/^\S+$/);
 export const oauthLinkSchema = z.object({
   tokens: z.looseObject({ access_token: z.string().min(1), token_type: z.string().optional(), refresh_token: z.string().optional() }),
 });
-export type OAuthLink = z.infer<typeof oauthLinkSchema>;
 
 /** The bearer of a stored credential: the pasted secret, or the access token of an OAuth link (null: unreadable, so unlinked). */
 export function bearerOf(credential: { secret: string; kind: CredentialKind }): string | null {
@@ -56,7 +55,7 @@ export function createToolCredentials(store: CredentialStore): ToolCredentials {
  * connection, used once, valid 10 minutes), and always the private dialog for a personal token.
  */
 export function linkPrompt(connection: string, signInUrl?: string): OutgoingReply {
-  const token = { actionId: 'credentials:link', label: `${signInUrl ? 'Paste a token' : 'Link'} for ${connection}`.slice(0, 75), value: connection };
+  const token = { actionId: 'credentials:link', label: (signInUrl ? `Paste a token for ${connection}` : `Link ${connection}`).slice(0, 75), value: connection };
   return {
     kind: 'notice',
     private: true,
