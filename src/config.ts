@@ -86,7 +86,7 @@ const hostPattern = /^(\*\.)?[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*
 
 export const configSchema = z.object({
   NODE_ENV: z.enum(['development', 'production', 'test']).default('development').describe('production turns off the console and Teams without authentication, and requires real credentials'),
-  PORT: z.coerce.number().int().min(0).max(65535).default(3000).describe('HTTP port for everything (console, /slack/events, /api/messages, /healthz, /readyz, /metrics)'),
+  PORT: z.coerce.number().int().min(0).max(65535).default(3000).describe('HTTP port for everything (console, /slack/events, /api/messages, /oauth/mcp/callback, /healthz, /readyz, /metrics)'),
   HOST: z.string().min(1).default('127.0.0.1').describe('interface to listen on; the console and Teams without authentication run only on a loopback address (127.0.0.1, ::1, localhost)'),
   METRICS_TOKEN: z.string().min(16).optional().describe('secret: bearer token GET /metrics requires (Authorization: Bearer …); at least 16 characters'),
   METRICS_PORT: z.coerce.number().int().min(0).max(65535).optional().describe('serve /metrics on its own listener (METRICS_HOST:METRICS_PORT) instead of PORT'),
