@@ -12,7 +12,7 @@ import { matchesToolPattern } from '../core/confirm/rules.js';
 import type { SecretBox } from '../secrets.js';
 import type { Db } from './client.js';
 import { appendAudit } from './audit-store.js';
-import { pendingConfirmations as pc, toolConfirmRules, toolCredentials } from './schema-tools.js';
+import { pendingConfirmations as pc, toolConfirmRules, toolCredentials, toolOauthStates } from './schema-tools.js';
 
 type Row = typeof pc.$inferSelect;
 
@@ -87,6 +87,8 @@ export function createConfirmationStore(db: Db): ConfirmationStore {
         .where(and(eq(pc.state, 'pending'), lte(pc.expiresAt, now)))
         .returning({ id: pc.id });
       await db.delete(pc).where(and(inArray(pc.state, ['cancelled', 'expired', 'done']), lt(pc.expiresAt, new Date(now.getTime() - keepMs))));
+      // Sign-ins through a server's OAuth that were never finished: their state can no longer be used.
+      await db.delete(toolOauthStates).where(lte(toolOauthStates.expiresAt, now));
       return expired.length;
     },
   };

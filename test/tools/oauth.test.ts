@@ -170,6 +170,11 @@ describe.each(drivers)('sign-in through a server\'s OAuth (%s)', (driver) => {
     const late = await authorize((await signInUrl('ben'))!, 'ben');
     await db.db.update(toolOauthStates).set({ expiresAt: new Date(Date.now() - 1000) }).where(eq(toolOauthStates.principalId, await principalOf('ben')));
     expect(await callback(late)).toMatchObject({ status: 400, html: expect.stringContaining('expired') });
+    // The scheduled sweep deletes sign-ins past their time.
+    const bens = async () => db.db.select().from(toolOauthStates).where(eq(toolOauthStates.principalId, await principalOf('ben')));
+    expect((await bens()).length).toBeGreaterThan(0);
+    await app.running.deps.agent.confirm!.confirmations.sweep(new Date(), 60_000);
+    expect(await bens()).toEqual([]);
 
     expect(await credentialOf('ben')).toBeUndefined();
     expect(await credentialOf('cleo')).toEqual(before);

@@ -47,7 +47,7 @@ export interface ConfirmationStore {
   claimRun(scope: Scope, id: string): Promise<boolean>;
   /** running → done, keeping what the call answered for a re-run of the resumed turn. */
   finishRun(scope: Scope, id: string, result: string): Promise<void>;
-  /** Marks pending rows past their time as expired, and deletes rows decided long ago; returns how many expired. */
+  /** Marks pending rows past their time as expired, and deletes rows decided long ago (and expired OAuth sign-ins); returns how many expired. */
   sweep(now: Date, keepMs: number): Promise<number>;
 }
 
