@@ -181,12 +181,17 @@ describe.each(drivers)('sign-in through a server\'s OAuth (%s)', (driver) => {
     expect(server.provider.exchanges).toBe(exchanges);
   });
 
-  it('a tampered PKCE challenge links nothing: the code does not exchange with Quorum\'s verifier', async () => {
+  it('a tampered PKCE challenge or another issuer links nothing', async () => {
     await ask('ben');
     const url = new URL((await signInUrl('ben'))!);
     url.searchParams.set('code_challenge', 'x'.repeat(43));
     const done = await callback(await authorize(url.href, 'ben'));
     expect(done).toMatchObject({ status: 400, html: expect.stringContaining('did not accept this sign-in') });
+    expect(await credentialOf('ben')).toBeUndefined();
+    // RFC 9207: a response naming another issuer than the one the sign-in started with (a mix-up) links nothing.
+    await ask('ben');
+    const mixed = `${await authorize((await signInUrl('ben'))!, 'ben')}&iss=${encodeURIComponent('https://evil.example.com')}`;
+    expect(await callback(mixed)).toMatchObject({ status: 400, html: expect.stringContaining('another authorization server') });
     expect(await credentialOf('ben')).toBeUndefined();
     const calls = server.calls.length;
     await ask('ben');
