@@ -14,6 +14,9 @@ import type { Db } from './client.js';
 import { appendAudit } from './audit-store.js';
 import { pendingConfirmations as pc, toolConfirmRules, toolCredentials, toolOauthStates } from './schema-tools.js';
 
+/** Started OAuth sign-ins beside the credentials they end in (one import for the composition root). */
+export { createOAuthStateStore } from './oauth-state-store.js';
+
 type Row = typeof pc.$inferSelect;
 
 function confirmationOf(row: Row): PendingConfirmation {

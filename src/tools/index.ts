@@ -3,6 +3,7 @@
  * the demo's tickets server when the console runs, and chat-added connections from the database.
  */
 import type { AuditLog, ConnectionAdmin, ConnectedToolRule, CredentialStore, Logger, OAuthStateStore, SignInOutcome, ToolConnectionStore, ToolCredentials } from '../core/ports.js';
+import type { SharedRate } from './call-guard.js';
 import { createConnectionAdmin } from './connection-admin.js';
 import { createConnectedTools, type ConnectedToolsService, type DeclaredConnection } from './connected-tools.js';
 import { ticketsSpec } from './demo-tickets.js';
@@ -51,7 +52,14 @@ export interface SignInStores {
 /** Throws TOOLS_FILE_INVALID (naming the bad entry) before anything starts. */
 export function openConnectedTools(
   settings: ToolsSettings,
-  deps: { store: ToolConnectionStore; log: Logger; credentials?: ToolCredentials | undefined; signIn?: SignInStores | undefined; extra?: DeclaredConnection[] },
+  deps: {
+    store: ToolConnectionStore;
+    log: Logger;
+    credentials?: ToolCredentials | undefined;
+    signIn?: SignInStores | undefined;
+    extra?: DeclaredConnection[];
+    sharedRate?: SharedRate | undefined;
+  },
 ): { tools: ConnectedToolsService; admin: ConnectionAdmin; completeSignIn(query: URLSearchParams): Promise<SignInOutcome> } {
   const declared = [...(settings.QUORUM_TOOLS_FILE ? loadToolsFile(settings.QUORUM_TOOLS_FILE).map(declaredOf) : []), ...(deps.extra ?? [])];
   // Sign-in through a connection's own OAuth: its callback is PUBLIC_URL/oauth/mcp/callback (off without PUBLIC_URL).
@@ -67,6 +75,7 @@ export function openConnectedTools(
     timeoutMs: settings.TOOL_TIMEOUT_MS,
     maxOutputChars: settings.TOOL_OUTPUT_MAX_CHARS,
     limits: { concurrency: settings.TOOL_CONCURRENCY, rpm: settings.TOOL_RPM, breakerFailures: 3, breakerOpenMs: 30_000 },
+    sharedRate: deps.sharedRate,
     log: deps.log,
   });
   const noSignIn: SignInOutcome = { status: 400, title: 'Not linked', message: 'Signing in to connected tools is not set up here. Nothing was linked.' };
