@@ -160,6 +160,8 @@ class SignInProvider implements OAuthClientProvider {
 
 const bad = (message: string): SignInOutcome => ({ status: 400, title: 'Not linked', message });
 const brief = (err: unknown) => ((err as Error)?.message ?? String(err)).replace(/https?:\/\/\S+/g, '(url)').slice(0, 200);
+const NO_OAUTH_RECHECK_MS = 5 * 60_000;
+const NO_OAUTH_KEPT = 1_000;
 const LOOPBACK = new Set(['127.0.0.1', '[::1]', 'localhost']);
 
 type ProviderOptions = Partial<ConstructorParameters<typeof SignInProvider>[0]>;
@@ -216,6 +218,8 @@ export function createMcpOAuth(deps: McpOAuthDeps): McpOAuth {
   const redirectUrl = deps.publicUrl ? `${deps.publicUrl}${OAUTH_CALLBACK_PATH}` : null;
   const now = deps.now ?? (() => new Date());
   const refreshing = new Map<string, Promise<boolean>>();
+  // Servers found without OAuth, not asked again for a while (every unlinked call would otherwise discover anew); bounded.
+  const withoutOAuth = new Map<string, number>();
   /** Where a person's browser is sent: https, or plain http to loopback outside production. */
   const browsable = (url: URL) => url.protocol === 'https:' || (!deps.production && url.protocol === 'http:' && LOOPBACK.has(url.hostname));
   const provider = (scope: Scope, connection: string, more: ProviderOptions = {}) =>
@@ -223,11 +227,15 @@ export function createMcpOAuth(deps: McpOAuthDeps): McpOAuth {
   const ctx: Context = { deps, now, provider };
 
   async function signIn(scope: Scope, connection: string, principalId: string, server: ServerAccess): Promise<string | null> {
-    if (!redirectUrl) return null;
+    if (!redirectUrl || (withoutOAuth.get(server.url) ?? 0) > now().getTime()) return null;
     try {
       const info = await discoverOAuthServerInfo(server.url, { fetchFn: server.fetch });
       // No authorization server metadata: the server does not offer MCP's authorization flow.
-      if (!info.authorizationServerMetadata) return null;
+      if (!info.authorizationServerMetadata) {
+        if (withoutOAuth.size >= NO_OAUTH_KEPT) withoutOAuth.delete(withoutOAuth.keys().next().value!);
+        withoutOAuth.set(server.url, now().getTime() + NO_OAUTH_RECHECK_MS);
+        return null;
+      }
       const state = randomBytes(32).toString('base64url');
       const p = provider(scope, connection, { state, discovery: info });
       const result = await auth(p, { serverUrl: server.url, fetchFn: server.fetch });

@@ -261,6 +261,10 @@ describe.each(drivers)('sign-in through a server\'s OAuth (%s)', (driver) => {
     expect(plain.callsOf('whoami')).toHaveLength(1);
     const prompt = (await dm('ben')).filter((e) => e.text.includes('plain works with each person')).at(-1);
     expect(prompt?.actions).toEqual([expect.objectContaining({ actionId: 'credentials:link', value: 'plain' })]);
+    // Asked once: the next unlinked call does not discover the server's OAuth again.
+    const requests = plain.requests;
+    await ask('ben');
+    expect(plain.requests).toBe(requests);
     wanted = { toolName: 'tix.whoami', input: {} };
   });
 });
