@@ -16,8 +16,7 @@ import { createBudgetAlerts } from './core/alerts.js';
 import { isQuorumError } from './core/errors.js';
 import { createIntake, type Intake } from './core/intake.js';
 import { createInteractionRouter, type InteractionHandler, type InteractionRouter } from './core/interactions.js';
-import type { InvalidationBus } from './core/ports.js';
-import type { AuditLog, FileText, Logger, ModelGate } from './core/ports.js';
+import type { AuditLog, FileText, InvalidationBus, Logger, ModelGate, ToolCredentials } from './core/ports.js';
 import { answerCommand, portsFor, queuedNotice, replyTargetOf, runTurn, type CoreDeps } from './core/turn.js';
 import { deliveryMemoryOf } from './core/reply-memory.js';
 import { createAgentStore } from './db/agent-store.js';
@@ -60,13 +59,13 @@ import { modelNameFor } from './model/providers.js';
 import { createSecretBox, loadEncryptionKey, type SecretBox } from './secrets.js';
 import { toolInteractionHandlers } from './core/confirm/index.js';
 import { createToolCredentials } from './core/confirm/credentials.js';
-import type { ToolCredentials } from './core/ports.js';
-import { createConfirmationStore, createConfirmRules, createCredentialStore } from './db/confirmation-store.js';
+import { createConfirmationStore, createConfirmRules, createCredentialStore, createOAuthStateStore } from './db/confirmation-store.js';
 import { modelAcceptsImages } from './model/capabilities.js';
 import { fileExtractor } from './files/extract.js';
 import { createFileText } from './files/file-text.js';
 import { createToolConnectionStore } from './db/tool-store.js';
 import { demoConnection, openConnectedTools } from './tools/index.js';
+import { oauthCallbackRoute } from './http/oauth-callback.js';
 
 export interface StartOptions {
   /** Replace the configured gate (tests use a recording fake). */
@@ -121,12 +120,14 @@ export async function startQuorum(config: Config, options: StartOptions = {}): P
     // One key for every secret at rest, loaded when the first one is sealed or opened (the development-key warning then).
     let box: SecretBox | null = null;
     const secrets = () => (box ??= createSecretBox(loadEncryptionKey({ key: config.QUORUM_ENCRYPTION_KEY, dataDir: config.DATA_DIR, log })));
-    const credentials = createCredentialStore(database.db, { seal: (text) => secrets().seal(text), open: (sealed) => secrets().open(sealed) });
+    const sealing = { seal: (text: string) => secrets().seal(text), open: (sealed: string) => secrets().open(sealed) };
+    const credentials = createCredentialStore(database.db, sealing);
     const toolCredentials = createToolCredentials(credentials);
     // A bad QUORUM_TOOLS_FILE stops start-up here, naming the bad entry. The console's demo workspace gets the tickets server.
     connected = openConnectedTools(config, {
       store: createToolConnectionStore(database.db),
       credentials: toolCredentials,
+      signIn: { states: createOAuthStateStore(database.db, sealing), credentials, audit: createAuditLog(database.db) },
       log,
       extra: demo ? [demoConnection(`console:${demo.workspace.id}`, config.DATA_DIR)] : [],
       sharedRate: sharedRedis ? redisToolRate(sharedRedis) : undefined,
@@ -295,7 +296,7 @@ export async function startQuorum(config: Config, options: StartOptions = {}): P
     if (slack) readiness.push({ name: 'slack', check: slack.ready });
     const metricsAccess = { token: config.METRICS_TOKEN, port: config.METRICS_PORT, host: config.METRICS_HOST, mainHost: config.HOST, production: config.NODE_ENV === 'production' };
     const exposedMetrics = metricsExposure(metricsAccess, metrics.route, log);
-    routes.push(...exposedMetrics.routes, ...healthRoutes(readiness, () => shuttingDown));
+    routes.push(oauthCallbackRoute(connected.completeSignIn, log), ...exposedMetrics.routes, ...healthRoutes(readiness, () => shuttingDown));
     const http = createHttpServer(routes, log);
     const { port } = await http.listen(config.PORT, config.HOST);
     const metricsHttp = await exposedMetrics.listen().catch(async (err: unknown) => {

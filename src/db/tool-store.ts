@@ -5,7 +5,7 @@ import type { Scope } from '../core/identity.js';
 import type { Db } from './client.js';
 import { signerOf } from './audit-signing.js';
 import { appendAudit } from './audit-store.js';
-import { connectedToolRules, connectionTools, toolConnections } from './schema-tools.js';
+import { connectedToolRules, connectionTools, toolConnections, toolCredentials, toolOauthClients, toolOauthStates } from './schema-tools.js';
 
 const ruleLabel = (r: { allowed: boolean; guests: boolean } | undefined) => (r === undefined ? 'none' : r.allowed ? (r.guests ? 'allow (guests too)' : 'allow') : 'deny');
 
@@ -72,6 +72,8 @@ export function createToolConnectionStore(db: Db): ToolConnectionStore {
           .returning({ url: toolConnections.url, auth: toolConnections.auth });
         const row = removed[0];
         if (!row) return false;
+        // Its credentials were for that server: a later connection of the same name (maybe another server) starts unlinked.
+        for (const t of [toolCredentials, toolOauthStates, toolOauthClients]) await tx.delete(t).where(and(eq(t.workspaceId, scope.workspaceId), eq(t.connection, name)));
         await appendAudit(tx, scope, {
           action: 'admin_change',
           outcome: 'ok',

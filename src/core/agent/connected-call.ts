@@ -104,7 +104,7 @@ export async function callConnectedTool(
   if (deferred && result.reason !== 'unlinked') deferred.add(audit('error', { durationMs, confirmedBy, reason: result.reason }));
   else await audit(result.reason === 'unlinked' ? 'denied' : 'error', { durationMs, confirmedBy, reason: result.reason });
   // Not linked yet: the requester alone gets a way to link it, beside the reply (never in the channel).
-  if (result.reason === 'unlinked' && tool.auth === 'per-user') turn.parking?.asides.set(tool.connection, linkPrompt(tool.connection));
+  if (result.reason === 'unlinked' && tool.auth === 'per-user') turn.parking?.asides.set(tool.connection, linkPrompt(tool.connection, result.signInUrl));
   return result.message;
 }
 

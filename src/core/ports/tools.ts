@@ -44,7 +44,13 @@ export interface ConnectedToolRule {
 /** A call's result: text for the model (already quoted and capped), or why it did not run. */
 export type ConnectedCallResult =
   | { ok: true; text: string; truncated: boolean }
-  | { ok: false; reason: 'timeout' | 'unavailable' | 'busy' | 'unlinked' | 'tool_error' | 'failed'; message: string };
+  | {
+      ok: false;
+      reason: 'timeout' | 'unavailable' | 'busy' | 'unlinked' | 'tool_error' | 'failed';
+      message: string;
+      /** unlinked: where this requester signs in to the server's own OAuth (MCP authorization), when it offers it. */
+      signInUrl?: string | undefined;
+    };
 
 export interface ConnectedCallRequest {
   scope: Scope;
@@ -179,4 +185,37 @@ export interface ToolConfirmation {
     tool: ConnectedTool;
     input: Record<string, unknown>;
   }): Promise<ConfirmationCheck>;
+}
+
+/** A sign-in through a connection's OAuth that was started and not finished yet. */
+export interface PendingSignIn {
+  scope: Scope;
+  principalId: string;
+  connection: string;
+  /** What the callback needs (the PKCE verifier among it): plain JSON here, sealed at rest. */
+  payload: string;
+}
+
+/**
+ * Sign-ins through a connection's OAuth (src/db): each started one under its state, kept only as a
+ * hash, and Quorum's client registration at each connection's authorization server. Both sealed.
+ */
+export interface OAuthStateStore {
+  /** Keeps a started sign-in until `expiresAt` (and drops the expired ones of this workspace). */
+  put(pending: PendingSignIn & { state: string; expiresAt: Date }): Promise<void>;
+  /**
+   * Takes the sign-in of a state, once (one DELETE … RETURNING, so a second use finds nothing):
+   * null when unknown, used or expired. Unscoped: the state alone says whose it is.
+   */
+  take(state: string, now: Date): Promise<(PendingSignIn & { workspace: WorkspaceRef }) | null>;
+  /** Quorum's registration (JSON) at this connection's authorization server, or null. */
+  client(scope: Scope, connection: string): Promise<string | null>;
+  saveClient(scope: Scope, connection: string, registration: string): Promise<void>;
+}
+
+/** The answer of the OAuth callback (`GET /oauth/mcp/callback`): a small page, never a token. */
+export interface SignInOutcome {
+  status: 200 | 400;
+  title: string;
+  message: string;
 }
