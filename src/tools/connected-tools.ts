@@ -60,6 +60,8 @@ export interface ConnectedToolsService extends ConnectedTools {
   closeConnection(scope: Scope, name: string): Promise<void>;
   /** A remote connection's URL and the fetch its requests go through (an OAuth sign-in's callback); null: none such. */
   server(scope: Scope, workspace: WorkspaceRef, name: string): Promise<ServerAccess | null>;
+  /** Where this person signs in to a per-user connection (OAuth, when its server offers it); undefined: paste a token. */
+  signInUrl(scope: Scope, workspace: WorkspaceRef, name: string, principalId: string): Promise<string | undefined>;
   /** An admin changed the workspace's rules (committed): applied here at once, on other instances through the bus. */
   rulesChanged(scope: Scope): Promise<void>;
   /** Takes rule changes from other instances (and publishes this one's) through the invalidation bus. */
@@ -219,6 +221,7 @@ export function createConnectedTools(deps: ConnectedToolsDeps): ConnectedToolsSe
   return {
     declaredIn,
     discover,
+    signInUrl: signInFor,
     async probe(url) {
       const client = await openSession({ transport: 'http', url, headers: {} }, { fetch: guarded.fetch, headers: {}, timeoutMs: deps.timeoutMs, onToolsChanged: () => undefined });
       try {

@@ -89,7 +89,7 @@ async function chatConnection(tools: ConnectedToolsService, store: ToolConnectio
 }
 
 /** What admins set on a chat connection after adding it: whether its results are shared, its workspace secret. */
-function connectionSettings(tools: ConnectedToolsService, store: ToolConnectionStore): Pick<ConnectionAdmin, 'setResultsShared' | 'secretProblem' | 'discoverWithSecret'> {
+function connectionSettings(tools: ConnectedToolsService, store: ToolConnectionStore): Pick<ConnectionAdmin, 'setResultsShared' | 'secretProblem' | 'linkOffer' | 'discoverWithSecret'> {
   return {
     async setResultsShared(scope, workspace, actor, name, shared) {
       const c = await chatConnection(tools, store, scope, workspace, name);
@@ -110,9 +110,17 @@ function connectionSettings(tools: ConnectedToolsService, store: ToolConnectionS
       if ('problem' in c) return c.problem;
       if (c.found.auth !== 'workspace')
         return c.found.auth === 'per-user'
-          ? `${name} uses each person's own account: people link theirs when they first use it.`
+          ? `${name} uses each person's own account: each person links theirs with /agent connections link ${name}.`
           : `${name} needs no credential (auth none).`;
       return null;
+    },
+
+    async linkOffer(scope, workspace, name, principalId) {
+      await tools.ensureDeclared(scope, workspace);
+      const found = (await store.connections(scope)).find((c) => c.name === name);
+      if (!found) return { problem: `no connection named ${name}.` };
+      if (found.auth !== 'per-user') return { problem: `${name} does not use each person's own account (auth ${found.auth}): there is nothing of yours to link.` };
+      return { signInUrl: await tools.signInUrl(scope, workspace, name, principalId) };
     },
 
     async discoverWithSecret(scope, workspace, principalId, name) {

@@ -4,7 +4,7 @@
  * new value. Nothing a tool returns reaches these: only a person's command changes connections.
  */
 import type { CommandName } from '../access/policy.js';
-import { linkedStatus } from '../confirm/credentials.js';
+import { linkedStatus, linkPrompt } from '../confirm/credentials.js';
 import type { Scope } from '../identity.js';
 import type { ConnectionInfo } from '../ports.js';
 import type { CoreDeps } from '../turn.js';
@@ -25,6 +25,7 @@ type ConnectionsAction = Extract<Command, { name: 'connections' }>['action'];
 export function connectionsPolicy(action: ConnectionsAction): CommandName {
   switch (action.kind) {
     case 'list':
+    case 'link':
     case 'secret_typed':
       return 'connections';
     case 'refresh':
@@ -80,6 +81,12 @@ export async function connectionCommand(deps: CoreDeps, ctx: CommandContext, com
           return SECRET_IN_MESSAGE;
         case 'results':
           return admin.setResultsShared(ctx.scope, workspace, actorOf(ctx), action.connection, action.shared);
+        case 'link': {
+          const offer = await admin.linkOffer(ctx.scope, workspace, action.connection, ctx.principal.id);
+          if ('problem' in offer) return `Nothing to link: ${offer.problem}`;
+          const prompt = linkPrompt(action.connection, offer.signInUrl);
+          return { text: prompt.text, actions: prompt.actions ?? [] };
+        }
         case 'list':
         case 'refresh':
           return listConnections(deps, ctx, action.kind === 'refresh');
@@ -111,7 +118,9 @@ async function listConnections(deps: CoreDeps, ctx: CommandContext, refresh: boo
 export async function yourAccounts(deps: CoreDeps, scope: Scope, principalId: string, list: readonly ConnectionInfo[]): Promise<string[]> {
   const perUser = list.filter((c) => c.auth === 'per-user').map((c) => c.name);
   if (!deps.toolCredentials || perUser.length === 0) return [];
-  return ['Your own accounts:', ...(await linkedStatus(deps.toolCredentials, scope, principalId, perUser)).map((l) => `• ${l}`)];
+  const lines = await linkedStatus(deps.toolCredentials, scope, principalId, perUser);
+  const hint = lines.some((l) => l.endsWith('not linked')) ? ['Link yours, privately: /agent connections link NAME'] : [];
+  return ['Your own accounts:', ...lines.map((l) => `• ${l}`), ...hint];
 }
 
 /** `/agent tools #channel|all allow|deny PATTERN [guests]` for connected tools. */

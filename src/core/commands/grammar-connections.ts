@@ -20,6 +20,8 @@ export const connectionCommandSchemas = [
       /** Something followed the name: a secret typed into a message. It is dropped here and never kept. */
       z.object({ kind: z.literal('secret_typed') }),
       z.object({ kind: z.literal('results'), connection: z.string(), shared: z.boolean() }),
+      /** Offers this person, privately, the ways to link their own account (sign in, or paste a token). */
+      z.object({ kind: z.literal('link'), connection: z.string() }),
     ]),
   }),
   z.object({ name: z.literal('disconnect'), connection: z.string() }),
@@ -46,17 +48,20 @@ export const connectionRules: { [N in ConnectionCommand['name']]: Rule<Of<N>> } 
       { usage: '/agent connections', summary: 'The connected tool servers of this workspace', policy: 'connections' },
       { usage: '/agent connections refresh', summary: 'List every connected server\'s tools again', policy: 'connections_refresh' },
       { usage: '/agent connections secret NAME', summary: 'Set a connection\'s workspace secret, in a private dialog (never in a message)', policy: 'connections_secret' },
+      { usage: '/agent connections link NAME', summary: 'Link your own account to a per-user connection (privately)', policy: 'connections' },
       { usage: '/agent connections NAME results shared|private', summary: 'Whether a per-user connection\'s results may be used in channels', policy: 'connections_results' },
     ],
     details:
       'Lists the MCP servers connected to this workspace, their tools and when they were last listed; refresh asks every server for its tools again. ' +
       'secret NAME sends you, privately, a button that opens a dialog for the secret of a connection with auth workspace: it is stored encrypted and never read from a message. ' +
+      'link NAME offers you, privately, a sign-in (where the server offers OAuth) or a dialog for a personal token, for a connection that works with each person\'s own account. ' +
       'A per-user connection\'s results are the requester\'s own, so its tools are offered only in their DM; results shared also offers them in channels and group chats, where everyone there reads what they return. ' +
       'Examples: /agent connections refresh · /agent connections secret wiki · /agent connections tickets results shared',
     args: z.union([
       z.tuple([]).transform(() => connections({ kind: 'list' })),
       z.tuple([z.literal('refresh')]).transform(() => connections({ kind: 'refresh' })),
       z.tuple([z.literal('secret'), connectionName]).transform(([, connection]) => connections({ kind: 'secret', connection })),
+      z.tuple([z.literal('link'), connectionName]).transform(([, connection]) => connections({ kind: 'link', connection })),
       // Checked before any other form, so that a typed secret is never taken for something else.
       z
         .array(z.string())

@@ -124,6 +124,8 @@ export interface ConnectionAdmin {
   setResultsShared(scope: Scope, workspace: WorkspaceRef, actor: ConnectionActor, name: string, shared: boolean): Promise<string>;
   /** Whether NAME is a chat-added connection that authenticates as the workspace (the secret dialog is for those); else why not. */
   secretProblem(scope: Scope, workspace: WorkspaceRef, name: string): Promise<string | null>;
+  /** How this person may link their own account to a per-user connection (a sign-in URL where its server offers OAuth); else why not. */
+  linkOffer(scope: Scope, workspace: WorkspaceRef, name: string, principalId: string): Promise<{ problem: string } | { signInUrl: string | undefined }>;
   /** After an admin saved a workspace secret: the connection's tools listed again with it; answers what was found. */
   discoverWithSecret(scope: Scope, workspace: WorkspaceRef, principalId: string, name: string): Promise<string>;
 }
