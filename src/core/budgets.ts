@@ -190,6 +190,19 @@ export function budgetWarningText(workspace: string, alert: BudgetAlert): string
   );
 }
 
+/** What a user is told privately when their own (per-user) budget crosses 80%. Numbers only, never content. */
+export function budgetWarningForUserText(alert: BudgetAlert): string {
+  const b = alert.budget;
+  const percent = Math.floor((alert.spent / b.limit) * 100);
+  const amount = (v: number) => (b.unit === 'tokens' ? `${v.toLocaleString('en-US')} tokens` : formatUsd(v));
+  const what = `${b.period === 'day' ? 'daily' : 'monthly'} ${b.unit === 'tokens' ? 'token' : 'spending'} budget`;
+  const resets = b.period === 'day' ? 'it resets tomorrow' : 'it resets on the 1st of next month';
+  return (
+    `Heads up: you have used ${amount(alert.spent)} of your ${what} of ${amount(b.limit)} ${b.period === 'day' ? 'today' : 'this month'} (${percent}%). ` +
+    `Quorum stops answering you at the budget and ${resets} (UTC); a workspace admin can raise it.`
+  );
+}
+
 /** One budget crossing 80% of its period, once per period (and per user for user budgets). */
 export interface BudgetAlert {
   budget: Budget;

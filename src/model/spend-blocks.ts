@@ -83,7 +83,7 @@ interface Block {
   scope: Scope;
   principalId: string;
   id: string;
-  budgets: Budget[];
+  /** The budgets in force when it was made: a change retires it. */
   budgetsKey: string;
   /** Undrawn. */
   tokens: number;
@@ -152,7 +152,8 @@ export class Reservations {
   private giveBack(block: Block, input: Pick<SettleInput, 'drawn'>, final: boolean): Promise<void> {
     const { ledger, log } = this.options;
     const done: Promise<void> = ledger
-      .settle(block.scope, { principalId: block.principalId, reservationId: block.id, entries: [], budgets: block.budgets, ...input })
+      // No budgets: a give-back lowers the counters and must not stamp an 80% line (whose alert would then be lost).
+      .settle(block.scope, { principalId: block.principalId, reservationId: block.id, entries: [], budgets: [], ...input })
       .then(
         () => undefined,
         (err: Error) => log.warn({ event: 'model.budget_block_release_failed', workspace: block.scope.workspaceId, err: err.message }, 'block not given back (its lease will free it)'),
@@ -239,7 +240,6 @@ export class Reservations {
         scope,
         principalId: ask.principalId,
         id: r.id,
-        budgets: ask.budgets,
         budgetsKey,
         tokens: r.tokens,
         microUsd: r.microUsd,
