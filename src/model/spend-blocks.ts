@@ -19,8 +19,12 @@ import { callCost } from '../core/budgets.js';
 import type { Scope } from '../core/identity.js';
 import type { Logger, ReserveRequest, SettleInput, UsageLedger } from '../core/ports.js';
 
-/** A block is sized for this many calls like the one that asked for it… */
-export const BLOCK_CALLS = 8;
+/**
+ * A block is sized for this many calls like the one that asked for it (one block reservation, a
+ * transaction of four statements, per this many calls: fewer would cost the calls more, more
+ * would hold more room idle)…
+ */
+export const BLOCK_CALLS = 16;
 /** …but takes no more than this share of any budget's remaining room… */
 export const BLOCK_SHARE = 1 / 8;
 /** …and is not made for fewer calls than this (the call then reserves for itself). */
