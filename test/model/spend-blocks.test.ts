@@ -19,8 +19,8 @@ const RESERVE = 100;
 const PRICE = { input: 2, output: 10 };
 
 /** The real ledger, counting the blocks it granted; `kill()` makes it fail like a process whose database is gone. */
-function observedLedger(db: TestDatabase['db']) {
-  const real = createUsageLedger(db);
+function observedLedger(db: TestDatabase['db'], now?: () => Date) {
+  const real = createUsageLedger(db, now ? { now } : {});
   const seen = { reserves: 0, granted: 0, blocks: [] as string[], dead: false };
   const alive = () => {
     if (seen.dead) throw new Error('this instance is gone');
@@ -124,6 +124,29 @@ describe.each(drivers)('block reservations (%s)', (driver) => {
     expect(await reservations(ws.scope.workspaceId)).toEqual([]);
     expect((await counter(ws.scope.workspaceId))!.spentTokens).toBe(reportedTokens());
     expect((await counter(ws.scope.workspaceId, ws.principalId))!.spentTokens).toBe(reportedTokens());
+  });
+
+  it('gives an idle block back, and does not draw from a block past the end of its budget day', async () => {
+    const ws = await workspaceIn(db.db, 'blockidle');
+    await ws.setSettings({ dailyTokens: 1_000_000 });
+    // The ledger's day ends 50 ms after its clock, which stands still: every block is good for 50 ms.
+    const { ledger, seen } = observedLedger(db.db, () => new Date('2026-03-31T23:59:59.950Z'));
+    const gate = instance(ws, ledger, { budgetBlockIdleMs: 1_000 });
+    server.script = () => ({ kind: 'answer', promptTokens: 5, completionTokens: 10 });
+    const call = callOf(ws.scope, ws.principalId, 'blockidle');
+    expect((await gate.generate(call)).kind).toBe('answer');
+    expect(seen.blocks).toHaveLength(1);
+    // Once the day is over, the next call retires the first block and takes a new one.
+    await new Promise((r) => setTimeout(r, 60));
+    expect((await gate.generate(call)).kind).toBe('answer');
+    expect(seen.blocks).toHaveLength(2);
+    const rows = await reservations(ws.scope.workspaceId);
+    expect(rows.map((r) => r.id)).toEqual([seen.blocks[1]]);
+    // Unused, the second block goes back by itself.
+    for (let i = 0; i < 200 && (await reservations(ws.scope.workspaceId)).length > 0; i++) await new Promise((r) => setTimeout(r, 20));
+    expect(await reservations(ws.scope.workspaceId)).toEqual([]);
+    const [counter] = await db.db.select().from(budgetCounters).where(and(eq(budgetCounters.workspaceId, ws.scope.workspaceId), eq(budgetCounters.subject, ''), eq(budgetCounters.period, '2026-03-31')));
+    expect(counter!.spentTokens).toBe(2 * 15);
   });
 
   it('retires a block when an admin lowers the budget: the next call gets what the new budget leaves', async () => {
