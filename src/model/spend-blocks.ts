@@ -209,12 +209,16 @@ export class Reservations {
       },
       settled: () => {
         if (last) this.leases.release(block.id);
-        else if (!block.retired && block.outstanding === 0) {
-          block.idle = setTimeout(() => void this.retire(block), this.idleMs);
-          block.idle.unref?.();
-        }
+        else if (!block.retired && block.outstanding === 0) this.idleFrom(block);
       },
     };
+  }
+
+  /** Without a draw for idleMs, the block goes back. */
+  private idleFrom(block: Block): void {
+    if (block.idle) clearTimeout(block.idle);
+    block.idle = setTimeout(() => void this.retire(block), this.idleMs);
+    block.idle.unref?.();
   }
 
   /** The call's own reservation (near a limit, or when no block could be had). */
@@ -256,6 +260,7 @@ export class Reservations {
       const previous = this.blocks.get(key);
       if (previous) void this.retire(previous);
       this.blocks.set(key, block);
+      this.idleFrom(block);
       return true;
     });
     this.acquiring.set(key, brought);
