@@ -9,13 +9,15 @@ import type { SlackAdapter } from '../adapters/slack/index.js';
 import type { TeamsAuthOverrides } from '../adapters/teams/index.js';
 import { ConfigError, loadConfig, type Config } from './config.js';
 import { openInvalidationBus } from './bus/index.js';
+import { openSharedRedis, type SharedRedis } from './limiter/redis-connection.js';
+import { redisToolRate } from './limiter/tool-rate.js';
 import type { Envelope } from './core/envelope.js';
 import { createBudgetAlerts } from './core/alerts.js';
 import { isQuorumError, QuorumError } from './core/errors.js';
 import { createIntake, type Intake } from './core/intake.js';
 import { createInteractionRouter, type InteractionHandler, type InteractionRouter } from './core/interactions.js';
 import type { InvalidationBus } from './core/ports.js';
-import type { Logger, ModelGate } from './core/ports.js';
+import type { AuditLog, FileText, Logger, ModelGate } from './core/ports.js';
 import { answerCommand, portsFor, queuedNotice, replyTargetOf, runTurn, type CoreDeps } from './core/turn.js';
 import { deliveryMemoryOf } from './core/reply-memory.js';
 import { createAgentStore } from './db/agent-store.js';
@@ -61,6 +63,7 @@ import type { ToolCredentials } from './core/ports.js';
 import { createConfirmationStore, createConfirmRules, createCredentialStore } from './db/confirmation-store.js';
 import { modelAcceptsImages } from './model/capabilities.js';
 import { fileExtractor } from './files/extract.js';
+import { createFileText } from './files/file-text.js';
 import { createToolConnectionStore } from './db/tool-store.js';
 import { demoConnection, openConnectedTools } from './tools/index.js';
 
@@ -110,6 +113,8 @@ export async function startQuorum(config: Config, options: StartOptions = {}): P
   let gate: ReturnType<typeof createGateFromConfig> | null = null;
   let invalidation: InvalidationBus | null = null;
   let connected: ReturnType<typeof openConnectedTools> | null = null;
+  // One Redis connection for every limit shared across instances: the model gate's and the connected tools' rate.
+  const sharedRedis: SharedRedis | undefined = config.REDIS_URL ? openSharedRedis(config.REDIS_URL, log) : undefined;
   try {
     const demo = conveniences ? (options.demo ?? loadDemo()) : null;
     // One key for every secret at rest, loaded when the first one is sealed or opened (the development-key warning then).
@@ -123,9 +128,11 @@ export async function startQuorum(config: Config, options: StartOptions = {}): P
       credentials: toolCredentials,
       log,
       extra: demo ? [demoConnection(`console:${demo.workspace.id}`, config.DATA_DIR)] : [],
+      sharedRate: sharedRedis ? redisToolRate(sharedRedis) : undefined,
     });
-    // Revocations (a member left, a channel archived, a user deactivated) reach every instance's caches.
+    // Revocations (a member left, a channel archived, a user deactivated) and connected-tool rule changes reach every instance's caches.
     invalidation = await openInvalidationBus(config, log);
+    connected.tools.listen(invalidation);
     // Every audit head this instance writes is signed with a key the database never holds.
     const auditKey = auditSigningKeyOf(config);
     if (auditKey) {
@@ -152,11 +159,13 @@ export async function startQuorum(config: Config, options: StartOptions = {}): P
           alerts: createBudgetAlerts({ admin, platforms, bootstrapAdmins: config.QUORUM_ADMINS, log }),
           log,
           observer: { queueLength: (n) => metrics.limiterQueue.set(n), waited: (s) => metrics.limiterWait.observe(s) },
+          redis: sharedRedis,
         });
     const model: ModelGate = options.model ?? gate!;
     const redisCheck = gate?.redisCheck ?? null;
 
-    const knowledge = await startKnowledge(config, database, turns, log);
+    const fileText = createFileText({ sourceFor: (platform) => platforms[platform]?.files, extractor: fileExtractor, maxBytes: config.FILE_MAX_BYTES });
+    const knowledge = await startKnowledge(config, database, turns, log, { fileText, audit });
     const deps: CoreDeps = {
       turns,
       audit,
@@ -329,6 +338,7 @@ export async function startQuorum(config: Config, options: StartOptions = {}): P
         await metricsHttp?.close();
         await gate?.close();
         await connected?.tools.close();
+        await sharedRedis?.close();
         await invalidation?.close();
         await database.close();
         releaseConsole();
@@ -338,6 +348,7 @@ export async function startQuorum(config: Config, options: StartOptions = {}): P
   } catch (err) {
     await gate?.close();
     await connected?.tools.close();
+    await sharedRedis?.close();
     await invalidation?.close();
     await database.close();
     releaseConsole();
@@ -372,7 +383,7 @@ function usesSlack(config: Config): boolean {
 }
 
 /** The knowledge index (KNOWLEDGE=on): vectors only with an embedding model and pgvector (one log line otherwise). */
-async function startKnowledge(config: Config, database: Database, turns: CoreDeps['turns'], log: Logger): Promise<Knowledge | null> {
+async function startKnowledge(config: Config, database: Database, turns: CoreDeps['turns'], log: Logger, files: { fileText: FileText; audit: AuditLog }): Promise<Knowledge | null> {
   if (config.KNOWLEDGE === 'off') return null;
   const embedder = createEmbedder(config);
   const vector = embedder ? await enableVector(database, log) : false;
@@ -380,6 +391,7 @@ async function startKnowledge(config: Config, database: Database, turns: CoreDep
     store: createKnowledgeStore(database.db, { vector }),
     resolveWorkspace: (ref) => turns.resolveWorkspace(ref),
     embedder: vector ? embedder : null,
+    ...files,
     log,
     workerId: `${process.pid}-${Math.random().toString(36).slice(2, 8)}`,
     backfill: { leaseMs: 60_000, pagesPerClaim: 5, idleMs: 5_000 },

@@ -106,9 +106,11 @@ export function createSlackAdapter(options: SlackAdapterOptions): SlackAdapter {
   const home = createHomeSurface(postClient, tokens);
   const files = createFileSource({ client: readClient, tokens, apiUrl: config.SLACK_API_URL });
   // Backfills wait out rate limits (Retry-After, several times) rather than fail: nobody waits on them.
-  const backfillClient = new PerCallRateLimitClient({ ...clientOptions, retryConfig: { retries: 2, minTimeout: 500, maxTimeout: 5_000 } }, 5);
+  // The client hands a 429 back at once: the knowledge source's pacer waits and counts the retry.
+  const backfillClient = new PerCallRateLimitClient({ ...clientOptions, retryConfig: { retries: 2, minTimeout: 500, maxTimeout: 5_000 } }, 0);
   const knowledge = createKnowledgeSource({
     client: backfillClient,
+    rateLimitRetries: 5,
     tokens,
     pageSize: config.KNOWLEDGE_BACKFILL_PAGE_SIZE ?? 200,
     rpm: config.KNOWLEDGE_BACKFILL_RPM ?? 50,

@@ -31,6 +31,7 @@ import { createDirectory } from './directory.js';
 import { createHomeCards } from './home-card.js';
 import { createMembership } from './membership.js';
 import { createFileSource } from './files.js';
+import { graphAccessOf } from './graph-files.js';
 import { isCardSubmit, onInteraction, type TeamsInteractionDeps } from './interactions.js';
 import { createNotify, createPrivateChannel } from './notify.js';
 import { createFileConsent } from './file-consent.js';
@@ -99,7 +100,7 @@ export function createTeamsAdapter(options: TeamsAdapterOptions): TeamsAdapter {
     replies: createReplySink(runtime, { maxChars: options.maxReplyChars }),
     notify: createNotify(runtime),
     home: createHomeCards(runtime, log),
-    files: createFileSource(runtime, cloudAdapter.serviceUrlAllowed),
+    files: createFileSource(runtime, cloudAdapter.serviceUrlAllowed, options.auth?.graph === undefined ? graphAccessOf(app) : options.auth.graph),
     privateChannel: createPrivateChannel(runtime),
     sendFile: fileConsent.sendFile,
     // No `history` port: a channel's or chat's messages are served only by Microsoft Graph (RSC
@@ -329,6 +330,9 @@ async function saveRoutes(runtime: TeamsRuntime, activity: TeamsActivity, worksp
   if (stored.kind === 'channel') {
     const channel = channelRefOf(activity);
     await runtime.remember(workspace, keys.channel(channel.id), { teamId: conversationKey, closed: isClosedChannel(activity) });
+    // Sent with installation and roster events (not with every message): what Graph knows the team by.
+    const groupId = activity.channelData?.team?.aadGroupId;
+    if (groupId) await runtime.remember(workspace, keys.team(conversationKey), { groupId });
   }
   const aad = activity.from?.aadObjectId;
   if (aad && activity.type === ActivityTypes.Message) {

@@ -15,6 +15,7 @@ import {
   grants,
   inbox,
   knowledgeChunks,
+  knowledgeFileJobs,
   memories,
   messages,
   principals,
@@ -302,6 +303,15 @@ async function eraseIn(tx: Tx, scope: Scope, target: { principalId: string; plat
       ),
     )
     .returning({ id: knowledgeChunks.id });
+  // Files they shared (or in their DM) waiting to be read: never read after this.
+  await tx
+    .delete(knowledgeFileJobs)
+    .where(
+      and(
+        inScope(knowledgeFileJobs),
+        or(eq(knowledgeFileJobs.authorUserId, target.platformUserId), and(eq(knowledgeFileJobs.channelKind, 'dm'), eq(knowledgeFileJobs.dmOwnerUserId, target.platformUserId))),
+      ),
+    );
   await tx
     .update(principals)
     .set({ displayName: null, updatedAt: sql`now()` })

@@ -10,8 +10,10 @@ import type { Scope } from '../core/identity.js';
 import type { ChannelKnowledge, ChunkInput, FoundChunk, KnowledgePlace, KnowledgeQuery, KnowledgeStore } from '../core/ports.js';
 import type { Db } from './client.js';
 import { col, decodeRows } from './raw.js';
-import { knowledgeChannels, knowledgeChunks } from './schema.js';
+import { knowledgeChannels, knowledgeChunks, knowledgeFileJobs } from './schema.js';
 import { backfillQueue } from './knowledge-backfill.js';
+import { fileJobQueue, fileStatus } from './knowledge-file-jobs.js';
+import { writeBatch } from './knowledge-writes.js';
 
 /** Only letters and digits reach to_tsquery, so its operators cannot be injected; any word matches. */
 export function tsqueryOf(text: string): SQL | null {
@@ -64,50 +66,10 @@ const channelRow = (scope: Scope, channelExternalId: string) =>
   and(eq(knowledgeChannels.workspaceId, scope.workspaceId), eq(knowledgeChannels.channelExternalId, channelExternalId));
 
 async function replaceSource(db: Db, scope: Scope, place: KnowledgePlace, source: { kind: 'message' | 'file'; id: string }, chunks: ChunkInput[]): Promise<number> {
-  return db.transaction(async (tx) => {
-    const where = and(
-      inScope(scope),
-      eq(knowledgeChunks.channelExternalId, place.channel.id),
-      eq(knowledgeChunks.sourceKind, source.kind),
-      eq(knowledgeChunks.sourceId, source.id),
-    );
-    // Switched off by an admin: nothing of the channel is stored (and an edit removes what was).
-    const [off] = await tx
-      .select({ enabled: knowledgeChannels.enabled })
-      .from(knowledgeChannels)
-      .where(and(channelRow(scope, place.channel.id), eq(knowledgeChannels.enabled, false)));
-    await tx.delete(knowledgeChunks).where(where);
-    if (off || chunks.length === 0) return 0;
-    // The channel is known to the index (listed by `/agent knowledge`, offered to DM searches); a DM is not.
-    if (place.channel.kind !== 'dm')
-      await tx
-      .insert(knowledgeChannels)
-      .values({ workspaceId: scope.workspaceId, channelExternalId: place.channel.id, channelKind: place.channel.kind })
-      .onConflictDoNothing();
-    await tx
-      .insert(knowledgeChunks)
-      .values(
-        chunks.map((c) => ({
-          workspaceId: scope.workspaceId,
-          channelExternalId: place.channel.id,
-          channelKind: place.channel.kind,
-          dmOwnerUserId: place.channel.kind === 'dm' ? place.dmOwnerUserId : null,
-          sourceKind: c.sourceKind,
-          sourceId: c.sourceId,
-          threadId: c.threadId,
-          authorUserId: c.authorId,
-          chunkNo: c.chunkNo,
-          content: c.content,
-          permalink: c.permalink,
-          sourceAt: c.at,
-        })),
-      )
-      .onConflictDoNothing();
-    return chunks.length;
-  });
+  return db.transaction((tx) => writeBatch(tx, scope, { sources: [{ place, source, chunks }], files: [] }));
 }
 
-async function status(db: Db, scope: Scope, limit: number): Promise<ChannelKnowledge[]> {
+async function status(db: Db, scope: Scope, limit: number): Promise<Omit<ChannelKnowledge, 'files'>[]> {
   const rows = decodeRows(
     z.object({
       channel: z.string(),
@@ -146,6 +108,12 @@ async function status(db: Db, scope: Scope, limit: number): Promise<ChannelKnowl
     chunks: r.chunks,
     lastError: r.last_error,
   }));
+}
+
+/** The channels' state with their shared files' (file-index jobs). */
+async function statusWithFiles(db: Db, scope: Scope, limit: number): Promise<ChannelKnowledge[]> {
+  const [channels, files] = await Promise.all([status(db, scope, limit), fileStatus(db, scope)]);
+  return channels.map((c) => ({ ...c, files: files.get(c.channelExternalId) ?? { indexed: 0, skipped: 0, pending: 0, skippedReasons: [] } }));
 }
 
 async function fullText(db: Db, query: KnowledgeQuery, audiences: SQL[]): Promise<FoundChunk[]> {
@@ -207,6 +175,7 @@ async function fileSources(db: Db, scope: Scope, fileId: string) {
 export function createKnowledgeStore(db: Db, options: { vector: boolean }): KnowledgeStore {
   return {
     replaceSource: (scope, place, source, chunks) => replaceSource(db, scope, place, source, chunks),
+    storeBatch: (scope, batch) => db.transaction((tx) => writeBatch(tx, scope, batch)),
     async deleteMessage(scope, channelExternalId, messageId) {
       const rows = await db
         .delete(knowledgeChunks)
@@ -216,6 +185,8 @@ export function createKnowledgeStore(db: Db, options: { vector: boolean }): Know
     },
 
     async deleteFile(scope, fileId) {
+      // Its jobs first: a read in progress then finds its claim gone and stores nothing.
+      await db.delete(knowledgeFileJobs).where(and(eq(knowledgeFileJobs.workspaceId, scope.workspaceId), eq(knowledgeFileJobs.fileId, fileId)));
       const rows = await db
         .delete(knowledgeChunks)
         .where(and(inScope(scope), eq(knowledgeChunks.sourceKind, 'file'), eq(knowledgeChunks.sourceId, fileId)))
@@ -225,6 +196,9 @@ export function createKnowledgeStore(db: Db, options: { vector: boolean }): Know
 
     async deleteChannel(scope, channelExternalId) {
       await db.delete(knowledgeChannels).where(channelRow(scope, channelExternalId));
+      await db
+        .delete(knowledgeFileJobs)
+        .where(and(eq(knowledgeFileJobs.workspaceId, scope.workspaceId), eq(knowledgeFileJobs.channelExternalId, channelExternalId)));
       const rows = await db
         .delete(knowledgeChunks)
         .where(and(inScope(scope), eq(knowledgeChunks.channelExternalId, channelExternalId)))
@@ -264,8 +238,9 @@ export function createKnowledgeStore(db: Db, options: { vector: boolean }): Know
         .limit(limit);
     },
 
-    status: (scope, limit) => status(db, scope, limit),
+    status: (scope, limit) => statusWithFiles(db, scope, limit),
     ...backfillQueue(db),
+    ...fileJobQueue(db),
     ...(options.vector
       ? {
           async unembedded(limit: number) {

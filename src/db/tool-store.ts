@@ -9,6 +9,8 @@ import { connectedToolRules, connectionTools, toolConnections } from './schema-t
 
 const ruleLabel = (r: { allowed: boolean; guests: boolean } | undefined) => (r === undefined ? 'none' : r.allowed ? (r.guests ? 'allow (guests too)' : 'allow') : 'deny');
 
+const ruleOf = (r: typeof connectedToolRules.$inferSelect): ConnectedToolRule => ({ channel: r.channelExternalId, pattern: r.pattern, allowed: r.allowed, guests: r.guests });
+
 export function createToolConnectionStore(db: Db): ToolConnectionStore {
   const inWorkspace = (scope: Scope) => eq(toolConnections.workspaceId, scope.workspaceId);
   return {
@@ -105,7 +107,12 @@ export function createToolConnectionStore(db: Db): ToolConnectionStore {
         .select()
         .from(connectedToolRules)
         .where(and(eq(connectedToolRules.workspaceId, scope.workspaceId), inArray(connectedToolRules.channelExternalId, [channelExternalId, '*'])));
-      return rows.map((r): ConnectedToolRule => ({ channel: r.channelExternalId, pattern: r.pattern, allowed: r.allowed, guests: r.guests }));
+      return rows.map(ruleOf);
+    },
+
+    async allRules(scope) {
+      const rows = await db.select().from(connectedToolRules).where(eq(connectedToolRules.workspaceId, scope.workspaceId));
+      return rows.map(ruleOf);
     },
 
     async setRule(scope, actor, rule) {

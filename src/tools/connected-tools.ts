@@ -10,8 +10,9 @@ import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { ErrorCode, McpError, type CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import type { WorkspaceRef } from '../core/envelope.js';
 import type { Scope } from '../core/identity.js';
-import type { ConnectedCallResult, ConnectedToolRule, ConnectedTools, DiscoveredTool, Logger, ToolAuth, ToolConnectionStore, ToolCredentials } from '../core/ports.js';
-import { CallGuards, ServerFailure, type GuardLimits } from './call-guard.js';
+import type { ConnectedCallResult, ConnectedToolRule, ConnectedTools, DiscoveredTool, InvalidationBus, Logger, ToolAuth, ToolConnectionStore, ToolCredentials } from '../core/ports.js';
+import { CallGuards, ServerFailure, type GuardLimits, type SharedRate } from './call-guard.js';
+import { createRulesCache } from './rules-cache.js';
 import { guardedFetch, type NetworkPolicy } from './network-guard.js';
 import { quoteOutput, resultBody } from './output.js';
 import { listAllTools, openSession, type ServerSpec } from './session.js';
@@ -36,6 +37,10 @@ export interface ConnectedToolsDeps {
   timeoutMs: number;
   maxOutputChars: number;
   limits: GuardLimits;
+  /** The per-minute rate shared by every instance (Redis); absent: counted on this instance. */
+  sharedRate?: SharedRate | undefined;
+  /** How long an instance that missed a bus message may use old rules (default 30 s). */
+  rulesTtlMs?: number;
   log: Logger;
 }
 
@@ -50,6 +55,10 @@ export interface ConnectedToolsService extends ConnectedTools {
   /** Lists a server's tools over a session of its own (nothing kept): the check before a chat connection is stored. */
   probe(url: string): Promise<DiscoveredTool[]>;
   closeConnection(scope: Scope, name: string): Promise<void>;
+  /** An admin changed the workspace's rules (committed): applied here at once, on other instances through the bus. */
+  rulesChanged(scope: Scope): Promise<void>;
+  /** Takes rule changes from other instances (and publishes this one's) through the invalidation bus. */
+  listen(bus: InvalidationBus): void;
   close(): Promise<void>;
 }
 
@@ -64,7 +73,9 @@ export function problemOf(err: unknown): string {
 export function createConnectedTools(deps: ConnectedToolsDeps): ConnectedToolsService {
   const guarded = guardedFetch(deps.network);
   const sessions = new Map<string, Promise<Client>>();
-  const guards = new CallGuards(deps.limits);
+  const guards = new CallGuards(deps.limits, deps.sharedRate);
+  const rulesCache = createRulesCache((scope) => deps.store.allRules(scope), { ttlMs: deps.rulesTtlMs ?? 30_000, maxWorkspaces: 10_000 });
+  let unlisten: (() => void) | null = null;
   const ensured = new Set<string>();
   const declaredIn = (w: WorkspaceRef) => deps.declared.filter((d) => !d.workspaces || d.workspaces.includes(workspaceKey(w)));
 
@@ -182,7 +193,8 @@ export function createConnectedTools(deps: ConnectedToolsDeps): ConnectedToolsSe
 
     async rules(scope, workspace, channelExternalId) {
       const operator = declaredIn(workspace).flatMap((d) => d.allow.filter((r) => r.channel === '*' || r.channel === channelExternalId));
-      return [...operator, ...(await deps.store.rules(scope, channelExternalId))];
+      const stored = (await rulesCache.of(scope)).filter((r) => r.channel === '*' || r.channel === channelExternalId);
+      return [...operator, ...stored];
     },
 
     async call(request): Promise<ConnectedCallResult> {
@@ -224,7 +236,15 @@ export function createConnectedTools(deps: ConnectedToolsDeps): ConnectedToolsSe
       await drop(`${scope.workspaceId}/${name}/`);
     },
 
+    rulesChanged: (scope) => rulesCache.changed(scope),
+
+    listen(bus) {
+      unlisten?.();
+      unlisten = rulesCache.listen(bus);
+    },
+
     async close() {
+      unlisten?.();
       await drop('');
       await guarded.close();
     },

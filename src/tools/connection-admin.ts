@@ -66,6 +66,11 @@ export function createConnectionAdmin(tools: ConnectedToolsService, store: ToolC
       return list(scope, workspace);
     },
 
-    setRule: (scope, actor, rule) => store.setRule(scope, actor, rule),
+    async setRule(scope, actor, rule) {
+      const result = await store.setRule(scope, actor, rule);
+      // Calls decide on cached rules: this instance forgets them now, the others through the bus.
+      await tools.rulesChanged(scope);
+      return result;
+    },
   };
 }

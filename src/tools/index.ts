@@ -3,6 +3,7 @@
  * the demo's tickets server when the console runs, and chat-added connections from the database.
  */
 import type { ConnectionAdmin, ConnectedToolRule, Logger, ToolConnectionStore, ToolCredentials } from '../core/ports.js';
+import type { SharedRate } from './call-guard.js';
 import { createConnectionAdmin } from './connection-admin.js';
 import { createConnectedTools, type ConnectedToolsService, type DeclaredConnection } from './connected-tools.js';
 import { ticketsSpec } from './demo-tickets.js';
@@ -42,7 +43,7 @@ export function demoConnection(workspace: string, dataDir: string): DeclaredConn
 /** Throws TOOLS_FILE_INVALID (naming the bad entry) before anything starts. */
 export function openConnectedTools(
   settings: ToolsSettings,
-  deps: { store: ToolConnectionStore; log: Logger; credentials?: ToolCredentials | undefined; extra?: DeclaredConnection[] },
+  deps: { store: ToolConnectionStore; log: Logger; credentials?: ToolCredentials | undefined; extra?: DeclaredConnection[]; sharedRate?: SharedRate | undefined },
 ): { tools: ConnectedToolsService; admin: ConnectionAdmin } {
   const declared = [...(settings.QUORUM_TOOLS_FILE ? loadToolsFile(settings.QUORUM_TOOLS_FILE).map(declaredOf) : []), ...(deps.extra ?? [])];
   const tools = createConnectedTools({
@@ -53,6 +54,7 @@ export function openConnectedTools(
     timeoutMs: settings.TOOL_TIMEOUT_MS,
     maxOutputChars: settings.TOOL_OUTPUT_MAX_CHARS,
     limits: { concurrency: settings.TOOL_CONCURRENCY, rpm: settings.TOOL_RPM, breakerFailures: 3, breakerOpenMs: 30_000 },
+    sharedRate: deps.sharedRate,
     log: deps.log,
   });
   return { tools, admin: createConnectionAdmin(tools, deps.store, settings.NODE_ENV === 'production') };

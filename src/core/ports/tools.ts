@@ -147,6 +147,8 @@ export interface ToolConnectionStore {
   /** Replaces a connection's tools with what the server listed, or records why discovery failed. */
   saveDiscovery(scope: Scope, name: string, found: { tools: DiscoveredTool[] } | { problem: string }): Promise<void>;
   rules(scope: Scope, channelExternalId: string): Promise<ConnectedToolRule[]>;
+  /** Every rule of the workspace, all channels and '*' (what the rules cache of src/tools keeps). */
+  allRules(scope: Scope): Promise<ConnectedToolRule[]>;
   setRule(scope: Scope, actor: ConnectionActor, rule: ConnectedToolRule): Promise<{ old: string; new: string }>;
 }
 
