@@ -169,6 +169,24 @@ describe.each(drivers)('block reservations (%s)', (driver) => {
     expect(await gate.generate(call)).toMatchObject({ kind: 'refused', reason: 'budget' });
   });
 
+  it('stops the user who spent their own budget through blocks, and not another', async () => {
+    const ws = await workspaceIn(db.db, 'blockuser');
+    const other = await ws.turns.resolvePrincipal(ws.scope, { id: 'u-blockuser-2' }, { platformRole: 'member', deleted: false });
+    const call = callOf(ws.scope, ws.principalId, 'blockuser');
+    const budget = 40 * (estimatePromptTokens(call.messages) + RESERVE);
+    await ws.setSettings({ userDailyTokens: budget });
+    const { ledger, seen } = observedLedger(db.db);
+    const gate = instance(ws, ledger);
+    server.script = () => ({ kind: 'answer', promptTokens: 5, completionTokens: 'random' });
+    let outcome = await gate.generate(call);
+    for (let i = 0; i < 300 && outcome.kind === 'answer'; i++) outcome = await gate.generate(call);
+    expect(outcome).toMatchObject({ kind: 'refused', reason: 'budget' });
+    expect(outcome.kind === 'refused' ? outcome.message : '').toMatch(/^Your daily token budget/);
+    expect(seen.blocks.length).toBeGreaterThan(0);
+    expect(reportedTokens()).toBeLessThanOrEqual(budget);
+    expect(await gate.generate(callOf(ws.scope, other.id, 'blockuser'))).toMatchObject({ kind: 'answer' });
+  });
+
   it("frees a killed instance's block when its lease runs out", async () => {
     const ws = await workspaceIn(db.db, 'blockdead');
     const limit = 1_000_000;
