@@ -7,6 +7,7 @@
 import { App, HTTPReceiver, SocketModeReceiver, webApi, type Authorize, type Receiver, type ReceiverEvent } from '@slack/bolt';
 import type { Config } from '../../src/config.js';
 import { envelopeSchema, type Envelope } from '../../src/core/envelope.js';
+import type { CommandAnswer } from '../../src/core/commands/index.js';
 import type { Intake } from '../../src/core/intake.js';
 import type { KnowledgeIntake } from '../../src/core/knowledge/indexer.js';
 import type { InvalidationBus } from '../../src/core/ports.js';
@@ -53,7 +54,7 @@ export interface SlackAdapterOptions {
   config: SlackConfig;
   intake: Intake;
   /** The core's synchronous command answer (answerCommand), for the /agent ack. */
-  answerCommand: (envelope: Envelope) => Promise<string>;
+  answerCommand: (envelope: Envelope) => Promise<CommandAnswer>;
   installations: InstallationRecords;
   /** Slash commands and interactions already acted on (replays are dropped), shared by instances. */
   seen: SeenRequests;

@@ -19,6 +19,7 @@ import {
   activitySchema,
   channelRefOf,
   conversationKeyOf,
+  conversationKindOf,
   envelopeOf,
   isClosedChannel,
   stripBotMention,
@@ -201,7 +202,11 @@ export function createTeamsAdapter(options: TeamsAdapterOptions): TeamsAdapter {
       if ((activity as { name?: unknown }).name === 'fileConsent/invoke') return fileConsent.handleFileConsent(activity, context);
       return { status: 200, body: {} };
     }
-    if (options.knowledge) await observeActivity(options.knowledge, workspace, activity);
+    if (options.knowledge) {
+      // Its files are read later through Graph, which knows the team by its group id.
+      await rememberTeamGroup(runtime, activity, workspace);
+      await observeActivity(options.knowledge, workspace, activity);
+    }
     switch (activity.type) {
       case ActivityTypes.Message:
         return onMessage(await withMentionedIds(activity), workspace, tenantId);
@@ -322,6 +327,12 @@ function hostOf(url: string): string | null {
   }
 }
 
+/** A team's Microsoft 365 group id, what Graph knows it by (sent with installation and roster events, not with every message). */
+async function rememberTeamGroup(runtime: TeamsRuntime, activity: TeamsActivity, workspace: WorkspaceRef) {
+  const groupId = activity.channelData?.team?.aadGroupId;
+  if (groupId && conversationKindOf(activity) === 'channel') await runtime.remember(workspace, keys.team(conversationKeyOf(activity)), { groupId });
+}
+
 /** Stores what replies, membership and lookups need later; each write is skipped when recently done. */
 async function saveRoutes(runtime: TeamsRuntime, activity: TeamsActivity, workspace: WorkspaceRef) {
   const conversationKey = conversationKeyOf(activity);
@@ -330,9 +341,7 @@ async function saveRoutes(runtime: TeamsRuntime, activity: TeamsActivity, worksp
   if (stored.kind === 'channel') {
     const channel = channelRefOf(activity);
     await runtime.remember(workspace, keys.channel(channel.id), { teamId: conversationKey, closed: isClosedChannel(activity) });
-    // Sent with installation and roster events (not with every message): what Graph knows the team by.
-    const groupId = activity.channelData?.team?.aadGroupId;
-    if (groupId) await runtime.remember(workspace, keys.team(conversationKey), { groupId });
+    await rememberTeamGroup(runtime, activity, workspace);
   }
   const aad = activity.from?.aadObjectId;
   if (aad && activity.type === ActivityTypes.Message) {

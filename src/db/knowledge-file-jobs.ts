@@ -27,6 +27,7 @@ const claimedRow = z.object({
   name: z.string(),
   mimetype: z.string().nullable(),
   permalink: z.string().nullable(),
+  source: z.record(z.string(), z.unknown()).nullable(),
   thread_id: z.string().nullable(),
   author_user_id: z.string().nullable(),
   shared_at: col.date,
@@ -53,7 +54,7 @@ async function claimFileJob(db: Db, workerId: string, leaseMs: number): Promise<
       from due, workspaces w
       where j.workspace_id = due.workspace_id and j.channel_external_id = due.channel_external_id and j.file_id = due.file_id and w.id = j.workspace_id
       returning j.workspace_id, w.platform, w.external_id, w.enterprise_id, j.channel_external_id, j.channel_kind, j.dm_owner_user_id,
-        j.file_id, j.name, j.mimetype, j.permalink, j.thread_id, j.author_user_id, j.shared_at, j.attempts`),
+        j.file_id, j.name, j.mimetype, j.permalink, j.source, j.thread_id, j.author_user_id, j.shared_at, j.attempts`),
   );
   const row = rows[0];
   if (!row) return null;
@@ -61,7 +62,7 @@ async function claimFileJob(db: Db, workerId: string, leaseMs: number): Promise<
     scope: scopeOf({ id: row.workspace_id, platform: row.platform }),
     workspace: { platform: row.platform, externalId: row.external_id, ...(row.enterprise_id ? { enterpriseId: row.enterprise_id } : {}) },
     place: { channel: { id: row.channel_external_id, kind: row.channel_kind }, dmOwnerUserId: row.dm_owner_user_id },
-    file: { id: row.file_id, name: row.name, ...(row.mimetype ? { mimetype: row.mimetype } : {}), permalink: row.permalink },
+    file: { id: row.file_id, name: row.name, ...(row.mimetype ? { mimetype: row.mimetype } : {}), permalink: row.permalink, ...(row.source ? { source: row.source } : {}) },
     threadId: row.thread_id,
     authorId: row.author_user_id,
     at: row.shared_at,

@@ -41,6 +41,7 @@ async function queueFiles(tx: Tx, scope: Scope, batch: KnowledgeBatch, off: Set<
         name: f.file.name.slice(0, 512),
         mimetype: f.file.mimetype ?? null,
         permalink: f.permalink,
+        source: f.file.source ?? null,
         threadId: f.threadId,
         authorUserId: f.authorId,
         sharedAt: f.at,

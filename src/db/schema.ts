@@ -470,6 +470,8 @@ export const knowledgeFileJobs = pgTable(
     name: text('name').notNull(),
     mimetype: text('mimetype'),
     permalink: text('permalink'),
+    /** Where the platform keeps the file when its id alone does not say (Teams: the SharePoint address). */
+    source: jsonb('source').$type<Record<string, unknown>>(),
     threadId: text('thread_id'),
     authorUserId: text('author_user_id'),
     sharedAt: timestamp('shared_at', { withTimezone: true }).notNull(),

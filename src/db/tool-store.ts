@@ -102,6 +102,24 @@ export function createToolConnectionStore(db: Db): ToolConnectionStore {
       });
     },
 
+    async setResultsShared(scope, actor, name, shared) {
+      return db.transaction(async (tx) => {
+        const where = and(inWorkspace(scope), eq(toolConnections.name, name), eq(toolConnections.source, 'chat'));
+        const [before] = await tx.select({ shared: toolConnections.resultsShared }).from(toolConnections).where(where).for('update');
+        if (!before) return null;
+        await tx.update(toolConnections).set({ resultsShared: shared }).where(where);
+        const label = (v: boolean) => (v ? 'shared' : 'private');
+        await appendAudit(tx, scope, {
+          action: 'admin_change',
+          outcome: 'ok',
+          actorPrincipalId: actor.principalId,
+          channelExternalId: actor.channelExternalId,
+          detail: { setting: `connection_results:${name}`, old: label(before.shared), new: label(shared) },
+        }, signerOf(db));
+        return { old: before.shared, new: shared };
+      });
+    },
+
     async rules(scope, channelExternalId) {
       const rows = await db
         .select()

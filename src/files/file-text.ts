@@ -24,7 +24,7 @@ export function createFileText(options: FileTextOptions): FileText {
     async read(where, file) {
       const source = options.sourceFor(where.workspace.platform);
       if (!source) return { kind: 'skipped', reason: 'files cannot be read on this platform' };
-      const fetched = await source.fetch(where, { id: file.id, name: file.name, mimetype: file.mimetype ?? '', source: {} }, options.maxBytes);
+      const fetched = await source.fetch(where, { id: file.id, name: file.name, mimetype: file.mimetype ?? '', source: file.source ?? {} }, options.maxBytes);
       switch (fetched.kind) {
         case 'not_visible':
           return { kind: 'skipped', reason: 'Quorum cannot see this file (deleted, or not shared where Quorum is)' };

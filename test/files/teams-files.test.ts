@@ -126,7 +126,9 @@ describe.each(drivers)('files shared in a Teams channel, read through Microsoft 
     expect(tenants.at(-1)).toBe(CONTOSO);
     expect(graph.requests.every((r) => r.authorization === 'Bearer graph-app-token')).toBe(true);
     expect(graph.requests.map((r) => r.path)).toContain(`/v1.0/teams/${GROUP}/channels/${CHANNEL}/filesFolder`);
-    expect(t.teams.connector.downloads).toEqual([{ path: '/download/runbook.pdf', authorization: undefined }]);
+    // The turn reads it, and so may the knowledge index in the background: never with a token.
+    expect(t.teams.connector.downloads.map((d) => d.path)).toContain('/download/runbook.pdf');
+    expect(t.teams.connector.downloads.every((d) => d.path === '/download/runbook.pdf' && d.authorization === undefined)).toBe(true);
   });
 
   it("never reads a file from another channel's folder, or one Graph does not show", async () => {
@@ -150,7 +152,6 @@ describe.each(drivers)('files shared in a Teams channel, read through Microsoft 
   });
 
   it("a OneDrive link in a group chat is not read through Graph (it is someone's own file)", async () => {
-    const asked = graph.requests.length;
     model.calls.length = 0;
     const a = activity('group_chat_message', t.teams.connector.url, (x) => {
       x.id = `17672592000${++n}`;
@@ -160,7 +161,8 @@ describe.each(drivers)('files shared in a Teams channel, read through Microsoft 
     await waitFor(async () => (await t.db.db.select().from(inbox)).every((r) => r.status === 'done') && model.calls.length > 0);
     const reply = [...t.teams.connector.shown.values()].map((m) => m.text).filter((text) => text.startsWith('read them')).at(-1)!;
     expect(reply).toContain('Skipped `review.docx`: it could not be downloaded (files linked in Teams chats are read only when sent in a 1:1 chat with Quorum)');
-    expect(graph.requests.length).toBe(asked);
+    const review = Buffer.from('https://contoso-my.sharepoint.com/personal/jordan/Documents/review.docx').toString('base64url');
+    expect(graph.requests.filter((r) => r.path.includes(review))).toEqual([]);
   });
 
   it('a file too large by Graph\'s word is not downloaded', async () => {

@@ -44,6 +44,8 @@ export interface CredentialsHandlerDeps {
   store: CredentialStore;
   audit: AuditLog;
   whoIs: WhoIs;
+  /** After a workspace secret is saved: lists the connection's tools with it; answers a sentence for the admin. */
+  secretSaved?: (who: { scope: Scope; principalId: string }, workspace: Interaction['workspace'], connection: string) => Promise<string>;
 }
 
 const notice = (text: string): InteractionAnswer => ({ kind: 'notice', text });
@@ -100,7 +102,8 @@ export function createCredentialsHandler(deps: CredentialsHandlerDeps): Interact
               ? { setting: `tool_secret:${name}`, old: replaced ? 'set' : 'none', new: 'set' }
               : { command: 'link_account', connection: name, old: replaced ? 'linked' : 'none', new: 'linked' },
           });
-          return notice(workspace ? `The secret for ${name} is saved (encrypted).` : `Your ${name} account is linked. Quorum uses it only for your own requests.`);
+          const listed = workspace && deps.secretSaved ? ` ${await deps.secretSaved(who, interaction.workspace, name)}` : '';
+          return notice(workspace ? `The secret for ${name} is saved (encrypted).${listed}` : `Your ${name} account is linked. Quorum uses it only for your own requests.`);
         }
         default:
           return notice('That button is not one Quorum knows.');

@@ -27,6 +27,8 @@ export interface SharedFile {
   name: string;
   mimetype?: string | undefined;
   permalink?: string | null | undefined;
+  /** Where the platform keeps it when its id alone does not say (Teams: the SharePoint address); opaque to the core. */
+  source?: Record<string, unknown> | undefined;
 }
 
 /** Where a source lives and who may get it back (the audience rule, stored with every chunk). */

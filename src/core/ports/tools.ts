@@ -96,6 +96,8 @@ export interface ConnectionInfo {
   refreshedAt: Date | null;
   /** Why the last discovery failed; null when it worked. */
   problem: string | null;
+  /** A per-user connection's results may be used in channels (`results shared`). */
+  resultsShared: boolean;
 }
 
 export interface ConnectionActor {
@@ -109,9 +111,15 @@ export interface ConnectionAdmin {
   connect(scope: Scope, workspace: WorkspaceRef, actor: ConnectionActor, input: { name: string; url: string; auth: ToolAuth }): Promise<string>;
   disconnect(scope: Scope, workspace: WorkspaceRef, actor: ConnectionActor, name: string): Promise<string>;
   list(scope: Scope, workspace: WorkspaceRef): Promise<ConnectionInfo[]>;
-  /** Discovers again (`tools/list`) every connection of the workspace. */
-  refresh(scope: Scope, workspace: WorkspaceRef): Promise<ConnectionInfo[]>;
+  /** Discovers again (`tools/list`) every connection of the workspace; `principalId` (the admin asking) reads the workspace secrets. */
+  refresh(scope: Scope, workspace: WorkspaceRef, principalId?: string): Promise<ConnectionInfo[]>;
   setRule(scope: Scope, actor: ConnectionActor, rule: ConnectedToolRule): Promise<{ old: string; new: string }>;
+  /** `/agent connections NAME results shared|private`: answers what changed, or why nothing did. */
+  setResultsShared(scope: Scope, workspace: WorkspaceRef, actor: ConnectionActor, name: string, shared: boolean): Promise<string>;
+  /** Whether NAME is a chat-added connection that authenticates as the workspace (the secret dialog is for those); else why not. */
+  secretProblem(scope: Scope, workspace: WorkspaceRef, name: string): Promise<string | null>;
+  /** After an admin saved a workspace secret: the connection's tools listed again with it; answers what was found. */
+  discoverWithSecret(scope: Scope, workspace: WorkspaceRef, principalId: string, name: string): Promise<string>;
 }
 
 /** A stored connection: the facts the catalog and `/agent connections` need (never a secret). */
@@ -150,6 +158,8 @@ export interface ToolConnectionStore {
   /** Every rule of the workspace, all channels and '*' (what the rules cache of src/tools keeps). */
   allRules(scope: Scope): Promise<ConnectedToolRule[]>;
   setRule(scope: Scope, actor: ConnectionActor, rule: ConnectedToolRule): Promise<{ old: string; new: string }>;
+  /** Sets a chat connection's `results_shared`, audited with old and new value; null when there is no chat connection of that name. */
+  setResultsShared(scope: Scope, actor: ConnectionActor, name: string, shared: boolean): Promise<{ old: boolean; new: boolean } | null>;
 }
 
 /** What the confirmation feature answers for a call that changes something (the tool is not read-only). */
