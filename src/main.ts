@@ -386,7 +386,7 @@ function usesSlack(config: Config): boolean {
 async function startKnowledge(config: Config, database: Database, turns: CoreDeps['turns'], log: Logger, files: { fileText: FileText; audit: AuditLog }): Promise<Knowledge | null> {
   if (config.KNOWLEDGE === 'off') return null;
   const embedder = createEmbedder(config);
-  const vector = embedder ? await enableVector(database, log) : false;
+  const vector = embedder && config.EMBEDDING_MODEL && (await enableVector(database, log)) ? { model: config.EMBEDDING_MODEL } : false;
   return createKnowledge({
     store: createKnowledgeStore(database.db, { vector }),
     resolveWorkspace: (ref) => turns.resolveWorkspace(ref),

@@ -7,6 +7,7 @@ import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PGlite } from '@electric-sql/pglite';
+import { vector } from '@electric-sql/pglite-pgvector';
 import postgres from 'postgres';
 import { inject } from 'vitest';
 import { openDatabase, type Database } from '../../src/db/client.js';
@@ -26,7 +27,8 @@ export interface TestDatabase extends Database {
 
 export async function openPgliteFromSnapshot(): Promise<PGlite> {
   const snapshot = readFileSync(inject('pgliteSnapshot'));
-  return PGlite.create({ loadDataDir: new Blob([snapshot]) });
+  // With pgvector, as the service opens PGlite: tests that set EMBEDDING_MODEL get vector search.
+  return PGlite.create({ loadDataDir: new Blob([snapshot]), extensions: { vector } });
 }
 
 export async function createPostgresDatabase(): Promise<string> {

@@ -196,9 +196,18 @@ export interface KnowledgeStore extends FileIndexQueue {
   releaseBackfill(claim: BackfillClaim, workerId: string, outcome: { error: string | null; retryInMs: number; giveUp: boolean }): Promise<void>;
   /** Where a file was indexed (one entry per place it was shared), to read it again after a change. */
   fileSources(scope: Scope, fileId: string): Promise<Array<{ place: KnowledgePlace; threadId: string | null; authorId: string | null; at: Date; permalink: string | null }>>;
-  /** Embedding support: chunks that have none yet, and storing theirs (where pgvector is present). */
-  unembedded?(limit: number): Promise<{ id: number; content: string }[]>;
-  storeEmbeddings?(rows: { id: number; embedding: number[] }[]): Promise<void>;
+  /** The chunks still to embed, and storing their vectors (present with an embedding model and pgvector). */
+  embeddings?: ChunkEmbeddings;
+}
+
+/** The queue of chunks without a vector of the configured embedding model. */
+export interface ChunkEmbeddings {
+  /** Up to `limit` chunks without a vector, shared fairly across workspaces. */
+  pending(limit: number): Promise<{ id: number; content: string }[]>;
+  /** Stores vectors of chunks that still exist and still have none; answers how many were stored. */
+  store(rows: { id: number; embedding: number[] }[]): Promise<number>;
+  /** Puts up to `limit` chunks with another model's vector back in the queue; answers how many. */
+  requeueOtherModels(limit: number): Promise<number>;
 }
 
 /** A platform's history, page by page, for backfills (Slack conversations.history / .replies). */
@@ -223,7 +232,13 @@ export interface FileText {
   read(where: { workspace: WorkspaceRef; channel: ChannelRef }, file: SharedFile): Promise<FileReadOutcome>;
 }
 
-/** An embedding model (EMBEDDING_MODEL, through the AI SDK). */
+/** An embedding model (EMBEDDING_MODEL, through the AI SDK), throttled by its own limiter. */
 export interface Embedder {
-  embed(texts: string[]): Promise<number[][]>;
+  /**
+   * One vector per text, in order. A `query` (a search in a turn) goes ahead of `index` work (the
+   * background embedder) and gives up sooner.
+   */
+  embed(texts: string[], use: 'query' | 'index'): Promise<number[][]>;
+  /** Least time between two background requests: the embedder's share of the provider's rate. */
+  readonly indexIntervalMs: number;
 }
