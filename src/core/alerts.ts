@@ -1,14 +1,15 @@
 /**
  * Budget alerts: the model gate calls this sink once per budget and period when spend crosses
  * 80% of a budget (any kind: budgets.ts), and each of the workspace's admins gets a direct message on
- * its platform (PlatformPorts.notify). Admins are the owners and admins Quorum knows (grant,
+ * its platform (PlatformPorts.notify); for a per-user budget, the user who crossed it is told in a
+ * direct message of their own too. Admins are the owners and admins Quorum knows (grant,
  * else platform role) and the operator's QUORUM_ADMINS for that workspace, at most
  * MAX_ALERTED_ADMINS. The message holds numbers only, never content. Nothing here throws: a
  * failure is logged and the turn that crossed the line is answered as usual.
  */
 import { isOperatorAdmin, type BootstrapAdmin } from './access/roles.js';
 import type { AdminStore } from './ports.js';
-import { budgetWarningText, type BudgetAlert } from './budgets.js';
+import { budgetWarningForUserText, budgetWarningText, type BudgetAlert } from './budgets.js';
 import type { Platform } from './envelope.js';
 import type { Scope } from './identity.js';
 import type { BudgetAlertSink, Logger, PlatformPorts } from './ports.js';
@@ -38,25 +39,27 @@ export function createBudgetAlerts(deps: BudgetAlertDeps): BudgetAlertSink {
     }
     const workspace = await deps.admin.workspaceOf(scope);
     if (!workspace) return;
-    const operators = (deps.bootstrapAdmins ?? []).filter((b) => isOperatorAdmin([b], workspace, b.user)).map((b) => b.user);
-    const admins = [...new Set([...operators, ...(await deps.admin.adminsOf(scope, max))])].slice(0, max);
-    if (admins.length === 0) {
-      log.warn({ event: 'budget_alert.no_admins', ...base }, 'no known admin to tell of the budget warning');
-      return;
-    }
-    // A user's budget names the user (their platform id), never what they asked.
+    // A user's budget names the user (their platform id), never what they asked; and they are told too.
     const userId = alert.principalId ? (await deps.admin.platformUserIds(scope, [alert.principalId])).get(alert.principalId) : undefined;
+    const operators = (deps.bootstrapAdmins ?? []).filter((b) => isOperatorAdmin([b], workspace, b.user)).map((b) => b.user);
+    // An admin whose own budget it is gets the personal message only.
+    const admins = [...new Set([...operators, ...(await deps.admin.adminsOf(scope, max))])].filter((a) => a !== userId).slice(0, max);
+    if (admins.length === 0) log.warn({ event: 'budget_alert.no_admins', ...base }, 'no known admin to tell of the budget warning');
     const text = budgetWarningText(workspace.name ?? `workspace ${workspace.externalId}`, { ...alert, ...(userId ? { userId } : {}) });
-    const outcomes = await Promise.allSettled(admins.map((userId) => ports.notify!(workspace, userId, text)));
+    const recipients = admins.map((id) => ({ id, text }));
+    if (userId) recipients.push({ id: userId, text: budgetWarningForUserText(alert) });
+    if (recipients.length === 0) return;
+    const outcomes = await Promise.allSettled(recipients.map((r) => ports.notify!(workspace, r.id, r.text)));
     const counts = { sent: 0, unreachable: 0, failed: 0 };
-    for (const outcome of outcomes) {
+    outcomes.forEach((outcome, i) => {
       if (outcome.status === 'fulfilled') counts[outcome.value]++;
       else {
         counts.failed++;
-        log.warn({ event: 'budget_alert.failed', ...base, err: errorOf(outcome.reason) }, 'an admin could not be told of the budget warning');
+        const who = recipients[i]!.id === userId ? 'the user' : 'an admin';
+        log.warn({ event: 'budget_alert.failed', ...base, err: errorOf(outcome.reason) }, `${who} could not be told of the budget warning`);
       }
-    }
-    log.info({ event: 'budget_alert.sent', ...base, ...counts }, 'admins told of the budget warning');
+    });
+    log.info({ event: 'budget_alert.sent', ...base, ...counts, ...(userId ? { user: true } : {}) }, userId ? 'admins and the user told of the budget warning' : 'admins told of the budget warning');
   }
 
   return {

@@ -98,6 +98,34 @@ export function planOutput(input: OutputPlanInput): OutputPlan {
   return { ok: true, maxOutputTokens, tokens: input.promptTokens + maxOutputTokens, microUsd: callCost(input.price, input.promptTokens, maxOutputTokens) };
 }
 
+/** How a block reservation (one reservation that several calls of one user draw from) is sized. */
+export interface BlockPlanInput extends OutputPlanInput {
+  /** Calls like this one the block is sized for at most. */
+  calls: number;
+  /** The most of any budget's remaining room one block may take (so other instances and users keep theirs). */
+  share: number;
+  /** Fewer calls than this: not worth a block (the call reserves for itself). */
+  minCalls: number;
+}
+
+export type BlockPlan = { ok: true; calls: number; tokens: number; microUsd: number } | { ok: false };
+
+/**
+ * Room for up to `calls` calls at their full output (prompt + maxOutputTokens each, at the price),
+ * within `share` of every budget's remaining room; none when fewer than `minCalls` fit.
+ */
+export function planBlock(input: BlockPlanInput): BlockPlan {
+  const tokens = input.promptTokens + input.maxOutputTokens;
+  const microUsd = callCost(input.price, input.promptTokens, input.maxOutputTokens);
+  let calls = input.calls;
+  for (const budget of input.budgets) {
+    const each = budget.unit === 'tokens' ? tokens : microUsd;
+    if (each > 0) calls = Math.min(calls, Math.floor(((budget.limit - input.spent(budget)) * input.share) / each));
+  }
+  if (calls < input.minCalls) return { ok: false };
+  return { ok: true, calls, tokens: calls * tokens, microUsd: calls * microUsd };
+}
+
 /** The most a call can cost, rounded up (the settled cost rounds, so it never exceeds this). */
 export function callCost(price: TokenPrice, inputTokens: number, outputTokens: number): number {
   return Math.ceil(inputTokens * price.input + outputTokens * price.output);
@@ -159,6 +187,19 @@ export function budgetWarningText(workspace: string, alert: BudgetAlert): string
   return (
     `Heads up: ${who} has used ${amount(alert.spent)} of ${budgetName(b)} of ${amount(b.limit)} ${when} (${percent}%). ` +
     `Model calls stop at the budget; an admin can raise it with \`/agent budget ${b.subject === 'user' ? 'user ' : ''}${b.unit} N/${b.period}\`.`
+  );
+}
+
+/** What a user is told privately when their own (per-user) budget crosses 80%. Numbers only, never content. */
+export function budgetWarningForUserText(alert: BudgetAlert): string {
+  const b = alert.budget;
+  const percent = Math.floor((alert.spent / b.limit) * 100);
+  const amount = (v: number) => (b.unit === 'tokens' ? `${v.toLocaleString('en-US')} tokens` : formatUsd(v));
+  const what = `${b.period === 'day' ? 'daily' : 'monthly'} ${b.unit === 'tokens' ? 'token' : 'spending'} budget`;
+  const resets = b.period === 'day' ? 'it resets tomorrow' : 'it resets on the 1st of next month';
+  return (
+    `Heads up: you have used ${amount(alert.spent)} of your ${what} of ${amount(b.limit)} ${b.period === 'day' ? 'today' : 'this month'} (${percent}%). ` +
+    `Quorum stops answering you at the budget and ${resets} (UTC); a workspace admin can raise it.`
   );
 }
 

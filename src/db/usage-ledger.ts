@@ -2,6 +2,12 @@
  * UsageLedger on drizzle: spend per budget period (budget_counters: the workspace's and each
  * user's, per UTC day and month, tokens and micro-USD), the reservations of calls in flight
  * (budget_reservations, with a lease), and usage rows per workspace, user, model, channel and day.
+ * Counters always hold settled use + what reservations still hold.
+ *
+ * A reservation is a call's own (prompt + its capped output; settling deletes it) or a block that
+ * an instance's calls of one user draw from in memory (src/model/spend-blocks.ts): sized by
+ * planBlock within a share of every budget's room, shrunk by each drawn call's settlement by what
+ * it drew, its undrawn part given back by a settlement with no entries, and deleted with the last.
  *
  * Every reservation and settlement touches the same four counters (workspace and user, day and
  * month) in the same order, so a reservation's row locks order concurrent calls of a workspace on
@@ -9,7 +15,7 @@
  */
 import { sql } from 'drizzle-orm';
 import { z } from 'zod';
-import { planOutput, type Budget, type BudgetAlert, type BudgetKind } from '../core/budgets.js';
+import { planBlock, planOutput, type Budget, type BudgetAlert, type BudgetKind } from '../core/budgets.js';
 import type { Scope } from '../core/identity.js';
 import type { Reservation, ReserveRequest, SettleInput, UsageEntry, UsageLedger } from '../core/ports.js';
 import type { Db } from './client.js';
@@ -78,45 +84,58 @@ async function releaseExpired(tx: Executor, scope: Scope): Promise<number> {
   return decodeRows(z.object({ n: col.number }), result)[0]?.n ?? 0;
 }
 
+type Counters = Map<string, z.infer<typeof counterRow>>;
+
+/** Each budget's spend so far (settled and reserved), from the locked counters. */
+function spentIn(request: ReserveRequest, counters: Counters, periods: { day: string; month: string }) {
+  return (kind: BudgetKind) => {
+    const row = counters.get(keyOf(kind, request.principalId, periods));
+    return kind.unit === 'tokens' ? (row?.tokens ?? 0) : (row?.usd ?? 0);
+  };
+}
+
+/** Milliseconds from `at` to the next UTC midnight, where the day's budget period (and perhaps the month's) ends. */
+function untilNextDay(at: Date): number {
+  return Date.UTC(at.getUTCFullYear(), at.getUTCMonth(), at.getUTCDate() + 1) - at.getTime();
+}
+
 export function createUsageLedger(db: Db, options: LedgerOptions = {}): UsageLedger {
   const now = options.now ?? (() => new Date());
 
-  function plan(request: ReserveRequest, counters: Map<string, z.infer<typeof counterRow>>, periods: { day: string; month: string }) {
-    return planOutput({
-      ...request,
-      spent: (kind) => {
-        const row = counters.get(keyOf(kind, request.principalId, periods));
-        return kind.unit === 'tokens' ? (row?.tokens ?? 0) : (row?.usd ?? 0);
-      },
-    });
+  function plan(request: ReserveRequest, counters: Counters, periods: { day: string; month: string }) {
+    return planOutput({ ...request, spent: spentIn(request, counters, periods) });
   }
 
   return {
     async reserve(scope, request): Promise<Reservation> {
-      const periods = periodsOf(now());
+      const at = now();
+      const periods = periodsOf(at);
       return db.transaction(async (tx) => {
         let counters = await lockCounters(tx, scope, request.principalId, periods);
         let planned = plan(request, counters, periods);
-        // No room: a dead process's reservations may be what fills it.
+        // No room: a dead process's reservations (blocks too) may be what fills it.
         if (!planned.ok && (await releaseExpired(tx, scope)) > 0) {
           counters = await lockCounters(tx, scope, request.principalId, periods);
           planned = plan(request, counters, periods);
         }
         if (!planned.ok) return planned;
+        const block = request.block ? planBlock({ ...request, ...request.block, spent: spentIn(request, counters, periods) }) : null;
+        const held = block?.ok ? block : planned;
         const keys = counterKeys(request.principalId, periods);
         const pairs = sql.join(keys.map((k) => sql`(${k.subject}, ${k.period})`), sql`, `);
         const result = await tx.execute(sql`with r as (
             insert into budget_reservations (workspace_id, principal_id, day, month, tokens, micro_usd, lease_until)
-            values (${scope.workspaceId}, ${request.principalId}, ${periods.day}, ${periods.month}, ${planned.tokens}, ${planned.microUsd},
+            values (${scope.workspaceId}, ${request.principalId}, ${periods.day}, ${periods.month}, ${held.tokens}, ${held.microUsd},
               now() + ${request.leaseMs} * interval '1 millisecond')
             returning id),
           c as (
-            update budget_counters set spent_tokens = spent_tokens + ${planned.tokens}, spent_micro_usd = spent_micro_usd + ${planned.microUsd}
+            update budget_counters set spent_tokens = spent_tokens + ${held.tokens}, spent_micro_usd = spent_micro_usd + ${held.microUsd}
             where workspace_id = ${scope.workspaceId} and (subject, period) in (${pairs})
             returning 1)
           select id from r`);
         const [row] = decodeRows(z.object({ id: z.string() }), result);
-        return { ok: true as const, id: row!.id, maxOutputTokens: planned.maxOutputTokens, tokens: planned.tokens, microUsd: planned.microUsd };
+        const grant = block?.ok ? { block: { calls: block.calls, validForMs: untilNextDay(at) } } : {};
+        return { ok: true as const, id: row!.id, maxOutputTokens: planned.maxOutputTokens, tokens: held.tokens, microUsd: held.microUsd, ...grant };
       });
     },
 
@@ -137,8 +156,8 @@ export function createUsageLedger(db: Db, options: LedgerOptions = {}): UsageLed
 }
 
 /**
- * One statement: the reservation goes (if its lease has not already given it back), the four
- * counters get the real use minus what was reserved, the 80% lines are stamped once per period,
+ * One statement: the reservation goes, or a block shrinks by what the call drew (unless its lease
+ * already gave it back), the four counters get the real use minus that, the 80% lines are stamped once per period,
  * and the usage rows are added.
  */
 function settleStatement(scope: Scope, input: SettleInput, periods: { day: string; month: string }) {
@@ -168,9 +187,15 @@ function settleStatement(scope: Scope, input: SettleInput, periods: { day: strin
   const spentT = sql`greatest(0, budget_counters.spent_tokens + excluded.spent_tokens - coalesce((select tokens from gone), 0))`;
   const spentU = sql`greatest(0, budget_counters.spent_micro_usd + excluded.spent_micro_usd - coalesce((select micro_usd from gone), 0))`;
   const line = (column: 'wt' | 'wu') => sql`(select k.${sql.raw(column)} from k where k.subject = excluded.subject and k.period = excluded.period)`;
-  return sql`with gone as (
-      delete from budget_reservations where workspace_id = ${ws} and id = ${input.reservationId}::uuid
-      returning tokens, micro_usd, day, month),
+  // A draw from a block shrinks the block by what the call drew (the rest of it stays reserved);
+  // a call's own reservation goes whole. Either way the counters lose exactly what the row lost.
+  const gone = input.drawn
+    ? sql`update budget_reservations set tokens = tokens - ${input.drawn.tokens}, micro_usd = micro_usd - ${input.drawn.microUsd}
+      where workspace_id = ${ws} and id = ${input.reservationId}::uuid
+      returning ${input.drawn.tokens}::bigint as tokens, ${input.drawn.microUsd}::bigint as micro_usd, day, month`
+    : sql`delete from budget_reservations where workspace_id = ${ws} and id = ${input.reservationId}::uuid
+      returning tokens, micro_usd, day, month`;
+  return sql`with gone as (${gone}),
     k (subject, period, wt, wu) as (values ${values}),
     c as (
       insert into budget_counters (workspace_id, subject, period, spent_tokens, spent_micro_usd, warned_tokens_at, warned_usd_at)

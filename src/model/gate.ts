@@ -92,6 +92,8 @@ export interface ModelGateOptions {
   outputReserveTokens?: number;
   /** How long a budget reservation holds without renewal (renewed while its call runs). */
   reservationLeaseMs?: number;
+  /** How long an unused block of budget reservation is kept before its undrawn part goes back. */
+  budgetBlockIdleMs?: number;
 }
 
 export interface GateObserver {
@@ -176,6 +178,7 @@ export function createModelGate(options: ModelGateOptions): ThrottlingGate {
     maxOutputTokens: options.outputReserveTokens ?? 4_096,
     leaseMs,
     noticeMs: queueNoticeMs,
+    blockIdleMs: options.budgetBlockIdleMs,
   });
   const retry = retryPolicy(resilience);
   const mainSource: ModelSource = { provider: options.provider, model: options.model };
@@ -288,9 +291,9 @@ export function createModelGate(options: ModelGateOptions): ThrottlingGate {
     limiters,
     breakerState: (modelId, source = 'main') =>
       CircuitState[models.get(source === 'main' ? mainSource : fallbackSource)?.get(modelId)?.breaker.state ?? CircuitState.Closed],
-    close: () => {
-      spend.close();
-      return limiters.close();
+    close: async () => {
+      await spend.close();
+      await limiters.close();
     },
 
     async generate(call: ModelCall): Promise<ModelOutcome> {

@@ -1,18 +1,21 @@
 /**
  * What a model call may spend, decided before it is sent and settled after (the gate's budget
  * step). Before: the prompt is estimated (tool definitions included), the tokens-per-minute limit
- * and the budgets in force cap its output, the ledger reserves prompt + that output in the
- * database (so instances share it), and the provider is sent that output cap (`maxOutputTokens`),
- * so the call cannot cost more than was reserved. After: the real usage replaces the reservation,
- * and an 80% crossing of any budget is audited and told to the admins.
+ * and the budgets in force cap its output, the call holds prompt + that output against the budgets
+ * in the database (so instances share them), and the provider is sent that output cap
+ * (`maxOutputTokens`), so the call cannot cost more than was held. After: the real usage replaces
+ * what was held, and an 80% crossing of any budget is audited and told to the admins.
  *
- * Reservations carry a lease, renewed while their calls run; a process that dies holds its
- * reservations for one lease.
+ * The hold is mostly a draw, in memory, from a block reservation this instance holds for the user
+ * (spend-blocks.ts: no database round trip before the call); near a limit it is the call's own
+ * reservation, exactly as large as the budget's remaining room allows. Reservations and blocks
+ * carry a lease, renewed while this process lives; a process that dies holds them for one lease.
  */
 import { budgetsOf, budgetUsedUpMessage, budgetName, type Budget, type BudgetAlert } from '../core/budgets.js';
 import type { Scope } from '../core/identity.js';
 import type { AuditLog, BudgetAlertSink, Logger, ModelCall, PromptMessage, TokenUsage, UsageEntry, UsageLedger, WorkspaceSettings } from '../core/ports.js';
 import type { TokenTicket, TokenWindow } from '../limiter/token-window.js';
+import { Reservations, type Hold } from './spend-blocks.js';
 import { dearest, type Pricing } from './pricing.js';
 
 /** Below this much room for output an answer is not worth starting (unless the call asks for less). */
@@ -69,6 +72,8 @@ export interface SpendOptions {
   leaseMs: number;
   /** How long a call waits for the tpm window before it is told it waits. */
   noticeMs: number;
+  /** How long an unused block reservation is kept (spend-blocks.ts). */
+  blockIdleMs?: number | undefined;
 }
 
 /** A call cleared to run: the output cap to send (undefined: no budget or tpm applies), and its settlement. */
@@ -81,42 +86,6 @@ export type SpendDecision = { ok: true; spend: CallSpend } | { ok: false; messag
 
 export function tpmMessage(tpm: number): string {
   return `This request is larger than this workspace's limit of ${tpm.toLocaleString('en-US')} tokens per minute. An admin can raise it with \`/agent limit tpm N\`.`;
-}
-
-/** The reservations of calls running on this instance, their leases renewed together while any is live. */
-class LeaseKeeper {
-  private readonly live = new Map<string, Scope>();
-  private timer: ReturnType<typeof setInterval> | null = null;
-
-  constructor(
-    private readonly ledger: UsageLedger,
-    private readonly leaseMs: number,
-    private readonly log: Logger,
-  ) {}
-
-  hold(id: string, scope: Scope): void {
-    this.live.set(id, scope);
-    this.timer ??= setInterval(() => this.renew(), Math.max(10, Math.floor(this.leaseMs / 3)));
-    this.timer.unref?.();
-  }
-
-  release(id: string): void {
-    this.live.delete(id);
-    if (this.live.size === 0) this.close();
-  }
-
-  close(): void {
-    if (this.timer) clearInterval(this.timer);
-    this.timer = null;
-  }
-
-  private renew(): void {
-    const items = [...this.live].map(([id, scope]) => ({ id, scope }));
-    if (items.length === 0) return;
-    this.ledger
-      .renew(items, this.leaseMs)
-      .catch((err: Error) => this.log.warn({ event: 'model.budget_renew_failed', err: err.message }, 'reservation leases not renewed'));
-  }
 }
 
 /** Audits each 80% crossing and tells the admins (without holding up the call). */
@@ -141,23 +110,27 @@ const { log } = options;
 
 export function createSpendControl(options: SpendOptions) {
   const { ledger, log } = options;
-  const leases = new LeaseKeeper(ledger, options.leaseMs, log);
-  function settler(call: ModelCall, budgets: Budget[], reservationId: string | null, ticket: TokenTicket | null) {
+  const reservations = new Reservations({ ledger, log, leaseMs: options.leaseMs, idleMs: options.blockIdleMs });
+  function settler(call: ModelCall, budgets: Budget[], hold: Hold | null, ticket: TokenTicket | null) {
     return async (answer: { model: string; usage: TokenUsage } | null) => {
-      const used = answer ? answer.usage.inputTokens + answer.usage.outputTokens : 0;
-      await ticket?.settle(used).catch(() => undefined);
-      if (reservationId === null && !answer) return;
+      if (ticket) {
+        // The window's count is corrected beside the answer, not before it.
+        const used = answer ? answer.usage.inputTokens + answer.usage.outputTokens : 0;
+        void ticket.settle(used).catch((err: Error) => log.warn({ event: 'model.tpm_settle_failed', err: err.message }, 'tokens per minute not corrected'));
+      }
+      const reservation = hold ? hold.settleAs(answer !== null) : { reservationId: null };
+      if (reservation === null || (reservation.reservationId === null && !answer)) return hold?.settled();
       const entries: UsageEntry[] = answer
         ? [{ model: answer.model, usage: answer.usage, costMicroUsd: options.pricing.costMicroUsd(answer.model, answer.usage.inputTokens, answer.usage.outputTokens) }]
         : [];
       try {
-        const result = await ledger.settle(call.scope, { principalId: call.principalId, channelExternalId: call.channelExternalId, reservationId, entries, budgets });
+        const result = await ledger.settle(call.scope, { principalId: call.principalId, channelExternalId: call.channelExternalId, ...reservation, entries, budgets });
         await warn(options, call.scope, result.crossed);
       } catch (err) {
         // The answer stands; a lost usage row is logged, not shown to the user (the lease frees the reservation).
         log.error({ event: 'model.settle_failed', workspace: call.scope.workspaceId, err: (err as Error).message }, 'usage not recorded');
       } finally {
-        if (reservationId !== null) leases.release(reservationId);
+        hold?.settled();
       }
     };
   }
@@ -174,22 +147,20 @@ export function createSpendControl(options: SpendOptions) {
         if (prompt + Math.min(MIN_OUTPUT_TOKENS, maxOutputTokens) > tpm) return { ok: false, message: tpmMessage(tpm) };
         maxOutputTokens = Math.min(maxOutputTokens, tpm - prompt);
       }
-      let reservationId: string | null = null;
+      let hold: Hold | null = null;
       if (budgets.length > 0) {
         const price = dearest(models.map((m) => options.pricing.priceOf(m)));
-        const reservation = await ledger.reserve(call.scope, {
+        const taken = await reservations.take(call.scope, {
           principalId: call.principalId,
           budgets,
           promptTokens: prompt,
           maxOutputTokens,
           minOutputTokens: MIN_OUTPUT_TOKENS,
           price,
-          leaseMs: options.leaseMs,
         });
-        if (!reservation.ok) return { ok: false, message: budgetUsedUpMessage(reservation.budget) };
-        reservationId = reservation.id;
-        maxOutputTokens = reservation.maxOutputTokens;
-        leases.hold(reservation.id, call.scope);
+        if (!taken.ok) return { ok: false, message: budgetUsedUpMessage(taken.budget) };
+        hold = taken.hold;
+        maxOutputTokens = hold.maxOutputTokens;
       }
       let ticket: TokenTicket | null = null;
       if (tpm !== null) {
@@ -198,15 +169,16 @@ export function createSpendControl(options: SpendOptions) {
           ticket = await options.tokens.acquire(call.scope.workspaceId, prompt + maxOutputTokens, tpm, call.signal);
         } catch (err) {
           // Cancelled while waiting for the window: the reservation goes back.
-          await settler(call, budgets, reservationId, null)(null);
+          await settler(call, budgets, hold, null)(null);
           throw err;
         } finally {
           clearTimeout(waiting);
         }
       }
-      return { ok: true, spend: { maxOutputTokens, settle: settler(call, budgets, reservationId, ticket) } };
+      return { ok: true, spend: { maxOutputTokens, settle: settler(call, budgets, hold, ticket) } };
     },
 
-    close: () => leases.close(),
+    /** Gives the undrawn part of this instance's blocks back. */
+    close: () => reservations.close(),
   };
 }

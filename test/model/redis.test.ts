@@ -115,6 +115,23 @@ describeWith('redis', 'model limits shared through Redis 7', () => {
     await second.disconnect(false);
   });
 
+  it('two instances share one tokens-per-minute limit (counted per sliding window at the provider)', async () => {
+    const id = prefix();
+    const scope = fakeScope();
+    const tpm = 400;
+    server.script = () => ({ kind: 'answer', promptTokens: 5, completionTokens: 'random' });
+    const settings = async () => ({ ...noSettings, tpm, concurrency: 16 });
+    const a = gateFor(server, { redis: shared(), prefix: id, settings, outputReserveTokens: 50, fallbackModel: null });
+    const b = gateFor(server, { redis: shared(), prefix: id, settings, outputReserveTokens: 50, fallbackModel: null });
+    gates.push(a, b);
+    await waitFor(() => a.limiters.mode() === 'shared' && b.limiters.mode() === 'shared');
+    const outcomes = await Promise.all(Array.from({ length: 16 }, (_, i) => (i % 2 ? a : b).generate(callOf(scope, 'p1', 'tpm-shared'))));
+    expect(outcomes.every((o) => o.kind === 'answer')).toBe(true);
+    expect(server.requests).toHaveLength(16);
+    // The gate's window is 1 s in tests ("per minute" scaled down).
+    expect(server.busiestTokens(1_000)).toBeLessThanOrEqual(tpm);
+  });
+
   it('two instances share one workspace limit', async () => {
     const id = prefix();
     const scope = fakeScope();

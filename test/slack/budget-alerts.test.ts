@@ -98,6 +98,38 @@ describe.each(drivers)('Slack budget alerts (%s)', (driver) => {
   });
 });
 
+describe.each(drivers)('Slack per-user budget alerts (%s)', (driver) => {
+  const ctx = useAcme(driver);
+  const dmsTo = (user: string) => ctx.api.called('chat.postMessage').filter((c) => c.params.channel === `D${user.slice(1)}` && c.params.text?.startsWith('Heads up'));
+
+  it('tells the user who crossed 80% of their own budget in a DM of their own, beside the admins, once', async () => {
+    const { app, api, db, lines } = ctx;
+    expect(await memberTurn(ctx, 'first things first')).toContain('Offline model');
+    expect(await command(app, OPERATOR, `budget user tokens ${BUDGET}/day`)).not.toMatch(/^Usage/);
+    await spentToday(db, { platform: 'slack', externalId: TEAM }, BUDGET * 0.8 - 1, MEMBER);
+
+    const turn = freshEvent('app_mention', { user: MEMBER, channel: CHANNEL, text: '<@U0ACMEBOT1> what changed in the launch plan?' });
+    expect((await postSlack(app, turn)).status).toBe(200);
+    await waitFor(() => lines.some((l) => l.includes('"budget_alert.sent"')));
+
+    const own = dmsTo(MEMBER);
+    expect(own).toHaveLength(1);
+    expect(own[0]!.token).toBe('xoxb-acme-single');
+    expect(own[0]!.params.text).toMatch(/^Heads up: you have used 8\d,\d{3} tokens of your daily token budget of 100,000 tokens today \(8\d%\)\. Quorum stops answering you at the budget/);
+    expect(own[0]!.params.text).not.toContain('launch plan');
+    // The admin is told which user, the user is told nothing in the channel.
+    expect(dmsTo(OPERATOR).map((c) => c.params.text)).toEqual([expect.stringMatching(/^Heads up: a user of workspace T0ACME0001 \(U0PLAINMB1\) has used/)]);
+    expect(api.called('chat.postMessage').filter((c) => c.params.channel === CHANNEL && c.params.text?.startsWith('Heads up'))).toEqual([]);
+    expect(api.called('chat.update').filter((c) => c.params.text?.startsWith('Heads up'))).toEqual([]);
+    expect(lines.some((l) => l.includes('"budget_alert.sent"') && l.includes('"sent":2'))).toBe(true);
+
+    // Another turn the same day: answered, nobody told again.
+    expect(await memberTurn(ctx, 'and now?')).toContain('Offline model');
+    expect(dmsTo(MEMBER)).toHaveLength(1);
+    expect(dmsTo(OPERATOR)).toHaveLength(1);
+  });
+});
+
 describe.each(drivers)('Slack budget alerts when Slack refuses the DM (%s)', (driver) => {
   const ctx = useAcme(driver, (api) => api.errors.set('conversations.open', { error: 'missing_scope' }));
 

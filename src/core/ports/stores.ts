@@ -170,10 +170,22 @@ export interface ReserveRequest {
   price: TokenPrice;
   /** How long the reservation holds without a renewal (a dead process's is released after it). */
   leaseMs: number;
+  /**
+   * Ask for a block that several calls of this user draw from (budgets.ts planBlock); where the
+   * budgets leave too little room for one, the call reserves for itself as without it.
+   */
+  block?: { calls: number; share: number; minCalls: number } | undefined;
+}
+
+/** A block reservation: its row holds the block's tokens and micro-USD until drawn calls settle or it is given back. */
+export interface BlockGrant {
+  calls: number;
+  /** Until the budget period (UTC day) it counts in ends, on the ledger's clock. */
+  validForMs: number;
 }
 
 export type Reservation =
-  | { ok: true; id: string; maxOutputTokens: number; tokens: number; microUsd: number }
+  | { ok: true; id: string; maxOutputTokens: number; tokens: number; microUsd: number; block?: BlockGrant | undefined }
   /** No room: the tightest budget that refused it. */
   | { ok: false; budget: Budget };
 
@@ -183,6 +195,11 @@ export interface SettleInput {
   channelExternalId?: string | undefined;
   /** The reservation the call made; null when no budget applied. */
   reservationId: string | null;
+  /**
+   * The call drew this much from a block reservation (`reservationId`), which stays and shrinks by
+   * it; absent, the reservation is given up whole. With no entries this gives a block's undrawn part back.
+   */
+  drawn?: { tokens: number; microUsd: number } | undefined;
   entries: UsageEntry[];
   /** The budgets in force: their 80% warnings are checked. */
   budgets: Budget[];
