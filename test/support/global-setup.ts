@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { PGlite } from '@electric-sql/pglite';
 import postgres from 'postgres';
 import type { TestProject } from 'vitest/node';
-import { openDatabase } from '../../src/db/client.js';
+import { openDatabase, PGLITE_SETTINGS } from '../../src/db/client.js';
 import { redisAnswers } from './redis-probe.js';
 
 declare module 'vitest' {
@@ -26,7 +26,7 @@ export const TEMPLATE_DB = `quorum_template_${process.pid}`;
 
 export default async function setup(project: TestProject) {
   const dir = mkdtempSync(join(tmpdir(), 'quorum-test-'));
-  const pglite = await PGlite.create();
+  const pglite = await PGlite.create({ startParams: [...PGlite.defaultStartParams, ...PGLITE_SETTINGS] });
   const migrated = await openDatabase({ dataDir: dir, pglite });
   await migrated.close();
   const dump = await pglite.dumpDataDir('none');
