@@ -3,7 +3,8 @@
  * 1,000,000 chunks across 1,000 channels (the requester a member of 50 of them; target p99 <=
  * 50 ms at 1M), and the index's size per million chunks; (2) backfill throughput against the fake
  * Slack's history pages at Slack's Tier 3 limit (messages per minute, calls per minute against
- * the limit), with one 429 on the way.
+ * the limit), with one 429 on the way; (3) hybrid retrieval (full text + pgvector, fused) on
+ * PGlite at 20,000 chunks with 384-dimension vectors, for a member of 50 channels and of all 1,000.
  *
  *   DATABASE_URL=postgres://postgres@127.0.0.1:5432/test npm run bench -- knowledge
  */
@@ -13,9 +14,13 @@ import { openDatabase } from '../src/db/client.js';
 import type { KnowledgeStore } from '../src/core/ports.js';
 import { createKnowledgeStore } from '../src/db/knowledge-store.js';
 import { knowledgeChannels, workspaces } from '../src/db/schema.js';
+import { enableVector } from '../src/db/vector.js';
 import { createLogger } from '../src/log.js';
 import { startQuorum } from '../src/main.js';
 import { FakeSlackApi } from '../test/fakes/slack-api.js';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { benchConfig, benchServices, fmt, freshPostgres, print, signedSlackRequest, skipped, summarize } from './_support.js';
 
 const CHANNELS = 1_000;
@@ -136,7 +141,50 @@ async function backfill(): Promise<void> {
   }
 }
 
+const VECTOR_CHUNKS = 20_000;
+const DIMENSIONS = 384;
+
+const randomVector = () => Array.from({ length: DIMENSIONS }, () => Math.random() - 0.5);
+
+/** Hybrid searches (two words and a query vector) by a member of `memberOf` channels: p50/p99. */
+async function measureHybrid(store: KnowledgeStore, scope: Scope, memberOf: number): Promise<string> {
+  const samples: number[] = [];
+  for (let q = 0; q < 100; q++) {
+    const channels = Array.from({ length: memberOf }, (_, k) => `C${String((q * 37 + k * 19) % CHANNELS).padStart(6, '0')}`);
+    const t = performance.now();
+    await store.search(scope, { text: `w${(q * 11) % VOCABULARY} w${(q * 3) % 997}`, embedding: randomVector(), channelExternalIds: channels, dmOwnerUserId: 'U42', limit: 10 });
+    samples.push(performance.now() - t);
+  }
+  const s = summarize(samples);
+  return `p50 ${fmt(s.p50)}, p99 ${fmt(s.p99)}, mean ${fmt(s.mean)} over ${s.n} queries`;
+}
+
+async function vectorRetrieval(): Promise<void> {
+  const dir = mkdtempSync(join(tmpdir(), 'quorum-bench-vector-'));
+  const database = await openDatabase({ dataDir: dir });
+  try {
+    const { db } = database;
+    if (!(await enableVector(database, createLogger('silent')))) throw new Error('PGlite did not load pgvector');
+    const [ws] = await db.insert(workspaces).values({ platform: 'slack', externalId: 'T0BENCHVEC' }).returning();
+    const scope = { workspaceId: ws!.id, platform: 'slack' } as Scope;
+    const started = performance.now();
+    await db.execute(fill(ws!.id, 1, VECTOR_CHUNKS));
+    // Random unit-ish vectors, one per chunk (the subquery names the row, so each gets its own).
+    await db.execute(sql`update knowledge_chunks k set embedding_model = 'bench', embedding = (
+      select array_agg(random() - 0.5)::vector from generate_series(1, ${DIMENSIONS}::int) d where k.id > 0)`);
+    await db.execute(sql`vacuum analyze knowledge_chunks`);
+    const loadS = (performance.now() - started) / 1000;
+    const store = createKnowledgeStore(db, { vector: { model: 'bench' } });
+    print(`hybrid retrieval on PGlite @ ${VECTOR_CHUNKS.toLocaleString('en')} chunks with ${DIMENSIONS}-dimension vectors (exact distance, no ANN index), load ${loadS.toFixed(1)} s:`);
+    for (const memberOf of [MEMBER_OF, CHANNELS]) print(`  member of ${memberOf} of ${CHANNELS} channels: ${await measureHybrid(store, scope, memberOf)}`);
+  } finally {
+    await database.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
 export async function run(): Promise<void> {
+  await vectorRetrieval();
   if (benchServices.postgres) await retrieval(benchServices.postgres);
   else skipped('knowledge retrieval on PostgreSQL', 'set DATABASE_URL');
   await backfill();

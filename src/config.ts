@@ -86,7 +86,7 @@ const hostPattern = /^(\*\.)?[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*
 
 export const configSchema = z.object({
   NODE_ENV: z.enum(['development', 'production', 'test']).default('development').describe('production turns off the console and Teams without authentication, and requires real credentials'),
-  PORT: z.coerce.number().int().min(0).max(65535).default(3000).describe('HTTP port for everything (console, /slack/events, /api/messages, /healthz, /readyz, /metrics)'),
+  PORT: z.coerce.number().int().min(0).max(65535).default(3000).describe('HTTP port for everything (console, /slack/events, /api/messages, /oauth/mcp/callback, /healthz, /readyz, /metrics)'),
   HOST: z.string().min(1).default('127.0.0.1').describe('interface to listen on; the console and Teams without authentication run only on a loopback address (127.0.0.1, ::1, localhost)'),
   METRICS_TOKEN: z.string().min(16).optional().describe('secret: bearer token GET /metrics requires (Authorization: Bearer …); at least 16 characters'),
   METRICS_PORT: z.coerce.number().int().min(0).max(65535).optional().describe('serve /metrics on its own listener (METRICS_HOST:METRICS_PORT) instead of PORT'),
@@ -199,6 +199,14 @@ export const configSchema = z.object({
     .default('false')
     .transform((v) => v === 'true')
     .describe('let connections reach loopback, link-local and private addresses (checked on the address actually connected to)'),
+  PUBLIC_URL: z
+    .url({ protocol: /^https?$/ })
+    .refine((u) => !/[?#]/.test(u), 'must be the base address people reach Quorum at, without ?query or #fragment (e.g. https://quorum.example.com)')
+    .transform((u) => u.replace(/\/+$/, ''))
+    .optional()
+    .describe(
+      "the address people's browsers reach Quorum at (https://quorum.example.com): connected tools' OAuth sign-ins come back to PUBLIC_URL/oauth/mcp/callback; unset: servers' own sign-in is off, personal tokens still work",
+    ),
 });
 
 export type Config = z.infer<typeof configSchema>;
@@ -251,6 +259,8 @@ function crossFieldProblems(env: Partial<Record<keyof Config, string>>): string[
     problems.push(
       'no platform is configured: NODE_ENV is production (no console), so set Slack (SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET, or SLACK_CLIENT_ID, SLACK_CLIENT_SECRET and SLACK_STATE_SECRET) or Teams (MICROSOFT_APP_ID and MICROSOFT_APP_PASSWORD)',
     );
+  if (c.NODE_ENV === 'production' && c.PUBLIC_URL?.startsWith('http:'))
+    problems.push('PUBLIC_URL: must start with https:// when NODE_ENV is production (browsers bring sign-in codes to it)');
   if (c.MICROSOFT_APP_ID && !c.MICROSOFT_APP_PASSWORD && c.MICROSOFT_APP_TYPE !== 'UserAssignedMSI')
     problems.push('MICROSOFT_APP_PASSWORD: required with MICROSOFT_APP_ID');
   if (c.MICROSOFT_APP_ID && c.MICROSOFT_APP_TYPE === 'SingleTenant' && !c.MICROSOFT_APP_TENANT_ID)

@@ -9,13 +9,14 @@ import type { SlackAdapter } from '../adapters/slack/index.js';
 import type { TeamsAuthOverrides } from '../adapters/teams/index.js';
 import { ConfigError, loadConfig, type Config } from './config.js';
 import { openInvalidationBus } from './bus/index.js';
+import { openSharedRedis, type SharedRedis } from './limiter/redis-connection.js';
+import { redisToolRate } from './limiter/tool-rate.js';
 import type { Envelope } from './core/envelope.js';
 import { createBudgetAlerts } from './core/alerts.js';
-import { isQuorumError, QuorumError } from './core/errors.js';
+import { isQuorumError } from './core/errors.js';
 import { createIntake, type Intake } from './core/intake.js';
 import { createInteractionRouter, type InteractionHandler, type InteractionRouter } from './core/interactions.js';
-import type { InvalidationBus } from './core/ports.js';
-import type { Logger, ModelGate } from './core/ports.js';
+import type { AuditLog, FileText, InvalidationBus, Logger, ModelGate, ToolCredentials } from './core/ports.js';
 import { answerCommand, portsFor, queuedNotice, replyTargetOf, runTurn, type CoreDeps } from './core/turn.js';
 import { deliveryMemoryOf } from './core/reply-memory.js';
 import { createAgentStore } from './db/agent-store.js';
@@ -46,6 +47,7 @@ import { createTurnStore, createWorkspaceCache } from './db/turn-store.js';
 import { createMetrics, instrumentAuditLog, type Metrics, instrumentIntake, instrumentModelGate } from './http/metrics.js';
 import { createHttpServer, healthRoutes, listenFailure, type ReadinessCheck, type Route } from './http/server.js';
 import { isLoopbackAddress, loopbackOnly } from './http/loopback.js';
+import { devConveniences, usesSlack } from './http/dev-conveniences.js';
 import { metricsExposure } from './http/metrics-access.js';
 import { createWorker, type Worker } from './inbox/worker.js';
 import { createLogger } from './log.js';
@@ -57,12 +59,13 @@ import { modelNameFor } from './model/providers.js';
 import { createSecretBox, loadEncryptionKey, type SecretBox } from './secrets.js';
 import { toolInteractionHandlers } from './core/confirm/index.js';
 import { createToolCredentials } from './core/confirm/credentials.js';
-import type { ToolCredentials } from './core/ports.js';
-import { createConfirmationStore, createConfirmRules, createCredentialStore } from './db/confirmation-store.js';
+import { createConfirmationStore, createConfirmRules, createCredentialStore, createOAuthStateStore } from './db/confirmation-store.js';
 import { modelAcceptsImages } from './model/capabilities.js';
 import { fileExtractor } from './files/extract.js';
+import { createFileText } from './files/file-text.js';
 import { createToolConnectionStore } from './db/tool-store.js';
 import { demoConnection, openConnectedTools } from './tools/index.js';
+import { oauthCallbackRoute } from './http/oauth-callback.js';
 
 export interface StartOptions {
   /** Replace the configured gate (tests use a recording fake). */
@@ -110,22 +113,28 @@ export async function startQuorum(config: Config, options: StartOptions = {}): P
   let gate: ReturnType<typeof createGateFromConfig> | null = null;
   let invalidation: InvalidationBus | null = null;
   let connected: ReturnType<typeof openConnectedTools> | null = null;
+  // One Redis connection for every limit shared across instances: the model gate's and the connected tools' rate.
+  const sharedRedis: SharedRedis | undefined = config.REDIS_URL ? openSharedRedis(config.REDIS_URL, log) : undefined;
   try {
     const demo = conveniences ? (options.demo ?? loadDemo()) : null;
     // One key for every secret at rest, loaded when the first one is sealed or opened (the development-key warning then).
     let box: SecretBox | null = null;
     const secrets = () => (box ??= createSecretBox(loadEncryptionKey({ key: config.QUORUM_ENCRYPTION_KEY, dataDir: config.DATA_DIR, log })));
-    const credentials = createCredentialStore(database.db, { seal: (text) => secrets().seal(text), open: (sealed) => secrets().open(sealed) });
+    const sealing = { seal: (text: string) => secrets().seal(text), open: (sealed: string) => secrets().open(sealed) };
+    const credentials = createCredentialStore(database.db, sealing);
     const toolCredentials = createToolCredentials(credentials);
     // A bad QUORUM_TOOLS_FILE stops start-up here, naming the bad entry. The console's demo workspace gets the tickets server.
     connected = openConnectedTools(config, {
       store: createToolConnectionStore(database.db),
       credentials: toolCredentials,
+      signIn: { states: createOAuthStateStore(database.db, sealing), credentials, audit: createAuditLog(database.db) },
       log,
       extra: demo ? [demoConnection(`console:${demo.workspace.id}`, config.DATA_DIR)] : [],
+      sharedRate: sharedRedis ? redisToolRate(sharedRedis) : undefined,
     });
-    // Revocations (a member left, a channel archived, a user deactivated) reach every instance's caches.
+    // Revocations (a member left, a channel archived, a user deactivated) and connected-tool rule changes reach every instance's caches.
     invalidation = await openInvalidationBus(config, log);
+    connected.tools.listen(invalidation);
     // Every audit head this instance writes is signed with a key the database never holds.
     const auditKey = auditSigningKeyOf(config);
     if (auditKey) {
@@ -152,11 +161,13 @@ export async function startQuorum(config: Config, options: StartOptions = {}): P
           alerts: createBudgetAlerts({ admin, platforms, bootstrapAdmins: config.QUORUM_ADMINS, log }),
           log,
           observer: { queueLength: (n) => metrics.limiterQueue.set(n), waited: (s) => metrics.limiterWait.observe(s) },
+          redis: sharedRedis,
         });
     const model: ModelGate = options.model ?? gate!;
     const redisCheck = gate?.redisCheck ?? null;
 
-    const knowledge = await startKnowledge(config, database, turns, log);
+    const fileText = createFileText({ sourceFor: (platform) => platforms[platform]?.files, extractor: fileExtractor, maxBytes: config.FILE_MAX_BYTES });
+    const knowledge = await startKnowledge(config, database, turns, log, { fileText, audit });
     const deps: CoreDeps = {
       turns,
       audit,
@@ -285,7 +296,7 @@ export async function startQuorum(config: Config, options: StartOptions = {}): P
     if (slack) readiness.push({ name: 'slack', check: slack.ready });
     const metricsAccess = { token: config.METRICS_TOKEN, port: config.METRICS_PORT, host: config.METRICS_HOST, mainHost: config.HOST, production: config.NODE_ENV === 'production' };
     const exposedMetrics = metricsExposure(metricsAccess, metrics.route, log);
-    routes.push(...exposedMetrics.routes, ...healthRoutes(readiness, () => shuttingDown));
+    routes.push(oauthCallbackRoute(connected.completeSignIn, log), ...exposedMetrics.routes, ...healthRoutes(readiness, () => shuttingDown));
     const http = createHttpServer(routes, log);
     const { port } = await http.listen(config.PORT, config.HOST);
     const metricsHttp = await exposedMetrics.listen().catch(async (err: unknown) => {
@@ -329,6 +340,7 @@ export async function startQuorum(config: Config, options: StartOptions = {}): P
         await metricsHttp?.close();
         await gate?.close();
         await connected?.tools.close();
+        await sharedRedis?.close();
         await invalidation?.close();
         await database.close();
         releaseConsole();
@@ -338,6 +350,7 @@ export async function startQuorum(config: Config, options: StartOptions = {}): P
   } catch (err) {
     await gate?.close();
     await connected?.tools.close();
+    await sharedRedis?.close();
     await invalidation?.close();
     await database.close();
     releaseConsole();
@@ -345,41 +358,16 @@ export async function startQuorum(config: Config, options: StartOptions = {}): P
   }
 }
 
-/**
- * The console and Teams without authentication act as anyone on behalf of whoever can reach them:
- * they run outside production and only when Quorum listens on loopback. On another address they
- * are off; with nothing else to serve there, Quorum refuses to start and says what to set.
- */
-function devConveniences(config: Config, log: Logger): boolean {
-  if (config.NODE_ENV === 'production') return false;
-  if (isLoopbackAddress(config.HOST)) return true;
-  if (!usesSlack(config) && !config.MICROSOFT_APP_ID) {
-    throw new QuorumError(
-      'CONFIG_INVALID',
-      `HOST=${config.HOST} is reachable from other machines, and the console and Teams without authentication are served on loopback only. ` +
-        'Set HOST=127.0.0.1 to use the console, or configure Slack (SLACK_BOT_TOKEN, SLACK_SIGNING_SECRET) or Teams (MICROSOFT_APP_ID) to serve them on this address.',
-    );
-  }
-  log.warn(
-    { event: 'service.conveniences_off', host: config.HOST },
-    'HOST is not a loopback address: the console and Teams without authentication are off (loopback only)',
-  );
-  return false;
-}
-
-function usesSlack(config: Config): boolean {
-  return Boolean(config.SLACK_BOT_TOKEN || config.SLACK_CLIENT_ID || config.SLACK_APP_TOKEN);
-}
-
 /** The knowledge index (KNOWLEDGE=on): vectors only with an embedding model and pgvector (one log line otherwise). */
-async function startKnowledge(config: Config, database: Database, turns: CoreDeps['turns'], log: Logger): Promise<Knowledge | null> {
+async function startKnowledge(config: Config, database: Database, turns: CoreDeps['turns'], log: Logger, files: { fileText: FileText; audit: AuditLog }): Promise<Knowledge | null> {
   if (config.KNOWLEDGE === 'off') return null;
   const embedder = createEmbedder(config);
-  const vector = embedder ? await enableVector(database, log) : false;
+  const vector = embedder && config.EMBEDDING_MODEL && (await enableVector(database, log)) ? { model: config.EMBEDDING_MODEL } : false;
   return createKnowledge({
     store: createKnowledgeStore(database.db, { vector }),
     resolveWorkspace: (ref) => turns.resolveWorkspace(ref),
     embedder: vector ? embedder : null,
+    ...files,
     log,
     workerId: `${process.pid}-${Math.random().toString(36).slice(2, 8)}`,
     backfill: { leaseMs: 60_000, pagesPerClaim: 5, idleMs: 5_000 },

@@ -7,6 +7,7 @@
 import { App, HTTPReceiver, SocketModeReceiver, webApi, type Authorize, type Receiver, type ReceiverEvent } from '@slack/bolt';
 import type { Config } from '../../src/config.js';
 import { envelopeSchema, type Envelope } from '../../src/core/envelope.js';
+import type { CommandAnswer } from '../../src/core/commands/index.js';
 import type { Intake } from '../../src/core/intake.js';
 import type { KnowledgeIntake } from '../../src/core/knowledge/indexer.js';
 import type { InvalidationBus } from '../../src/core/ports.js';
@@ -53,7 +54,7 @@ export interface SlackAdapterOptions {
   config: SlackConfig;
   intake: Intake;
   /** The core's synchronous command answer (answerCommand), for the /agent ack. */
-  answerCommand: (envelope: Envelope) => Promise<string>;
+  answerCommand: (envelope: Envelope) => Promise<CommandAnswer>;
   installations: InstallationRecords;
   /** Slash commands and interactions already acted on (replays are dropped), shared by instances. */
   seen: SeenRequests;
@@ -106,9 +107,11 @@ export function createSlackAdapter(options: SlackAdapterOptions): SlackAdapter {
   const home = createHomeSurface(postClient, tokens);
   const files = createFileSource({ client: readClient, tokens, apiUrl: config.SLACK_API_URL });
   // Backfills wait out rate limits (Retry-After, several times) rather than fail: nobody waits on them.
-  const backfillClient = new PerCallRateLimitClient({ ...clientOptions, retryConfig: { retries: 2, minTimeout: 500, maxTimeout: 5_000 } }, 5);
+  // The client hands a 429 back at once: the knowledge source's pacer waits and counts the retry.
+  const backfillClient = new PerCallRateLimitClient({ ...clientOptions, retryConfig: { retries: 2, minTimeout: 500, maxTimeout: 5_000 } }, 0);
   const knowledge = createKnowledgeSource({
     client: backfillClient,
+    rateLimitRetries: 5,
     tokens,
     pageSize: config.KNOWLEDGE_BACKFILL_PAGE_SIZE ?? 200,
     rpm: config.KNOWLEDGE_BACKFILL_RPM ?? 50,

@@ -3,9 +3,9 @@
  * (conversations.history, conversations.replies), and permalinks for citations, built from the
  * workspace's URL (auth.test, asked once per workspace) rather than one chat.getPermalink call
  * per message. Backfill calls are paced per workspace and method below Slack's Tier 3 limit
- * (`rpm`), and a 429 waits its Retry-After (the client, rate-limits.ts). Text is never logged.
+ * (`rpm`), and a 429 waits its Retry-After, its retry paced like any call (createPacer). Text is never logged.
  */
-import type { webApi } from '@slack/bolt';
+import { webApi } from '@slack/bolt';
 import { LRUCache } from 'lru-cache';
 import { z } from 'zod';
 import type { ChannelRef, WorkspaceRef } from '../../src/core/envelope.js';
@@ -64,35 +64,62 @@ export function sourceMessageOf(m: SlackMessage): SourceMessage | null {
 }
 
 export interface SlackKnowledgeOptions {
+  /** A client that hands a 429 back at once (no retry of its own: the retry is paced here). */
   client: webApi.WebClient;
   tokens: TokenSource;
   pageSize: number;
   /** Calls per minute per workspace and method (Tier 3 allows about 50). */
   rpm: number;
+  /** Times one call is tried again after a 429 (each retry paced like any call). */
+  rateLimitRetries?: number;
+  /** The clock the pacer waits on (tests give a virtual one). */
+  clock?: { now(): number; sleep(ms: number): Promise<void> };
+}
+
+const realClock = { now: () => Date.now(), sleep: (ms: number) => new Promise<void>((r) => setTimeout(r, ms)) };
+
+/**
+ * Paces calls per workspace and method: each call, a retry after a 429 included, takes the next
+ * slot `interval` after the previous one, and a 429's Retry-After pushes the next slot out, so
+ * that what Slack sees stays within its per-method limit.
+ */
+export function createPacer(rpm: number, retries: number, clock = realClock) {
+  const interval = 60_000 / rpm;
+  // workspace + method → when its next call may go; bounded like every cache.
+  const nextSlot = new LRUCache<string, number>({ max: 10_000 });
+  async function slot(key: string): Promise<void> {
+    const now = clock.now();
+    const at = Math.max(now, nextSlot.get(key) ?? 0);
+    nextSlot.set(key, at + interval);
+    if (at > now) await clock.sleep(at - now);
+  }
+  return async function paced<T>(key: string, call: () => Promise<T>): Promise<T> {
+    for (let attempt = 0; ; attempt++) {
+      await slot(key);
+      try {
+        return await call();
+      } catch (err) {
+        const limited = err as Partial<webApi.WebAPIRateLimitedError>;
+        if (limited.code !== webApi.ErrorCode.RateLimitedError || attempt >= retries) throw err;
+        const until = clock.now() + (limited.retryAfter ?? 1) * 1000;
+        nextSlot.set(key, Math.max(nextSlot.get(key) ?? 0, until));
+      }
+    }
+  };
 }
 
 export function createKnowledgeSource(options: SlackKnowledgeOptions): KnowledgeSource {
-  const interval = 60_000 / options.rpm;
-  // workspace + method → when its next call may go; bounded like every cache.
-  const nextSlot = new LRUCache<string, number>({ max: 10_000 });
+  const paced = createPacer(options.rpm, options.rateLimitRetries ?? 5, options.clock);
   const urls = new LRUCache<string, string>({ max: 10_000, ttl: 24 * 3_600_000 });
-
-  async function paced(workspace: WorkspaceRef, method: string): Promise<void> {
-    const key = `${workspace.externalId}:${method}`;
-    const now = Date.now();
-    const at = Math.max(now, nextSlot.get(key) ?? 0);
-    nextSlot.set(key, at + interval);
-    if (at > now) await new Promise((r) => setTimeout(r, at - now));
-  }
 
   async function page(workspace: WorkspaceRef, channel: ChannelRef, cursor: string | null, threadId?: string) {
     const method = threadId ? 'replies' : 'history';
-    await paced(workspace, method);
     const { token } = await options.tokens.forWorkspace(workspace);
     const args = { token, channel: channel.id, limit: options.pageSize, ...(cursor ? { cursor } : {}) };
-    const res = pageSchema.parse(
-      threadId ? await options.client.conversations.replies({ ...args, ts: threadId }) : await options.client.conversations.history(args),
+    const raw = await paced(`${workspace.externalId}:${method}`, () =>
+      threadId ? options.client.conversations.replies({ ...args, ts: threadId }) : options.client.conversations.history(args),
     );
+    const res = pageSchema.parse(raw);
     const next = res.has_more ? res.response_metadata?.next_cursor || null : null;
     return { messages: res.messages.map(sourceMessageOf).filter((m): m is SourceMessage => m !== null), next };
   }

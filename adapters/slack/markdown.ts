@@ -39,6 +39,8 @@ interface SlackButton {
   text: { type: 'plain_text'; text: string; emoji: true };
   value: string;
   style?: 'primary' | 'danger';
+  /** A link button: Slack opens it in the browser (and still reports the click). */
+  url?: string;
 }
 
 /** The core's ReplyActions as one Block Kit `actions` block (Slack: at most 25 elements). */
@@ -51,6 +53,7 @@ export function actionsBlock(actions: readonly ReplyAction[]): { type: 'actions'
       text: { type: 'plain_text', text: a.label, emoji: true },
       value: a.value,
       ...(a.style ? { style: a.style } : {}),
+      ...(a.url ? { url: a.url } : {}),
     })),
   };
 }

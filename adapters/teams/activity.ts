@@ -35,7 +35,7 @@ export const activitySchema = z
     channelData: z
       .object({
         tenant: z.object({ id: z.string() }).loose().optional(),
-        team: z.object({ id: z.string(), name: z.string().optional() }).loose().optional(),
+        team: z.object({ id: z.string(), name: z.string().optional(), aadGroupId: z.string().optional() }).loose().optional(),
         channel: z.object({ id: z.string(), name: z.string().optional(), membershipType: z.string().optional() }).loose().optional(),
         eventType: z.string().optional(),
       })

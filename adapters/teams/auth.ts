@@ -11,6 +11,7 @@ import {
   type ConfigurationBotFrameworkAuthenticationOptions,
   ConfigurationServiceClientCredentialFactory,
 } from 'botbuilder';
+import type { GraphAccess } from './graph-files.js';
 import type { ConnectorClientOptions, ServiceClientCredentialsFactory } from 'botframework-connector';
 import { QuorumError } from '../../src/core/errors.js';
 import { guardedCredentials, serviceUrlCheck, type ServiceUrlCheck } from './service-url.js';
@@ -35,6 +36,8 @@ export interface TeamsAuthOverrides {
   settings?: Partial<ConfigurationBotFrameworkAuthenticationOptions>;
   credentialsFactory?: ServiceClientCredentialsFactory;
   connectorClientOptions?: ConnectorClientOptions;
+  /** Microsoft Graph for files shared in channels; null: not read. Default: through the app's own credentials. */
+  graph?: GraphAccess | null;
 }
 
 /**

@@ -29,12 +29,17 @@ export function actionsAttachment(actions: readonly ReplyAction[]): Attachment {
     contentType: ADAPTIVE_CARD,
     content: card(
       [],
-      actions.map((a) => ({
-        type: 'Action.Submit',
-        title: a.label,
-        ...(a.style === 'danger' ? { style: 'destructive' } : a.style === 'primary' ? { style: 'positive' } : {}),
-        data: { msteams: { type: 'task/fetch' }, [ACTION_KEY]: a.actionId, [VALUE_KEY]: a.value },
-      })),
+      // A link opens in the browser (Action.OpenUrl) and comes back to nothing.
+      actions.map((a) =>
+        a.url
+          ? { type: 'Action.OpenUrl', title: a.label, url: a.url }
+          : {
+              type: 'Action.Submit',
+              title: a.label,
+              ...(a.style === 'danger' ? { style: 'destructive' } : a.style === 'primary' ? { style: 'positive' } : {}),
+              data: { msteams: { type: 'task/fetch' }, [ACTION_KEY]: a.actionId, [VALUE_KEY]: a.value },
+            },
+      ),
     ),
   };
 }

@@ -3,17 +3,16 @@
  * message, so Quorum sends a file consent card into the user's 1:1 chat and keeps the file until
  * they answer. Accepting makes Teams send an `invoke` named `fileConsent/invoke` with an upload
  * URL in the user's OneDrive: Quorum PUTs the bytes there (one Content-Range) and posts a file
- * info card. Pending files live in this instance's memory (bounded, an hour): an answer that
- * reaches another instance, or comes later, is told to ask again.
+ * info card. The file waits in the database (the conversation references, under its own key) for
+ * an hour, so that the answer may reach any instance, also after a restart; it is taken once.
  */
 import { randomBytes } from 'node:crypto';
 import { ActivityTypes, TurnContext, type ConversationReference } from 'botbuilder';
-import { LRUCache } from 'lru-cache';
 import { z } from 'zod';
 import type { WorkspaceRef } from '../../src/core/envelope.js';
 import { QuorumError } from '../../src/core/errors.js';
 import type { OutgoingFile, PlatformPorts } from '../../src/core/ports.js';
-import type { TeamsActivity } from './activity.js';
+import { tenantOf, workspaceOf, type TeamsActivity } from './activity.js';
 import { safely } from './replies.js';
 import { keys, type TeamsRuntime } from './runtime.js';
 
@@ -30,11 +29,18 @@ const consentValue = z.object({
     .optional(),
 });
 
-interface Pending {
-  workspace: WorkspaceRef;
-  userId: string;
-  file: OutgoingFile;
-}
+/** How long an offered file waits for its answer. */
+const HELD_MS = 60 * 60_000;
+
+const heldFile = z.object({
+  userId: z.string(),
+  expiresAt: z.number(),
+  file: z.object({ name: z.string(), title: z.string(), content: z.string() }),
+});
+
+/** Keyed by the user: a new offer replaces their earlier unanswered one, so at most one file per user waits. */
+const heldPrefix = (userId: string) => `file:${userId}:`;
+const heldKey = (userId: string, fileId: string) => `${heldPrefix(userId)}${fileId}`;
 
 /** The invoke's answer: Teams wants a 200 within its time limit whatever happened. */
 export type InvokeOutcome = { status: number; body?: unknown };
@@ -46,14 +52,22 @@ function uploadAllowed(url: string): boolean {
 }
 
 export function createFileConsent(runtime: TeamsRuntime) {
-  const pending = new LRUCache<string, Pending>({ max: 100, ttl: 60 * 60_000 });
+  /** The offered file, taken once: of two instances answering the same card, one gets it. */
+  async function take(workspace: WorkspaceRef, fileId: string, userId: string | undefined): Promise<OutgoingFile | null> {
+    if (!userId) return null;
+    const held = heldFile.safeParse(await runtime.refs.load(workspace, heldKey(userId, fileId)));
+    if (!held.success || held.data.userId !== userId) return null;
+    if ((await runtime.refs.remove(workspace, heldKey(userId, fileId))) !== 1 || held.data.expiresAt < Date.now()) return null;
+    return { ...held.data.file };
+  }
 
   const sendFile: NonNullable<PlatformPorts['sendFile']> = async (workspace, userId, file) => {
     const personal = (await runtime.refs.load(workspace, keys.personal(userId)))?.conversationKey;
     const chat = typeof personal === 'string' ? await runtime.loadConversation(workspace, personal) : null;
     if (!chat || chat.kind !== 'personal') return { kind: 'unreachable' };
     const fileId = randomBytes(16).toString('hex');
-    pending.set(fileId, { workspace, userId, file });
+    await runtime.refs.remove(workspace, heldPrefix(userId));
+    await runtime.refs.save(workspace, heldKey(userId, fileId), { userId, expiresAt: Date.now() + HELD_MS, file: { name: file.name, title: file.title, content: file.content } });
     const card = {
       contentType: FILE_CONSENT_CARD,
       name: file.name,
@@ -65,7 +79,7 @@ export function createFileConsent(runtime: TeamsRuntime) {
         await context.adapter.sendActivities(context, [activity]);
       });
     } catch (err) {
-      pending.delete(fileId);
+      await runtime.refs.remove(workspace, heldKey(userId, fileId)).catch(() => 0);
       throw new QuorumError('REPLY_FAILED', 'Teams did not take the file consent card', { cause: err });
     }
     return { kind: 'offered' };
@@ -75,19 +89,19 @@ export function createFileConsent(runtime: TeamsRuntime) {
   async function handleFileConsent(activity: TeamsActivity, context: TurnContext): Promise<InvokeOutcome> {
     const value = consentValue.safeParse((activity as { value?: unknown }).value);
     if (!value.success) return { status: 400, body: { error: 'not a file consent answer' } };
-    const held = pending.get(value.data.context.fileId);
-    if (!held || held.userId !== activity.from?.aadObjectId) {
-      await context.sendActivity(safely({ type: ActivityTypes.Message, text: 'That file is no longer available here. Please ask for it again.' }));
+    const tenant = tenantOf(activity);
+    const held = tenant ? await take(workspaceOf(tenant), value.data.context.fileId, activity.from?.aadObjectId) : null;
+    if (!held) {
+      await context.sendActivity(safely({ type: ActivityTypes.Message, text: 'That file is no longer available. Please ask for it again.' }));
       return { status: 200 };
     }
-    pending.delete(value.data.context.fileId);
     const info = value.data.uploadInfo;
     if (value.data.action === 'decline' || !info) {
       await context.sendActivity(safely({ type: ActivityTypes.Message, text: 'Declined: the file was not sent.' }));
       return { status: 200 };
     }
     if (!uploadAllowed(info.uploadUrl)) return { status: 400, body: { error: 'upload URL not allowed' } };
-    const bytes = Buffer.from(held.file.content, 'utf8');
+    const bytes = Buffer.from(held.content, 'utf8');
     const res = await fetch(info.uploadUrl, {
       method: 'PUT',
       headers: { 'content-length': String(bytes.length), 'content-range': `bytes 0-${bytes.length - 1}/${bytes.length}` },

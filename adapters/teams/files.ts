@@ -4,8 +4,8 @@
  * kept only in the inbox row (transient). Pictures and files by address (`contentUrl`: a picture
  * pasted into a message, on the Bot Connector's hosts) are fetched with the bot's token, signed
  * through the adapter's credentials, only on MICROSOFT_SERVICE_URL_HOSTS. Files shared in
- * channels live on SharePoint behind Microsoft Graph, which Quorum does not call yet: they are
- * named as skipped. The message's own HTML copy and cards are not files.
+ * channels live on SharePoint and are read through Microsoft Graph (graph-files.ts), only from the
+ * channel's own files folder. The message's own HTML copy and cards are not files.
  */
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
@@ -13,7 +13,8 @@ import type { FileRef } from '../../src/core/envelope.js';
 import type { FetchedFile, FileSource } from '../../src/core/ports.js';
 import { downloadBounded } from '../../src/http/download.js';
 import { hostMatches, type ServiceUrlCheck } from './service-url.js';
-import type { TeamsRuntime } from './runtime.js';
+import { readChannelFile, type GraphAccess } from './graph-files.js';
+import { keys, type TeamsRuntime } from './runtime.js';
 
 export const FILE_DOWNLOAD_INFO = 'application/vnd.microsoft.teams.file.download.info';
 
@@ -65,7 +66,7 @@ function refOf(a: z.infer<typeof attachmentSchema>, conversationKey: string): Fi
 
 const idOf = (value: string): string => createHash('sha256').update(value).digest('base64url').slice(0, 32);
 
-export function createFileSource(runtime: TeamsRuntime, serviceUrlAllowed: ServiceUrlCheck): FileSource {
+export function createFileSource(runtime: TeamsRuntime, serviceUrlAllowed: ServiceUrlCheck, graph: GraphAccess | null): FileSource {
   return {
     async fetch(where, ref, maxBytes): Promise<FetchedFile> {
       const source = sourceSchema.safeParse(ref.source);
@@ -79,8 +80,20 @@ export function createFileSource(runtime: TeamsRuntime, serviceUrlAllowed: Servi
       const { url, conversationKey } = source.data;
       // The bot's token goes only where a serviceUrl may point: the same allow-list.
       if (!serviceUrlAllowed(url)) {
-        if (onHosts(url, DOWNLOAD_HOSTS)) return { kind: 'failed', reason: 'files shared in Teams channels are read through Microsoft Graph, which Quorum does not call yet' };
-        return { kind: 'not_visible' };
+        if (!onHosts(url, DOWNLOAD_HOSTS)) return { kind: 'not_visible' };
+        // Only a channel's files folder is open to everyone who sees the message; a chat's link points into someone's own OneDrive.
+        if (where.channel.kind !== 'channel') return { kind: 'failed', reason: 'files linked in Teams chats are read only when sent in a 1:1 chat with Quorum' };
+        if (!graph) return { kind: 'failed', reason: 'files shared in Teams channels are read through Microsoft Graph, which this installation does not reach (it needs the app password)' };
+        const team = z.object({ groupId: z.string() }).safeParse(await runtime.refs.load(where.workspace, keys.team(conversationKey)));
+        if (!team.success) return { kind: 'failed', reason: "Quorum does not know this channel's team yet; reinstalling the app in the team tells it" };
+        return readChannelFile(graph, {
+          tenantId: where.workspace.externalId,
+          groupId: team.data.groupId,
+          channelId: where.channel.id,
+          url,
+          maxBytes,
+          downloadAllowed: (link) => downloadHostAllowed(link, serviceUrlAllowed),
+        });
       }
       const stored = await runtime.loadConversation(where.workspace, conversationKey);
       if (!stored) return { kind: 'failed', reason: 'Quorum has no record of this conversation' };

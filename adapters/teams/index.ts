@@ -19,6 +19,7 @@ import {
   activitySchema,
   channelRefOf,
   conversationKeyOf,
+  conversationKindOf,
   envelopeOf,
   isClosedChannel,
   stripBotMention,
@@ -31,6 +32,7 @@ import { createDirectory } from './directory.js';
 import { createHomeCards } from './home-card.js';
 import { createMembership } from './membership.js';
 import { createFileSource } from './files.js';
+import { graphAccessOf } from './graph-files.js';
 import { isCardSubmit, onInteraction, type TeamsInteractionDeps } from './interactions.js';
 import { createNotify, createPrivateChannel } from './notify.js';
 import { createFileConsent } from './file-consent.js';
@@ -99,7 +101,7 @@ export function createTeamsAdapter(options: TeamsAdapterOptions): TeamsAdapter {
     replies: createReplySink(runtime, { maxChars: options.maxReplyChars }),
     notify: createNotify(runtime),
     home: createHomeCards(runtime, log),
-    files: createFileSource(runtime, cloudAdapter.serviceUrlAllowed),
+    files: createFileSource(runtime, cloudAdapter.serviceUrlAllowed, options.auth?.graph === undefined ? graphAccessOf(app) : options.auth.graph),
     privateChannel: createPrivateChannel(runtime),
     sendFile: fileConsent.sendFile,
     // No `history` port: a channel's or chat's messages are served only by Microsoft Graph (RSC
@@ -200,7 +202,11 @@ export function createTeamsAdapter(options: TeamsAdapterOptions): TeamsAdapter {
       if ((activity as { name?: unknown }).name === 'fileConsent/invoke') return fileConsent.handleFileConsent(activity, context);
       return { status: 200, body: {} };
     }
-    if (options.knowledge) await observeActivity(options.knowledge, workspace, activity);
+    if (options.knowledge) {
+      // Its files are read later through Graph, which knows the team by its group id.
+      await rememberTeamGroup(runtime, activity, workspace);
+      await observeActivity(options.knowledge, workspace, activity);
+    }
     switch (activity.type) {
       case ActivityTypes.Message:
         return onMessage(await withMentionedIds(activity), workspace, tenantId);
@@ -321,6 +327,12 @@ function hostOf(url: string): string | null {
   }
 }
 
+/** A team's Microsoft 365 group id, what Graph knows it by (sent with installation and roster events, not with every message). */
+async function rememberTeamGroup(runtime: TeamsRuntime, activity: TeamsActivity, workspace: WorkspaceRef) {
+  const groupId = activity.channelData?.team?.aadGroupId;
+  if (groupId && conversationKindOf(activity) === 'channel') await runtime.remember(workspace, keys.team(conversationKeyOf(activity)), { groupId });
+}
+
 /** Stores what replies, membership and lookups need later; each write is skipped when recently done. */
 async function saveRoutes(runtime: TeamsRuntime, activity: TeamsActivity, workspace: WorkspaceRef) {
   const conversationKey = conversationKeyOf(activity);
@@ -329,6 +341,7 @@ async function saveRoutes(runtime: TeamsRuntime, activity: TeamsActivity, worksp
   if (stored.kind === 'channel') {
     const channel = channelRefOf(activity);
     await runtime.remember(workspace, keys.channel(channel.id), { teamId: conversationKey, closed: isClosedChannel(activity) });
+    await rememberTeamGroup(runtime, activity, workspace);
   }
   const aad = activity.from?.aadObjectId;
   if (aad && activity.type === ActivityTypes.Message) {

@@ -3,12 +3,16 @@
  * (ChannelMessage.Read.Group in the manifest) the bot receives every channel message, mentioned
  * or not: each is indexed (and only mentions are answered). Edits (`messageUpdate`) replace a
  * message's chunks; deletions (`messageDelete`, or a soft delete) remove them. Citations are
- * Teams deep links to the message. Runs before the activity is acknowledged.
+ * Teams deep links to the message. Files shared in a channel (SharePoint addresses) are queued
+ * for the background reader, which reads them through Microsoft Graph (graph-files.ts); a chat's
+ * files are not (a 1:1 file's link is short-lived, a group chat's is someone's own OneDrive).
+ * Runs before the activity is acknowledged.
  */
 import type { WorkspaceRef } from '../../src/core/envelope.js';
 import type { KnowledgeIntake } from '../../src/core/knowledge/indexer.js';
-import type { KnowledgePlace } from '../../src/core/ports.js';
-import { baseConversationId, channelRefOf, conversationKindOf, rootFromConversation, tenantOf, type TeamsActivity } from './activity.js';
+import type { KnowledgePlace, SharedFile } from '../../src/core/ports.js';
+import { baseConversationId, channelRefOf, conversationKeyOf, conversationKindOf, rootFromConversation, tenantOf, type TeamsActivity } from './activity.js';
+import { fileRefsOfActivity } from './files.js';
 
 /** Teams sends message text as HTML: the words are what is indexed. */
 function plainText(html: string): string {
@@ -42,6 +46,17 @@ function placeOf(activity: TeamsActivity): KnowledgePlace | null {
   return owner ? { channel, dmOwnerUserId: owner } : null;
 }
 
+/** The most files of one message queued for reading (as for a turn's own files). */
+const MAX_FILES_PER_MESSAGE = 10;
+
+/** A channel message's files by address, with where they live (read later through Graph). */
+function sharedFilesOf(activity: TeamsActivity, permalink: string): SharedFile[] {
+  if (conversationKindOf(activity) !== 'channel') return [];
+  return fileRefsOfActivity(activity.attachments, conversationKeyOf(activity), MAX_FILES_PER_MESSAGE)
+    .filter((ref) => (ref.source as { via?: string }).via === 'url')
+    .map((ref) => ({ id: ref.id, name: ref.name, ...(ref.mimetype ? { mimetype: ref.mimetype } : {}), permalink, source: ref.source as Record<string, unknown> }));
+}
+
 /** Applies a message, messageUpdate or messageDelete activity to the index. */
 export async function observeActivity(knowledge: KnowledgeIntake, workspace: WorkspaceRef, activity: TeamsActivity): Promise<void> {
   const id = activity.id;
@@ -54,16 +69,19 @@ export async function observeActivity(knowledge: KnowledgeIntake, workspace: Wor
   }
   if (activity.type !== 'message' && activity.type !== 'messageUpdate') return;
   const place = placeOf(activity);
+  if (!place) return;
   const text = plainText(activity.text ?? '');
-  if (!place || !text) return;
   const root = rootFromConversation(activity.conversation?.id ?? '') ?? activity.replyToId ?? null;
+  const permalink = teamsDeepLink(activity, id, root);
+  const files = sharedFilesOf(activity, permalink);
+  if (!text && files.length === 0) return;
   await knowledge.message(workspace, place, {
     id,
     threadId: root && root !== id ? root : null,
     authorId: activity.from?.aadObjectId ?? activity.from?.id ?? null,
     text,
     at: activity.timestamp ? new Date(activity.timestamp) : new Date(),
-    files: [],
-    permalink: teamsDeepLink(activity, id, root),
+    files,
+    permalink,
   });
 }

@@ -24,6 +24,8 @@ export const keys = {
   /** aadObjectId → the user's personal chat with the bot */
   personal: (aadObjectId: string) => `dm:${aadObjectId}`,
   install: (conversationKey: string) => `install:${conversationKey}`,
+  /** a team (its General channel's conversation id) → its Microsoft 365 group id, for Graph */
+  team: (teamId: string) => `team:${teamId}`,
 };
 
 export interface TeamsRuntime {

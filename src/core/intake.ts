@@ -4,6 +4,7 @@
  */
 import { envelopeSchema, type Envelope } from './envelope.js';
 import type { InboxStore } from './ports.js';
+import { withoutTypedSecret } from './commands/typed-secret.js';
 
 export type SubmitResult =
   | { status: 'accepted' | 'duplicate'; envelope: Envelope }
@@ -23,9 +24,11 @@ export function createIntake(inbox: InboxStore, onAccepted: () => void = () => {
         return { status: 'invalid', problems: parsed.error.issues.map((i) => `${i.path.join('.') || 'envelope'}: ${i.code}`) };
       }
       if (parsed.data.kind === 'unsupported') return { status: 'ignored' };
-      const status = await inbox.enqueue(parsed.data);
+      // A secret typed into a command is refused when it runs; it is never stored, not even in the inbox.
+      const envelope = parsed.data.kind === 'command' ? { ...parsed.data, text: withoutTypedSecret(parsed.data.text) } : parsed.data;
+      const status = await inbox.enqueue(envelope);
       if (status === 'accepted') onAccepted();
-      return { status, envelope: parsed.data };
+      return { status, envelope };
     },
   };
 }

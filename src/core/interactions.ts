@@ -62,6 +62,11 @@ export const replyActionSchema = z.object({
   label: z.string().min(1).max(75),
   value: z.string().max(2_000).default(''),
   style: z.enum(['primary', 'danger']).optional(),
+  /** A link button: the platform opens this address in the browser (Slack button url, Teams Action.OpenUrl, a console link). */
+  url: z
+    .url({ protocol: /^https?$/ })
+    .max(3_000)
+    .optional(),
 });
 export type ReplyAction = z.infer<typeof replyActionSchema>;
 export type ReplyActionInput = z.input<typeof replyActionSchema>;

@@ -27,6 +27,8 @@ export const invalidationSchema = z.discriminatedUnion('kind', [
   z.object({ kind: z.literal('user'), workspace: workspaceRefSchema, userId: id }),
   /** The app was removed from the workspace: everything cached for it goes. */
   z.object({ kind: z.literal('workspace'), workspace: workspaceRefSchema }),
+  /** An admin changed a workspace's connected-tool rules (its Quorum id, not the platform's): cached rules go. */
+  z.object({ kind: z.literal('tool_rules'), workspaceId: id }),
   /** Sent locally when messages may have been missed (the transport reconnected): forget everything. */
   z.object({ kind: z.literal('all') }),
 ]);

@@ -64,7 +64,7 @@ async function save(deps: CoreDeps, interaction: Interaction, key: Parameters<ty
       receivedAt: interaction.receivedAt,
       replyRoute: interaction.replyRoute,
     };
-    answers.push(await answerCommand(deps, envelopeSchema.parse(envelope)));
+    answers.push((await answerCommand(deps, envelopeSchema.parse(envelope))).text);
   }
   // The Home shows what is in force now (also after a refusal: a stale view is corrected).
   await refreshHome(deps, interaction.workspace, interaction.user, {

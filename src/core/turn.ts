@@ -6,7 +6,7 @@
  */
 import { denyExplanation } from './access/policy.js';
 import { roleOf } from './access/roles.js';
-import { runCommand } from './commands/index.js';
+import { runCommand, type CommandAnswer } from './commands/index.js';
 import { recordContext } from './context-report.js';
 import type { Envelope } from './envelope.js';
 import type { Scope } from './identity.js';
@@ -33,12 +33,12 @@ const NOT_ACTIVE = 'Your account is not active in this workspace, so I did not r
  * Answers an `/agent` command at once (Slack wants the answer inside its 3 s ack). The same
  * command arriving through the inbox is answered by runTurn instead.
  */
-export async function answerCommand(deps: CoreDeps, envelope: Envelope): Promise<string> {
+export async function answerCommand(deps: CoreDeps, envelope: Envelope): Promise<CommandAnswer> {
   const { scope, facts } = await requesterFacts(deps, envelope);
   // Someone the platform does not know (user_not_found) or deactivated runs nothing, and gets no role.
   if (facts.deleted) {
     ignoreDeleted(deps, scope);
-    return NOT_ACTIVE;
+    return { text: NOT_ACTIVE };
   }
   const principal = await deps.turns.resolvePrincipal(scope, envelope.user, facts);
   return runCommand(deps, { scope, principal, role: roleOf(principal, envelope.workspace, deps.bootstrapAdmins), envelope });
@@ -104,7 +104,7 @@ async function commandTurn(deps: CoreDeps, envelope: Envelope, delivery: Deliver
   if (facts.deleted) return ignoreDeleted(deps, scope);
   const principal = await deps.turns.resolvePrincipal(scope, envelope.user, facts);
   const answer = await runCommand(deps, { scope, principal, role: roleOf(principal, envelope.workspace, deps.bootstrapAdmins), envelope });
-  return delivery.post({ kind: 'notice', text: answer, private: true });
+  return delivery.post({ kind: 'notice', text: answer.text, private: true, ...(answer.actions ? { actions: answer.actions } : {}) });
 }
 
 /**

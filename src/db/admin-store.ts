@@ -15,6 +15,7 @@ import {
   grants,
   inbox,
   knowledgeChunks,
+  knowledgeFileJobs,
   memories,
   messages,
   principals,
@@ -23,7 +24,7 @@ import {
   workspaceSettings,
   workspaces,
 } from './schema.js';
-import { pendingConfirmations, toolCredentials } from './schema-tools.js';
+import { pendingConfirmations, toolCredentials, toolOauthStates } from './schema-tools.js';
 import { findPrincipalByUserId, upsertChannel } from './turn-store.js';
 import { workspaceUsage } from './usage-report.js';
 import { formatUsd } from '../core/budgets.js';
@@ -292,6 +293,8 @@ async function eraseIn(tx: Tx, scope: Scope, target: { principalId: string; plat
     .where(and(inScope(toolCredentials), eq(toolCredentials.principalId, target.principalId)))
     .returning({ id: toolCredentials.id });
   await tx.delete(pendingConfirmations).where(and(inScope(pendingConfirmations), eq(pendingConfirmations.requesterPrincipalId, target.principalId)));
+  // A sign-in they started and did not finish must not link them again after they asked to be forgotten.
+  await tx.delete(toolOauthStates).where(and(inScope(toolOauthStates), eq(toolOauthStates.principalId, target.principalId)));
   // Knowledge: what they wrote or shared anywhere, and their DMs' chunks (rows deleted, not hidden).
   const chunks = await tx
     .delete(knowledgeChunks)
@@ -302,6 +305,15 @@ async function eraseIn(tx: Tx, scope: Scope, target: { principalId: string; plat
       ),
     )
     .returning({ id: knowledgeChunks.id });
+  // Files they shared (or in their DM) waiting to be read: never read after this.
+  await tx
+    .delete(knowledgeFileJobs)
+    .where(
+      and(
+        inScope(knowledgeFileJobs),
+        or(eq(knowledgeFileJobs.authorUserId, target.platformUserId), and(eq(knowledgeFileJobs.channelKind, 'dm'), eq(knowledgeFileJobs.dmOwnerUserId, target.platformUserId))),
+      ),
+    );
   await tx
     .update(principals)
     .set({ displayName: null, updatedAt: sql`now()` })

@@ -12,6 +12,7 @@ import type { Db } from './client.js';
 import { col, decodeRows, scoped, scopedBatch } from './raw.js';
 import { auditLog } from './schema.js';
 import { signerOf, type HeadSigner } from './audit-signing.js';
+import { groupCommit } from './group-commit.js';
 
 type Tx = Parameters<Parameters<Db['transaction']>[0]>[0];
 
@@ -193,8 +194,18 @@ const entryColumns = {
 };
 
 export function createAuditLog(db: Db): AuditLog {
+  // Appends that arrive together (a turn's parallel tool calls, concurrent turns) share one
+  // transaction: one head lock and one commit. Each caller still learns whether its entry was written.
+  const append = groupCommit(
+    (batch: { scope: Scope; input: AuditEntryInput }[]) =>
+      db.transaction(async (tx) => {
+        await appendAuditBatch(tx, batch, signerOf(db));
+        return batch.map(() => undefined);
+      }),
+    { retryAlone: true },
+  );
   return {
-    append: (scope, entry) => db.transaction((tx) => appendAudit(tx, scope, entry, signerOf(db))),
+    append: (scope, input) => append({ scope, input }),
     async list(scope, filter) {
       const rows = await db
         .select(entryColumns)

@@ -79,14 +79,18 @@ async function openPglite(options: OpenOptions): Promise<Database> {
   if (!options.pglite) ensurePrivateDir(options.dataDir);
   const lock = options.pglite ? null : lockDataDir(options.dataDir);
   try {
-    const [{ PGlite }, { drizzle: drizzlePglite }, { migrate: migratePglite }] = await Promise.all([
+    const [{ PGlite }, { drizzle: drizzlePglite }, { migrate: migratePglite }, { vector }] = await Promise.all([
       import('@electric-sql/pglite'),
       import('drizzle-orm/pglite'),
       import('drizzle-orm/pglite/migrator'),
+      import('@electric-sql/pglite-pgvector'),
     ]);
     const pgdata = join(options.dataDir, 'pgdata');
     if (!options.pglite) await initPgliteCluster(pgdata, PGlite.defaultStartParams);
-    const client = options.pglite ?? (await PGlite.create(pgdata, { startParams: [...PGlite.defaultStartParams, ...PGLITE_SETTINGS] }));
+    // pgvector is offered always (its CREATE EXTENSION runs only with an embedding model, vector.ts):
+    // a data directory that has it must open with it.
+    const client =
+      options.pglite ?? (await PGlite.create(pgdata, { startParams: [...PGlite.defaultStartParams, ...PGLITE_SETTINGS], extensions: { vector } }));
     const db = drizzlePglite(client, { schema });
     await migratePglite(db, { migrationsFolder });
     if (!options.pglite) privatizeTree(options.dataDir);

@@ -12,7 +12,10 @@ import { matchesToolPattern } from '../core/confirm/rules.js';
 import type { SecretBox } from '../secrets.js';
 import type { Db } from './client.js';
 import { appendAudit } from './audit-store.js';
-import { pendingConfirmations as pc, toolConfirmRules, toolCredentials } from './schema-tools.js';
+import { pendingConfirmations as pc, toolConfirmRules, toolCredentials, toolOauthStates } from './schema-tools.js';
+
+/** Started OAuth sign-ins beside the credentials they end in (one import for the composition root). */
+export { createOAuthStateStore } from './oauth-state-store.js';
 
 type Row = typeof pc.$inferSelect;
 
@@ -87,6 +90,8 @@ export function createConfirmationStore(db: Db): ConfirmationStore {
         .where(and(eq(pc.state, 'pending'), lte(pc.expiresAt, now)))
         .returning({ id: pc.id });
       await db.delete(pc).where(and(inArray(pc.state, ['cancelled', 'expired', 'done']), lt(pc.expiresAt, new Date(now.getTime() - keepMs))));
+      // Sign-ins through a server's OAuth that were never finished: their state can no longer be used.
+      await db.delete(toolOauthStates).where(lte(toolOauthStates.expiresAt, now));
       return expired.length;
     },
   };
@@ -149,17 +154,21 @@ export function createCredentialStore(db: Db, secrets: SecretBox): CredentialSto
       principalId === null ? isNull(toolCredentials.principalId) : eq(toolCredentials.principalId, principalId),
     );
   return {
-    async save(scope, connection, principalId, secret) {
+    async save(scope, connection, principalId, secret, kind = 'token') {
       const sealed = secrets.seal(secret);
       return db.transaction(async (tx) => {
         const deleted = await tx.delete(toolCredentials).where(owner(scope, connection, principalId)).returning({ id: toolCredentials.id });
-        await tx.insert(toolCredentials).values({ workspaceId: scope.workspaceId, connection, principalId, sealed });
+        await tx.insert(toolCredentials).values({ workspaceId: scope.workspaceId, connection, principalId, kind, sealed });
         return { replaced: deleted.length > 0 };
       });
     },
     async read(scope, connection, principalId) {
-      const [row] = await db.select({ sealed: toolCredentials.sealed }).from(toolCredentials).where(owner(scope, connection, principalId));
-      return row ? secrets.open(row.sealed) : null;
+      const [row] = await db.select({ sealed: toolCredentials.sealed, kind: toolCredentials.kind }).from(toolCredentials).where(owner(scope, connection, principalId));
+      return row ? { secret: secrets.open(row.sealed), kind: row.kind } : null;
+    },
+    async unlink(scope, connection, principalId) {
+      const rows = await db.delete(toolCredentials).where(owner(scope, connection, principalId)).returning({ id: toolCredentials.id });
+      return rows.length > 0;
     },
     async linked(scope, principalId) {
       const rows = await db

@@ -1,13 +1,13 @@
 /**
  * `/agent knowledge #channel on|off`, inside the admin change's transaction (audited there with
- * old and new value). Off deletes the channel's chunks and stops indexing it; on indexes it again
+ * old and new value). Off deletes the channel's chunks and file jobs and stops indexing it; on indexes it again
  * from the start (a backfill is queued).
  */
 import { and, eq, sql } from 'drizzle-orm';
 import type { ChannelRef } from '../core/envelope.js';
 import type { Scope } from '../core/identity.js';
 import type { Db } from './client.js';
-import { knowledgeChannels, knowledgeChunks } from './schema.js';
+import { knowledgeChannels, knowledgeChunks, knowledgeFileJobs } from './schema.js';
 
 type Tx = Parameters<Parameters<Db['transaction']>[0]>[0];
 
@@ -19,6 +19,8 @@ export async function switchKnowledge(tx: Tx, scope: Scope, channel: ChannelRef,
   if (was !== enabled) {
     if (!enabled) {
       await tx.delete(knowledgeChunks).where(and(eq(knowledgeChunks.workspaceId, scope.workspaceId), eq(knowledgeChunks.channelExternalId, channel.id)));
+      // Its files are not read any more either (a read in progress finds its claim gone).
+      await tx.delete(knowledgeFileJobs).where(and(eq(knowledgeFileJobs.workspaceId, scope.workspaceId), eq(knowledgeFileJobs.channelExternalId, channel.id)));
       await tx
         .update(knowledgeChannels)
         .set({ enabled: false, backfill: 'none', cursor: null, pages: 0, messages: 0, claimedBy: null, leaseUntil: null, updatedAt: sql`now()` })

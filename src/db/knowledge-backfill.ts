@@ -1,5 +1,5 @@
 /**
- * The backfill queue's claim: one due channel of any workspace, taken in one statement
+ * The backfill queue. Its claim: one due channel of any workspace, taken in one statement
  * (`for update skip locked`), so that instances never work on the same channel, and a channel
  * whose lease ran out (its instance died) is taken again where its stored cursor stands.
  */
@@ -9,6 +9,7 @@ import type { Scope } from '../core/identity.js';
 import type { BackfillClaim, KnowledgeStore } from '../core/ports.js';
 import type { Db } from './client.js';
 import { col, decodeRows } from './raw.js';
+import { writeBatch } from './knowledge-writes.js';
 import { knowledgeChannels } from './schema.js';
 import { scopeOf } from './turn-store.js';
 
@@ -77,24 +78,29 @@ export function backfillQueue(db: Db): Pick<KnowledgeStore, 'requestBackfill' | 
 
     claimBackfill: (workerId, leaseMs) => claimBackfill(db, workerId, leaseMs),
 
-    async advanceBackfill(claim, workerId, progress) {
-      const rows = await db
-        .update(knowledgeChannels)
-        .set({
-          cursor: progress.cursor,
-          pages: sql`${knowledgeChannels.pages} + 1`,
-          messages: sql`${knowledgeChannels.messages} + ${progress.messages}`,
-          backfill: progress.cursor === null ? 'done' : 'running',
-          leaseUntil: progress.cursor === null ? null : sql`now() + ${`${progress.leaseMs} milliseconds`}::interval`,
-          claimedBy: progress.cursor === null ? null : workerId,
-          attempts: 0,
-          lastError: null,
-          updatedAt: sql`now()`,
-        })
-        .where(and(channelRow(claim.scope, claim.channel.id), eq(knowledgeChannels.claimedBy, workerId), eq(knowledgeChannels.backfill, 'running')))
-        .returning({ pages: knowledgeChannels.pages });
-      return rows.length > 0;
-    },
+    // The page's rows and its cursor commit together: a restart resumes after the last page stored whole.
+    advanceBackfill: (claim, workerId, progress) =>
+      db.transaction(async (tx) => {
+        const rows = await tx
+          .update(knowledgeChannels)
+          .set({
+            cursor: progress.cursor,
+            pages: sql`${knowledgeChannels.pages} + 1`,
+            messages: sql`${knowledgeChannels.messages} + ${progress.messages}`,
+            backfill: progress.cursor === null ? 'done' : 'running',
+            leaseUntil: progress.cursor === null ? null : sql`now() + ${`${progress.leaseMs} milliseconds`}::interval`,
+            claimedBy: progress.cursor === null ? null : workerId,
+            attempts: 0,
+            lastError: null,
+            updatedAt: sql`now()`,
+          })
+          .where(and(channelRow(claim.scope, claim.channel.id), eq(knowledgeChannels.claimedBy, workerId), eq(knowledgeChannels.backfill, 'running')))
+          .returning({ pages: knowledgeChannels.pages });
+        // The lease was lost (another instance has the channel): nothing of this page is stored.
+        if (rows.length === 0) return false;
+        await writeBatch(tx, claim.scope, progress.batch);
+        return true;
+      }),
 
     async releaseBackfill(claim, workerId, outcome) {
       await db

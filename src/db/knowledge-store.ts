@@ -4,14 +4,18 @@
  * the durable backfill queue. Always scoped by workspace, except the backfill claim, which takes
  * the oldest due channel of any workspace (like the inbox).
  */
-import { and, desc, eq, inArray, ne, or, sql, type SQL } from 'drizzle-orm';
+import { and, desc, eq, inArray, ne, sql, type SQL } from 'drizzle-orm';
 import { z } from 'zod';
 import type { Scope } from '../core/identity.js';
 import type { ChannelKnowledge, ChunkInput, FoundChunk, KnowledgePlace, KnowledgeQuery, KnowledgeStore } from '../core/ports.js';
 import type { Db } from './client.js';
 import { col, decodeRows } from './raw.js';
-import { knowledgeChannels, knowledgeChunks } from './schema.js';
+import { knowledgeChannels, knowledgeChunks, knowledgeFileJobs } from './schema.js';
 import { backfillQueue } from './knowledge-backfill.js';
+import { fileJobQueue, fileStatus } from './knowledge-file-jobs.js';
+import { chunkEmbeddings } from './knowledge-vectors.js';
+import { writeBatch } from './knowledge-writes.js';
+import { vectorLiteral } from './vector.js';
 
 /** Only letters and digits reach to_tsquery, so its operators cannot be injected; any word matches. */
 export function tsqueryOf(text: string): SQL | null {
@@ -46,15 +50,19 @@ export function audienceFilters(scope: Scope, query: Pick<KnowledgeQuery, 'chann
   return sources;
 }
 
-/** Reciprocal-rank fusion of the full-text and vector rankings: a chunk high in either comes first. */
-function fuse(lists: FoundChunk[][], limit: number): FoundChunk[] {
-  const score = new Map<string, { chunk: FoundChunk; score: number }>();
+type Ranked = FoundChunk & { id: number };
+
+/**
+ * Reciprocal-rank fusion of the full-text and vector rankings: a chunk high in either comes first,
+ * one high in both before it (k = 60, the usual constant: no score scale has to be compared).
+ */
+function fuse(lists: Ranked[][], limit: number): Ranked[] {
+  const score = new Map<number, { chunk: Ranked; score: number }>();
   for (const list of lists)
     list.forEach((chunk, rank) => {
-      const key = `${chunk.channelExternalId}:${chunk.sourceKind}:${chunk.sourceId}:${chunk.content.slice(0, 40)}`;
-      const entry = score.get(key) ?? { chunk, score: 0 };
+      const entry = score.get(chunk.id) ?? { chunk, score: 0 };
       entry.score += 1 / (60 + rank);
-      score.set(key, entry);
+      score.set(chunk.id, entry);
     });
   return [...score.values()].sort((a, b) => b.score - a.score).slice(0, limit).map((e) => e.chunk);
 }
@@ -64,50 +72,10 @@ const channelRow = (scope: Scope, channelExternalId: string) =>
   and(eq(knowledgeChannels.workspaceId, scope.workspaceId), eq(knowledgeChannels.channelExternalId, channelExternalId));
 
 async function replaceSource(db: Db, scope: Scope, place: KnowledgePlace, source: { kind: 'message' | 'file'; id: string }, chunks: ChunkInput[]): Promise<number> {
-  return db.transaction(async (tx) => {
-    const where = and(
-      inScope(scope),
-      eq(knowledgeChunks.channelExternalId, place.channel.id),
-      eq(knowledgeChunks.sourceKind, source.kind),
-      eq(knowledgeChunks.sourceId, source.id),
-    );
-    // Switched off by an admin: nothing of the channel is stored (and an edit removes what was).
-    const [off] = await tx
-      .select({ enabled: knowledgeChannels.enabled })
-      .from(knowledgeChannels)
-      .where(and(channelRow(scope, place.channel.id), eq(knowledgeChannels.enabled, false)));
-    await tx.delete(knowledgeChunks).where(where);
-    if (off || chunks.length === 0) return 0;
-    // The channel is known to the index (listed by `/agent knowledge`, offered to DM searches); a DM is not.
-    if (place.channel.kind !== 'dm')
-      await tx
-      .insert(knowledgeChannels)
-      .values({ workspaceId: scope.workspaceId, channelExternalId: place.channel.id, channelKind: place.channel.kind })
-      .onConflictDoNothing();
-    await tx
-      .insert(knowledgeChunks)
-      .values(
-        chunks.map((c) => ({
-          workspaceId: scope.workspaceId,
-          channelExternalId: place.channel.id,
-          channelKind: place.channel.kind,
-          dmOwnerUserId: place.channel.kind === 'dm' ? place.dmOwnerUserId : null,
-          sourceKind: c.sourceKind,
-          sourceId: c.sourceId,
-          threadId: c.threadId,
-          authorUserId: c.authorId,
-          chunkNo: c.chunkNo,
-          content: c.content,
-          permalink: c.permalink,
-          sourceAt: c.at,
-        })),
-      )
-      .onConflictDoNothing();
-    return chunks.length;
-  });
+  return db.transaction((tx) => writeBatch(tx, scope, { sources: [{ place, source, chunks }], files: [] }));
 }
 
-async function status(db: Db, scope: Scope, limit: number): Promise<ChannelKnowledge[]> {
+async function status(db: Db, scope: Scope, limit: number): Promise<Omit<ChannelKnowledge, 'files'>[]> {
   const rows = decodeRows(
     z.object({
       channel: z.string(),
@@ -148,14 +116,20 @@ async function status(db: Db, scope: Scope, limit: number): Promise<ChannelKnowl
   }));
 }
 
-async function fullText(db: Db, query: KnowledgeQuery, audiences: SQL[]): Promise<FoundChunk[]> {
+/** The channels' state with their shared files' (file-index jobs). */
+async function statusWithFiles(db: Db, scope: Scope, limit: number): Promise<ChannelKnowledge[]> {
+  const [channels, files] = await Promise.all([status(db, scope, limit), fileStatus(db, scope)]);
+  return channels.map((c) => ({ ...c, files: files.get(c.channelExternalId) ?? { indexed: 0, skipped: 0, pending: 0, skippedReasons: [] } }));
+}
+
+async function fullText(db: Db, query: KnowledgeQuery, audiences: SQL[]): Promise<Ranked[]> {
   const tsquery = tsqueryOf(query.text);
   if (!tsquery) return [];
   const rank = sql<number>`ts_rank(${knowledgeChunks.tsv}, ${tsquery})`;
   const ranked = await Promise.all(
     audiences.map((audience) =>
       db
-        .select({ ...found, rank })
+        .select({ ...found, id: knowledgeChunks.id, rank })
         .from(knowledgeChunks)
         .where(and(audience, sql`${knowledgeChunks.tsv} @@ ${tsquery}`, ...(query.since ? [sql`${knowledgeChunks.sourceAt} >= ${query.since}`] : [])))
         .orderBy(desc(rank), desc(knowledgeChunks.sourceAt))
@@ -169,15 +143,28 @@ async function fullText(db: Db, query: KnowledgeQuery, audiences: SQL[]): Promis
     .map(({ rank: _rank, ...chunk }) => chunk);
 }
 
-async function similar(db: Db, vectorOn: boolean, query: KnowledgeQuery, audience: SQL): Promise<FoundChunk[]> {
-  if (!vectorOn || !query.embedding?.length) return [];
-  const vector = `[${query.embedding.map(Number).join(',')}]`;
-  return db
-    .select(found)
-    .from(knowledgeChunks)
-    .where(and(audience, sql`embedding is not null`, ...(query.since ? [sql`${knowledgeChunks.sourceAt} >= ${query.since}`] : [])))
-    .orderBy(sql`embedding <=> ${vector}::vector`)
-    .limit(query.limit);
+/**
+ * The vector leg: the chunks nearest the query's embedding (cosine distance) among those each
+ * audience filter allows, as for full text, and only vectors of the configured model.
+ */
+async function similar(db: Db, model: string | null, query: KnowledgeQuery, audiences: SQL[]): Promise<Ranked[]> {
+  if (!model || !query.embedding?.length) return [];
+  const distance = sql<number>`embedding <=> ${vectorLiteral(query.embedding)}::vector`;
+  const ranked = await Promise.all(
+    audiences.map((audience) =>
+      db
+        .select({ ...found, id: knowledgeChunks.id, distance })
+        .from(knowledgeChunks)
+        .where(and(audience, sql`embedding_model = ${model}`, ...(query.since ? [sql`${knowledgeChunks.sourceAt} >= ${query.since}`] : [])))
+        .orderBy(distance)
+        .limit(query.limit),
+    ),
+  );
+  return ranked
+    .flat()
+    .sort((a, b) => Number(a.distance) - Number(b.distance))
+    .slice(0, query.limit)
+    .map(({ distance: _distance, ...chunk }) => chunk);
 }
 
 async function fileSources(db: Db, scope: Scope, fileId: string) {
@@ -203,10 +190,15 @@ async function fileSources(db: Db, scope: Scope, fileId: string) {
   }));
 }
 
-/** Writes and reads of chunks; the backfill queue is in knowledge-backfill.ts. */
-export function createKnowledgeStore(db: Db, options: { vector: boolean }): KnowledgeStore {
+/**
+ * Writes and reads of chunks; the backfill queue is in knowledge-backfill.ts. `vector` names the
+ * embedding model when pgvector is enabled (vector.ts): searches then add the vector leg.
+ */
+export function createKnowledgeStore(db: Db, options: { vector: false | { model: string } }): KnowledgeStore {
+  const model = options.vector ? options.vector.model : null;
   return {
     replaceSource: (scope, place, source, chunks) => replaceSource(db, scope, place, source, chunks),
+    storeBatch: (scope, batch) => db.transaction((tx) => writeBatch(tx, scope, batch)),
     async deleteMessage(scope, channelExternalId, messageId) {
       const rows = await db
         .delete(knowledgeChunks)
@@ -216,6 +208,8 @@ export function createKnowledgeStore(db: Db, options: { vector: boolean }): Know
     },
 
     async deleteFile(scope, fileId) {
+      // Its jobs first: a read in progress then finds its claim gone and stores nothing.
+      await db.delete(knowledgeFileJobs).where(and(eq(knowledgeFileJobs.workspaceId, scope.workspaceId), eq(knowledgeFileJobs.fileId, fileId)));
       const rows = await db
         .delete(knowledgeChunks)
         .where(and(inScope(scope), eq(knowledgeChunks.sourceKind, 'file'), eq(knowledgeChunks.sourceId, fileId)))
@@ -225,6 +219,9 @@ export function createKnowledgeStore(db: Db, options: { vector: boolean }): Know
 
     async deleteChannel(scope, channelExternalId) {
       await db.delete(knowledgeChannels).where(channelRow(scope, channelExternalId));
+      await db
+        .delete(knowledgeFileJobs)
+        .where(and(eq(knowledgeFileJobs.workspaceId, scope.workspaceId), eq(knowledgeFileJobs.channelExternalId, channelExternalId)));
       const rows = await db
         .delete(knowledgeChunks)
         .where(and(inScope(scope), eq(knowledgeChunks.channelExternalId, channelExternalId)))
@@ -244,8 +241,8 @@ export function createKnowledgeStore(db: Db, options: { vector: boolean }): Know
     async search(scope, query) {
       const audiences = audienceFilters(scope, query);
       if (audiences.length === 0) return [];
-      const [text, vector] = await Promise.all([fullText(db, query, audiences), similar(db, options.vector, query, or(...audiences) as SQL)]);
-      return vector.length ? fuse([text, vector], query.limit) : text;
+      const [text, vector] = await Promise.all([fullText(db, query, audiences), similar(db, model, query, audiences)]);
+      return fuse([text, vector], query.limit).map(({ id: _id, ...chunk }) => chunk);
     },
 
     async channels(scope, limit) {
@@ -264,22 +261,9 @@ export function createKnowledgeStore(db: Db, options: { vector: boolean }): Know
         .limit(limit);
     },
 
-    status: (scope, limit) => status(db, scope, limit),
+    status: (scope, limit) => statusWithFiles(db, scope, limit),
     ...backfillQueue(db),
-    ...(options.vector
-      ? {
-          async unembedded(limit: number) {
-            const rows = decodeRows(
-              z.object({ id: col.number, content: z.string() }),
-              await db.execute(sql`select id, content from knowledge_chunks where embedding is null order by id limit ${limit}`),
-            );
-            return rows;
-          },
-          async storeEmbeddings(rows: { id: number; embedding: number[] }[]) {
-            for (const row of rows)
-              await db.execute(sql`update knowledge_chunks set embedding = ${`[${row.embedding.map(Number).join(',')}]`}::vector where id = ${row.id}`);
-          },
-        }
-      : {}),
+    ...fileJobQueue(db),
+    ...(model ? { embeddings: chunkEmbeddings(db, model) } : {}),
   };
 }

@@ -110,6 +110,8 @@ export const toolCredentials = pgTable(
     workspaceId: uuid('workspace_id').notNull().references(() => workspaces.id, { onDelete: 'cascade' }),
     connection: text('connection').notNull(),
     principalId: uuid('principal_id').references(() => principals.id, { onDelete: 'cascade' }),
+    /** `token`: a pasted secret; `oauth`: the tokens of a sign-in through the server's own OAuth (sealed JSON). */
+    kind: text('kind', { enum: ['token', 'oauth'] }).notNull().default('token'),
     sealed: text('sealed').notNull(),
     updatedAt: updatedAt(),
   },
@@ -117,4 +119,35 @@ export const toolCredentials = pgTable(
     uniqueIndex('tool_credentials_person').on(t.workspaceId, t.connection, t.principalId).where(sql`${t.principalId} is not null`),
     uniqueIndex('tool_credentials_workspace').on(t.workspaceId, t.connection).where(sql`${t.principalId} is null`),
   ],
+);
+
+/**
+ * Sign-ins through a server's OAuth (MCP authorization) that were started and not finished: the
+ * state is kept only as its SHA-256, bound to one person and connection, used once, and expires.
+ * The sealed part holds the PKCE verifier and what the token exchange needs.
+ */
+export const toolOauthStates = pgTable(
+  'tool_oauth_states',
+  {
+    stateHash: text('state_hash').primaryKey(),
+    workspaceId: uuid('workspace_id').notNull().references(() => workspaces.id, { onDelete: 'cascade' }),
+    principalId: uuid('principal_id').notNull().references(() => principals.id, { onDelete: 'cascade' }),
+    connection: text('connection').notNull(),
+    sealed: text('sealed').notNull(),
+    expiresAt: timestamp('expires_at', { withTimezone: true }).notNull(),
+    createdAt: createdAt(),
+  },
+  (t) => [index('tool_oauth_states_expiry').on(t.expiresAt)],
+);
+
+/** Quorum's own client registration (RFC 7591) at a connection's authorization server, sealed (it may hold a client secret). */
+export const toolOauthClients = pgTable(
+  'tool_oauth_clients',
+  {
+    workspaceId: uuid('workspace_id').notNull().references(() => workspaces.id, { onDelete: 'cascade' }),
+    connection: text('connection').notNull(),
+    sealed: text('sealed').notNull(),
+    updatedAt: updatedAt(),
+  },
+  (t) => [primaryKey({ columns: [t.workspaceId, t.connection] })],
 );

@@ -452,6 +452,48 @@ export const knowledgeChannels = pgTable(
 );
 
 /**
+ * Shared files to read into the index in the background (too slow for the 3 s ack): one row per
+ * file and place it was shared, with that place's audience. A worker claims due rows (lease,
+ * `skip locked`), reads the file, stores its chunks and marks the row in one transaction; what
+ * cannot be read is kept as `skipped` with a reason (shown by `/agent knowledge`), never retried
+ * forever. Deleted with the file, the channel, the workspace; `forget` deletes the sharer's.
+ */
+export const knowledgeFileJobs = pgTable(
+  'knowledge_file_jobs',
+  {
+    workspaceId: uuid('workspace_id').notNull().references(() => workspaces.id, { onDelete: 'cascade' }),
+    channelExternalId: text('channel_external_id').notNull(),
+    channelKind: text('channel_kind', { enum: ['dm', 'group', 'channel'] }).notNull(),
+    /** A DM's owner: the one person who may get the file's text back. */
+    dmOwnerUserId: text('dm_owner_user_id'),
+    fileId: text('file_id').notNull(),
+    name: text('name').notNull(),
+    mimetype: text('mimetype'),
+    permalink: text('permalink'),
+    /** Where the platform keeps the file when its id alone does not say (Teams: the SharePoint address). */
+    source: jsonb('source').$type<Record<string, unknown>>(),
+    threadId: text('thread_id'),
+    authorUserId: text('author_user_id'),
+    sharedAt: timestamp('shared_at', { withTimezone: true }).notNull(),
+    status: text('status', { enum: ['pending', 'running', 'indexed', 'skipped'] }).notNull().default('pending'),
+    /** Why it was skipped (or why the last try failed): a person's sentence, never content. */
+    reason: text('reason'),
+    attempts: integer('attempts').notNull().default(0),
+    chunks: integer('chunks').notNull().default(0),
+    claimedBy: text('claimed_by'),
+    leaseUntil: timestamp('lease_until', { withTimezone: true }),
+    notBefore: timestamp('not_before', { withTimezone: true }),
+    createdAt: createdAt(),
+    updatedAt: updatedAt(),
+  },
+  (t) => [
+    primaryKey({ columns: [t.workspaceId, t.channelExternalId, t.fileId] }),
+    index('knowledge_file_jobs_due').on(t.status, t.notBefore).where(sql`status in ('pending', 'running')`),
+    index('knowledge_file_jobs_file').on(t.workspaceId, t.fileId),
+  ],
+);
+
+/**
  * 👍 / 👎 on an answer: one row per person and answer (a second click finds it and changes
  * nothing), with an optional reason given after a 👎. Goes with the answer it is about (retention,
  * `forget`) and with the person who gave it.

@@ -9,7 +9,7 @@ import type { ConfirmationStore, Logger } from '../core/ports.js';
 import type { Db } from './client.js';
 import { appendAudit } from './audit-store.js';
 import { signerOf } from './audit-signing.js';
-import { auditLog, knowledgeChunks, messages, scheduledJobs, workspaceSettings, workspaces } from './schema.js';
+import { auditLog, knowledgeChunks, knowledgeFileJobs, messages, scheduledJobs, workspaceSettings, workspaces } from './schema.js';
 import { RETENTION_JOB } from './admin-store.js';
 import { scopeOf } from './turn-store.js';
 
@@ -54,17 +54,22 @@ export async function applyRetention(db: Db): Promise<{ workspaces: number; mess
         .where(and(eq(knowledgeChunks.workspaceId, scope.workspaceId), lt(knowledgeChunks.sourceAt, older)))
         .returning({ id: knowledgeChunks.id });
       knowledge += chunks.length;
+      // And the files shared that long ago: not read (again) after their chunks expired.
+      const files = await tx
+        .delete(knowledgeFileJobs)
+        .where(and(eq(knowledgeFileJobs.workspaceId, scope.workspaceId), lt(knowledgeFileJobs.sharedAt, older)))
+        .returning({ fileId: knowledgeFileJobs.fileId });
       // Content kept in the audit log (`/agent content on`) expires with the messages; its hash stays, so the chain still verifies.
       const redacted = await tx
         .update(auditLog)
         .set({ content: null })
         .where(and(eq(auditLog.workspaceId, scope.workspaceId), isNotNull(auditLog.content), lt(auditLog.at, older)))
         .returning({ id: auditLog.id });
-      if (rows.length > 0 || redacted.length > 0 || chunks.length > 0)
+      if (rows.length > 0 || redacted.length > 0 || chunks.length > 0 || files.length > 0)
         await appendAudit(tx, scope, {
           action: 'erasure',
           outcome: 'ok',
-          detail: { kind: 'retention', days: ws.days, messages: rows.length, auditContent: redacted.length, knowledge: chunks.length },
+          detail: { kind: 'retention', days: ws.days, messages: rows.length, auditContent: redacted.length, knowledge: chunks.length, knowledgeFiles: files.length },
         }, signerOf(db));
       return rows.length;
     });

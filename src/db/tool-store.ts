@@ -5,9 +5,11 @@ import type { Scope } from '../core/identity.js';
 import type { Db } from './client.js';
 import { signerOf } from './audit-signing.js';
 import { appendAudit } from './audit-store.js';
-import { connectedToolRules, connectionTools, toolConnections } from './schema-tools.js';
+import { connectedToolRules, connectionTools, toolConnections, toolCredentials, toolOauthClients, toolOauthStates } from './schema-tools.js';
 
 const ruleLabel = (r: { allowed: boolean; guests: boolean } | undefined) => (r === undefined ? 'none' : r.allowed ? (r.guests ? 'allow (guests too)' : 'allow') : 'deny');
+
+const ruleOf = (r: typeof connectedToolRules.$inferSelect): ConnectedToolRule => ({ channel: r.channelExternalId, pattern: r.pattern, allowed: r.allowed, guests: r.guests });
 
 export function createToolConnectionStore(db: Db): ToolConnectionStore {
   const inWorkspace = (scope: Scope) => eq(toolConnections.workspaceId, scope.workspaceId);
@@ -70,6 +72,8 @@ export function createToolConnectionStore(db: Db): ToolConnectionStore {
           .returning({ url: toolConnections.url, auth: toolConnections.auth });
         const row = removed[0];
         if (!row) return false;
+        // Its credentials were for that server: a later connection of the same name (maybe another server) starts unlinked.
+        for (const t of [toolCredentials, toolOauthStates, toolOauthClients]) await tx.delete(t).where(and(eq(t.workspaceId, scope.workspaceId), eq(t.connection, name)));
         await appendAudit(tx, scope, {
           action: 'admin_change',
           outcome: 'ok',
@@ -100,12 +104,35 @@ export function createToolConnectionStore(db: Db): ToolConnectionStore {
       });
     },
 
+    async setResultsShared(scope, actor, name, shared) {
+      return db.transaction(async (tx) => {
+        const where = and(inWorkspace(scope), eq(toolConnections.name, name), eq(toolConnections.source, 'chat'));
+        const [before] = await tx.select({ shared: toolConnections.resultsShared }).from(toolConnections).where(where).for('update');
+        if (!before) return null;
+        await tx.update(toolConnections).set({ resultsShared: shared }).where(where);
+        const label = (v: boolean) => (v ? 'shared' : 'private');
+        await appendAudit(tx, scope, {
+          action: 'admin_change',
+          outcome: 'ok',
+          actorPrincipalId: actor.principalId,
+          channelExternalId: actor.channelExternalId,
+          detail: { setting: `connection_results:${name}`, old: label(before.shared), new: label(shared) },
+        }, signerOf(db));
+        return { old: before.shared, new: shared };
+      });
+    },
+
     async rules(scope, channelExternalId) {
       const rows = await db
         .select()
         .from(connectedToolRules)
         .where(and(eq(connectedToolRules.workspaceId, scope.workspaceId), inArray(connectedToolRules.channelExternalId, [channelExternalId, '*'])));
-      return rows.map((r): ConnectedToolRule => ({ channel: r.channelExternalId, pattern: r.pattern, allowed: r.allowed, guests: r.guests }));
+      return rows.map(ruleOf);
+    },
+
+    async allRules(scope) {
+      const rows = await db.select().from(connectedToolRules).where(eq(connectedToolRules.workspaceId, scope.workspaceId));
+      return rows.map(ruleOf);
     },
 
     async setRule(scope, actor, rule) {

@@ -3,7 +3,7 @@ import type { Config } from '../config.js';
 import type { AuditLog, BudgetAlertSink, Logger, TurnStore, UsageLedger } from '../core/ports.js';
 import { createModelGate, type GateObserver, type ThrottlingGate } from './gate.js';
 import { createModelFactory, fallbackSourceFor, modelNameFor } from './providers.js';
-import { openSharedRedis } from '../limiter/redis-connection.js';
+import { openSharedRedis, type SharedRedis } from '../limiter/redis-connection.js';
 import { chooserOf, priceTableOf } from './choices.js';
 
 export interface GateDeps {
@@ -13,11 +13,14 @@ export interface GateDeps {
   alerts?: BudgetAlertSink;
   observer?: GateObserver;
   log: Logger;
+  /** The process's shared Redis (main.ts opens it once, the tools' rate limit uses it too); closed by whoever opened it. */
+  redis?: SharedRedis | undefined;
 }
 
 /** The gate, plus a readiness check of its shared Redis (null when limits are local only). */
 export function createGateFromConfig(config: Config, deps: GateDeps): ThrottlingGate & { redisCheck: (() => Promise<void>) | null } {
-  const redis = config.REDIS_URL ? openSharedRedis(config.REDIS_URL, deps.log) : undefined;
+  const own = !deps.redis && config.REDIS_URL ? openSharedRedis(config.REDIS_URL, deps.log) : undefined;
+  const redis = deps.redis ?? own;
   const fallback = config.MODEL_FALLBACK_NAME ?? null;
   const gate = createModelGate({
     provider: config.MODEL_PROVIDER,
@@ -53,7 +56,7 @@ export function createGateFromConfig(config: Config, deps: GateDeps): Throttling
       : null,
     async close() {
       await gate.close();
-      await redis?.close();
+      await own?.close();
     },
   };
 }

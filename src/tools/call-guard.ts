@@ -1,8 +1,12 @@
 /**
  * What every call to one connection of one workspace passes: a rate limit (calls per minute),
  * a concurrency limit (a bulkhead with a short queue), and a circuit breaker, so that a server
- * that is down fails fast with a clear message instead of holding turns. Per instance: a busy
- * connection is limited on each instance that calls it.
+ * that is down fails fast with a clear message instead of holding turns.
+ *
+ * The rate limit is the workspace's and connection's across every instance when a shared store
+ * is given (Redis, src/limiter/tool-rate.ts), and counted on this instance while that store is
+ * away, as the model limiters do. The bulkhead and the breaker stay per instance on purpose: they
+ * protect this process's turns from a slow or dead server, and each instance finds that out itself.
  */
 import { bulkhead, circuitBreaker, ConsecutiveBreaker, handleWhen, isBrokenCircuitError, isBulkheadRejectedError, type BulkheadPolicy, type CircuitBreakerPolicy } from 'cockatiel';
 
@@ -23,6 +27,12 @@ export class ServerFailure extends Error {
   ) {
     super(message, options);
   }
+}
+
+/** A per-minute allowance kept outside this process, shared by every instance. */
+export interface SharedRate {
+  /** true: counted; false: this minute's allowance is spent; null: the store is away (count locally). */
+  take(key: string, rpm: number): Promise<boolean | null>;
 }
 
 export type Guarded<T> = { ok: true; value: T } | { ok: false; reason: 'busy' | 'unavailable'; detail: 'rate' | 'concurrency' | 'breaker' };
@@ -52,7 +62,10 @@ class ConnectionGuard {
 export class CallGuards {
   private readonly guards = new Map<string, ConnectionGuard>();
 
-  constructor(private readonly limits: GuardLimits) {}
+  constructor(
+    private readonly limits: GuardLimits,
+    private readonly shared?: SharedRate | undefined,
+  ) {}
 
   async run<T>(key: string, work: () => Promise<T>): Promise<Guarded<T>> {
     let guard = this.guards.get(key);
@@ -60,7 +73,8 @@ export class CallGuards {
       guard = new ConnectionGuard(this.limits);
       this.guards.set(key, guard);
     }
-    if (!guard.take(Date.now())) return { ok: false, reason: 'busy', detail: 'rate' };
+    const shared = this.shared ? await this.shared.take(key, this.limits.rpm) : null;
+    if (!(shared ?? guard.take(Date.now()))) return { ok: false, reason: 'busy', detail: 'rate' };
     const g = guard;
     try {
       return { ok: true, value: await g.bulkhead.execute(() => g.breaker.execute(work)) };

@@ -10,10 +10,12 @@ import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { ErrorCode, McpError, type CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import type { WorkspaceRef } from '../core/envelope.js';
 import type { Scope } from '../core/identity.js';
-import type { ConnectedCallResult, ConnectedToolRule, ConnectedTools, DiscoveredTool, Logger, ToolAuth, ToolConnectionStore, ToolCredentials } from '../core/ports.js';
-import { CallGuards, ServerFailure, type GuardLimits } from './call-guard.js';
+import type { ConnectedCallRequest, ConnectedCallResult, ConnectedTool, ConnectedToolRule, ConnectedTools, DiscoveredTool, InvalidationBus, Logger, ToolAuth, ToolConnectionStore, ToolCredentials } from '../core/ports.js';
+import { CallGuards, ServerFailure, type GuardLimits, type SharedRate } from './call-guard.js';
+import { createRulesCache } from './rules-cache.js';
 import { guardedFetch, type NetworkPolicy } from './network-guard.js';
 import { quoteOutput, resultBody } from './output.js';
+import { isUnauthorized, Unauthorized, type ServerAccess, type ToolSignIn } from './oauth.js';
 import { listAllTools, openSession, type ServerSpec } from './session.js';
 
 /** A connection Quorum knows from its own configuration (the operator's file, the demo), not from chat. */
@@ -32,10 +34,16 @@ export interface ConnectedToolsDeps {
   store: ToolConnectionStore;
   declared: DeclaredConnection[];
   credentials?: ToolCredentials | undefined;
+  /** Sign-in through a server's own OAuth, and its refresh after a 401 (src/tools/oauth.ts). */
+  oauth?: ToolSignIn | undefined;
   network: NetworkPolicy;
   timeoutMs: number;
   maxOutputChars: number;
   limits: GuardLimits;
+  /** The per-minute rate shared by every instance (Redis); absent: counted on this instance. */
+  sharedRate?: SharedRate | undefined;
+  /** How long an instance that missed a bus message may use old rules (default 30 s). */
+  rulesTtlMs?: number;
   log: Logger;
 }
 
@@ -50,11 +58,29 @@ export interface ConnectedToolsService extends ConnectedTools {
   /** Lists a server's tools over a session of its own (nothing kept): the check before a chat connection is stored. */
   probe(url: string): Promise<DiscoveredTool[]>;
   closeConnection(scope: Scope, name: string): Promise<void>;
+  /** A remote connection's URL and the fetch its requests go through (an OAuth sign-in's callback); null: none such. */
+  server(scope: Scope, workspace: WorkspaceRef, name: string): Promise<ServerAccess | null>;
+  /** An admin changed the workspace's rules (committed): applied here at once, on other instances through the bus. */
+  rulesChanged(scope: Scope): Promise<void>;
+  /** Takes rule changes from other instances (and publishes this one's) through the invalidation bus. */
+  listen(bus: InvalidationBus): void;
   close(): Promise<void>;
 }
 
 const workspaceKey = (w: WorkspaceRef) => `${w.platform}:${w.externalId}`;
 const digest = (headers: Record<string, string>) => createHash('sha256').update(JSON.stringify(Object.entries(headers).sort())).digest('hex').slice(0, 16);
+
+function unlinked(tool: ConnectedTool, signInUrl: string | undefined): ConnectedCallResult {
+  return {
+    ok: false,
+    reason: 'unlinked',
+    message:
+      tool.auth === 'per-user'
+        ? `${tool.name} works with your own ${tool.connection} account, which is not linked yet.`
+        : `${tool.name} is not available: the workspace credential for ${tool.connection} is not set.`,
+    signInUrl,
+  };
+}
 
 export function problemOf(err: unknown): string {
   const message = (err as Error)?.message ?? String(err);
@@ -64,7 +90,9 @@ export function problemOf(err: unknown): string {
 export function createConnectedTools(deps: ConnectedToolsDeps): ConnectedToolsService {
   const guarded = guardedFetch(deps.network);
   const sessions = new Map<string, Promise<Client>>();
-  const guards = new CallGuards(deps.limits);
+  const guards = new CallGuards(deps.limits, deps.sharedRate);
+  const rulesCache = createRulesCache((scope) => deps.store.allRules(scope), { ttlMs: deps.rulesTtlMs ?? 30_000, maxWorkspaces: 10_000 });
+  let unlisten: (() => void) | null = null;
   const ensured = new Set<string>();
   const declaredIn = (w: WorkspaceRef) => deps.declared.filter((d) => !d.workspaces || d.workspaces.includes(workspaceKey(w)));
 
@@ -146,8 +174,46 @@ export function createConnectedTools(deps: ConnectedToolsDeps): ConnectedToolsSe
       if (err instanceof McpError && err.code === ErrorCode.RequestTimeout) throw new ServerFailure('timeout', 'timed out', { cause: err });
       // The server answered with a protocol error (unknown tool, bad arguments): the tool's answer, not an outage.
       if (err instanceof McpError && err.code !== ErrorCode.ConnectionClosed) return { isError: true, content: [{ type: 'text', text: err.message.slice(0, 500) }] };
+      if (isUnauthorized(err)) throw new Unauthorized('credentials refused', { cause: err });
       throw new ServerFailure('unavailable', problemOf(err), { cause: err });
     }
+  }
+
+  /** One governed call with these credentials; a 401 is thrown as Unauthorized (outside the breaker: a credential, not an outage). */
+  async function governed(request: ConnectedCallRequest, headers: Record<string, string>): Promise<ConnectedCallResult> {
+    const { scope, workspace, tool } = request;
+    try {
+      const outcome = await guards.run(`${scope.workspaceId}/${tool.connection}`, async () =>
+        callTool(await session(scope, workspace, tool.connection, headers).catch((err: unknown) => {
+          if (isUnauthorized(err)) throw new Unauthorized('credentials refused', { cause: err });
+          throw err instanceof ServerFailure ? err : new ServerFailure('unavailable', problemOf(err), { cause: err });
+        }), tool.tool, request.input, request.signal),
+      );
+      if (!outcome.ok)
+        return outcome.reason === 'busy'
+          ? { ok: false, reason: 'busy', message: `${tool.name} was not run: ${outcome.detail === 'rate' ? 'its connection had too many calls this minute' : 'too many calls to its connection are running'}. Try again shortly.` }
+          : { ok: false, reason: 'unavailable', message: `${tool.name} was not run: the ${tool.connection} server is not answering right now, so Quorum is not calling it for a while.` };
+      const { text, truncated } = quoteOutput(tool.name, resultBody(outcome.value), outcome.value.isError === true, deps.maxOutputChars);
+      return { ok: true, text, truncated };
+    } catch (err) {
+      if (!(err instanceof ServerFailure)) throw err;
+      await drop(`${scope.workspaceId}/${tool.connection}/`);
+      deps.log.warn({ event: 'tools.call_failed', connection: tool.connection, kind: err.kind, err: err.message }, 'connected tool call failed');
+      return err.kind === 'timeout'
+        ? { ok: false, reason: 'timeout', message: `${tool.name} did not answer within ${Math.round(deps.timeoutMs / 1000)} s, so it was stopped.` }
+        : { ok: false, reason: 'unavailable', message: `${tool.name} could not be reached: the ${tool.connection} server is not answering.` };
+    }
+  }
+
+  async function serverOf(scope: Scope, workspace: WorkspaceRef, name: string): Promise<ServerAccess | null> {
+    const found = await specOf(scope, workspace, name);
+    return found?.spec.transport === 'http' ? { url: found.spec.url, fetch: found.fetch } : null;
+  }
+
+  /** The server's own sign-in for an unlinked person, when it offers OAuth (undefined: a personal token only). */
+  async function signInFor(scope: Scope, workspace: WorkspaceRef, name: string, principalId: string): Promise<string | undefined> {
+    const server = deps.oauth ? await serverOf(scope, workspace, name) : null;
+    return (server && (await deps.oauth!.signIn(scope, name, principalId, server))) ?? undefined;
   }
 
   return {
@@ -182,49 +248,50 @@ export function createConnectedTools(deps: ConnectedToolsDeps): ConnectedToolsSe
 
     async rules(scope, workspace, channelExternalId) {
       const operator = declaredIn(workspace).flatMap((d) => d.allow.filter((r) => r.channel === '*' || r.channel === channelExternalId));
-      return [...operator, ...(await deps.store.rules(scope, channelExternalId))];
+      const stored = (await rulesCache.of(scope)).filter((r) => r.channel === '*' || r.channel === channelExternalId);
+      return [...operator, ...stored];
     },
 
     async call(request): Promise<ConnectedCallResult> {
       const { scope, workspace, tool } = request;
-      const creds = await credentialsOf(scope, workspace, tool.connection, tool.auth, request.requesterPrincipalId);
-      if ('unlinked' in creds)
-        return {
-          ok: false,
-          reason: 'unlinked',
-          message:
-            tool.auth === 'per-user'
-              ? `${tool.name} works with your own ${tool.connection} account, which is not linked yet.`
-              : `${tool.name} is not available: the workspace credential for ${tool.connection} is not set.`,
-        };
-      try {
-        const outcome = await guards.run(`${scope.workspaceId}/${tool.connection}`, async () =>
-          callTool(await session(scope, workspace, tool.connection, creds.headers).catch((err: unknown) => {
-            throw err instanceof ServerFailure ? err : new ServerFailure('unavailable', problemOf(err), { cause: err });
-          }), tool.tool, request.input, request.signal),
-        );
-        if (!outcome.ok)
-          return outcome.reason === 'busy'
-            ? { ok: false, reason: 'busy', message: `${tool.name} was not run: ${outcome.detail === 'rate' ? 'its connection had too many calls this minute' : 'too many calls to its connection are running'}. Try again shortly.` }
-            : { ok: false, reason: 'unavailable', message: `${tool.name} was not run: the ${tool.connection} server is not answering right now, so Quorum is not calling it for a while.` };
-        const { text, truncated } = quoteOutput(tool.name, resultBody(outcome.value), outcome.value.isError === true, deps.maxOutputChars);
-        return { ok: true, text, truncated };
-      } catch (err) {
-        if (!(err instanceof ServerFailure)) throw err;
-        await drop(`${scope.workspaceId}/${tool.connection}/`);
-        deps.log.warn({ event: 'tools.call_failed', connection: tool.connection, kind: err.kind, err: err.message }, 'connected tool call failed');
-        return err.kind === 'timeout'
-          ? { ok: false, reason: 'timeout', message: `${tool.name} did not answer within ${Math.round(deps.timeoutMs / 1000)} s, so it was stopped.` }
-          : { ok: false, reason: 'unavailable', message: `${tool.name} could not be reached: the ${tool.connection} server is not answering.` };
+      const who = request.requesterPrincipalId;
+      const credentials = () => credentialsOf(scope, workspace, tool.connection, tool.auth, who);
+      let creds = await credentials();
+      // A 401 on a person's OAuth link: refreshed once and the call tried once more; a failed refresh unlinks (then: the link prompt).
+      for (let attempt = 0; attempt < 2; attempt++) {
+        if ('unlinked' in creds) return unlinked(tool, tool.auth === 'per-user' ? await signInFor(scope, workspace, tool.connection, who) : undefined);
+        try {
+          return await governed(request, creds.headers);
+        } catch (err) {
+          if (!(err instanceof Unauthorized)) throw err;
+          await drop(`${scope.workspaceId}/${tool.connection}/${digest(creds.headers)}`);
+          const server = attempt === 0 && tool.auth === 'per-user' && deps.oauth ? await serverOf(scope, workspace, tool.connection) : null;
+          const stale = (creds.headers.authorization ?? '').replace(/^Bearer /, '');
+          const refreshed = server !== null && (await deps.oauth!.refresh(scope, tool.connection, who, server, stale));
+          creds = await credentials();
+          if (!refreshed && !('unlinked' in creds)) break;
+        }
       }
+      deps.log.warn({ event: 'tools.call_unauthorized', connection: tool.connection }, 'a connected tool refused the credentials of a call');
+      return { ok: false, reason: 'failed', message: `${tool.name} was not run: the ${tool.connection} server did not accept ${tool.auth === 'per-user' ? 'your' : "the workspace's"} credentials.` };
     },
+
+    server: serverOf,
 
     async closeConnection(scope, name) {
       guards.forget(`${scope.workspaceId}/${name}`);
       await drop(`${scope.workspaceId}/${name}/`);
     },
 
+    rulesChanged: (scope) => rulesCache.changed(scope),
+
+    listen(bus) {
+      unlisten?.();
+      unlisten = rulesCache.listen(bus);
+    },
+
     async close() {
+      unlisten?.();
       await drop('');
       await guarded.close();
     },

@@ -96,7 +96,10 @@ describe.each(drivers)('tool credentials (%s)', (driver) => {
     const refused = await click('cleo', { kind: 'submit', actionId: 'credentials:workspace', value: 'tickets', fields: { secret: SECRET } });
     expect(refused.body.answer.text).toMatch(/Only workspace admins/);
     const set = await click('ben', { kind: 'submit', actionId: 'credentials:workspace', value: 'tickets', fields: { secret: SECRET } });
-    expect(set.body.answer.text).toBe('The secret for tickets is saved (encrypted).');
+    // tickets is the demo's, declared by the operator: the admin is told the secret is not what it uses.
+    expect(set.body.answer.text).toBe(
+      'The secret for tickets is saved (encrypted). It is not used: tickets is declared by the operator of this installation; its settings and credential are in the tools file.',
+    );
     mcp.seen.length = 0;
     await callWith(mcp.url, await creds.forCall(scope, 'tickets', 'workspace', ben));
     expect(new Set(mcp.seen)).toEqual(new Set([`Bearer ${SECRET}`]));

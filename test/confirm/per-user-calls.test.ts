@@ -5,8 +5,10 @@
  * proof: A's token never arrives in B's call, an unlinked person's call never reaches the server
  * (they get a private link prompt), and `forget me` unlinks.
  */
+import { eq } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ToolCall } from '../../src/core/ports.js';
+import { auditLog } from '../../src/db/schema.js';
 import { FakeMcpServer } from '../fakes/mcp-server.js';
 import { postJson, startTestApp, type TestApp } from '../support/app.js';
 import { consoleSpeaker } from '../support/console.js';
@@ -68,6 +70,42 @@ describe.each(drivers)('per-user tool calls (%s)', (driver) => {
     await say('cleo', 'who am I on tix?', 'dm');
     expect(authOfCalls()).toEqual([`Bearer ${TOKEN_CLEO}`, `Bearer ${TOKEN_BEN}`, `Bearer ${TOKEN_CLEO}`]);
     expect(await command('cleo', '/agent connections', 'dm')).toContain('tix: linked (your own account)');
+  });
+
+  it('offers a per-user tool in a channel turn only once an admin marked its results shared', async () => {
+    wanted = { toolName: 'tix.whoami', input: {} };
+    /** The connected tools the scripted model was offered in the calls made from `from` on. */
+    const offered = (from: number) => [...new Set(gate.calls.slice(from).flatMap((c) => Object.keys(c.call.tools ?? {})).filter((n) => n.startsWith('tix.')))];
+    const before = server.calls.length;
+    let from = gate.calls.length;
+    await say('ben', 'who am I on tix?', 'general');
+    expect(offered(from)).toEqual([]);
+    expect(server.calls.length).toBe(before);
+    expect(await command('ben', '/agent connections', 'dm')).toContain('tix — ');
+    expect(await command('ben', '/agent connections', 'dm')).toContain('results private (offered in DMs only)');
+
+    expect(await command('cleo', '/agent connections tix results shared')).toMatch(/admins/i);
+    expect(await command('ava', '/agent connections tix results shared')).toMatch(/^Results of tix: private → shared;/);
+    expect(await command('ben', '/agent connections', 'dm')).toContain('results shared (also offered in channels)');
+    from = gate.calls.length;
+    await say('ben', 'who am I on tix?', 'general');
+    expect(offered(from)).toEqual(['tix.whoami']);
+    // Still with the requester's own token.
+    expect(server.calls.slice(before).map((c) => c.headers.authorization)).toEqual([`Bearer ${TOKEN_BEN}`]);
+
+    expect(await command('ava', '/agent connections tix results private')).toMatch(/^Results of tix: shared → private;/);
+    from = gate.calls.length;
+    await say('ben', 'who am I on tix?', 'general');
+    expect(offered(from)).toEqual([]);
+    const changes = (await db.db.select().from(auditLog).where(eq(auditLog.action, 'admin_change'))).map((e) => e.detail);
+    expect(changes).toContainEqual({ setting: 'connection_results:tix', old: 'private', new: 'shared' });
+    expect(changes).toContainEqual({ setting: 'connection_results:tix', old: 'shared', new: 'private' });
+    // Bad input changes nothing; a connection that is not per-user has nothing to share.
+    expect(await command('ava', '/agent connections tix results public')).toMatch(/^Usage:/);
+    expect(await command('ava', '/agent connections nothere results shared')).toBe('Nothing changed: No connection named nothere.');
+    // The demo's tickets server is the operator's: its file decides.
+    expect(await command('ava', '/agent connections tickets results shared')).toMatch(/^Nothing changed: tickets is declared by the operator/);
+    expect(await command('ava', '/agent connections secret tix')).toBe("No secret to set: tix uses each person's own account: people link theirs when they first use it.");
   });
 
   it('forget me unlinks: the next call does not reach the server', async () => {

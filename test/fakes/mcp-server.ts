@@ -29,6 +29,8 @@ export class FakeMcpServer {
   pageSize = 100;
   readonly calls: RecordedToolCall[] = [];
   listRequests = 0;
+  /** Every HTTP request that reached the server (MCP or not). */
+  requests = 0;
   /** Every call waits this long before answering (a slow server). */
   delayMs = 0;
   /** Answers 503 to every request (a server that is down). */
@@ -70,6 +72,7 @@ export class FakeMcpServer {
 
   async start(): Promise<this> {
     this.http = createServer((req, res) => {
+      this.requests++;
       if (this.down) {
         res.writeHead(503).end();
         return;

@@ -12,20 +12,19 @@ export class FakeOpenAIServer extends FakeProviderServer {
   /** Requests to /embeddings: the model and the texts. */
   readonly embeddings: { model: string; input: string[] }[] = [];
 
-  /** /embeddings: a deterministic 8-dimension vector per text (its words hashed into buckets). */
+  /**
+   * /embeddings: a deterministic vector per text, its words hashed into DIMENSIONS buckets after
+   * SYNONYMS map each to its group's first word, so "automobile" lands where "car" does: a search
+   * can find by meaning what shares no word with it.
+   */
   protected override otherRoute(url: string, body: unknown): unknown {
     if (!url.endsWith('/embeddings')) return undefined;
     const { model, input } = body as { model: string; input: string | string[] };
     const texts = Array.isArray(input) ? input : [input];
     this.embeddings.push({ model, input: texts });
-    const vector = (text: string) => {
-      const v = new Array<number>(8).fill(0);
-      for (const word of text.toLowerCase().match(/\w+/g) ?? []) v[[...word].reduce((h, c) => (h * 31 + c.charCodeAt(0)) % 8, 0)]! += 1;
-      return v;
-    };
     return {
       object: 'list',
-      data: texts.map((t, index) => ({ object: 'embedding', index, embedding: vector(t) })),
+      data: texts.map((t, index) => ({ object: 'embedding', index, embedding: fakeEmbedding(t) })),
       model,
       usage: { prompt_tokens: texts.length, total_tokens: texts.length },
     };
@@ -91,4 +90,23 @@ export function busiestWindow(times: number[], windowMs: number): number {
     best = Math.max(best, end - start + 1);
   }
   return best;
+}
+
+/** Words that mean the same to the fake embedding model (each maps to the first of its group). */
+const SYNONYMS = [
+  ['car', 'automobile', 'vehicle', 'sedan'],
+  ['doctor', 'physician', 'medic'],
+  ['invoice', 'bill', 'receipt'],
+];
+const CANONICAL = new Map(SYNONYMS.flatMap((group) => group.map((word) => [word, group[0]!] as const)));
+export const FAKE_EMBEDDING_DIMENSIONS = 32;
+
+/** The fake model's vector of a text: its (canonical) words counted into hashed buckets. */
+export function fakeEmbedding(text: string): number[] {
+  const v = new Array<number>(FAKE_EMBEDDING_DIMENSIONS).fill(0);
+  for (const raw of text.toLowerCase().match(/[a-z0-9]+/g) ?? []) {
+    const word = CANONICAL.get(raw) ?? raw;
+    v[[...word].reduce((h, c) => (h * 31 + c.charCodeAt(0)) % FAKE_EMBEDDING_DIMENSIONS, 7)]! += 1;
+  }
+  return v;
 }

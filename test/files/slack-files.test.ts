@@ -7,7 +7,7 @@
  */
 import { and, eq } from 'drizzle-orm';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { inbox, messages } from '../../src/db/schema.js';
+import { inbox, knowledgeFileJobs, messages } from '../../src/db/schema.js';
 import { FakeOpenAIServer, type FakeRequest } from '../fakes/openai-server.js';
 import { FakeSlackApi } from '../fakes/slack-api.js';
 import type { TestApp } from '../support/app.js';
@@ -167,10 +167,13 @@ describe.each(drivers)('files in a Slack turn (%s)', (driver) => {
     dm.event.files = [dmFile];
     await turn(dm);
     expect(promptText()).toContain('canary-dm-salary');
-    // A channel question (another conversation, another audience) never reads it.
+    // The knowledge index reads it too, in the background, for the DM's owner: once that is done,
+    await waitFor(async () => (await db.db.select().from(knowledgeFileJobs).where(eq(knowledgeFileJobs.fileId, 'F0DMFILE01')))[0]?.status === 'indexed');
+    const downloaded = downloadsOf('F0DMFILE01').length;
+    // a channel question (another conversation, another audience) never reads it.
     model.requests.length = 0;
     await turn(mention('what did I share with you?', []));
     expect(promptText()).not.toContain('canary-dm-salary');
-    expect(downloadsOf('F0DMFILE01')).toHaveLength(1);
+    expect(downloadsOf('F0DMFILE01')).toHaveLength(downloaded);
   });
 });

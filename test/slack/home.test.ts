@@ -112,7 +112,7 @@ describe.each(drivers)('Slack App Home and its settings (%s)', (driver) => {
       kind: 'command', idempotencyKey: `demote-${process.pid}`, workspace: ACME, user: { id: 'U0ACMEOWN1' },
       channel: { id: 'D0ACMEDM02', kind: 'dm' }, messageId: `demote-${process.pid}`, text: '/agent role @U0ACMEADM1 member', receivedAt: new Date(),
     });
-    expect(await answerCommand(deps(), demote)).toContain('admin → member');
+    expect((await answerCommand(deps(), demote)).text).toContain('admin → member');
     const result = await click('U0ACMEADM1', 'settings:save', 'guests', { state: 'off' });
     expect(result.status === 'handled' && result.answer).toEqual({ kind: 'notice', text: 'Only workspace admins can do that.' });
     expect((await settings())?.guestsEnabled ?? true).toBe(true);

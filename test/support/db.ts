@@ -8,6 +8,7 @@ import { mkdirSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PGlite } from '@electric-sql/pglite';
+import { vector } from '@electric-sql/pglite-pgvector';
 import postgres from 'postgres';
 import { inject } from 'vitest';
 import { openDatabase, PGLITE_SETTINGS, type Database } from '../../src/db/client.js';
@@ -25,10 +26,13 @@ export interface TestDatabase extends Database {
   pglite: PGlite | null;
 }
 
-/** With the service's own settings: the defaults' 128 MB of shared buffers make each open ~1.5x as long. */
+/**
+ * With the service's own settings (the defaults' 128 MB of shared buffers make each open ~1.5x as
+ * long) and pgvector, as the service opens PGlite: tests that set EMBEDDING_MODEL get vector search.
+ */
 export async function openPgliteFromSnapshot(): Promise<PGlite> {
   const snapshot = readFileSync(inject('pgliteSnapshot'));
-  return PGlite.create({ loadDataDir: new Blob([snapshot]), startParams: [...PGlite.defaultStartParams, ...PGLITE_SETTINGS] });
+  return PGlite.create({ loadDataDir: new Blob([snapshot]), startParams: [...PGlite.defaultStartParams, ...PGLITE_SETTINGS], extensions: { vector } });
 }
 
 /**

@@ -13,7 +13,7 @@ import { FILE_CONSENT_CARD, FILE_INFO_CARD } from '../../adapters/teams/file-con
 import { drivers } from '../support/db.js';
 import { waitFor } from '../support/wait.js';
 import { ENCRYPTION_KEY } from '../slack/support.js';
-import { activity, ALEX, CONTOSO, JORDAN, useTeams } from './helpers.js';
+import { activity, ALEX, CONTOSO, JORDAN, startTeams, useTeams } from './helpers.js';
 
 const KEY = auditSigningKey({ encryptionKey: Buffer.from(ENCRYPTION_KEY, 'base64') });
 
@@ -41,7 +41,8 @@ class UploadServer {
 }
 
 describe.each(drivers)('audit export in Teams: consent card, then upload on accept (%s)', (driver) => {
-  const t = useTeams(driver, () => ({ env: { QUORUM_ADMINS: `teams:${CONTOSO}:${ALEX}`, QUORUM_ENCRYPTION_KEY: ENCRYPTION_KEY } }));
+  const env = { QUORUM_ADMINS: `teams:${CONTOSO}:${ALEX}`, QUORUM_ENCRYPTION_KEY: ENCRYPTION_KEY };
+  const t = useTeams(driver, () => ({ env }));
   const upload = new UploadServer();
   let n = 0;
   beforeAll(() => upload.start());
@@ -56,9 +57,9 @@ describe.each(drivers)('audit export in Teams: consent card, then upload on acce
       }),
     );
   const consentCards = () => t.teams.connector.posted.filter((p) => (p.body.attachments as { contentType: string }[] | undefined)?.[0]?.contentType === FILE_CONSENT_CARD);
-  const answer = (action: 'accept' | 'decline', fileId: string, from?: Record<string, unknown>) =>
-    t.teams.post(
-      activity('personal_message', t.teams.connector.url, (a) => {
+  const answer = (action: 'accept' | 'decline', fileId: string, from?: Record<string, unknown>, teams = t.teams) =>
+    teams.post(
+      activity('personal_message', teams.connector.url, (a) => {
         a.id = `${Date.now()}${++n}`;
         a.type = 'invoke';
         a.name = 'fileConsent/invoke';
@@ -105,6 +106,27 @@ describe.each(drivers)('audit export in Teams: consent card, then upload on acce
     // The same card answered twice uploads once.
     await answer('accept', attachment.content.acceptContext.fileId);
     expect(upload.puts).toHaveLength(1);
+  });
+
+  it('takes the answer on another instance (the file waits in the database), once', async () => {
+    const before = consentCards().length;
+    expect((await say('/agent audit export 7d')).status).toBe(200);
+    const card = await waitFor(() => consentCards()[before]);
+    const fileId = (card.body.attachments as any[])[0].content.acceptContext.fileId as string;
+    const second = await startTeams(t.db, { env });
+    try {
+      const puts = upload.puts.length;
+      expect((await answer('accept', fileId, undefined, second)).status).toBe(200);
+      expect(upload.puts).toHaveLength(puts + 1);
+      expect(verifyExportFile(upload.puts.at(-1)!.body, KEY)).toMatchObject({ ok: true, signature: 'valid' });
+      await waitFor(() => second.connector.posted.find((p) => (p.body.attachments as any[] | undefined)?.[0]?.contentType === FILE_INFO_CARD));
+      // The first instance, answered the same card afterwards, has nothing left to send.
+      await answer('accept', fileId);
+      expect(upload.puts).toHaveLength(puts + 1);
+      await waitFor(() => t.teams.connector.messages().find((p) => p.body.text === 'That file is no longer available. Please ask for it again.'));
+    } finally {
+      await second.stop();
+    }
   });
 
   it('refuses a member', async () => {

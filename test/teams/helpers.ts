@@ -1,6 +1,7 @@
 /** Shared setup for the Teams tests: fixtures, a signed POST to /api/messages, the app with fakes. */
 import { readFileSync } from 'node:fs';
 import type { InteractionHandler } from '../../src/core/interactions.js';
+import type { GraphAccess } from '../../adapters/teams/graph-files.js';
 import type { Logger } from '../../src/core/ports.js';
 import { RecordingModelGate } from '../fakes/recording-model.js';
 import { FakeBotConnector } from '../fakes/bot-connector.js';
@@ -44,6 +45,8 @@ export async function startTeams(
     maxReplyChars?: number;
     log?: Logger;
     interactionHandlers?: InteractionHandler[];
+    /** Microsoft Graph for channel files; none by default (the real one is never called from tests). */
+    graph?: GraphAccess;
   } = {},
 ): Promise<TeamsHarness> {
   const connector = new FakeBotConnector();
@@ -71,6 +74,7 @@ export async function startTeams(
     },
     teams: {
       ...(auth ? { settings: identity.settings(), credentialsFactory: identity.credentialsFactory() } : {}),
+      graph: options.graph ?? null,
       ...(options.maxReplyChars ? { maxReplyChars: options.maxReplyChars } : {}),
     },
   });

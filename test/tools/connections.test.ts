@@ -10,7 +10,7 @@ import type { ToolCall } from '../../src/core/ports.js';
 import { auditLog } from '../../src/db/schema.js';
 import { connectionTools } from '../../src/db/schema-tools.js';
 import { FakeMcpServer } from '../fakes/mcp-server.js';
-import { startTestApp, type TestApp } from '../support/app.js';
+import { postJson, startTestApp, type TestApp } from '../support/app.js';
 import { consoleSpeaker } from '../support/console.js';
 import { drivers, openTestDatabase, type TestDatabase } from '../support/db.js';
 import { waitFor } from '../support/wait.js';
@@ -106,6 +106,23 @@ describe.each(drivers)('connections and rules (%s)', (driver) => {
     server.tools = server.tools.filter((t) => t.name !== 'added_later');
     expect(await command('ben', '/agent connections refresh')).toContain('wiki');
     expect((await db.db.select().from(connectionTools)).some((t) => t.name === 'added_later')).toBe(false);
+  });
+
+  it('in the console, /agent connections secret answers privately with a button; its dialog saves the secret and lists the tools with it', async () => {
+    expect(await command('ben', `/agent connect vault ${server.url} auth workspace`)).toContain('Connected vault (auth workspace)');
+    expect(await command('ben', '/agent connections secret vault', 'dm')).toMatch(/^Set the workspace secret for vault in a private dialog/);
+    const view = await (await fetch(`${app.baseUrl}/console/api/view?user=ben&place=dm`)).json();
+    const entry = (view.entries as { id: string; private: boolean; actions: { actionId: string; value: string }[] | null }[]).filter((e) => e.actions?.length).at(-1);
+    expect(entry?.actions).toEqual([expect.objectContaining({ actionId: 'credentials:secret', value: 'vault' })]);
+    const click = (body: Record<string, unknown>) => postJson(`${app.baseUrl}/console/api/interactions`, { user: 'ben', entryId: entry!.id, ...body });
+    const opened = await click({ actionId: 'credentials:secret', value: 'vault' });
+    expect(opened.body.answer).toMatchObject({ kind: 'dialog', dialog: { actionId: 'credentials:workspace', value: 'vault' } });
+    const saved = await click({ kind: 'submit', actionId: 'credentials:workspace', value: 'vault', fields: { secret: 'vault-secret-1' } });
+    expect(saved.body.answer.text).toMatch(/^The secret for vault is saved \(encrypted\)\. \d+ tools listed with it \(vault\.page_tool_0/);
+    expect(await command('ben', '/agent connections', 'dm')).toMatch(/vault — .* · auth workspace · \d+ tools, listed/);
+    // Refresh lists it with the workspace secret again (not "waiting for credentials").
+    expect(await command('ben', '/agent connections refresh', 'dm')).toMatch(/vault — .* · auth workspace · \d+ tools, listed/);
+    expect(await command('ben', '/agent disconnect vault')).toContain('Disconnected vault');
   });
 
   it('disconnect removes the tools at once, audited', async () => {

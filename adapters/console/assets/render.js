@@ -95,7 +95,10 @@ function actionsNode(entry) {
     'div',
     { class: 'actions' },
     ...entry.actions.map((a) =>
-      el('button', { type: 'button', class: `action ${a.style ?? ''}`, 'data-entry': entry.id, 'data-action-id': a.actionId, 'data-value': a.value ?? '' }, a.label),
+      // A link button (a sign-in): opened in a new tab, never posted back.
+      a.url
+        ? el('a', { class: `action ${a.style ?? ''}`, href: a.url, target: '_blank', rel: 'noopener noreferrer' }, a.label)
+        : el('button', { type: 'button', class: `action ${a.style ?? ''}`, 'data-entry': entry.id, 'data-action-id': a.actionId, 'data-value': a.value ?? '' }, a.label),
     ),
   );
 }

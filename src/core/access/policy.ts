@@ -21,7 +21,7 @@ export type ToolName = (typeof TOOL_NAMES)[number];
 /** Commands that change nothing and anyone may run. */
 export const OPEN_COMMANDS = ['help', 'status', 'forget_me', 'usage_me', 'model_show', 'instructions_show', 'connections', 'settings'] as const;
 /** Commands that only admins (and owners) may run. */
-export const ADMIN_COMMANDS = ['role', 'agent', 'guests', 'content', 'tools', 'connect', 'disconnect', 'connections_refresh', 'limit', 'budget', 'usage', 'audit', 'feedback', 'retention', 'knowledge', 'forget_user', 'model', 'instructions', 'audit_export'] as const;
+export const ADMIN_COMMANDS = ['role', 'agent', 'guests', 'content', 'tools', 'connect', 'disconnect', 'connections_refresh', 'connections_secret', 'connections_results', 'limit', 'budget', 'usage', 'audit', 'feedback', 'retention', 'knowledge', 'forget_user', 'model', 'instructions', 'audit_export'] as const;
 export type CommandName = (typeof OPEN_COMMANDS)[number] | (typeof ADMIN_COMMANDS)[number];
 
 export type Action =

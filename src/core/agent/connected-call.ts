@@ -3,13 +3,16 @@
  * requester and this conversation), and the governed call, checked again at call time: a tool
  * that was not offered, or is no longer allowed, is refused and audited; one that changes
  * something runs only once confirmed; every call is audited with its connection, tool, a SHA-256
- * of its arguments, who asked, who confirmed, its outcome and duration.
+ * of its arguments, who asked, who confirmed, its outcome and duration. A read-only call's audit
+ * is written while the model reads its result; the turn waits for it before answering
+ * (pending-audits.ts). Actions and denials are audited before their result is used.
  */
 import { decide, denyExplanation, type ChannelResource } from '../access/policy.js';
 import type { Envelope } from '../envelope.js';
 import type { Role, Scope } from '../identity.js';
 import { linkPrompt } from '../confirm/credentials.js';
 import { confirmationFor, type ConfirmDeps, type ParkableTurn, type Parking } from '../confirm/park.js';
+import type { PendingAudits } from './pending-audits.js';
 import type { AuditLog, PendingConfirmation, ConnectedTool, ConnectedToolRule, ConnectedTools, Logger, ToolCall, ToolConfirmation } from '../ports.js';
 
 export interface ConnectedDeps {
@@ -27,6 +30,8 @@ export interface ConnectedCallTurn {
   signal?: AbortSignal | undefined;
   /** Where private notes beside the reply are collected (the link prompt of an unlinked account). */
   parking?: Parking | undefined;
+  /** Where a read-only call's audit write waits for the turn; absent: every call is audited before it returns. */
+  audits?: PendingAudits | undefined;
 }
 
 export interface ConnectedCallDeps extends ConnectedDeps {
@@ -67,7 +72,8 @@ function auditOf(deps: Pick<ConnectedCallDeps, 'audit'>, turn: ConnectedCallTurn
 
 /**
  * Runs one connected call that is allowed to run now (read-only, or confirmed by `confirmedBy`):
- * decided again on fresh rules, called through the governed port, audited. Answers the model's text.
+ * decided again on the rules in force (cached, forgotten on every change), called through the
+ * governed port, audited. Answers the model's text.
  */
 export async function callConnectedTool(
   deps: ConnectedCallDeps,
@@ -87,13 +93,18 @@ export async function callConnectedTool(
   const result = await deps.tools.call({ scope: turn.scope, workspace: turn.envelope.workspace, tool, input, requesterPrincipalId: turn.principal.id, signal: turn.signal });
   const durationMs = Date.now() - started;
   const confirmedBy = options.confirmedByPrincipalId;
+  // Read-only and unconfirmed: the result goes to the model now, its audit entry commits meanwhile.
+  const deferred = turn.audits && tool.readOnly && confirmedBy === null ? turn.audits : null;
   if (result.ok) {
-    await audit('ok', { durationMs, confirmedBy, truncated: result.truncated });
+    const write = audit('ok', { durationMs, confirmedBy, truncated: result.truncated });
+    if (deferred) deferred.add(write);
+    else await write;
     return result.text;
   }
-  await audit(result.reason === 'unlinked' ? 'denied' : 'error', { durationMs, confirmedBy, reason: result.reason });
+  if (deferred && result.reason !== 'unlinked') deferred.add(audit('error', { durationMs, confirmedBy, reason: result.reason }));
+  else await audit(result.reason === 'unlinked' ? 'denied' : 'error', { durationMs, confirmedBy, reason: result.reason });
   // Not linked yet: the requester alone gets a way to link it, beside the reply (never in the channel).
-  if (result.reason === 'unlinked' && tool.auth === 'per-user') turn.parking?.asides.set(tool.connection, linkPrompt(tool.connection));
+  if (result.reason === 'unlinked' && tool.auth === 'per-user') turn.parking?.asides.set(tool.connection, linkPrompt(tool.connection, result.signInUrl));
   return result.message;
 }
 

@@ -36,6 +36,7 @@ import type { PendingConfirmation } from '../ports.js';
 import { auditCall, auditRefused, callAndResults, identified, runTool, ToolCallBudget, type IdentifiedCall } from './tool-round.js';
 import { offeredConnected, runConnectedCall, withConfirmHooks, type ConnectedDeps } from './connected-call.js';
 import type { ConnectedTool } from '../ports.js';
+import { PendingAudits, withPendingAudits } from './pending-audits.js';
 
 /** What the requester reads when the model's last step wrote no text (it asked for tools instead, or sent nothing). */
 export const NO_TEXT_ANSWER =
@@ -116,6 +117,8 @@ export interface AgentTurn {
   parking?: Parking;
   /** A confirmed call this turn resumes: it runs first, and its result joins the prompt. */
   resume?: PendingConfirmation;
+  /** Audit writes of read-only connected calls not waited for yet (runAgentTurn makes one when absent). */
+  audits?: PendingAudits;
 }
 
 type SpecialistResult = { specialist: Specialist; ok: true; text: string } | { specialist: Specialist; ok: false; reason: string };
@@ -171,7 +174,13 @@ class TurnBudget {
 
 const taskSchema = z.object({ task: z.string().min(1).max(2000) });
 
-export async function runAgentTurn(agentDeps: AgentDeps, turn: AgentTurn): Promise<ModelOutcome> {
+/** Resolves once every audit write of the turn committed: what it answers may rest on the calls they audit. */
+export function runAgentTurn(agentDeps: AgentDeps, turn: AgentTurn): Promise<ModelOutcome> {
+  const audits = turn.audits ?? new PendingAudits();
+  return withPendingAudits(audits, () => agentSteps(agentDeps, { ...turn, audits }));
+}
+
+async function agentSteps(agentDeps: AgentDeps, turn: AgentTurn & { audits: PendingAudits }): Promise<ModelOutcome> {
   const started = Date.now();
   // Connected actions park the turn for the requester's click; a resumed turn runs the confirmed call.
   const deps = withConfirmHooks(agentDeps, turn);
@@ -221,6 +230,8 @@ export async function runAgentTurn(agentDeps: AgentDeps, turn: AgentTurn): Promi
     });
   }
   if (budget.stopped) return stopAnswer(budget, results, started);
+  // The answer streams from here, built on the tools' results: their audit entries are written first.
+  await turn.audits.flush();
 
   turn.progress('Writing the answer…');
   // The specialists' reports answer the planner's calls, as tool results tied to their ids.

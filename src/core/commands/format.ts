@@ -107,7 +107,11 @@ export function knowledgeTable(rows: ChannelKnowledge[]): string {
     const state = !r.enabled ? 'off' : r.archived ? 'archived' : 'on';
     const backfill = r.enabled ? ` · ${BACKFILL_LABEL[r.backfill]} (${r.pages} pages, ${r.messages} messages)` : '';
     const failed = r.enabled && r.backfill === 'failed' && r.lastError ? ` · last error: ${r.lastError.slice(0, 80)}` : '';
-    return `• #${r.channelExternalId}: ${state} · ${r.chunks} entries${backfill}${failed}`;
+    const f = r.files;
+    const files = f.indexed + f.skipped + f.pending > 0 ? ` · files: ${f.indexed} read, ${f.skipped} skipped, ${f.pending} waiting` : '';
+    // Why files were skipped (the latest), each name code-quoted so that a name stays text.
+    const reasons = f.skippedReasons.map((s) => `\n    skipped \`${s.name.replace(/[`\n\r]/g, "'").slice(0, 80)}\`: ${s.reason.slice(0, 120)}`).join('');
+    return `• #${r.channelExternalId}: ${state} · ${r.chunks} entries${backfill}${failed}${files}${reasons}`;
   });
   return ['Knowledge per channel (/agent knowledge #channel on|off):', ...lines].join('\n');
 }

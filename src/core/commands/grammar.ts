@@ -7,13 +7,16 @@
  * mentions with `@<aad-object-id>` before the core sees the text).
  */
 import { z } from 'zod';
-import { OPEN_COMMANDS, TOOL_NAMES, type CommandName } from '../access/policy.js';
+import { OPEN_COMMANDS, TOOL_NAMES } from '../access/policy.js';
 import { INSTRUCTIONS_MAX_CHARS } from '../prompt.js';
 import { instructionsArgs, restAfterWord } from './free-text.js';
-import { userMention, channelMention, onOff, count, days, budgetArgs, usageWindow, usageBy, choiceArg, roleArg, windowArg, connectionName, toolPattern, serverUrl } from './arguments.js';
+import { userMention, channelMention, onOff, count, days, budgetArgs, usageWindow, usageBy, choiceArg, roleArg, windowArg, toolPattern } from './arguments.js';
 import { toolPatternSchema } from '../confirm/rules.js';
+import { connectionCommandSchemas, connectionRules } from './grammar-connections.js';
+import type { HelpLine, Rule as RuleOf } from './rule.js';
 
 export { channelMention, userMention } from './arguments.js';
+export type { HelpLine } from './rule.js';
 
 /** The command words, in the order help lists them. */
 const WORDS = ['help', 'status', 'role', 'agent', 'guests', 'content', 'tools', 'connect', 'connections', 'disconnect', 'limit', 'budget', 'usage', 'model', 'instructions', 'audit', 'feedback', 'retention', 'knowledge', 'forget', 'settings'] as const;
@@ -38,9 +41,7 @@ export const commandSchema = z.discriminatedUnion('name', [
       z.object({ kind: z.literal('confirm'), pattern: toolPatternSchema, mode: z.enum(['always', 'never']) }),
     ]),
   }),
-  z.object({ name: z.literal('connect'), connection: z.string(), url: z.string(), auth: z.enum(['none', 'workspace', 'per-user']) }),
-  z.object({ name: z.literal('connections'), refresh: z.boolean() }),
-  z.object({ name: z.literal('disconnect'), connection: z.string() }),
+  ...connectionCommandSchemas,
   z.object({ name: z.literal('limit'), key: z.enum(['rpm', 'concurrency', 'tpm']), value: z.number().int().positive() }),
   z.object({
     name: z.literal('budget'),
@@ -74,27 +75,7 @@ export type CommandWord = Command['name'];
 const everyWord: Exclude<CommandWord, (typeof WORDS)[number]> extends never ? true : never = true;
 void everyWord;
 
-/** One form of a command, as `/agent help` lists it. */
-export interface HelpLine {
-  usage: string;
-  /** One line: what it does (also the Teams command menu's description, at most 128 characters). */
-  summary: string;
-  /** The policy's name for this form: who may run it is the policy's word, not the help text's. */
-  policy: CommandName;
-  /** Offered in the Teams command menu, which holds at most 10 (the rest are in `/agent help`). */
-  menu?: true;
-}
-
-interface Rule {
-  /** Every form of the command; the usage line on bad input is these forms joined. */
-  forms: HelpLine[];
-  /** `/agent help COMMAND`: what it does in a few sentences, with an example. */
-  details: string;
-  /** Parses the arguments (the words after the command's name). */
-  args: z.ZodType<Command, string[]>;
-  /** The arguments are free text: `args` gets the rest of the line as one string, case and spacing kept. */
-  raw?: true;
-}
+type Rule = RuleOf<Command>;
 
 const commandWord = z.enum(WORDS);
 
@@ -168,28 +149,7 @@ const rules: Record<CommandWord, Rule> = {
         .transform(([channel, , pattern, mode]) => ({ name: 'tools' as const, channel, rule: { kind: 'confirm' as const, pattern, mode } })),
     ]),
   },
-  connect: {
-    forms: [{ usage: '/agent connect NAME URL [auth none|workspace|per-user]', summary: 'Connect an MCP server (remote, https) to this workspace', policy: 'connect' }],
-    details:
-      'Connects a remote MCP server (Streamable HTTP, or SSE where it offers only that) under NAME; its tools are named NAME.TOOL and stay off until allowed with /agent tools. ' +
-      'auth: none (default), workspace (one secret for everyone), per-user (each person links their own account). Example: /agent connect wiki https://wiki.example.com/mcp',
-    args: z
-      .union([z.tuple([connectionName, serverUrl]), z.tuple([connectionName, serverUrl, z.literal('auth'), z.enum(['none', 'workspace', 'per-user'])])])
-      .transform(([connection, url, , auth]) => ({ name: 'connect' as const, connection, url, auth: auth ?? 'none' })),
-  },
-  connections: {
-    forms: [
-      { usage: '/agent connections', summary: 'The connected tool servers of this workspace', policy: 'connections' },
-      { usage: '/agent connections refresh', summary: 'List every connected server\'s tools again', policy: 'connections_refresh' },
-    ],
-    details: 'Lists the MCP servers connected to this workspace, their tools and when they were last listed; refresh asks every server for its tools again. Example: /agent connections refresh',
-    args: z.union([z.tuple([]).transform(() => false), z.tuple([z.literal('refresh')]).transform(() => true)]).transform((refresh) => ({ name: 'connections' as const, refresh })),
-  },
-  disconnect: {
-    forms: [{ usage: '/agent disconnect NAME', summary: 'Remove a connected tool server from this workspace', policy: 'disconnect' }],
-    details: 'Removes a connection added in chat; its tools are gone at once. Connections the operator declared cannot be removed from chat. Example: /agent disconnect wiki',
-    args: z.tuple([connectionName]).transform(([connection]) => ({ name: 'disconnect' as const, connection })),
-  },
+  ...connectionRules,
   limit: {
     forms: [
       { usage: '/agent limit rpm N', summary: 'Model requests per minute for this workspace', policy: 'limit', menu: true },

@@ -6,4 +6,4 @@
 export { COMMAND_WORDS, HELP_LINES, USAGE, commandSchema, helpFor, helpText, isCommandText, isOpen, parseCommand, tokenize, usageOf } from './grammar.js';
 export type { Command, CommandWord, HelpLine, ParsedCommand } from './grammar.js';
 export { runCommand } from './run.js';
-export type { CommandContext } from './run.js';
+export type { CommandAnswer, CommandContext } from './run.js';

@@ -17,14 +17,21 @@ import { usageAnswer } from './usage.js';
 import { helpFor, helpText, parseCommand, type Command } from './grammar.js';
 import { modelHere, runInstructions, runModel } from './profiles.js';
 import { exportAudit } from './audit-export.js';
-import { connectedRuleCommand, connectionCommand } from './connections.js';
+import { connectedRuleCommand, connectionCommand, connectionsPolicy, refuseTypedSecret } from './connections.js';
 import { TOOL_NAMES, type ToolName } from '../access/policy.js';
+import type { ReplyAction } from '../interactions.js';
 
 export interface CommandContext {
   scope: Scope;
   principal: Principal;
   role: Role;
   envelope: Envelope;
+}
+
+/** What the caller alone sees: text, and buttons when the answer offers a next step (a private dialog). */
+export interface CommandAnswer {
+  text: string;
+  actions?: ReplyAction[];
 }
 
 const AUDIT_ROWS = 20;
@@ -35,7 +42,7 @@ const WINDOW_MS = { '24h': 24 * 3_600_000, '7d': 7 * 24 * 3_600_000 } as const;
 /** `forget @me-myself` is `forget me`: erasing one's own data is anyone's right. */
 function policyName(command: Command, self: string): CommandName {
   if (command.name === 'forget') return command.user === null || command.user === self ? 'forget_me' : 'forget_user';
-  if (command.name === 'connections') return command.refresh ? 'connections_refresh' : 'connections';
+  if (command.name === 'connections') return connectionsPolicy(command.action);
   if (command.name === 'usage') return command.me ? 'usage_me' : 'usage';
   if (command.name === 'model' || command.name === 'instructions') return command.set === null ? `${command.name}_show` : command.name;
   if (command.name === 'audit' && command.exportDays !== null) return 'audit_export';
@@ -43,7 +50,12 @@ function policyName(command: Command, self: string): CommandName {
 }
 
 /** Runs one command and returns the answer for the caller alone. */
-export async function runCommand(deps: CoreDeps, ctx: CommandContext): Promise<string> {
+export async function runCommand(deps: CoreDeps, ctx: CommandContext): Promise<CommandAnswer> {
+  const answer = await runAndAudit(deps, ctx);
+  return typeof answer === 'string' ? { text: answer } : answer;
+}
+
+async function runAndAudit(deps: CoreDeps, ctx: CommandContext): Promise<string | CommandAnswer> {
   const base = {
     actorPrincipalId: ctx.principal.id,
     channelExternalId: ctx.envelope.channel.id,
@@ -55,12 +67,14 @@ export async function runCommand(deps: CoreDeps, ctx: CommandContext): Promise<s
     return parsed.message;
   }
   const command = parsed.command;
+  // Whoever typed it, a secret in a message is refused before anything else (and was never kept).
+  if (command.name === 'connections' && command.action.kind === 'secret_typed') return refuseTypedSecret(deps, ctx);
   const name = policyName(command, ctx.principal.platformUserId);
   const decision = decide(subjectOf(ctx), { kind: 'command', command: name }, { kind: 'workspace', workspaceId: ctx.scope.workspaceId });
   if (!decision.allow) return refuse(deps, ctx, decision, name);
 
   const outcome = await execute(deps, ctx, command);
-  if (typeof outcome !== 'string') return refuse(deps, ctx, outcome, name);
+  if (typeof outcome !== 'string' && 'allow' in outcome) return refuse(deps, ctx, outcome, name);
   // Changes were audited with their values by the store; reads and refusals are recorded here.
   if (!isChange(command)) await deps.audit.append(ctx.scope, { ...base, action: 'command', outcome: 'ok', detail: { command: name } });
   return outcome;
@@ -69,9 +83,12 @@ export async function runCommand(deps: CoreDeps, ctx: CommandContext): Promise<s
 const capitalized = (s: string) => s.charAt(0).toUpperCase() + s.slice(1);
 
 const CHANGES: ReadonlySet<Command['name']> = new Set(['role', 'agent', 'guests', 'content', 'tools', 'limit', 'budget', 'retention', 'forget']);
-/** `/agent knowledge`, `model` and `instructions` alone read; with an argument they change (audited by the store). */
+/** `/agent knowledge`, `model` and `instructions` alone read; with an argument they change (audited by the store), as does `connections NAME results`. */
 const isChange = (c: Command) =>
-  CHANGES.has(c.name) || (c.name === 'knowledge' && c.enabled !== null) || ((c.name === 'model' || c.name === 'instructions') && c.set !== null);
+  CHANGES.has(c.name) ||
+  (c.name === 'connections' && c.action.kind === 'results') ||
+  (c.name === 'knowledge' && c.enabled !== null) ||
+  ((c.name === 'model' || c.name === 'instructions') && c.set !== null);
 
 function subjectOf(ctx: CommandContext) {
   return { principalId: ctx.principal.id, role: ctx.role, workspaceId: ctx.scope.workspaceId };
@@ -92,8 +109,8 @@ async function refuse(deps: CoreDeps, ctx: CommandContext, decision: Decision & 
 const LOOKUP_FAILED = 'I could not look that user up right now, so nothing changed. Please try again in a minute.';
 const NO_STORE = 'Administration is not available in this installation.';
 
-/** A string answers the caller; a Decision is a refusal found while running (e.g. a role rule). */
-async function execute(deps: CoreDeps, ctx: CommandContext, command: Command): Promise<string | (Decision & { allow: false })> {
+/** A string (or text with buttons) answers the caller; a Decision is a refusal found while running (e.g. a role rule). */
+async function execute(deps: CoreDeps, ctx: CommandContext, command: Command): Promise<string | CommandAnswer | (Decision & { allow: false })> {
   if (command.name === 'help') return command.topic === null ? helpText() : helpFor(command.topic);
   if (command.name === 'connect' || command.name === 'connections' || command.name === 'disconnect') return connectionCommand(deps, ctx, command);
   if (command.name === 'tools' && command.rule.kind === 'allow' && !isToolName(command.rule.tool)) return connectedRuleCommand(deps, ctx, command.channel, command.rule);

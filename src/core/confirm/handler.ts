@@ -8,7 +8,7 @@ import type { EnvelopeInput } from '../envelope.js';
 import type { Intake } from '../intake.js';
 import type { InteractionAnswer, InteractionHandler } from '../interactions.js';
 import type { AuditLog, ConfirmationStore, Logger, PendingConfirmation, TurnStore } from '../ports.js';
-import { decidedText } from './message.js';
+import { decidedText, GONE_TEXT } from './message.js';
 
 export interface ConfirmHandlerDeps {
   turns: Pick<TurnStore, 'resolveWorkspace'>;
@@ -40,7 +40,18 @@ export function createConfirmHandler(deps: ConfirmHandlerDeps): InteractionHandl
       if (verb !== 'yes' && verb !== 'no') return notice('That button is not one Quorum knows.');
       const scope = await deps.turns.resolveWorkspace(interaction.workspace);
       const found = await deps.confirmations.find(scope, interaction.value);
-      if (!found) return notice('That confirmation is not known here (it may have been removed). Nothing was run.');
+      // A notice, not an update: a value that names no confirmation must not replace the message it came with.
+      if (!found) return notice(GONE_TEXT);
+      // Past its time, whoever clicks: the message says so (its buttons go) and nothing runs.
+      if (found.state === 'expired' || (found.state === 'pending' && found.expiresAt.getTime() <= Date.now())) {
+        await deps.audit.append(scope, {
+          action: 'denial',
+          outcome: 'denied',
+          channelExternalId: found.channelExternalId,
+          detail: { reason: 'confirmation_expired', confirmation: found.id, tool: found.tool, clickedBy: interaction.user.id.slice(0, 100) },
+        });
+        return { kind: 'update', text: decidedText(found, 'expired') };
+      }
       if (interaction.user.id !== found.requesterUserId) {
         await deps.audit.append(scope, {
           action: 'denial',

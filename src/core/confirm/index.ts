@@ -1,6 +1,8 @@
 /** The interaction handlers of connected tools (Confirm/Cancel, linking accounts), made from the core's deps. */
 import { roleOf } from '../access/roles.js';
 import type { Intake } from '../intake.js';
+import type { WorkspaceRef } from '../envelope.js';
+import type { Scope } from '../identity.js';
 import type { InteractionHandler } from '../interactions.js';
 import type { CredentialStore } from '../ports.js';
 import { portsFor, type CoreDeps } from '../turn/deps.js';
@@ -20,7 +22,13 @@ export function whoIsFor(deps: CoreDeps): WhoIs {
 }
 
 export function toolInteractionHandlers(deps: CoreDeps, options: { intake: Intake; credentials: CredentialStore }): InteractionHandler[] {
-  const handlers: InteractionHandler[] = [createCredentialsHandler({ store: options.credentials, audit: deps.audit, whoIs: whoIsFor(deps) })];
+  const whoIs = whoIsFor(deps);
+  const admin = deps.connections;
+  // The secret just saved is used at once: the connection's tools are listed with it.
+  const secretSaved = admin
+    ? (who: { scope: Scope; principalId: string }, workspace: WorkspaceRef, connection: string) => admin.discoverWithSecret(who.scope, workspace, who.principalId, connection)
+    : undefined;
+  const handlers: InteractionHandler[] = [createCredentialsHandler({ store: options.credentials, audit: deps.audit, whoIs, ...(secretSaved ? { secretSaved } : {}) })];
   const confirmations = deps.agent.confirm?.confirmations;
   if (confirmations) handlers.push(createConfirmHandler({ turns: deps.turns, confirmations, intake: options.intake, audit: deps.audit, log: deps.log }));
   return handlers;

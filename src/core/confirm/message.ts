@@ -44,5 +44,10 @@ export function decidedText(c: PendingConfirmation, how: 'confirmed' | 'cancelle
   const what = `**${c.tool}** with:\n\`\`\`\n${argumentsText(c.input)}\n\`\`\``;
   if (how === 'confirmed') return `Confirmed by <@${c.decidedByUserId ?? c.requesterUserId}>: running ${what}`;
   if (how === 'cancelled') return `Cancelled by <@${c.decidedByUserId ?? c.requesterUserId}>: not run ${what}`;
-  return `Expired: nobody confirmed it in time, so nothing was run. ${what}\nAsk again if you still want it.`;
+  return `Expired: nobody confirmed it in time, so nothing was run and clicking it now changes nothing. ${what}\n${ASK_AGAIN}`;
 }
+
+const ASK_AGAIN = 'If you still want it, ask again: a new confirmation is posted, to be confirmed before it expires.';
+
+/** A click naming no confirmation kept here (they are deleted a day after they expire). */
+export const GONE_TEXT = `That confirmation is no longer kept (confirmations are removed a day after they expire), so nothing was run and this click changed nothing. ${ASK_AGAIN}`;

@@ -2,18 +2,20 @@
  * The backfill runner: indexes a channel's history in the background after the bot joins it.
  * It claims one due channel at a time from the database (any instance may; a lease keeps it to
  * one), reads up to `pagesPerClaim` pages from where the stored cursor stands, stores each page
- * and its cursor before asking for the next, then gives the channel back so other channels get
+ * with its cursor in one transaction before asking for the next, then gives the channel back so other channels get
  * their turn. A restart resumes at the stored cursor; pages are re-stored idempotently. The
  * platform's rate limits are the adapter's to honour (KnowledgeSource paces and waits Retry-After).
  */
 import type { Platform } from '../envelope.js';
-import type { BackfillClaim, KnowledgePlace, KnowledgeSource, KnowledgeStore, Logger, SourceMessage } from '../ports.js';
-import type { Scope } from '../identity.js';
+import type { BackfillClaim, KnowledgeBatch, KnowledgePlace, KnowledgeSource, KnowledgeStore, Logger, SourceMessage } from '../ports.js';
 
 export interface BackfillDeps {
   store: KnowledgeStore;
   sources: Partial<Record<Platform, KnowledgeSource>>;
-  index(scope: Scope, workspace: BackfillClaim['workspace'], place: KnowledgePlace, message: SourceMessage): Promise<number>;
+  /** What one message writes; a page's batches are stored together, with the page's cursor. */
+  batchOf(workspace: BackfillClaim['workspace'], place: KnowledgePlace, message: SourceMessage): Promise<KnowledgeBatch>;
+  /** Told when a stored page queued files (the file worker wakes up). */
+  filesQueued?(): void;
   log: Logger;
   workerId: string;
   leaseMs: number;
@@ -35,21 +37,37 @@ export interface BackfillRunner {
 
 const MAX_ATTEMPTS = 6;
 
-async function readThread(deps: BackfillDeps, stopped: () => boolean, claim: BackfillClaim, source: KnowledgeSource, place: KnowledgePlace, root: SourceMessage): Promise<number> {
+/** Adds one message's writes to the page's batch. */
+async function add(deps: BackfillDeps, page: KnowledgeBatch, claim: BackfillClaim, place: KnowledgePlace, message: SourceMessage): Promise<void> {
+  const batch = await deps.batchOf(claim.workspace, place, message);
+  page.sources.push(...batch.sources);
+  page.files.push(...batch.files);
+}
+
+/** A thread's replies into the page's batch; answers how many. */
+async function readThread(deps: BackfillDeps, stopped: () => boolean, claim: BackfillClaim, source: KnowledgeSource, page: KnowledgeBatch, root: SourceMessage): Promise<number> {
+  const place: KnowledgePlace = { channel: claim.channel, dmOwnerUserId: null };
   let cursor: string | null = null;
-  let stored = 0;
-  for (let page = 0; page < (deps.maxReplyPages ?? 10) && !stopped(); page++) {
+  let read = 0;
+  for (let n = 0; n < (deps.maxReplyPages ?? 10) && !stopped(); n++) {
     const res = await source.repliesPage(claim.workspace, claim.channel, root.id, cursor);
-    for (const m of res.messages) if (m.id !== root.id && !stopped()) stored += await deps.index(claim.scope, claim.workspace, place, m);
+    for (const m of res.messages)
+      if (m.id !== root.id && !stopped()) {
+        await add(deps, page, claim, place, m);
+        read += 1;
+      }
     cursor = res.next;
     if (!cursor) break;
   }
-  return stored;
+  return read;
 }
 
-/** Reads and stores this claim's pages, each with its cursor; gives the channel back when its turn is over. */
+/**
+ * Reads and stores this claim's pages: each page (its messages, their threads' replies, their
+ * files queued) in one transaction with its cursor; gives the channel back when its turn is over.
+ */
 async function work(deps: BackfillDeps, stopped: () => boolean, claim: BackfillClaim): Promise<void> {
-const { store, log } = deps;
+  const { store, log } = deps;
   const source = deps.sources[claim.workspace.platform];
   if (!source) {
     await store.releaseBackfill(claim, deps.workerId, { error: `no history source for ${claim.workspace.platform}`, retryInMs: 0, giveUp: true });
@@ -57,20 +75,22 @@ const { store, log } = deps;
   }
   const place: KnowledgePlace = { channel: claim.channel, dmOwnerUserId: null };
   let cursor = claim.cursor;
-  for (let page = 0; page < deps.pagesPerClaim; page++) {
+  for (let n = 0; n < deps.pagesPerClaim; n++) {
     const res = await source.historyPage(claim.workspace, claim.channel, cursor);
     if (stopped()) return;
+    const page: KnowledgeBatch = { sources: [], files: [] };
     let messages = 0;
     for (const m of res.messages) {
       if (stopped()) return;
-      await deps.index(claim.scope, claim.workspace, place, m);
+      await add(deps, page, claim, place, m);
       messages += 1;
-      if (m.hasReplies) messages += await readThread(deps, stopped, claim, source, place, m);
+      if (m.hasReplies) messages += await readThread(deps, stopped, claim, source, page, m);
     }
     if (stopped()) return;
-    const held = await store.advanceBackfill(claim, deps.workerId, { cursor: res.next, messages, leaseMs: deps.leaseMs });
+    const held = await store.advanceBackfill(claim, deps.workerId, { cursor: res.next, messages, leaseMs: deps.leaseMs, batch: page });
+    if (held && page.files.length > 0) deps.filesQueued?.();
     if (!held || res.next === null) {
-      if (res.next === null) log.info({ event: 'knowledge.backfill_done', channel: claim.channel.id, pages: claim.pages + page + 1 }, 'channel history indexed');
+      if (res.next === null) log.info({ event: 'knowledge.backfill_done', channel: claim.channel.id, pages: claim.pages + n + 1 }, 'channel history indexed');
       return;
     }
     cursor = res.next;

@@ -44,7 +44,7 @@ export function messageChunks(message: SourceMessage, permalink: string | null):
 }
 
 /** A shared file: its name always (so it can be found by name), then its text when it could be read. */
-export function fileChunks(file: SharedFile, text: string | null, message: SourceMessage, permalink: string | null): ChunkInput[] {
+export function fileChunks(file: SharedFile, text: string | null, message: Pick<SourceMessage, 'threadId' | 'authorId' | 'at'>, permalink: string | null): ChunkInput[] {
   const name = `File "${file.name}"`;
   const body = text?.trim() ? splitChunks(text) : [];
   const pieces = body.length ? body.map((b, i) => (i === 0 ? `${name}:\n${b}` : b)) : [`${name} (its text was not read)`];

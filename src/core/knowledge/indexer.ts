@@ -3,12 +3,13 @@
  * chunks, a deleted message or file deletes them (rows gone, not hidden), an archived channel
  * is withdrawn from searches elsewhere, a deleted one is dropped, and the bot joining a channel
  * queues its backfill. Adapters call this while handling the event, before they ack it, so a
- * failed write is retried by the platform. Nothing here calls a model.
+ * failed write is retried by the platform. Shared files are only queued here (by name at once):
+ * reading one can take seconds, so the file worker does it (file-worker.ts). Nothing here calls a model.
  */
 import type { ChannelRef, Platform, WorkspaceRef } from '../envelope.js';
 import type { Scope } from '../identity.js';
-import type { FileText, KnowledgePlace, KnowledgeSource, KnowledgeStore, Logger, SharedFile, SourceMessage } from '../ports.js';
-import { fileChunks, messageChunks } from './chunks.js';
+import type { KnowledgeBatch, KnowledgePlace, KnowledgeSource, KnowledgeStore, Logger, SharedFile, SourceMessage } from '../ports.js';
+import { messageChunks } from './chunks.js';
 
 /** What the adapters tell the index. Every method is idempotent (a platform retry does no harm). */
 export interface KnowledgeIntake {
@@ -16,7 +17,7 @@ export interface KnowledgeIntake {
   message(workspace: WorkspaceRef, place: KnowledgePlace, message: SourceMessage): Promise<void>;
   messageDeleted(workspace: WorkspaceRef, channelId: string, messageId: string): Promise<void>;
   fileDeleted(workspace: WorkspaceRef, fileId: string): Promise<void>;
-  /** A file's content changed: read again where it was shared (through the FileText seam). */
+  /** A file's content changed: read again, in the background, wherever it was shared. */
   fileChanged(workspace: WorkspaceRef, file: SharedFile): Promise<void>;
   channelArchived(workspace: WorkspaceRef, channelId: string, archived: boolean): Promise<void>;
   channelDeleted(workspace: WorkspaceRef, channelId: string): Promise<void>;
@@ -29,14 +30,19 @@ export interface IndexerDeps {
   resolveWorkspace(ref: WorkspaceRef): Promise<Scope>;
   /** Platform history, for permalinks (and backfills). */
   sources: Partial<Record<Platform, KnowledgeSource>>;
-  /** The files module's extractor; without it, files are indexed by name only. */
-  fileText?: FileText;
   /** Told when a backfill was queued (the runner wakes up). */
   backfillQueued?(): void;
+  /** Told when files were queued for reading (the file worker wakes up). */
+  filesQueued?(): void;
   log: Logger;
 }
 
-export function createKnowledgeIndexer(deps: IndexerDeps): KnowledgeIntake & { indexMessage(scope: Scope, workspace: WorkspaceRef, place: KnowledgePlace, message: SourceMessage): Promise<number> } {
+export interface KnowledgeIndexer extends KnowledgeIntake {
+  /** What one message writes (its chunks, its files queued), for the caller to store (the backfill: a page at once). */
+  batchOf(workspace: WorkspaceRef, place: KnowledgePlace, message: SourceMessage): Promise<KnowledgeBatch>;
+}
+
+export function createKnowledgeIndexer(deps: IndexerDeps): KnowledgeIndexer {
   const { store, log } = deps;
 
   async function permalinkOf(workspace: WorkspaceRef, channel: ChannelRef, message: SourceMessage): Promise<string | null> {
@@ -48,32 +54,22 @@ export function createKnowledgeIndexer(deps: IndexerDeps): KnowledgeIntake & { i
     }
   }
 
-  async function readFile(workspace: WorkspaceRef, file: SharedFile): Promise<string | null> {
-    if (!deps.fileText) return null;
-    try {
-      return await deps.fileText.read(workspace, file);
-    } catch (err) {
-      log.warn({ event: 'knowledge.file_unread', file: file.id, err: (err as Error).message.slice(0, 200) }, 'shared file indexed by name only');
-      return null;
-    }
-  }
-
-  /** Stores one message and its files; answers how many chunks were stored. */
-  async function indexMessage(scope: Scope, workspace: WorkspaceRef, place: KnowledgePlace, message: SourceMessage): Promise<number> {
+  /** The message's chunks, and its files for the background reader (too slow to read before the ack). */
+  async function batchOf(workspace: WorkspaceRef, place: KnowledgePlace, message: SourceMessage): Promise<KnowledgeBatch> {
     const permalink = await permalinkOf(workspace, place.channel, message);
-    let stored = await store.replaceSource(scope, place, { kind: 'message', id: message.id }, messageChunks(message, permalink));
-    for (const file of message.files) {
-      const text = await readFile(workspace, file);
-      stored += await store.replaceSource(scope, place, { kind: 'file', id: file.id }, fileChunks(file, text, message, permalink));
-    }
-    return stored;
+    return {
+      sources: [{ place, source: { kind: 'message', id: message.id }, chunks: messageChunks(message, permalink) }],
+      files: message.files.map((file) => ({ place, file, threadId: message.threadId, authorId: message.authorId, at: message.at, permalink: file.permalink ?? permalink })),
+    };
   }
 
   return {
-    indexMessage,
+    batchOf,
     async message(workspace, place, message) {
       const scope = await deps.resolveWorkspace(workspace);
-      await indexMessage(scope, workspace, place, message);
+      const batch = await batchOf(workspace, place, message);
+      await store.storeBatch(scope, batch);
+      if (batch.files.length > 0) deps.filesQueued?.();
     },
     async messageDeleted(workspace, channelId, messageId) {
       const scope = await deps.resolveWorkspace(workspace);
@@ -81,19 +77,13 @@ export function createKnowledgeIndexer(deps: IndexerDeps): KnowledgeIntake & { i
     },
     async fileDeleted(workspace, fileId) {
       const scope = await deps.resolveWorkspace(workspace);
-      await store.deleteFile(scope, fileId);
+      const removed = await store.deleteFile(scope, fileId);
+      log.info({ event: 'knowledge.file_deleted', file: fileId, chunks: removed }, 'shared file removed from the index');
     },
     async fileChanged(workspace, file) {
-      // Without an extractor the index holds only the name, which file_change does not carry anew.
-      if (!deps.fileText) return;
+      // Read again in the background wherever it was shared; a file never queued is not known here.
       const scope = await deps.resolveWorkspace(workspace);
-      const places = await store.fileSources(scope, file.id);
-      if (places.length === 0) return;
-      const text = await readFile(workspace, file);
-      for (const p of places) {
-        const shared: SourceMessage = { id: file.id, threadId: p.threadId, authorId: p.authorId, text: '', at: p.at, files: [] };
-        await store.replaceSource(scope, p.place, { kind: 'file', id: file.id }, fileChunks(file, text, shared, p.permalink));
-      }
+      if ((await store.requeueFile(scope, file.id)) > 0) deps.filesQueued?.();
     },
     async channelArchived(workspace, channelId, archived) {
       const scope = await deps.resolveWorkspace(workspace);

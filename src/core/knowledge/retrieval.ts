@@ -16,19 +16,25 @@ export interface KnowledgeSearch {
   status(scope: Scope, limit: number): Promise<ChannelKnowledge[]>;
 }
 
+/** After the embedding model failed a search, searches are full text alone this long (a turn must not wait on a broken endpoint). */
+const QUERY_EMBED_PAUSE_MS = 30_000;
+
 export function createKnowledgeSearch(store: KnowledgeStore, embedder: Embedder | null, log: Logger): KnowledgeSearch {
+  let pausedUntil = 0;
+  async function embed(text: string): Promise<number[] | null> {
+    if (!embedder || Date.now() < pausedUntil) return null;
+    try {
+      return (await embedder.embed([text], 'query'))[0] ?? null;
+    } catch (err) {
+      pausedUntil = Date.now() + QUERY_EMBED_PAUSE_MS;
+      // Full text still answers; the embedding model's trouble is logged, never the query.
+      log.warn({ event: 'knowledge.embed_failed', use: 'query', err: (err as Error).message.slice(0, 200) }, 'query not embedded; full text only');
+      return null;
+    }
+  }
   return {
     async search(scope, query) {
-      let embedding: number[] | null = null;
-      if (embedder) {
-        try {
-          embedding = (await embedder.embed([query.text]))[0] ?? null;
-        } catch (err) {
-          // Full text still answers; the embedding model's trouble is logged, never the query.
-          log.warn({ event: 'knowledge.embed_failed', err: (err as Error).message.slice(0, 200) }, 'query not embedded; full text only');
-        }
-      }
-      return store.search(scope, { ...query, embedding });
+      return store.search(scope, { ...query, embedding: await embed(query.text) });
     },
     channels: (scope, limit) => store.channels(scope, limit),
     status: (scope, limit) => store.status(scope, limit),

@@ -47,7 +47,7 @@ export interface ConfirmationStore {
   claimRun(scope: Scope, id: string): Promise<boolean>;
   /** running → done, keeping what the call answered for a re-run of the resumed turn. */
   finishRun(scope: Scope, id: string, result: string): Promise<void>;
-  /** Marks pending rows past their time as expired, and deletes rows decided long ago; returns how many expired. */
+  /** Marks pending rows past their time as expired, and deletes rows decided long ago (and expired OAuth sign-ins); returns how many expired. */
   sweep(now: Date, keepMs: number): Promise<number>;
 }
 
@@ -61,12 +61,16 @@ export interface ConfirmRules {
   set(scope: Scope, rule: { channelExternalId: string; pattern: string; mode: ConfirmMode }, actorPrincipalId: string): Promise<{ old: ConfirmMode | null }>;
 }
 
-/** How a connection authenticates (the catalog's descriptor says). */
+/** What a stored credential is: a pasted secret, or the tokens of a sign-in through the server's own OAuth (JSON). */
+export type CredentialKind = 'token' | 'oauth';
+
 /** Sealed credentials: a workspace secret (principal null) or one person's token. Plain text never leaves the store but through `read`. */
 export interface CredentialStore {
   /** Stores (or replaces) a secret; answers whether one was there before. */
-  save(scope: Scope, connection: string, principalId: string | null, secret: string): Promise<{ replaced: boolean }>;
-  read(scope: Scope, connection: string, principalId: string | null): Promise<string | null>;
+  save(scope: Scope, connection: string, principalId: string | null, secret: string, kind?: CredentialKind): Promise<{ replaced: boolean }>;
+  read(scope: Scope, connection: string, principalId: string | null): Promise<{ secret: string; kind: CredentialKind } | null>;
+  /** Removes one person's credential of one connection (an OAuth link whose refresh failed); answers whether there was one. */
+  unlink(scope: Scope, connection: string, principalId: string): Promise<boolean>;
   /** The connections this person has linked. */
   linked(scope: Scope, principalId: string): Promise<string[]>;
   /** `forget me`: removes every credential of this person; answers how many. */

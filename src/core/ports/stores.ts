@@ -45,7 +45,7 @@ export interface StoredMessage {
 }
 
 export interface AuditEntryInput {
-  action: 'turn' | 'model_call' | 'tool_call' | 'command' | 'admin_change' | 'denial' | 'erasure' | 'error' | 'budget' | 'feedback';
+  action: 'turn' | 'model_call' | 'tool_call' | 'command' | 'admin_change' | 'denial' | 'erasure' | 'error' | 'budget' | 'feedback' | 'file_read';
   outcome: 'ok' | 'denied' | 'refused' | 'error';
   actorPrincipalId?: string | null;
   channelExternalId?: string | null;

@@ -44,7 +44,13 @@ export interface ConnectedToolRule {
 /** A call's result: text for the model (already quoted and capped), or why it did not run. */
 export type ConnectedCallResult =
   | { ok: true; text: string; truncated: boolean }
-  | { ok: false; reason: 'timeout' | 'unavailable' | 'busy' | 'unlinked' | 'tool_error' | 'failed'; message: string };
+  | {
+      ok: false;
+      reason: 'timeout' | 'unavailable' | 'busy' | 'unlinked' | 'tool_error' | 'failed';
+      message: string;
+      /** unlinked: where this requester signs in to the server's own OAuth (MCP authorization), when it offers it. */
+      signInUrl?: string | undefined;
+    };
 
 export interface ConnectedCallRequest {
   scope: Scope;
@@ -96,6 +102,8 @@ export interface ConnectionInfo {
   refreshedAt: Date | null;
   /** Why the last discovery failed; null when it worked. */
   problem: string | null;
+  /** A per-user connection's results may be used in channels (`results shared`). */
+  resultsShared: boolean;
 }
 
 export interface ConnectionActor {
@@ -109,9 +117,15 @@ export interface ConnectionAdmin {
   connect(scope: Scope, workspace: WorkspaceRef, actor: ConnectionActor, input: { name: string; url: string; auth: ToolAuth }): Promise<string>;
   disconnect(scope: Scope, workspace: WorkspaceRef, actor: ConnectionActor, name: string): Promise<string>;
   list(scope: Scope, workspace: WorkspaceRef): Promise<ConnectionInfo[]>;
-  /** Discovers again (`tools/list`) every connection of the workspace. */
-  refresh(scope: Scope, workspace: WorkspaceRef): Promise<ConnectionInfo[]>;
+  /** Discovers again (`tools/list`) every connection of the workspace; `principalId` (the admin asking) reads the workspace secrets. */
+  refresh(scope: Scope, workspace: WorkspaceRef, principalId?: string): Promise<ConnectionInfo[]>;
   setRule(scope: Scope, actor: ConnectionActor, rule: ConnectedToolRule): Promise<{ old: string; new: string }>;
+  /** `/agent connections NAME results shared|private`: answers what changed, or why nothing did. */
+  setResultsShared(scope: Scope, workspace: WorkspaceRef, actor: ConnectionActor, name: string, shared: boolean): Promise<string>;
+  /** Whether NAME is a chat-added connection that authenticates as the workspace (the secret dialog is for those); else why not. */
+  secretProblem(scope: Scope, workspace: WorkspaceRef, name: string): Promise<string | null>;
+  /** After an admin saved a workspace secret: the connection's tools listed again with it; answers what was found. */
+  discoverWithSecret(scope: Scope, workspace: WorkspaceRef, principalId: string, name: string): Promise<string>;
 }
 
 /** A stored connection: the facts the catalog and `/agent connections` need (never a secret). */
@@ -147,7 +161,11 @@ export interface ToolConnectionStore {
   /** Replaces a connection's tools with what the server listed, or records why discovery failed. */
   saveDiscovery(scope: Scope, name: string, found: { tools: DiscoveredTool[] } | { problem: string }): Promise<void>;
   rules(scope: Scope, channelExternalId: string): Promise<ConnectedToolRule[]>;
+  /** Every rule of the workspace, all channels and '*' (what the rules cache of src/tools keeps). */
+  allRules(scope: Scope): Promise<ConnectedToolRule[]>;
   setRule(scope: Scope, actor: ConnectionActor, rule: ConnectedToolRule): Promise<{ old: string; new: string }>;
+  /** Sets a chat connection's `results_shared`, audited with old and new value; null when there is no chat connection of that name. */
+  setResultsShared(scope: Scope, actor: ConnectionActor, name: string, shared: boolean): Promise<{ old: boolean; new: boolean } | null>;
 }
 
 /** What the confirmation feature answers for a call that changes something (the tool is not read-only). */
@@ -167,4 +185,37 @@ export interface ToolConfirmation {
     tool: ConnectedTool;
     input: Record<string, unknown>;
   }): Promise<ConfirmationCheck>;
+}
+
+/** A sign-in through a connection's OAuth that was started and not finished yet. */
+export interface PendingSignIn {
+  scope: Scope;
+  principalId: string;
+  connection: string;
+  /** What the callback needs (the PKCE verifier among it): plain JSON here, sealed at rest. */
+  payload: string;
+}
+
+/**
+ * Sign-ins through a connection's OAuth (src/db): each started one under its state, kept only as a
+ * hash, and Quorum's client registration at each connection's authorization server. Both sealed.
+ */
+export interface OAuthStateStore {
+  /** Keeps a started sign-in until `expiresAt` (and drops the expired ones of this workspace). */
+  put(pending: PendingSignIn & { state: string; expiresAt: Date }): Promise<void>;
+  /**
+   * Takes the sign-in of a state, once (one DELETE … RETURNING, so a second use finds nothing):
+   * null when unknown, used or expired. Unscoped: the state alone says whose it is.
+   */
+  take(state: string, now: Date): Promise<(PendingSignIn & { workspace: WorkspaceRef }) | null>;
+  /** Quorum's registration (JSON) at this connection's authorization server, or null. */
+  client(scope: Scope, connection: string): Promise<string | null>;
+  saveClient(scope: Scope, connection: string, registration: string): Promise<void>;
+}
+
+/** The answer of the OAuth callback (`GET /oauth/mcp/callback`): a small page, never a token. */
+export interface SignInOutcome {
+  status: 200 | 400;
+  title: string;
+  message: string;
 }

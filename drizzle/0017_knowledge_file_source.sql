@@ -1,0 +1,1 @@
+ALTER TABLE "knowledge_file_jobs" ADD COLUMN "source" jsonb;
