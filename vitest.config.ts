@@ -1,4 +1,5 @@
 import { defineConfig } from 'vitest/config';
+import { LongestFirstSequencer } from './test/support/sequencer.js';
 
 export default defineConfig({
   test: {
@@ -9,6 +10,8 @@ export default defineConfig({
     // PGlite instances are heavy (hundreds of MB, seconds to boot): two workers fit the 2-core machines.
     pool: 'forks',
     maxWorkers: 2,
+    // The longest files first, so that both workers end at about the same time.
+    sequence: { sequencer: LongestFirstSequencer },
     testTimeout: 60_000,
     hookTimeout: 120_000,
   },

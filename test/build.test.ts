@@ -12,7 +12,7 @@ import { count } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { inbox } from '../src/db/schema.js';
 import { COMPILED_ENTRY, repoRoot, startChild, type Child } from './support/child.js';
-import { openTestDatabase, type TestDatabase } from './support/db.js';
+import { openTestDatabase, seededDataDir, type TestDatabase } from './support/db.js';
 
 const KEY = Buffer.alloc(32, 5).toString('base64');
 /** Teams with credentials: a platform that needs no network at start. */
@@ -44,7 +44,8 @@ describe('production build', () => {
   });
 
   it('starts from dist/ in development (the default), serving the console', { timeout: 120_000 }, async () => {
-    const child = start({ DATA_DIR: dataDir('dev') });
+    // Migrated already (the production start below applies the migrations itself).
+    const child = start({ DATA_DIR: seededDataDir(dataDir('dev')) });
     const url = await child.ready();
     expect((await fetch(`${url}/readyz`)).status).toBe(200);
     expect((await fetch(`${url}/`)).status).toBe(200);
@@ -81,7 +82,7 @@ describe('production build', () => {
     await new Promise<void>((r) => taken.listen(0, '127.0.0.1', r));
     try {
       const port = String((taken.address() as { port: number }).port);
-      const child = start({ DATA_DIR: dataDir('port'), PORT: port });
+      const child = start({ DATA_DIR: seededDataDir(dataDir('port')), PORT: port });
       expect(await child.exited).toBe(1);
       const errors = child.output().split('\n').filter((l) => l && !l.startsWith('{'));
       expect(errors).toEqual([`Cannot listen on 127.0.0.1:${port}: the port is already in use (another Quorum?). Stop that process or set PORT to a free port.`]);

@@ -6,9 +6,11 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { lockDataDir } from '../src/db/data-dir-lock.js';
 import { startChild, type Child } from './support/child.js';
+import { seededDataDir } from './support/db.js';
 
 describe('one process per DATA_DIR', () => {
-  const dir = mkdtempSync(join(tmpdir(), 'quorum-lock-'));
+  // Migrated already: the lock is under test here, not creating the database.
+  const dir = seededDataDir(mkdtempSync(join(tmpdir(), 'quorum-lock-')));
   const children: Child[] = [];
   afterAll(async () => {
     for (const c of children) {

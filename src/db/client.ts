@@ -122,7 +122,7 @@ async function openPglite(options: OpenOptions): Promise<Database> {
  * `npm run bench -- startup`: settled RSS 426 → ~300 MB). maintenance_work_mem bounds index builds
  * in migrations.
  */
-const PGLITE_SETTINGS = ['-c', 'shared_buffers=16MB', '-c', 'maintenance_work_mem=16MB'];
+export const PGLITE_SETTINGS = ['-c', 'shared_buffers=16MB', '-c', 'maintenance_work_mem=16MB'];
 
 /**
  * A new data directory is made (initdb) in a short-lived child process. In-process, PGlite runs

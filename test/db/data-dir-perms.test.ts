@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { openDatabase } from '../../src/db/client.js';
 import { loadEncryptionKey } from '../../src/secrets.js';
+import { seededDataDir } from '../support/db.js';
 
 /** Every path under `dir` whose mode lets group or others in, with its mode. */
 function exposed(dir: string): string[] {
@@ -47,6 +48,11 @@ describe.skipIf(process.platform === 'win32')('DATA_DIR permissions', () => {
     mkdirSync(join(dataDir, 'old'), { mode: 0o755 });
     writeFileSync(join(dataDir, 'old', 'notes.txt'), 'x', { mode: 0o666 });
     chmodSync(join(dataDir, 'old', 'notes.txt'), 0o666);
+    // A database already there (the migrated snapshot: its folders are 0750), opened to everyone too.
+    seededDataDir(dataDir);
+    chmodSync(join(dataDir, 'pgdata'), 0o777);
+    chmodSync(join(dataDir, 'pgdata', 'PG_VERSION'), 0o666);
+    expect(exposed(join(dataDir, 'pgdata')).length).toBeGreaterThan(2);
     const database = await openDatabase({ dataDir });
     try {
       expect(lstatSync(dataDir).mode & 0o777).toBe(0o700);

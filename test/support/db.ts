@@ -2,15 +2,16 @@
  * A fresh database per test file: PGlite from the migrated snapshot always, and PostgreSQL
  * (a clone of the migrated template) as well when DATABASE_URL is set.
  */
+import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PGlite } from '@electric-sql/pglite';
 import { vector } from '@electric-sql/pglite-pgvector';
 import postgres from 'postgres';
 import { inject } from 'vitest';
-import { openDatabase, type Database } from '../../src/db/client.js';
+import { openDatabase, PGLITE_SETTINGS, type Database } from '../../src/db/client.js';
 import { withDatabase } from './global-setup.js';
 import { useSetup, type Cleanup } from './setup.js';
 
@@ -25,10 +26,31 @@ export interface TestDatabase extends Database {
   pglite: PGlite | null;
 }
 
+/**
+ * With the service's own settings (the defaults' 128 MB of shared buffers make each open ~1.5x as
+ * long) and pgvector, as the service opens PGlite: tests that set EMBEDDING_MODEL get vector search.
+ */
 export async function openPgliteFromSnapshot(): Promise<PGlite> {
   const snapshot = readFileSync(inject('pgliteSnapshot'));
-  // With pgvector, as the service opens PGlite: tests that set EMBEDDING_MODEL get vector search.
-  return PGlite.create({ loadDataDir: new Blob([snapshot]), extensions: { vector } });
+  return PGlite.create({ loadDataDir: new Blob([snapshot]), startParams: [...PGlite.defaultStartParams, ...PGLITE_SETTINGS], extensions: { vector } });
+}
+
+/**
+ * A DATA_DIR (`dir`, made if missing, else a new one) whose embedded database is the migrated
+ * snapshot, for a process that opens PGlite on disk itself (the service as a child process, an
+ * operator script): it opens in about a second, where a new folder costs a database created in a
+ * child process and every migration applied. Tests of creating or migrating one use a new folder.
+ */
+export function seededDataDir(dir = mkdtempSync(join(tmpdir(), 'quorum-seeded-'))): string {
+  const pgdata = join(dir, 'pgdata');
+  mkdirSync(pgdata, { recursive: true, mode: 0o700 });
+  try {
+    // The snapshot is a tar of the data folder (PGlite's dumpDataDir); its names start with '/'.
+    execFileSync('tar', ['-xf', inject('pgliteSnapshot'), '-C', pgdata], { stdio: ['ignore', 'ignore', 'pipe'] });
+  } catch (err) {
+    throw new Error(`could not unpack the migrated snapshot into ${pgdata}: ${String((err as { stderr?: Buffer }).stderr ?? (err as Error).message)}`, { cause: err });
+  }
+  return dir;
 }
 
 export async function createPostgresDatabase(): Promise<string> {
@@ -111,7 +133,7 @@ export async function openScriptDatabase(driver: Driver): Promise<{ database: Da
     const db = await openTestDatabase(driver);
     return { database: db, env: { DATABASE_URL: db.url! }, close: () => db.close() };
   }
-  const dir = mkdtempSync(join(tmpdir(), 'quorum-script-'));
+  const dir = seededDataDir(mkdtempSync(join(tmpdir(), 'quorum-script-')));
   const database = await openDatabase({ dataDir: dir });
   return { database, env: { DATA_DIR: dir }, close: () => database.close() };
 }

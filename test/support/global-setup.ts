@@ -11,7 +11,7 @@ import { PGlite } from '@electric-sql/pglite';
 import { vector } from '@electric-sql/pglite-pgvector';
 import postgres from 'postgres';
 import type { TestProject } from 'vitest/node';
-import { openDatabase } from '../../src/db/client.js';
+import { openDatabase, PGLITE_SETTINGS } from '../../src/db/client.js';
 import { redisAnswers } from './redis-probe.js';
 
 declare module 'vitest' {
@@ -27,7 +27,7 @@ export const TEMPLATE_DB = `quorum_template_${process.pid}`;
 
 export default async function setup(project: TestProject) {
   const dir = mkdtempSync(join(tmpdir(), 'quorum-test-'));
-  const pglite = await PGlite.create({ extensions: { vector } });
+  const pglite = await PGlite.create({ startParams: [...PGlite.defaultStartParams, ...PGLITE_SETTINGS], extensions: { vector } });
   const migrated = await openDatabase({ dataDir: dir, pglite });
   await migrated.close();
   const dump = await pglite.dumpDataDir('none');
