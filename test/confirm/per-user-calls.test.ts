@@ -105,7 +105,7 @@ describe.each(drivers)('per-user tool calls (%s)', (driver) => {
     expect(await command('ava', '/agent connections nothere results shared')).toBe('Nothing changed: No connection named nothere.');
     // The demo's tickets server is the operator's: its file decides.
     expect(await command('ava', '/agent connections tickets results shared')).toMatch(/^Nothing changed: tickets is declared by the operator/);
-    expect(await command('ava', '/agent connections secret tix')).toBe("No secret to set: tix uses each person's own account: people link theirs when they first use it.");
+    expect(await command('ava', '/agent connections secret tix')).toBe("No secret to set: tix uses each person's own account: each person links theirs with /agent connections link tix.");
   });
 
   it('forget me unlinks: the next call does not reach the server', async () => {

@@ -111,20 +111,19 @@ describeWith('postgres', 'connected-tool rules across two instances (postgres)',
   const gate = toolScript(() => wanted);
   const { say } = consoleSpeaker(() => b);
   /** An admin's command answered by instance A (as Slack's slash commands are answered, inline). */
-  const onA = (user: string, text: string) =>
-    answerCommand(
-      a.running.deps,
-      envelopeSchema.parse({
-        kind: 'command',
-        idempotencyKey: `${user}:${text}`,
-        workspace: DEMO,
-        user: { id: user },
-        channel: { id: 'general', kind: 'channel', name: '#general' },
-        messageId: `${user}:${text}`,
-        text,
-        receivedAt: new Date(),
-      }),
-    );
+  const onA = async (user: string, text: string) => {
+    const envelope = envelopeSchema.parse({
+      kind: 'command',
+      idempotencyKey: `${user}:${text}`,
+      workspace: DEMO,
+      user: { id: user },
+      channel: { id: 'general', kind: 'channel', name: '#general' },
+      messageId: `${user}:${text}`,
+      text,
+      receivedAt: new Date(),
+    });
+    return (await answerCommand(a.running.deps, envelope)).text;
+  };
 
   beforeAll(async () => {
     server = await new FakeMcpServer([{ name: 'search', readOnly: true }]).start();
