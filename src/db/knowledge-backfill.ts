@@ -8,52 +8,22 @@ import { z } from 'zod';
 import type { Scope } from '../core/identity.js';
 import type { BackfillClaim, KnowledgeStore } from '../core/ports.js';
 import type { Db } from './client.js';
-import { col, decodeRows } from './raw.js';
+import { col } from './raw.js';
 import { writeBatch } from './knowledge-writes.js';
 import { knowledgeChannels } from './schema.js';
-import { scopeOf } from './turn-store.js';
+import { claimedBase, claimedWorkspace, claimLeased } from './leased-claim.js';
 
-const claimedRow = z.object({
-  workspace_id: z.string(),
-  platform: z.enum(['slack', 'teams', 'console']),
-  external_id: z.string(),
-  enterprise_id: z.string().nullable(),
-  channel_external_id: z.string(),
-  channel_kind: z.enum(['dm', 'group', 'channel']),
-  cursor: z.string().nullable(),
-  pages: col.number,
-});
+const claimedRow = claimedBase.extend({ cursor: z.string().nullable(), pages: col.number });
 
 export async function claimBackfill(db: Db, workerId: string, leaseMs: number): Promise<BackfillClaim | null> {
-  const rows = decodeRows(
+  const row = await claimLeased(
+    db,
+    { table: 'knowledge_channels', keys: ['channel_external_id'], state: 'backfill', running: 'running', open: ['pending', 'running'], also: sql`q.enabled`, returning: ['cursor', 'pages'] },
     claimedRow,
-    await db.execute(sql`
-      with due as (
-        select k.workspace_id, k.channel_external_id
-        from knowledge_channels k
-        join workspaces w on w.id = k.workspace_id and w.uninstalled_at is null
-        where k.backfill in ('pending', 'running') and k.enabled
-          and (k.lease_until is null or k.lease_until < now())
-          and (k.not_before is null or k.not_before <= now())
-        order by k.updated_at
-        limit 1
-        for update of k skip locked
-      )
-      update knowledge_channels k
-      set backfill = 'running', claimed_by = ${workerId}, lease_until = now() + ${`${leaseMs} milliseconds`}::interval, updated_at = now()
-      from due, workspaces w
-      where k.workspace_id = due.workspace_id and k.channel_external_id = due.channel_external_id and w.id = k.workspace_id
-      returning k.workspace_id, w.platform, w.external_id, w.enterprise_id, k.channel_external_id, k.channel_kind, k.cursor, k.pages`),
+    { workerId, leaseMs },
   );
-  const row = rows[0];
   if (!row) return null;
-  return {
-    scope: scopeOf({ id: row.workspace_id, platform: row.platform }),
-    workspace: { platform: row.platform, externalId: row.external_id, ...(row.enterprise_id ? { enterpriseId: row.enterprise_id } : {}) },
-    channel: { id: row.channel_external_id, kind: row.channel_kind },
-    cursor: row.cursor,
-    pages: row.pages,
-  };
+  return { ...claimedWorkspace(row), channel: { id: row.channel_external_id, kind: row.channel_kind }, cursor: row.cursor, pages: row.pages };
 }
 
 const channelRow = (scope: Scope, channelExternalId: string) =>

@@ -13,15 +13,9 @@ import type { Db } from './client.js';
 import { writeBatch } from './knowledge-writes.js';
 import { col, decodeRows } from './raw.js';
 import { knowledgeFileJobs } from './schema.js';
-import { scopeOf } from './turn-store.js';
+import { claimedBase, claimedWorkspace, claimLeased } from './leased-claim.js';
 
-const claimedRow = z.object({
-  workspace_id: z.string(),
-  platform: z.enum(['slack', 'teams', 'console']),
-  external_id: z.string(),
-  enterprise_id: z.string().nullable(),
-  channel_external_id: z.string(),
-  channel_kind: z.enum(['dm', 'group', 'channel']),
+const claimedRow = claimedBase.extend({
   dm_owner_user_id: z.string().nullable(),
   file_id: z.string(),
   name: z.string(),
@@ -35,32 +29,22 @@ const claimedRow = z.object({
 });
 
 async function claimFileJob(db: Db, workerId: string, leaseMs: number): Promise<FileJobClaim | null> {
-  const rows = decodeRows(
+  const row = await claimLeased(
+    db,
+    {
+      table: 'knowledge_file_jobs',
+      keys: ['channel_external_id', 'file_id'],
+      state: 'status',
+      running: 'running',
+      open: ['pending', 'running'],
+      returning: ['dm_owner_user_id', 'file_id', 'name', 'mimetype', 'permalink', 'source', 'thread_id', 'author_user_id', 'shared_at', 'attempts'],
+    },
     claimedRow,
-    await db.execute(sql`
-      with due as (
-        select j.workspace_id, j.channel_external_id, j.file_id
-        from knowledge_file_jobs j
-        join workspaces w on w.id = j.workspace_id and w.uninstalled_at is null
-        where j.status in ('pending', 'running')
-          and (j.lease_until is null or j.lease_until < now())
-          and (j.not_before is null or j.not_before <= now())
-        order by j.updated_at
-        limit 1
-        for update of j skip locked
-      )
-      update knowledge_file_jobs j
-      set status = 'running', claimed_by = ${workerId}, lease_until = now() + ${`${leaseMs} milliseconds`}::interval, updated_at = now()
-      from due, workspaces w
-      where j.workspace_id = due.workspace_id and j.channel_external_id = due.channel_external_id and j.file_id = due.file_id and w.id = j.workspace_id
-      returning j.workspace_id, w.platform, w.external_id, w.enterprise_id, j.channel_external_id, j.channel_kind, j.dm_owner_user_id,
-        j.file_id, j.name, j.mimetype, j.permalink, j.source, j.thread_id, j.author_user_id, j.shared_at, j.attempts`),
+    { workerId, leaseMs },
   );
-  const row = rows[0];
   if (!row) return null;
   return {
-    scope: scopeOf({ id: row.workspace_id, platform: row.platform }),
-    workspace: { platform: row.platform, externalId: row.external_id, ...(row.enterprise_id ? { enterpriseId: row.enterprise_id } : {}) },
+    ...claimedWorkspace(row),
     place: { channel: { id: row.channel_external_id, kind: row.channel_kind }, dmOwnerUserId: row.dm_owner_user_id },
     file: { id: row.file_id, name: row.name, ...(row.mimetype ? { mimetype: row.mimetype } : {}), permalink: row.permalink, ...(row.source ? { source: row.source } : {}) },
     threadId: row.thread_id,

@@ -6,6 +6,7 @@
  * their turn. A restart resumes at the stored cursor; pages are re-stored idempotently. The
  * platform's rate limits are the adapter's to honour (KnowledgeSource paces and waits Retry-After).
  */
+import { startClaimLoop } from './claim-loop.js';
 import type { Platform } from '../envelope.js';
 import type { BackfillClaim, KnowledgeBatch, KnowledgePlace, KnowledgeSource, KnowledgeStore, Logger, SourceMessage } from '../ports.js';
 
@@ -26,8 +27,6 @@ export interface BackfillDeps {
   idleMs?: number;
   /** A failing channel is retried after this (doubling), and given up after MAX_ATTEMPTS. */
   retryMs?: number;
-  /** Runs after each pass (embedding what was stored); its failure is logged, never fatal. */
-  afterPass?(): Promise<void>;
 }
 
 export interface BackfillRunner {
@@ -101,67 +100,32 @@ async function work(deps: BackfillDeps, stopped: () => boolean, claim: BackfillC
 
 export function startBackfill(deps: BackfillDeps): BackfillRunner {
   const { store, log } = deps;
-  let stopped = false;
-  let current: BackfillClaim | null = null;
-  let timer: NodeJS.Timeout | undefined;
-  let running: Promise<void> = Promise.resolve();
+  // Failures per channel in a row (bounded: forgotten wholesale past 1,000 channels).
   let attempts = new Map<string, number>();
-
-  async function step(): Promise<boolean> {
-    const claim = await store.claimBackfill(deps.workerId, deps.leaseMs);
-    if (!claim) return false;
-    current = claim;
-    const key = `${claim.scope.workspaceId}:${claim.channel.id}`;
-    try {
-      await work(deps, () => stopped, claim);
-      attempts.delete(key);
-    } catch (err) {
-      if (stopped) return false;
-      const tries = (attempts.get(key) ?? 0) + 1;
-      attempts.set(key, tries);
-      const giveUp = tries >= MAX_ATTEMPTS;
-      const message = (err as Error).message.slice(0, 200);
-      log.warn({ event: 'knowledge.backfill_failed', channel: claim.channel.id, attempt: tries, giveUp, err: message }, 'channel backfill will be retried');
-      await store.releaseBackfill(claim, deps.workerId, { error: message, retryInMs: (deps.retryMs ?? 30_000) * 2 ** (tries - 1), giveUp });
-    } finally {
-      current = null;
-    }
-    return true;
-  }
-
-  const loop = () => {
-    clearTimeout(timer);
-    running = (async () => {
-      // Bounded: one pass takes at most this many claims before it sleeps.
-      for (let i = 0; i < 100 && !stopped; i++) if (!(await step())) break;
-      if (!stopped) await deps.afterPass?.();
-    })()
-      .catch((err: unknown) => log.warn({ event: 'knowledge.backfill_error', err: (err as Error).message.slice(0, 200) }, 'backfill pass failed'))
-      .finally(() => {
-        if (stopped) return;
+  return startClaimLoop<BackfillClaim>({
+    claim: () => store.claimBackfill(deps.workerId, deps.leaseMs),
+    async work(claim, stopped) {
+      const key = `${claim.scope.workspaceId}:${claim.channel.id}`;
+      try {
+        await work(deps, stopped, claim);
+        attempts.delete(key);
+      } catch (err) {
+        if (stopped()) return;
         if (attempts.size > 1_000) attempts = new Map();
-        timer = setTimeout(loop, deps.idleMs ?? 5_000);
-        timer.unref?.();
-      });
-  };
-  timer = setTimeout(loop, 0);
-  timer.unref?.();
-
-  return {
-    wake() {
-      if (stopped) return;
-      // A pass in progress picks the new channel up itself; otherwise start one now.
-      void running.then(() => {
-        if (!stopped && !current) loop();
-      });
+        const tries = (attempts.get(key) ?? 0) + 1;
+        attempts.set(key, tries);
+        const giveUp = tries >= MAX_ATTEMPTS;
+        const message = (err as Error).message.slice(0, 200);
+        log.warn({ event: 'knowledge.backfill_failed', channel: claim.channel.id, attempt: tries, giveUp, err: message }, 'channel backfill will be retried');
+        await store.releaseBackfill(claim, deps.workerId, { error: message, retryInMs: (deps.retryMs ?? 30_000) * 2 ** (tries - 1), giveUp });
+      }
     },
-    async stop() {
-      stopped = true;
-      clearTimeout(timer);
-      const claim = current;
-      // Hand the channel back at once so another instance resumes it; a page still in flight is dropped.
-      if (claim) await store.releaseBackfill(claim, deps.workerId, { error: null, retryInMs: 0, giveUp: false }).catch(() => {});
-      await Promise.race([running, new Promise((r) => setTimeout(r, 1_000).unref())]);
-    },
-  };
+    // Handed back at once so another instance resumes it; a page still in flight is dropped.
+    release: (claim) => store.releaseBackfill(claim, deps.workerId, { error: null, retryInMs: 0, giveUp: false }),
+    // Bounded: one pass takes at most this many claims before it sleeps.
+    perPass: 100,
+    idleMs: deps.idleMs ?? 5_000,
+    log,
+    errorEvent: 'knowledge.backfill_error',
+  });
 }

@@ -8,6 +8,7 @@
  * read (not visible, too large, of a kind Quorum does not read) is skipped with its reason; a
  * failure is retried a bounded number of times, then skipped too. Each read is logged and audited, never its name or text.
  */
+import { startClaimLoop } from './claim-loop.js';
 import type { AuditLog, FileIndexQueue, FileJobClaim, FileReadOutcome, FileText, Logger } from '../ports.js';
 import { fileChunks } from './chunks.js';
 
@@ -88,59 +89,21 @@ async function work(deps: FileWorkerDeps, stopped: () => boolean, claim: FileJob
 }
 
 export function startFileWorker(deps: FileWorkerDeps): FileWorker {
-  let stopped = false;
-  let current: FileJobClaim | null = null;
-  let timer: NodeJS.Timeout | undefined;
-  let running: Promise<void> = Promise.resolve();
-  let again = false;
-
-  async function step(): Promise<boolean> {
-    const claim = await deps.store.claimFileJob(deps.workerId, deps.leaseMs);
-    if (!claim) return false;
-    current = claim;
-    try {
-      await work(deps, () => stopped, claim);
-    } catch (err) {
-      // The database failed under it: the lease runs out and the job is taken again.
-      if (!stopped) deps.log.warn({ event: 'knowledge.file_job_error', file: claim.file.id, err: (err as Error).message.slice(0, 200) }, 'file job not finished');
-    } finally {
-      current = null;
-    }
-    return true;
-  }
-
-  const loop = () => {
-    clearTimeout(timer);
-    again = false;
-    running = (async () => {
-      for (let i = 0; i < PER_PASS && !stopped; i++) if (!(await step())) break;
-    })()
-      .catch((err: unknown) => deps.log.warn({ event: 'knowledge.file_worker_error', err: (err as Error).message.slice(0, 200) }, 'file worker pass failed'))
-      .finally(() => {
-        if (stopped) return;
-        timer = setTimeout(loop, again ? 0 : (deps.idleMs ?? 5_000));
-        timer.unref?.();
-      });
-  };
-  timer = setTimeout(loop, 0);
-  timer.unref?.();
-
-  return {
-    wake() {
-      // A pass in progress goes round once more when it ends; otherwise one starts now.
-      if (stopped) return;
-      again = true;
-      void running.then(() => {
-        if (!stopped && again && !current) loop();
-      });
+  return startClaimLoop<FileJobClaim>({
+    claim: () => deps.store.claimFileJob(deps.workerId, deps.leaseMs),
+    async work(claim, stopped) {
+      try {
+        await work(deps, stopped, claim);
+      } catch (err) {
+        // The database failed under it: the lease runs out and the job is taken again.
+        if (!stopped()) deps.log.warn({ event: 'knowledge.file_job_error', file: claim.file.id, err: (err as Error).message.slice(0, 200) }, 'file job not finished');
+      }
     },
-    async stop() {
-      stopped = true;
-      clearTimeout(timer);
-      const claim = current;
-      // Hand the job back at once so another instance resumes it; a read still in flight is dropped.
-      if (claim) await deps.store.releaseFileJob(claim, deps.workerId).catch(() => {});
-      await Promise.race([running, new Promise((r) => setTimeout(r, 1_000).unref())]);
-    },
-  };
+    // Handed back at once so another instance resumes it; a read still in flight is dropped.
+    release: (claim) => deps.store.releaseFileJob(claim, deps.workerId),
+    perPass: PER_PASS,
+    idleMs: deps.idleMs ?? 5_000,
+    log: deps.log,
+    errorEvent: 'knowledge.file_worker_error',
+  });
 }
