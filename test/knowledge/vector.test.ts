@@ -7,13 +7,12 @@
  * same question is full text alone, said once at start-up. Edits, deletions and `forget me`
  * take the vectors with the chunks.
  */
-import { Writable } from 'node:stream';
 import { sql } from 'drizzle-orm';
 import { describe, expect, it } from 'vitest';
 import { createKnowledgeStore } from '../../src/db/knowledge-store.js';
 import { rowsOf } from '../../src/db/raw.js';
 import { inbox, knowledgeChannels, workspaces } from '../../src/db/schema.js';
-import { createLogger } from '../../src/log.js';
+import { logInto } from '../support/logs.js';
 import type { Scope } from '../../src/core/identity.js';
 import { fakeEmbedding, FakeOpenAIServer } from '../fakes/openai-server.js';
 import { answer, ScriptedAgentGate } from '../fakes/scripted-agent-model.js';
@@ -31,12 +30,6 @@ const CAR_TS = '1767260000.000100';
 
 describe.each(drivers)('vector retrieval (%s)', (driver) => {
   const lines: string[] = [];
-  const sink = new Writable({
-    write(chunk, _enc, cb) {
-      lines.push(...String(chunk).split('\n').filter(Boolean));
-      cb();
-    },
-  });
   const gate = new ScriptedAgentGate((step, _call, withResults) => {
     if (step === 'orchestrator') return answer('', [{ toolName: 'researcher', input: { task: 'look it up' } }]);
     if (step === 'researcher') return withResults ? answer('researched') : answer('', [{ toolName: 'search_history', input: { query: QUESTION } }]);
@@ -51,7 +44,7 @@ describe.each(drivers)('vector retrieval (%s)', (driver) => {
     driver,
     () => ({
       model: gate,
-      log: createLogger('info', sink),
+      log: logInto(lines),
       env: { SLACK_BOT_TOKEN: 'xoxb-acme-single', MODEL_PROVIDER: 'openai', MODEL_BASE_URL: fake.provider.baseUrl, MODEL_API_KEY: 'sk-test', EMBEDDING_MODEL: 'fake-embed' },
     }),
     (api) => {
@@ -168,12 +161,6 @@ describe.each(drivers)('vector retrieval (%s)', (driver) => {
 
 describe('vector retrieval when the embedding model fails (pglite)', () => {
   const lines: string[] = [];
-  const sink = new Writable({
-    write(chunk, _enc, cb) {
-      lines.push(...String(chunk).split('\n').filter(Boolean));
-      cb();
-    },
-  });
   const gate = new ScriptedAgentGate((step, _call, withResults) => {
     if (step === 'orchestrator') return answer('', [{ toolName: 'researcher', input: { task: 'look it up' } }]);
     if (step === 'researcher') return withResults ? answer('researched') : answer('', [{ toolName: 'search_history', input: { query: 'parking bay' } }]);
@@ -182,7 +169,7 @@ describe('vector retrieval when the embedding model fails (pglite)', () => {
   // Nothing listens on port 9: every embedding request fails.
   const ctx = useSlackApp(
     'pglite',
-    () => ({ model: gate, log: createLogger('info', sink), env: { SLACK_BOT_TOKEN: 'xoxb-acme-single', MODEL_PROVIDER: 'openai', MODEL_BASE_URL: 'http://127.0.0.1:9/v1', EMBEDDING_MODEL: 'fake-embed' } }),
+    () => ({ model: gate, log: logInto(lines), env: { SLACK_BOT_TOKEN: 'xoxb-acme-single', MODEL_PROVIDER: 'openai', MODEL_BASE_URL: 'http://127.0.0.1:9/v1', EMBEDDING_MODEL: 'fake-embed' } }),
     (api) => api.rosters.set(GEN, [MEMBER, OWNER, BOT]),
   );
 
