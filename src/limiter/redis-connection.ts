@@ -7,6 +7,7 @@
  * every later job fails for good. The subclass strips the prefix for those two codes before
  * Bottleneck's own handler sees the error; nothing else in Bottleneck is touched.
  */
+import { createHash } from 'node:crypto';
 import Bottleneck from 'bottleneck';
 import { Redis } from 'ioredis';
 import type { Logger } from '../core/ports.js';
@@ -126,4 +127,24 @@ export function openSharedRedis(url: string, log: Logger): SharedRedis {
       await connection.disconnect(false);
     },
   };
+}
+
+/** A Lua script and its SHA-1, so that each call sends the digest (EVALSHA), not the script. */
+export interface LuaScript {
+  lua: string;
+  sha: string;
+}
+
+export function luaScript(lua: string): LuaScript {
+  return { lua, sha: createHash('sha1').update(lua).digest('hex') };
+}
+
+/** Runs a script by its digest, and sends it whole only when Redis does not have it yet (a new or restarted server). */
+export async function runScript(client: Redis, script: LuaScript, keys: string[], args: (string | number)[]): Promise<unknown> {
+  try {
+    return await client.evalsha(script.sha, keys.length, ...keys, ...args);
+  } catch (err) {
+    if (!String((err as Error)?.message).startsWith('NOSCRIPT')) throw err;
+    return client.eval(script.lua, keys.length, ...keys, ...args);
+  }
 }

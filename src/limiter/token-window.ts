@@ -10,7 +10,7 @@
  * the request limiters do. An entry of a process that died expires after window + lease.
  */
 import { randomUUID } from 'node:crypto';
-import type { SharedRedis } from './redis-connection.js';
+import { luaScript, runScript, type SharedRedis } from './redis-connection.js';
 
 export interface TokenTicket {
   /** The call ended: count `tokens` (its real use) for one window from now. */
@@ -109,43 +109,64 @@ function localWindow(options: TokenWindowOptions) {
   };
 }
 
-/** HASH id -> "tokens:expiresAtMs", on Redis's clock (instances' clocks may differ). */
-const ACQUIRE = `
+/**
+ * One window per workspace in three keys on Redis's clock (instances' clocks may differ): HASH
+ * id -> tokens, ZSET id by expiry, and the running total. A call costs its own entry and the
+ * entries that expired since the last call, not a scan of the whole window; only a call that does
+ * not fit walks the entries (oldest first) to say how long until it would.
+ */
+const EXPIRE_PASSED = `
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-local all = redis.call('HGETALL', KEYS[1])
-local used = 0
-local live = {}
-for i = 1, #all, 2 do
-  local tok, exp = string.match(all[i + 1], '^(%d+):(%d+)$')
-  tok = tonumber(tok)
-  exp = tonumber(exp)
-  if exp <= now then redis.call('HDEL', KEYS[1], all[i]) else used = used + tok; live[#live + 1] = { exp, tok } end
+local total = tonumber(redis.call('GET', KEYS[3]) or '0')
+local gone = redis.call('ZRANGEBYSCORE', KEYS[2], '-inf', now)
+for _, id in ipairs(gone) do
+  total = total - tonumber(redis.call('HGET', KEYS[1], id) or '0')
+  redis.call('HDEL', KEYS[1], id)
 end
-local want = tonumber(ARGV[2])
-local limit = tonumber(ARGV[3])
-if used + want <= limit then
-  redis.call('HSET', KEYS[1], ARGV[1], want .. ':' .. (now + tonumber(ARGV[4])))
-  redis.call('PEXPIRE', KEYS[1], ARGV[4])
-  return 0
-end
-table.sort(live, function(a, b) return a[1] < b[1] end)
-local excess = used + want - limit
-for _, e in ipairs(live) do
-  excess = excess - e[2]
-  if excess <= 0 then return math.max(1, e[1] - now) end
-end
-return tonumber(ARGV[4])
+if #gone > 0 then redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', now) end
+if redis.call('ZCARD', KEYS[2]) == 0 then total = 0 end
 `;
 
-const SETTLE = `
-if redis.call('HEXISTS', KEYS[1], ARGV[1]) == 0 then return 0 end
-local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-redis.call('HSET', KEYS[1], ARGV[1], ARGV[2] .. ':' .. (now + tonumber(ARGV[3])))
-if redis.call('PTTL', KEYS[1]) < tonumber(ARGV[3]) then redis.call('PEXPIRE', KEYS[1], ARGV[3]) end
-return 1
+const KEEP = (ttl: string) => `
+redis.call('SET', KEYS[3], total, 'KEEPTTL')
+for i = 1, 3 do if redis.call('PTTL', KEYS[i]) < tonumber(${ttl}) then redis.call('PEXPIRE', KEYS[i], ${ttl}) end end
 `;
+
+/** ARGV: id, tokens wanted, limit, hold ms. 0 when counted, else ms until it would fit. */
+const ACQUIRE = luaScript(`${EXPIRE_PASSED}
+local want = tonumber(ARGV[2])
+local limit = tonumber(ARGV[3])
+if total + want <= limit then
+  redis.call('HSET', KEYS[1], ARGV[1], want)
+  redis.call('ZADD', KEYS[2], now + tonumber(ARGV[4]), ARGV[1])
+  total = total + want
+  ${KEEP('ARGV[4]')}
+  return 0
+end
+if #gone > 0 then
+  redis.call('SET', KEYS[3], total, 'KEEPTTL')
+  if redis.call('PTTL', KEYS[3]) < 0 then redis.call('PEXPIRE', KEYS[3], ARGV[4]) end
+end
+local excess = total + want - limit
+local live = redis.call('ZRANGE', KEYS[2], 0, -1, 'WITHSCORES')
+for i = 1, #live, 2 do
+  excess = excess - tonumber(redis.call('HGET', KEYS[1], live[i]) or '0')
+  if excess <= 0 then return math.max(1, tonumber(live[i + 1]) - now) end
+end
+return tonumber(ARGV[4])
+`);
+
+/** ARGV: id, real tokens, window ms: the entry now counts its real use for one window from now. */
+const SETTLE = luaScript(`${EXPIRE_PASSED}
+local had = redis.call('HGET', KEYS[1], ARGV[1])
+if not had then return 0 end
+total = total - tonumber(had) + tonumber(ARGV[2])
+redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
+redis.call('ZADD', KEYS[2], now + tonumber(ARGV[3]), ARGV[1])
+${KEEP('ARGV[3]')}
+return 1
+`);
 
 export function createTokenWindow(options: TokenWindowOptions): TokenWindow {
   const local = localWindow(options);
@@ -156,20 +177,22 @@ export function createTokenWindow(options: TokenWindowOptions): TokenWindow {
   const poll = Math.max(5, Math.floor(options.windowMs / 20));
   return {
     async acquire(ws, tokens, limit, signal) {
-      const key = `${options.prefix}:tpm:${ws}`;
+      // One hash slot for the three keys (a cluster runs the script on one node).
+      const base = `{${options.prefix}:tpm:${ws}}`;
+      const keys = [`${base}:tokens`, `${base}:expiry`, `${base}:total`];
       const id = randomUUID();
       for (;;) {
         if (!redis.isUp()) return local.acquire(ws, tokens, limit, signal);
         let wait: number;
         try {
-          wait = Number(await redis.client.eval(ACQUIRE, 1, key, id, tokens, limit, hold));
+          wait = Number(await runScript(redis.client, ACQUIRE, keys, [id, tokens, limit, hold]));
         } catch {
           return local.acquire(ws, tokens, limit, signal);
         }
         if (wait === 0) {
           return {
             settle: async (real) => {
-              await redis.client.eval(SETTLE, 1, key, id, real, options.windowMs).catch(() => undefined);
+              await runScript(redis.client, SETTLE, keys, [id, real, options.windowMs]).catch(() => undefined);
             },
           };
         }

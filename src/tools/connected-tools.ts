@@ -15,6 +15,7 @@ import { CallGuards, ServerFailure, type GuardLimits, type SharedRate } from './
 import { createRulesCache } from './rules-cache.js';
 import { guardedFetch, type NetworkPolicy } from './network-guard.js';
 import { quoteOutput, resultBody } from './output.js';
+import { problemOf } from './problem.js';
 import { isUnauthorized, Unauthorized, type ServerAccess, type ToolSignIn } from './oauth.js';
 import { listAllTools, openSession, type ServerSpec } from './session.js';
 
@@ -82,11 +83,6 @@ function unlinked(tool: ConnectedTool, signInUrl: string | undefined): Connected
         : `${tool.name} is not available: the workspace credential for ${tool.connection} is not set.`,
     signInUrl,
   };
-}
-
-export function problemOf(err: unknown): string {
-  const message = (err as Error)?.message ?? String(err);
-  return message.replace(/https?:\/\/\S+/g, '(url)').slice(0, 200);
 }
 
 export function createConnectedTools(deps: ConnectedToolsDeps): ConnectedToolsService {

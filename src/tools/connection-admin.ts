@@ -9,7 +9,8 @@ import type { WorkspaceRef } from '../core/envelope.js';
 import type { Scope } from '../core/identity.js';
 import type { ConnectionAdmin, ConnectionInfo, StoredConnection, ToolConnectionStore } from '../core/ports.js';
 import { chatUrlProblem } from './network-guard.js';
-import { problemOf, type ConnectedToolsService } from './connected-tools.js';
+import type { ConnectedToolsService } from './connected-tools.js';
+import { problemOf } from './problem.js';
 
 export function createConnectionAdmin(tools: ConnectedToolsService, store: ToolConnectionStore, production: boolean): ConnectionAdmin {
   async function list(scope: Scope, workspace: WorkspaceRef): Promise<ConnectionInfo[]> {

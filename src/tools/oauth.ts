@@ -13,6 +13,7 @@ import { bearerOf, OAUTH_CALLBACK_PATH, oauthLinkSchema } from '../core/confirm/
 import type { Scope } from '../core/identity.js';
 import type { AuditLog, CredentialStore, Logger, OAuthStateStore, SignInOutcome } from '../core/ports.js';
 import type { WorkspaceRef } from '../core/envelope.js';
+import { problemOf } from './problem.js';
 
 /** A started sign-in is good for this long, and once. */
 export const SIGN_IN_TTL_MS = 10 * 60_000;
@@ -159,7 +160,6 @@ class SignInProvider implements OAuthClientProvider {
 }
 
 const bad = (message: string): SignInOutcome => ({ status: 400, title: 'Not linked', message });
-const brief = (err: unknown) => ((err as Error)?.message ?? String(err)).replace(/https?:\/\/\S+/g, '(url)').slice(0, 200);
 const NO_OAUTH_RECHECK_MS = 5 * 60_000;
 const NO_OAUTH_KEPT = 1_000;
 const LOOPBACK = new Set(['127.0.0.1', '[::1]', 'localhost']);
@@ -200,7 +200,7 @@ async function exchange(ctx: Context, query: URLSearchParams, serverOf: ServerOf
     const result = await auth(p, { serverUrl: server.url, authorizationCode: code, fetchFn: server.fetch });
     if (result !== 'AUTHORIZED' || !p.saved) throw new Error('no tokens');
   } catch (err) {
-    deps.log.warn({ event: 'tools.oauth_exchange_failed', connection, err: brief(err) }, 'a sign-in code was not exchanged');
+    deps.log.warn({ event: 'tools.oauth_exchange_failed', connection, err: problemOf(err) }, 'a sign-in code was not exchanged');
     return bad(`${connection} did not accept this sign-in. Nothing was linked; ask Quorum again for a new link.`);
   }
   const { replaced } = await deps.credentials.save(pending.scope, connection, pending.principalId, JSON.stringify({ tokens: p.saved }), 'oauth');
@@ -245,7 +245,7 @@ export function createMcpOAuth(deps: McpOAuthDeps): McpOAuth {
       await deps.states.put({ scope, principalId, connection, payload, state, expiresAt: new Date(now().getTime() + SIGN_IN_TTL_MS) });
       return p.authorizationUrl.href;
     } catch (err) {
-      deps.log.warn({ event: 'tools.oauth_unavailable', connection, err: brief(err) }, 'no sign-in link for a connection');
+      deps.log.warn({ event: 'tools.oauth_unavailable', connection, err: problemOf(err) }, 'no sign-in link for a connection');
       return null;
     }
   }
@@ -266,7 +266,7 @@ export function createMcpOAuth(deps: McpOAuthDeps): McpOAuth {
           return true;
         }
       } catch (err) {
-        deps.log.warn({ event: 'tools.oauth_refresh_failed', connection, err: brief(err) }, 'an OAuth link was not refreshed');
+        deps.log.warn({ event: 'tools.oauth_refresh_failed', connection, err: problemOf(err) }, 'an OAuth link was not refreshed');
       }
     }
     // Another instance may have refreshed it meanwhile (a rotated refresh token fails here then): theirs stands.

@@ -5,7 +5,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { afterAll, expect, it } from 'vitest';
-import { openSharedRedis, type SharedRedis } from '../../src/limiter/redis-connection.js';
+import { luaScript, openSharedRedis, runScript, type SharedRedis } from '../../src/limiter/redis-connection.js';
 import { redisToolRate } from '../../src/limiter/tool-rate.js';
 import { CallGuards, type GuardLimits } from '../../src/tools/call-guard.js';
 import { RecordingLogger } from '../model/helpers.js';
@@ -52,5 +52,24 @@ describeWith('redis', 'connected tools: one rate limit across instances (Redis)'
     // Local from here: its own three calls this minute, then refused.
     for (let i = 0; i < 3; i++) expect(await call(a, 'ws1/wiki')).toEqual({ ok: true, value: 'ran' });
     expect(await call(a, 'ws1/wiki')).toEqual({ ok: false, reason: 'busy', detail: 'rate' });
+  });
+});
+
+describeWith('redis', 'Lua scripts by digest (Redis)', () => {
+  it('sends a script Redis does not know yet once in full, then by its digest', async () => {
+    const redis = openSharedRedis(redisUrl(), new RecordingLogger());
+    try {
+      await waitFor(() => redis.isUp(), { timeoutMs: 5_000 });
+      // A script no server has seen: its first run meets NOSCRIPT and falls back to EVAL.
+      const script = luaScript(`-- ${randomBytes(8).toString('hex')}\nreturn ARGV[1] .. KEYS[1]`);
+      expect(await redis.client.script('EXISTS', script.sha)).toEqual([0]);
+      expect(await runScript(redis.client, script, ['k'], ['v-'])).toBe('v-k');
+      expect(await redis.client.script('EXISTS', script.sha)).toEqual([1]);
+      expect(await runScript(redis.client, script, ['k2'], ['w-'])).toBe('w-k2');
+      // An error of the script itself is not taken for a missing script.
+      await expect(runScript(redis.client, luaScript(`-- ${randomBytes(8).toString('hex')}\nreturn redis.call('NOSUCHCOMMAND')`), ['k'], [])).rejects.toThrow(/Unknown Redis command|ERR/);
+    } finally {
+      await redis.close();
+    }
   });
 });
