@@ -5,14 +5,14 @@
  */
 import { sql } from 'drizzle-orm';
 import { boolean, index, jsonb, pgTable, primaryKey, text, timestamp, uniqueIndex, uuid } from 'drizzle-orm/pg-core';
-import { createdAt, principals, updatedAt, workspaces } from './schema.js';
+import { createdAt, principalRef, principals, updatedAt, workspaceRef } from './schema.js';
 
 /** MCP servers made available to a workspace: added in chat (`/agent connect`) or declared in the operator's tools file. */
 export const toolConnections = pgTable(
   'tool_connections',
   {
     id: uuid('id').primaryKey().defaultRandom(),
-    workspaceId: uuid('workspace_id').notNull().references(() => workspaces.id, { onDelete: 'cascade' }),
+    workspaceId: workspaceRef(),
     name: text('name').notNull(),
     /** null for a local (stdio) server of the operator's file. */
     url: text('url'),
@@ -32,7 +32,7 @@ export const connectionTools = pgTable(
   'connection_tools',
   {
     connectionId: uuid('connection_id').notNull().references(() => toolConnections.id, { onDelete: 'cascade' }),
-    workspaceId: uuid('workspace_id').notNull().references(() => workspaces.id, { onDelete: 'cascade' }),
+    workspaceId: workspaceRef(),
     name: text('name').notNull(),
     description: text('description').notNull(),
     inputSchema: jsonb('input_schema').$type<Record<string, unknown>>().notNull(),
@@ -45,7 +45,7 @@ export const connectionTools = pgTable(
 export const connectedToolRules = pgTable(
   'connected_tool_rules',
   {
-    workspaceId: uuid('workspace_id').notNull().references(() => workspaces.id, { onDelete: 'cascade' }),
+    workspaceId: workspaceRef(),
     channelExternalId: text('channel_external_id').notNull(),
     pattern: text('pattern').notNull(),
     allowed: boolean('allowed').notNull(),
@@ -65,7 +65,7 @@ export const pendingConfirmations = pgTable(
   'pending_confirmations',
   {
     id: uuid('id').primaryKey().defaultRandom(),
-    workspaceId: uuid('workspace_id').notNull().references(() => workspaces.id, { onDelete: 'cascade' }),
+    workspaceId: workspaceRef(),
     /** The delivery that asked (its idempotency key): a re-run of that delivery finds this row instead of asking twice. */
     sourceKey: text('source_key').notNull(),
     requesterPrincipalId: uuid('requester_principal_id').notNull().references(() => principals.id, { onDelete: 'cascade' }),
@@ -90,7 +90,7 @@ export const pendingConfirmations = pgTable(
 export const toolConfirmRules = pgTable(
   'tool_confirm_rules',
   {
-    workspaceId: uuid('workspace_id').notNull().references(() => workspaces.id, { onDelete: 'cascade' }),
+    workspaceId: workspaceRef(),
     channelExternalId: text('channel_external_id').notNull(),
     pattern: text('pattern').notNull(),
     mode: text('mode', { enum: ['always', 'never'] }).notNull(),
@@ -107,7 +107,7 @@ export const toolCredentials = pgTable(
   'tool_credentials',
   {
     id: uuid('id').primaryKey().defaultRandom(),
-    workspaceId: uuid('workspace_id').notNull().references(() => workspaces.id, { onDelete: 'cascade' }),
+    workspaceId: workspaceRef(),
     connection: text('connection').notNull(),
     principalId: uuid('principal_id').references(() => principals.id, { onDelete: 'cascade' }),
     /** `token`: a pasted secret; `oauth`: the tokens of a sign-in through the server's own OAuth (sealed JSON). */
@@ -130,8 +130,8 @@ export const toolOauthStates = pgTable(
   'tool_oauth_states',
   {
     stateHash: text('state_hash').primaryKey(),
-    workspaceId: uuid('workspace_id').notNull().references(() => workspaces.id, { onDelete: 'cascade' }),
-    principalId: uuid('principal_id').notNull().references(() => principals.id, { onDelete: 'cascade' }),
+    workspaceId: workspaceRef(),
+    principalId: principalRef(),
     connection: text('connection').notNull(),
     sealed: text('sealed').notNull(),
     expiresAt: timestamp('expires_at', { withTimezone: true }).notNull(),
@@ -144,7 +144,7 @@ export const toolOauthStates = pgTable(
 export const toolOauthClients = pgTable(
   'tool_oauth_clients',
   {
-    workspaceId: uuid('workspace_id').notNull().references(() => workspaces.id, { onDelete: 'cascade' }),
+    workspaceId: workspaceRef(),
     connection: text('connection').notNull(),
     sealed: text('sealed').notNull(),
     updatedAt: updatedAt(),

@@ -23,6 +23,10 @@ import {
 
 export const createdAt = () => timestamp('created_at', { withTimezone: true }).notNull().defaultNow();
 export const updatedAt = () => timestamp('updated_at', { withTimezone: true }).notNull().defaultNow();
+/** The workspace a row belongs to: it goes with the workspace. */
+export const workspaceRef = () => uuid('workspace_id').notNull().references(() => workspaces.id, { onDelete: 'cascade' });
+/** The person a row belongs to: it goes with the person (`forget`). */
+export const principalRef = () => uuid('principal_id').notNull().references(() => principals.id, { onDelete: 'cascade' });
 
 export const workspaces = pgTable(
   'workspaces',
@@ -64,7 +68,7 @@ export const principals = pgTable(
   'principals',
   {
     id: uuid('id').primaryKey().defaultRandom(),
-    workspaceId: uuid('workspace_id').notNull().references(() => workspaces.id, { onDelete: 'cascade' }),
+    workspaceId: workspaceRef(),
     platformUserId: text('platform_user_id').notNull(),
     homeWorkspaceId: text('home_workspace_id'),
     displayName: text('display_name'),
@@ -79,8 +83,8 @@ export const principals = pgTable(
 export const grants = pgTable(
   'grants',
   {
-    workspaceId: uuid('workspace_id').notNull().references(() => workspaces.id, { onDelete: 'cascade' }),
-    principalId: uuid('principal_id').notNull().references(() => principals.id, { onDelete: 'cascade' }),
+    workspaceId: workspaceRef(),
+    principalId: principalRef(),
     role: text('role', { enum: ['owner', 'admin', 'member', 'guest', 'external'] }).notNull(),
     grantedBy: uuid('granted_by'),
     updatedAt: updatedAt(),
@@ -92,7 +96,7 @@ export const channels = pgTable(
   'channels',
   {
     id: uuid('id').primaryKey().defaultRandom(),
-    workspaceId: uuid('workspace_id').notNull().references(() => workspaces.id, { onDelete: 'cascade' }),
+    workspaceId: workspaceRef(),
     externalId: text('external_id').notNull(),
     kind: text('kind', { enum: ['dm', 'group', 'channel'] }).notNull(),
     name: text('name'),
@@ -106,7 +110,7 @@ export const channels = pgTable(
 export const channelTools = pgTable(
   'channel_tools',
   {
-    workspaceId: uuid('workspace_id').notNull().references(() => workspaces.id, { onDelete: 'cascade' }),
+    workspaceId: workspaceRef(),
     channelId: uuid('channel_id').notNull().references(() => channels.id, { onDelete: 'cascade' }),
     tool: text('tool').notNull(),
     allowed: boolean('allowed').notNull(),
@@ -119,7 +123,7 @@ export const conversations = pgTable(
   'conversations',
   {
     id: uuid('id').primaryKey().defaultRandom(),
-    workspaceId: uuid('workspace_id').notNull().references(() => workspaces.id, { onDelete: 'cascade' }),
+    workspaceId: workspaceRef(),
     channelId: uuid('channel_id').notNull().references(() => channels.id, { onDelete: 'cascade' }),
     kind: text('kind', { enum: ['dm', 'group', 'channel'] }).notNull(),
     /** The thread (channel), or `dm:<principal>` so that a DM conversation can only ever be its owner's. */
@@ -134,7 +138,7 @@ export const messages = pgTable(
   'messages',
   {
     id: uuid('id').primaryKey().defaultRandom(),
-    workspaceId: uuid('workspace_id').notNull().references(() => workspaces.id, { onDelete: 'cascade' }),
+    workspaceId: workspaceRef(),
     conversationId: uuid('conversation_id').notNull().references(() => conversations.id, { onDelete: 'cascade' }),
     /** The author (user messages) or the requester (assistant messages). */
     principalId: uuid('principal_id').references(() => principals.id, { onDelete: 'cascade' }),
@@ -158,8 +162,8 @@ export const memories = pgTable(
   'memories',
   {
     id: uuid('id').primaryKey().defaultRandom(),
-    workspaceId: uuid('workspace_id').notNull().references(() => workspaces.id, { onDelete: 'cascade' }),
-    principalId: uuid('principal_id').notNull().references(() => principals.id, { onDelete: 'cascade' }),
+    workspaceId: workspaceRef(),
+    principalId: principalRef(),
     content: text('content').notNull(),
     createdAt: createdAt(),
   },
@@ -170,8 +174,8 @@ export const memories = pgTable(
 export const usage = pgTable(
   'usage',
   {
-    workspaceId: uuid('workspace_id').notNull().references(() => workspaces.id, { onDelete: 'cascade' }),
-    principalId: uuid('principal_id').notNull().references(() => principals.id, { onDelete: 'cascade' }),
+    workspaceId: workspaceRef(),
+    principalId: principalRef(),
     day: date('day', { mode: 'string' }).notNull(),
     model: text('model').notNull(),
     /** The platform channel the call answered in ('' when unknown: rows from before channels were recorded). */
@@ -193,7 +197,7 @@ export const usage = pgTable(
 export const budgetCounters = pgTable(
   'budget_counters',
   {
-    workspaceId: uuid('workspace_id').notNull().references(() => workspaces.id, { onDelete: 'cascade' }),
+    workspaceId: workspaceRef(),
     subject: text('subject').notNull(),
     period: text('period').notNull(),
     spentTokens: bigint('spent_tokens', { mode: 'number' }).notNull().default(0),
@@ -214,7 +218,7 @@ export const budgetReservations = pgTable(
   'budget_reservations',
   {
     id: uuid('id').primaryKey().defaultRandom(),
-    workspaceId: uuid('workspace_id').notNull().references(() => workspaces.id, { onDelete: 'cascade' }),
+    workspaceId: workspaceRef(),
     principalId: uuid('principal_id').notNull(),
     day: text('day').notNull(),
     month: text('month').notNull(),
@@ -230,7 +234,7 @@ export const auditLog = pgTable(
   'audit_log',
   {
     id: bigserial('id', { mode: 'number' }).primaryKey(),
-    workspaceId: uuid('workspace_id').notNull().references(() => workspaces.id, { onDelete: 'cascade' }),
+    workspaceId: workspaceRef(),
     seq: bigint('seq', { mode: 'number' }).notNull(),
     at: timestamp('at', { withTimezone: true }).notNull().defaultNow(),
     action: text('action').notNull(),
@@ -277,7 +281,7 @@ export const workspaceProfiles = pgTable('workspace_profiles', {
 export const channelProfiles = pgTable(
   'channel_profiles',
   {
-    workspaceId: uuid('workspace_id').notNull().references(() => workspaces.id, { onDelete: 'cascade' }),
+    workspaceId: workspaceRef(),
     channelId: uuid('channel_id').notNull().references(() => channels.id, { onDelete: 'cascade' }),
     model: text('model'),
     instructions: text('instructions'),
@@ -291,7 +295,7 @@ export const inbox = pgTable(
   'inbox',
   {
     id: bigserial('id', { mode: 'number' }).primaryKey(),
-    workspaceId: uuid('workspace_id').notNull().references(() => workspaces.id, { onDelete: 'cascade' }),
+    workspaceId: workspaceRef(),
     platform: text('platform', { enum: ['slack', 'teams', 'console'] }).notNull(),
     idempotencyKey: text('idempotency_key').notNull(),
     envelope: jsonb('envelope').notNull(),
@@ -364,7 +368,7 @@ export const seenRequests = pgTable(
 export const assistantThreads = pgTable(
   'assistant_threads',
   {
-    workspaceId: uuid('workspace_id').notNull().references(() => workspaces.id, { onDelete: 'cascade' }),
+    workspaceId: workspaceRef(),
     /** The DM channel the thread lives in, and its root ts. */
     channelId: text('channel_id').notNull(),
     threadTs: text('thread_ts').notNull(),
@@ -389,7 +393,7 @@ export const knowledgeChunks = pgTable(
   'knowledge_chunks',
   {
     id: bigserial('id', { mode: 'number' }).primaryKey(),
-    workspaceId: uuid('workspace_id').notNull().references(() => workspaces.id, { onDelete: 'cascade' }),
+    workspaceId: workspaceRef(),
     channelExternalId: text('channel_external_id').notNull(),
     channelKind: text('channel_kind', { enum: ['dm', 'group', 'channel'] }).notNull(),
     /** A DM's owner (platform user id); null for channels and groups, whose members are the audience. */
@@ -426,7 +430,7 @@ export const knowledgeChunks = pgTable(
 export const knowledgeChannels = pgTable(
   'knowledge_channels',
   {
-    workspaceId: uuid('workspace_id').notNull().references(() => workspaces.id, { onDelete: 'cascade' }),
+    workspaceId: workspaceRef(),
     channelExternalId: text('channel_external_id').notNull(),
     channelKind: text('channel_kind', { enum: ['dm', 'group', 'channel'] }).notNull().default('channel'),
     enabled: boolean('enabled').notNull().default(true),
@@ -461,7 +465,7 @@ export const knowledgeChannels = pgTable(
 export const knowledgeFileJobs = pgTable(
   'knowledge_file_jobs',
   {
-    workspaceId: uuid('workspace_id').notNull().references(() => workspaces.id, { onDelete: 'cascade' }),
+    workspaceId: workspaceRef(),
     channelExternalId: text('channel_external_id').notNull(),
     channelKind: text('channel_kind', { enum: ['dm', 'group', 'channel'] }).notNull(),
     /** A DM's owner: the one person who may get the file's text back. */
@@ -502,10 +506,10 @@ export const feedback = pgTable(
   'feedback',
   {
     id: uuid('id').primaryKey().defaultRandom(),
-    workspaceId: uuid('workspace_id').notNull().references(() => workspaces.id, { onDelete: 'cascade' }),
+    workspaceId: workspaceRef(),
     /** The assistant message (the answer) it is about. */
     messageId: uuid('message_id').notNull().references(() => messages.id, { onDelete: 'cascade' }),
-    principalId: uuid('principal_id').notNull().references(() => principals.id, { onDelete: 'cascade' }),
+    principalId: principalRef(),
     rating: text('rating', { enum: ['up', 'down'] }).notNull(),
     reason: text('reason'),
     createdAt: createdAt(),

@@ -21,7 +21,7 @@ import { FakeSlackApi } from '../fakes/slack-api.js';
 import { startTestApp, type TestApp } from '../support/app.js';
 import { consoleSpeaker } from '../support/console.js';
 import { drivers, openTestDatabase, type TestDatabase } from '../support/db.js';
-import { commandFixture, ENCRYPTION_KEY, postSlack, startSlackApp } from '../slack/support.js';
+import { ENCRYPTION_KEY, slashCommand, startSlackApp } from '../slack/support.js';
 
 const run = promisify(execFile);
 const KEY = auditSigningKey({ encryptionKey: Buffer.from(ENCRYPTION_KEY, 'base64') });
@@ -158,13 +158,7 @@ describe.each(drivers)('audit export over Slack: a signed slash command, the fil
     await db?.close();
   });
 
-  const slash = async (form: string, text: string) => {
-    const res = await postSlack(app, commandFixture(form).replace(/&text=[^&]*/, `&text=${encodeURIComponent(text)}`), {
-      contentType: 'application/x-www-form-urlencoded',
-    });
-    expect(res.status).toBe(200);
-    return JSON.parse(res.text) as { response_type: string; text: string };
-  };
+  const slash = (fixture: string, text: string) => slashCommand(app, text, { fixture });
 
   it('uploads the export into the DM of the admin who asked, where it verifies', async () => {
     // agent_limit: Marcus, an admin, in a private channel.

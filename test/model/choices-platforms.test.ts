@@ -10,7 +10,7 @@ import { FakeSlackApi } from '../fakes/slack-api.js';
 import type { TestApp } from '../support/app.js';
 import { drivers, openTestDatabase, type TestDatabase } from '../support/db.js';
 import { waitFor } from '../support/wait.js';
-import { commandFixture, postSlack, startSlackApp } from '../slack/support.js';
+import { slashCommand, startSlackApp } from '../slack/support.js';
 import { activity, ALEX, CONTOSO, useTeams } from '../teams/helpers.js';
 
 const CHOICES = JSON.stringify([
@@ -34,13 +34,7 @@ describe.each(drivers)('/agent model and instructions as a signed Slack slash co
     await api?.stop();
     await db?.close();
   });
-  const slash = async (form: string, text: string) => {
-    const res = await postSlack(app, commandFixture(form).replace(/&text=[^&]*/, `&text=${encodeURIComponent(text)}`), {
-      contentType: 'application/x-www-form-urlencoded',
-    });
-    expect(res.status).toBe(200);
-    return (JSON.parse(res.text) as { text: string }).text;
-  };
+  const slash = async (fixture: string, text: string) => (await slashCommand(app, text, { fixture })).text;
 
   it('sets the model and instructions for an admin, refuses unknown names and members', async () => {
     expect(await slash('agent_limit', 'model local-2')).toBe('Model for this workspace: default → local-2.');

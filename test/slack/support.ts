@@ -3,6 +3,7 @@ import { createHmac } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { expect } from 'vitest';
 import type { StartOptions } from '../../src/main.js';
 import { startTestApp, type TestApp } from '../support/app.js';
 import { useDatabaseWith, type Driver, type TestDatabase } from '../support/db.js';
@@ -71,6 +72,19 @@ export async function postSlack(app: TestApp, body: unknown, options: PostOption
   };
   const res = await fetch(`${app.baseUrl}/slack/events`, { method: 'POST', headers, body: raw });
   return { status: res.status, text: await res.text(), headers: res.headers };
+}
+
+/** A command form from a fixture with another text (and, optionally, another user). */
+export function commandForm(text: string, options: { fixture?: string; user?: string } = {}): string {
+  const form = commandFixture(options.fixture ?? 'agent_help').replace(/(^|&)text=[^&]*/, `$1text=${encodeURIComponent(text)}`);
+  return options.user ? form.replace(/(^|&)user_id=[^&]*/, `$1user_id=${options.user}`) : form;
+}
+
+/** A signed /agent command answered inline: the ack's JSON (the private answer, with its buttons when it has any). */
+export async function slashCommand(app: TestApp, text: string, options: { fixture?: string; user?: string } = {}): Promise<{ response_type: string; text: string; blocks?: any[] }> {
+  const res = await postSlack(app, commandForm(text, options));
+  expect(res.status).toBe(200);
+  return JSON.parse(res.text);
 }
 
 export const ENCRYPTION_KEY = Buffer.alloc(32, 7).toString('base64');

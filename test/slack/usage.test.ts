@@ -5,7 +5,7 @@ import { inbox } from '../../src/db/schema.js';
 import { drivers } from '../support/db.js';
 import { waitFor } from '../support/wait.js';
 import { FakeOpenAIServer } from '../fakes/openai-server.js';
-import { commandFixture, freshEvent, postSlack, useSlackApp } from './support.js';
+import { freshEvent, postSlack, slashCommand, useSlackApp } from './support.js';
 
 describe.each(drivers)('/agent usage over Slack (%s)', (driver) => {
   const provider = new FakeOpenAIServer(() => ({ kind: 'answer', text: 'fine', promptTokens: 1234, completionTokens: 56 }));
@@ -22,12 +22,7 @@ describe.each(drivers)('/agent usage over Slack (%s)', (driver) => {
       MODEL_PRICES: JSON.stringify({ 'gpt-fake': { input: 2, output: 10 } }),
     },
   }), () => {});
-  const slash = async (fixture: string, text: string) => {
-    const form = commandFixture(fixture).replace(/text=[^&]*/, `text=${encodeURIComponent(text).replaceAll('%20', '+')}`);
-    const res = await postSlack(slack.app, form, { contentType: 'application/x-www-form-urlencoded' });
-    expect(res.status).toBe(200);
-    return JSON.parse(res.text) as { response_type: string; text: string };
-  };
+  const slash = (fixture: string, text: string) => slashCommand(slack.app, text, { fixture });
 
   it('reports what the provider reported, by channel and for oneself, privately', async () => {
     const mention = freshEvent('app_mention', { text: '<@U0ACMEBOT1> what is the plan?' });

@@ -12,7 +12,7 @@ import { FakeMcpServer } from '../fakes/mcp-server.js';
 import { drivers } from '../support/db.js';
 import { toolScript } from '../support/tool-script.js';
 import { waitFor } from '../support/wait.js';
-import { commandFixture, freshEvent, interactionFixture, interactionForm, postSlack, useSlackApp } from '../slack/support.js';
+import { freshEvent, interactionFixture, interactionForm, postSlack, slashCommand, useSlackApp } from '../slack/support.js';
 
 const TOKEN = 'tok-dana-6c1e';
 const MARCUS = 'U0ACMEADM1';
@@ -28,12 +28,8 @@ describe.each(drivers)('linking your own account with /agent connections link (%
   let wanted: ToolCall | null = null;
   const s = useSlackApp(driver, () => ({ model: toolScript(() => wanted), env: { TOOLS_ALLOW_PRIVATE_NETWORKS: 'true', SLACK_BOT_TOKEN: 'xoxb-acme-single' } }));
 
-  async function slash(user: string, text: string): Promise<{ response_type: string; text: string; blocks?: any[] }> {
-    const form = commandFixture('agent_help').replace('text=help', `text=${encodeURIComponent(text)}`).replace(`user_id=${DANA}`, `user_id=${user}`);
-    const res = await postSlack(s.app, form);
-    expect(res.status).toBe(200);
-    return JSON.parse(res.text);
-  }
+  const slash = (user: string, text: string) => slashCommand(s.app, text, { user });
+
 
   it('offers the link privately, links through the modal, and the next call carries that person\'s own token', async () => {
     expect((await slash(MARCUS, `connect tix ${server.url} auth per-user`)).text).toContain('Connected tix');

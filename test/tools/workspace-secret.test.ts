@@ -18,7 +18,7 @@ import { drivers } from '../support/db.js';
 import { logInto } from '../support/logs.js';
 import { toolScript } from '../support/tool-script.js';
 import { waitFor } from '../support/wait.js';
-import { commandFixture, freshEvent, interactionFixture, interactionForm, postSlack, useSlackApp } from '../slack/support.js';
+import { freshEvent, interactionFixture, interactionForm, postSlack, slashCommand, useSlackApp } from '../slack/support.js';
 import { activity, ALEX, CONTOSO, useTeams } from '../teams/helpers.js';
 
 const SECRET = 'ws-Secret-5f3a9c';
@@ -38,12 +38,8 @@ describe.each(drivers)('the workspace secret on Slack (%s)', (driver) => {
   const s = useSlackApp(driver, () => ({ model: toolScript(() => wanted), log: logInto(lines, 'debug'), env: { TOOLS_ALLOW_PRIVATE_NETWORKS: 'true', SLACK_BOT_TOKEN: 'xoxb-acme-single' } }));
 
   /** `/agent TEXT` typed by `user` in #general: the ack's JSON body (ephemeral). */
-  async function slash(user: string, text: string): Promise<{ response_type: string; text: string; blocks?: any[] }> {
-    const form = commandFixture('agent_help').replace('text=help', `text=${encodeURIComponent(text)}`).replace(`user_id=${DANA}`, `user_id=${user}`);
-    const res = await postSlack(s.app, form);
-    expect(res.status).toBe(200);
-    return JSON.parse(res.text);
-  }
+  const slash = (user: string, text: string) => slashCommand(s.app, text, { user });
+
 
   it('answers an admin privately with a button that opens the secret modal; the submitted secret is sealed, audited without its value, and used', async () => {
     // One server for every driver's block: what it received is counted from here.
